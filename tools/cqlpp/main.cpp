@@ -1,0 +1,2 @@
+#include "cqlpp/protocol/types.hpp"
+int main(){}
