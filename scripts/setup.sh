@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cqlpp needs, only those that are missing.
+# Usage: scripts/setup.sh [build|test|all]   (default: build)
+set -euo pipefail
+
+build_pkgs=(build-essential cmake ninja-build pkg-config libasio-dev libssl-dev liblz4-dev
+            libxxhash-dev zlib1g-dev libspdlog-dev libcli11-dev libedit-dev nlohmann-json3-dev)
+test_pkgs=(catch2 libbenchmark-dev clang-14 libclang-rt-14-dev)
+
+want=("${build_pkgs[@]}")
+case "${1:-build}" in
+  build) ;;
+  test|all) want+=("${test_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "setup: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Writes seed inputs for a fuzz target from tests/data/vectors.json."""
+import json
+import os
+import sys
+
+target, out = sys.argv[1], sys.argv[2]
+here = os.path.dirname(os.path.abspath(__file__))
+vec = json.load(open(os.path.join(here, "..", "data", "vectors.json")))
+seeds = []
+if target == "fuzz_segment":
+    for s in vec["segments"]:
+        if "segment_hex" in s:
+            fmt = b"\x01" if s["format"] == "lz4" else b"\x00"
+            seeds.append(fmt + b"\x07" + bytes.fromhex(s["segment_hex"]))
+    for f in vec["derived_frames"]:
+        if "segment_hex" in f:
+            seeds.append(b"\x00\x03" + bytes.fromhex(f["segment_hex"]))
+elif target == "fuzz_envelope":
+    for f in vec["derived_frames"]:
+        if "envelope_hex" in f:
+            seeds.append(bytes.fromhex(f["envelope_hex"]))
+elif target == "fuzz_result":
+    for m in vec["messages"]:
+        seeds.append(bytes.fromhex(m["body_hex"]))
+elif target == "fuzz_value":
+    for t in vec["types"]:
+        seeds.append(bytes.fromhex(t["hex"]))
+os.makedirs(out, exist_ok=True)
+for i, s in enumerate(seeds):
+    with open(os.path.join(out, "seed_%03d" % i), "wb") as fh:
+        fh.write(s)
