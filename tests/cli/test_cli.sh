@@ -1,2 +1,92 @@
 #!/usr/bin/env bash
-exit 0
+# Drives the cqlpp tool as a user would: expected output, exit status, and
+# one clear error line on bad input. Usage: test_cli.sh path/to/cqlpp
+set -u
+CQLPP="$1"
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect_out EXPECTED ARGS...: exit 0 and stdout exactly EXPECTED.
+expect_out() {
+  local expected="$1"; shift
+  local out rc
+  out="$("$CQLPP" "$@" 2>/tmp/cqlpp_cli_err)"; rc=$?
+  if [ $rc -ne 0 ]; then bad "cqlpp $* exited $rc: $(cat /tmp/cqlpp_cli_err)"; return; fi
+  if [ "$out" != "$expected" ]; then bad "cqlpp $*"$'\n'"  expected: $expected"$'\n'"  got:      $out"; return; fi
+  ok
+}
+# expect_contains NEEDLE ARGS...: exit 0 and NEEDLE somewhere in stdout.
+expect_contains() {
+  local needle="$1"; shift
+  local out rc
+  out="$("$CQLPP" "$@" 2>/tmp/cqlpp_cli_err)"; rc=$?
+  if [ $rc -ne 0 ]; then bad "cqlpp $* exited $rc: $(cat /tmp/cqlpp_cli_err)"; return; fi
+  case "$out" in *"$needle"*) ok ;; *) bad "cqlpp $*: output lacks '$needle':"$'\n'"$out" ;; esac
+}
+# expect_fail NEEDLE ARGS...: non-zero exit, exactly one stderr line containing NEEDLE.
+expect_fail() {
+  local needle="$1"; shift
+  local err rc lines
+  "$CQLPP" "$@" >/dev/null 2>/tmp/cqlpp_cli_err; rc=$?
+  err="$(cat /tmp/cqlpp_cli_err)"
+  lines=$(printf '%s' "$err" | grep -c '')
+  if [ $rc -eq 0 ]; then bad "cqlpp $* should fail"; return; fi
+  if [ "$lines" -ne 1 ]; then bad "cqlpp $* should print one error line, printed $lines:"$'\n'"$err"; return; fi
+  case "$err" in *"$needle"*) ok ;; *) bad "cqlpp $*: error lacks '$needle': $err" ;; esac
+}
+
+# --- token: values from the Murmur3 golden vectors (Cassandra / gocql test suites)
+expect_out "-3758069500696749310" token --types text "'hello'"
+expect_out "-6017608668500074083" token --types text "'test'"
+expect_out "-567416363967733925" token --types int 123456789
+expect_out "5616923877423390342" token --types bigint 123456789
+expect_out "8849112093580131862" token --types boolean true
+expect_out "6739078495667776670" token --types uuid d8775a70-6ea4-11e4-9fa7-0db22d2a6140
+expect_out "4466051201071860026" token --types boolean,int,text false 123456789 "'xyz'"
+expect_out "4466051201071860026" token --hex 000100000004075bcd1500000378797a00
+expect_out "-9223372036854775808" token --hex ""
+expect_out "-9223372036854775808" token --types text "''"
+expect_fail "2 type(s) but 1 value(s)" token --types int,text 1
+expect_fail "cannot read" token --types int "'x'"
+expect_fail "not a hex string" token --hex zz
+
+# --- encode-value / decode-value: spec examples and vectors
+expect_out "0080" wire encode-value --type varint 128
+expect_out "ff7fffffff" wire encode-value --type varint -2147483649
+expect_out "00000013d5073b2014a291" wire encode-value --type decimal -0.0012095473475870063
+expect_out "80000000" wire encode-value --type date "'1970-01-01'"
+expect_out "020406" wire encode-value --type duration 1mo2d3ns
+expect_out "7f000001" wire encode-value --type inet "'127.0.0.1'"
+expect_out "3f80000040200000" wire encode-value --type "vector<float, 2>" "[1.0, 2.5]"
+expect_out "0161026263" wire encode-value --type "vector<text, 2>" "['a', 'bc']"
+expect_out "0000000400000001ffffffff0000000161" wire encode-value --type "tuple<int, double, text>" "(1, null, 'a')"
+expect_out "128" wire decode-value --type varint 0080
+expect_out "'1970-01-01'" wire decode-value --type date 80000000
+expect_out "'hello'" wire decode-value --type text 68656c6c6f
+expect_out "{'a': [1, 2]}" wire decode-value --type "map<text, frozen<list<int>>>" 000000010000000161000000140000000200000004000000010000000400000002
+expect_fail "bad_value_size" wire decode-value --type int 0001
+expect_fail "unknown or malformed type" wire decode-value --type "list<nosuchtype" 00
+expect_fail "not a hex string" wire decode-value --type int xyz
+expect_fail "cannot read" wire encode-value --type tinyint 300
+
+# --- decode-envelope / decode-segment
+expect_contains "opcode=OPTIONS" wire decode-envelope 050000000500000000
+expect_contains "CQL_VERSION" wire decode-envelope 0500000001000000160001000b43514c5f56455253494f4e0005332e302e30
+rows=85000001080000005700000002000000030000000200000004cafebabe00036b733100067461626c65310004636f6c3100090004636f6c32000d0000000200000004000000010000000568656c6c6f000000040000000200000005776f726c64
+expect_contains "[1] col1=2, col2='world'" wire decode-envelope "$rows"
+expect_contains "now_in_seconds: 123" wire decode-segment 22000209c2350500000107000000190000000653454c45435400000000018000036b73310000007b0ce2cba7
+expect_contains "compressed 26 -> 100 bytes" wire decode-segment --lz4 1a00c800043ac7d71f0001003a000200000200e000000000000000000000000000003e5270e4
+expect_contains "not self-contained" wire decode-segment 0100006f8715010b2b9bba
+expect_fail "bad_header_crc" wire decode-segment 04000202f9f2000000011fd6022d
+expect_fail "bad_payload_crc" wire decode-segment 04000201f9f2000000011fd6022e
+expect_fail "incomplete" wire decode-segment 22000209c235050000
+expect_fail "incomplete envelope" wire decode-envelope 0500000005000000
+expect_fail "bad_version" wire decode-envelope 070000000500000000
+expect_fail "run with --help" wire no-such-command
+expect_contains "decode-segment" wire --help
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
