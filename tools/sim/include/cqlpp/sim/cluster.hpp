@@ -1,0 +1,118 @@
+// The simulated cluster: N nodes, each a CQL v5/v4 server on its own
+// loopback address (127.0.0.1, 127.0.0.2, ...; or one address with a port per
+// node), sharing one in-memory engine. Faults can be injected per node from
+// C++ (below) or from any CQL client through the virtual `sim` keyspace:
+//
+//   SELECT * FROM sim.nodes;                     -- state and fault settings
+//   UPDATE sim.nodes SET state = 'down' WHERE node = 1;   -- 'up' | 'down' | 'paused'
+//   UPDATE sim.nodes SET latency_ms = 50 WHERE node = 0;
+//   UPDATE sim.nodes SET fail_next = 3, fail_error = 'OVERLOADED' WHERE node = 2;
+//   UPDATE sim.nodes SET close_mid_response = 1 WHERE node = 0;
+//   UPDATE sim.nodes SET corrupt_crc = 1 WHERE node = 0;
+//   SELECT * FROM sim.counters WHERE node = 0;  -- requests by opcode, bytes, ...
+//
+// Threading: the cluster runs its own io_context on `threads` background
+// threads (start()), or on the caller's thread (run()).
+#pragma once
+
+#include "cqlpp/protocol/error_response.hpp"
+#include "cqlpp/sim/engine.hpp"
+#include "cqlpp/sim/topology.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cqlpp::sim {
+
+struct tls_config {
+    std::string cert_file;  // PEM certificate chain
+    std::string key_file;   // PEM private key
+};
+
+struct cluster_config {
+    topology_config topology;
+    bool v4_only = false;    // refuse v5 like a Cassandra 3.x node, so drivers downgrade
+    bool allow_lz4 = true;   // offer COMPRESSION lz4 in SUPPORTED
+    // PasswordAuthenticator with these users (name -> password); empty: no auth.
+    std::map<std::string, std::string> users;
+    std::optional<tls_config> tls;
+    // Extra delay for a single-partition request coordinated by a non-replica.
+    std::chrono::microseconds non_replica_delay{0};
+    int threads = 1;
+    engine_config engine;
+};
+
+// Faults the network layer can inject, per node.
+enum class fault_error : std::uint8_t {
+    overloaded,
+    unavailable,
+    read_timeout,
+    write_timeout,
+    server_error,
+    is_bootstrapping,
+};
+std::optional<fault_error> parse_fault_error(std::string_view s) noexcept;  // "OVERLOADED", case-insensitive
+std::string_view to_string(fault_error e) noexcept;
+
+enum class node_state : std::uint8_t { up, down, paused };
+
+// Snapshot of a node's counters.
+struct node_counters {
+    std::uint64_t requests = 0;  // every request envelope received
+    std::uint64_t requests_by_opcode[17] = {};
+    std::uint64_t non_replica_requests = 0;  // single-partition requests coordinated by a non-replica
+    std::uint64_t replica_requests = 0;      // ... coordinated by a replica
+    std::uint64_t connections_open = 0;
+    std::uint64_t connections_total = 0;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+    std::uint64_t errors_injected = 0;
+    std::uint64_t requests_of(protocol::opcode op) const noexcept { return requests_by_opcode[static_cast<int>(op)]; }
+};
+
+class cluster {
+public:
+    explicit cluster(cluster_config cfg);
+    ~cluster();
+    cluster(const cluster&) = delete;
+    cluster& operator=(const cluster&) = delete;
+
+    // Binds every node and serves on background threads. Throws
+    // std::system_error when an address cannot be bound.
+    void start();
+    // Binds and serves on the calling thread until stop() (or SIGINT/SIGTERM
+    // when handle_signals is true).
+    void run(bool handle_signals = false);
+    // Closes every listener and connection and joins the threads.
+    void stop();
+
+    const cluster_config& config() const noexcept;
+    const topology& topo() const noexcept;
+    engine& db() noexcept;
+    // "127.0.0.1:9042", ... one per node.
+    std::vector<std::string> contact_points() const;
+
+    // ---- faults (thread-safe; take effect for the next request) ----
+    void stop_node(int node);   // close listener and connections, STATUS_CHANGE DOWN to others' listeners
+    void start_node(int node);  // listen again, STATUS_CHANGE UP
+    void pause_node(int node, bool paused);  // accept and read, answer nothing
+    node_state state(int node) const;
+    void set_latency(int node, std::chrono::milliseconds latency);
+    void fail_next(int node, int count, fault_error error);
+    void close_mid_response(int node, int count);  // the next N responses are cut and the connection closed
+    void corrupt_crc(int node, int count);         // the next N response flushes get a bad CRC32 (v5 only)
+
+    node_counters counters(int node) const;
+
+    struct impl;  // implementation detail (cluster.cpp)
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace cqlpp::sim

@@ -1,0 +1,112 @@
+// The simulated cluster's database engine: schema, in-memory storage and
+// statement execution, shared by every node. Sans-I/O: the network layer
+// (cluster.hpp) decodes envelopes and hands QUERY / PREPARE / EXECUTE / BATCH
+// requests here; the engine writes the response body (RESULT or ERROR).
+//
+// Thread-safety: execute() may be called from several threads; the engine
+// serialises access internally (one shared mutex: reads in parallel).
+#pragma once
+
+#include "cqlpp/protocol/bytes.hpp"
+#include "cqlpp/protocol/common.hpp"
+#include "cqlpp/protocol/messages.hpp"
+#include "cqlpp/protocol/value.hpp"
+#include "cqlpp/sim/topology.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cqlpp::sim {
+
+// Per-connection state the engine reads and updates (USE changes keyspace).
+struct session_state {
+    protocol::protocol_version version = protocol::protocol_version::v5;
+    std::string keyspace;
+};
+
+// A schema change to push as an EVENT to registered connections.
+struct schema_event {
+    protocol::schema_change change;
+};
+
+// What the network layer needs to know about an executed request.
+struct execution_info {
+    // Set when the request touched exactly one partition of a user table
+    // (single-partition read or write): its token, and whether the
+    // coordinator is one of that partition's replicas (token-aware routing
+    // shows up as `true`; a non-replica pays the configured extra hop delay).
+    std::optional<token> routing_token;
+    bool coordinator_is_replica = true;
+    std::vector<schema_event> events;
+};
+
+// Hooks into the network layer for the virtual `sim` keyspace (fault
+// injection and counters through CQL). Implemented by the cluster.
+class control_plane {
+public:
+    virtual ~control_plane() = default;
+
+    // Rows of sim.nodes: one per node. Columns (in this order):
+    // node int (pk), address text, port int, datacenter text, rack text,
+    // state text ('up' | 'down' | 'paused'), latency_ms int, fail_next int,
+    // fail_error text, close_mid_response int, corrupt_crc int.
+    struct node_row {
+        int node = 0;
+        std::string address;
+        int port = 0;
+        std::string datacenter, rack, state;
+        int latency_ms = 0, fail_next = 0;
+        std::string fail_error;
+        int close_mid_response = 0, corrupt_crc = 0;
+    };
+    virtual std::vector<node_row> nodes() = 0;
+    // UPDATE sim.nodes SET <column> = <value> WHERE node = N. Returns an
+    // error message, or "" on success. Values arrive already typed.
+    virtual std::string update_node(int node, const std::string& column, const protocol::cql_value& value) = 0;
+
+    // Rows of sim.counters: (node int, name text, value bigint), PRIMARY KEY (node, name).
+    struct counter_row {
+        int node = 0;
+        std::string name;
+        std::int64_t value = 0;
+    };
+    virtual std::vector<counter_row> counters() = 0;
+};
+
+struct engine_config {
+    // Paging: page size used when a request asks for none (<= 0) — Cassandra
+    // then returns everything; we cap at this many rows to keep memory sane.
+    int max_unpaged_rows = 1'000'000;
+};
+
+class engine {
+public:
+    engine(const topology& topo, engine_config cfg = {});
+    ~engine();
+    engine(const engine&) = delete;
+    engine& operator=(const engine&) = delete;
+
+    void set_control_plane(control_plane* cp) noexcept;
+
+    // Executes a QUERY, PREPARE, EXECUTE or BATCH request coordinated by node
+    // `coordinator` and appends the response body to `body`. Returns the
+    // response opcode (RESULT or ERROR). Never throws on bad input: errors are
+    // ERROR bodies with Cassandra's codes and messages.
+    protocol::opcode execute(int coordinator, session_state& session, const protocol::request& req,
+                             protocol::byte_writer& body, execution_info& info);
+
+    // Node `n` restarted: it forgets the statements prepared on it (so the
+    // driver's re-prepare on UNPREPARED can be exercised).
+    void forget_prepared(int node);
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace cqlpp::sim
