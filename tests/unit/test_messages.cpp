@@ -626,6 +626,15 @@ TEST_CASE("messages: decoded requests borrow the body; copies stay valid", "[mes
     CHECK(q.params.values[0].bytes.data() < body.data() + body.size());
     CHECK(q.query.data() == reinterpret_cast<const char*>(body.data()) + 4);
     CHECK(*copy == std::get<query_request>(r));
+
+    // Moving hands the vector over; the source is left empty, not aliased.
+    auto moved = std::move(copy->params.values);
+    CHECK(moved.size() == 3);
+    CHECK(copy->params.values.empty());
+    CHECK(str(moved[0]) == "hello");
+    auto& alias = moved;
+    moved = std::move(alias);  // self-move keeps the data
+    CHECK(moved.size() == 3);
 }
 
 // ---------------------------------------------------------------------------

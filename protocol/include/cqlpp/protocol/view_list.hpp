@@ -56,18 +56,16 @@ public:
         return l;
     }
 
-    view_list(const view_list& o) : owned_(o.owned_), owning_(o.owning_) { view_ = owning_ ? std::span<const T>(owned_) : o.view_; }
-    view_list(view_list&& o) noexcept : owned_(std::move(o.owned_)), owning_(o.owning_) {
+    view_list(const view_list& o) : owned_(o.owned_), owning_(o.owning_) {
         view_ = owning_ ? std::span<const T>(owned_) : o.view_;
     }
+    view_list(view_list&& o) noexcept { take(o); }
     view_list& operator=(const view_list& o) {
         if (this != &o) *this = view_list(o);
         return *this;
     }
     view_list& operator=(view_list&& o) noexcept {
-        owned_ = std::move(o.owned_);
-        owning_ = o.owning_;
-        view_ = owning_ ? std::span<const T>(owned_) : o.view_;
+        if (this != &o) take(o);
         return *this;
     }
     ~view_list() = default;
@@ -93,6 +91,16 @@ public:
     }
 
 private:
+    // Steals o's storage (or view) and leaves o empty, never pointing at ours.
+    void take(view_list& o) noexcept {
+        owned_ = std::move(o.owned_);
+        owning_ = o.owning_;
+        view_ = owning_ ? std::span<const T>(owned_) : o.view_;
+        o.owned_.clear();
+        o.view_ = {};
+        o.owning_ = false;
+    }
+
     std::vector<T> owned_;
     std::span<const T> view_;
     bool owning_ = false;
