@@ -317,6 +317,7 @@ std::vector<byte_buffer> clustering_prefixes(const std::vector<std::vector<value
     std::vector<std::vector<bytes_view>> cols(vals.size());
     for (std::size_t i = 0; i < vals.size(); ++i) column_values(vals[i], markers[i], ctx, cols[i], "in condition");
     std::vector<byte_buffer> out;
+    if (cols.empty()) out.emplace_back();  // no clustering restriction: the empty prefix
     cartesian(cols, [&](const std::vector<bytes_view>& c) {
         byte_buffer k;
         for (auto v : c) append_component(k, v);
@@ -1113,7 +1114,7 @@ void engine_impl::run_modify(const modify_plan& p, exec_ctx& ctx, proto::byte_wr
     }
     auto prefixes = clustering_prefixes(p.ck_values, p.ck_in_marker, ctx);
     const bool full_ck = p.ck_values.size() == t.ck.size();
-    if (t.ck.empty()) prefixes.assign(1, byte_buffer{});
+    const bool static_only = !t.ck.empty() && p.ck_values.empty() && p.k != modify_plan::kind::delete_;
     if (conditional && prefixes.size() > 1) throw_invalid("IN on the clustering key columns is not supported with conditional updates");
 
     auto slice_filters = resolve_filters(p.ck_slices, ctx);
@@ -1298,10 +1299,7 @@ void engine_impl::run_modify(const modify_plan& p, exec_ctx& ctx, proto::byte_wr
                     if (!r) r = &part.rows[pre];
                     return *r;
                 };
-                if (p.k == modify_plan::kind::insert && !t.ck.empty()) {
-                    auto& rr = get_row();
-                    write_cell(rr.marker, ts, ttl, now_s, value_view::of(bytes_view()));
-                } else if (p.k == modify_plan::kind::insert) {
+                if (p.k == modify_plan::kind::insert && !static_only) {
                     auto& rr = get_row();
                     write_cell(rr.marker, ts, ttl, now_s, value_view::of(bytes_view()));
                 }

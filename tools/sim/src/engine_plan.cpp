@@ -547,7 +547,15 @@ struct planner {
         std::string missing;
         for (std::size_t i = 0; i < ck_set.size(); ++i)
             if (!ck_set[i]) missing += (missing.empty() ? "" : ", ") + t.columns[static_cast<std::size_t>(t.ck[i])].name;
-        if (!missing.empty()) throw_invalid("Some clustering keys are missing: " + missing);
+        // Only static columns may be written without the clustering key.
+        bool only_static = !out.assignments.empty() && std::none_of(ck_set.begin(), ck_set.end(), [](bool b) { return b; });
+        for (const auto& a : out.assignments) only_static = only_static && a.column->kind == column_kind::static_;
+        if (only_static) {
+            out.ck_values.clear();
+            out.ck_in_marker.clear();
+        } else if (!missing.empty()) {
+            throw_invalid("Some clustering keys are missing: " + missing);
+        }
         out.if_not_exists = s.if_not_exists;
         attributes(s.attributes, out);
         if (out.if_not_exists && out.timestamp) throw_invalid("Cannot provide custom timestamp for conditional updates");
@@ -608,7 +616,9 @@ struct planner {
                               t.columns[static_cast<std::size_t>(t.ck[prefix])].name + "\" is not restricted");
         out.ck_values.resize(prefix);
         out.ck_in_marker.resize(prefix);
-        if (!is_delete && prefix < t.ck.size()) {
+        bool only_static = !out.assignments.empty() && prefix == 0;
+        for (const auto& a : out.assignments) only_static = only_static && a.column->kind == column_kind::static_;
+        if (!is_delete && prefix < t.ck.size() && !only_static) {
             std::string missing;
             for (std::size_t i = prefix; i < t.ck.size(); ++i)
                 missing += (missing.empty() ? "" : ", ") + t.columns[static_cast<std::size_t>(t.ck[i])].name;
