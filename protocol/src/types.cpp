@@ -1,5 +1,7 @@
 #include "cqlpp/protocol/types.hpp"
 
+#include <limits>
+
 namespace cqlpp::protocol {
 
 cql_type cql_type::list_of(cql_type elem, bool frozen) {
@@ -67,6 +69,8 @@ std::optional<std::size_t> fixed_value_size(const cql_type& t) noexcept {
             if (t.params.size() != 1) return std::nullopt;
             auto e = fixed_value_size(t.params[0]);
             if (!e) return std::nullopt;
+            // Dimensions come from the wire: refuse sizes that would overflow.
+            if (t.dimension != 0 && *e > std::numeric_limits<std::size_t>::max() / t.dimension) return std::nullopt;
             return *e * t.dimension;
         }
         default: return std::nullopt;

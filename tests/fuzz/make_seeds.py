@@ -24,8 +24,17 @@ elif target == "fuzz_result":
     for m in vec["messages"]:
         seeds.append(bytes.fromhex(m["body_hex"]))
 elif target == "fuzz_value":
+    # Byte 0 picks the type from the target's table: read the table's names
+    # from the source so seeds follow it.
+    import re
+    src = open(os.path.join(here, "fuzz_value.cpp")).read()
+    block = src[src.index("const char* names[] = {"):]
+    block = block[:block.index("};")]
+    names = re.findall(r'"([^"]+)"', block)
     for t in vec["types"]:
-        seeds.append(bytes.fromhex(t["hex"]))
+        name = t["cql_type"].split(" ")[0]
+        if name in names:
+            seeds.append(bytes([names.index(name)]) + bytes.fromhex(t["hex"]))
 os.makedirs(out, exist_ok=True)
 for i, s in enumerate(seeds):
     with open(os.path.join(out, "seed_%03d" % i), "wb") as fh:
