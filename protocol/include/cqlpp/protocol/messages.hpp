@@ -33,7 +33,8 @@ opcode opcode_of(const response& r) noexcept;
 
 // Decodes a body whose opcode came from the envelope header. A response
 // opcode passed to decode_request (or the reverse) is errc::unexpected_opcode;
-// a value that is no opcode at all is errc::unknown_opcode.
+// a value that is no opcode at all is errc::unknown_opcode. On failure `out`
+// holds a valid but unspecified message.
 errc decode_request(opcode op, bytes_view body, protocol_version v, request& out);
 errc decode_response(opcode op, bytes_view body, protocol_version v, response& out);
 
