@@ -295,6 +295,24 @@ struct pkey {
 
 std::vector<pkey> partition_keys(const std::vector<std::vector<value_src>>& vals, const std::vector<std::optional<value_src>>& markers,
                                  exec_ctx& ctx) {
+    // Fast path: one value per column (the prepared single-partition case).
+    bool single = true;
+    for (std::size_t i = 0; i < vals.size() && single; ++i) single = vals[i].size() == 1 && !markers[i];
+    if (single) {
+        std::vector<pkey> keys(1);
+        auto& k = keys[0];
+        k.comps.reserve(vals.size());
+        for (const auto& v : vals) {
+            auto x = get_value(v[0], ctx);
+            if (x.is_unset()) throw_invalid("Invalid unset value for column " + v[0].column);
+            if (x.is_null()) throw_invalid("Invalid null value in condition for column " + v[0].column);
+            k.comps.push_back(x.bytes);
+        }
+        if (k.comps.size() == 1) k.key.assign(k.comps[0].begin(), k.comps[0].end());
+        else proto::composite_key(k.comps, k.key);
+        k.t = proto::murmur3_token(k.key);
+        return keys;
+    }
     std::vector<std::vector<bytes_view>> cols(vals.size());
     for (std::size_t i = 0; i < vals.size(); ++i) column_values(vals[i], markers[i], ctx, cols[i], "in condition");
     std::vector<pkey> keys;
@@ -740,9 +758,15 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
         for (const auto& k : keys) {
             if (stop) break;
             if (resume && partition_key_less::cmp(k.t, k.key, resume->t, resume->key) < 0) continue;
-            auto it = data->find(partition_pos{k.t, k.key});
-            if (it == data->end()) continue;
-            scan_partition(it->second);
+            const partition* part = nullptr;
+            if (data == &t.data) {
+                auto it = p.table->find_partition(k.t, k.key);
+                if (it != t.data.end()) part = &it->second;
+            } else {
+                auto it = data->find(partition_pos{k.t, k.key});
+                if (it != data->end()) part = &it->second;
+            }
+            if (part) scan_partition(*part);
         }
     } else {
         if (user_table) check_range_available(*p.ks, ctx.cl, ctx.coordinator);
@@ -768,8 +792,10 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
         auto it = data->begin();
         if (lo) it = data->lower_bound(partition_pos{*lo, {}});
         if (resume) {
+            // Start at whichever is later: the token bound or the resume point.
             auto r = data->lower_bound(partition_pos{resume->t, resume->key});
-            if (it == data->end() || (r != data->end() && partition_key_less::cmp(r->first.first, r->first.second, it->first.first, it->first.second) > 0) || r == data->end())
+            if (r == data->end() ||
+                (it != data->end() && partition_key_less::cmp(r->first.first, r->first.second, it->first.first, it->first.second) > 0))
                 it = r;
         }
         for (; it != data->end() && !stop; ++it) {
@@ -839,15 +865,7 @@ void engine_impl::check_available(const keyspace_def& ks, std::int64_t t, proto:
     }
     const auto& reps = replicas_for(ks, t);
     const auto& local_dc = topo.node(coordinator).config.datacenter;
-    int total_rf = 0;
-    if (ks.repl.kind == replication::strategy::simple) total_rf = ks.repl.replication_factor;
-    else if (ks.repl.kind == replication::strategy::everywhere) total_rf = static_cast<int>(topo.size());
-    else {
-        std::set<std::string> dcs;
-        for (const auto& n : topo.nodes()) dcs.insert(n.config.datacenter);
-        for (const auto& [dc, f] : ks.repl.dc_factors) dcs.insert(dc);
-        for (const auto& dc : dcs) total_rf += dc_factor(ks.repl, dc);
-    }
+    const int total_rf = ks.total_rf;
     auto alive_in = [&](const std::string* dc) {
         int n = 0;
         for (int r : reps)
@@ -1121,7 +1139,7 @@ void engine_impl::run_modify(const modify_plan& p, exec_ctx& ctx, proto::byte_wr
 
     // Lightweight transaction: evaluate, answer [applied], maybe stop.
     if (conditional && !in_batch) {
-        auto pit = t.data.find(partition_pos{keys[0].t, keys[0].key});
+        auto pit = t.find_partition(keys[0].t, keys[0].key);
         const partition* part = pit == t.data.end() ? nullptr : &pit->second;
         const row* r = nullptr;
         const byte_buffer* ckp = nullptr;
@@ -1216,14 +1234,14 @@ void engine_impl::run_modify(const modify_plan& p, exec_ctx& ctx, proto::byte_wr
     }
 
     for (const auto& k : keys) {
-        auto pit = t.data.find(partition_pos{k.t, k.key});
+        auto pit = t.find_partition(k.t, k.key);
         if (pit == t.data.end()) {
             if (p.k == modify_plan::kind::delete_) continue;
             partition part(t.layout.get());
             part.t = k.t;
             part.key = k.key;
             for (auto c : k.comps) part.pk_values.emplace_back(c.begin(), c.end());
-            pit = t.data.emplace(std::make_pair(k.t, k.key), std::move(part)).first;
+            pit = t.add_partition(k.t, k.key, std::move(part));
         }
         partition& part = pit->second;
 
@@ -1370,7 +1388,7 @@ void engine_impl::run_modify(const modify_plan& p, exec_ctx& ctx, proto::byte_wr
                 }
             }
         }
-        if (part.rows.empty() && !part.has_live_static(now_s)) t.data.erase(pit);
+        if (part.rows.empty() && !part.has_live_static(now_s)) t.erase_partition(pit);
     }
     if (body) body->i32(static_cast<std::int32_t>(proto::result_kind::void_));
 }

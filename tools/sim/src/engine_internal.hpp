@@ -20,6 +20,7 @@
 #include <span>
 #include <cstdint>
 #include <deque>
+#include <list>
 #include <functional>
 #include <limits>
 #include <map>
@@ -229,6 +230,36 @@ struct table_def {
     bool is_virtual() const noexcept { return static_cast<bool>(generator); }
 
     partition_map data;
+    // Point lookups by token (hash) instead of walking the ordered map; a
+    // token collision falls back to the map.
+    std::unordered_map<std::int64_t, partition_map::iterator> index;
+
+    partition_map::iterator find_partition(std::int64_t t, bytes_view key) {
+        auto it = index.find(t);
+        if (it != index.end() && proto::same_bytes(it->second->second.key, key)) return it->second;
+        if (it == index.end()) return data.end();
+        return data.find(partition_pos{t, key});
+    }
+    partition_map::iterator add_partition(std::int64_t t, byte_buffer key, partition&& p) {
+        auto it = data.emplace(std::make_pair(t, std::move(key)), std::move(p)).first;
+        index.emplace(t, it);
+        return it;
+    }
+    void erase_partition(partition_map::iterator it) {
+        auto i = index.find(it->first.first);
+        if (i != index.end() && i->second == it) {
+            index.erase(i);
+            // Another partition with the same token takes the slot.
+            auto next = std::next(it);
+            if (next != data.end() && next->first.first == it->first.first) index.emplace(it->first.first, next);
+            else if (it != data.begin() && std::prev(it)->first.first == it->first.first) index.emplace(it->first.first, std::prev(it));
+        }
+        data.erase(it);
+    }
+    void clear_data() {
+        index.clear();
+        data.clear();
+    }
 
     const column_def* find(std::string_view n) const noexcept {
         auto it = by_name.find(std::string(n));
@@ -253,6 +284,7 @@ struct keyspace_def {
     bool is_virtual = false;   // tables are generated
     std::map<std::string, std::unique_ptr<table_def>> tables;
     std::map<std::string, user_type_def> types;
+    int total_rf = 0;  // sum of the replication factors (quorum = total_rf / 2 + 1)
     // Replicas of each ring range (index = topology ring position), primary first.
     std::vector<std::vector<int>> replicas_by_range;
 };
@@ -408,7 +440,7 @@ struct exec_ctx {
     bytes_view result_metadata_id;
     std::int64_t now_us = 0;
     std::int32_t now_s = 0;
-    std::deque<byte_buffer> scratch;  // stable storage for evaluated values
+    std::list<byte_buffer> scratch;  // stable storage for evaluated values (no allocation until used)
     execution_info* info = nullptr;
     const prepared_stmt* stmt = nullptr;
     bool routing_set = false;  // routing_token already decided (several partitions -> reset)

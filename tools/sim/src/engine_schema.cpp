@@ -452,6 +452,18 @@ void engine_impl::install_system_keyspaces() {
 // ---- schema helpers ----------------------------------------------------------------
 
 void engine_impl::compute_replicas(keyspace_def& ks) const {
+    ks.total_rf = 0;
+    if (ks.repl.kind == replication::strategy::simple) ks.total_rf = ks.repl.replication_factor;
+    else if (ks.repl.kind == replication::strategy::everywhere) ks.total_rf = static_cast<int>(topo.size());
+    else if (ks.repl.kind == replication::strategy::network_topology) {
+        std::set<std::string> dcs;
+        for (const auto& n : topo.nodes()) dcs.insert(n.config.datacenter);
+        for (const auto& [dc, f] : ks.repl.dc_factors) dcs.insert(dc);
+        for (const auto& dc : dcs) {
+            auto it = ks.repl.dc_factors.find(dc);
+            ks.total_rf += it != ks.repl.dc_factors.end() ? it->second : ks.repl.replication_factor;
+        }
+    }
     ks.replicas_by_range.clear();
     if (ks.repl.kind == replication::strategy::local) return;
     for (const auto& e : topo.ring()) ks.replicas_by_range.push_back(topo.replicas(ks.repl, e.t));
@@ -762,7 +774,7 @@ void engine_impl::execute_schema(const statement& s, exec_ctx& ctx, proto::byte_
                 throw_error(proto::server_errc::unavailable, "Cannot achieve consistency level ALL",
                             proto::unavailable_info{proto::consistency::all, static_cast<std::int32_t>(topo.size()),
                                                     static_cast<std::int32_t>(topo.size()) - 1});
-        it->second->data.clear();
+        it->second->clear_data();
         return void_result(body);
     }
     if (auto* a = std::get_if<alter_table_statement>(&s)) {
