@@ -1,6 +1,9 @@
 // Opcode dispatch for request/response bodies, and the human-readable dump.
 #include "cqlpp/protocol/messages.hpp"
 
+#include "cqlpp/protocol/literal.hpp"
+#include "cqlpp/protocol/value.hpp"
+
 #include <cstdio>
 
 namespace cqlpp::protocol {
@@ -236,8 +239,17 @@ void describe_rows(dumper& d, const rows_result& rows) {
         std::string s = cat("[", std::to_string(i), "]");
         for (std::size_t j = 0; j < width; ++j) {
             s += j ? ", " : " ";
-            if (!rows.metadata.no_metadata) s += cat(rows.metadata.columns[j].name, "=");
-            s += value_text(rows.cell(i, j));
+            if (rows.metadata.no_metadata) {
+                s += value_text(rows.cell(i, j));
+                continue;
+            }
+            const auto& col = rows.metadata.columns[j];
+            s += cat(col.name, "=");
+            // With the column's type known, show the value as a CQL literal.
+            const auto& cell = rows.cell(i, j);
+            cql_value v;
+            if (cell.is_set() && decode_value(col.type, cell.bytes, v) == errc::ok) s += format_literal(col.type, v);
+            else s += value_text(cell);
         }
         d.line(2, s);
     }

@@ -30,29 +30,6 @@ void ensure_newline(std::ostream& os, const std::string& s) {
     if (!s.empty() && s.back() != '\n') os << '\n';
 }
 
-// Cells of a Rows result as CQL literals, one line per row.
-void print_rows(std::ostream& os, const rows_result& rows) {
-    const auto& md = rows.metadata;
-    if (md.no_metadata || md.columns.size() != rows.column_count()) return;
-    os << "rows as literals:\n";
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        os << "  [" << i << "]";
-        for (std::size_t j = 0; j < rows.column_count(); ++j) {
-            const auto& col = md.columns[j];
-            const auto& cell = rows.cell(i, j);
-            os << (j == 0 ? " " : ", ") << col.name << '=';
-            if (cell.is_null()) {
-                os << "null";
-                continue;
-            }
-            cql_value v;
-            if (auto ec = decode_value(col.type, cell.bytes, v); ec != errc::ok) os << "<" << to_string(ec) << ": 0x" << to_hex(cell.bytes) << ">";
-            else os << format_literal(col.type, v);
-        }
-        os << '\n';
-    }
-}
-
 // Prints one envelope: header fields, body prefix and the decoded message.
 // Returns false (after printing what it could) when the body does not decode.
 bool print_envelope(std::ostream& os, const envelope_view& ev, std::string& problem) {
@@ -93,8 +70,6 @@ bool print_envelope(std::ostream& os, const envelope_view& ev, std::string& prob
         auto text = describe(r);
         os << text;
         ensure_newline(os, text);
-        if (auto* res = std::get_if<result_response>(&r))
-            if (auto* rows = std::get_if<rows_result>(&res->value)) print_rows(os, *rows);
     } else {
         request r;
         if (auto ec = decode_request(h.op, message, h.version, r); ec != errc::ok) {
