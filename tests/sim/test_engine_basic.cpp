@@ -184,6 +184,15 @@ TEST_CASE("engine: clustering order, slices, IN, ORDER BY, LIMIT", "[sim][engine
 
     r = f.ok("SELECT k, c FROM t WHERE k IN (2, 0) AND c = 0");
     REQUIRE(r.row_count() == 4);
+    // IN with ORDER BY merges partitions by clustering (unpaged); paged it is refused as in Cassandra.
+    r = f.ok("SELECT k, c FROM t WHERE k IN (2, 0) AND c IN (1, 2) ORDER BY c ASC");
+    REQUIRE(r.row_count() == 8);
+    CHECK(r.text(0, "c") == "1");
+    CHECK(r.text(3, "c") == "1");
+    CHECK(r.text(4, "c") == "2");
+    options paged;
+    paged.page_size = 100;
+    CHECK(f.q("SELECT k, c FROM t WHERE k IN (2, 0) ORDER BY c ASC", {}, paged).code() == proto::server_errc::invalid);
 
     r = f.ok("SELECT k FROM t PER PARTITION LIMIT 2");
     CHECK(r.row_count() == 6);

@@ -589,8 +589,16 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
     paging_pos last;
     const bool user_table = !t.is_virtual() && !p.ks->is_system;
 
+    // IN on the partition key with ORDER BY: collect, merge by clustering, then emit.
+    bool collect = false;
+    std::vector<row_ref> collected;
     auto emit = [&](const row_ref& rr, std::int32_t& part_rows) {
         if (ppl && part_rows >= *ppl) return;
+        if (collect) {
+            collected.push_back(rr);
+            ++part_rows;
+            return;
+        }
         if (p.count) {
             if (counted == 0) {
                 for (const auto& s : p.selection) {
@@ -755,6 +763,12 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
                 note_partition(ctx, *p.ks, k.t);
             }
         }
+        if (keys.size() > 1 && p.ordered && !p.count) {
+            if (ctx.page_size > 0)
+                throw_invalid("Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must "
+                              "either remove the ORDER BY or the IN and sort client side, or disable paging for this query");
+            collect = true;
+        }
         for (const auto& k : keys) {
             if (stop) break;
             if (resume && partition_key_less::cmp(k.t, k.key, resume->t, resume->key) < 0) continue;
@@ -767,6 +781,20 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
                 if (it != data->end()) part = &it->second;
             }
             if (part) scan_partition(*part);
+        }
+        if (collect) {
+            collect = false;
+            const ck_less less{t.layout.get()};
+            std::stable_sort(collected.begin(), collected.end(), [&](const row_ref& a, const row_ref& b) {
+                if (!a.ck || !b.ck) return !a.ck && b.ck;
+                int c = less.compare(*a.ck, *b.ck, -1);
+                return p.reversed ? c > 0 : c < 0;
+            });
+            for (const auto& rr : collected) {
+                if (stop) break;
+                std::int32_t n = 0;
+                emit(rr, n);
+            }
         }
     } else {
         if (user_table) check_range_available(*p.ks, ctx.cl, ctx.coordinator);

@@ -343,6 +343,7 @@ struct select_plan {
     std::vector<filter> filters;
     bool needs_filtering = false;
     bool reversed = false;
+    bool ordered = false;  // ORDER BY given (multi-partition IN results are then merged)
     bool distinct = false;
     bool count = false;
     std::vector<sel_item> selection;

@@ -457,6 +457,7 @@ struct planner {
                 rev = r;
             }
             out.reversed = rev.value_or(false);
+            out.ordered = true;
         }
 
         if (s.limit) out.limit = make_src(*s.limit, int_type(), "[limit]", "[limit]");
