@@ -355,6 +355,8 @@ struct planner {
         }
         const std::size_t pk_count = static_cast<std::size_t>(std::count(pk_set.begin(), pk_set.end(), true));
         out.full_pk = pk_count == npk && npk > 0;
+        // Without the whole partition key every row restriction is a filter over many partitions.
+        if (!out.full_pk && !out.filters.empty()) out.needs_filtering = true;
         if (out.full_pk && has_token) throw_invalid("Cannot use token() together with partition key restrictions");
         if (!out.full_pk) {
             // Partial partition keys are checked row by row.
