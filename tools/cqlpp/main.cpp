@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "cqlpp 0.1.0");
     cqlpp::tools::add_token_command(app);
     cqlpp::tools::add_wire_command(app);
+    cqlpp::tools::add_sim_command(app);
 
     try {
         app.parse(argc, argv);

@@ -22,6 +22,9 @@
 #include <random>
 #include <thread>
 
+#include <pthread.h>
+#include <time.h>
+
 namespace cqlpp::sim {
 
 namespace {
@@ -829,6 +832,17 @@ void cluster::fail_next(int node, int count, fault_error error) {
 }
 void cluster::close_mid_response(int node, int count) { impl_->node(node).close_mid.store(count); }
 void cluster::corrupt_crc(int node, int count) { impl_->node(node).corrupt_crc.store(count); }
+
+double cluster::io_cpu_seconds() const {
+    double total = 0;
+    for (auto& t : impl_->threads) {
+        clockid_t cid;
+        timespec ts{};
+        if (pthread_getcpuclockid(const_cast<std::thread&>(t).native_handle(), &cid) == 0 && clock_gettime(cid, &ts) == 0)
+            total += double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+    }
+    return total;
+}
 
 node_counters cluster::counters(int node) const {
     const auto& c = impl_->node(node).counters;

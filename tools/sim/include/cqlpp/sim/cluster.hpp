@@ -108,6 +108,9 @@ public:
     void corrupt_crc(int node, int count);         // the next N response flushes get a bad CRC32 (v5 only)
 
     node_counters counters(int node) const;
+    // CPU time used so far by the cluster's I/O threads (start() only), so
+    // benchmarks can report server cost apart from the client's.
+    double io_cpu_seconds() const;
 
     struct impl;  // implementation detail (cluster.cpp)
 

@@ -1,0 +1,116 @@
+// cqlpp sim: run the simulated cluster until interrupted.
+#include "commands.hpp"
+#include "util.hpp"
+
+#include "cqlpp/sim/cluster.hpp"
+
+#include <charconv>
+#include <iostream>
+#include <memory>
+
+namespace cqlpp::tools {
+
+namespace {
+
+struct sim_options {
+    int nodes = 3;
+    int num_tokens = 16;
+    std::uint64_t seed = 42;
+    std::uint16_t port = 9042;
+    std::uint16_t base_port = 0;
+    std::string base_address = "127.0.0.1";
+    std::string datacenters;
+    int racks = 1;
+    bool v4_only = false;
+    bool no_lz4 = false;
+    std::vector<std::string> users;  // user:password
+    std::string tls_cert, tls_key;
+    int threads = 1;
+    int non_replica_delay_us = 0;
+};
+
+void run_sim(const sim_options& o) {
+    sim::cluster_config cfg;
+    cfg.topology.nodes = o.nodes;
+    cfg.topology.num_tokens = o.num_tokens;
+    cfg.topology.seed = o.seed;
+    cfg.topology.port = o.port;
+    cfg.topology.base_port = o.base_port;
+    cfg.topology.base_address = o.base_address;
+    cfg.topology.racks_per_dc = o.racks;
+    if (!o.datacenters.empty()) {
+        int total = 0;
+        for (const auto& part : split_top_level(o.datacenters, ',')) {
+            auto colon = part.find(':');
+            int n = 0;
+            if (colon == std::string::npos ||
+                std::from_chars(part.data() + colon + 1, part.data() + part.size(), n).ec != std::errc() || n < 1)
+                throw command_error("--dcs: expected NAME:NODES[,NAME:NODES...], got '" + part + "'");
+            cfg.topology.datacenters.emplace_back(part.substr(0, colon), n);
+            total += n;
+        }
+        cfg.topology.nodes = total;
+    }
+    cfg.v4_only = o.v4_only;
+    cfg.allow_lz4 = !o.no_lz4;
+    for (const auto& u : o.users) {
+        auto colon = u.find(':');
+        if (colon == std::string::npos) throw command_error("--user: expected NAME:PASSWORD, got '" + u + "'");
+        cfg.users[u.substr(0, colon)] = u.substr(colon + 1);
+    }
+    if (!o.tls_cert.empty() || !o.tls_key.empty()) {
+        if (o.tls_cert.empty() || o.tls_key.empty()) throw command_error("--tls-cert and --tls-key go together");
+        cfg.tls = sim::tls_config{o.tls_cert, o.tls_key};
+    }
+    cfg.threads = o.threads;
+    cfg.non_replica_delay = std::chrono::microseconds(o.non_replica_delay_us);
+
+    std::unique_ptr<sim::cluster> c;
+    try {
+        c = std::make_unique<sim::cluster>(cfg);
+    } catch (const std::exception& e) {
+        throw command_error(std::string("cannot configure the cluster: ") + e.what());
+    }
+    std::cout << "cqlpp sim: " << cfg.topology.nodes << " node(s), protocol " << (o.v4_only ? "v4" : "v5 and v4")
+              << (cfg.allow_lz4 ? ", lz4" : "") << (cfg.users.empty() ? "" : ", PasswordAuthenticator")
+              << (cfg.tls ? ", TLS" : "") << '\n';
+    for (const auto& n : c->topo().nodes())
+        std::cout << "  node " << n.id << ": " << n.config.address << ':' << n.config.port << "  " << n.config.datacenter
+                  << '/' << n.config.rack << '\n';
+    std::cout << "contact points: ";
+    auto cps = c->contact_points();
+    for (std::size_t i = 0; i < cps.size(); ++i) std::cout << (i ? "," : "") << cps[i];
+    std::cout << "\nserving until interrupted (Ctrl-C)" << std::endl;
+    try {
+        c->run(true);
+    } catch (const std::system_error& e) {
+        throw command_error(std::string("cannot listen: ") + e.what());
+    }
+    std::cout << "cqlpp sim: stopped" << std::endl;
+}
+
+}  // namespace
+
+void add_sim_command(CLI::App& app) {
+    auto o = std::make_shared<sim_options>();
+    auto* cmd = app.add_subcommand("sim", "Run a simulated Cassandra cluster (in memory, CQL v5/v4) until interrupted");
+    cmd->add_option("--nodes", o->nodes, "Number of nodes")->capture_default_str();
+    cmd->add_option("--num-tokens", o->num_tokens, "vnodes per node")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Seed for token generation")->capture_default_str();
+    cmd->add_option("--port", o->port, "Port of every node (nodes on 127.0.0.1, 127.0.0.2, ...)")->capture_default_str();
+    cmd->add_option("--base-port", o->base_port, "Instead: all nodes on --address, ports base, base+1, ...");
+    cmd->add_option("--address", o->base_address, "Address used with --base-port")->capture_default_str();
+    cmd->add_option("--dcs", o->datacenters, "Datacenters as NAME:NODES,... (overrides --nodes)");
+    cmd->add_option("--racks", o->racks, "Racks per datacenter")->capture_default_str();
+    cmd->add_flag("--v4-only", o->v4_only, "Speak protocol v4 only (drivers must downgrade)");
+    cmd->add_flag("--no-lz4", o->no_lz4, "Do not offer LZ4 compression");
+    cmd->add_option("--user", o->users, "Enable PasswordAuthenticator with NAME:PASSWORD (repeatable)");
+    cmd->add_option("--tls-cert", o->tls_cert, "PEM certificate: serve TLS");
+    cmd->add_option("--tls-key", o->tls_key, "PEM private key for --tls-cert");
+    cmd->add_option("--threads", o->threads, "I/O threads")->capture_default_str();
+    cmd->add_option("--non-replica-delay-us", o->non_replica_delay_us,
+                    "Extra delay for single-partition requests coordinated by a non-replica")->capture_default_str();
+    cmd->callback([o] { run_sim(*o); });
+}
+
+}  // namespace cqlpp::tools
