@@ -1,16 +1,32 @@
 #!/usr/bin/env bash
-# The main job, for a newcomer: installs what is missing, builds cqlpp and
-# shows the protocol layer at work through the `cqlpp` tool.
-# (Once the simulated cluster lands, this starts it and runs the driver against it.)
+# The main job, for a newcomer: installs what is missing, builds cqlpp, starts
+# the embedded simulated cluster (3 nodes on 127.0.0.1-3) and drives it with a
+# real third-party driver, then shows the codec at work through `cqlpp wire`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-bash scripts/setup.sh build
+bash scripts/setup.sh demo
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLPP_BUILD_TESTS=OFF -DCQLPP_BUILD_BENCH=OFF >/dev/null
 cmake --build build/release --target cqlpp -j "$(nproc)"
 cqlpp=build/release/tools/cqlpp
+port="${CQLPP_DEMO_PORT:-19042}"
+
+echo "== cqlpp sim --nodes 3 --port $port"
+"$cqlpp" sim --nodes 3 --port "$port" &
+sim_pid=$!
+trap 'kill $sim_pid 2>/dev/null; wait $sim_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+
+echo
+echo "== the DataStax Python driver against the simulated cluster"
+/usr/bin/python3 examples/python_against_sim.py "$port"
 
 run() { echo; echo "\$ cqlpp $*"; "$cqlpp" "$@"; }
+echo
+echo "== the protocol layer through the cqlpp tool"
 run token --types text "'hello'"
 run token --types int,text 42 "'user-42'"
 run wire encode-value --type "map<text, frozen<list<int>>>" "{'a': [1, 2], 'b': []}"

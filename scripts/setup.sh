@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages cqlpp needs, only those that are missing.
-# Usage: scripts/setup.sh [build|test|all]   (default: build)
+# Usage: scripts/setup.sh [build|demo|test|all]   (default: build)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libasio-dev libssl-dev liblz4-dev
             libxxhash-dev zlib1g-dev libspdlog-dev libcli11-dev libedit-dev nlohmann-json3-dev)
-test_pkgs=(catch2 libbenchmark-dev clang-14 libclang-rt-14-dev)
+test_pkgs=(catch2 libbenchmark-dev clang-14 libclang-rt-14-dev python3-cassandra python3-lz4)
+demo_pkgs=(python3-cassandra python3-lz4)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
+  demo) want+=("${demo_pkgs[@]}") ;;
   test|all) want+=("${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|demo|test|all]" >&2; exit 2 ;;
 esac
 
 missing=()

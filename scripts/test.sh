@@ -15,8 +15,9 @@ echo "== build (warnings as errors)"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLPP_WERROR=ON >/dev/null
 cmake --build build/release -j "$jobs"
 
-echo "== micro-benchmarks smoke run"
+echo "== benchmark smoke runs"
 ./build/release/bench/cqlpp_micro_bench --benchmark_min_time=0.01 >/dev/null
+./build/release/bench/cqlpp_sim_bench --seconds 1 --port 19990
 
 echo "== build with ASan + UBSan"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCQLPP_WERROR=ON -DCQLPP_SANITIZE=ON \

@@ -105,6 +105,28 @@ TEST_CASE("version negotiation: a v4-only cluster refuses v5 like Cassandra does
     }
 }
 
+TEST_CASE("version negotiation: unknown versions (DSE_V2 0x42, v6, v3) get PROTOCOL_ERROR", "[sim][cluster]") {
+    sim::cluster c(small_cluster(1));
+    c.start();
+    for (std::uint8_t v : {0x42, 0x06, 0x03}) {
+        raw_client cl;
+        REQUIRE(cl.connect("127.0.0.1", port_of(c, 0)));
+        // OPTIONS with the raw version byte, stream 7.
+        proto::byte_buffer env{v, 0x00, 0x00, 0x07, 0x05, 0x00, 0x00, 0x00, 0x00};
+        cl.write(env);
+        auto got = cl.recv();
+        REQUIRE(got);
+        CHECK(got->header.version == proto::protocol_version::v5);
+        CHECK(got->header.stream == 7);
+        auto r = got->decode();
+        REQUIRE(error_code(r) == proto::server_errc::protocol_error);
+        CHECK(std::get<proto::error_response>(r).message ==
+              "Invalid or unsupported protocol version (" + std::to_string(v) + "); supported versions are (4/v4, 5/v5)");
+        CHECK_FALSE(cl.recv(std::chrono::seconds(2)));
+        CHECK(cl.closed);
+    }
+}
+
 TEST_CASE("PLAIN authentication", "[sim][cluster]") {
     auto cfg = small_cluster(1);
     cfg.users = {{"cassandra", "s3cret"}};

@@ -222,6 +222,10 @@ private:
             if (ec || closed_) break;
             node_.counters.bytes_in.fetch_add(n, std::memory_order_relaxed);
             if (node_.current() == node_state::paused) continue;  // accepts bytes, answers nothing
+            if (!version_fixed_ && frames_.buffered() == 0 && !version_supported(buf[0] & 0x7F)) {
+                reject_version(proto::bytes_view(buf.data(), n));
+                break;
+            }
             frames_.append(proto::bytes_view(buf.data(), n));
             proto::envelope_view ev;
             proto::errc e;
@@ -342,6 +346,23 @@ private:
         send_response(h, proto::error_response::make(proto::server_errc::protocol_error, std::move(message)));
     }
 
+    bool version_supported(std::uint8_t v) const noexcept {
+        return v == 4 || (v == 5 && !cluster_.cfg.v4_only);
+    }
+
+    // Version negotiation: a version this node does not speak gets
+    // Cassandra's PROTOCOL_ERROR, in the newest version it does speak, and
+    // drivers retry with a lower one (the Python driver starts at DSE_V2 = 0x42).
+    void reject_version(proto::bytes_view first) {
+        std::int16_t stream = first.size() >= 4 ? static_cast<std::int16_t>(proto::detail::load_be16(first.data() + 2)) : 0;
+        const auto newest = cluster_.cfg.v4_only ? proto::protocol_version::v4 : proto::protocol_version::v5;
+        protocol_error(stream,
+                       "Invalid or unsupported protocol version (" + std::to_string(int(first[0] & 0x7F)) +
+                           "); supported versions are (" + (cluster_.cfg.v4_only ? "4/v4" : "4/v4, 5/v5") + ")",
+                       newest);
+        closing_ = true;
+    }
+
     std::chrono::microseconds node_latency() const noexcept {
         return std::chrono::milliseconds(node_.latency_ms.load(std::memory_order_relaxed));
     }
@@ -353,18 +374,6 @@ private:
         const auto& h = ev.header;
 
         if (!version_fixed_) {
-            // Version negotiation: a version this node does not speak gets
-            // Cassandra's PROTOCOL_ERROR, in the newest version it does speak,
-            // and drivers retry with a lower one.
-            const bool ok = !(cluster_.cfg.v4_only && h.version == proto::protocol_version::v5);
-            if (!ok) {
-                protocol_error(h.stream,
-                               "Invalid or unsupported protocol version (" + std::to_string(int(h.version)) +
-                                   "); supported versions are (3/v3, 4/v4)",
-                               proto::protocol_version::v4);
-                closing_ = true;
-                return;
-            }
             session_.version = h.version;
             version_fixed_ = true;
         } else if (h.version != session_.version) {
