@@ -1,0 +1,38 @@
+// What a request gets back: an owned, reference-counted frame (G4).
+//
+// Each response owns its body buffer; the decoded message (rows cells,
+// warnings, custom payload) are views that BORROW that buffer, so they stay
+// valid exactly as long as the caller holds the response_ptr, independently
+// of the connection and of other responses.
+#pragma once
+
+#include "cqlpp/protocol/envelope.hpp"
+#include "cqlpp/protocol/messages.hpp"
+
+#include <memory>
+#include <system_error>
+
+namespace cqlpp::transport {
+
+struct response_frame {
+    protocol::envelope_header header;
+    protocol::byte_buffer body;     // owned (decompressed for v4 LZ4)
+    protocol::body_prefix prefix;   // tracing id / warnings / custom payload: borrows body
+    protocol::response message;     // rows cells borrow body
+
+    const protocol::error_response* server_error() const noexcept {
+        return std::get_if<protocol::error_response>(&message);
+    }
+};
+
+using response_ptr = std::shared_ptr<const response_frame>;
+
+// ec is empty on success; a protocol::server_errc when the server answered
+// ERROR (response then holds the decoded error_response); a transport::errc
+// otherwise (response is null).
+struct request_result {
+    std::error_code ec;
+    response_ptr response;
+};
+
+}  // namespace cqlpp::transport
