@@ -1,0 +1,84 @@
+// A per-host pool of multiplexed connections (shared, not leased: G11).
+//
+// Threading: like connection, the pool and all its connections live on one
+// executor; call it from there. A single refiller coroutine owns all changes
+// to the connection set: it opens connections up to connections_per_host,
+// and after a failure or a lost connection retries with exponential backoff
+// and jitter (reconnect_policy). pick() returns the least busy open
+// connection (by in-flight count), as cpp-driver does.
+#pragma once
+
+#include "cqlpp/transport/config.hpp"
+#include "cqlpp/transport/connection.hpp"
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <vector>
+
+namespace cqlpp::transport {
+
+struct pool_metrics {
+    std::uint64_t connections = 0;  // open now
+    std::uint64_t in_flight = 0;
+    std::uint64_t orphaned = 0;
+    std::uint64_t connect_attempts = 0;
+    std::uint64_t connect_failures = 0;
+    std::uint64_t reconnects = 0;  // connections opened to replace lost ones
+    std::uint64_t bytes_written = 0;
+    std::uint64_t bytes_read = 0;
+    std::uint64_t write_syscalls = 0;
+};
+
+class host_pool : public std::enable_shared_from_this<host_pool> {
+public:
+    using executor_type = asio::any_io_executor;
+
+    static std::shared_ptr<host_pool> create(executor_type ex, pool_config cfg);
+    ~host_pool();
+
+    // Starts filling the pool in the background.
+    void start();
+    // Closes every connection and stops reconnecting.
+    void close();
+
+    // The least busy open connection, or nullptr.
+    std::shared_ptr<connection> pick() const;
+    // pick() + encode + request; errc::no_connection when the pool is empty.
+    asio::awaitable<request_result> async_request(const protocol::request& r);
+    asio::awaitable<request_result> async_request(const protocol::request& r, std::chrono::milliseconds timeout);
+    // Until at least `n` connections are open (true) or the deadline passes.
+    asio::awaitable<bool> async_wait_connected(std::size_t n, std::chrono::milliseconds limit);
+
+    std::size_t size() const noexcept { return conns_.size(); }
+    const std::vector<std::shared_ptr<connection>>& connections() const noexcept { return conns_; }
+    pool_metrics metrics() const;
+    // The last connect error (diagnostics while the host is unreachable).
+    std::error_code last_error() const noexcept { return last_error_; }
+    const pool_config& config() const noexcept { return cfg_; }
+    executor_type get_executor() const noexcept { return ex_; }
+
+private:
+    host_pool(executor_type ex, pool_config cfg);
+    asio::awaitable<void> refiller();
+    void on_lost(const std::shared_ptr<connection>& c);
+
+    executor_type ex_;
+    pool_config cfg_;
+    std::vector<std::shared_ptr<connection>> conns_;
+    asio::steady_timer wake_;     // refiller: a connection was lost, or close()
+    asio::steady_timer changed_;  // async_wait_connected waiters
+    bool closed_ = false;
+    bool lost_any_ = false;
+    bool backing_off_ = false;
+    std::error_code last_error_;
+    std::minstd_rand rng_;
+    pool_metrics totals_;  // counters, plus bytes of connections already gone
+};
+
+}  // namespace cqlpp::transport
