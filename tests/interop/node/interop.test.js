@@ -1,0 +1,815 @@
+'use strict';
+// The DataStax Node.js driver (npm cassandra-driver, protocol v4) against `cqlpp sim`.
+// run_node.sh starts the simulator and runs this file with node --test, once per mode:
+//   INTEROP_MODE=main    3 nodes: metadata, every type, batches, paging, errors
+//   INTEROP_MODE=tokens  4 nodes: token and replica agreement, token-aware routing
+//   INTEROP_MODE=auth    PasswordAuthenticator (INTEROP_USER=name:password)
+// INTEROP_PORT: the simulator's port (nodes on 127.0.0.1..N).
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const cassandra = require('cassandra-driver');
+const h = require('./helpers');
+
+const { types, errors, policies } = cassandra;
+const { Long } = types;
+const codes = types.responseErrorCodes;
+const cl = types.consistencies;
+
+const MODE = process.env.INTEROP_MODE || 'main';
+const PORT = Number(process.env.INTEROP_PORT || 19242);
+const NODES = Number(process.env.INTEROP_NODES || 3);
+const NUM_TOKENS = 16;
+
+function newClient(extra = {}) {
+  const opts = {
+    contactPoints: ['127.0.0.1'],
+    localDataCenter: 'datacenter1',
+    protocolOptions: { port: PORT, maxVersion: 4 },
+    policies: {
+      loadBalancing: new policies.loadBalancing.TokenAwarePolicy(
+        new policies.loadBalancing.DCAwareRoundRobinPolicy('datacenter1')),
+      reconnection: new policies.reconnection.ConstantReconnectionPolicy(500),
+    },
+    socketOptions: { readTimeout: 20000, connectTimeout: 10000 },
+    ...extra,
+  };
+  if (extra.protocolOptions) opts.protocolOptions = { port: PORT, ...extra.protocolOptions };
+  return new cassandra.Client(opts);
+}
+
+function hostByAddress(client, addr) {
+  return client.hosts.values().find((x) => h.hostAddress(x) === addr);
+}
+
+// Asserts that fn rejects with a ResponseError of this code; returns the error.
+async function rejectsWithCode(fn, code, what) {
+  try {
+    await fn();
+  } catch (e) {
+    assert.ok(e instanceof errors.ResponseError, `${what}: expected ResponseError, got ${e && e.name}: ${e && e.message}`);
+    assert.equal(e.code, code, `${what}: error code (message: ${e.message})`);
+    return e;
+  }
+  assert.fail(`${what}: expected error code 0x${code.toString(16)}, but the call succeeded`);
+}
+
+// ---------------------------------------------------------------------------
+// Values
+
+const KS = 'interop_node';
+const COLUMNS = [
+  ['a', 'ascii'], ['b', 'bigint'], ['bl', 'blob'], ['bo', 'boolean'], ['d', 'date'], ['de', 'decimal'],
+  ['db', 'double'], ['du', 'duration'], ['f', 'float'], ['i4', 'inet'], ['i6', 'inet'], ['i', 'int'],
+  ['si', 'smallint'], ['t', 'text'], ['tm', 'time'], ['ts', 'timestamp'], ['tu', 'timeuuid'],
+  ['ti', 'tinyint'], ['u', 'uuid'], ['vi', 'varint'],
+  ['l', 'list<int>'], ['s', 'set<text>'], ['m', 'map<text, int>'],
+  ['fl', 'frozen<list<frozen<map<int, text>>>>'], ['fs', 'frozen<set<frozen<list<int>>>>'],
+  ['fm', 'map<text, frozen<set<bigint>>>'], ['tup', 'tuple<int, text, double>'],
+  ['nt', 'frozen<tuple<int, frozen<list<text>>>>'], ['addr', 'frozen<address>'],
+  ['addrs', 'list<frozen<address>>'], ['mu', 'map<frozen<address>, int>'],
+];
+const NAMES = COLUMNS.map((c) => c[0]);
+const UDT_COLUMNS = new Set(['addr', 'addrs', 'mu']);
+
+const TU = types.TimeUuid.fromString('8a4b3f10-55a8-11ee-8c99-0242ac120002');
+const U = types.Uuid.fromString('5f1c2a3b-4d5e-4f60-8172-8394a5b6c7d8');
+
+// [value, CQL literal] per column.
+function fullValues() {
+  return {
+    a: ['ascii text ~', "'ascii text ~'"],
+    b: [Long.fromString('-9223372036854775808'), '-9223372036854775808'],
+    bl: [Buffer.from('0001feff', 'hex'), '0x0001feff'],
+    bo: [true, 'true'],
+    d: [types.LocalDate.fromString('2024-02-29'), "'2024-02-29'"],
+    de: [types.BigDecimal.fromString('-12345.678901234567890123'), '-12345.678901234567890123'],
+    db: [3.141592653589793, '3.141592653589793'],
+    du: [new types.Duration(14, 3, Long.fromString('3723000000123')), '1y2mo3d1h2m3s123ns'],
+    f: [1.5, '1.5'],
+    i4: [types.InetAddress.fromString('192.168.1.10'), "'192.168.1.10'"],
+    i6: [types.InetAddress.fromString('2001:db8::ff00:42:8329'), "'2001:db8::ff00:42:8329'"],
+    i: [-2147483648, '-2147483648'],
+    si: [-32768, '-32768'],
+    t: ["unicode \u2713 \u30c6\u30ad\u30b9\u30c8 'quoted'", "'unicode \u2713 \u30c6\u30ad\u30b9\u30c8 ''quoted'''"],
+    tm: [types.LocalTime.fromString('23:59:59.999999'), "'23:59:59.999999'"],
+    ts: [new Date(Date.UTC(2024, 4, 6, 7, 8, 9, 123)), "'2024-05-06 07:08:09.123+0000'"],
+    tu: [TU, TU.toString()],
+    ti: [-128, '-128'],
+    u: [U, U.toString()],
+    vi: [types.Integer.fromString('-1267650600228229401496703205369'), '-1267650600228229401496703205369'],
+    l: [[3, 1, 2, 1], '[3, 1, 2, 1]'],
+    s: [new Set(['b', 'a', 'c']), "{'b', 'a', 'c'}"],
+    m: [new Map([['x', 1], ['y', -2]]), "{'x': 1, 'y': -2}"],
+    fl: [[new Map([[1, 'one'], [2, 'two']]), new Map([[3, 'three']])], "[{1: 'one', 2: 'two'}, {3: 'three'}]"],
+    fs: [new Set([[1, 2], [3]]), '{[3], [1, 2]}'],
+    fm: [new Map([['p', new Set([Long.fromInt(1), Long.fromInt(2), Long.fromInt(3)])], ['q', new Set([Long.fromInt(-5)])]]),
+      "{'p': {3, 1, 2}, 'q': {-5}}"],
+    tup: [new types.Tuple(7, 'seven', 7.5), "(7, 'seven', 7.5)"],
+    nt: [new types.Tuple(1, ['a', 'b']), "(1, ['a', 'b'])"],
+    addr: [{ street: 'Main St', zip: 12345, tags: new Set(['home', 'work']) },
+      "{street: 'Main St', zip: 12345, tags: {'work', 'home'}}"],
+    addrs: [[{ street: 'A', zip: 1, tags: null }, { street: 'B', zip: 2, tags: new Set(['x']) }],
+      "[{street: 'A', zip: 1}, {street: 'B', zip: 2, tags: {'x'}}]"],
+    mu: [new Map([[{ street: 'K', zip: 9, tags: null }, 99]]), "{{street: 'K', zip: 9}: 99}"],
+  };
+}
+
+function edgeValues() {
+  return {
+    a: ['', "''"], b: [Long.fromString('9223372036854775807'), '9223372036854775807'], bl: [Buffer.alloc(0), '0x'],
+    bo: [false, 'false'], d: [types.LocalDate.fromString('1970-01-01'), "'1970-01-01'"],
+    de: [types.BigDecimal.fromString('0'), '0'], db: [-Infinity, '-Infinity'], du: [new types.Duration(0, 0, Long.ZERO), '0s'],
+    f: [Infinity, 'Infinity'], i4: [types.InetAddress.fromString('0.0.0.0'), "'0.0.0.0'"],
+    i6: [types.InetAddress.fromString('::1'), "'::1'"], i: [2147483647, '2147483647'], si: [32767, '32767'],
+    t: ['', "''"], tm: [types.LocalTime.fromString('00:00:00'), "'00:00:00'"],
+    ts: [new Date(-1), '-1'], tu: [TU, TU.toString()], ti: [127, '127'],
+    u: [types.Uuid.fromString('00000000-0000-0000-0000-000000000000'), '00000000-0000-0000-0000-000000000000'],
+    vi: [types.Integer.fromString('0'), '0'], l: [[0], '[0]'], s: [new Set(['']), "{''}"],
+    m: [new Map([['', 0]]), "{'': 0}"], fl: [[new Map()], '[{}]'], fs: [new Set([[]]), '{[]}'],
+    fm: [new Map([['', new Set()]]), "{'': {}}"], tup: [new types.Tuple(null, null, null), '(null, null, null)'],
+    nt: [new types.Tuple(0, []), '(0, [])'], addr: [{ street: null, zip: null, tags: null }, '{}'],
+    addrs: [[{ street: '', zip: 0, tags: new Set() }], "[{street: '', zip: 0, tags: {}}]"],
+    mu: [new Map([[{ street: '', zip: 0, tags: null }, 0]]), "{{street: '', zip: 0}: 0}"],
+  };
+}
+
+// What the server hands back for a written value: a top-level empty collection is
+// no cell at all, so it reads as null (empty frozen collections nested in others stay).
+function expected(values, name) {
+  const v = values[name] ? values[name][0] : null;
+  if (v === null) return null;
+  if ((Array.isArray(v) && v.length === 0) || ((v instanceof Map || v instanceof Set) && v.size === 0)) return null;
+  return v;
+}
+
+function unfrozen(type) {
+  let out = type;
+  for (;;) {
+    const i = out.indexOf('frozen<');
+    if (i < 0) return out;
+    let depth = 0;
+    let j = i + 'frozen<'.length;
+    for (; j < out.length; j++) {
+      if (out[j] === '<') depth++;
+      else if (out[j] === '>') {
+        if (depth === 0) break;
+        depth--;
+      }
+    }
+    out = out.slice(0, i) + out.slice(i + 'frozen<'.length, j) + out.slice(j + 1);
+  }
+}
+
+function compareRow(row, values, what) {
+  for (const name of NAMES) {
+    assert.deepEqual(h.norm(row[name]), h.norm(expected(values, name)), `${what}: column ${name}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+if (MODE === 'main') {
+  describe('node driver: main (3 nodes, protocol v4)', () => {
+    let client;
+    let tc;  // decodes maps and sets as Map and Set (see before())
+    let sim;
+    let ids;
+    let ctl;
+    let target;
+    let other;
+
+    before(async () => {
+      client = newClient();
+      await client.connect();
+      // Maps with non-text keys and sets need Map/Set to round-trip; a separate
+      // client, because with encoding.map = Map the driver's schema parser reads
+      // system_schema.keyspaces.replication as an object and loses the strategy.
+      tc = newClient({ encoding: { map: Map, set: Set } });
+      await tc.connect();
+      ctl = h.hostAddress(client.controlConnection.host);
+      sim = new h.Sim(client, hostByAddress(client, ctl));
+      ids = await sim.nodeIds();
+      const others = [...ids.keys()].filter((a) => a !== ctl).sort();
+      target = others[0];
+      other = others[1];
+    });
+
+    after(async () => {
+      if (tc) await tc.shutdown();
+      if (client) await client.shutdown();
+    });
+
+    it('negotiates protocol v4', async () => {
+      assert.equal(client.controlConnection.protocolVersion, 4);
+      for (const host of client.hosts.values()) {
+        for (const c of host.pool.connections) assert.equal(c.protocolVersion, 4, `connection to ${host.address}`);
+      }
+    });
+
+    it('metadata: every node up with its datacenter and rack', async () => {
+      const rows = await sim.nodes();
+      const hosts = client.hosts.values();
+      assert.equal(hosts.length, NODES);
+      for (const host of hosts) {
+        const r = rows.get(h.hostAddress(host));
+        assert.ok(r, `sim.nodes row for ${host.address}`);
+        assert.ok(host.isUp(), `${host.address} up`);
+        assert.equal(host.datacenter, r.datacenter, `datacenter of ${host.address}`);
+        assert.equal(host.rack, r.rack, `rack of ${host.address}`);
+        assert.ok(host.hostId, `host id of ${host.address}`);
+        assert.ok(host.cassandraVersion, `release version of ${host.address}`);
+      }
+    });
+
+    it('metadata: token ring', async () => {
+      const md = client.metadata;
+      assert.equal(md.ring.length, NODES * NUM_TOKENS, 'ring tokens');
+      const owners = new Map();
+      for (const t of md.ringTokensAsStrings) {
+        const owner = md.primaryReplicas[t];
+        owners.set(h.hostAddress(owner), (owners.get(h.hostAddress(owner)) || 0) + 1);
+      }
+      assert.deepEqual([...owners.values()], new Array(NODES).fill(NUM_TOKENS), 'vnodes per host');
+    });
+
+    it('schema: keyspace, UDT and tables', async () => {
+      await client.execute(`DROP KEYSPACE IF EXISTS ${KS}`);
+      await client.execute(`CREATE KEYSPACE ${KS} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}`);
+      await client.execute(`CREATE TYPE ${KS}.address (street text, zip int, tags frozen<set<text>>)`);
+      await client.execute(`CREATE TABLE ${KS}.all_types (k int PRIMARY KEY, ${COLUMNS.map((c) => c.join(' ')).join(', ')})`);
+      await client.execute(`CREATE TABLE ${KS}.kv (k text PRIMARY KEY, v int)`);
+      await client.execute(`CREATE TABLE ${KS}.cnt (k text PRIMARY KEY, c1 counter, c2 counter)`);
+      await client.execute(`CREATE TABLE ${KS}.paged (k int PRIMARY KEY, v text)`);
+      await client.execute(`CREATE TABLE ${KS}.wide (p int, c int, v text, PRIMARY KEY (p, c))`);
+      await client.execute(`CREATE TABLE ${KS}.vec (k int PRIMARY KEY, v vector<float, 3>)`);
+      assert.ok(await client.metadata.checkSchemaAgreement(), 'schema agreement');
+    });
+
+    it('metadata: table columns and UDT as created', async () => {
+      const t = await client.metadata.getTable(KS, 'all_types');
+      assert.ok(t, 'table metadata');
+      assert.deepEqual(t.partitionKeys.map((c) => c.name), ['k']);
+      const got = {};
+      for (const c of t.columns) got[c.name] = h.typeName(c.type);
+      const want = { k: 'int' };
+      for (const [n, ty] of COLUMNS) want[n] = ty;
+      want.tup = 'frozen<tuple<int, text, double>>';  // tuples are always frozen
+      assert.deepEqual(got, want);
+      const w = await client.metadata.getTable(KS, 'wide');
+      assert.deepEqual(w.clusteringKeys.map((c) => c.name), ['c']);
+      const udt = await client.metadata.getUdt(KS, 'address');
+      assert.deepEqual(udt.fields.map((f) => f.name), ['street', 'zip', 'tags']);
+      await client.metadata.refreshKeyspace(KS);
+      const ks = client.metadata.keyspaces[KS];
+      assert.equal(ks.strategy, 'org.apache.cassandra.locator.SimpleStrategy');
+      assert.equal(String(ks.strategyOptions.replication_factor), '3');
+    });
+
+    const insertCols = ['k', ...NAMES].join(', ');
+    const marks = ['k', ...NAMES].map(() => '?').join(', ');
+
+    async function readRow(k, prepare) {
+      const rs = await tc.execute(`SELECT * FROM ${KS}.all_types WHERE k = ?`, [k], { prepare, hints: ['int'] });
+      assert.equal(rs.rows.length, 1, `rows for k=${k}`);
+      return rs.rows[0];
+    }
+
+    async function insertLiterals(k, values) {
+      const lits = NAMES.map((n) => (values[n] ? values[n][1] : 'null'));
+      await tc.execute(`INSERT INTO ${KS}.all_types (${insertCols}) VALUES (${k}, ${lits.join(', ')})`);
+    }
+
+    async function insertPrepared(k, values) {
+      await tc.execute(`INSERT INTO ${KS}.all_types (${insertCols}) VALUES (${marks})`,
+        [k, ...NAMES.map((n) => (values[n] ? values[n][0] : null))], { prepare: true });
+    }
+
+    it('types: CQL literals, read back unprepared and prepared', async () => {
+      const v = fullValues();
+      await insertLiterals(1, v);
+      compareRow(await readRow(1, false), v, 'literal write, unprepared read');
+      compareRow(await readRow(1, true), v, 'literal write, prepared read');
+    });
+
+    it('types: unprepared QUERY with bound values and type hints', async () => {
+      const v = fullValues();
+      const cols = NAMES.filter((n) => !UDT_COLUMNS.has(n));
+      // The driver's hint parser takes no frozen<>; freezing does not change the encoding.
+      const hints = ['int', ...cols.map((n) => unfrozen(COLUMNS.find((c) => c[0] === n)[1]))];
+      await tc.execute(`INSERT INTO ${KS}.all_types (k, ${cols.join(', ')}) VALUES (${hints.map(() => '?').join(', ')})`,
+        [2, ...cols.map((n) => v[n][0])], { prepare: false, hints });
+      const row = await readRow(2, true);
+      for (const n of cols) assert.deepEqual(h.norm(row[n]), h.norm(expected(v, n)), `column ${n}`);
+    });
+
+    it('types: prepared statement round trip', async () => {
+      const v = fullValues();
+      await insertPrepared(3, v);
+      compareRow(await readRow(3, true), v, 'prepared write, prepared read');
+      compareRow(await readRow(3, false), v, 'prepared write, unprepared read');
+    });
+
+    it('types: edge values (extremes, empty strings and blobs, infinities)', async () => {
+      const v = edgeValues();
+      await insertLiterals(4, v);
+      compareRow(await readRow(4, true), v, 'edge literals');
+      // The driver encodes an empty list/set/map as null, and refuses null inside a
+      // collection: nested empty collections can only be written as literals.
+      for (const n of ['fl', 'fs', 'fm']) delete v[n];
+      v.addrs = [[{ street: '', zip: 0, tags: null }]];
+      v.nt = [new types.Tuple(0, null)];
+      await insertPrepared(5, v);
+      compareRow(await readRow(5, false), v, 'edge prepared');
+    });
+
+    it('types: NaN', async () => {
+      await tc.execute(`INSERT INTO ${KS}.all_types (k, db, f) VALUES (?, ?, ?)`, [6, NaN, NaN], { prepare: true });
+      await tc.execute(`INSERT INTO ${KS}.all_types (k, db, f) VALUES (7, NaN, -Infinity)`);
+      const r6 = await readRow(6, true);
+      assert.ok(Number.isNaN(r6.db) && Number.isNaN(r6.f), `NaN read back: ${r6.db} ${r6.f}`);
+      const r7 = await readRow(7, false);
+      assert.ok(Number.isNaN(r7.db));
+      assert.equal(r7.f, -Infinity);
+    });
+
+    it('types: NULL in every column, literal and prepared', async () => {
+      await insertLiterals(10, {});
+      compareRow(await readRow(10, true), {}, 'null literals');
+      await insertPrepared(11, {});
+      compareRow(await readRow(11, false), {}, 'null binds');
+    });
+
+    it('types: empty collections read back as null; unset leaves a column untouched', async () => {
+      await tc.execute(`INSERT INTO ${KS}.all_types (k, l, s, m, t) VALUES (?, ?, ?, ?, ?)`,
+        [12, [], new Set(), new Map(), 'kept'], { prepare: true });
+      await tc.execute(`INSERT INTO ${KS}.all_types (k, l, t) VALUES (?, ?, ?)`, [12, [1], types.unset], { prepare: true });
+      const r = await readRow(12, true);
+      assert.deepEqual([r.s, r.m], [null, null]);
+      assert.deepEqual(r.l, [1]);
+      assert.equal(r.t, 'kept');
+    });
+
+    it('types: SELECT * columns (key first, others alphabetical)', async () => {
+      const rs = await client.execute(`SELECT * FROM ${KS}.all_types WHERE k = 1`);
+      assert.deepEqual(rs.columns.map((c) => c.name), ['k', ...[...NAMES].sort()]);
+    });
+
+    it('types: vector<float, 3>', async () => {
+      await client.execute(`INSERT INTO ${KS}.vec (k, v) VALUES (1, [1.5, -2.0, 3.25])`);
+      await client.execute(`INSERT INTO ${KS}.vec (k, v) VALUES (?, ?)`,
+        [2, new types.Vector(new Float32Array([0.5, 0.25, -8]), 'float')], { prepare: true });
+      for (const [k, want] of [[1, [1.5, -2, 3.25]], [2, [0.5, 0.25, -8]]]) {
+        for (const prepare of [false, true]) {
+          const rs = await client.execute(`SELECT v FROM ${KS}.vec WHERE k = ?`, [k], { prepare, hints: ['int'] });
+          const v = rs.rows[0].v;
+          assert.deepEqual(Array.from(v), want, `vector k=${k} prepare=${prepare}`);
+        }
+      }
+    });
+
+    it('counter: increments, decrements, prepared; INSERT refused', async () => {
+      await client.execute(`UPDATE ${KS}.cnt SET c1 = c1 + 5, c2 = c2 - 3 WHERE k = 'a'`);
+      await client.execute(`UPDATE ${KS}.cnt SET c1 = c1 + 5, c2 = c2 - 3 WHERE k = 'a'`);
+      const q = `UPDATE ${KS}.cnt SET c1 = c1 + ? WHERE k = ?`;
+      await client.execute(q, [Long.fromInt(-12), 'a'], { prepare: true });
+      await client.execute(q, [Long.fromInt(7), 'b'], { prepare: true });
+      const rs = await client.execute(`SELECT k, c1, c2 FROM ${KS}.cnt`);
+      const got = {};
+      for (const r of rs.rows) got[r.k] = [h.norm(r.c1), h.norm(r.c2)];
+      assert.deepEqual(got, { a: [{ long: '-2' }, { long: '-6' }], b: [{ long: '7' }, null] });
+      await rejectsWithCode(() => client.execute(`INSERT INTO ${KS}.cnt (k, c1) VALUES ('z', 1)`), codes.invalid, 'INSERT on counters');
+    });
+
+    async function kv(keys) {
+      const out = {};
+      for (const k of keys) {
+        const rs = await client.execute(`SELECT v FROM ${KS}.kv WHERE k = ?`, [k], { prepare: true });
+        if (rs.rows.length) out[k] = rs.rows[0].v;
+      }
+      return out;
+    }
+
+    it('batch: LOGGED (prepared and unprepared children)', async () => {
+      const ins = `INSERT INTO ${KS}.kv (k, v) VALUES (?, ?)`;
+      const qs = [];
+      for (let i = 0; i < 5; i++) qs.push({ query: ins, params: [`logged-${i}`, i] });
+      qs.push({ query: `DELETE FROM ${KS}.kv WHERE k = ?`, params: ['logged-0'] });
+      await client.batch(qs, { prepare: true, logged: true });
+      await client.batch([{ query: `INSERT INTO ${KS}.kv (k, v) VALUES ('logged-literal', 99)` }], { logged: true });
+      const want = { 'logged-1': 1, 'logged-2': 2, 'logged-3': 3, 'logged-4': 4, 'logged-literal': 99 };
+      assert.deepEqual(await kv(['logged-0', ...Object.keys(want)]), want);
+    });
+
+    it('batch: UNLOGGED with prepared children', async () => {
+      const qs = [];
+      const want = {};
+      for (let i = 0; i < 20; i++) {
+        qs.push({ query: `INSERT INTO ${KS}.kv (k, v) VALUES (?, ?)`, params: [`unlogged-${i}`, i] });
+        want[`unlogged-${i}`] = i;
+      }
+      qs.push({ query: `UPDATE ${KS}.kv SET v = ? WHERE k = ?`, params: [1000, 'unlogged-3'] });
+      want['unlogged-3'] = 1000;
+      await client.batch(qs, { prepare: true, logged: false, consistency: cl.quorum });
+      assert.deepEqual(await kv(Object.keys(want)), want);
+    });
+
+    it('batch: COUNTER; a counter update in a LOGGED batch is refused', async () => {
+      const q = `UPDATE ${KS}.cnt SET c2 = c2 + ? WHERE k = ?`;
+      await client.batch([
+        { query: q, params: [Long.fromInt(10), 'batch'] },
+        { query: q, params: [Long.fromInt(5), 'batch'] },
+        { query: q, params: [Long.fromInt(1), 'batch2'] },
+      ], { prepare: true, counter: true });
+      const rs = await client.execute(`SELECT k, c2 FROM ${KS}.cnt WHERE k IN ('batch', 'batch2')`);
+      const got = {};
+      for (const r of rs.rows) got[r.k] = r.c2.toString();
+      assert.deepEqual(got, { batch: '15', batch2: '1' });
+      await rejectsWithCode(() => client.batch([{ query: q, params: [Long.fromInt(1), 'never'] }],
+        { prepare: true, logged: true }), codes.invalid, 'counter in LOGGED batch');
+    });
+
+    it('lightweight transaction: INSERT IF NOT EXISTS', async () => {
+      const q = `INSERT INTO ${KS}.kv (k, v) VALUES ('lwt', ?) IF NOT EXISTS`;
+      let rs = await client.execute(q, [1], { prepare: true });
+      assert.equal(rs.wasApplied(), true);
+      rs = await client.execute(q, [2], { prepare: true });
+      assert.equal(rs.wasApplied(), false);
+      assert.equal(rs.rows[0].v, 1);
+    });
+
+    it('keyspace: a client with a keyspace (USE)', async () => {
+      const c2 = newClient({ keyspace: KS });
+      try {
+        await c2.connect();
+        await c2.execute("INSERT INTO kv (k, v) VALUES ('use', 1)");
+        assert.equal((await c2.execute('SELECT v FROM kv WHERE k = ?', ['use'], { prepare: true })).rows[0].v, 1);
+      } finally {
+        await c2.shutdown();
+      }
+    });
+
+    it('paging: insert 10,000 rows and 1,000 clustering rows', async () => {
+      const ins = `INSERT INTO ${KS}.paged (k, v) VALUES (?, ?)`;
+      const params = Array.from({ length: 10000 }, (_, i) => [i, `v${i}`]);
+      await cassandra.concurrent.executeConcurrent(client, ins, params, { concurrencyLevel: 100 });
+      const w = Array.from({ length: 1000 }, (_, i) => [1, i, `c${i}`]);
+      await cassandra.concurrent.executeConcurrent(client, `INSERT INTO ${KS}.wide (p, c, v) VALUES (?, ?, ?)`, w,
+        { concurrencyLevel: 100 });
+    });
+
+    let pages;
+    let states;
+
+    it('paging: 10,000 rows with fetchSize 100 in token order (manual pageState)', async () => {
+      pages = [];
+      states = [];
+      let pageState;
+      const q = `SELECT k, token(k) AS t FROM ${KS}.paged`;
+      for (;;) {
+        const rs = await client.execute(q, [], { fetchSize: 100, pageState, prepare: false });
+        pages.push(rs.rows);
+        states.push(rs.pageState);
+        if (!rs.pageState) break;
+        pageState = rs.pageState;
+        assert.ok(pages.length <= 102, 'too many pages');
+      }
+      const sizes = pages.map((p) => p.length);
+      if (sizes[sizes.length - 1] === 0) sizes.pop();  // an exactly full last page may be followed by an empty one
+      assert.deepEqual(sizes, new Array(100).fill(100), 'page sizes');
+      const rows = pages.flat();
+      const keys = new Set(rows.map((r) => r.k));
+      assert.equal(keys.size, 10000, 'distinct keys');
+      for (let i = 0; i < 10000; i++) assert.ok(keys.has(i), `key ${i}`);
+      for (let i = 1; i < rows.length; i++) {
+        assert.ok(rows[i - 1].t.lessThan(rows[i].t), `token order at row ${i}`);
+      }
+      const tk = client.metadata.tokenizer;
+      for (const r of rows.slice(0, 300)) {
+        assert.equal(tk.hash(h.int32(r.k)).getValue().toString(), r.t.toString(), `driver token of k=${r.k}`);
+      }
+    });
+
+    it('paging: resume from a saved pageState (unprepared and prepared)', async () => {
+      const q = `SELECT k, token(k) AS t FROM ${KS}.paged`;
+      const rs = await client.execute(q, [], { fetchSize: 100, pageState: states[49] });
+      assert.deepEqual(rs.rows.map((r) => r.k), pages[50].map((r) => r.k), 'page 51');
+      const pq = `SELECT k FROM ${KS}.paged`;
+      const p1 = await client.execute(pq, [], { prepare: true, fetchSize: 100 });
+      const p2 = await client.execute(pq, [], { prepare: true, fetchSize: 100, pageState: p1.pageState });
+      assert.deepEqual(p2.rows.map((r) => r.k), pages[1].map((r) => r.k), 'prepared page 2');
+    });
+
+    it('paging: eachRow with autoPage and stream()', async () => {
+      const seen = new Set();
+      let n = 0;
+      await new Promise((resolve, reject) => {
+        client.eachRow(`SELECT k, v FROM ${KS}.paged`, [], { prepare: true, fetchSize: 100, autoPage: true },
+          (i, row) => {
+            n++;
+            seen.add(row.k);
+            if (row.v !== `v${row.k}`) reject(new Error(`value of ${row.k}: ${row.v}`));
+          },
+          (err) => (err ? reject(err) : resolve()));
+      });
+      assert.deepEqual([n, seen.size], [10000, 10000]);
+      let m = 0;
+      for await (const row of client.stream(`SELECT k FROM ${KS}.paged`, [], { prepare: true, fetchSize: 333 })) {
+        assert.ok(row.k >= 0);
+        m++;
+      }
+      assert.equal(m, 10000, 'rows through stream()');
+    });
+
+    it('paging: one partition by clustering, ASC and DESC, and a slice', async () => {
+      for (const [order, want] of [['ASC', [...Array(1000).keys()]], ['DESC', [...Array(1000).keys()].reverse()]]) {
+        const got = [];
+        let pageState;
+        let n = 0;
+        do {
+          const rs = await client.execute(`SELECT c FROM ${KS}.wide WHERE p = 1 ORDER BY c ${order}`, [],
+            { prepare: true, fetchSize: 100, pageState });
+          got.push(...rs.rows.map((r) => r.c));
+          pageState = rs.pageState;
+          n++;
+        } while (pageState);
+        assert.deepEqual(got, want, `order ${order}`);
+        assert.ok(n === 10 || n === 11, `pages: ${n}`);
+      }
+      const got = [];
+      await new Promise((resolve, reject) => client.eachRow(`SELECT c FROM ${KS}.wide WHERE p = ? AND c >= ? AND c < ?`,
+        [1, 250, 750], { prepare: true, fetchSize: 64, autoPage: true }, (i, r) => got.push(r.c),
+        (err) => (err ? reject(err) : resolve())));
+      assert.deepEqual(got, Array.from({ length: 500 }, (_, i) => 250 + i));
+    });
+
+    it('aggregate: SELECT COUNT(*)', async () => {
+      const rs = await client.execute(`SELECT COUNT(*) FROM ${KS}.paged`);
+      assert.equal(rs.rows[0].count.toString(), '10000');
+    });
+
+    it('error: syntax error (0x2000)', async () => {
+      await rejectsWithCode(() => client.execute(`SELEC * FROM ${KS}.kv`), codes.syntaxError, 'syntax');
+    });
+
+    it('error: invalid (0x2200): unconfigured table, unknown keyspace, bad value, missing key', async () => {
+      let e = await rejectsWithCode(() => client.execute(`SELECT * FROM ${KS}.nope`), codes.invalid, 'unconfigured');
+      assert.match(e.message, /unconfigured table nope/);
+      e = await rejectsWithCode(() => client.execute(`SELECT * FROM ${KS}.nope WHERE k = ?`, [1], { prepare: true }),
+        codes.invalid, 'prepare unconfigured');
+      await rejectsWithCode(() => client.execute('SELECT * FROM no_such_ks.t'), codes.invalid, 'keyspace');
+      await rejectsWithCode(() => client.execute(`INSERT INTO ${KS}.kv (k, v) VALUES ('bad', 'not an int')`), codes.invalid, 'bad literal');
+      // A double bound where an int is expected: 8 bytes for a 4-byte int.
+      await rejectsWithCode(() => client.execute(`INSERT INTO ${KS}.kv (k, v) VALUES (?, ?)`, ['bad', 1.5], { prepare: false }),
+        codes.invalid, 'bad bound value');
+      await rejectsWithCode(() => client.execute(`INSERT INTO ${KS}.all_types (k, tup) VALUES (1, [1, 'a', 2.0])`),
+        codes.invalid, 'list literal for a tuple');
+      await rejectsWithCode(() => client.execute(`INSERT INTO ${KS}.kv (v) VALUES (1)`), codes.invalid, 'missing key');
+    });
+
+    it('error: already exists (0x2400) with keyspace and table', async () => {
+      let e = await rejectsWithCode(() => client.execute(`CREATE TABLE ${KS}.kv (k text PRIMARY KEY)`), codes.alreadyExists, 'table');
+      assert.equal(e.keyspace, KS);
+      assert.equal(e.table, 'kv');
+      e = await rejectsWithCode(() => client.execute(`CREATE KEYSPACE ${KS} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`),
+        codes.alreadyExists, 'keyspace');
+      assert.equal(e.keyspace, KS);
+      assert.ok(!e.table, `table of a keyspace error: ${e.table}`);
+    });
+
+    const noRetry = () => ({ host: hostByAddress(client, target), retry: new policies.retry.FallthroughRetryPolicy() });
+
+    async function injected(error, fn, code) {
+      const before = await sim.counters();
+      await sim.setNode(ids.get(target), { fail_next: 1, fail_error: error });
+      const e = await rejectsWithCode(fn, code, error);
+      const after = await sim.counters();
+      assert.equal(h.delta(before, after, ids.get(target), 'errors_injected'), 1, 'errors_injected');
+      return e;
+    }
+
+    it('error: injected read timeout (0x1200)', async () => {
+      const e = await injected('READ_TIMEOUT', () => client.execute(`SELECT * FROM ${KS}.kv WHERE k = 'x'`, [], noRetry()),
+        codes.readTimeout);
+      assert.equal(e.consistencies, cl.localOne);
+      assert.deepEqual([e.received, e.blockFor, e.isDataPresent], [0, 1, 0]);
+    });
+
+    it('error: injected write timeout (0x1100), SIMPLE and BATCH', async () => {
+      let e = await injected('WRITE_TIMEOUT', () => client.execute(`INSERT INTO ${KS}.kv (k, v) VALUES ('w', 1)`, [], noRetry()),
+        codes.writeTimeout);
+      assert.equal(e.writeType, 'SIMPLE');
+      e = await injected('WRITE_TIMEOUT', () => client.batch([{ query: `INSERT INTO ${KS}.kv (k, v) VALUES (?, ?)`, params: ['wb', 1] }],
+        { prepare: true, ...noRetry() }), codes.writeTimeout);
+      assert.equal(e.writeType, 'BATCH');
+    });
+
+    it('error: injected unavailable (0x1000)', async () => {
+      const e = await injected('UNAVAILABLE', () => client.execute(`SELECT * FROM ${KS}.kv WHERE k = 'x'`, [], noRetry()),
+        codes.unavailableException);
+      assert.equal(e.consistencies, cl.localOne);
+    });
+
+    it('error: injected overloaded (0x1001), is_bootstrapping (0x1002), server error (0x0000)', async () => {
+      const q = () => client.execute(`SELECT * FROM ${KS}.kv WHERE k = 'x'`, [], noRetry());
+      await injected('OVERLOADED', q, codes.overloaded);
+      await injected('IS_BOOTSTRAPPING', q, codes.isBootstrapping);
+      await injected('SERVER_ERROR', q, codes.serverError);
+    });
+
+    it('error: unavailable with a node down (RF=3, CL=ALL)', async () => {
+      await client.execute(`INSERT INTO ${KS}.kv (k, v) VALUES ('avail', 1)`);
+      const host = hostByAddress(client, target);
+      const via = hostByAddress(client, other);
+      await sim.setNode(ids.get(target), { state: 'down' });
+      try {
+        await h.waitFor(async () => (await sim.nodes()).get(target).state === 'down', 10000, 'sim node down');
+        const opts = { host: via, consistency: cl.all, retry: new policies.retry.FallthroughRetryPolicy() };
+        const e = await rejectsWithCode(() => client.execute(`INSERT INTO ${KS}.kv (k, v) VALUES ('avail', 2)`, [], opts),
+          codes.unavailableException, 'write at ALL');
+        assert.equal(e.consistencies, cl.all);
+        assert.deepEqual([e.required, e.alive], [3, 2]);
+        await rejectsWithCode(() => client.execute(`SELECT v FROM ${KS}.kv WHERE k = 'avail'`, [], opts),
+          codes.unavailableException, 'read at ALL');
+        const rs = await client.execute(`SELECT v FROM ${KS}.kv WHERE k = 'avail'`, [], { host: via, consistency: cl.quorum });
+        assert.equal(rs.rows[0].v, 1, 'QUORUM with a node down');
+      } finally {
+        await sim.setNode(ids.get(target), { state: 'up' });
+      }
+      await h.waitFor(() => host.isUp() && host.pool.connections.length > 0, 30000, `driver reconnects to ${target}`);
+      const rs = await client.execute(`SELECT v FROM ${KS}.kv WHERE k = 'avail'`, [], { consistency: cl.all });
+      assert.equal(rs.rows[0].v, 1);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+if (MODE === 'tokens') {
+  describe('node driver: token-aware routing and replicas (4 nodes)', () => {
+    let client;
+    let sim;
+    let ids;
+    const keyspaces = [
+      ['interop_node_rf1', "{'class': 'SimpleStrategy', 'replication_factor': 1}", 1],
+      ['interop_node_rf2', "{'class': 'SimpleStrategy', 'replication_factor': 2}", 2],
+      ['interop_node_nts', "{'class': 'NetworkTopologyStrategy', 'datacenter1': 3}", 3],
+    ];
+    const keys = Array.from({ length: 1000 }, (_, i) => `key-${i}${'x'.repeat(i % 23)}`);
+    const ckeys = Array.from({ length: 1000 }, (_, i) => [i * 7919 - 5000, `c${i}`]);
+
+    before(async () => {
+      client = newClient();
+      await client.connect();
+      const ctl = h.hostAddress(client.controlConnection.host);
+      sim = new h.Sim(client, hostByAddress(client, ctl));
+      ids = await sim.nodeIds();
+      assert.equal(ids.size, NODES);
+    });
+
+    after(async () => {
+      if (client) await client.shutdown();
+    });
+
+    it('schema and 1,000 keys per table', async () => {
+      for (const [ks, repl] of keyspaces) {
+        await client.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
+        await client.execute(`CREATE KEYSPACE ${ks} WITH replication = ${repl}`);
+        await client.execute(`CREATE TABLE ${ks}.t (k text PRIMARY KEY, v int)`);
+        await client.execute(`CREATE TABLE ${ks}.c (a int, b text, v int, PRIMARY KEY ((a, b)))`);
+        await cassandra.concurrent.executeConcurrent(client, `INSERT INTO ${ks}.t (k, v) VALUES (?, ?)`,
+          keys.map((k, i) => [k, i]), { concurrencyLevel: 64 });
+        await cassandra.concurrent.executeConcurrent(client, `INSERT INTO ${ks}.c (a, b, v) VALUES (?, ?, ?)`,
+          ckeys.map(([a, b], i) => [a, b, i]), { concurrencyLevel: 64 });
+      }
+      await client.metadata.refreshKeyspaces();
+      for (const [ks] of keyspaces) assert.ok(client.metadata.keyspaces[ks], `keyspace ${ks} in metadata`);
+    });
+
+    for (const [ks, , rf] of keyspaces) {
+      it(`${ks}: driver token == token(k) for 1,000 text keys and 1,000 composite keys`, async () => {
+        const tk = client.metadata.tokenizer;
+        const bad = [];
+        await h.mapConcurrent(keys, 64, async (k) => {
+          const rs = await client.execute(`SELECT token(k) AS t FROM ${ks}.t WHERE k = ?`, [k], { prepare: true });
+          const want = tk.hash(Buffer.from(k, 'utf8')).getValue().toString();
+          const got = rs.rows.length ? rs.rows[0].t.toString() : null;
+          if (got !== want) bad.push([k, want, got]);
+        });
+        await h.mapConcurrent(ckeys, 64, async ([a, b]) => {
+          const rs = await client.execute(`SELECT token(a, b) AS t FROM ${ks}.c WHERE a = ? AND b = ?`, [a, b], { prepare: true });
+          const want = tk.hash(h.routingKey([h.int32(a), Buffer.from(b, 'utf8')])).getValue().toString();
+          const got = rs.rows.length ? rs.rows[0].t.toString() : null;
+          if (got !== want) bad.push([[a, b], want, got]);
+        });
+        assert.deepEqual(bad.slice(0, 5), [], `${bad.length} keys whose driver token differs (key, driver, sim)`);
+      });
+
+      it(`${ks}: token-aware prepared reads and writes never reach a non-replica`, async () => {
+        const before = await sim.counters();
+        await h.mapConcurrent(keys, 64, (k) => client.execute(`SELECT v FROM ${ks}.t WHERE k = ?`, [k], { prepare: true }));
+        await h.mapConcurrent(ckeys, 64, ([a, b], i) => client.execute(`UPDATE ${ks}.c SET v = ? WHERE a = ? AND b = ?`,
+          [i, a, b], { prepare: true }));
+        const after = await sim.counters();
+        const non = {};
+        let rep = 0;
+        for (const [addr, node] of ids) {
+          non[addr] = h.delta(before, after, node, 'non_replica_requests');
+          rep += h.delta(before, after, node, 'replica_requests');
+        }
+        assert.deepEqual(non, Object.fromEntries([...ids.keys()].map((a) => [a, 0])), 'non_replica_requests per node');
+        assert.equal(rep, 2000, 'replica_requests (1,000 reads + 1,000 writes)');
+      });
+
+      it(`${ks}: getReplicas() == the simulator's replicas for 1,000 keys`, async () => {
+        const md = client.metadata;
+        const driver = new Map(keys.map((k) => [k, new Set(md.getReplicas(ks, Buffer.from(k, 'utf8')).map(h.hostAddress))]));
+        for (const [k, s] of driver) assert.equal(s.size, rf, `replicas of ${k}`);
+        const problems = [];
+        for (const [addr, node] of ids) {
+          const host = hostByAddress(client, addr);
+          const mine = keys.filter((k) => driver.get(k).has(addr));
+          const others = keys.filter((k) => !driver.get(k).has(addr));
+          for (const [group, isReplica] of [[mine, true], [others, false]]) {
+            const before = await sim.counters();
+            await h.mapConcurrent(group, 64, (k) => client.execute(`SELECT v FROM ${ks}.t WHERE k = ?`, [k],
+              { prepare: true, host, consistency: cl.one }));
+            const after = await sim.counters();
+            const got = [h.delta(before, after, node, 'replica_requests'), h.delta(before, after, node, 'non_replica_requests')];
+            const want = isReplica ? [group.length, 0] : [0, group.length];
+            if (got[0] !== want[0] || got[1] !== want[1]) {
+              problems.push(`${addr}: ${group.length} keys the driver calls ${isReplica ? 'replicas' : 'non-replicas'}: ` +
+                `sim counted replica=${got[0]} non_replica=${got[1]}`);
+            }
+          }
+        }
+        assert.deepEqual(problems, []);
+      });
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+if (MODE === 'auth') {
+  const [user, password] = (process.env.INTEROP_USER || 'cassandra:cassandra').split(/:(.*)/s);
+
+  async function connectFails(authProvider) {
+    const c = newClient(authProvider ? { authProvider } : {});
+    try {
+      await c.connect();
+    } catch (e) {
+      assert.ok(e instanceof errors.NoHostAvailableError, `NoHostAvailableError, got ${e.name}: ${e.message}`);
+      const inner = Object.values(e.innerErrors);
+      assert.ok(inner.length > 0 && inner.every((x) => x instanceof errors.AuthenticationError),
+        `AuthenticationError per host, got ${inner.map((x) => `${x.name}: ${x.message}`).join('; ')}`);
+      return inner[0];
+    } finally {
+      await c.shutdown();
+    }
+    assert.fail('connect succeeded');
+  }
+
+  describe('node driver: PasswordAuthenticator', () => {
+    it('good credentials connect and query', async () => {
+      const c = newClient({ authProvider: new cassandra.auth.PlainTextAuthProvider(user, password) });
+      try {
+        await c.connect();
+        const rs = await c.execute('SELECT release_version FROM system.local');
+        assert.equal(rs.rows.length, 1);
+        for (const host of c.hosts.values()) assert.ok(host.isUp(), `${host.address} up`);
+      } finally {
+        await c.shutdown();
+      }
+    });
+
+    it('wrong password -> AuthenticationError', async () => {
+      const e = await connectFails(new cassandra.auth.PlainTextAuthProvider(user, `${password}x`));
+      assert.match(e.message, new RegExp(`Provided username ${user} and/or password are incorrect`));
+    });
+
+    it('unknown user -> AuthenticationError', async () => {
+      await connectFails(new cassandra.auth.PlainTextAuthProvider('nobody', password));
+    });
+
+    it('no credentials -> AuthenticationError', async () => {
+      await connectFails(null);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+if (MODE === 'negotiate') {
+  describe('node driver: protocol negotiation', () => {
+    it('no maxVersion: starts at DSE_V2, steps down to v4', async () => {
+      const c = newClient({ protocolOptions: { maxVersion: 0 } });
+      try {
+        await c.connect();
+        assert.equal(c.controlConnection.protocolVersion, 4);
+        assert.equal((await c.execute('SELECT cluster_name FROM system.local')).rows.length, 1);
+      } finally {
+        await c.shutdown();
+      }
+    });
+  });
+}
