@@ -448,6 +448,32 @@ if (MODE === 'main') {
       }
     });
 
+    it('prepared: named parameters, USING TTL/TIMESTAMP, IN ?, LIMIT ?', async () => {
+      await client.execute(`INSERT INTO ${KS}.kv (k, v) VALUES (:k, :v) USING TTL :ttl AND TIMESTAMP :ts`,
+        { k: 'markers', v: 7, ttl: 1000, ts: Long.fromNumber(1234567) }, { prepare: true });
+      const r = (await client.execute(`SELECT v, TTL(v), WRITETIME(v) FROM ${KS}.kv WHERE k = 'markers'`)).rows[0];
+      assert.deepEqual([r.v, r['ttl(v)'], r['writetime(v)'].toString()], [7, 1000, '1234567']);
+      for (const [k, v] of [['in-a', 1], ['in-b', 2], ['in-c', 3]]) {
+        await client.execute(`INSERT INTO ${KS}.kv (k, v) VALUES (?, ?)`, [k, v], { prepare: true });
+      }
+      const q = `SELECT k FROM ${KS}.kv WHERE k IN ? LIMIT ?`;
+      let rs = await client.execute(q, [['in-a', 'in-c', 'in-x'], 10], { prepare: true });
+      assert.deepEqual(rs.rows.map((x) => x.k).sort(), ['in-a', 'in-c']);
+      rs = await client.execute(q, [['in-a', 'in-b', 'in-c'], 2], { prepare: true });
+      assert.equal(rs.rows.length, 2);
+    });
+
+    it('timestamps: the timestamp option (default timestamp flag) becomes WRITETIME', async () => {
+      await client.execute(`INSERT INTO ${KS}.kv (k, v) VALUES ('ts', 1)`, [], { timestamp: Long.fromNumber(5000) });
+      await client.execute(`INSERT INTO ${KS}.kv (k, v) VALUES (?, ?)`, ['ts', 2], { prepare: true, timestamp: Long.fromNumber(4000) });
+      let r = (await client.execute(`SELECT v, WRITETIME(v) AS w FROM ${KS}.kv WHERE k = 'ts'`)).rows[0];
+      assert.deepEqual([r.v, r.w.toString()], [1, '5000']);
+      await client.batch([{ query: `INSERT INTO ${KS}.kv (k, v) VALUES (?, ?)`, params: ['ts', 3] }],
+        { prepare: true, logged: false, timestamp: Long.fromNumber(6000) });
+      r = (await client.execute(`SELECT v, WRITETIME(v) AS w FROM ${KS}.kv WHERE k = 'ts'`)).rows[0];
+      assert.deepEqual([r.v, r.w.toString()], [3, '6000']);
+    });
+
     it('paging: insert 10,000 rows and 1,000 clustering rows', async () => {
       const ins = `INSERT INTO ${KS}.paged (k, v) VALUES (?, ?)`;
       const params = Array.from({ length: 10000 }, (_, i) => [i, `v${i}`]);

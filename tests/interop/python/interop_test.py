@@ -211,6 +211,10 @@ class Main:
         s.run("batch: counter update in a LOGGED batch refused", self.batch_counter_in_logged)
         s.run("lightweight transaction: INSERT IF NOT EXISTS", self.lwt)
         s.run("keyspace: connect(keyspace) uses USE", self.use_keyspace)
+        s.run("prepared: named markers, USING TTL/TIMESTAMP, IN ?, LIMIT ? (metadata names)", self.markers)
+        s.run("timestamps: the driver's client-side timestamp becomes WRITETIME", self.client_timestamps)
+        if self.pv >= 5:
+            s.run("keyspace: v5 per-request keyspace on QUERY and PREPARE", self.keyspace_flag)
         if self.pv >= 5:
             s.run("prepared: new result metadata after ALTER TABLE (v5 metadata id)", self.metadata_changed)
         s.setup("paging: insert 10,000 rows", self.paging_insert)
@@ -530,6 +534,56 @@ class Main:
         finally:
             s2.shutdown()
 
+    def markers(self):
+        ps = self.session.prepare("INSERT INTO %s.kv (k, v) VALUES (:k, :v) USING TTL :ttl AND TIMESTAMP :ts" % self.ks)
+        eq([c.name for c in ps.column_metadata], ["k", "v", "ttl", "ts"], "named bind markers")
+        eq(ps.routing_key_indexes, [0], "routing key indexes")
+        self.session.execute(ps, {"k": "markers", "v": 7, "ttl": 1000, "ts": 1234567})
+        r = self.session.execute("SELECT v, TTL(v), WRITETIME(v) FROM %s.kv WHERE k = 'markers'" % self.ks).one()
+        eq(tuple(r), (7, 1000, 1234567), "v, ttl, writetime")
+        eq(list(self.session.execute("SELECT k, TTL(v), WRITETIME(v) FROM %s.kv WHERE k = 'markers'"
+                                     % self.ks).column_names), ["k", "ttl(v)", "writetime(v)"], "selector names")
+        ps = self.session.prepare("UPDATE %s.kv USING TTL ? AND TIMESTAMP ? SET v = ? WHERE k = ?" % self.ks)
+        eq([c.name for c in ps.column_metadata], ["[ttl]", "[timestamp]", "v", "k"], "anonymous marker names")
+        eq(ps.routing_key_indexes, [3], "routing key indexes")
+        ps = self.session.prepare("SELECT k FROM %s.kv WHERE k IN ? LIMIT ?" % self.ks)
+        eq([c.name for c in ps.column_metadata], ["in(k)", "[limit]"], "IN ? and LIMIT ? marker names")
+        for k, v in (("in-a", 1), ("in-b", 2), ("in-c", 3)):
+            self.session.execute("INSERT INTO %s.kv (k, v) VALUES (%%s, %%s)" % self.ks, (k, v))
+        eq(sorted(r.k for r in self.session.execute(ps, [["in-a", "in-c", "in-x"], 10])), ["in-a", "in-c"], "IN ?")
+        eq(len(list(self.session.execute(ps, [["in-a", "in-b", "in-c"], 2]))), 2, "LIMIT ?")
+
+    def client_timestamps(self):
+        gen = self.cluster.timestamp_generator
+        try:
+            self.cluster.timestamp_generator = lambda: 5000
+            self.session.execute("INSERT INTO %s.kv (k, v) VALUES ('ts', 1)" % self.ks)
+            self.cluster.timestamp_generator = lambda: 4000  # older: loses
+            ps = self.session.prepare("INSERT INTO %s.kv (k, v) VALUES (?, ?)" % self.ks)
+            self.session.execute(ps, ["ts", 2])
+        finally:
+            self.cluster.timestamp_generator = gen
+        eq(tuple(self.session.execute("SELECT v, WRITETIME(v) FROM %s.kv WHERE k = 'ts'" % self.ks).one()),
+           (1, 5000), "value and writetime")
+        b = BatchStatement(batch_type=BatchType.UNLOGGED)
+        b.add(SimpleStatement("INSERT INTO %s.kv (k, v) VALUES ('ts', 3)" % self.ks))
+        gen = self.cluster.timestamp_generator
+        try:
+            self.cluster.timestamp_generator = lambda: 6000
+            self.session.execute(b)
+        finally:
+            self.cluster.timestamp_generator = gen
+        eq(tuple(self.session.execute("SELECT v, WRITETIME(v) FROM %s.kv WHERE k = 'ts'" % self.ks).one()),
+           (3, 6000), "batch timestamp")
+
+    def keyspace_flag(self):
+        self.session.execute("INSERT INTO %s.kv (k, v) VALUES ('ksflag', 1)" % self.ks)
+        stmt = SimpleStatement("SELECT v FROM kv WHERE k = 'ksflag'", keyspace=self.ks)
+        eq(self.session.execute(stmt).one().v, 1, "unqualified QUERY with the keyspace flag")
+        ps = self.session.prepare("SELECT v FROM kv WHERE k = ?", keyspace=self.ks)
+        eq(self.session.execute(ps, ["ksflag"]).one().v, 1, "unqualified PREPARE with the keyspace flag")
+        eq(ps.keyspace, self.ks, "prepared statement keyspace")
+
     def metadata_changed(self):
         x = self.session.execute
         x("CREATE TABLE %s.evolving (k int PRIMARY KEY, a int)" % self.ks)
@@ -846,7 +900,52 @@ class Tokens:
             s.run("%s: driver token == token(a, b) for 1,000 composite keys" % ks, self.token_agreement, ks, "c")
             s.run("%s: token-aware reads and writes never reach a non-replica" % ks, self.token_aware, ks, rf)
             s.run("%s: get_replicas() == the simulator's replicas for 1,000 keys" % ks, self.replicas, ks, rf)
+        if self.local_dc:
+            s.run("%s: LOCAL_QUORUM / EACH_QUORUM / QUORUM / ALL with a %s node down"
+                  % (self.keyspaces[0][0], self.local_dc), self.dc_availability, self.keyspaces[0][0])
         s.run("shutdown", self.shutdown, needs_setup=False)
+
+    def dc_availability(self, ks):
+        """NetworkTopologyStrategy {dc1: 2, dc2: 2}, coordinator in dc1, one dc1 node down."""
+        ctl = control_host(self.cluster)
+        md = self.cluster.metadata
+        rows = self.sim.nodes()
+        sel = self.session.prepare("SELECT v FROM %s.t WHERE k = ?" % ks)
+        reps = {k: {h.address for h in md.get_replicas(ks, sel.bind((k,)).routing_key)} for k in self.keys}
+        # A dc1 node (not the coordinator) that replicates some keys and not others
+        # (with racks, NTS may put every key on a rack's only node).
+        for down in sorted(a for a, r in rows.items() if r.datacenter == self.local_dc and a != ctl):
+            hit = next((k for k in self.keys if down in reps[k]), None)
+            miss = next((k for k in self.keys if down not in reps[k]), None)
+            if hit and miss:
+                break
+        check(hit and miss, "a %s node that replicates some keys and not others" % self.local_dc)
+        self.cluster.add_execution_profile("via_ctl", ExecutionProfile(
+            load_balancing_policy=WhiteListRoundRobinPolicy([ctl]), retry_policy=FallthroughRetryPolicy(),
+            request_timeout=20))
+        ins = self.session.prepare("INSERT INTO %s.t (k, v) VALUES (?, ?)" % ks)
+
+        def write(k, level):
+            ins.consistency_level = level
+            return self.session.execute(ins, (k, 1), execution_profile="via_ctl")
+
+        self.sim.set_node(self.ids[down], state="down")
+        try:
+            simctl.wait_for(lambda: self.sim.nodes()[down].state == "down", 10, "sim node down")
+            for level, required, alive in ((ConsistencyLevel.LOCAL_QUORUM, 2, 1),
+                                           (ConsistencyLevel.EACH_QUORUM, 2, 1),
+                                           (ConsistencyLevel.ALL, 4, 3)):
+                e = raises(Unavailable, write, hit, level)
+                eq((e.consistency, e.required_replicas, e.alive_replicas), (level, required, alive),
+                   "Unavailable at %s (consistency, required, alive)" % ConsistencyLevel.value_to_name[level])
+            for level in (ConsistencyLevel.QUORUM, ConsistencyLevel.LOCAL_ONE, ConsistencyLevel.ONE,
+                          ConsistencyLevel.TWO, ConsistencyLevel.THREE):
+                write(hit, level)
+            for level in (ConsistencyLevel.LOCAL_QUORUM, ConsistencyLevel.EACH_QUORUM, ConsistencyLevel.ALL):
+                write(miss, level)
+        finally:
+            self.sim.set_node(self.ids[down], state="up")
+        simctl.wait_for(lambda: self.sim.nodes()[down].state == "up", 10, "sim node up")
 
     def connect(self):
         lb = TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=self.local_dc))
