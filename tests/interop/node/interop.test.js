@@ -573,6 +573,23 @@ if (MODE === 'main') {
       assert.equal(rs.rows[0].count.toString(), '10000');
     });
 
+    it('heartbeat: idle connections get OPTIONS answered and stay open', async () => {
+      const c2 = newClient({ pooling: { heartBeatInterval: 300 } });
+      try {
+        await c2.connect();
+        const before = await sim.counters();
+        await new Promise((r) => setTimeout(r, 1500));
+        const after = await sim.counters();
+        for (const [addr, node] of ids) {
+          assert.ok(h.delta(before, after, node, 'requests_OPTIONS') >= 1, `heartbeat OPTIONS to ${addr}`);
+          assert.equal(h.delta(before, after, node, 'connections_total'), 0, `new connections to ${addr}`);
+        }
+        assert.equal((await c2.execute(`SELECT v FROM ${KS}.kv WHERE k = 'logged-1'`)).rows[0].v, 1);
+      } finally {
+        await c2.shutdown();
+      }
+    });
+
     it('error: syntax error (0x2000)', async () => {
       await rejectsWithCode(() => client.execute(`SELEC * FROM ${KS}.kv`), codes.syntaxError, 'syntax');
     });
@@ -664,6 +681,42 @@ if (MODE === 'main') {
       await h.waitFor(() => host.isUp() && host.pool.connections.length > 0, 30000, `driver reconnects to ${target}`);
       const rs = await client.execute(`SELECT v FROM ${KS}.kv WHERE k = 'avail'`, [], { consistency: cl.all });
       assert.equal(rs.rows[0].v, 1);
+    });
+
+    it('prepared: re-prepared after a node restart (UNPREPARED)', async () => {
+      const c2 = newClient({ rePrepareOnUp: false });
+      try {
+        await c2.connect();
+        // A statement no other client prepared: the main client re-prepares its own
+        // statements on the node when it comes back (rePrepareOnUp), and the node's
+        // cache is shared by every client.
+        const q = `SELECT k, v FROM ${KS}.kv WHERE k = ?`;
+        const host = () => hostByAddress(c2, target);
+        assert.equal((await c2.execute(q, ['avail'], { prepare: true, host: host() })).rows[0].v, 1);
+        await sim.setNode(ids.get(target), { state: 'down' });
+        try {
+          await h.waitFor(async () => (await sim.nodes()).get(target).state === 'down', 10000, 'sim node down');
+          // A request to the stopped node makes the driver notice its closed connections.
+          await h.waitFor(async () => {
+            await c2.execute('SELECT key FROM system.local', [], { host: host() }).catch(() => {});
+            return !host().isUp();
+          }, 15000, `driver marks ${target} down`);
+        } finally {
+          await sim.setNode(ids.get(target), { state: 'up' });
+        }
+        await h.waitFor(() => host().isUp() && host().pool.connections.length > 0, 30000, `driver reconnects to ${target}`);
+        // The main client re-prepares its statements on the node before it calls it up again.
+        const mainHost = hostByAddress(client, target);
+        await h.waitFor(() => mainHost.isUp() && mainHost.pool.connections.length > 0, 30000, `main client reconnects`);
+        const before = await sim.counters();
+        assert.equal((await c2.execute(q, ['avail'], { prepare: true, host: host() })).rows[0].v, 1, 're-prepared read');
+        const after = await sim.counters();
+        const node = ids.get(target);
+        assert.equal(h.delta(before, after, node, 'requests_PREPARE'), 1, 'PREPARE sent again to the restarted node');
+        assert.equal(h.delta(before, after, node, 'requests_EXECUTE'), 2, 'EXECUTE (UNPREPARED, then again)');
+      } finally {
+        await c2.shutdown();
+      }
     });
   });
 }

@@ -225,6 +225,7 @@ class Main:
         s.run("aggregate: SELECT COUNT(*)", self.count_all)
         s.broken = None
         s.run("compression: a compressible 200 kB value on the wire", self.wire_compression)
+        s.run("heartbeat: idle connections get OPTIONS answered and stay open", self.heartbeat)
         s.run("error: SyntaxException", self.err_syntax)
         s.run("error: InvalidRequest (unconfigured table)", self.err_unconfigured)
         s.run("error: InvalidRequest (unknown keyspace)", self.err_no_keyspace)
@@ -248,7 +249,8 @@ class Main:
     def connect(self):
         # reprepare_on_up=False: a restarted node answers UNPREPARED, and the driver re-prepares.
         self.cluster = make_cluster(self.args, protocol_version=self.pv,
-                                    compression="lz4" if self.lz4 else False, reprepare_on_up=False)
+                                    compression="lz4" if self.lz4 else False, reprepare_on_up=False,
+                                    idle_heartbeat_interval=1)
         self.cluster.add_execution_profile(
             "noretry", ExecutionProfile(load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
                                         retry_policy=FallthroughRetryPolicy(), request_timeout=20))
@@ -692,6 +694,15 @@ class Main:
             check(got_in > 240000, "no compression: %d bytes in for a 240 kB value" % got_in)
         eq(self._read(100, prepared=True).t, big, "big value read back")
         del ps
+
+    def heartbeat(self):
+        before = self.sim.counters()
+        time.sleep(2.5)
+        after = self.sim.counters()
+        for addr, node in self.ids.items():
+            check(simctl.delta(before, after, node, "requests_OPTIONS") >= 1, "heartbeat OPTIONS to %s" % addr)
+            eq(simctl.delta(before, after, node, "connections_total"), 0, "new connections to %s" % addr)
+        eq(self.session.execute("SELECT v FROM %s.kv WHERE k = 'logged-1'" % self.ks).one().v, 1, "query afterwards")
 
     # -- errors --
 
