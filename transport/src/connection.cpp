@@ -202,7 +202,7 @@ proto::byte_buffer connection::encode(const proto::request& r) const {
 }
 
 asio::awaitable<request_result> connection::async_request(std::span<std::uint8_t> envelope) {
-    co_return co_await async_request(envelope, cfg_.request_timeout);
+    return async_request(envelope, cfg_.request_timeout);  // not a coroutine: no extra frame
 }
 
 asio::awaitable<request_result> connection::async_request(std::span<std::uint8_t> envelope,
@@ -228,7 +228,7 @@ asio::awaitable<request_result> connection::async_request(std::span<std::uint8_t
     // Timed out or cancelled before the response: give the request up.
     --in_flight_;
     const bool cancelled = ec == asio::error::operation_aborted;
-    if (cancelled) ++m_.timeouts;  // counted with timeouts: both leave an orphan behind
+    if (cancelled) ++m_.cancellations;
     else ++m_.timeouts;
     if (p.queued) {
         unlink(&p);  // never written: nothing to orphan

@@ -13,6 +13,7 @@ struct connection_metrics {
     std::uint64_t bytes_written = 0;
     std::uint64_t bytes_read = 0;
     std::uint64_t timeouts = 0;
+    std::uint64_t cancellations = 0;
     std::uint64_t heartbeats = 0;
     std::uint64_t events = 0;
 };
