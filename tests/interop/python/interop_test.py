@@ -35,8 +35,7 @@ from cassandra.policies import (ConstantReconnectionPolicy, DCAwareRoundRobinPol
                                 WhiteListRoundRobinPolicy, WriteType)
 from cassandra.protocol import (InvalidRequest, IsBootstrappingErrorMessage,  # noqa: E402
                                 OverloadedErrorMessage, ServerError, SyntaxException)
-from cassandra.query import (UNSET_VALUE, BatchStatement, BatchType, SimpleStatement,  # noqa: E402
-                             dict_factory)
+from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, SimpleStatement  # noqa: E402
 from cassandra.util import Date, Duration, OrderedMap, OrderedMapSerializedKey, Time, sortedset  # noqa: E402
 
 import harness  # noqa: E402
@@ -215,16 +214,16 @@ class Main:
         s.run("timestamps: the driver's client-side timestamp becomes WRITETIME", self.client_timestamps)
         if self.pv >= 5:
             s.run("keyspace: v5 per-request keyspace on QUERY and PREPARE", self.keyspace_flag)
-        if self.pv >= 5:
             s.run("prepared: new result metadata after ALTER TABLE (v5 metadata id)", self.metadata_changed)
+        before_paging = s.broken  # a failed paging setup only stops the paging checks
         s.setup("paging: insert 10,000 rows", self.paging_insert)
         s.run("paging: 10,000 rows, fetch_size 100, in token order", self.paging_all)
         s.run("paging: resume from paging_state", self.paging_resume)
         s.run("paging: prepared statement, automatic paging", self.paging_prepared)
         s.run("paging: one partition by clustering, ASC and DESC", self.paging_clustering)
         s.run("aggregate: SELECT COUNT(*)", self.count_all)
-        s.broken = None
-        s.run("compression: a compressible 200 kB value on the wire", self.wire_compression)
+        s.broken = before_paging
+        s.run("compression: a compressible 240 kB value on the wire, both ways", self.wire_compression)
         s.run("heartbeat: idle connections get OPTIONS answered and stay open", self.heartbeat)
         s.run("error: SyntaxException", self.err_syntax)
         s.run("error: InvalidRequest (unconfigured table)", self.err_unconfigured)
@@ -679,21 +678,26 @@ class Main:
         eq(self.session.execute("SELECT COUNT(*) FROM %s.paged" % self.ks).one()[0], 10000, "COUNT(*)")
 
     def wire_compression(self):
-        ps = self.session.prepare("INSERT INTO %s.kv (k, v) VALUES (?, ?)" % self.ks)
-        # Writes a big compressible text value into the `t` column through a prepared statement.
+        # A big compressible text value, written and read back through the target node:
+        # its byte counters show whether LZ4 is on the wire both ways.
         big = "cqlpp " * 40000  # 240 kB
         ins = self.session.prepare("INSERT INTO %s.all_types (k, t) VALUES (?, ?)" % self.ks)
+        sel = self.session.prepare("SELECT t FROM %s.all_types WHERE k = ?" % self.ks)
+        node = self.ids[self.target]
         before = self.sim.counters()
         self.session.execute(ins, [100, big], execution_profile="target_noretry")
+        mid = self.sim.counters()
+        got = self.session.execute(sel, [100], execution_profile="target_noretry").one().t
         after = self.sim.counters()
-        node = self.ids[self.target]
-        got_in = simctl.delta(before, after, node, "bytes_in")
+        eq(got, big, "big value read back")
+        sent = simctl.delta(before, mid, node, "bytes_in")
+        received = simctl.delta(mid, after, node, "bytes_out")
         if self.lz4:
-            check(got_in < 20000, "lz4: %d bytes in for a 240 kB value" % got_in)
+            check(sent < 20000 and received < 20000,
+                  "lz4: %d bytes in, %d bytes out for a 240 kB value" % (sent, received))
         else:
-            check(got_in > 240000, "no compression: %d bytes in for a 240 kB value" % got_in)
-        eq(self._read(100, prepared=True).t, big, "big value read back")
-        del ps
+            check(sent > 240000 and received > 240000,
+                  "no compression: %d bytes in, %d bytes out for a 240 kB value" % (sent, received))
 
     def heartbeat(self):
         before = self.sim.counters()
