@@ -760,7 +760,15 @@ void cluster::impl::set_state(int node_id, node_state st) {
         topo.set_up(node_id, false);
         close_node(n);
         db.forget_prepared(node_id);
-        broadcast_status(node_id, false);
+        if (cfg.down_event_delay.count() <= 0) {
+            broadcast_status(node_id, false);
+            return;
+        }
+        auto timer = std::make_shared<asio::steady_timer>(*n.strand, cfg.down_event_delay);
+        timer->async_wait([this, node_id, timer](std::error_code ec) {
+            // Skip it if the node came back meanwhile.
+            if (!ec && node(node_id).current() == node_state::down) broadcast_status(node_id, false);
+        });
         return;
     }
     // down -> up

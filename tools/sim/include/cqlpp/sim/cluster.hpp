@@ -44,6 +44,10 @@ struct cluster_config {
     // Extra delay for a single-partition request coordinated by a non-replica.
     std::chrono::microseconds non_replica_delay{0};
     int threads = 1;
+    // A stopped node's DOWN event goes out this long after its connections
+    // close, as Cassandra's gossip detects a failure after the sockets drop
+    // (drivers ignore DOWN for a host they still hold an open connection to).
+    std::chrono::milliseconds down_event_delay{300};
     engine_config engine;
 };
 
