@@ -159,19 +159,13 @@ void append_cql_name(std::string& out, const cql_type& t) {
 
 // ---- CQL text form ----------------------------------------------------------
 
-class cql_name_parser {
+// Position, first error and the token helpers both type parsers share.
+class type_text_cursor {
 public:
-    explicit cql_name_parser(std::string_view s) noexcept : s_(s) {}
-
-    std::optional<cql_type> parse_all() {
-        auto t = type(0);
-        skip_ws();
-        if (t && pos_ != s_.size()) return fail(errc::bad_type_name);
-        return t;
-    }
+    explicit type_text_cursor(std::string_view s) noexcept : s_(s) {}
     errc error() const noexcept { return err_; }
 
-private:
+protected:
     std::optional<cql_type> fail(errc e) {
         if (err_ == errc::ok) err_ = e;
         return std::nullopt;
@@ -187,6 +181,24 @@ private:
         }
         return false;
     }
+    std::string_view s_;
+    std::size_t pos_ = 0;
+    errc err_ = errc::ok;
+};
+
+class cql_name_parser : type_text_cursor {
+public:
+    explicit cql_name_parser(std::string_view s) noexcept : type_text_cursor(s) {}
+    using type_text_cursor::error;
+
+    std::optional<cql_type> parse_all() {
+        auto t = type(0);
+        skip_ws();
+        if (t && pos_ != s_.size()) return fail(errc::bad_type_name);
+        return t;
+    }
+
+private:
     // An identifier: bare (case-folded to lower case) or "quoted" ("" escapes a quote).
     bool identifier(std::string& out, bool& quoted) {
         skip_ws();
@@ -326,9 +338,6 @@ private:
         return cql_type::vector_of(std::move(*elem), dim);
     }
 
-    std::string_view s_;
-    std::size_t pos_ = 0;
-    errc err_ = errc::ok;
 };
 
 // ---- Marshal-class form -----------------------------------------------------
@@ -442,9 +451,10 @@ void append_marshal(std::string& out, const cql_type& t, bool ignore_freezing, b
     if (wrap) out += ')';
 }
 
-class marshal_parser {
+class marshal_parser : type_text_cursor {
 public:
-    explicit marshal_parser(std::string_view s) noexcept : s_(s) {}
+    explicit marshal_parser(std::string_view s) noexcept : type_text_cursor(s) {}
+    using type_text_cursor::error;
 
     std::optional<cql_type> parse_all() {
         auto t = type(0);
@@ -452,24 +462,8 @@ public:
         if (t && pos_ != s_.size()) return fail(errc::bad_custom_type);
         return t;
     }
-    errc error() const noexcept { return err_; }
 
 private:
-    std::optional<cql_type> fail(errc e) {
-        if (err_ == errc::ok) err_ = e;
-        return std::nullopt;
-    }
-    void skip_ws() noexcept {
-        while (pos_ < s_.size() && is_space(s_[pos_])) ++pos_;
-    }
-    bool eat(char c) noexcept {
-        skip_ws();
-        if (pos_ < s_.size() && s_[pos_] == c) {
-            ++pos_;
-            return true;
-        }
-        return false;
-    }
     std::string_view word() noexcept {
         skip_ws();
         std::size_t start = pos_;
@@ -595,9 +589,6 @@ private:
         return cql_type::vector_of(std::move(*elem), dim);
     }
 
-    std::string_view s_;
-    std::size_t pos_ = 0;
-    errc err_ = errc::ok;
 };
 
 }  // namespace
