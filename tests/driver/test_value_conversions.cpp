@@ -452,3 +452,68 @@ TEST_CASE("conversions: error category", "[driver]") {
     CHECK(ec == conversion_errc::type_mismatch);
     CHECK_FALSE(std::error_code(conversion_errc::ok));
 }
+
+namespace {
+template <class V, bool decode>
+std::string accepted() {
+    static const char* const scalars[] = {"ascii", "bigint", "blob", "boolean", "counter", "decimal", "double",
+                                          "float", "inet", "int", "timestamp", "uuid", "text", "varint",
+                                          "timeuuid", "date", "time", "smallint", "tinyint", "duration"};
+    std::string out;
+    for (const char* s : scalars) {
+        const cql_type t = T(s);
+        bool ok = false;
+        if constexpr (decode) ok = driver::value_codec<V>::can_decode(t);
+        else ok = driver::value_codec<V>::can_encode(t);
+        if (ok) {
+            if (!out.empty()) out += ' ';
+            out += s;
+        }
+    }
+    return out;
+}
+}  // namespace
+
+TEST_CASE("conversions: the full scalar type matrix, read and bind", "[driver]") {
+    // Read: which column types each C++ type accepts.
+    CHECK(accepted<bool, true>() == "boolean");
+    CHECK(accepted<std::int8_t, true>() == "varint tinyint");
+    CHECK(accepted<std::int16_t, true>() == "varint smallint tinyint");
+    CHECK(accepted<std::int32_t, true>() == "int varint smallint tinyint");
+    CHECK(accepted<std::int64_t, true>() == "bigint counter int varint smallint tinyint");
+    CHECK(accepted<float, true>() == "float");
+    CHECK(accepted<double, true>() == "double float");
+    CHECK(accepted<std::string, true>() == "ascii text");
+    CHECK(accepted<std::string_view, true>() == "ascii text");
+    CHECK(accepted<driver::blob, true>() == "blob");
+    CHECK(accepted<driver::blob_view, true>() == "blob");
+    CHECK(accepted<driver::uuid, true>() == "uuid timeuuid");
+    CHECK(accepted<driver::inet, true>() == "inet");
+    CHECK(accepted<driver::date, true>() == "date");
+    CHECK(accepted<std::chrono::sys_days, true>() == "date");
+    CHECK(accepted<driver::time, true>() == "time");
+    CHECK(accepted<driver::timestamp, true>() == "timestamp");
+    CHECK(accepted<driver::duration, true>() == "duration");
+    CHECK(accepted<driver::varint, true>() == "varint");
+    CHECK(accepted<driver::decimal, true>() == "decimal");
+    // Bind: which marker types each C++ type accepts.
+    CHECK(accepted<bool, false>() == "boolean");
+    CHECK(accepted<std::int8_t, false>() == "bigint counter int varint smallint tinyint");
+    CHECK(accepted<std::int16_t, false>() == "bigint counter int varint smallint");
+    CHECK(accepted<std::int32_t, false>() == "bigint counter int varint");
+    CHECK(accepted<std::int64_t, false>() == "bigint counter varint");
+    CHECK(accepted<float, false>() == "double float");
+    CHECK(accepted<double, false>() == "double");
+    CHECK(accepted<std::string, false>() == "ascii text");
+    CHECK(accepted<const char*, false>() == "ascii text");
+    CHECK(accepted<driver::blob, false>() == "blob");
+    CHECK(accepted<driver::uuid, false>() == "uuid timeuuid");
+    CHECK(accepted<driver::inet, false>() == "inet");
+    CHECK(accepted<driver::date, false>() == "date");
+    CHECK(accepted<driver::time, false>() == "time");
+    CHECK(accepted<driver::timestamp, false>() == "timestamp");
+    CHECK(accepted<driver::duration, false>() == "duration");
+    CHECK(accepted<driver::varint, false>() == "varint");
+    CHECK(accepted<driver::decimal, false>() == "decimal");
+    CHECK(accepted<std::optional<std::int32_t>, false>() == accepted<std::int32_t, false>());
+}
