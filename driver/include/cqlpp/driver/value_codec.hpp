@@ -484,9 +484,11 @@ struct value_codec<uuid> {
         return t.kind == protocol::type_kind::uuid || t.kind == protocol::type_kind::timeuuid;
     }
     static bool can_encode(const protocol::cql_type& t) noexcept { return can_decode(t); }
-    static conversion_errc decode(const protocol::cql_type&, protocol::bytes_view b, uuid& out) noexcept {
+    static conversion_errc decode(const protocol::cql_type& t, protocol::bytes_view b, uuid& out) noexcept {
         if (b.size() != 16) return conversion_errc::bad_bytes;
         std::memcpy(out.bytes.data(), b.data(), 16);
+        // Same rule as the protocol's generic decoder: a timeuuid is version 1.
+        if (t.kind == protocol::type_kind::timeuuid && out.version() != 1) return conversion_errc::bad_bytes;
         return conversion_errc::ok;
     }
     static conversion_errc encode(const uuid& v, const protocol::cql_type& t, protocol::byte_buffer& out) {
