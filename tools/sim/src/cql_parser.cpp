@@ -173,6 +173,11 @@ private:
     bool ident(std::string& out);
     bool qualified(qualified_name& out);
     bool term_value(term& out, int depth);
+    // Parses one more element of a composite literal into parent.children.
+    bool child_term(term& parent, int depth) {
+        parent.children.emplace_back();
+        return term_value(parent.children.back(), depth + 1);
+    }
     bool int_value(std::optional<term>& out);
     bool function_call(term& out, int depth);
     bool brace_literal(term& out, int depth);
@@ -373,8 +378,7 @@ bool parser::term_value(term& out, int depth) {
             out.kind = term_kind::list;
             if (!accept(token_kind::rbracket)) {
                 do {
-                    out.children.emplace_back();
-                    if (!term_value(out.children.back(), depth + 1)) return false;
+                    if (!child_term(out, depth)) return false;
                 } while (accept(token_kind::comma));
                 if (!expect(token_kind::rbracket, "']'")) return false;
             }
@@ -422,8 +426,7 @@ bool parser::function_call(term& out, int depth) {
     if (!expect(token_kind::lparen, "'('")) return false;
     if (!accept(token_kind::rparen)) {
         do {
-            out.children.emplace_back();
-            if (!term_value(out.children.back(), depth + 1)) return false;
+            if (!child_term(out, depth)) return false;
         } while (accept(token_kind::comma));
         if (!expect(token_kind::rparen, "')'")) return false;
     }
@@ -457,25 +460,20 @@ bool parser::brace_literal(term& out, int depth) {
             field.text = text(f);
             take();  // ':'
             out.children.push_back(std::move(field));
-            out.children.emplace_back();
-            if (!term_value(out.children.back(), depth + 1)) return false;
+            if (!child_term(out, depth)) return false;
         } while (accept(token_kind::comma));
     } else {
-        out.children.emplace_back();
-        if (!term_value(out.children.back(), depth + 1)) return false;
+        if (!child_term(out, depth)) return false;
         bool is_map = accept(token_kind::colon);
         out.kind = is_map ? term_kind::map : term_kind::set;
         if (is_map) {
-            out.children.emplace_back();
-            if (!term_value(out.children.back(), depth + 1)) return false;
+            if (!child_term(out, depth)) return false;
         }
         while (accept(token_kind::comma)) {
-            out.children.emplace_back();
-            if (!term_value(out.children.back(), depth + 1)) return false;
+            if (!child_term(out, depth)) return false;
             if (is_map) {
                 if (!expect(token_kind::colon, "':'")) return false;
-                out.children.emplace_back();
-                if (!term_value(out.children.back(), depth + 1)) return false;
+                if (!child_term(out, depth)) return false;
             }
         }
     }
@@ -495,13 +493,11 @@ bool parser::paren_term(term& out, int depth) {
         out.kind = term_kind::type_cast;
         if (!type_extent(out.cast_type)) return false;
         if (!expect(token_kind::rparen, "')'")) return false;
-        out.children.emplace_back();
-        if (!term_value(out.children.back(), depth + 1)) return false;
+        if (!child_term(out, depth)) return false;
     } else {
         out.kind = term_kind::tuple;
         do {
-            out.children.emplace_back();
-            if (!term_value(out.children.back(), depth + 1)) return false;
+            if (!child_term(out, depth)) return false;
         } while (accept(token_kind::comma));
         if (!expect(token_kind::rparen, "')'")) return false;
     }
