@@ -148,6 +148,8 @@ TEST_CASE("rows: read by index and by name, range-for", "[driver]") {
         CHECK(names == std::vector<std::optional<std::string>>{"ada", "bob", std::nullopt});
         static_assert(std::random_access_iterator<driver::row_iterator>);
         CHECK(rows.end() - rows.begin() == 3);
+        CHECK(rows.at(2).get<std::int32_t>("id") == 3);
+        CHECK_THROWS_AS(rows.at(3), std::out_of_range);
         CHECK((*(rows.begin() + 2)).get<std::int32_t>(0) == 3);
     }
 }

@@ -605,3 +605,43 @@ TEST_CASE("conversions: mutated inputs agree with the generic decoder and never 
         T("list<frozen<list<smallint>>>"),
         enc(std::vector<std::vector<std::int16_t>>{{1}, {2, 3}}, T("list<frozen<list<smallint>>>")), seed);
 }
+
+namespace {
+struct point {
+    std::int32_t x = 0;
+    std::optional<std::string> label;
+    bool operator==(const point&) const = default;
+};
+}  // namespace
+
+// A user type mapped to a UDT through the public customisation point.
+template <>
+struct cqlpp::driver::value_codec<point> {
+    static bool can_decode(const cql_type& t) noexcept {
+        return t.kind == type_kind::udt && t.params.size() == 2 && can_read<std::int32_t>(t.params[0]) &&
+               can_read<std::string>(t.params[1]);
+    }
+    static bool can_encode(const cql_type& t) noexcept { return can_decode(t); }
+    static conversion_errc decode(const cql_type& t, protocol::bytes_view b, point& out) {
+        udt_view u;
+        if (auto e = value_codec<udt_view>::decode(t, b, u); e != conversion_errc::ok) return e;
+        if (auto e = u.try_get(0, out.x); e != conversion_errc::ok) return e;
+        return u.try_get(1, out.label);
+    }
+    static conversion_errc encode(const point& p, const cql_type& t, protocol::byte_buffer& out) {
+        return udt_value().set(t.field_names[0], p.x).set(t.field_names[1], p.label).encode(t, out);
+    }
+};
+
+TEST_CASE("conversions: user types through value_codec specialisation", "[driver]") {
+    const cql_type pt = cql_type::udt_of("ks", "pt", {"x", "label"}, {cql_type(type_kind::int_), cql_type(type_kind::text)});
+    CHECK(round_trip(point{3, "a"}, pt) == point{3, "a"});
+    CHECK(round_trip(point{-1, std::nullopt}, pt) == point{-1, std::nullopt});
+    const std::vector<point> many{{1, "x"}, {2, std::nullopt}};
+    CHECK(round_trip(many, cql_type::list_of(pt)) == many);
+    CHECK(driver::can_bind<point>(pt));
+    CHECK_FALSE(driver::can_bind<point>(T("tuple<int, text>")));
+    CHECK(driver::can_read<std::optional<point>>(pt));
+    CHECK(driver::can_bind<std::vector<std::int16_t>>(T("list<int>")));
+    CHECK_FALSE(driver::can_read<std::vector<std::int64_t>>(T("list<text>")));
+}

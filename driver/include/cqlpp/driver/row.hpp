@@ -28,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -213,7 +214,11 @@ public:
     // The shared metadata, to reuse for the next pages of the same query.
     std::shared_ptr<const column_set> shared_columns() const noexcept { return page_ ? page_->columns : nullptr; }
 
-    row_view operator[](std::size_t i) const noexcept { return {page_.get(), i}; }
+    row_view operator[](std::size_t i) const noexcept { return {page_.get(), i}; }  // i < size()
+    row_view at(std::size_t i) const {
+        if (i >= size()) throw std::out_of_range("cqlpp::driver::rows_view::at");
+        return (*this)[i];
+    }
     row_iterator begin() const noexcept { return {page_.get(), 0}; }
     row_iterator end() const noexcept { return {page_.get(), size()}; }
 

@@ -94,8 +94,15 @@ public:
     using std::system_error::system_error;
 };
 
+// The customisation point. A specialisation provides, for reading,
+//   static bool can_decode(const cql_type&) noexcept;
+//   static conversion_errc decode(const cql_type&, bytes_view, T&);   // bytes never null/empty here
+// and/or, for binding,
+//   static bool can_encode(const cql_type&) noexcept;
+//   static conversion_errc encode(const T&, const cql_type&, byte_buffer&);  // appends the bytes only
+// Users may specialise it for their own types (e.g. a struct as a UDT via udt_view / udt_value).
 template <class T, class Enable = void>
-struct value_codec;  // specialised below; a specialisation needs can_decode/decode and/or can_encode/encode
+struct value_codec;
 
 // Tag for an unset bind value ([value] -2, v4+): the column keeps its value.
 struct unset_t {
@@ -231,6 +238,17 @@ inline void write_varint(std::int64_t v, protocol::byte_buffer& out) {
 }  // namespace detail
 
 // ---- Free functions --------------------------------------------------------------
+
+// Type checks alone, e.g. to validate a statement's bind values against its
+// prepared markers, or a row type against result metadata, once up front.
+template <class T>
+bool can_read(const protocol::cql_type& type) noexcept {
+    return value_codec<T>::can_decode(type);
+}
+template <class T>
+bool can_bind(const protocol::cql_type& type) noexcept {
+    return value_codec<T>::can_encode(type);
+}
 
 // Reads one value (a cell, or any [value]) as T. Type check first, then null, then bytes.
 template <class T>
