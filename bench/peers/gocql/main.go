@@ -1,0 +1,348 @@
+// bench/run contender: gocql from Debian (golang-github-gocql-gocql-dev),
+// protocol v4, token-aware, one goroutine per request in flight.
+//
+// Built offline in GOPATH mode (bench/run does this):
+//
+//	GOPATH=<tmp>:/usr/share/gocode GO111MODULE=off go build -o gocql_bench bench/peers/gocql/main.go
+//
+// --coalesce-us sets ClusterConfig.WriteCoalesceWaitTime (gocql's default is
+// 200 µs: a writer waits that long for more frames before a write syscall).
+// Same CLI and one-line JSON output as every contender: see bench/README.md.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"math/bits"
+	"math/rand"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gocql/gocql"
+)
+
+// Log-linear latency histogram (nanoseconds), 1/128 relative precision.
+type histogram struct {
+	counts []uint64
+	total  uint64
+	max    uint64
+}
+
+func newHistogram() *histogram { return &histogram{counts: make([]uint64, 256+64*128)} }
+
+func hindex(v uint64) int {
+	if v < 256 {
+		return int(v)
+	}
+	shift := bits.Len64(v) - 8
+	return 256 + (shift-1)*128 + int(v>>uint(shift)) - 128
+}
+
+func hmiddle(i int) float64 {
+	if i < 256 {
+		return float64(i)
+	}
+	shift := (i-256)/128 + 1
+	low := float64((i-256)%128+128) * float64(uint64(1)<<uint(shift))
+	return low + float64(uint64(1)<<uint(shift))/2
+}
+
+func (h *histogram) record(v uint64) {
+	h.counts[hindex(v)]++
+	h.total++
+	if v > h.max {
+		h.max = v
+	}
+}
+
+func (h *histogram) merge(o *histogram) {
+	for i, c := range o.counts {
+		h.counts[i] += c
+	}
+	h.total += o.total
+	if o.max > h.max {
+		h.max = o.max
+	}
+}
+
+func (h *histogram) quantile(q float64) float64 {
+	if h.total == 0 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(h.total)))
+	if rank == 0 {
+		rank = 1
+	}
+	var seen uint64
+	for i, c := range h.counts {
+		seen += c
+		if seen >= rank {
+			return math.Min(float64(h.max), hmiddle(i))
+		}
+	}
+	return float64(h.max)
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+func threadCount() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "Threads:") {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "Threads:")))
+			return n
+		}
+	}
+	return 0
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+func main() {
+	hosts := flag.String("hosts", "", "H:P[,H:P..]")
+	keyspace := flag.String("keyspace", "bench", "keyspace")
+	workload := flag.String("workload", "", "read|write|mix|scan|stall")
+	concurrency := flag.Int("concurrency", 1, "requests in flight")
+	seconds := flag.Float64("seconds", 5, "measured seconds")
+	warmup := flag.Float64("warmup", 0.5, "warm-up seconds")
+	rows := flag.Int("rows", 100000, "rows in the table")
+	pageSize := flag.Int("page-size", 5000, "scan page size")
+	coalesceUs := flag.Int("coalesce-us", 200, "WriteCoalesceWaitTime in microseconds")
+	flag.Parse()
+	switch *workload {
+	case "read", "write", "mix", "scan", "stall":
+	default:
+		fmt.Fprintln(os.Stderr, "gocql: --workload read|write|mix|scan|stall")
+		os.Exit(2)
+	}
+	if *concurrency < 1 {
+		*concurrency = 1
+	}
+	var addrs []string
+	port := 9042
+	for _, h := range strings.Split(*hosts, ",") {
+		i := strings.LastIndex(h, ":")
+		addrs = append(addrs, h[:i])
+		port, _ = strconv.Atoi(h[i+1:])
+	}
+	cluster := gocql.NewCluster(addrs...)
+	cluster.Port = port
+	cluster.ProtoVersion = 4
+	cluster.Keyspace = *keyspace
+	cluster.Consistency = gocql.One
+	cluster.Timeout = 60 * time.Second
+	cluster.WriteCoalesceWaitTime = time.Duration(*coalesceUs) * time.Microsecond
+	cluster.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
+	session, err := cluster.CreateSession()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gocql: connect:", err)
+		os.Exit(1)
+	}
+	readQ := "SELECT v FROM kv WHERE k = ?"
+	writeQ := "INSERT INTO kv (k, v) VALUES (?, ?)"
+	scanQ := "SELECT k, v FROM kv"
+	blob := make([]byte, 100)
+	for i := range blob {
+		blob[i] = 0xab
+	}
+	nrows := *rows
+	if nrows < 1 {
+		nrows = 1
+	}
+
+	var measuring atomic.Bool
+	var stop atomic.Bool
+	var mu sync.Mutex
+	total := newHistogram()
+	var ops, errs, scanned uint64
+	var t0, t1 time.Time
+	var cpu0, cpu1 float64
+	threads := 0
+	startMeasure := func() {
+		cpu0 = cpuSeconds()
+		t0 = time.Now()
+		measuring.Store(true)
+	}
+	stopMeasure := func() {
+		measuring.Store(false)
+		t1 = time.Now()
+		cpu1 = cpuSeconds()
+		threads = threadCount()
+	}
+	// Each goroutine keeps its own histogram, merged at the end.
+	flushLocal := func(h *histogram, o, e, r uint64) {
+		mu.Lock()
+		total.merge(h)
+		ops += o
+		errs += e
+		scanned += r
+		mu.Unlock()
+	}
+
+	// One full pass over the table, page by page; returns false on error.
+	scanPass := func(h *histogram, o, e, r *uint64, countOps bool) bool {
+		var state []byte
+		for {
+			t := time.Now()
+			iter := session.Query(scanQ).PageSize(*pageSize).PageState(state).Iter()
+			var k int
+			var v []byte
+			n := uint64(0)
+			for iter.Scan(&k, &v) {
+				n++
+			}
+			state = iter.PageState()
+			if err := iter.Close(); err != nil {
+				if measuring.Load() {
+					*e++
+				}
+				return false
+			}
+			if measuring.Load() {
+				*r += n
+				if countOps {
+					*o++
+					h.record(uint64(time.Since(t).Nanoseconds()))
+				}
+			}
+			if len(state) == 0 || stop.Load() {
+				return true
+			}
+		}
+	}
+
+	inFlight := *concurrency
+	extra := map[string]interface{}{}
+	if *workload == "scan" {
+		inFlight = 1
+		h := newHistogram()
+		var o, e, r uint64
+		startMeasure()
+		deadline := t0.Add(time.Duration(*seconds * float64(time.Second)))
+		for {
+			if !scanPass(h, &o, &e, &r, true) || time.Now().After(deadline) {
+				break
+			}
+		}
+		stopMeasure()
+		flushLocal(h, o, e, r)
+	} else {
+		var wg sync.WaitGroup
+		for i := 0; i < *concurrency; i++ {
+			wg.Add(1)
+			go func(seed int64) {
+				defer wg.Done()
+				rnd := rand.New(rand.NewSource(seed))
+				h := newHistogram()
+				var o, e uint64
+				var v []byte
+				for !stop.Load() {
+					k := rnd.Intn(nrows)
+					write := *workload == "write" || (*workload == "mix" && rnd.Intn(100) < 10)
+					t := time.Now()
+					var err error
+					if write {
+						err = session.Query(writeQ, k, blob).Exec()
+					} else {
+						err = session.Query(readQ, k).Scan(&v)
+					}
+					if measuring.Load() {
+						if err != nil {
+							e++
+						} else {
+							o++
+							h.record(uint64(time.Since(t).Nanoseconds()))
+						}
+					}
+				}
+				flushLocal(h, o, e, 0)
+			}(int64(i + 1))
+		}
+		ticks := newHistogram() // lateness in microseconds
+		var tickMu sync.Mutex
+		if *workload == "stall" {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				for !stop.Load() {
+					t := time.Now()
+					time.Sleep(time.Millisecond)
+					late := time.Since(t) - time.Millisecond
+					if late < 0 {
+						late = 0
+					}
+					if measuring.Load() {
+						tickMu.Lock()
+						ticks.record(uint64(late.Microseconds()))
+						tickMu.Unlock()
+					}
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				h := newHistogram()
+				var o, e, r uint64
+				for !stop.Load() {
+					scanPass(h, &o, &e, &r, false)
+				}
+				flushLocal(newHistogram(), 0, e, r)
+			}()
+		}
+		time.Sleep(time.Duration(*warmup * float64(time.Second)))
+		startMeasure()
+		time.Sleep(time.Duration(*seconds * float64(time.Second)))
+		stopMeasure()
+		stop.Store(true)
+		wg.Wait()
+		if *workload == "stall" {
+			secs := t1.Sub(t0).Seconds()
+			extra["rows"] = scanned
+			extra["rows_per_s"] = round(float64(scanned)/secs, 1)
+			extra["ticker_max_delay_ms"] = round(float64(ticks.max)/1000, 3)
+			extra["ticker_p99_delay_ms"] = round(ticks.quantile(0.99)/1000, 3)
+			extra["ticks"] = ticks.total
+		}
+	}
+	session.Close()
+	secs := t1.Sub(t0).Seconds()
+	cpu := cpu1 - cpu0
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	out := map[string]interface{}{
+		"contender": "gocql", "mode": fmt.Sprintf("coalesce%dus", *coalesceUs), "workload": *workload,
+		"concurrency": inFlight, "ops": ops, "errors": errs, "seconds": round(secs, 3),
+		"ops_per_s": round(float64(ops)/secs, 1),
+		"p50_us":    round(total.quantile(0.5)/1000, 1), "p99_us": round(total.quantile(0.99)/1000, 1),
+		"p999_us": round(total.quantile(0.999)/1000, 1), "max_us": round(float64(total.max)/1000, 1),
+		"cpu_s": round(cpu, 3), "ops_per_cpu_s": 0.0, "peak_rss_kib": ru.Maxrss, "threads": threads,
+	}
+	if cpu > 0 {
+		out["ops_per_cpu_s"] = round(float64(ops)/cpu, 1)
+	}
+	if *workload == "scan" {
+		out["rows"] = scanned
+		out["rows_per_s"] = round(float64(scanned)/secs, 1)
+	}
+	for k, v := range extra {
+		out[k] = v
+	}
+	b, _ := json.Marshal(out)
+	fmt.Println(string(b))
+}

@@ -1,0 +1,179 @@
+'use strict';
+// bench/run contender: the DataStax Node.js driver (npm cassandra-driver,
+// protocol v4, token-aware), N async loops on the event loop.
+// Same CLI and one-line JSON output as every contender: see bench/README.md.
+const cassandra = require('cassandra-driver');
+
+function parseArgs(argv) {
+  const o = { keyspace: 'bench', concurrency: 1, seconds: 5, warmup: 0.5, rows: 100000, pageSize: 5000 };
+  for (let i = 2; i < argv.length; i += 2) {
+    const k = argv[i];
+    const v = argv[i + 1];
+    if (v === undefined) usage();
+    if (k === '--hosts') o.hosts = v.split(',');
+    else if (k === '--keyspace') o.keyspace = v;
+    else if (k === '--workload') o.workload = v;
+    else if (k === '--concurrency') o.concurrency = Math.max(1, parseInt(v, 10));
+    else if (k === '--seconds') o.seconds = parseFloat(v);
+    else if (k === '--warmup') o.warmup = parseFloat(v);
+    else if (k === '--rows') o.rows = parseInt(v, 10);
+    else if (k === '--page-size') o.pageSize = parseInt(v, 10);
+    else usage();
+  }
+  if (!o.hosts || !['read', 'write', 'mix', 'scan', 'stall'].includes(o.workload)) usage();
+  return o;
+}
+
+function usage() {
+  process.stderr.write('usage: node node_bench.js --hosts H:P[,..] --workload read|write|mix|scan|stall ' +
+    '--concurrency N --seconds S [--rows R] [--warmup S] [--keyspace bench]\n');
+  process.exit(2);
+}
+
+const nowNs = () => process.hrtime.bigint();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const cpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+
+// Growable sample buffer (nanoseconds as doubles).
+class Samples {
+  constructor() { this.a = new Float64Array(1 << 16); this.n = 0; }
+  push(v) {
+    if (this.n === this.a.length) { const b = new Float64Array(this.a.length * 2); b.set(this.a); this.a = b; }
+    this.a[this.n++] = v;
+  }
+  sorted() { return this.a.subarray(0, this.n).sort(); }
+}
+function pct(sorted, q) {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+async function main() {
+  const o = parseArgs(process.argv);
+  const port = parseInt(o.hosts[0].split(':').pop(), 10);
+  const client = new cassandra.Client({
+    contactPoints: o.hosts.map((h) => h.replace(/:\d+$/, '')),
+    localDataCenter: 'datacenter1',
+    keyspace: o.keyspace,
+    protocolOptions: { port, maxVersion: 4 },
+    queryOptions: { consistency: cassandra.types.consistencies.one, prepare: true },
+    socketOptions: { readTimeout: 60000 },
+    policies: {
+      loadBalancing: new cassandra.policies.loadBalancing.TokenAwarePolicy(
+        new cassandra.policies.loadBalancing.DCAwareRoundRobinPolicy('datacenter1')),
+    },
+  });
+  await client.connect();
+  const readQ = 'SELECT v FROM kv WHERE k = ?';
+  const writeQ = 'INSERT INTO kv (k, v) VALUES (?, ?)';
+  const scanQ = 'SELECT k, v FROM kv';
+  const blob = Buffer.alloc(100, 0xab);
+  const rows = Math.max(1, o.rows);
+
+  const rec = { measuring: false, ops: 0, errors: 0, rows: 0, lat: new Samples(), t0: 0n, t1: 0n, cpu0: 0, cpu1: 0 };
+  const start = () => {
+    Object.assign(rec, { measuring: true, ops: 0, errors: 0, rows: 0, lat: new Samples(), t0: nowNs(), cpu0: cpuSeconds() });
+  };
+  const stopRec = () => { if (rec.measuring) { rec.measuring = false; rec.t1 = nowNs(); rec.cpu1 = cpuSeconds(); } };
+  const ok = (t, n = 0) => { if (rec.measuring) { rec.ops++; rec.rows += n; rec.lat.push(Number(nowNs() - t)); } };
+  const err = (e) => {
+    if (rec.measuring) rec.errors++;
+    if (rec.errors <= 3) process.stderr.write(`node: ${e}\n`);
+  };
+
+  let stop = false;
+  async function worker() {
+    while (!stop) {
+      const k = Math.floor(Math.random() * rows);
+      const write = o.workload === 'write' || (o.workload === 'mix' && Math.random() < 0.1);
+      const t = nowNs();
+      try {
+        if (write) await client.execute(writeQ, [k, blob]);
+        else await client.execute(readQ, [k]);
+        ok(t);
+      } catch (e) {
+        err(e);
+      }
+    }
+  }
+
+  // One full pass of the table, page by page (page state carried by hand).
+  async function scanPass(countAsOps) {
+    let pageState;
+    let got = 0;
+    do {
+      const t = nowNs();
+      const rs = await client.execute(scanQ, [], { fetchSize: o.pageSize, pageState, autoPage: false });
+      if (countAsOps) ok(t, rs.rows.length);
+      else if (rec.measuring) rec.scanRows = (rec.scanRows || 0) + rs.rows.length;
+      got += rs.rows.length;
+      pageState = rs.pageState;
+      if (stop) break;
+    } while (pageState);
+    return got;
+  }
+
+  const extra = {};
+  let inFlight = o.concurrency;
+  if (o.workload === 'scan') {
+    inFlight = 1;
+    start();
+    const deadline = rec.t0 + BigInt(Math.round(o.seconds * 1e9));
+    do {
+      await scanPass(true);
+    } while (nowNs() < deadline);
+    stopRec();
+  } else {
+    const tasks = [];
+    for (let i = 0; i < o.concurrency; i++) tasks.push(worker());
+    const delays = [];
+    if (o.workload === 'stall') {
+      tasks.push((async () => {
+        while (!stop) {
+          const t = nowNs();
+          await sleep(1);
+          const late = Number(nowNs() - t) / 1e6 - 1;
+          if (rec.measuring) delays.push(Math.max(0, late));
+        }
+      })());
+      tasks.push((async () => { while (!stop) await scanPass(false); })());
+    }
+    await sleep(o.warmup * 1000);
+    start();
+    rec.scanRows = 0;
+    await sleep(o.seconds * 1000);
+    stopRec();
+    stop = true;
+    await Promise.allSettled(tasks);
+    if (o.workload === 'stall') {
+      delays.sort((a, b) => a - b);
+      const secs = Number(rec.t1 - rec.t0) / 1e9;
+      Object.assign(extra, {
+        rows: rec.scanRows,
+        rows_per_s: +(rec.scanRows / secs).toFixed(1),
+        ticker_max_delay_ms: +(delays.length ? delays[delays.length - 1] : 0).toFixed(3),
+        ticker_p99_delay_ms: +pct(delays, 0.99).toFixed(3),
+        ticks: delays.length,
+      });
+    }
+  }
+  await client.shutdown();
+  const secs = Number(rec.t1 - rec.t0) / 1e9;
+  const cpu = rec.cpu1 - rec.cpu0;
+  const lat = rec.lat.sorted();
+  const us = (v) => +(v / 1000).toFixed(1);
+  const out = {
+    contender: 'node', mode: 'event-loop', workload: o.workload, concurrency: inFlight,
+    ops: rec.ops, errors: rec.errors, seconds: +secs.toFixed(3), ops_per_s: +(rec.ops / secs).toFixed(1),
+    p50_us: us(pct(lat, 0.5)), p99_us: us(pct(lat, 0.99)), p999_us: us(pct(lat, 0.999)),
+    max_us: us(lat.length ? lat[lat.length - 1] : 0),
+    cpu_s: +cpu.toFixed(3), ops_per_cpu_s: cpu > 0 ? +(rec.ops / cpu).toFixed(1) : 0,
+    peak_rss_kib: Math.round(process.resourceUsage().maxRSS), threads: null,
+  };
+  if (o.workload === 'scan') Object.assign(out, { rows: rec.rows, rows_per_s: +(rec.rows / secs).toFixed(1) });
+  Object.assign(out, extra);
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+main().catch((e) => { process.stderr.write(`node: ${e && e.stack ? e.stack : e}\n`); process.exit(1); });
