@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Installs the Debian packages cqlpp needs, only those that are missing.
-# Usage: scripts/setup.sh [build|demo|test|all]   (default: build)
+# Usage: scripts/setup.sh [build|demo|test|bench|all]   (default: build)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libasio-dev libssl-dev liblz4-dev
             libxxhash-dev zlib1g-dev libspdlog-dev libcli11-dev libedit-dev nlohmann-json3-dev)
 test_pkgs=(catch2 libbenchmark-dev clang-14 libclang-rt-14-dev python3-cassandra python3-lz4)
 demo_pkgs=(python3-cassandra python3-lz4)
+# bench/run: the peer drivers (Python, Node.js, gocql built offline) and gnuplot.
+# npm only when no npm is on PATH (a nodejs build that bundles npm conflicts with Debian's npm).
+bench_pkgs=(python3-cassandra python3-lz4 nodejs golang-go golang-github-gocql-gocql-dev gnuplot-nox)
+command -v npm >/dev/null || bench_pkgs+=(npm)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
   demo) want+=("${demo_pkgs[@]}") ;;
-  test|all) want+=("${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|demo|test|all]" >&2; exit 2 ;;
+  bench) want+=("${bench_pkgs[@]}") ;;
+  test|all) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|demo|test|bench|all]" >&2; exit 2 ;;
 esac
 
 missing=()

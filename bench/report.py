@@ -1,0 +1,336 @@
+"""bench/run's report: results.md (tables with ratios to the limit and to the
+best peer) and gnuplot plots (PNG + SVG) from the records of one run.
+
+Usable on its own to redo the report of a finished run:
+    /usr/bin/python3 bench/report.py bench/results/<date>
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+PEER_NAMES = ("python", "node", "gocql")  # "best peer" is the best of these; limit and cqlpp are not peers
+ORDER = ["limit", "cqlpp", "python", "node", "gocql"]
+
+
+def key(r):
+    return "%s/%s" % (r["contender"], r["mode"])
+
+
+def sort_keys(keys):
+    return sorted(keys, key=lambda k: (ORDER.index(k.split("/")[0]) if k.split("/")[0] in ORDER else 99, k))
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "–"
+    if isinstance(v, float) and digits:
+        return "{:,.{d}f}".format(v, d=digits)
+    return "{:,.0f}".format(v)
+
+
+def ratio(v, ref):
+    if v is None or not ref:
+        return "–"
+    r = v / ref
+    return "%.2f" % r if r < 10 else "%.0f" % r
+
+
+# Figures of a table row: (title, field, digits, higher is better)
+FIGURES = [
+    ("ops/s", "ops_per_s", 0, True),
+    ("p50 µs", "p50_us", 0, False),
+    ("p99 µs", "p99_us", 0, False),
+    ("p99.9 µs", "p999_us", 0, False),
+    ("client CPU s", "cpu_s", 2, False),
+    ("ops/CPU-s", "ops_per_cpu_s", 0, True),
+    ("peak RSS MiB", "rss_mib", 1, False),
+    ("threads", "threads", 0, False),
+]
+
+
+def enrich(results):
+    for r in results:
+        r["rss_mib"] = r["peak_rss_kib"] / 1024.0
+    return results
+
+
+def point_table(rows):
+    """Markdown table of one (workload, concurrency) point: each figure, then x limit and x best peer."""
+    limit = next((r for r in rows if r["contender"] == "limit"), None)
+    peers = [r for r in rows if r["contender"] in PEER_NAMES]
+    head = ["contender"]
+    for title, _, _, _ in FIGURES:
+        head += [title, "×L", "×P"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in sorted(rows, key=lambda r: (ORDER.index(r["contender"]), r["mode"])):
+        cells = [key(r)]
+        for _, field, digits, higher in FIGURES:
+            v = r.get(field)
+            vals = [p.get(field) for p in peers if p.get(field) is not None]
+            best = (max(vals) if higher else min(vals)) if vals else None
+            cells += [fmt(v, digits), ratio(v, limit.get(field) if limit else None), ratio(v, best)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary_table(results, workload, field, digits=0):
+    """Contenders x concurrency for one figure of one workload."""
+    rs = [r for r in results if r["workload"] == workload]
+    levels = sorted({r["concurrency"] for r in rs})
+    keys = sort_keys({key(r) for r in rs})
+    lines = ["| contender | " + " | ".join("c=%d" % c for c in levels) + " |", "|---|" + "---|" * len(levels)]
+    by = {(key(r), r["concurrency"]): r for r in rs}
+    for k in keys:
+        lines.append("| %s | %s |" % (k, " | ".join(fmt(by[(k, c)].get(field), digits) if (k, c) in by else "–"
+                                                  for c in levels)))
+    return "\n".join(lines)
+
+
+def memory_per_request(results):
+    """(rss(c) - rss(1)) / (c - 1) in KiB, from the read workload."""
+    rs = [r for r in results if r["workload"] == "read"]
+    out = {}
+    for k in {key(r) for r in rs}:
+        by = {r["concurrency"]: r["peak_rss_kib"] for r in rs if key(r) == k}
+        if 1 not in by:
+            continue
+        out[k] = {c: (by[c] - by[1]) / (c - 1) for c in sorted(by) if c > 1}
+        out[k]["base"] = by[1]
+    return out
+
+
+def stream_trend(r):
+    """Streaming memory: RSS over the scan (first vs last quarter of the samples)."""
+    s = [kib for _, kib in r.get("rss_samples", [])]
+    if len(s) < 8:
+        return None, None, "–"
+    q = max(1, len(s) // 4)
+    first, last = max(s[q:2 * q]), max(s[-q:])
+    grow = (last - first) / first if first else 0
+    return first, last, "flat" if grow < 0.10 else "growing (+%.0f%%)" % (100 * grow)
+
+
+def markdown(results, meta, plots_prefix=""):
+    m = meta["machine"]
+    out = []
+    out.append("Run of %s: %s, %s, %d cores, %.1f GiB RAM, Linux %s. Command: `%s`." %
+               (meta["date"], "quick mode" if meta.get("quick") else "full matrix", m["cpu"], m["nproc"],
+                m["mem_gib"], m["kernel"], meta["command"]))
+    cfg = meta["config"]
+    out.append("")
+    out.append("Table `bench.kv (k int PRIMARY KEY, v blob)`, %s rows of 100-byte blobs on a 3-node `cqlpp sim` "
+               "(SimpleStrategy RF 1, one I/O thread); %.1f s measured per point after %.1f s of warm-up; "
+               "closed loop (N requests in flight). Versions: %s." %
+               ("{:,}".format(cfg["rows"]), cfg["seconds"], cfg["warmup"],
+                ", ".join("%s %s" % kv for kv in sorted(meta.get("versions", {}).items())) or "–"))
+    for n in meta.get("notes", []):
+        out.append("")
+        out.append("Note: " + n)
+    if meta.get("failures"):
+        out.append("")
+        out.append("Failed points: " + ", ".join("%s/%s %s c=%d (exit %d)" % (f["contender"], f["mode"], f["workload"],
+                                                                                f["concurrency"], f["exit"])
+                                                  for f in meta["failures"]))
+    out.append("")
+    out.append("×L: ratio to the limit client (pre-encoded requests, no driver logic); ×P: ratio to the best "
+               "peer driver (Python, Node.js, gocql) at that point, best meaning highest for ops/s and ops/CPU-s, "
+               "lowest otherwise. Client CPU s is the contender's own CPU over the measured window; peak RSS is "
+               "the whole process's (wait4); threads the most seen in /proc during the run.")
+    workloads = [w for w in ("read", "write", "mix") if any(r["workload"] == w for r in results)]
+    if workloads:
+        out.append("")
+        out.append("### Throughput (ops/s) by concurrency")
+        for w in workloads:
+            out.append("")
+            out.append("**%s**" % w)
+            out.append("")
+            out.append(summary_table(results, w, "ops_per_s"))
+        out.append("")
+        out.append("### p99 latency (µs) by concurrency")
+        for w in workloads:
+            out.append("")
+            out.append("**%s**" % w)
+            out.append("")
+            out.append(summary_table(results, w, "p99_us"))
+    scans = [r for r in results if r["workload"] == "scan"]
+    if scans:
+        out.append("")
+        out.append("### Full-table paged scan (page size 5,000)")
+        out.append("")
+        out.append("Latency is per page. Streaming memory: RSS over the scan, max of the second quarter of the "
+                   "samples vs the last quarter.")
+        out.append("")
+        limit = next((r for r in scans if r["contender"] == "limit"), None)
+        peers = [r["rows_per_s"] for r in scans if r["contender"] in PEER_NAMES]
+        best = max(peers) if peers else None
+        out.append("| contender | rows | rows/s | ×L | ×P | page p50 µs | page p99 µs | CPU s | peak RSS MiB | "
+                   "RSS early MiB | RSS late MiB | memory |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in sorted(scans, key=lambda r: (ORDER.index(r["contender"]), r["mode"])):
+            first, last, trend = stream_trend(r)
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                key(r), fmt(r.get("rows")), fmt(r.get("rows_per_s")), ratio(r.get("rows_per_s"), limit and limit["rows_per_s"]),
+                ratio(r.get("rows_per_s"), best), fmt(r["p50_us"]), fmt(r["p99_us"]), fmt(r["cpu_s"], 2),
+                fmt(r["rss_mib"], 1), fmt(first and first / 1024, 1), fmt(last and last / 1024, 1), trend))
+    stalls = [r for r in results if r["workload"] == "stall"]
+    if stalls:
+        out.append("")
+        out.append("### Event-loop stalls")
+        out.append("")
+        out.append("A 1 ms ticker on the application's own event loop (asyncio loop for Python, the Node.js loop, "
+                   "a goroutine for gocql, the io_context for the limit client and cqlpp) while a full-table paged "
+                   "scan loops and %d reads are in flight. Lateness = how much later than 1 ms each tick ran." %
+                   stalls[0]["concurrency"])
+        out.append("")
+        out.append("| contender | ticker max ms | ticker p99 ms | ticks | reads/s | read p99 µs | scan rows/s |")
+        out.append("|---|---|---|---|---|---|---|")
+        for r in sorted(stalls, key=lambda r: (ORDER.index(r["contender"]), r["mode"])):
+            out.append("| %s | %.2f | %.2f | %s | %s | %s | %s |" % (
+                key(r), r.get("ticker_max_delay_ms", 0), r.get("ticker_p99_delay_ms", 0), fmt(r.get("ticks")),
+                fmt(r["ops_per_s"]), fmt(r["p99_us"]), fmt(r.get("rows_per_s"))))
+    mem = memory_per_request(results)
+    if mem and any(len(v) > 1 for v in mem.values()):
+        levels = sorted({c for v in mem.values() for c in v if c != "base"})
+        out.append("")
+        out.append("### Memory per in-flight request (read)")
+        out.append("")
+        out.append("(peak RSS at concurrency c − peak RSS at c=1) / (c − 1), KiB. Noisy at small c: RSS moves in "
+                   "pages and with allocator and GC behaviour.")
+        out.append("")
+        out.append("| contender | RSS at c=1 MiB | " + " | ".join("c=%d" % c for c in levels) + " |")
+        out.append("|---|---|" + "---|" * len(levels))
+        for k in sort_keys(mem):
+            out.append("| %s | %.1f | %s |" % (k, mem[k]["base"] / 1024,
+                                               " | ".join("%.1f" % mem[k][c] if c in mem[k] else "–" for c in levels)))
+    points = sorted({(r["workload"], r["concurrency"]) for r in results if r["workload"] in ("read", "write", "mix")},
+                    key=lambda p: (["read", "write", "mix"].index(p[0]), p[1]))
+    if points:
+        out.append("")
+        out.append("### Every figure, per point")
+        for w, c in points:
+            out.append("")
+            out.append("**%s, %d in flight**" % (w, c))
+            out.append("")
+            out.append(point_table([r for r in results if r["workload"] == w and r["concurrency"] == c]))
+    if os.path.exists(os.path.join(meta.get("_dir", ""), "throughput.png")) or plots_prefix:
+        out.append("")
+        out.append("### Plots")
+        out.append("")
+        for name, title in (("throughput", "Throughput vs concurrency"), ("latency", "Latency percentiles (read)"),
+                            ("memory", "Memory vs concurrency (read)"), ("stalls", "Ticker stalls")):
+            if os.path.exists(os.path.join(meta.get("_dir", ""), name + ".png")):
+                out.append("![%s](%s%s.png)" % (title, plots_prefix, name))
+                out.append("")
+    return "\n".join(out) + "\n"
+
+
+# ---- gnuplot ---------------------------------------------------------------------
+
+def _block(name, header, rows):
+    lines = ["$%s << EOD" % name, "# " + " ".join(header)]
+    for row in rows:
+        lines.append(" ".join("NaN" if v is None else str(v) for v in row))
+    lines.append("EOD")
+    return "\n".join(lines)
+
+
+def plots(out_dir, results):
+    gp = shutil.which("gnuplot")
+    if not gp:
+        return []
+    keys = sort_keys({key(r) for r in results if r["workload"] in ("read", "write", "mix")})
+    by = {(key(r), r["workload"], r["concurrency"]): r for r in results}
+    levels = sorted({r["concurrency"] for r in results if r["workload"] in ("read", "write", "mix")})
+    blocks = []
+    workloads = [w for w in ("read", "write", "mix") if any(r["workload"] == w for r in results)]
+
+    def table(name, workload, field, scale=1.0):
+        rows = []
+        for c in levels:
+            row = [c]
+            for k in keys:
+                r = by.get((k, workload, c))
+                row.append(None if r is None or r.get(field) is None else r[field] * scale)
+            rows.append(row)
+        blocks.append(_block(name, ["c"] + keys, rows))
+
+    for w in workloads:
+        table("tp_" + w, w, "ops_per_s")
+    for f in ("p50_us", "p99_us", "p999_us"):
+        table("lat_" + f, "read", f)
+    table("rss", "read", "peak_rss_kib", 1 / 1024.0)
+    mem = memory_per_request(results)
+    mrows = []
+    for c in [c for c in levels if c > 1]:
+        mrows.append([c] + [mem.get(k, {}).get(c) for k in keys])
+    blocks.append(_block("mpr", ["c"] + keys, mrows))
+    stalls = sorted([r for r in results if r["workload"] == "stall"], key=lambda r: (ORDER.index(r["contender"]), r["mode"]))
+    blocks.append(_block("stall", ["i", "max", "p99"],
+                         [[i, r.get("ticker_max_delay_ms", 0), r.get("ticker_p99_delay_ms", 0)] for i, r in enumerate(stalls)]))
+
+    def series(block):
+        parts = []
+        for i, k in enumerate(keys):
+            parts.append("$%s using 1:%d with linespoints title '%s'" % (block, i + 2, k.replace("_", "\\_")))
+        return "plot " + ", ".join(parts)
+
+    written = []
+    for term, ext, size in (("pngcairo", "png", "size %d,%d font 'sans,10'"), ("svg", "svg", "size %d,%d dynamic")):
+        s = ["set datafile missing 'NaN'", "set grid", "set key outside right top", "set logscale x 2",
+             "set xlabel 'requests in flight'"]
+        s += blocks
+        if workloads and levels:
+            s += ["set terminal %s %s" % (term, size % (1500, 450)), "set output '%s/throughput.%s'" % (out_dir, ext),
+                  "set multiplot layout 1,%d title 'Throughput vs concurrency'" % len(workloads),
+                  "set logscale y", "set ylabel 'ops/s'"]
+            for w in workloads:
+                s += ["set title '%s'" % w, series("tp_" + w)]
+            s += ["unset multiplot", "set output"]
+            s += ["set terminal %s %s" % (term, size % (1500, 450)), "set output '%s/latency.%s'" % (out_dir, ext),
+                  "set multiplot layout 1,3 title 'Read latency percentiles vs concurrency'", "set ylabel 'µs'"]
+            for f, t in (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9")):
+                s += ["set title '%s'" % t, series("lat_" + f)]
+            s += ["unset multiplot", "set output"]
+            s += ["set terminal %s %s" % (term, size % (1200, 450)), "set output '%s/memory.%s'" % (out_dir, ext),
+                  "set multiplot layout 1,2 title 'Client memory (read workload)'",
+                  "set title 'peak RSS'", "set ylabel 'MiB'", series("rss"),
+                  "unset logscale y", "set title 'per in-flight request: (RSS(c)-RSS(1))/(c-1)'", "set ylabel 'KiB'",
+                  series("mpr") if mrows else "plot 0 notitle",
+                  "unset multiplot", "set output"]
+        if stalls:
+            labels = ", ".join("'%s' %d" % (key(r), i) for i, r in enumerate(stalls))
+            s += ["set terminal %s %s" % (term, size % (900, 450)), "set output '%s/stalls.%s'" % (out_dir, ext),
+                  "unset logscale", "set title 'Longest delay of a 1 ms ticker during scan + reads'",
+                  "set style data histograms", "set style histogram clustered", "set style fill solid 0.8",
+                  "set boxwidth 0.9", "set ylabel 'ms late'", "unset xlabel", "set xtics (%s) rotate by -30" % labels,
+                  "set logscale y", "set yrange [0.01:*]",
+                  "plot $stall using 2 title 'max', $stall using 3 title 'p99'", "set output"]
+        script = os.path.join(out_dir, "plots.%s.gp" % ext)
+        with open(script, "w") as f:
+            f.write("\n".join(s) + "\n")
+        res = subprocess.run([gp, script], capture_output=True, text=True)
+        if res.returncode != 0:
+            print("bench: gnuplot failed: %s" % res.stderr.strip()[-1000:], file=sys.stderr)
+        else:
+            written.append(script)
+    return written
+
+
+def write_all(out_dir, results, meta):
+    enrich(results)
+    plots(out_dir, results)
+    meta = dict(meta, _dir=out_dir)
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write("# cqlpp benchmark results\n\n" + markdown(results, meta))
+
+
+if __name__ == "__main__":
+    d = sys.argv[1]
+    with open(os.path.join(d, "results.jsonl")) as f:
+        rs = [json.loads(line) for line in f if line.strip()]
+    with open(os.path.join(d, "meta.json")) as f:
+        mt = json.load(f)
+    write_all(d, rs, mt)
+    print(os.path.join(d, "results.md"))
