@@ -386,6 +386,8 @@ def main():
     missing = [c.key for c in present if not any(r["contender"] == c.name and r["mode"] == c.mode for r in results)]
     if failures:
         log("bench: %d point(s) failed (listed in results.md)" % len(failures))
+    # The smoke check's verdict, one line: contenders with figures vs without.
+    print("bench: %d passed, %d failed" % (len(present) - len(missing), len(missing)), flush=True)
     if missing:
         log("bench: no figures from: %s" % ", ".join(missing))
         return 1

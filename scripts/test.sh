@@ -49,3 +49,6 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ./b
 
 echo "== tests"
 ctest --test-dir build/release --output-on-failure
+
+echo "== benchmark suite, quick mode"
+BUILD_DIR=build/release bash bench/run --quick --out build/bench-quick
