@@ -1,8 +1,9 @@
 """bench/run's report: results.md (tables with ratios to the limit and to the
 best peer) and gnuplot plots (PNG + SVG) from the records of one run.
 
-Usable on its own to redo the report of a finished run:
-    /usr/bin/python3 bench/report.py bench/results/<date>
+Usable on its own to redo the report of a finished run, and to write the
+repository's BENCHMARKS.md from it:
+    /usr/bin/python3 bench/report.py bench/results/<date> [--benchmarks-md BENCHMARKS.md]
 """
 import json
 import os
@@ -221,7 +222,7 @@ def markdown(results, meta, plots_prefix=""):
         for name, title in (("throughput", "Throughput vs concurrency"), ("latency", "Latency percentiles (read)"),
                             ("memory", "Memory vs concurrency (read)"), ("stalls", "Ticker stalls")):
             if os.path.exists(os.path.join(meta.get("_dir", ""), name + ".png")):
-                out.append("![%s](%s%s.png)" % (title, plots_prefix, name))
+                out.append("![%s](%s%s.png) ([SVG](%s%s.svg))" % (title, plots_prefix, name, plots_prefix, name))
                 out.append("")
     return "\n".join(out) + "\n"
 
@@ -326,6 +327,45 @@ def write_all(out_dir, results, meta):
         f.write("# cqlpp benchmark results\n\n" + markdown(results, meta))
 
 
+BENCHMARKS_HEAD = """# Benchmarks
+
+cqlpp against the peer drivers and against the limit (a client that sends
+pre-encoded requests as fast as the server answers, with no driver logic): the
+same simulated cluster, the same workloads, the same machine, one run of
+`bench/run` (issue 6). How it is measured, and the contenders' common CLI and
+JSON output: [bench/README.md](bench/README.md). Raw records of this run:
+[{dir}/results.jsonl]({dir}/results.jsonl).
+
+**cqlpp contender pending**: `bench/run` runs `build/release/bench/cqlpp_bench`
+(one thread, and one io_context per core) as soon as that target exists; until
+then the cqlpp rows are missing and the limit and the peers are compared.
+
+Read the absolute figures with the machine in mind: 2 shared cores, the
+simulated cluster (one I/O thread) on the same cores as the client, other
+builds running at the same time. The ratios within one run are the point.
+
+## Machine and command
+
+- {cpu}, {nproc} cores (`nproc`), {mem} GiB RAM, Linux {kernel}
+- `{command}` (build tree: RelWithDebInfo), {date}, {wall:.0f} s wall time
+- {versions}
+
+## Results
+
+"""
+
+
+def write_benchmarks_md(path, out_dir, results, meta):
+    rel = os.path.relpath(out_dir, os.path.dirname(os.path.abspath(path)))
+    m = meta["machine"]
+    head = BENCHMARKS_HEAD.format(dir=rel, cpu=m["cpu"], nproc=m["nproc"], mem=m["mem_gib"], kernel=m["kernel"],
+                                  command=meta["command"], date=meta["date"], wall=meta.get("wall_s", 0),
+                                  versions=", ".join("%s %s" % kv for kv in sorted(meta.get("versions", {}).items())))
+    body = markdown(enrich(results), dict(meta, _dir=out_dir), plots_prefix=rel + "/")
+    with open(path, "w") as f:
+        f.write(head + body)
+
+
 if __name__ == "__main__":
     d = sys.argv[1]
     with open(os.path.join(d, "results.jsonl")) as f:
@@ -334,3 +374,6 @@ if __name__ == "__main__":
         mt = json.load(f)
     write_all(d, rs, mt)
     print(os.path.join(d, "results.md"))
+    if len(sys.argv) > 3 and sys.argv[2] == "--benchmarks-md":
+        write_benchmarks_md(sys.argv[3], d, rs, mt)
+        print(sys.argv[3])
