@@ -51,6 +51,17 @@ std::uint64_t row_hasher::hash_cells(std::span<const protocol::value_view> cells
     return XXH3_64bits(buf_.data(), buf_.size());
 }
 
+std::uint64_t row_hasher::hash_row(const driver::row_view& row) {
+    buf_.clear();
+    protocol::byte_writer w(buf_);
+    for (std::size_t i = 0; i < row.size(); ++i) {
+        const auto& c = row.raw(i);
+        if (c.is_set()) w.bytes(c.bytes);
+        else w.null_bytes();
+    }
+    return XXH3_64bits(buf_.data(), buf_.size());
+}
+
 status row_hasher::hash_values(std::span<const protocol::column_spec> columns, std::span<const protocol::cql_value> row,
                                std::uint64_t& out) {
     if (row.size() != columns.size())

@@ -3,6 +3,7 @@
 #include "cqlpp/bulk/checksum.hpp"
 #include "cqlpp/bulk/codec.hpp"
 #include "cqlpp/protocol/literal.hpp"
+#include "cqlpp/protocol/result.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -194,4 +195,46 @@ TEST_CASE("hashing values that do not fit their columns is an error", "[bulk][ch
     CHECK(h.hash_values(cols, std::vector<cql_value>{cql_value::string("x")}, v).code == bulk::errc::bad_value);
     CHECK(h.hash_values(cols, std::vector<cql_value>{cql_value::integer(1LL << 40)}, v).code == bulk::errc::bad_value);
     CHECK(h.hash_values(cols, std::vector<cql_value>{}, v).code == bulk::errc::field_count);
+}
+
+TEST_CASE("a real Rows page: driver rows hash and decode like the values they came from", "[bulk][checksum]") {
+    std::mt19937_64 rng(5);
+    const auto cols = schema();
+    const auto rows = make_rows(20, rng);
+    // Encode a RESULT Rows body as a server would, then decode it as the driver does.
+    protocol::result_metadata md;
+    md.columns = cols;
+    std::vector<protocol::byte_buffer> bufs;
+    bufs.reserve(rows.size() * cols.size());
+    std::vector<protocol::value_view> cells;
+    for (const auto& r : rows)
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            if (r[i].is_null()) {
+                cells.push_back(protocol::value_view::null());
+                continue;
+            }
+            bufs.emplace_back();
+            REQUIRE(protocol::encode_value(cols[i].type, r[i], bufs.back()) == protocol::errc::ok);
+            cells.push_back(protocol::value_view::of(bufs.back()));
+        }
+    struct page {
+        protocol::byte_buffer body;
+        protocol::result_response result;
+    };
+    auto p = std::make_shared<page>();
+    protocol::byte_writer w(p->body);
+    protocol::encode_rows(w, protocol::protocol_version::v5, md, cells);
+    REQUIRE(protocol::result_response::decode(p->body, protocol::protocol_version::v5, p->result) == protocol::errc::ok);
+    driver::rows_view view(std::get<protocol::rows_result>(p->result.value), p);
+    REQUIRE(view.size() == rows.size());
+
+    bulk::row_hasher h;
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        std::uint64_t want = 0;
+        REQUIRE(h.hash_values(cols, rows[r], want).ok());
+        CHECK(h.hash_row(view[r]) == want);
+        std::vector<cql_value> decoded;
+        REQUIRE(bulk::decode_row(view[r], decoded).ok());
+        CHECK(decoded == rows[r]);
+    }
 }

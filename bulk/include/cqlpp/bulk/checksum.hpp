@@ -15,6 +15,7 @@
 #pragma once
 
 #include "cqlpp/bulk/error.hpp"
+#include "cqlpp/driver/row.hpp"
 #include "cqlpp/protocol/bytes.hpp"
 #include "cqlpp/protocol/result.hpp"
 #include "cqlpp/protocol/value.hpp"
@@ -58,6 +59,8 @@ class row_hasher {
 public:
     // A row as it arrives in a Rows page (protocol::rows_result::row(i)).
     std::uint64_t hash_cells(std::span<const protocol::value_view> cells);
+    // A driver row (row_view::raw of each column), without copying its cells.
+    std::uint64_t hash_row(const driver::row_view& row);
     // A row of values (e.g. parsed from CSV/JSON), encoded with its column
     // types first. Errors come from protocol::encode_value (type_mismatch...).
     status hash_values(std::span<const protocol::column_spec> columns, std::span<const protocol::cql_value> row,

@@ -41,6 +41,7 @@
 
 #include "cqlpp/bulk/csv.hpp"
 #include "cqlpp/bulk/error.hpp"
+#include "cqlpp/driver/row.hpp"
 #include "cqlpp/protocol/bytes.hpp"
 #include "cqlpp/protocol/result.hpp"
 #include "cqlpp/protocol/types.hpp"
@@ -94,6 +95,8 @@ void append_json_row(std::string& out, std::span<const column_spec> columns, std
 // do not decode (message names the column).
 status decode_row(std::span<const column_spec> columns, std::span<const protocol::value_view> cells,
                   std::vector<cql_value>& out);
+// The same for a driver row (its page's column metadata); bad_value without metadata.
+status decode_row(const driver::row_view& row, std::vector<cql_value>& out);
 
 // Which column each CSV field feeds: built from the header record, or
 // positional (field i -> column i) when the file has no header.
