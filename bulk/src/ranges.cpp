@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <thread>
+#include <unordered_map>
 
 namespace cqlpp::bulk {
 
@@ -43,15 +44,13 @@ std::vector<interval>::const_iterator first_reaching(const std::vector<interval>
     return std::lower_bound(v.begin(), v.end(), lo, [](const interval& i, token t) { return i.hi < t; });
 }
 
-std::vector<host_ptr> shared_replicas(const driver::token_map& map, std::span<const driver::host* const> hosts) {
+using owner_table = std::unordered_map<const driver::host*, host_ptr>;
+
+std::vector<host_ptr> shared_replicas(const owner_table& owners, std::span<const driver::host* const> hosts) {
     std::vector<host_ptr> out;
     out.reserve(hosts.size());
     for (const driver::host* h : hosts)
-        for (const auto& sp : map.hosts())
-            if (sp.get() == h) {
-                out.push_back(sp);
-                break;
-            }
+        if (auto it = owners.find(h); it != owners.end()) out.push_back(it->second);
     return out;
 }
 
@@ -119,7 +118,9 @@ std::vector<replica_range> vnode_ranges(const driver::token_map& map, std::strin
     }
     out.reserve(ring.size() + 1);
     // The range ending at ring[i].t is (ring[i-1].t, ring[i].t]; ring[0]'s wraps.
-    auto replicas_of = [&](std::size_t i) { return shared_replicas(map, map.replicas(keyspace, ring[i].t)); };
+    owner_table owners;
+    for (const auto& h : map.hosts()) owners.emplace(h.get(), h);
+    auto replicas_of = [&](std::size_t i) { return shared_replicas(owners, map.replicas(keyspace, ring[i].t)); };
     auto wrap_replicas = replicas_of(0);
     out.push_back({token_range::closed(min_token, ring[0].t), wrap_replicas});
     for (std::size_t i = 1; i < ring.size(); ++i)
