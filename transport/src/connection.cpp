@@ -45,6 +45,23 @@ asio::awaitable<connect_result> connection::async_connect(executor_type ex, conn
         auto ec = co_await c->open(v, got_reply);
         if (!ec) {
             c->start();
+            if (!cfg.keyspace.empty()) {
+                // Like cqlsh's USE: quoted, so any keyspace name works.
+                std::string use = "USE \"";
+                for (char ch : cfg.keyspace) {
+                    if (ch == '"') use += '"';
+                    use += ch;
+                }
+                use += '"';
+                auto env = c->encode(proto::query_request{use, {}});
+                auto r = co_await c->async_request(env, cfg.connect_timeout);
+                if (r.ec) {
+                    std::optional<proto::error_response> err;
+                    if (r.response && r.response->server_error()) err = *r.response->server_error();
+                    c->close();
+                    co_return connect_result{errc::handshake_failed, nullptr, std::move(err)};
+                }
+            }
             co_return connect_result{{}, std::move(c), std::nullopt};
         }
         auto server_error = c->handshake_error_;
@@ -183,22 +200,36 @@ asio::awaitable<std::error_code> connection::write_all(std::span<const std::uint
 // ---- requests ----------------------------------------------------------------
 
 proto::byte_buffer connection::encode(const proto::request& r) const {
+    proto::byte_buffer out;
+    encode(r, encode_options{}, out);
+    return out;
+}
+
+void connection::encode(const proto::request& r, const encode_options& o, proto::byte_buffer& out) const {
     proto::envelope_header h;
     h.version = version_;
     h.op = proto::opcode_of(r);
-    proto::byte_buffer out;
+    if (o.tracing) h.flags |= proto::envelope_flags::tracing;
+    proto::body_prefix prefix;
+    if (!o.custom_payload.empty()) {
+        h.flags |= proto::envelope_flags::custom_payload;
+        prefix.custom_payload.assign(o.custom_payload.begin(), o.custom_payload.end());
+    }
+    auto write = [&](proto::byte_writer& w) {
+        if (!o.custom_payload.empty()) proto::write_body_prefix(w, h, prefix);
+        proto::encode(r, w, version_);
+    };
     if (lz4_ && version_ == proto::protocol_version::v4) {
         // v4: the envelope body is compressed (flag 0x01); the stream id is in
         // the header, so it can still be patched later.
         proto::byte_buffer body;
         proto::byte_writer w(body);
-        proto::encode(r, w, version_);
+        write(w);
         h.flags |= proto::envelope_flags::compression;
         proto::encode_envelope(out, h, [&](proto::byte_writer& bw) { proto::lz4_compress_body(body, bw.buffer()); });
-        return out;
+        return;
     }
-    proto::encode_envelope(out, h, [&](proto::byte_writer& w) { proto::encode(r, w, version_); });
-    return out;
+    proto::encode_envelope(out, h, write);
 }
 
 asio::awaitable<request_result> connection::async_request(std::span<std::uint8_t> envelope) {

@@ -69,6 +69,11 @@ asio::awaitable<bool> host_pool::async_wait_connected(std::size_t n, std::chrono
     co_return conns_.size() >= n;
 }
 
+void host_pool::reconnect_now() {
+    reset_backoff_ = true;
+    wake_.cancel();
+}
+
 pool_metrics host_pool::metrics() const {
     pool_metrics m = totals_;
     m.connections = conns_.size();
@@ -94,6 +99,7 @@ void host_pool::on_lost(const std::shared_ptr<connection>& c) {
     lost_any_ = true;
     if (!backing_off_) wake_.cancel();  // a backoff in progress is not cut short
     changed_.cancel();
+    if (on_change_) on_change_(conns_.size());
 }
 
 asio::awaitable<void> host_pool::refiller() {
@@ -118,6 +124,8 @@ asio::awaitable<void> host_pool::refiller() {
             backing_off_ = true;
             co_await wake_.async_wait(use_tuple);
             backing_off_ = false;
+            if (reset_backoff_) failures = 0;
+            reset_backoff_ = false;
             continue;
         }
         failures = 0;
@@ -131,6 +139,7 @@ asio::awaitable<void> host_pool::refiller() {
         });
         conns_.push_back(std::move(r.conn));
         changed_.cancel();
+        if (on_change_) on_change_(conns_.size());
     }
 }
 

@@ -35,6 +35,9 @@ struct connection_config {
     bool lz4 = false;  // used only when the server offers it in SUPPORTED
     std::optional<credentials> auth;  // PLAIN SASL
     std::optional<tls_config> tls;
+    // USE this keyspace right after the handshake (empty: none). A keyspace
+    // that does not exist fails the connect with the server's error.
+    std::string keyspace;
     std::string cql_version = "3.0.0";
     std::string driver_name = "cqlpp";
     std::string driver_version = "0.1.0";

@@ -82,6 +82,13 @@ public:
     // Encodes `r` once for this connection's version (and v4 LZ4 body
     // compression), stream 0: async_request() patches the id.
     protocol::byte_buffer encode(const protocol::request& r) const;
+    // Same, appending to `out` (whose capacity is reused), with the envelope's
+    // tracing flag and custom payload.
+    struct encode_options {
+        bool tracing = false;
+        std::span<const std::pair<std::string_view, std::optional<protocol::bytes_view>>> custom_payload{};
+    };
+    void encode(const protocol::request& r, const encode_options& o, protocol::byte_buffer& out) const;
 
     // Sends one whole envelope (as encode() returns; its stream id bytes are
     // overwritten, so keep it alive and untouched until this returns) and
@@ -111,6 +118,12 @@ public:
     connection_metrics metrics() const noexcept;
     const connection_config& config() const noexcept { return cfg_; }
     executor_type get_executor() const noexcept { return ex_; }
+    // The peer's address and port (default-constructed if the socket is gone).
+    asio::ip::tcp::endpoint remote_endpoint() const noexcept {
+        std::error_code ec;
+        auto ep = sock_.remote_endpoint(ec);
+        return ec ? asio::ip::tcp::endpoint{} : ep;
+    }
 
 private:
     connection(executor_type ex, connection_config cfg);

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <vector>
@@ -47,6 +48,19 @@ public:
     // Closes every connection and stops reconnecting.
     void close();
 
+    // Called (on the pool's executor) whenever a connection opens or is lost,
+    // with the number now open: 0 means the host is unreachable for now.
+    void on_change(std::function<void(std::size_t)> f) { on_change_ = std::move(f); }
+    // Cuts a reconnection backoff short (the host was reported up).
+    void reconnect_now();
+    // Requests in flight over every connection.
+    std::size_t in_flight() const noexcept {
+        std::size_t n = 0;
+        for (const auto& c : conns_) n += c->in_flight();
+        return n;
+    }
+    std::size_t open_connections() const noexcept { return conns_.size(); }
+
     // The least busy open connection, or nullptr.
     std::shared_ptr<connection> pick() const;
     // pick() + encode + request; errc::no_connection when the pool is empty.
@@ -76,6 +90,8 @@ private:
     bool closed_ = false;
     bool lost_any_ = false;
     bool backing_off_ = false;
+    bool reset_backoff_ = false;
+    std::function<void(std::size_t)> on_change_;
     std::error_code last_error_;
     std::minstd_rand rng_;
     pool_metrics totals_;  // counters, plus bytes of connections already gone
