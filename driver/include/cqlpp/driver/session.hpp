@@ -1,0 +1,286 @@
+// The session: connect to a cluster and run statements with co_await.
+//
+//   asio::io_context io;
+//   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+//       cqlpp::driver::session_config cfg;
+//       cfg.contact_points = {"127.0.0.1:9042"};
+//       auto [ec, s, diag] = co_await cqlpp::driver::session::connect(io.get_executor(), cfg);
+//       auto ps = (co_await s->prepare("SELECT v FROM ks.t WHERE k = ?")).value_or_throw();
+//       auto r = co_await s->execute(ps.bind(42));
+//       if (r.ok() && r.row_count()) std::cout << r.first_row().get<std::string>("v");
+//       co_await s->close();
+//   }, asio::detached);
+//   io.run();
+//
+// Threading model. A session lives on ONE executor: an io_context run by one
+// thread, or a strand. Its coroutines (control connection, pools, requests)
+// all run there, so nothing in the driver locks. co_await its member
+// functions from coroutines on that executor; from anywhere else (other
+// threads, non-coroutine code) use the *_future / callback forms, which post
+// to the session's executor and are thread-safe. To use several cores, run
+// one io_context per core with one session each (shard per core, as Seastar
+// and ScyllaDB do): sessions share nothing but the cluster.
+//
+// Nothing blocks: connecting, metadata refresh, reconnection, paging and
+// prepared-statement handling are all asynchronous.
+#pragma once
+
+#include "cqlpp/driver/error.hpp"
+#include "cqlpp/driver/load_balancing.hpp"
+#include "cqlpp/driver/result.hpp"
+#include "cqlpp/driver/retry.hpp"
+#include "cqlpp/driver/statement.hpp"
+#include "cqlpp/driver/token_map.hpp"
+#include "cqlpp/transport/config.hpp"
+#include "cqlpp/transport/host_pool.hpp"
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace cqlpp::driver {
+
+// Every knob has a sensible default; only contact_points usually changes.
+struct session_config {
+    // "host" or "host:port" ("[::1]:9042" for IPv6); the others are found
+    // through system.peers. Any one reachable contact point is enough.
+    std::vector<std::string> contact_points{"127.0.0.1"};
+    std::uint16_t default_port = 9042;
+    // Version (v5, falling back to v4), LZ4, credentials, TLS, connect and
+    // heartbeat timeouts. host/port are ignored (set per host).
+    transport::connection_config connection{};
+    std::size_t connections_per_host = 1;         // local-DC hosts
+    std::size_t connections_per_remote_host = 1;  // remote-DC hosts the policy may use
+    transport::reconnect_policy reconnect{};
+
+    // USE this keyspace on every connection (empty: none).
+    std::string keyspace{};
+    protocol::consistency consistency = protocol::consistency::local_one;
+    protocol::consistency serial_consistency = protocol::consistency::local_serial;
+    std::int32_t page_size = 5000;
+    // Deadline of a request, every retry and speculative execution included.
+    std::chrono::milliseconds request_timeout{12000};
+    bool default_idempotent = false;
+    // Client-side timestamps (monotonic microseconds) on every write.
+    bool client_timestamps = true;
+
+    // Null: default_policy with `load_balancing_config` (token-, DC-, rack-aware,
+    // least busy replica first).
+    std::shared_ptr<load_balancing_policy> load_balancing{};
+    default_policy_config load_balancing_config{};
+    // Null: default_retry_policy.
+    std::shared_ptr<retry_policy> retry{};
+    speculative_execution_config speculative{};
+
+    std::size_t prepared_cache_size = 4096;
+    bool prepare_on_all_hosts = true;
+    bool reprepare_on_up = true;
+
+    // Topology/schema refresh after an event waits this long for more events.
+    std::chrono::milliseconds refresh_debounce{200};
+    // Read system_schema tables and columns (needed for metadata().table()).
+    bool fetch_schema = true;
+    // close(): how long in-flight requests may take to finish.
+    std::chrono::milliseconds drain_timeout{5000};
+};
+
+struct column_metadata {
+    std::string name;
+    protocol::cql_type type;
+    enum class kind { partition_key, clustering, regular, static_ } kind = kind::regular;
+    int position = -1;
+};
+
+struct table_metadata {
+    std::string keyspace;
+    std::string name;
+    std::vector<column_metadata> columns;  // partition key, clustering, then the others by name
+    std::vector<std::size_t> partition_key;  // indexes into columns, by position
+    std::vector<std::size_t> clustering;
+    const column_metadata* find(std::string_view column) const noexcept;
+};
+
+struct keyspace_metadata {
+    std::string name;
+    replication_strategy replication;
+    std::map<std::string, table_metadata, std::less<>> tables;
+};
+
+// An immutable snapshot of what the driver knows of the cluster. A refresh
+// publishes a new one; requests hold the snapshot they started with.
+struct cluster_metadata {
+    std::string cluster_name;
+    std::string partitioner;
+    token_map tokens;
+    std::map<std::string, keyspace_metadata, std::less<>> keyspaces;
+
+    const keyspace_metadata* keyspace(std::string_view name) const noexcept;
+    const table_metadata* table(std::string_view ks, std::string_view table) const noexcept;
+    const host* find_host(const protocol::uuid_bytes& id) const noexcept;
+};
+
+// HDR-style latency histogram: log-linear buckets (1/16 of a power of two, so
+// percentiles are within ~6%), fixed size, no allocation when recording.
+class latency_histogram {
+public:
+    void record(std::chrono::nanoseconds d) noexcept;
+    std::uint64_t count() const noexcept { return count_; }
+    // q in [0, 1]; 0 when empty.
+    std::chrono::nanoseconds percentile(double q) const noexcept;
+    std::chrono::nanoseconds max() const noexcept { return std::chrono::nanoseconds(max_); }
+    void merge(const latency_histogram& o) noexcept;
+    void reset() noexcept { *this = latency_histogram(); }
+
+private:
+    static constexpr int sub_bits = 4;
+    static constexpr int buckets = 64 << sub_bits;
+    static int index_of(std::uint64_t v) noexcept;
+    static std::uint64_t value_of(int index) noexcept;
+    std::array<std::uint64_t, buckets> counts_{};
+    std::uint64_t count_ = 0;
+    std::uint64_t max_ = 0;
+};
+
+struct host_metrics {
+    std::string endpoint;
+    std::string datacenter;
+    bool up = false;
+    transport::pool_metrics pool;
+};
+
+struct session_metrics {
+    std::uint64_t requests = 0;   // logical requests completed
+    std::uint64_t errors = 0;     // ... that failed
+    std::uint64_t retries = 0;
+    std::uint64_t speculative_executions = 0;
+    std::uint64_t timeouts = 0;   // request_timeout
+    std::uint64_t reprepares = 0; // UNPREPARED answered by preparing again
+    std::uint64_t control_reconnects = 0;
+    std::uint64_t topology_refreshes = 0;
+    std::uint64_t schema_refreshes = 0;
+    latency_histogram latency;  // successful requests, first send to answer
+    std::vector<host_metrics> hosts;
+};
+
+class session;
+struct connect_result {
+    std::error_code ec;
+    std::shared_ptr<session> s;  // see session: a handle shared by its users
+    diagnostics diag;
+};
+
+template <class T>
+struct outcome {
+    std::error_code ec;
+    T value{};
+    diagnostics diag;
+    bool ok() const noexcept { return !ec; }
+    const T& value_or_throw() const& {
+        if (ec) throw request_error(ec, diag);
+        return value;
+    }
+};
+
+class page_stream;
+
+namespace detail {
+struct session_impl;
+}
+
+class session : public std::enable_shared_from_this<session> {
+public:
+    using executor_type = asio::any_io_executor;
+
+    // Connects to the first contact point that answers, reads the cluster's
+    // topology and schema, opens the pools and registers for events.
+    static asio::awaitable<connect_result> connect(executor_type ex, session_config cfg);
+
+    ~session();
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+
+    asio::awaitable<result> execute(const statement& s);
+    asio::awaitable<result> execute(const bound_statement& s);
+    asio::awaitable<result> execute(const batch& b);
+    asio::awaitable<result> execute(std::string_view cql);
+
+    // Prepares on one host (then on every other host in the background when
+    // prepare_on_all_hosts). Cached: preparing the same text twice sends nothing.
+    asio::awaitable<outcome<prepared_statement>> prepare(std::string query, std::string keyspace = {});
+
+    // Paging: a stream over every row of a query, fetching the next page while
+    // the current one is consumed (at most one page ahead).
+    page_stream stream(statement s);
+    page_stream stream(bound_statement s);
+
+    // For code outside the session's executor (thread-safe).
+    std::future<result> execute_future(statement s);
+    std::future<result> execute_future(bound_statement s);
+    void execute_async(statement s, std::function<void(result)> done);
+    void execute_async(bound_statement s, std::function<void(result)> done);
+    std::future<outcome<prepared_statement>> prepare_future(std::string query, std::string keyspace = {});
+
+    // Graceful shutdown: no new requests, in-flight ones finish (at most
+    // drain_timeout), then every connection closes.
+    asio::awaitable<void> close();
+    bool is_closed() const noexcept;
+
+    std::shared_ptr<const cluster_metadata> metadata() const noexcept;
+    // Re-reads topology and schema now (also happens on events).
+    asio::awaitable<std::error_code> refresh_metadata();
+    session_metrics metrics() const;
+    const session_config& config() const noexcept;
+    protocol::protocol_version protocol_version() const noexcept;
+    executor_type get_executor() const noexcept;
+
+    // Internal.
+    explicit session(std::shared_ptr<detail::session_impl> impl);
+    detail::session_impl& impl() noexcept { return *impl_; }
+
+private:
+    std::shared_ptr<detail::session_impl> impl_;
+};
+
+// Rows of a query, page by page or row by row. Once a page has been handed
+// out, the next one is already being fetched; a stream never holds more than
+// that one page ahead, so memory is bounded by two pages whatever the result.
+// Use from the session's executor.
+class page_stream {
+public:
+    page_stream() = default;
+    page_stream(page_stream&&) noexcept;
+    page_stream& operator=(page_stream&&) noexcept;
+    ~page_stream();
+
+    // The next page (result with rows; check error()). After the last page:
+    // an ok result with no rows and done() true.
+    asio::awaitable<result> next_page();
+    // Row by row: false at the end or on error (then error() tells).
+    asio::awaitable<bool> next(row_view& out);
+    bool done() const noexcept;
+    std::error_code error() const noexcept;
+    const diagnostics& diag() const noexcept;
+    // Where the stream stands: resume later with statement_options::paging_state.
+    std::span<const std::uint8_t> paging_state() const noexcept;
+    std::uint64_t rows_seen() const noexcept;
+
+    struct state;
+    explicit page_stream(std::shared_ptr<state> s) : s_(std::move(s)) {}
+
+private:
+    std::shared_ptr<state> s_;
+};
+
+}  // namespace cqlpp::driver

@@ -1,0 +1,1390 @@
+#include "session_impl.hpp"
+
+#include "cqlpp/driver/types.hpp"
+#include "cqlpp/protocol/murmur3.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace cqlpp::driver {
+
+namespace proto = cqlpp::protocol;
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+std::shared_ptr<spdlog::logger> log() {
+    static std::shared_ptr<spdlog::logger> l = [] {
+        auto existing = spdlog::get("cqlpp");
+        return existing ? existing : spdlog::default_logger();
+    }();
+    return l;
+}
+
+// "host", "host:port", "[v6]", "[v6]:port", "v6" (several colons, no port).
+bool parse_contact_point(std::string_view s, std::uint16_t default_port, std::string& host, std::uint16_t& port) {
+    port = default_port;
+    if (s.empty()) return false;
+    std::string_view p;
+    if (s.front() == '[') {
+        auto close = s.find(']');
+        if (close == std::string_view::npos) return false;
+        host = std::string(s.substr(1, close - 1));
+        auto rest = s.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') return false;
+            p = rest.substr(1);
+        }
+    } else if (std::count(s.begin(), s.end(), ':') == 1) {
+        auto colon = s.find(':');
+        host = std::string(s.substr(0, colon));
+        p = s.substr(colon + 1);
+    } else {
+        host = std::string(s);
+    }
+    if (host.empty()) return false;
+    if (!p.empty()) {
+        unsigned v = 0;
+        auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+        if (ec != std::errc{} || end != p.data() + p.size() || v == 0 || v > 65535) return false;
+        port = static_cast<std::uint16_t>(v);
+    } else if (s.back() == ':') {
+        return false;
+    }
+    return true;
+}
+
+std::string address_string(const proto::inet_address& a) {
+    inet i;
+    i.length = a.size;
+    std::copy(a.addr.begin(), a.addr.begin() + a.size, i.bytes.begin());
+    return i.to_string();
+}
+
+proto::inet_address to_inet_address(const inet& i) {
+    proto::inet_address a;
+    a.size = i.length;
+    std::copy(i.bytes.begin(), i.bytes.begin() + i.length, a.addr.begin());
+    return a;
+}
+
+bool is_any_address(const inet& i) {
+    return std::all_of(i.bytes.begin(), i.bytes.begin() + i.length, [](std::uint8_t b) { return b == 0; });
+}
+
+// First keyword of a statement, for the retry policy and LWT detection.
+bool starts_with_keyword(std::string_view q, std::string_view kw) {
+    std::size_t i = 0;
+    while (i < q.size() && std::isspace(static_cast<unsigned char>(q[i]))) ++i;
+    if (q.size() - i < kw.size()) return false;
+    for (std::size_t j = 0; j < kw.size(); ++j)
+        if (std::toupper(static_cast<unsigned char>(q[i + j])) != kw[j]) return false;
+    return q.size() - i == kw.size() || !std::isalnum(static_cast<unsigned char>(q[i + kw.size()]));
+}
+bool is_write_query(std::string_view q) {
+    return starts_with_keyword(q, "INSERT") || starts_with_keyword(q, "UPDATE") || starts_with_keyword(q, "DELETE") ||
+           starts_with_keyword(q, "BEGIN");
+}
+bool is_lwt_query(std::string_view q) {
+    // " IF " outside quotes: IF NOT EXISTS / IF EXISTS / IF col = ...
+    bool in_str = false;
+    for (std::size_t i = 0; i + 3 < q.size(); ++i) {
+        if (q[i] == '\'') in_str = !in_str;
+        if (in_str) continue;
+        if (std::isspace(static_cast<unsigned char>(q[i])) && (q[i + 1] == 'I' || q[i + 1] == 'i') &&
+            (q[i + 2] == 'F' || q[i + 2] == 'f') && std::isspace(static_cast<unsigned char>(q[i + 3])))
+            return true;
+    }
+    return false;
+}
+
+// Inline storage for a request's value views (most statements have few markers).
+struct value_views {
+    std::array<proto::value_view, 24> small{};
+    std::vector<proto::value_view> big;
+    std::span<const proto::value_view> fill(const detail::value_list& v) {
+        const std::size_t n = v.size();
+        proto::value_view* out = small.data();
+        if (n > small.size()) {
+            big.resize(n);
+            out = big.data();
+        }
+        for (std::size_t i = 0; i < n; ++i) out[i] = v.view(i);
+        return {out, n};
+    }
+};
+
+std::string describe_error(std::error_code ec, const proto::error_response* se, std::string_view host) {
+    std::string m;
+    if (se) {
+        m = std::string(proto::to_string(se->code));
+        if (!host.empty()) m += " from " + std::string(host);
+        m += ": " + se->message;
+    } else {
+        m = ec.message();
+        if (!host.empty()) m += " (" + std::string(host) + ")";
+    }
+    return m;
+}
+}  // namespace
+
+// ---- metadata helpers --------------------------------------------------------
+
+const column_metadata* table_metadata::find(std::string_view column) const noexcept {
+    for (const auto& c : columns)
+        if (c.name == column) return &c;
+    return nullptr;
+}
+const keyspace_metadata* cluster_metadata::keyspace(std::string_view name) const noexcept {
+    auto it = keyspaces.find(name);
+    return it == keyspaces.end() ? nullptr : &it->second;
+}
+const table_metadata* cluster_metadata::table(std::string_view ks, std::string_view table) const noexcept {
+    const auto* k = keyspace(ks);
+    if (!k) return nullptr;
+    auto it = k->tables.find(table);
+    return it == k->tables.end() ? nullptr : &it->second;
+}
+const host* cluster_metadata::find_host(const proto::uuid_bytes& id) const noexcept {
+    for (const auto& h : tokens.hosts())
+        if (h->host_id == id) return h.get();
+    return nullptr;
+}
+
+// ---- request execution state ---------------------------------------------------
+
+namespace detail {
+
+struct exec_state {
+    using encode_fn = void (*)(const void* ctx, const transport::connection& c, proto::byte_buffer& out,
+                               std::error_code& ec, std::string& why);
+    session_impl* s = nullptr;
+    std::shared_ptr<const cluster_metadata> meta;  // keeps the plan's hosts alive
+    request_info info;
+    plan_buffer plan;
+    encode_fn encode = nullptr;
+    const void* ctx = nullptr;
+    clock_type::time_point started;
+    clock_type::time_point deadline;
+    bool idempotent = false;
+    bool is_write = false;
+    proto::consistency cl = proto::consistency::local_one;
+    std::shared_ptr<prepared_data> prepared;       // EXECUTE: for UNPREPARED and METADATA_CHANGED
+    std::shared_ptr<const column_set> columns;     // skip_metadata: the prepared result columns
+    bool schema_altering = false;
+
+    bool done = false;
+    result out;
+    int attempts = 0;
+    int retries = 0;
+    std::vector<diagnostics::attempt> failures;  // allocated only when an attempt fails
+    std::optional<proto::error_response> last_server_error;
+    std::error_code last_ec;
+    std::string last_host;
+    int running = 0;                             // speculative executions in flight
+    asio::steady_timer* signal = nullptr;
+
+    void note(std::string host, std::error_code ec, const proto::error_response* se) {
+        failures.push_back({host, ec, se ? se->message : std::string()});
+        last_ec = ec;
+        last_host = std::move(host);
+        if (se) last_server_error = *se;
+        else last_server_error.reset();
+    }
+    void fail(std::error_code ec, std::string message) {
+        if (done) return;
+        diagnostics d;
+        d.message = std::move(message);
+        d.server_error = last_server_error;
+        d.attempts = std::move(failures);
+        out = result(ec, std::move(d));
+        done = true;
+    }
+    void fail_exhausted() {
+        if (last_server_error && last_ec) {
+            auto se = *last_server_error;
+            fail(last_ec, describe_error(last_ec, &se, last_host));
+            return;
+        }
+        std::string m = "no host available";
+        if (failures.empty()) {
+            m += ": the query plan is empty (no host up";
+            if (!info.keyspace.empty()) m += " for keyspace " + std::string(info.keyspace);
+            m += ")";
+        }
+        for (std::size_t i = 0; i < failures.size(); ++i)
+            m += (i ? "; " : ": ") + failures[i].host + " " + failures[i].ec.message();
+        last_server_error.reset();
+        fail(driver::errc::no_host_available, std::move(m));
+    }
+};
+
+}  // namespace detail
+
+// ---- session_impl ------------------------------------------------------------------
+
+namespace detail {
+
+session_impl::session_impl(executor_type e, session_config c)
+    : ex(e), cfg(std::move(c)), control_wake(e), refresh_timer(e), drained(e) {
+    if (!cfg.load_balancing) {
+        auto lbc = cfg.load_balancing_config;
+        if (!lbc.in_flight) {
+            // Least-busy replica choice reads the pool's in-flight count. The
+            // policy lives as long as the session (it holds no reference back).
+            lbc.in_flight = [this](const host& h) -> std::size_t {
+                if (h.pool_index >= pools.size() || !pools[h.pool_index].pool) return 0;
+                return pools[h.pool_index].pool->in_flight();
+            };
+        }
+        lb = std::make_shared<default_policy>(std::move(lbc));
+    } else {
+        lb = cfg.load_balancing;
+    }
+    retry = cfg.retry ? cfg.retry : std::make_shared<default_retry_policy>();
+    meta = std::make_shared<cluster_metadata>();
+}
+
+std::int64_t session_impl::next_timestamp() noexcept {
+    auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    // Monotonic: two writes from this session never share a timestamp, even
+    // if the wall clock steps back.
+    last_timestamp = now > last_timestamp ? now : last_timestamp + 1;
+    return last_timestamp;
+}
+
+asio::awaitable<result> session_impl::control_query(std::string_view cql) {
+    auto c = control;
+    if (!c || !c->is_open()) co_return result(transport::errc::connection_closed, diagnostics{"control connection is down", {}, {}});
+    proto::query_request q;
+    q.query = cql;
+    q.params.cl = proto::consistency::one;
+    auto env = c->encode(proto::request(q));
+    auto r = co_await c->async_request(env, cfg.connection.request_timeout);
+    if (r.ec) {
+        diagnostics d;
+        const auto* se = r.response ? r.response->server_error() : nullptr;
+        d.message = describe_error(r.ec, se, control_endpoint) + " [" + std::string(cql) + "]";
+        if (se) d.server_error = *se;
+        co_return result(r.ec, std::move(d));
+    }
+    result out;
+    out.set_response(std::move(r.response), nullptr);
+    co_return out;
+}
+
+namespace {
+template <class T>
+std::optional<T> opt(const row_view& r, std::string_view col) {
+    std::optional<T> v;
+    if (r.try_get(col, v)) return std::nullopt;
+    return v;
+}
+template <class T>
+T get_or(const row_view& r, std::string_view col, T fallback = {}) {
+    auto v = opt<T>(r, col);
+    return v ? std::move(*v) : fallback;
+}
+
+std::shared_ptr<host> host_from_row(const row_view& r, bool peers_v2) {
+    auto h = std::make_shared<host>();
+    auto id = opt<uuid>(r, "host_id");
+    if (!id) return nullptr;
+    std::copy(id->bytes.begin(), id->bytes.end(), h->host_id.begin());
+    h->datacenter = get_or<std::string>(r, "data_center");
+    h->rack = get_or<std::string>(r, "rack");
+    auto toks = get_or<std::vector<std::string>>(r, "tokens");
+    if (auto t = parse_tokens(std::span<const std::string>(toks))) h->tokens = std::move(*t);
+    (void)peers_v2;
+    return h;
+}
+}  // namespace
+
+// Reads system.local / peers (and the schema) and publishes a new snapshot.
+asio::awaitable<std::error_code> session_impl::refresh(bool topology, bool schema, diagnostics* diag) {
+    auto self = shared_from_this();
+    auto fail = [&](const result& r) -> std::error_code {
+        if (diag) *diag = r.diag();
+        log()->warn("cqlpp: metadata refresh failed: {}", r.diag().message);
+        return r.error() ? r.error() : make_error_code(driver::errc::metadata_error);
+    };
+    auto next = std::make_shared<cluster_metadata>(*meta);
+    std::vector<std::shared_ptr<host>> hosts;
+    const host* control_host = nullptr;
+    if (topology || meta->tokens.hosts().empty()) {
+        ++counters.topology_refreshes;
+        auto local = co_await control_query(
+            "SELECT host_id, data_center, rack, tokens, rpc_address, cluster_name, partitioner FROM system.local WHERE key='local'");
+        if (!local.ok()) co_return fail(local);
+        if (local.row_count() != 1) {
+            if (diag) diag->message = "system.local returned no row";
+            co_return make_error_code(driver::errc::metadata_error);
+        }
+        auto lr = local.first_row();
+        auto lh = host_from_row(lr, false);
+        if (!lh) {
+            if (diag) diag->message = "system.local has no host_id";
+            co_return make_error_code(driver::errc::metadata_error);
+        }
+        next->cluster_name = get_or<std::string>(lr, "cluster_name");
+        next->partitioner = get_or<std::string>(lr, "partitioner");
+        auto rpc = opt<inet>(lr, "rpc_address");
+        auto ep = control ? control->remote_endpoint() : asio::ip::tcp::endpoint{};
+        if (rpc && !is_any_address(*rpc)) {
+            lh->address = to_inet_address(*rpc);
+        } else if (auto a = inet::from_string(ep.address().to_string())) {
+            lh->address = to_inet_address(*a);
+        }
+        lh->port = ep.port() ? ep.port() : cfg.default_port;
+        hosts.push_back(lh);
+
+        bool v2 = true;
+        auto peers = co_await control_query(
+            "SELECT peer, host_id, data_center, rack, tokens, native_address, native_port FROM system.peers_v2");
+        if (!peers.ok()) {
+            v2 = false;
+            peers = co_await control_query("SELECT peer, host_id, data_center, rack, tokens, rpc_address FROM system.peers");
+            if (!peers.ok()) co_return fail(peers);
+        }
+        for (auto row : peers.rows()) {
+            auto h = host_from_row(row, v2);
+            if (!h) continue;  // a peer being removed or not fully joined
+            std::optional<inet> addr;
+            if (v2) {
+                addr = opt<inet>(row, "native_address");
+                h->port = static_cast<std::uint16_t>(get_or<std::int32_t>(row, "native_port", cfg.default_port));
+            } else {
+                addr = opt<inet>(row, "rpc_address");
+                h->port = lh->port;
+            }
+            if (!addr || is_any_address(*addr)) addr = opt<inet>(row, "peer");
+            if (!addr) continue;
+            h->address = to_inet_address(*addr);
+            hosts.push_back(std::move(h));
+        }
+    } else {
+        for (const auto& h : meta->tokens.hosts()) hosts.push_back(std::make_shared<host>(*h));
+    }
+
+    if (schema || meta->keyspaces.empty()) {
+        ++counters.schema_refreshes;
+        auto ks = co_await control_query("SELECT keyspace_name, replication FROM system_schema.keyspaces");
+        if (!ks.ok()) co_return fail(ks);
+        std::map<std::string, keyspace_metadata, std::less<>> keyspaces;
+        for (auto row : ks.rows()) {
+            keyspace_metadata k;
+            k.name = get_or<std::string>(row, "keyspace_name");
+            auto rep = get_or<std::map<std::string, std::string>>(row, "replication");
+            auto parsed = replication_strategy::parse(rep);
+            k.replication = parsed ? *parsed : replication_strategy{replication_strategy::kind::unknown, 0, {}, {}};
+            keyspaces.emplace(k.name, std::move(k));
+        }
+        if (cfg.fetch_schema) {
+            auto cols = co_await control_query(
+                "SELECT keyspace_name, table_name, column_name, kind, position, type FROM system_schema.columns");
+            if (!cols.ok()) co_return fail(cols);
+            for (auto row : cols.rows()) {
+                auto ksn = get_or<std::string>(row, "keyspace_name");
+                auto it = keyspaces.find(ksn);
+                if (it == keyspaces.end()) continue;
+                auto tn = get_or<std::string>(row, "table_name");
+                auto& t = it->second.tables[tn];
+                t.keyspace = ksn;
+                t.name = tn;
+                column_metadata c;
+                c.name = get_or<std::string>(row, "column_name");
+                auto kind = get_or<std::string>(row, "kind");
+                c.kind = kind == "partition_key" ? column_metadata::kind::partition_key
+                         : kind == "clustering"  ? column_metadata::kind::clustering
+                         : kind == "static"      ? column_metadata::kind::static_
+                                                 : column_metadata::kind::regular;
+                c.position = get_or<std::int32_t>(row, "position", -1);
+                auto type_text = get_or<std::string>(row, "type");
+                if (auto ty = proto::parse_type_name(type_text)) c.type = std::move(*ty);
+                else c.type = proto::cql_type::custom_of(type_text);  // e.g. a UDT name: kept as text
+                t.columns.push_back(std::move(c));
+            }
+            for (auto& [kn, k] : keyspaces) {
+                for (auto& [tn, t] : k.tables) {
+                    auto rank = [](const column_metadata& c) {
+                        return c.kind == column_metadata::kind::partition_key ? 0
+                               : c.kind == column_metadata::kind::clustering  ? 1
+                                                                              : 2;
+                    };
+                    std::stable_sort(t.columns.begin(), t.columns.end(), [&](const auto& a, const auto& b) {
+                        if (rank(a) != rank(b)) return rank(a) < rank(b);
+                        if (rank(a) < 2) return a.position < b.position;
+                        return a.name < b.name;
+                    });
+                    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+                        if (t.columns[i].kind == column_metadata::kind::partition_key) t.partition_key.push_back(i);
+                        if (t.columns[i].kind == column_metadata::kind::clustering) t.clustering.push_back(i);
+                    }
+                }
+            }
+        }
+        next->keyspaces = std::move(keyspaces);
+    }
+    if (closed) co_return make_error_code(driver::errc::session_closed);
+    if (!hosts.empty()) control_host = hosts.front().get();
+    apply_hosts(std::move(hosts), next, control_host);
+    co_return std::error_code{};
+}
+
+// Builds the token map, keeps pools in step with the hosts and publishes.
+void session_impl::apply_hosts(std::vector<std::shared_ptr<host>> hosts, std::shared_ptr<cluster_metadata> next,
+                               const host* control_host) {
+    // Pools are found by host id; a host keeps its slot (and pool) for the
+    // session's lifetime, so host::pool_index stays valid in old snapshots.
+    for (auto& h : hosts) {
+        std::size_t idx = pools.size();
+        for (std::size_t i = 0; i < pools.size(); ++i)
+            if (pools[i].h && pools[i].h->host_id == h->host_id) idx = i;
+        if (idx == pools.size()) pools.push_back(pool_slot{});
+        auto& slot = pools[idx];
+        h->pool_index = idx;
+        if (slot.h) {
+            h->set_up(slot.h->is_up());
+            // Moved to a new address: the old pool is useless.
+            if (slot.h->address != h->address || slot.h->port != h->port) {
+                if (slot.pool) slot.pool->close();
+                slot.pool.reset();
+            }
+        }
+        slot.h = h;
+        slot.endpoint = h->endpoint_string();
+    }
+    // Hosts gone from the cluster.
+    for (auto& slot : pools) {
+        if (!slot.h) continue;
+        bool present = std::any_of(hosts.begin(), hosts.end(), [&](const auto& h) { return h.get() == slot.h.get(); });
+        if (!present) {
+            log()->info("cqlpp: host {} left the cluster", slot.endpoint);
+            if (slot.pool) slot.pool->close();
+            slot.pool.reset();
+            slot.h->set_up(false);
+            slot.h.reset();
+        }
+    }
+
+    next->tokens = token_map(hosts);
+    for (const auto& [name, ks] : next->keyspaces) next->tokens.set_keyspace(name, ks.replication);
+    if (!policy_initialised) {
+        lb->init(next->tokens, control_host);
+        policy_initialised = true;
+    }
+    meta = next;
+
+    // Open pools for hosts the policy wants.
+    auto weak = weak_from_this();
+    for (std::size_t i = 0; i < pools.size(); ++i) {
+        auto& slot = pools[i];
+        if (!slot.h) continue;
+        auto dist = lb->distance(*slot.h);
+        if (dist == host_distance::ignored) {
+            if (slot.pool) slot.pool->close();
+            slot.pool.reset();
+            continue;
+        }
+        if (slot.pool) continue;
+        transport::pool_config pc;
+        pc.connection = cfg.connection;
+        pc.connection.host = address_string(slot.h->address);
+        pc.connection.port = slot.h->port;
+        pc.connection.keyspace = cfg.keyspace;
+        pc.connections_per_host = dist == host_distance::local ? cfg.connections_per_host : cfg.connections_per_remote_host;
+        pc.reconnect = cfg.reconnect;
+        slot.pool = transport::host_pool::create(ex, std::move(pc));
+        slot.pool->on_change([weak, i](std::size_t open) {
+            if (auto s = weak.lock()) s->on_pool_change(i, open);
+        });
+        slot.pool->start();
+    }
+}
+
+void session_impl::on_pool_change(std::size_t index, std::size_t open) {
+    if (index >= pools.size() || closed) return;
+    auto& slot = pools[index];
+    if (!slot.h) return;
+    const bool was_up = slot.h->is_up();
+    if (open > 0) {
+        slot.h->set_up(true);
+        const bool came_back = !was_up || !slot.ever_connected;
+        if (!was_up) log()->info("cqlpp: host {} is up", slot.endpoint);
+        if (came_back && slot.ever_connected && cfg.reprepare_on_up && !prepared.empty()) {
+            asio::co_spawn(ex, [self = shared_from_this(), index] { return self->reprepare_all(index); }, asio::detached);
+        }
+        slot.ever_connected = true;
+    } else if (was_up) {
+        // Every connection to it is gone: leave it out of plans until the
+        // pool reconnects (a DOWN event would say the same, later).
+        slot.h->set_up(false);
+        log()->info("cqlpp: host {} is down (no connection left)", slot.endpoint);
+    }
+}
+
+void session_impl::on_event(const proto::event_response& ev) {
+    if (closed) return;
+    if (const auto* sc = std::get_if<proto::status_change_event>(&ev.value)) {
+        for (std::size_t i = 0; i < pools.size(); ++i) {
+            auto& slot = pools[i];
+            if (!slot.h || slot.h->address != sc->node.address) continue;
+            if (sc->node.port != 0 && slot.h->port != sc->node.port) continue;
+            if (sc->change == proto::status_change_type::up) {
+                log()->debug("cqlpp: UP event for {}", slot.endpoint);
+                if (slot.pool) slot.pool->reconnect_now();
+            } else if (!slot.pool || slot.pool->open_connections() == 0) {
+                // Drivers trust their own connections over gossip: DOWN counts
+                // only when we hold none to the host.
+                if (slot.h->is_up()) log()->info("cqlpp: host {} is down (event)", slot.endpoint);
+                slot.h->set_up(false);
+            }
+        }
+        return;
+    }
+    if (std::holds_alternative<proto::topology_change_event>(ev.value)) {
+        schedule_refresh(true, false);
+        return;
+    }
+    schedule_refresh(false, true);
+}
+
+void session_impl::schedule_refresh(bool topology, bool schema) {
+    refresh_topology |= topology;
+    refresh_schema |= schema;
+    if (refresher_running) {
+        // Debounce: push the refresh back while events keep coming.
+        refresh_timer.expires_after(cfg.refresh_debounce);
+        return;
+    }
+    refresher_running = true;
+    refresh_timer.expires_after(cfg.refresh_debounce);
+    asio::co_spawn(ex, [self = shared_from_this()] { return self->refresher(); }, asio::detached);
+}
+
+asio::awaitable<void> session_impl::refresher() {
+    auto self = shared_from_this();
+    const auto first = clock_type::now();
+    for (;;) {
+        auto [ec] = co_await refresh_timer.async_wait(use_tuple);
+        if (closed) break;
+        // A timer re-armed by a new event reports operation_aborted: wait again,
+        // but never more than 10 debounce windows in all.
+        if (ec && clock_type::now() - first < 10 * cfg.refresh_debounce) continue;
+        break;
+    }
+    while (!closed && (refresh_topology || refresh_schema)) {
+        bool t = std::exchange(refresh_topology, false);
+        bool s = std::exchange(refresh_schema, false);
+        co_await refresh(t, s, nullptr);
+    }
+    refresher_running = false;
+}
+
+asio::awaitable<std::error_code> session_impl::open_control(diagnostics& diag, bool initial) {
+    // Candidates: known hosts that are up (reconnect), then the contact points.
+    std::vector<std::pair<std::string, std::uint16_t>> candidates;
+    if (!initial) {
+        for (const auto& slot : pools)
+            if (slot.h && slot.h->is_up()) candidates.emplace_back(address_string(slot.h->address), slot.h->port);
+        for (const auto& slot : pools)
+            if (slot.h && !slot.h->is_up()) candidates.emplace_back(address_string(slot.h->address), slot.h->port);
+    }
+    for (const auto& cp : cfg.contact_points) {
+        std::string host_name;
+        std::uint16_t port = 0;
+        if (!parse_contact_point(cp, cfg.default_port, host_name, port)) {
+            diag.message = "bad contact point \"" + cp + "\" (expected host or host:port)";
+            if (initial) co_return make_error_code(driver::errc::bad_contact_point);
+            continue;
+        }
+        candidates.emplace_back(std::move(host_name), port);
+    }
+    std::string errors;
+    for (const auto& [h, port] : candidates) {
+        if (closed) co_return make_error_code(driver::errc::session_closed);
+        auto cc = cfg.connection;
+        cc.host = h;
+        cc.port = port;
+        cc.keyspace.clear();
+        auto r = co_await transport::connection::async_connect(ex, cc);
+        if (r.ec) {
+            std::string why = r.server_error ? r.server_error->message : r.ec.message();
+            errors += (errors.empty() ? "" : "; ") + h + ":" + std::to_string(port) + " " + why;
+            if (r.server_error && r.ec == transport::errc::auth_failed) {
+                // Wrong credentials will be wrong everywhere.
+                diag.message = "authentication failed on " + h + ":" + std::to_string(port) + ": " + why;
+                diag.server_error = r.server_error;
+                co_return r.ec;
+            }
+            continue;
+        }
+        auto c = r.conn;
+        control = c;
+        control_endpoint = h + ":" + std::to_string(port);
+        version = c->version();
+        std::weak_ptr<session_impl> weak = weak_from_this();
+        c->on_event([weak](const proto::event_response& ev) {
+            if (auto s = weak.lock()) s->on_event(ev);
+        });
+        std::weak_ptr<transport::connection> wc = c;
+        c->on_close([weak, wc](std::error_code) {
+            auto s = weak.lock();
+            auto cc2 = wc.lock();
+            if (s && cc2) s->on_control_closed(cc2);
+        });
+        std::vector<proto::event_type> events{proto::event_type::topology_change, proto::event_type::status_change,
+                                              proto::event_type::schema_change};
+        auto rec = co_await c->async_register(std::move(events));
+        if (rec) {
+            errors += "; " + control_endpoint + " REGISTER: " + rec.message();
+            c->close();
+            continue;
+        }
+        diagnostics rd;
+        auto fec = co_await refresh(true, true, &rd);
+        if (fec) {
+            errors += "; " + control_endpoint + " metadata: " + rd.message;
+            c->close();
+            continue;
+        }
+        log()->info("cqlpp: control connection to {} (protocol v{})", control_endpoint, static_cast<int>(version));
+        co_return std::error_code{};
+    }
+    diag.message = "no contact point could be reached: " + errors;
+    co_return make_error_code(driver::errc::no_contact_point);
+}
+
+void session_impl::on_control_closed(const std::shared_ptr<transport::connection>& c) {
+    if (closed || c != control) return;
+    log()->warn("cqlpp: control connection to {} lost: {}", control_endpoint, c->close_reason().message());
+    control.reset();
+    if (!control_loop_running) {
+        control_loop_running = true;
+        asio::co_spawn(ex, [self = shared_from_this()] { return self->control_loop(); }, asio::detached);
+    }
+}
+
+// Reconnects the control connection (to any host) with backoff.
+asio::awaitable<void> session_impl::control_loop() {
+    auto self = shared_from_this();
+    auto delay = std::chrono::milliseconds(50);
+    while (!closed && !control) {
+        diagnostics d;
+        auto ec = co_await open_control(d, false);
+        if (!ec) {
+            ++counters.control_reconnects;
+            break;
+        }
+        control_wake.expires_after(delay);
+        co_await control_wake.async_wait(use_tuple);
+        delay = std::min<std::chrono::milliseconds>(delay * 2, cfg.reconnect.max_delay);
+    }
+    control_loop_running = false;
+}
+
+asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {
+    auto ec = co_await open_control(diag, true);
+    if (ec) co_return ec;
+    // Give local pools a moment to connect so the first requests are routed
+    // well; a host that is slow to answer is simply skipped meanwhile.
+    const auto deadline = clock_type::now() + cfg.connection.connect_timeout;
+    for (std::size_t i = 0; i < pools.size(); ++i) {
+        auto p = pools[i].pool;
+        if (!p || !pools[i].h || lb->distance(*pools[i].h) != host_distance::local) continue;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+        if (left.count() <= 0) break;
+        co_await p->async_wait_connected(1, left);
+    }
+    bool any = false;
+    for (const auto& slot : pools)
+        if (slot.pool && slot.pool->open_connections() > 0) any = true;
+    if (!any) {
+        diag.message = "connected to " + control_endpoint + " but no pool could open a connection";
+        for (const auto& slot : pools)
+            if (slot.pool && slot.pool->last_error())
+                diag.message += "; " + slot.endpoint + ": " + slot.pool->last_error().message();
+        co_return make_error_code(driver::errc::no_host_available);
+    }
+    co_return std::error_code{};
+}
+
+asio::awaitable<void> session_impl::close() {
+    auto self = shared_from_this();
+    if (closed) co_return;
+    closed = true;
+    if (active > 0) {
+        drained.expires_after(cfg.drain_timeout);
+        co_await drained.async_wait(use_tuple);
+    }
+    for (auto& slot : pools)
+        if (slot.pool) {
+            // In-flight requests have drained (or the deadline passed): close politely.
+            for (const auto& c : slot.pool->connections()) co_await c->async_close(std::chrono::milliseconds(100));
+        }
+    shutdown_now();
+}
+
+void session_impl::shutdown_now() {
+    closed = true;
+    for (auto& slot : pools)
+        if (slot.pool) slot.pool->close();
+    if (control) control->close();
+    control.reset();
+    control_wake.cancel();
+    refresh_timer.cancel();
+    drained.cancel();
+}
+
+// ---- executing ---------------------------------------------------------------
+
+asio::awaitable<result> session_impl::run(exec_state& st) {
+    st.s = this;
+    st.meta = meta;
+    st.info.map = &st.meta->tokens;
+    st.started = clock_type::now();
+    if (closed) co_return result(driver::errc::session_closed, diagnostics{"the session is closed", {}, {}});
+    ++active;
+    if (st.idempotent && cfg.speculative.max_executions > 1) {
+        // Shared with the executions, which may outlive this frame by one answer.
+        auto shared = std::make_shared<exec_state>();
+        shared->s = this;
+        shared->meta = st.meta;
+        shared->info = st.info;
+        shared->info.map = &shared->meta->tokens;
+        lb->plan(shared->info, shared->plan);
+        shared->encode = st.encode;
+        shared->ctx = st.ctx;
+        shared->started = st.started;
+        shared->deadline = st.deadline;
+        shared->idempotent = true;
+        shared->is_write = st.is_write;
+        shared->cl = st.cl;
+        shared->prepared = st.prepared;
+        shared->columns = st.columns;
+        shared->schema_altering = st.schema_altering;
+        st.out = co_await run_speculative(shared);
+        st.attempts = shared->attempts;
+    } else {
+        // Runs inline in this frame: nothing allocated for the common case.
+        lb->plan(st.info, st.plan);
+        co_await run_execution(st, nullptr, nullptr);
+    }
+    --active;
+    ++counters.requests;
+    if (st.out.ok()) {
+        counters.latency.record(clock_type::now() - st.started);
+        // DDL returns once the driver's metadata knows the change (token-aware
+        // routing for a new keyspace works from the next request on).
+        if (st.out.kind() == proto::result_kind::schema_change && control) co_await refresh(false, true, nullptr);
+        else if (st.schema_altering) schedule_refresh(false, true);
+    } else {
+        ++counters.errors;
+        if (st.out.error() == driver::errc::request_timeout) ++counters.timeouts;
+    }
+    if (closed && active == 0) drained.cancel();
+    co_return std::move(st.out);
+}
+
+asio::awaitable<result> session_impl::run_speculative(std::shared_ptr<exec_state> st) {
+    asio::steady_timer signal(ex);
+    st->signal = &signal;
+    std::size_t launched = 0;
+    auto launch = [&] {
+        ++launched;
+        ++st->running;
+        asio::co_spawn(
+            ex,
+            [this, st]() -> asio::awaitable<void> {
+                bool fin = false;
+                co_await run_execution(*st, st, &fin);
+                --st->running;
+                if (!st->done && (fin || st->running == 0)) {
+                    if (!fin) st->fail_exhausted();
+                }
+                if (st->done && st->signal) st->signal->cancel();
+            },
+            asio::detached);
+    };
+    launch();
+    while (!st->done) {
+        auto now = clock_type::now();
+        if (now >= st->deadline) {
+            st->fail(driver::errc::request_timeout, "request timed out after " +
+                                                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                   st->deadline - st->started)
+                                                                   .count()) +
+                                                " ms (" + std::to_string(launched) + " executions)");
+            break;
+        }
+        auto wake = st->deadline;
+        if (launched < cfg.speculative.max_executions) wake = std::min(wake, now + cfg.speculative.delay);
+        signal.expires_at(wake);
+        co_await signal.async_wait(use_tuple);
+        if (st->done) break;
+        if (launched < cfg.speculative.max_executions && clock_type::now() < st->deadline) {
+            ++counters.speculative_executions;
+            launch();
+        }
+    }
+    st->signal = nullptr;
+    co_return std::move(st->out);
+}
+
+// One execution: walks the (shared) plan, retrying as the policy says, until
+// it gets an answer to give back (*finished = true) or runs out of hosts.
+asio::awaitable<void> session_impl::run_execution(exec_state& st, std::shared_ptr<exec_state> keep, bool* finished) {
+    (void)keep;  // holds a speculative request's shared state until this execution ends
+    const host* h = st.plan.next();
+    int unprepared_retries = 0;
+    auto buf = take_buffer();
+    std::string why;
+    while (!st.done) {
+        if (!h) break;
+        const auto now = clock_type::now();
+        if (now >= st.deadline) {
+            st.fail(driver::errc::request_timeout, "request timed out after " +
+                                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                  st.deadline - st.started)
+                                                                  .count()) +
+                                               " ms");
+            break;
+        }
+        const std::size_t pi = h->pool_index;
+        std::shared_ptr<transport::connection> conn;
+        if (pi < pools.size() && pools[pi].pool) conn = pools[pi].pool->pick();
+        if (!conn) {
+            st.note(h->endpoint_string(), transport::errc::no_connection, nullptr);
+            h = st.plan.next();
+            continue;
+        }
+        buf.clear();
+        std::error_code eec;
+        st.encode(st.ctx, *conn, buf, eec, why);
+        if (eec) {
+            st.fail(eec, why);
+            break;
+        }
+        ++st.attempts;
+        auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - now);
+        if (remaining.count() < 1) remaining = std::chrono::milliseconds(1);
+        auto r = co_await conn->async_request(buf, remaining);
+        if (st.done) break;  // another execution answered first
+        if (!r.ec) {
+            const auto& frame = *r.response;
+            std::shared_ptr<const column_set> cols = st.columns;
+            if (const auto* res = std::get_if<proto::result_response>(&frame.message)) {
+                if (const auto* rows = std::get_if<proto::rows_result>(&res->value)) {
+                    if (rows->metadata.new_metadata_id && st.prepared) {
+                        // v5 METADATA_CHANGED: the table changed since PREPARE;
+                        // later executions send the new id and use the new columns.
+                        st.prepared->result_metadata_id = *rows->metadata.new_metadata_id;
+                        st.prepared->result_columns = std::make_shared<const column_set>(rows->metadata.columns);
+                        cols = st.prepared->result_columns;
+                    } else if (!rows->metadata.no_metadata) {
+                        cols = nullptr;  // the page carries its own metadata
+                    }
+                }
+            }
+            st.out = result();
+            st.out.set_response(std::move(r.response), std::move(cols));
+            st.out.set_origin(pools[pi].endpoint, st.attempts);
+            st.done = true;
+            break;
+        }
+        if (r.ec == transport::errc::timeout) {
+            st.fail(driver::errc::request_timeout,
+                    "request timed out after " +
+                        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - st.started)
+                                           .count()) +
+                        " ms waiting for " + pools[pi].endpoint);
+            break;
+        }
+        const auto* se = r.response ? r.response->server_error() : nullptr;
+        if (se && se->code == proto::server_errc::unprepared && st.prepared && unprepared_retries++ < 2) {
+            ++counters.reprepares;
+            auto pec = co_await reprepare(*conn, pi, st.prepared);
+            if (st.done) break;
+            if (pec) {
+                st.note(pools[pi].endpoint, pec, nullptr);
+                h = st.plan.next();
+            }
+            continue;  // same host, now prepared
+        }
+        st.note(pools[pi].endpoint, r.ec, se);
+        retry_context ctx;
+        ctx.ec = r.ec;
+        ctx.server_error = se;
+        ctx.idempotent = st.idempotent;
+        ctx.is_write = st.is_write;
+        ctx.retry_count = st.retries;
+        ctx.consistency = st.cl;
+        const auto d = retry->decide(ctx);
+        if (d == retry_decision::rethrow) {
+            st.fail(r.ec, describe_error(r.ec, se, pools[pi].endpoint));
+            break;
+        }
+        if (d == retry_decision::ignore) {
+            st.out = result();
+            st.out.set_origin(pools[pi].endpoint, st.attempts);
+            st.done = true;
+            break;
+        }
+        ++st.retries;
+        ++counters.retries;
+        log()->debug("cqlpp: retrying ({}) after {} from {}", d == retry_decision::retry_same ? "same host" : "next host",
+                     r.ec.message(), pools[pi].endpoint);
+        if (d == retry_decision::retry_next) h = st.plan.next();
+    }
+    if (finished) *finished = st.done;
+    if (!st.done && !st.signal) st.fail_exhausted();  // sequential: out of hosts
+    give_buffer(std::move(buf));
+}
+
+asio::awaitable<std::error_code> session_impl::reprepare(transport::connection& c, std::size_t pool_index,
+                                                         const std::shared_ptr<prepared_data>& p) {
+    auto key = std::make_pair(p->id, pool_index);
+    if (auto it = repreparing.find(key); it != repreparing.end()) {
+        // Someone is already preparing it there: wait for them.
+        auto t = it->second;
+        co_await t->async_wait(use_tuple);
+        co_return std::error_code{};
+    }
+    auto t = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+    repreparing.emplace(key, t);
+    proto::prepare_request pr;
+    pr.query = p->query;
+    if (!p->prepare_keyspace.empty() && c.version() == proto::protocol_version::v5) pr.keyspace = p->prepare_keyspace;
+    auto env = c.encode(proto::request(pr));
+    auto r = co_await c.async_request(env, cfg.connection.request_timeout);
+    repreparing.erase(key);
+    t->cancel();
+    if (r.ec) co_return r.ec;
+    const auto* res = std::get_if<proto::result_response>(&r.response->message);
+    const auto* prep = res ? std::get_if<proto::prepared_result>(&res->value) : nullptr;
+    if (!prep) co_return make_error_code(driver::errc::unexpected_response);
+    if (prep->id != p->id) {
+        log()->warn("cqlpp: re-prepare of \"{}\" returned another id (schema changed?)", p->query);
+    }
+    co_return std::error_code{};
+}
+
+std::shared_ptr<prepared_data> session_impl::cache_prepared(const std::string& key, std::shared_ptr<prepared_data> p) {
+    if (auto it = prepared.find(key); it != prepared.end()) {
+        prepared_lru.splice(prepared_lru.begin(), prepared_lru, it->second.lru);
+        return it->second.data;
+    }
+    prepared_lru.push_front(key);
+    prepared.emplace(key, prepared_entry{p, prepared_lru.begin()});
+    prepared_by_id[p->id] = p;
+    while (prepared.size() > std::max<std::size_t>(cfg.prepared_cache_size, 1)) {
+        auto& victim = prepared_lru.back();
+        auto it = prepared.find(victim);
+        if (it != prepared.end()) {
+            prepared_by_id.erase(it->second.data->id);
+            prepared.erase(it);
+        }
+        prepared_lru.pop_back();
+    }
+    return p;
+}
+
+asio::awaitable<outcome<prepared_statement>> session_impl::prepare(std::string query, std::string keyspace) {
+    auto self = shared_from_this();
+    outcome<prepared_statement> out;
+    if (keyspace.empty()) keyspace = cfg.keyspace;
+    std::string key = keyspace + '\n' + query;
+    if (auto it = prepared.find(key); it != prepared.end()) {
+        prepared_lru.splice(prepared_lru.begin(), prepared_lru, it->second.lru);
+        out.value = prepared_statement(it->second.data);
+        co_return out;
+    }
+    struct ctx_t {
+        std::string_view query;
+        std::string_view keyspace;
+    } ctx{query, keyspace != cfg.keyspace ? std::string_view(keyspace) : std::string_view()};
+    exec_state st;
+    st.encode = [](const void* p, const transport::connection& c, proto::byte_buffer& b, std::error_code&, std::string&) {
+        const auto& x = *static_cast<const ctx_t*>(p);
+        proto::prepare_request pr;
+        pr.query = x.query;
+        // v4 has no keyspace in PREPARE: the connection's USE applies.
+        if (!x.keyspace.empty() && c.version() == proto::protocol_version::v5) pr.keyspace = x.keyspace;
+        c.encode(proto::request(pr), {}, b);
+    };
+    st.ctx = &ctx;
+    st.deadline = clock_type::now() + cfg.request_timeout;
+    st.idempotent = true;
+    st.cl = cfg.consistency;
+    auto r = co_await run(st);
+    if (!r.ok()) {
+        out.ec = r.error();
+        out.diag = r.diag();
+        co_return out;
+    }
+    const auto* res = r.response() ? std::get_if<proto::result_response>(&r.response()->message) : nullptr;
+    const auto* prep = res ? std::get_if<proto::prepared_result>(&res->value) : nullptr;
+    if (!prep) {
+        out.ec = driver::errc::unexpected_response;
+        out.diag.message = "PREPARE was not answered with RESULT Prepared";
+        co_return out;
+    }
+    auto p = std::make_shared<prepared_data>();
+    p->query = query;
+    // The connection's USE keyspace is the session's, so only an explicit one is sent.
+    if (keyspace != cfg.keyspace) p->prepare_keyspace = keyspace;
+    p->id = prep->id;
+    p->result_metadata_id = prep->result_metadata_id;
+    p->markers = prep->variables.columns;
+    p->pk_indices = prep->variables.pk_indices;
+    if (prep->variables.global_table) p->keyspace = prep->variables.global_table->keyspace;
+    else if (!p->markers.empty()) p->keyspace = p->markers.front().keyspace;
+    else if (prep->result.global_table) p->keyspace = prep->result.global_table->keyspace;
+    if (p->keyspace.empty()) p->keyspace = keyspace;
+    p->marker_names = std::make_shared<const column_set>(p->markers);
+    if (!prep->result.no_metadata && !prep->result.columns.empty())
+        p->result_columns = std::make_shared<const column_set>(prep->result.columns);
+    p->is_lwt = is_lwt_query(query);
+    p->is_write = is_write_query(query);
+    p = cache_prepared(key, std::move(p));
+    if (cfg.prepare_on_all_hosts) {
+        std::size_t except = pools.size();
+        for (std::size_t i = 0; i < pools.size(); ++i)
+            if (pools[i].endpoint == r.coordinator()) except = i;
+        asio::co_spawn(ex, prepare_everywhere(p, except), asio::detached);
+    }
+    out.value = prepared_statement(p);
+    co_return out;
+}
+
+asio::awaitable<void> session_impl::prepare_everywhere(std::shared_ptr<prepared_data> p, std::size_t except_pool) {
+    auto self = shared_from_this();
+    for (std::size_t i = 0; i < pools.size() && !closed; ++i) {
+        if (i == except_pool || !pools[i].pool) continue;
+        auto c = pools[i].pool->pick();
+        if (!c) continue;  // re-prepared when it comes up
+        co_await reprepare(*c, i, p);
+    }
+}
+
+asio::awaitable<void> session_impl::reprepare_all(std::size_t pool_index) {
+    auto self = shared_from_this();
+    std::vector<std::shared_ptr<prepared_data>> all;
+    for (const auto& [k, e] : prepared) all.push_back(e.data);
+    for (const auto& p : all) {
+        if (closed || pool_index >= pools.size() || !pools[pool_index].pool) co_return;
+        auto c = pools[pool_index].pool->pick();
+        if (!c) co_return;
+        co_await reprepare(*c, pool_index, p);
+    }
+    log()->debug("cqlpp: re-prepared {} statements on {}", all.size(), pools[pool_index].endpoint);
+}
+
+// ---- statement encoders --------------------------------------------------------
+
+namespace {
+
+struct common_params {
+    proto::query_parameters qp;
+    std::vector<std::pair<std::string_view, std::optional<proto::bytes_view>>> payload;
+    transport::connection::encode_options eo;
+};
+
+void fill_common(session_impl& s, const statement_options& o, common_params& c, exec_state& st) {
+    c.qp.cl = o.consistency.value_or(s.cfg.consistency);
+    st.cl = c.qp.cl;
+    const auto page = o.page_size.value_or(s.cfg.page_size);
+    if (page > 0) c.qp.page_size = page;
+    if (!o.paging_state.empty()) c.qp.paging_state = proto::bytes_view(o.paging_state);
+    if (o.serial_consistency) c.qp.serial_consistency = *o.serial_consistency;
+    if (o.timestamp) c.qp.default_timestamp = *o.timestamp;
+    else if (s.cfg.client_timestamps) c.qp.default_timestamp = s.next_timestamp();
+    if (!o.keyspace.empty()) c.qp.keyspace = std::string_view(o.keyspace);
+    if (o.now_in_seconds) c.qp.now_in_seconds = *o.now_in_seconds;
+    if (!o.custom_payload.empty()) {
+        for (const auto& [k, v] : o.custom_payload) c.payload.emplace_back(k, proto::bytes_view(v));
+        c.eo.custom_payload = c.payload;
+    }
+    c.eo.tracing = o.tracing;
+    st.deadline = st.started + o.timeout.value_or(s.cfg.request_timeout);
+    st.idempotent = o.idempotent.value_or(s.cfg.default_idempotent);
+}
+
+bool check_v5(const transport::connection& c, const proto::query_parameters& qp, std::error_code& ec, std::string& why) {
+    if (c.version() == proto::protocol_version::v4 && qp.needs_v5()) {
+        ec = driver::errc::needs_protocol_v5;
+        why = "per-query keyspace and now_in_seconds need protocol v5; the connection speaks v4";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+asio::awaitable<result> session_impl::execute(const statement& s) {
+    if (s.error()) co_return result(s.error(), diagnostics{s.error_message(), {}, {}});
+    struct ctx_t {
+        const statement* s;
+        common_params c;
+        value_views views;
+        std::vector<std::string_view> names;
+    } ctx;
+    ctx.s = &s;
+    exec_state st;
+    st.started = clock_type::now();
+    fill_common(*this, s.options(), ctx.c, st);
+    ctx.c.qp.values = ctx.views.fill(s.values());
+    if (!s.names().empty()) {
+        ctx.names.assign(s.names().begin(), s.names().end());
+        ctx.c.qp.names = std::span<const std::string_view>(ctx.names);
+    }
+    st.is_write = is_write_query(s.query());
+    st.schema_altering = starts_with_keyword(s.query(), "CREATE") || starts_with_keyword(s.query(), "ALTER") ||
+                         starts_with_keyword(s.query(), "DROP");
+    std::string routing_ks;
+    if (s.routing_key()) {
+        routing_ks = !s.routing_keyspace().empty() ? s.routing_keyspace()
+                     : !s.options().keyspace.empty() ? s.options().keyspace
+                                                     : cfg.keyspace;
+        st.info.keyspace = routing_ks;
+        st.info.routing_token = token_of(*s.routing_key());
+    }
+    st.info.consistency = st.cl;
+    st.info.is_lwt = is_lwt_query(s.query());
+    st.ctx = &ctx;
+    st.encode = [](const void* p, const transport::connection& c, proto::byte_buffer& b, std::error_code& ec,
+                   std::string& why) {
+        const auto& x = *static_cast<const ctx_t*>(p);
+        if (!check_v5(c, x.c.qp, ec, why)) return;
+        proto::query_request q;
+        q.query = x.s->query();
+        q.params = x.c.qp;
+        c.encode(proto::request(std::move(q)), x.c.eo, b);
+    };
+    co_return co_await run(st);
+}
+
+asio::awaitable<result> session_impl::execute(const bound_statement& b) {
+    if (!b.prepared()) co_return result(driver::errc::no_such_marker, diagnostics{"bound statement has no prepared statement", {}, {}});
+    if (b.error()) co_return result(b.error(), diagnostics{b.error_message(), {}, {}});
+    struct ctx_t {
+        const prepared_data* p;
+        common_params c;
+        value_views views;
+    } ctx;
+    const auto& p = b.prepared();
+    ctx.p = p.get();
+    exec_state st;
+    st.started = clock_type::now();
+    fill_common(*this, b.options(), ctx.c, st);
+    ctx.c.qp.values = ctx.views.fill(b.values());
+    ctx.c.qp.skip_metadata = p->result_columns != nullptr;
+    st.prepared = p;
+    st.columns = p->result_columns;
+    st.is_write = p->is_write;
+    st.info.keyspace = !b.options().keyspace.empty() ? std::string_view(b.options().keyspace) : std::string_view(p->keyspace);
+    st.info.consistency = st.cl;
+    st.info.is_lwt = p->is_lwt;
+    // Routing key from the bound partition-key values (composite keys too).
+    if (!p->pk_indices.empty()) {
+        bool complete = true;
+        for (auto i : p->pk_indices)
+            if (i >= b.values().size() || !b.values().view(i).is_set()) complete = false;
+        if (complete) {
+            if (p->pk_indices.size() == 1) {
+                st.info.routing_token = token_of(b.values().view(p->pk_indices[0]).bytes);
+            } else {
+                thread_local proto::byte_buffer key;
+                std::array<proto::bytes_view, 16> parts{};
+                if (p->pk_indices.size() <= parts.size()) {
+                    for (std::size_t k = 0; k < p->pk_indices.size(); ++k) parts[k] = b.values().view(p->pk_indices[k]).bytes;
+                    key.clear();
+                    proto::composite_key(std::span<const proto::bytes_view>(parts.data(), p->pk_indices.size()), key);
+                    st.info.routing_token = token_of(key);
+                }
+            }
+        }
+    }
+    st.ctx = &ctx;
+    st.encode = [](const void* ptr, const transport::connection& c, proto::byte_buffer& out, std::error_code& ec,
+                   std::string& why) {
+        const auto& x = *static_cast<const ctx_t*>(ptr);
+        if (!check_v5(c, x.c.qp, ec, why)) return;
+        proto::execute_request e;
+        e.id = x.p->id;
+        e.result_metadata_id = x.p->result_metadata_id;  // read now: METADATA_CHANGED may have replaced it
+        e.params = x.c.qp;
+        c.encode(proto::request(std::move(e)), x.c.eo, out);
+    };
+    co_return co_await run(st);
+}
+
+asio::awaitable<result> session_impl::execute(const batch& bt) {
+    struct ctx_t {
+        const batch* bt;
+        common_params c;
+        std::vector<std::vector<proto::value_view>> values;
+        std::vector<proto::batch_statement> stmts;
+    } ctx;
+    ctx.bt = &bt;
+    exec_state st;
+    st.started = clock_type::now();
+    fill_common(*this, bt.options(), ctx.c, st);
+    ctx.values.resize(bt.size());
+    ctx.stmts.resize(bt.size());
+    st.is_write = true;
+    for (std::size_t i = 0; i < bt.size(); ++i) {
+        const auto& e = bt.entries()[i];
+        const detail::value_list* vl;
+        if (e.bound) {
+            const auto& b = bt.bound_at(e.index);
+            if (b.error()) co_return result(b.error(), diagnostics{"batch statement " + std::to_string(i) + ": " + b.error_message(), {}, {}});
+            ctx.stmts[i].prepared = true;
+            ctx.stmts[i].id = b.prepared()->id;
+            vl = &b.values();
+            if (st.info.keyspace.empty()) {
+                // Route the batch like its first bound statement.
+                st.info.keyspace = b.prepared()->keyspace;
+                const auto& p = *b.prepared();
+                if (p.pk_indices.size() == 1 && p.pk_indices[0] < b.values().size() && b.values().view(p.pk_indices[0]).is_set())
+                    st.info.routing_token = token_of(b.values().view(p.pk_indices[0]).bytes);
+            }
+        } else {
+            const auto& s = bt.simple_at(e.index);
+            if (s.error()) co_return result(s.error(), diagnostics{"batch statement " + std::to_string(i) + ": " + s.error_message(), {}, {}});
+            if (!s.names().empty())
+                co_return result(driver::errc::bind_count_mismatch,
+                                 diagnostics{"named values cannot be used in a batch (CASSANDRA-10246)", {}, {}});
+            ctx.stmts[i].query = s.query();
+            vl = &s.values();
+        }
+        ctx.values[i].resize(vl->size());
+        for (std::size_t k = 0; k < vl->size(); ++k) ctx.values[i][k] = vl->view(k);
+        ctx.stmts[i].values = std::span<const proto::value_view>(ctx.values[i]);
+    }
+    st.info.consistency = st.cl;
+    st.ctx = &ctx;
+    st.encode = [](const void* ptr, const transport::connection& c, proto::byte_buffer& out, std::error_code& ec,
+                   std::string& why) {
+        const auto& x = *static_cast<const ctx_t*>(ptr);
+        if (!check_v5(c, x.c.qp, ec, why)) return;
+        proto::batch_request br;
+        br.type = x.bt->type();
+        br.statements = std::span<const proto::batch_statement>(x.stmts);
+        br.cl = x.c.qp.cl;
+        br.serial_consistency = x.c.qp.serial_consistency;
+        br.default_timestamp = x.c.qp.default_timestamp;
+        br.keyspace = x.c.qp.keyspace;
+        br.now_in_seconds = x.c.qp.now_in_seconds;
+        c.encode(proto::request(std::move(br)), x.c.eo, out);
+    };
+    co_return co_await run(st);
+}
+
+}  // namespace detail
+
+// ---- session (public) --------------------------------------------------------------
+
+session::session(std::shared_ptr<detail::session_impl> impl) : impl_(std::move(impl)) {}
+
+session::~session() {
+    // Closing is asynchronous; a session dropped without close() stops at once.
+    if (impl_ && !impl_->closed) impl_->shutdown_now();
+}
+
+asio::awaitable<connect_result> session::connect(executor_type ex, session_config cfg) {
+    auto impl = std::make_shared<detail::session_impl>(ex, std::move(cfg));
+    connect_result out;
+    auto ec = co_await impl->start(out.diag);
+    if (ec) {
+        impl->shutdown_now();
+        out.ec = ec;
+        co_return out;
+    }
+    out.s = std::make_shared<session>(impl);
+    co_return out;
+}
+
+asio::awaitable<result> session::execute(const statement& s) { return impl_->execute(s); }
+asio::awaitable<result> session::execute(const bound_statement& s) { return impl_->execute(s); }
+asio::awaitable<result> session::execute(const batch& b) { return impl_->execute(b); }
+asio::awaitable<result> session::execute(std::string_view cql) {
+    statement s{std::string(cql)};
+    co_return co_await impl_->execute(s);
+}
+asio::awaitable<outcome<prepared_statement>> session::prepare(std::string query, std::string keyspace) {
+    return impl_->prepare(std::move(query), std::move(keyspace));
+}
+
+std::future<result> session::execute_future(statement s) {
+    return asio::co_spawn(
+        impl_->ex, [impl = impl_, s = std::move(s)]() -> asio::awaitable<result> { co_return co_await impl->execute(s); },
+        asio::use_future);
+}
+std::future<result> session::execute_future(bound_statement s) {
+    return asio::co_spawn(
+        impl_->ex, [impl = impl_, s = std::move(s)]() -> asio::awaitable<result> { co_return co_await impl->execute(s); },
+        asio::use_future);
+}
+void session::execute_async(statement s, std::function<void(result)> done) {
+    asio::co_spawn(
+        impl_->ex,
+        [impl = impl_, s = std::move(s), done = std::move(done)]() -> asio::awaitable<void> {
+            done(co_await impl->execute(s));
+        },
+        asio::detached);
+}
+void session::execute_async(bound_statement s, std::function<void(result)> done) {
+    asio::co_spawn(
+        impl_->ex,
+        [impl = impl_, s = std::move(s), done = std::move(done)]() -> asio::awaitable<void> {
+            done(co_await impl->execute(s));
+        },
+        asio::detached);
+}
+std::future<outcome<prepared_statement>> session::prepare_future(std::string query, std::string keyspace) {
+    return asio::co_spawn(
+        impl_->ex,
+        [impl = impl_, q = std::move(query), k = std::move(keyspace)]() -> asio::awaitable<outcome<prepared_statement>> {
+            co_return co_await impl->prepare(q, k);
+        },
+        asio::use_future);
+}
+
+asio::awaitable<void> session::close() { return impl_->close(); }
+bool session::is_closed() const noexcept { return impl_->closed; }
+std::shared_ptr<const cluster_metadata> session::metadata() const noexcept { return impl_->meta; }
+asio::awaitable<std::error_code> session::refresh_metadata() { return impl_->refresh(true, true, nullptr); }
+const session_config& session::config() const noexcept { return impl_->cfg; }
+protocol::protocol_version session::protocol_version() const noexcept { return impl_->version; }
+session::executor_type session::get_executor() const noexcept { return impl_->ex; }
+
+session_metrics session::metrics() const {
+    session_metrics m = impl_->counters;
+    for (const auto& slot : impl_->pools) {
+        if (!slot.h) continue;
+        host_metrics hm;
+        hm.endpoint = slot.endpoint;
+        hm.datacenter = slot.h->datacenter;
+        hm.up = slot.h->is_up();
+        if (slot.pool) hm.pool = slot.pool->metrics();
+        m.hosts.push_back(std::move(hm));
+    }
+    return m;
+}
+
+}  // namespace cqlpp::driver

@@ -1,0 +1,123 @@
+// Internals of session (not installed).
+#pragma once
+
+#include "cqlpp/driver/session.hpp"
+#include "cqlpp/transport/connection.hpp"
+#include "cqlpp/transport/host_pool.hpp"
+
+#include <asio/steady_timer.hpp>
+
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace cqlpp::driver::detail {
+
+struct pool_slot {
+    std::shared_ptr<host> h;  // the host as the latest metadata snapshot has it
+    std::shared_ptr<transport::host_pool> pool;
+    std::string endpoint;
+    bool ever_connected = false;
+};
+
+// How one logical request runs (shared by its executions when speculative).
+struct exec_state;
+
+struct session_impl : std::enable_shared_from_this<session_impl> {
+    using executor_type = asio::any_io_executor;
+
+    session_impl(executor_type ex, session_config cfg);
+
+    executor_type ex;
+    session_config cfg;
+    std::shared_ptr<load_balancing_policy> lb;
+    std::shared_ptr<retry_policy> retry;
+    std::shared_ptr<const cluster_metadata> meta;
+    std::vector<pool_slot> pools;  // host::pool_index
+    protocol::protocol_version version = protocol::protocol_version::v5;
+    bool policy_initialised = false;
+
+    // Control connection.
+    std::shared_ptr<transport::connection> control;
+    std::string control_endpoint;
+    asio::steady_timer control_wake;
+    bool control_loop_running = false;
+
+    // Debounced refresh.
+    asio::steady_timer refresh_timer;
+    bool refresh_topology = false;
+    bool refresh_schema = false;
+    bool refresher_running = false;
+
+    // Shutdown.
+    bool closed = false;
+    std::size_t active = 0;  // logical requests in flight
+    asio::steady_timer drained;
+
+    // Prepared statements: by (keyspace, query), bounded LRU; and by id for UNPREPARED.
+    struct prepared_entry {
+        std::shared_ptr<prepared_data> data;
+        std::list<std::string>::iterator lru;
+    };
+    std::unordered_map<std::string, prepared_entry> prepared;
+    std::list<std::string> prepared_lru;  // most recent first
+    std::map<protocol::byte_buffer, std::weak_ptr<prepared_data>> prepared_by_id;
+    // One re-prepare in flight per (statement, host): later requests wait on it.
+    std::map<std::pair<protocol::byte_buffer, std::size_t>, std::shared_ptr<asio::steady_timer>> repreparing;
+
+    // Envelope buffers reused across requests (capacity kept).
+    std::vector<protocol::byte_buffer> free_buffers;
+    protocol::byte_buffer take_buffer() {
+        if (free_buffers.empty()) return {};
+        auto b = std::move(free_buffers.back());
+        free_buffers.pop_back();
+        b.clear();
+        return b;
+    }
+    void give_buffer(protocol::byte_buffer&& b) {
+        if (free_buffers.size() < 1024 && b.capacity() <= 64 * 1024) free_buffers.push_back(std::move(b));
+    }
+
+    std::int64_t last_timestamp = 0;
+    std::int64_t next_timestamp() noexcept;
+
+    session_metrics counters;  // hosts filled on demand
+
+    // ---- lifecycle ----
+    asio::awaitable<std::error_code> start(diagnostics& diag);
+    asio::awaitable<std::error_code> open_control(diagnostics& diag, bool initial);
+    void on_control_closed(const std::shared_ptr<transport::connection>& c);
+    asio::awaitable<void> control_loop();
+    void on_event(const protocol::event_response& ev);
+    void schedule_refresh(bool topology, bool schema);
+    asio::awaitable<void> refresher();
+    asio::awaitable<std::error_code> refresh(bool topology, bool schema, diagnostics* diag);
+    void apply_hosts(std::vector<std::shared_ptr<host>> hosts, std::shared_ptr<cluster_metadata> next,
+                     const host* control_host);
+    void on_pool_change(std::size_t index, std::size_t open);
+    asio::awaitable<void> close();
+    void shutdown_now();
+
+    // ---- requests ----
+    asio::awaitable<result> run(exec_state& st);
+    asio::awaitable<result> run_speculative(std::shared_ptr<exec_state> st);
+    asio::awaitable<void> run_execution(exec_state& st, std::shared_ptr<exec_state> keep, bool* finished);
+    asio::awaitable<std::error_code> reprepare(transport::connection& c, std::size_t pool_index,
+                                               const std::shared_ptr<prepared_data>& p);
+    asio::awaitable<outcome<prepared_statement>> prepare(std::string query, std::string keyspace);
+    asio::awaitable<void> prepare_everywhere(std::shared_ptr<prepared_data> p, std::size_t except_pool);
+    asio::awaitable<void> reprepare_all(std::size_t pool_index);
+    std::shared_ptr<prepared_data> cache_prepared(const std::string& key, std::shared_ptr<prepared_data> p);
+
+    asio::awaitable<result> execute(const statement& s);
+    asio::awaitable<result> execute(const bound_statement& s);
+    asio::awaitable<result> execute(const batch& b);
+
+    // A query on the control connection (system tables).
+    asio::awaitable<result> control_query(std::string_view cql);
+};
+
+}  // namespace cqlpp::driver::detail
