@@ -1163,6 +1163,11 @@ asio::awaitable<result> session_impl::execute(const statement& s) {
         st.info.keyspace = routing_ks;
         st.info.routing_token = token_of(*s.routing_key());
     }
+    if (s.options().routing_token) {
+        if (routing_ks.empty()) routing_ks = !s.options().keyspace.empty() ? s.options().keyspace : cfg.keyspace;
+        st.info.keyspace = routing_ks;
+        st.info.routing_token = *s.options().routing_token;
+    }
     st.info.consistency = st.cl;
     st.info.is_lwt = is_lwt_query(s.query());
     st.ctx = &ctx;
@@ -1219,6 +1224,7 @@ asio::awaitable<result> session_impl::execute(const bound_statement& b) {
             }
         }
     }
+    if (b.options().routing_token) st.info.routing_token = *b.options().routing_token;
     st.ctx = &ctx;
     st.encode = [](const void* ptr, const transport::connection& c, proto::byte_buffer& out, std::error_code& ec,
                    std::string& why) {

@@ -58,6 +58,10 @@ struct statement_options {
     std::vector<std::pair<std::string, protocol::byte_buffer>> custom_payload;
     // Resume a query where an earlier page ended (result::paging_state()).
     protocol::byte_buffer paging_state;
+    // Route as if the partition key had this Murmur3 token (e.g. the end of a
+    // token range being scanned); overrides the key from bound values. Needs a
+    // keyspace (the prepared statement's, options().keyspace or the session's).
+    std::optional<std::int64_t> routing_token;
 };
 
 // The CQL type a C++ value binds to when no marker type is known.
