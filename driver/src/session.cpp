@@ -112,7 +112,7 @@ bool is_lwt_query(std::string_view q) {
 
 // Inline storage for a request's value views (most statements have few markers).
 struct value_views {
-    std::array<proto::value_view, 24> small{};
+    std::array<proto::value_view, 8> small;
     std::vector<proto::value_view> big;
     std::span<const proto::value_view> fill(const detail::value_list& v) {
         const std::size_t n = v.size();
@@ -181,8 +181,10 @@ struct exec_state {
     bool idempotent = false;
     bool is_write = false;
     proto::consistency cl = proto::consistency::local_one;
-    std::shared_ptr<prepared_data> prepared;       // EXECUTE: for UNPREPARED and METADATA_CHANGED
-    std::shared_ptr<const column_set> columns;     // skip_metadata: the prepared result columns
+    // EXECUTE: for UNPREPARED and METADATA_CHANGED. Owned by the bound
+    // statement, which outlives the request (speculative stragglers stop
+    // before touching it once the request is done).
+    prepared_data* prepared = nullptr;
     bool schema_altering = false;
 
     bool done = false;
@@ -752,53 +754,74 @@ void session_impl::shutdown_now() {
 
 // ---- executing ---------------------------------------------------------------
 
-asio::awaitable<result> session_impl::run(exec_state& st) {
+bool session_impl::speculative(const exec_state& st) const noexcept {
+    return st.idempotent && cfg.speculative.max_executions > 1;
+}
+
+bool session_impl::begin(exec_state& st) {
     st.s = this;
     st.meta = meta;
     st.info.map = &st.meta->tokens;
-    st.started = clock_type::now();
-    if (closed) co_return result(driver::errc::session_closed, diagnostics{"the session is closed", {}, {}});
-    ++active;
-    if (st.idempotent && cfg.speculative.max_executions > 1) {
-        // Shared with the executions, which may outlive this frame by one answer.
-        auto shared = std::make_shared<exec_state>();
-        shared->s = this;
-        shared->meta = st.meta;
-        shared->info = st.info;
-        shared->info.map = &shared->meta->tokens;
-        lb->plan(shared->info, shared->plan);
-        shared->encode = st.encode;
-        shared->ctx = st.ctx;
-        shared->started = st.started;
-        shared->deadline = st.deadline;
-        shared->idempotent = true;
-        shared->is_write = st.is_write;
-        shared->cl = st.cl;
-        shared->prepared = st.prepared;
-        shared->columns = st.columns;
-        shared->schema_altering = st.schema_altering;
-        st.out = co_await run_speculative(shared);
-        st.attempts = shared->attempts;
-    } else {
-        // Runs inline in this frame: nothing allocated for the common case.
-        lb->plan(st.info, st.plan);
-        co_await run_execution(st, nullptr, nullptr);
+    if (closed) {
+        st.out = result(driver::errc::session_closed, diagnostics{"the session is closed", {}, {}});
+        return false;
     }
+    ++active;
+    if (!speculative(st)) lb->plan(st.info, st.plan);
+    return true;
+}
+
+std::shared_ptr<exec_state> session_impl::share(const exec_state& st) {
+    // Shared with the executions, which may outlive the request by one answer.
+    auto shared = std::make_shared<exec_state>();
+    shared->s = this;
+    shared->meta = st.meta;
+    shared->info = st.info;
+    shared->info.map = &shared->meta->tokens;
+    lb->plan(shared->info, shared->plan);
+    shared->encode = st.encode;
+    shared->ctx = st.ctx;
+    shared->started = st.started;
+    shared->deadline = st.deadline;
+    shared->idempotent = true;
+    shared->is_write = st.is_write;
+    shared->cl = st.cl;
+    shared->prepared = st.prepared;
+    shared->schema_altering = st.schema_altering;
+    return shared;
+}
+
+bool session_impl::finish(exec_state& st) {
     --active;
     ++counters.requests;
+    bool refresh_now = false;
     if (st.out.ok()) {
         counters.latency.record(clock_type::now() - st.started);
         // DDL returns once the driver's metadata knows the change (token-aware
         // routing for a new keyspace works from the next request on).
-        if (st.out.kind() == proto::result_kind::schema_change && control) co_await refresh(false, true, nullptr);
+        if (st.out.kind() == proto::result_kind::schema_change && control) refresh_now = true;
         else if (st.schema_altering) schedule_refresh(false, true);
     } else {
         ++counters.errors;
         if (st.out.error() == driver::errc::request_timeout) ++counters.timeouts;
     }
     if (closed && active == 0) drained.cancel();
-    co_return std::move(st.out);
+    return refresh_now;
 }
+
+// The body every request kind shares. A macro rather than a coroutine: each
+// nested coroutine costs a frame and a resumption per request.
+#define CQLPP_RUN_REQUEST(st)                                              \
+    if (begin(st)) {                                                       \
+        if (speculative(st)) {                                             \
+            auto shared_state = share(st);                                 \
+            st.out = co_await run_speculative(shared_state);               \
+            st.attempts = shared_state->attempts;                          \
+        } else {                                                           \
+            co_await run_execution(st, nullptr, nullptr);                  \
+        }                                                                  \
+        if (finish(st)) co_await refresh(false, true, nullptr);            \
+    }
 
 asio::awaitable<result> session_impl::run_speculative(std::shared_ptr<exec_state> st) {
     asio::steady_timer signal(ex);
@@ -855,7 +878,7 @@ asio::awaitable<void> session_impl::run_execution(exec_state& st, std::shared_pt
     std::string why;
     while (!st.done) {
         if (!h) break;
-        const auto now = clock_type::now();
+        const auto now = st.attempts == 0 ? st.started : clock_type::now();
         if (now >= st.deadline) {
             st.fail(driver::errc::request_timeout, "request timed out after " +
                                                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -886,7 +909,8 @@ asio::awaitable<void> session_impl::run_execution(exec_state& st, std::shared_pt
         if (st.done) break;  // another execution answered first
         if (!r.ec) {
             const auto& frame = *r.response;
-            std::shared_ptr<const column_set> cols = st.columns;
+            std::shared_ptr<const column_set> cols;
+            if (st.prepared) cols = st.prepared->result_columns;
             if (const auto* res = std::get_if<proto::result_response>(&frame.message)) {
                 if (const auto* rows = std::get_if<proto::rows_result>(&res->value)) {
                     if (rows->metadata.new_metadata_id && st.prepared) {
@@ -917,7 +941,7 @@ asio::awaitable<void> session_impl::run_execution(exec_state& st, std::shared_pt
         const auto* se = r.response ? r.response->server_error() : nullptr;
         if (se && se->code == proto::server_errc::unprepared && st.prepared && unprepared_retries++ < 2) {
             ++counters.reprepares;
-            auto pec = co_await reprepare(*conn, pi, st.prepared);
+            auto pec = co_await reprepare(*conn, pi, *st.prepared);
             if (st.done) break;
             if (pec) {
                 st.note(pools[pi].endpoint, pec, nullptr);
@@ -956,7 +980,8 @@ asio::awaitable<void> session_impl::run_execution(exec_state& st, std::shared_pt
 }
 
 asio::awaitable<std::error_code> session_impl::reprepare(transport::connection& c, std::size_t pool_index,
-                                                         const std::shared_ptr<prepared_data>& p) {
+                                                         const prepared_data& p_) {
+    const auto* p = &p_;
     auto key = std::make_pair(p->id, pool_index);
     if (auto it = repreparing.find(key); it != repreparing.end()) {
         // Someone is already preparing it there: wait for them.
@@ -1030,7 +1055,9 @@ asio::awaitable<outcome<prepared_statement>> session_impl::prepare(std::string q
     st.deadline = clock_type::now() + cfg.request_timeout;
     st.idempotent = true;
     st.cl = cfg.consistency;
-    auto r = co_await run(st);
+    st.started = clock_type::now();
+    CQLPP_RUN_REQUEST(st)
+    auto r = std::move(st.out);
     if (!r.ok()) {
         out.ec = r.error();
         out.diag = r.diag();
@@ -1077,7 +1104,7 @@ asio::awaitable<void> session_impl::prepare_everywhere(std::shared_ptr<prepared_
         if (i == except_pool || !pools[i].pool) continue;
         auto c = pools[i].pool->pick();
         if (!c) continue;  // re-prepared when it comes up
-        co_await reprepare(*c, i, p);
+        co_await reprepare(*c, i, *p);
     }
 }
 
@@ -1089,7 +1116,7 @@ asio::awaitable<void> session_impl::reprepare_all(std::size_t pool_index) {
         if (closed || pool_index >= pools.size() || !pools[pool_index].pool) co_return;
         auto c = pools[pool_index].pool->pick();
         if (!c) co_return;
-        co_await reprepare(*c, pool_index, p);
+        co_await reprepare(*c, pool_index, *p);
     }
     log()->debug("cqlpp: re-prepared {} statements on {}", all.size(), pools[pool_index].endpoint);
 }
@@ -1180,7 +1207,8 @@ asio::awaitable<result> session_impl::execute(const statement& s) {
         q.params = x.c.qp;
         c.encode(proto::request(std::move(q)), x.c.eo, b);
     };
-    co_return co_await run(st);
+    CQLPP_RUN_REQUEST(st)
+    co_return std::move(st.out);
 }
 
 asio::awaitable<result> session_impl::execute(const bound_statement& b) {
@@ -1198,8 +1226,7 @@ asio::awaitable<result> session_impl::execute(const bound_statement& b) {
     fill_common(*this, b.options(), ctx.c, st);
     ctx.c.qp.values = ctx.views.fill(b.values());
     ctx.c.qp.skip_metadata = p->result_columns != nullptr;
-    st.prepared = p;
-    st.columns = p->result_columns;
+    st.prepared = p.get();
     st.is_write = p->is_write;
     st.info.keyspace = !b.options().keyspace.empty() ? std::string_view(b.options().keyspace) : std::string_view(p->keyspace);
     st.info.consistency = st.cl;
@@ -1236,7 +1263,8 @@ asio::awaitable<result> session_impl::execute(const bound_statement& b) {
         e.params = x.c.qp;
         c.encode(proto::request(std::move(e)), x.c.eo, out);
     };
-    co_return co_await run(st);
+    CQLPP_RUN_REQUEST(st)
+    co_return std::move(st.out);
 }
 
 asio::awaitable<result> session_impl::execute(const batch& bt) {
@@ -1298,7 +1326,8 @@ asio::awaitable<result> session_impl::execute(const batch& bt) {
         br.now_in_seconds = x.c.qp.now_in_seconds;
         c.encode(proto::request(std::move(br)), x.c.eo, out);
     };
-    co_return co_await run(st);
+    CQLPP_RUN_REQUEST(st)
+    co_return std::move(st.out);
 }
 
 }  // namespace detail

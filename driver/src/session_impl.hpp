@@ -102,11 +102,13 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     void shutdown_now();
 
     // ---- requests ----
-    asio::awaitable<result> run(exec_state& st);
+    bool begin(exec_state& st);
+    bool speculative(const exec_state& st) const noexcept;
+    std::shared_ptr<exec_state> share(const exec_state& st);
+    bool finish(exec_state& st);
     asio::awaitable<result> run_speculative(std::shared_ptr<exec_state> st);
     asio::awaitable<void> run_execution(exec_state& st, std::shared_ptr<exec_state> keep, bool* finished);
-    asio::awaitable<std::error_code> reprepare(transport::connection& c, std::size_t pool_index,
-                                               const std::shared_ptr<prepared_data>& p);
+    asio::awaitable<std::error_code> reprepare(transport::connection& c, std::size_t pool_index, const prepared_data& p);
     asio::awaitable<outcome<prepared_statement>> prepare(std::string query, std::string keyspace);
     asio::awaitable<void> prepare_everywhere(std::shared_ptr<prepared_data> p, std::size_t except_pool);
     asio::awaitable<void> reprepare_all(std::size_t pool_index);

@@ -260,10 +260,12 @@ public:
         values_.reset(prepared_->markers.size());
     }
 
-    // By marker index.
-    template <class T>
-    bound_statement& set(std::size_t i, const T& value) {
-        if (!check_index(i)) return *this;
+    // By marker index (any integer type, so set(0, v) is not taken for a name).
+    template <class I, class T>
+        requires std::is_integral_v<I>
+    bound_statement& set(I index, const T& value) {
+        const auto i = static_cast<std::size_t>(index);
+        if (!check_index(i)) return *this;  // negative indexes wrap to huge ones
         const auto& type = prepared_->markers[i].type;
         if constexpr (std::is_same_v<T, unset_t> || std::is_same_v<T, std::nullopt_t>) {
             write_value(value, type, values_.begin_value(i));

@@ -1,0 +1,364 @@
+// bench/run's cqlpp contender: the driver's own session API, prepared
+// statements, N coroutines keeping N requests in flight. --threads T runs T
+// io_contexts on T threads with one session each (shard per core), the
+// concurrency split between them. Prints one JSON line (bench/README.md).
+#include "cqlpp/driver/session.hpp"
+
+#include <CLI/CLI.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace drv = cqlpp::driver;
+namespace proto = cqlpp::protocol;
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+// Log-linear histogram of microseconds with 1/128 relative precision.
+struct histogram {
+    static constexpr int sub_bits = 7;
+    std::vector<std::uint64_t> counts = std::vector<std::uint64_t>(64 << sub_bits);
+    std::uint64_t n = 0;
+    double max = 0;
+    static int index(std::uint64_t v) {
+        if (v < (1u << sub_bits)) return static_cast<int>(v);
+        int msb = 63 - std::countl_zero(v);
+        int shift = msb - sub_bits;
+        return ((shift + 1) << sub_bits) + static_cast<int>((v >> shift) & ((1u << sub_bits) - 1));
+    }
+    static double value(int i) {
+        if (i < (1 << sub_bits)) return i;
+        int shift = (i >> sub_bits) - 1;
+        std::uint64_t lo = ((1ull << sub_bits) | static_cast<std::uint64_t>(i & ((1 << sub_bits) - 1))) << shift;
+        return static_cast<double>(lo) + static_cast<double>(1ull << shift) / 2;
+    }
+    void record_ns(std::int64_t ns) {
+        auto v = static_cast<std::uint64_t>(std::max<std::int64_t>(ns, 0) / 100);  // 0.1 µs units
+        ++counts[static_cast<std::size_t>(std::min<int>(index(v), static_cast<int>(counts.size()) - 1))];
+        ++n;
+        max = std::max(max, static_cast<double>(ns) / 1000.0);
+    }
+    void merge(const histogram& o) {
+        for (std::size_t i = 0; i < counts.size(); ++i) counts[i] += o.counts[i];
+        n += o.n;
+        max = std::max(max, o.max);
+    }
+    double percentile_us(double q) const {
+        if (n == 0) return 0;
+        auto rank = static_cast<std::uint64_t>(q * static_cast<double>(n));
+        if (rank >= n) rank = n - 1;
+        std::uint64_t seen = 0;
+        for (std::size_t i = 0; i < counts.size(); ++i) {
+            seen += counts[i];
+            if (seen > rank) return std::min(value(static_cast<int>(i)) / 10.0, max);
+        }
+        return max;
+    }
+};
+
+double cpu_seconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+long peak_rss_kib() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss;
+}
+
+struct options {
+    std::string hosts = "127.0.0.1:9042";
+    std::string keyspace = "bench";
+    std::string workload = "read";
+    int concurrency = 64;
+    double seconds = 3;
+    double warmup = 0.5;
+    long rows = 100000;
+    int page_size = 5000;
+    int threads = 1;
+    bool lz4 = false;
+    int protocol = 5;
+};
+
+// Shared between shards: when to start and stop measuring.
+struct timeline {
+    clock_type::time_point measure_from;
+    clock_type::time_point stop_at;
+};
+
+struct shard_result {
+    histogram lat;
+    histogram ticker;  // stall workload: ms lateness in 0.1 µs units like lat
+    std::uint64_t ops = 0, errors = 0, rows = 0, ticks = 0;
+    std::string first_error;
+};
+
+asio::awaitable<void> worker(std::shared_ptr<drv::session> s, drv::prepared_statement read, drv::prepared_statement write,
+                             const options& o, const timeline& tl, shard_result& r, unsigned seed, int* running,
+                             asio::steady_timer* done) {
+    std::minstd_rand rng(seed);
+    std::uniform_int_distribution<long> key(0, std::max<long>(o.rows - 1, 0));
+    std::array<std::byte, 100> blob_bytes{};
+    for (auto& b : blob_bytes) b = static_cast<std::byte>(rng());
+    drv::blob_view blob(blob_bytes.data(), blob_bytes.size());
+    // One bound statement per kind, rebound per request: no allocation for the values.
+    auto rb = read.bind_empty();
+    auto wb = write.bind_empty();
+    const bool mix = o.workload == "mix";
+    const bool writes = o.workload == "write";
+    while (clock_type::now() < tl.stop_at) {
+        const auto k = static_cast<std::int32_t>(key(rng));
+        const bool is_write = writes || (mix && rng() % 10 == 0);
+        const auto t0 = clock_type::now();
+        drv::result res;
+        if (is_write) {
+            wb.clear();
+            wb.set(0, k).set(1, blob);
+            res = co_await s->execute(wb);
+        } else {
+            rb.clear();
+            rb.set(0, k);
+            res = co_await s->execute(rb);
+        }
+        const auto t1 = clock_type::now();
+        if (t0 < tl.measure_from || t1 > tl.stop_at) continue;
+        if (!res.ok()) {
+            ++r.errors;
+            if (r.first_error.empty()) r.first_error = res.diag().message;
+            continue;
+        }
+        ++r.ops;
+        r.lat.record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+    }
+    if (--*running == 0) done->cancel();
+}
+
+asio::awaitable<void> scanner(std::shared_ptr<drv::session> s, const options& o, const timeline& tl, shard_result& r,
+                              bool* stop_flag, int* running, asio::steady_timer* done) {
+    bool first_pass = true;
+    while (first_pass || clock_type::now() < tl.stop_at) {
+        first_pass = false;
+        drv::statement q("SELECT k, v FROM kv");
+        q.options().page_size = o.page_size;
+        auto stream = s->stream(std::move(q));
+        while (!stream.done()) {
+            const auto t0 = clock_type::now();
+            auto page = co_await stream.next_page();
+            const auto t1 = clock_type::now();
+            if (!page.ok()) {
+                ++r.errors;
+                if (r.first_error.empty()) r.first_error = page.diag().message;
+                break;
+            }
+            r.rows += page.row_count();
+            // Touch every cell, as an application would.
+            for (auto row : page.rows()) {
+                std::int32_t k = 0;
+                if (row.try_get(0, k)) ++r.errors;
+            }
+            if (o.workload == "scan") {
+                ++r.ops;
+                r.lat.record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+            }
+        }
+        if (stop_flag && *stop_flag) break;
+    }
+    if (--*running == 0) done->cancel();
+}
+
+asio::awaitable<void> ticker(asio::any_io_executor ex, const timeline& tl, shard_result& r, bool* stop) {
+    asio::steady_timer t(ex);
+    while (!*stop && clock_type::now() < tl.stop_at) {
+        const auto due = clock_type::now() + 1ms;
+        t.expires_at(due);
+        co_await t.async_wait(use_tuple);
+        const auto late = clock_type::now() - due;
+        if (clock_type::now() >= tl.measure_from) {
+            r.ticker.record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(late).count());
+            ++r.ticks;
+        }
+    }
+}
+
+// One shard: its own io_context, session and share of the concurrency.
+void run_shard(const options& o, int index, int concurrency, std::atomic<int>& ready, std::atomic<bool>& go,
+               timeline& tl, shard_result& r, std::string& fatal) {
+    asio::io_context io;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            drv::session_config cfg;
+            cfg.contact_points.clear();
+            std::stringstream ss(o.hosts);
+            for (std::string h; std::getline(ss, h, ',');) cfg.contact_points.push_back(h);
+            cfg.keyspace = o.keyspace;
+            cfg.consistency = proto::consistency::one;
+            cfg.connection.lz4 = o.lz4;
+            if (o.protocol == 4) cfg.connection.version = proto::protocol_version::v4;
+            cfg.page_size = o.page_size;
+            cfg.client_timestamps = true;
+            auto c = co_await drv::session::connect(io.get_executor(), cfg);
+            if (c.ec) {
+                fatal = "connect: " + c.diag.message;
+                ++ready;
+                co_return;
+            }
+            auto s = c.s;
+            auto rp = co_await s->prepare("SELECT v FROM kv WHERE k = ?");
+            auto wp = co_await s->prepare("INSERT INTO kv (k, v) VALUES (?, ?)");
+            if (!rp.ok() || !wp.ok()) {
+                fatal = "prepare: " + (rp.ok() ? wp.diag.message : rp.diag.message);
+                ++ready;
+                co_return;
+            }
+            ++ready;
+            while (!go.load()) {
+                asio::steady_timer t(io, 1ms);
+                co_await t.async_wait(use_tuple);
+            }
+            int running = 0;
+            bool stop_scan = false;
+            bool stop_ticker = false;
+            asio::steady_timer done(io, asio::steady_timer::time_point::max());
+            if (o.workload == "scan") {
+                if (index == 0) {
+                    ++running;
+                    asio::co_spawn(io, scanner(s, o, tl, r, nullptr, &running, &done), asio::detached);
+                }
+            } else {
+                for (int i = 0; i < concurrency; ++i) {
+                    ++running;
+                    asio::co_spawn(io,
+                                   worker(s, rp.value, wp.value, o, tl, r, static_cast<unsigned>(index * 100003 + i + 1),
+                                          &running, &done),
+                                   asio::detached);
+                }
+                if (o.workload == "stall" && index == 0) {
+                    ++running;
+                    asio::co_spawn(io, scanner(s, o, tl, r, &stop_scan, &running, &done), asio::detached);
+                    asio::co_spawn(io, ticker(io.get_executor(), tl, r, &stop_ticker), asio::detached);
+                }
+            }
+            if (running > 0) co_await done.async_wait(use_tuple);
+            stop_scan = true;
+            stop_ticker = true;
+            co_await s->close();
+        },
+        asio::detached);
+    io.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options o;
+    CLI::App app{"cqlpp contender for bench/run"};
+    app.add_option("--hosts", o.hosts);
+    app.add_option("--keyspace", o.keyspace);
+    app.add_option("--workload", o.workload)->check(CLI::IsMember({"read", "write", "mix", "scan", "stall"}));
+    app.add_option("--concurrency", o.concurrency);
+    app.add_option("--seconds", o.seconds);
+    app.add_option("--warmup", o.warmup);
+    app.add_option("--rows", o.rows);
+    app.add_option("--page-size", o.page_size);
+    app.add_option("--threads", o.threads)->check(CLI::Range(1, 256));
+    app.add_flag("--lz4", o.lz4);
+    app.add_option("--protocol", o.protocol)->check(CLI::IsMember({4, 5}));
+    CLI11_PARSE(app, argc, argv);
+    if (o.workload == "scan") o.threads = 1;
+
+    std::atomic<int> ready{0};
+    std::atomic<bool> go{false};
+    timeline tl;
+    std::vector<shard_result> results(static_cast<std::size_t>(o.threads));
+    std::vector<std::string> fatal(static_cast<std::size_t>(o.threads));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < o.threads; ++i) {
+        int share = o.concurrency / o.threads + (i < o.concurrency % o.threads ? 1 : 0);
+        threads.emplace_back([&, i, share] {
+            run_shard(o, i, share, ready, go, tl, results[static_cast<std::size_t>(i)], fatal[static_cast<std::size_t>(i)]);
+        });
+    }
+    while (ready.load() < o.threads) std::this_thread::sleep_for(1ms);
+    for (const auto& f : fatal)
+        if (!f.empty()) {
+            std::cerr << "cqlpp_bench: " << f << "\n";
+            go = true;
+            for (auto& t : threads) t.join();
+            return 1;
+        }
+    const auto start = clock_type::now();
+    tl.measure_from = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.warmup));
+    tl.stop_at = tl.measure_from + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+    double cpu0 = 0;
+    go = true;
+    std::this_thread::sleep_until(tl.measure_from);
+    cpu0 = cpu_seconds();
+    std::this_thread::sleep_until(tl.stop_at);
+    const double cpu1 = cpu_seconds();
+    for (auto& t : threads) t.join();
+    const double elapsed =
+        std::max(o.seconds, std::chrono::duration<double>(std::min(clock_type::now(), tl.stop_at) - tl.measure_from).count());
+
+    shard_result all;
+    for (auto& r : results) {
+        all.lat.merge(r.lat);
+        all.ticker.merge(r.ticker);
+        all.ops += r.ops;
+        all.errors += r.errors;
+        all.rows += r.rows;
+        all.ticks += r.ticks;
+        if (all.first_error.empty()) all.first_error = r.first_error;
+    }
+    if (!all.first_error.empty()) std::cerr << "cqlpp_bench: first error: " << all.first_error << "\n";
+    const double cpu = cpu1 - cpu0;
+    char buf[2048];
+    int n = std::snprintf(buf, sizeof buf,
+                          "{\"contender\": \"cqlpp\", \"mode\": \"%s\", \"workload\": \"%s\", \"concurrency\": %d, "
+                          "\"ops\": %llu, \"errors\": %llu, \"seconds\": %.3f, \"ops_per_s\": %.1f, \"p50_us\": %.1f, "
+                          "\"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f, \"cpu_s\": %.3f, \"ops_per_cpu_s\": %.1f, "
+                          "\"peak_rss_kib\": %ld, \"threads\": %d",
+                          o.threads == 1 ? "1thread" : "per-core", o.workload.c_str(), o.concurrency,
+                          static_cast<unsigned long long>(all.ops), static_cast<unsigned long long>(all.errors), elapsed,
+                          static_cast<double>(all.ops) / elapsed, all.lat.percentile_us(0.5), all.lat.percentile_us(0.99),
+                          all.lat.percentile_us(0.999), all.lat.max, cpu, cpu > 0 ? static_cast<double>(all.ops) / cpu : 0.0,
+                          peak_rss_kib(), o.threads + 1);
+    std::string out(buf, static_cast<std::size_t>(n));
+    if (o.workload == "scan" || o.workload == "stall") {
+        n = std::snprintf(buf, sizeof buf, ", \"rows\": %llu, \"rows_per_s\": %.1f", static_cast<unsigned long long>(all.rows),
+                          static_cast<double>(all.rows) / elapsed);
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    if (o.workload == "stall") {
+        n = std::snprintf(buf, sizeof buf, ", \"ticker_max_delay_ms\": %.3f, \"ticker_p99_delay_ms\": %.3f, \"ticks\": %llu",
+                          all.ticker.max / 1000.0, all.ticker.percentile_us(0.99) / 1000.0,
+                          static_cast<unsigned long long>(all.ticks));
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    std::cout << out << "}" << std::endl;
+    return 0;
+}
