@@ -10,7 +10,10 @@
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <cstdlib>
 
 #include <algorithm>
 #include <cctype>
@@ -25,10 +28,16 @@ using namespace std::chrono_literals;
 namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-std::shared_ptr<spdlog::logger> log() {
-    static std::shared_ptr<spdlog::logger> l = [] {
-        auto existing = spdlog::get("cqlpp");
-        return existing ? existing : spdlog::default_logger();
+// The application's logger named "cqlpp" if it registered one; otherwise our
+// own on stderr (never stdout: tools print results there), at the level of
+// CQLPP_LOG_LEVEL (trace|debug|info|warn|error|off), warn by default.
+const std::shared_ptr<spdlog::logger>& log() {
+    static const std::shared_ptr<spdlog::logger> l = [] {
+        if (auto existing = spdlog::get("cqlpp")) return existing;
+        auto made = std::make_shared<spdlog::logger>("cqlpp", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        const char* lvl = std::getenv("CQLPP_LOG_LEVEL");
+        made->set_level(lvl ? spdlog::level::from_str(lvl) : spdlog::level::warn);
+        return made;
     }();
     return l;
 }
@@ -110,22 +119,6 @@ bool is_lwt_query(std::string_view q) {
     return false;
 }
 
-// Inline storage for a request's value views (most statements have few markers).
-struct value_views {
-    std::array<proto::value_view, 8> small;
-    std::vector<proto::value_view> big;
-    std::span<const proto::value_view> fill(const detail::value_list& v) {
-        const std::size_t n = v.size();
-        proto::value_view* out = small.data();
-        if (n > small.size()) {
-            big.resize(n);
-            out = big.data();
-        }
-        for (std::size_t i = 0; i < n; ++i) out[i] = v.view(i);
-        return {out, n};
-    }
-};
-
 std::string describe_error(std::error_code ec, const proto::error_response* se, std::string_view host) {
     std::string m;
     if (se) {
@@ -167,6 +160,22 @@ const host* cluster_metadata::find_host(const proto::uuid_bytes& id) const noexc
 
 namespace detail {
 
+// Inline storage for a request's value views (most statements have few markers).
+struct value_views {
+    std::array<proto::value_view, 8> small;
+    std::vector<proto::value_view> big;
+    std::span<const proto::value_view> fill(const detail::value_list& v) {
+        const std::size_t n = v.size();
+        proto::value_view* out = small.data();
+        if (n > small.size()) {
+            big.resize(n);
+            out = big.data();
+        }
+        for (std::size_t i = 0; i < n; ++i) out[i] = v.view(i);
+        return {out, n};
+    }
+};
+
 struct exec_state {
     using encode_fn = void (*)(const void* ctx, const transport::connection& c, proto::byte_buffer& out,
                                std::error_code& ec, std::string& why);
@@ -191,44 +200,56 @@ struct exec_state {
     result out;
     int attempts = 0;
     int retries = 0;
-    std::vector<diagnostics::attempt> failures;  // allocated only when an attempt fails
-    std::optional<proto::error_response> last_server_error;
-    std::error_code last_ec;
-    std::string last_host;
+    // Allocated only when an attempt fails (keeps the request's frame small).
+    struct failure_info {
+        std::vector<diagnostics::attempt> attempts;
+        std::optional<proto::error_response> last_server_error;
+        std::error_code last_ec;
+        std::string last_host;
+    };
+    std::unique_ptr<failure_info> failures;
+    failure_info& fi() {
+        if (!failures) failures = std::make_unique<failure_info>();
+        return *failures;
+    }
     int running = 0;                             // speculative executions in flight
     asio::steady_timer* signal = nullptr;
 
     void note(std::string host, std::error_code ec, const proto::error_response* se) {
-        failures.push_back({host, ec, se ? se->message : std::string()});
-        last_ec = ec;
-        last_host = std::move(host);
-        if (se) last_server_error = *se;
-        else last_server_error.reset();
+        auto& f = fi();
+        f.attempts.push_back({host, ec, se ? se->message : std::string()});
+        f.last_ec = ec;
+        f.last_host = std::move(host);
+        if (se) f.last_server_error = *se;
+        else f.last_server_error.reset();
     }
     void fail(std::error_code ec, std::string message) {
         if (done) return;
         diagnostics d;
         d.message = std::move(message);
-        d.server_error = last_server_error;
-        d.attempts = std::move(failures);
+        if (failures) {
+            d.server_error = failures->last_server_error;
+            d.attempts = std::move(failures->attempts);
+        }
         out = result(ec, std::move(d));
         done = true;
     }
     void fail_exhausted() {
-        if (last_server_error && last_ec) {
-            auto se = *last_server_error;
-            fail(last_ec, describe_error(last_ec, &se, last_host));
+        auto& f = fi();
+        if (f.last_server_error && f.last_ec) {
+            auto se = *f.last_server_error;
+            fail(f.last_ec, describe_error(f.last_ec, &se, f.last_host));
             return;
         }
         std::string m = "no host available";
-        if (failures.empty()) {
+        if (f.attempts.empty()) {
             m += ": the query plan is empty (no host up";
             if (!info.keyspace.empty()) m += " for keyspace " + std::string(info.keyspace);
             m += ")";
         }
-        for (std::size_t i = 0; i < failures.size(); ++i)
-            m += (i ? "; " : ": ") + failures[i].host + " " + failures[i].ec.message();
-        last_server_error.reset();
+        for (std::size_t i = 0; i < f.attempts.size(); ++i)
+            m += (i ? "; " : ": ") + f.attempts[i].host + " " + f.attempts[i].ec.message();
+        f.last_server_error.reset();
         fail(driver::errc::no_host_available, std::move(m));
     }
 };
@@ -818,7 +839,8 @@ bool session_impl::finish(exec_state& st) {
             st.out = co_await run_speculative(shared_state);               \
             st.attempts = shared_state->attempts;                          \
         } else {                                                           \
-            co_await run_execution(st, nullptr, nullptr);                  \
+            CQLPP_EXECUTION_LOOP(st)                                       \
+            if (!st.done) st.fail_exhausted(); /* out of hosts */          \
         }                                                                  \
         if (finish(st)) co_await refresh(false, true, nullptr);            \
     }
@@ -868,115 +890,150 @@ asio::awaitable<result> session_impl::run_speculative(std::shared_ptr<exec_state
     co_return std::move(st->out);
 }
 
-// One execution: walks the (shared) plan, retrying as the policy says, until
-// it gets an answer to give back (*finished = true) or runs out of hosts.
-asio::awaitable<void> session_impl::run_execution(exec_state& st, std::shared_ptr<exec_state> keep, bool* finished) {
-    (void)keep;  // holds a speculative request's shared state until this execution ends
-    const host* h = st.plan.next();
-    int unprepared_retries = 0;
-    auto buf = take_buffer();
-    std::string why;
-    while (!st.done) {
-        if (!h) break;
-        const auto now = st.attempts == 0 ? st.started : clock_type::now();
-        if (now >= st.deadline) {
-            st.fail(driver::errc::request_timeout, "request timed out after " +
-                                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                  st.deadline - st.started)
-                                                                  .count()) +
-                                               " ms");
-            break;
-        }
-        const std::size_t pi = h->pool_index;
-        std::shared_ptr<transport::connection> conn;
-        if (pi < pools.size() && pools[pi].pool) conn = pools[pi].pool->pick();
-        if (!conn) {
-            st.note(h->endpoint_string(), transport::errc::no_connection, nullptr);
-            h = st.plan.next();
-            continue;
-        }
-        buf.clear();
-        std::error_code eec;
-        st.encode(st.ctx, *conn, buf, eec, why);
-        if (eec) {
-            st.fail(eec, why);
-            break;
-        }
-        ++st.attempts;
-        auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - now);
-        if (remaining.count() < 1) remaining = std::chrono::milliseconds(1);
-        auto r = co_await conn->async_request(buf, remaining);
-        if (st.done) break;  // another execution answered first
-        if (!r.ec) {
-            const auto& frame = *r.response;
-            std::shared_ptr<const column_set> cols;
-            if (st.prepared) cols = st.prepared->result_columns;
-            if (const auto* res = std::get_if<proto::result_response>(&frame.message)) {
-                if (const auto* rows = std::get_if<proto::rows_result>(&res->value)) {
-                    if (rows->metadata.new_metadata_id && st.prepared) {
-                        // v5 METADATA_CHANGED: the table changed since PREPARE;
-                        // later executions send the new id and use the new columns.
-                        st.prepared->result_metadata_id = *rows->metadata.new_metadata_id;
-                        st.prepared->result_columns = std::make_shared<const column_set>(rows->metadata.columns);
-                        cols = st.prepared->result_columns;
-                    } else if (!rows->metadata.no_metadata) {
-                        cols = nullptr;  // the page carries its own metadata
-                    }
+// What an execution does after an answer (decided outside the coroutine, so
+// the coroutine frame holds none of the temporaries: it is kept per request
+// in flight, and its size is the driver's memory per in-flight request).
+next_step session_impl::on_answer(exec_state& st, transport::request_result& r, std::size_t pi,
+                                  int& unprepared_retries) {
+    if (!r.ec) {
+        const auto& frame = *r.response;
+        std::shared_ptr<const column_set> cols;
+        if (st.prepared) cols = st.prepared->result_columns;
+        if (const auto* res = std::get_if<proto::result_response>(&frame.message)) {
+            if (const auto* rows = std::get_if<proto::rows_result>(&res->value)) {
+                if (rows->metadata.new_metadata_id && st.prepared) {
+                    // v5 METADATA_CHANGED: the table changed since PREPARE;
+                    // later executions send the new id and use the new columns.
+                    st.prepared->result_metadata_id = *rows->metadata.new_metadata_id;
+                    st.prepared->result_columns = std::make_shared<const column_set>(rows->metadata.columns);
+                    cols = st.prepared->result_columns;
+                } else if (!rows->metadata.no_metadata) {
+                    cols = nullptr;  // the page carries its own metadata
                 }
             }
-            st.out = result();
-            st.out.set_response(std::move(r.response), std::move(cols));
-            st.out.set_origin(pools[pi].endpoint, st.attempts);
-            st.done = true;
-            break;
         }
-        if (r.ec == transport::errc::timeout) {
-            st.fail(driver::errc::request_timeout,
-                    "request timed out after " +
-                        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - st.started)
-                                           .count()) +
-                        " ms waiting for " + pools[pi].endpoint);
-            break;
-        }
-        const auto* se = r.response ? r.response->server_error() : nullptr;
-        if (se && se->code == proto::server_errc::unprepared && st.prepared && unprepared_retries++ < 2) {
-            ++counters.reprepares;
-            auto pec = co_await reprepare(*conn, pi, *st.prepared);
-            if (st.done) break;
-            if (pec) {
-                st.note(pools[pi].endpoint, pec, nullptr);
-                h = st.plan.next();
-            }
-            continue;  // same host, now prepared
-        }
-        st.note(pools[pi].endpoint, r.ec, se);
-        retry_context ctx;
-        ctx.ec = r.ec;
-        ctx.server_error = se;
-        ctx.idempotent = st.idempotent;
-        ctx.is_write = st.is_write;
-        ctx.retry_count = st.retries;
-        ctx.consistency = st.cl;
-        const auto d = retry->decide(ctx);
-        if (d == retry_decision::rethrow) {
-            st.fail(r.ec, describe_error(r.ec, se, pools[pi].endpoint));
-            break;
-        }
-        if (d == retry_decision::ignore) {
-            st.out = result();
-            st.out.set_origin(pools[pi].endpoint, st.attempts);
-            st.done = true;
-            break;
-        }
-        ++st.retries;
-        ++counters.retries;
-        log()->debug("cqlpp: retrying ({}) after {} from {}", d == retry_decision::retry_same ? "same host" : "next host",
-                     r.ec.message(), pools[pi].endpoint);
-        if (d == retry_decision::retry_next) h = st.plan.next();
+        st.out = result();
+        st.out.set_response(std::move(r.response), std::move(cols));
+        st.out.set_origin(pools[pi].endpoint, st.attempts);
+        st.done = true;
+        return next_step::done;
     }
+    if (r.ec == transport::errc::timeout) {
+        st.fail(driver::errc::request_timeout,
+                "request timed out after " +
+                    std::to_string(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - st.started).count()) +
+                    " ms waiting for " + pools[pi].endpoint);
+        return next_step::done;
+    }
+    const auto* se = r.response ? r.response->server_error() : nullptr;
+    if (se && se->code == proto::server_errc::unprepared && st.prepared && unprepared_retries++ < 2) {
+        ++counters.reprepares;
+        return next_step::reprepare;
+    }
+    st.note(pools[pi].endpoint, r.ec, se);
+    retry_context ctx;
+    ctx.ec = r.ec;
+    ctx.server_error = se;
+    ctx.idempotent = st.idempotent;
+    ctx.is_write = st.is_write;
+    ctx.retry_count = st.retries;
+    ctx.consistency = st.cl;
+    const auto d = retry->decide(ctx);
+    if (d == retry_decision::rethrow) {
+        st.fail(r.ec, describe_error(r.ec, se, pools[pi].endpoint));
+        return next_step::done;
+    }
+    if (d == retry_decision::ignore) {
+        st.out = result();
+        st.out.set_origin(pools[pi].endpoint, st.attempts);
+        st.done = true;
+        return next_step::done;
+    }
+    ++st.retries;
+    ++counters.retries;
+    log()->debug("cqlpp: retrying ({}) after {} from {}", d == retry_decision::retry_same ? "same host" : "next host",
+                 r.ec.message(), pools[pi].endpoint);
+    return d == retry_decision::retry_next ? next_step::next_host : next_step::same_host;
+}
+
+// Picks a connection for host h and encodes the request into buf; null when
+// the host has none (noted) or encoding failed (the request is then done).
+std::shared_ptr<transport::connection> session_impl::prepare_attempt(exec_state& st, const host& h,
+                                                                     clock_type::time_point now,
+                                                                     proto::byte_buffer& buf) {
+    if (now >= st.deadline) {
+        st.fail(driver::errc::request_timeout,
+                "request timed out after " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - st.started).count()) +
+                    " ms");
+        return nullptr;
+    }
+    const std::size_t pi = h.pool_index;
+    std::shared_ptr<transport::connection> conn;
+    if (pi < pools.size() && pools[pi].pool) conn = pools[pi].pool->pick();
+    if (!conn) {
+        st.note(h.endpoint_string(), transport::errc::no_connection, nullptr);
+        return nullptr;
+    }
+    buf.clear();
+    std::error_code eec;
+    std::string why;
+    st.encode(st.ctx, *conn, buf, eec, why);
+    if (eec) {
+        st.fail(eec, std::move(why));
+        return nullptr;
+    }
+    ++st.attempts;
+    return conn;
+}
+
+// One execution: walks the (shared) plan, retrying as the policy says, until
+// it gets an answer to give back or runs out of hosts. A macro so that a
+// plain request runs it inline in its own frame (a nested coroutine would add
+// a frame and a resumption per request); speculative executions each run it
+// in run_execution().
+#define CQLPP_EXECUTION_LOOP(st)                                                         \
+    {                                                                                    \
+        const host* h_ = (st).plan.next();                                               \
+        int unprepared_retries_ = 0;                                                     \
+        auto buf_ = take_buffer();                                                       \
+        while (!(st).done && h_) {                                                       \
+            const auto now_ = (st).attempts == 0 ? (st).started : clock_type::now();     \
+            auto conn_ = prepare_attempt((st), *h_, now_, buf_);                          \
+            if (!conn_) {                                                                \
+                if (!(st).done) h_ = (st).plan.next();                                   \
+                continue;                                                                \
+            }                                                                            \
+            const std::size_t pi_ = h_->pool_index;                                      \
+            auto r_ = co_await conn_->async_request(buf_, remaining_ms((st), now_));     \
+            if ((st).done) break; /* another execution answered first */                 \
+            const auto step_ = on_answer((st), r_, pi_, unprepared_retries_);            \
+            if (step_ == next_step::reprepare) {                                         \
+                auto pec_ = co_await reprepare(*conn_, pi_, *(st).prepared);             \
+                if ((st).done) break;                                                    \
+                if (pec_) {                                                              \
+                    (st).note(pools[pi_].endpoint, pec_, nullptr);                       \
+                    h_ = (st).plan.next();                                               \
+                }                                                                        \
+            } else if (step_ == next_step::next_host) {                                  \
+                h_ = (st).plan.next();                                                   \
+            }                                                                            \
+        }                                                                                \
+        give_buffer(std::move(buf_));                                                    \
+    }
+
+namespace {
+std::chrono::milliseconds remaining_ms(const exec_state& st, clock_type::time_point now) {
+    auto r = std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - now);
+    return r.count() < 1 ? std::chrono::milliseconds(1) : r;
+}
+}  // namespace
+
+asio::awaitable<void> session_impl::run_execution(exec_state& st, std::shared_ptr<exec_state> keep, bool* finished) {
+    (void)keep;  // holds a speculative request's shared state until this execution ends
+    CQLPP_EXECUTION_LOOP(st)
     if (finished) *finished = st.done;
-    if (!st.done && !st.signal) st.fail_exhausted();  // sequential: out of hosts
-    give_buffer(std::move(buf));
 }
 
 asio::awaitable<std::error_code> session_impl::reprepare(transport::connection& c, std::size_t pool_index,
@@ -1123,13 +1180,13 @@ asio::awaitable<void> session_impl::reprepare_all(std::size_t pool_index) {
 
 // ---- statement encoders --------------------------------------------------------
 
-namespace {
-
 struct common_params {
     proto::query_parameters qp;
     std::vector<std::pair<std::string_view, std::optional<proto::bytes_view>>> payload;
     transport::connection::encode_options eo;
 };
+
+namespace {
 
 void fill_common(session_impl& s, const statement_options& o, common_params& c, exec_state& st) {
     c.qp.cl = o.consistency.value_or(s.cfg.consistency);
@@ -1162,16 +1219,39 @@ bool check_v5(const transport::connection& c, const proto::query_parameters& qp,
 
 }  // namespace
 
-asio::awaitable<result> session_impl::execute(const statement& s) {
-    if (s.error()) co_return result(s.error(), diagnostics{s.error_message(), {}, {}});
-    struct ctx_t {
-        const statement* s;
-        common_params c;
-        value_views views;
-        std::vector<std::string_view> names;
-    } ctx;
+// Per-kind request contexts: what the encoder reads on every attempt. Set up
+// by plain functions so the request coroutines hold only these and exec_state.
+struct simple_ctx {
+    const statement* s = nullptr;
+    common_params c;
+    value_views views;
+    std::vector<std::string_view> names;
+    std::string routing_ks;
+};
+struct bound_ctx {
+    const prepared_data* p = nullptr;
+    common_params c;
+    value_views views;
+};
+struct batch_ctx {
+    const batch* bt = nullptr;
+    common_params c;
+    std::vector<std::vector<proto::value_view>> values;
+    std::vector<proto::batch_statement> stmts;
+};
+
+namespace {
+void set_error(exec_state& st, std::error_code ec, std::string message) {
+    st.out = result(ec, diagnostics{std::move(message), {}, {}});
+}
+}  // namespace
+
+bool session_impl::setup(const statement& s, simple_ctx& ctx, exec_state& st) {
+    if (s.error()) {
+        set_error(st, s.error(), s.error_message());
+        return false;
+    }
     ctx.s = &s;
-    exec_state st;
     st.started = clock_type::now();
     fill_common(*this, s.options(), ctx.c, st);
     ctx.c.qp.values = ctx.views.fill(s.values());
@@ -1182,46 +1262,40 @@ asio::awaitable<result> session_impl::execute(const statement& s) {
     st.is_write = is_write_query(s.query());
     st.schema_altering = starts_with_keyword(s.query(), "CREATE") || starts_with_keyword(s.query(), "ALTER") ||
                          starts_with_keyword(s.query(), "DROP");
-    std::string routing_ks;
-    if (s.routing_key()) {
-        routing_ks = !s.routing_keyspace().empty() ? s.routing_keyspace()
-                     : !s.options().keyspace.empty() ? s.options().keyspace
-                                                     : cfg.keyspace;
-        st.info.keyspace = routing_ks;
-        st.info.routing_token = token_of(*s.routing_key());
-    }
-    if (s.options().routing_token) {
-        if (routing_ks.empty()) routing_ks = !s.options().keyspace.empty() ? s.options().keyspace : cfg.keyspace;
-        st.info.keyspace = routing_ks;
-        st.info.routing_token = *s.options().routing_token;
+    if (s.routing_key() || s.options().routing_token) {
+        ctx.routing_ks = !s.routing_keyspace().empty() ? s.routing_keyspace()
+                         : !s.options().keyspace.empty() ? s.options().keyspace
+                                                         : cfg.keyspace;
+        st.info.keyspace = ctx.routing_ks;
+        if (s.routing_key()) st.info.routing_token = token_of(*s.routing_key());
+        if (s.options().routing_token) st.info.routing_token = *s.options().routing_token;
     }
     st.info.consistency = st.cl;
     st.info.is_lwt = is_lwt_query(s.query());
     st.ctx = &ctx;
     st.encode = [](const void* p, const transport::connection& c, proto::byte_buffer& b, std::error_code& ec,
                    std::string& why) {
-        const auto& x = *static_cast<const ctx_t*>(p);
+        const auto& x = *static_cast<const simple_ctx*>(p);
         if (!check_v5(c, x.c.qp, ec, why)) return;
         proto::query_request q;
         q.query = x.s->query();
         q.params = x.c.qp;
         c.encode(proto::request(std::move(q)), x.c.eo, b);
     };
-    CQLPP_RUN_REQUEST(st)
-    co_return std::move(st.out);
+    return true;
 }
 
-asio::awaitable<result> session_impl::execute(const bound_statement& b) {
-    if (!b.prepared()) co_return result(driver::errc::no_such_marker, diagnostics{"bound statement has no prepared statement", {}, {}});
-    if (b.error()) co_return result(b.error(), diagnostics{b.error_message(), {}, {}});
-    struct ctx_t {
-        const prepared_data* p;
-        common_params c;
-        value_views views;
-    } ctx;
+bool session_impl::setup(const bound_statement& b, bound_ctx& ctx, exec_state& st) {
+    if (!b.prepared()) {
+        set_error(st, driver::errc::no_such_marker, "bound statement has no prepared statement");
+        return false;
+    }
+    if (b.error()) {
+        set_error(st, b.error(), b.error_message());
+        return false;
+    }
     const auto& p = b.prepared();
     ctx.p = p.get();
-    exec_state st;
     st.started = clock_type::now();
     fill_common(*this, b.options(), ctx.c, st);
     ctx.c.qp.values = ctx.views.fill(b.values());
@@ -1255,7 +1329,7 @@ asio::awaitable<result> session_impl::execute(const bound_statement& b) {
     st.ctx = &ctx;
     st.encode = [](const void* ptr, const transport::connection& c, proto::byte_buffer& out, std::error_code& ec,
                    std::string& why) {
-        const auto& x = *static_cast<const ctx_t*>(ptr);
+        const auto& x = *static_cast<const bound_ctx*>(ptr);
         if (!check_v5(c, x.c.qp, ec, why)) return;
         proto::execute_request e;
         e.id = x.p->id;
@@ -1263,19 +1337,11 @@ asio::awaitable<result> session_impl::execute(const bound_statement& b) {
         e.params = x.c.qp;
         c.encode(proto::request(std::move(e)), x.c.eo, out);
     };
-    CQLPP_RUN_REQUEST(st)
-    co_return std::move(st.out);
+    return true;
 }
 
-asio::awaitable<result> session_impl::execute(const batch& bt) {
-    struct ctx_t {
-        const batch* bt;
-        common_params c;
-        std::vector<std::vector<proto::value_view>> values;
-        std::vector<proto::batch_statement> stmts;
-    } ctx;
+bool session_impl::setup(const batch& bt, batch_ctx& ctx, exec_state& st) {
     ctx.bt = &bt;
-    exec_state st;
     st.started = clock_type::now();
     fill_common(*this, bt.options(), ctx.c, st);
     ctx.values.resize(bt.size());
@@ -1286,7 +1352,10 @@ asio::awaitable<result> session_impl::execute(const batch& bt) {
         const detail::value_list* vl;
         if (e.bound) {
             const auto& b = bt.bound_at(e.index);
-            if (b.error()) co_return result(b.error(), diagnostics{"batch statement " + std::to_string(i) + ": " + b.error_message(), {}, {}});
+            if (b.error()) {
+                set_error(st, b.error(), "batch statement " + std::to_string(i) + ": " + b.error_message());
+                return false;
+            }
             ctx.stmts[i].prepared = true;
             ctx.stmts[i].id = b.prepared()->id;
             vl = &b.values();
@@ -1294,15 +1363,20 @@ asio::awaitable<result> session_impl::execute(const batch& bt) {
                 // Route the batch like its first bound statement.
                 st.info.keyspace = b.prepared()->keyspace;
                 const auto& p = *b.prepared();
-                if (p.pk_indices.size() == 1 && p.pk_indices[0] < b.values().size() && b.values().view(p.pk_indices[0]).is_set())
+                if (p.pk_indices.size() == 1 && p.pk_indices[0] < b.values().size() &&
+                    b.values().view(p.pk_indices[0]).is_set())
                     st.info.routing_token = token_of(b.values().view(p.pk_indices[0]).bytes);
             }
         } else {
             const auto& s = bt.simple_at(e.index);
-            if (s.error()) co_return result(s.error(), diagnostics{"batch statement " + std::to_string(i) + ": " + s.error_message(), {}, {}});
-            if (!s.names().empty())
-                co_return result(driver::errc::bind_count_mismatch,
-                                 diagnostics{"named values cannot be used in a batch (CASSANDRA-10246)", {}, {}});
+            if (s.error()) {
+                set_error(st, s.error(), "batch statement " + std::to_string(i) + ": " + s.error_message());
+                return false;
+            }
+            if (!s.names().empty()) {
+                set_error(st, driver::errc::bind_count_mismatch, "named values cannot be used in a batch (CASSANDRA-10246)");
+                return false;
+            }
             ctx.stmts[i].query = s.query();
             vl = &s.values();
         }
@@ -1314,7 +1388,7 @@ asio::awaitable<result> session_impl::execute(const batch& bt) {
     st.ctx = &ctx;
     st.encode = [](const void* ptr, const transport::connection& c, proto::byte_buffer& out, std::error_code& ec,
                    std::string& why) {
-        const auto& x = *static_cast<const ctx_t*>(ptr);
+        const auto& x = *static_cast<const batch_ctx*>(ptr);
         if (!check_v5(c, x.c.qp, ec, why)) return;
         proto::batch_request br;
         br.type = x.bt->type();
@@ -1326,7 +1400,33 @@ asio::awaitable<result> session_impl::execute(const batch& bt) {
         br.now_in_seconds = x.c.qp.now_in_seconds;
         c.encode(proto::request(std::move(br)), x.c.eo, out);
     };
-    CQLPP_RUN_REQUEST(st)
+    return true;
+}
+
+asio::awaitable<result> session_impl::execute(const statement& s) {
+    simple_ctx ctx;
+    exec_state st;
+    if (setup(s, ctx, st)) {
+        CQLPP_RUN_REQUEST(st)
+    }
+    co_return std::move(st.out);
+}
+
+asio::awaitable<result> session_impl::execute(const bound_statement& b) {
+    bound_ctx ctx;
+    exec_state st;
+    if (setup(b, ctx, st)) {
+        CQLPP_RUN_REQUEST(st)
+    }
+    co_return std::move(st.out);
+}
+
+asio::awaitable<result> session_impl::execute(const batch& bt) {
+    batch_ctx ctx;
+    exec_state st;
+    if (setup(bt, ctx, st)) {
+        CQLPP_RUN_REQUEST(st)
+    }
     co_return std::move(st.out);
 }
 

@@ -25,6 +25,10 @@ struct pool_slot {
 
 // How one logical request runs (shared by its executions when speculative).
 struct exec_state;
+struct simple_ctx;
+struct bound_ctx;
+struct batch_ctx;
+enum class next_step { done, same_host, next_host, reprepare };
 
 struct session_impl : std::enable_shared_from_this<session_impl> {
     using executor_type = asio::any_io_executor;
@@ -107,6 +111,10 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     std::shared_ptr<exec_state> share(const exec_state& st);
     bool finish(exec_state& st);
     asio::awaitable<result> run_speculative(std::shared_ptr<exec_state> st);
+    next_step on_answer(exec_state& st, transport::request_result& r, std::size_t pool_index, int& unprepared_retries);
+    std::shared_ptr<transport::connection> prepare_attempt(exec_state& st, const host& h,
+                                                           std::chrono::steady_clock::time_point now,
+                                                           protocol::byte_buffer& buf);
     asio::awaitable<void> run_execution(exec_state& st, std::shared_ptr<exec_state> keep, bool* finished);
     asio::awaitable<std::error_code> reprepare(transport::connection& c, std::size_t pool_index, const prepared_data& p);
     asio::awaitable<outcome<prepared_statement>> prepare(std::string query, std::string keyspace);
@@ -114,6 +122,9 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     asio::awaitable<void> reprepare_all(std::size_t pool_index);
     std::shared_ptr<prepared_data> cache_prepared(const std::string& key, std::shared_ptr<prepared_data> p);
 
+    bool setup(const statement& s, simple_ctx& ctx, exec_state& st);
+    bool setup(const bound_statement& b, bound_ctx& ctx, exec_state& st);
+    bool setup(const batch& bt, batch_ctx& ctx, exec_state& st);
     asio::awaitable<result> execute(const statement& s);
     asio::awaitable<result> execute(const bound_statement& s);
     asio::awaitable<result> execute(const batch& b);
