@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The main job, for a newcomer: installs what is missing, builds cqlpp, starts
-# the embedded simulated cluster (3 nodes on 127.0.0.1-3) and drives it with a
-# real third-party driver, then shows the codec at work through `cqlpp wire`.
+# the embedded simulated cluster (3 nodes on 127.0.0.1-3), drives it with the
+# cqlpp driver (examples/quickstart.cpp) and with a real third-party driver,
+# then shows the codec at work through `cqlpp wire`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh demo
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLPP_BUILD_TESTS=OFF -DCQLPP_BUILD_BENCH=OFF >/dev/null
-cmake --build build/release --target cqlpp -j "$(nproc)"
+cmake --build build/release --target cqlpp cqlpp_quickstart -j "$(nproc)"
 cqlpp=build/release/tools/cqlpp
 port="${CQLPP_DEMO_PORT:-19042}"
 
@@ -19,6 +20,10 @@ for _ in $(seq 50); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   sleep 0.1
 done
+
+echo
+echo "== the cqlpp driver (examples/quickstart.cpp) against the simulated cluster"
+build/release/examples/cqlpp_quickstart "127.0.0.1:$port"
 
 echo
 echo "== the DataStax Python driver against the simulated cluster"
