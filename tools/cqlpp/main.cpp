@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
     cqlpp::tools::add_token_command(app);
     cqlpp::tools::add_wire_command(app);
     cqlpp::tools::add_sim_command(app);
+    cqlpp::tools::add_exec_command(app);
+    cqlpp::tools::add_shell_command(app);
 
     try {
         app.parse(argc, argv);

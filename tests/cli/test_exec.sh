@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# `cqlpp exec` and `cqlpp shell` against a 3-node `cqlpp sim` started here:
+# exact output in every format, paging, scripts, errors, v4, LZ4, piped shell.
+# Usage: test_exec.sh path/to/cqlpp
+set -euo pipefail
+CQLPP="$1"
+pass=0
+fail=0
+work=$(mktemp -d)
+sim_pid=""
+
+cleanup() {
+  if [ -n "$sim_pid" ]; then
+    kill -TERM "$sim_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$sim_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$sim_pid" 2>/dev/null || true
+    wait "$sim_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# A free port in 23000-23999 on the three loopback addresses.
+PORT=""
+for _ in $(seq 1 50); do
+  p=$((23000 + RANDOM % 1000))
+  if ! port_open 127.0.0.1 "$p" && ! port_open 127.0.0.2 "$p" && ! port_open 127.0.0.3 "$p"; then PORT=$p; break; fi
+done
+[ -n "$PORT" ] || { echo "no free port in 23000-23999" >&2; exit 1; }
+
+"$CQLPP" sim --nodes 3 --port "$PORT" >"$work/sim.log" 2>&1 &
+sim_pid=$!
+for i in 1 2 3; do
+  up=""
+  for _ in $(seq 1 150); do
+    if port_open "127.0.0.$i" "$PORT"; then up=1; break; fi
+    kill -0 "$sim_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$up" ]; then echo "cqlpp sim did not start on 127.0.0.$i:$PORT:" >&2; cat "$work/sim.log" >&2; exit 1; fi
+done
+
+HOSTS="127.0.0.1:$PORT"
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect_out NAME EXPECTED ARGS...: exit 0, stdout exactly EXPECTED, stderr empty.
+expect_out() {
+  local name="$1" expected="$2"; shift 2
+  local out rc=0
+  out="$("$CQLPP" "$@" 2>"$work/err")" || rc=$?
+  if [ $rc -ne 0 ]; then bad "$name: exited $rc: $(cat "$work/err")"; return; fi
+  if [ -s "$work/err" ]; then bad "$name: unexpected stderr: $(cat "$work/err")"; return; fi
+  if [ "$out" != "$expected" ]; then bad "$name"$'\n'"--- expected:"$'\n'"$expected"$'\n'"--- got:"$'\n'"$out"; return; fi
+  ok
+}
+# expect_contains NAME NEEDLE ARGS...: exit 0 and NEEDLE in stdout.
+expect_contains() {
+  local name="$1" needle="$2"; shift 2
+  local out rc=0
+  out="$("$CQLPP" "$@" 2>"$work/err")" || rc=$?
+  if [ $rc -ne 0 ]; then bad "$name: exited $rc: $(cat "$work/err")"; return; fi
+  case "$out" in *"$needle"*) ok ;; *) bad "$name: output lacks '$needle':"$'\n'"$out" ;; esac
+}
+# expect_fail NAME NEEDLE ARGS...: non-zero exit, exactly one stderr line containing NEEDLE.
+expect_fail() {
+  local name="$1" needle="$2"; shift 2
+  local err rc=0 lines
+  "$CQLPP" "$@" >/dev/null 2>"$work/err" || rc=$?
+  err="$(cat "$work/err")"
+  lines=$(printf '%s' "$err" | grep -c '' || true)
+  if [ $rc -eq 0 ]; then bad "$name: should fail"; return; fi
+  if [ "$lines" -ne 1 ]; then bad "$name: should print one error line, printed $lines:"$'\n'"$err"; return; fi
+  case "$err" in *"$needle"*) ok ;; *) bad "$name: error lacks '$needle': $err" ;; esac
+}
+
+X=("$CQLPP" exec --hosts "$HOSTS")
+
+# --- schema and data (DDL/DML print nothing)
+expect_out "create" "" exec --hosts "$HOSTS" \
+  -e "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}" \
+  -e "CREATE TABLE ks.t (k int, c int, v text, PRIMARY KEY (k, c))"
+expect_out "insert" "" exec --hosts "$HOSTS" \
+  -e "INSERT INTO ks.t (k, c, v) VALUES (1, 1, 'one')" \
+  -e "INSERT INTO ks.t (k, c, v) VALUES (1, 2, 'two, \"2\"')" \
+  -e "INSERT INTO ks.t (k, c) VALUES (1, 3)"
+
+# --- formats
+expect_out "table" "
+ c | v
+---+----------
+ 1 |      one
+ 2 | two, \"2\"
+ 3 |     null
+
+(3 rows)" exec --hosts "$HOSTS" -e "SELECT c, v FROM ks.t WHERE k = 1"
+expect_out "csv" 'c,v
+1,one
+2,"two, ""2"""
+3,' exec --hosts "$HOSTS" --format csv -e "SELECT c, v FROM ks.t WHERE k = 1"
+expect_out "json" '{"c": 1, "v": "one"}
+{"c": 2, "v": "two, \"2\""}
+{"c": 3, "v": null}' exec --hosts "$HOSTS" --format json -e "SELECT c, v FROM ks.t WHERE k = 1"
+expect_out "empty result" "
+ c | v
+---+---
+
+(0 rows)" exec --hosts "$HOSTS" -e "SELECT c, v FROM ks.t WHERE k = 42"
+
+# --- values of many types, as cqlsh prints them
+expect_out "types ddl" "" exec --hosts "$HOSTS" \
+  -e "CREATE TABLE ks.types (k int PRIMARY KEY, b boolean, d double, big bigint, l list<int>, m map<text, int>, ts timestamp, u uuid, x blob)" \
+  -e "INSERT INTO ks.types (k, b, d, big, l, m, ts, u, x) VALUES (1, true, 2.5, -9000000000, [1, 2], {'a': 1}, '2024-01-02 03:04:05+0000', 6ab09bec-e68e-48d9-a5f8-97e6fb4c9b47, 0xcafe)"
+expect_out "types table" "
+ k | b    | d   | big         | l      | m        | ts                              | u                                    | x
+---+------+-----+-------------+--------+----------+---------------------------------+--------------------------------------+--------
+ 1 | true | 2.5 | -9000000000 | [1, 2] | {'a': 1} | 2024-01-02 03:04:05.000000+0000 | 6ab09bec-e68e-48d9-a5f8-97e6fb4c9b47 | 0xcafe
+
+(1 rows)" exec --hosts "$HOSTS" -e "SELECT k, b, d, big, l, m, ts, u, x FROM ks.types WHERE k = 1"
+expect_out "types json" '{"k": 1, "b": true, "d": 2.5, "big": -9000000000, "l": "[1, 2]", "m": "{'"'"'a'"'"': 1}", "ts": "2024-01-02 03:04:05.000000+0000", "u": "6ab09bec-e68e-48d9-a5f8-97e6fb4c9b47", "x": "0xcafe"}' \
+  exec --hosts "$HOSTS" --format json -e "SELECT k, b, d, big, l, m, ts, u, x FROM ks.types WHERE k = 1"
+
+# --- paging: more rows than a page, every one printed
+ins=()
+for i in $(seq 1 25); do ins+=(-e "INSERT INTO ks.t (k, c, v) VALUES (2, $i, 'v$i')"); done
+expect_out "paging insert" "" exec --hosts "$HOSTS" "${ins[@]}"
+expected_csv="c,v"
+for i in $(seq 1 25); do expected_csv+=$'\n'"$i,v$i"; done
+expect_out "paging csv" "$expected_csv" exec --hosts "$HOSTS" --page-size 7 --format csv -e "SELECT c, v FROM ks.t WHERE k = 2"
+expect_contains "paging table" "(25 rows)" exec --hosts "$HOSTS" --page-size 4 -e "SELECT c, v FROM ks.t WHERE k = 2"
+expect_contains "paging table aligned across pages" "  9 |  v9
+ 10 | v10" exec --hosts "$HOSTS" --page-size 4 -e "SELECT c, v FROM ks.t WHERE k = 2"
+
+# --- -f FILE: several statements, comments, quotes and $$ strings with ';' inside
+cat >"$work/script.cql" <<'EOF'
+-- a comment; with a semicolon
+CREATE TABLE ks.f (k int PRIMARY KEY, v text);  // another; comment
+/* block; comment
+   over lines; */
+INSERT INTO ks.f (k, v) VALUES (1, 'a;b');
+INSERT INTO ks.f (k, v) VALUES (2, $$it's; dollar$$);
+INSERT INTO ks.f (k, v)
+  VALUES (3, 'it''s -- not a comment');
+SELECT k, v FROM ks.f WHERE k = 1;
+SELECT k, v FROM ks.f WHERE k = 2;
+SELECT v FROM ks.f WHERE k = 3
+EOF
+expect_out "file" 'k,v
+1,a;b
+k,v
+2,it'"'"'s; dollar
+v
+it'"'"'s -- not a comment' exec --hosts "$HOSTS" --format csv -f "$work/script.cql"
+expect_out "file from stdin" 'v
+a;b' exec --hosts "$HOSTS" --format csv -f - <<<"SELECT v FROM ks.f WHERE k = 1;"
+
+# --- USE, and -k
+expect_out "use" 'v
+one' exec --hosts "$HOSTS" --format csv -e "USE ks" -e "SELECT v FROM t WHERE k = 1 AND c = 1"
+expect_out "keyspace option csv" 'v
+one' exec --hosts "$HOSTS" --format csv -k ks -e "SELECT v FROM t WHERE k = 1 AND c = 1"
+
+# --- errors: one line on stderr, non-zero exit
+expect_fail "unconfigured table" "cqlpp: error: INVALID from 127.0.0." exec --hosts "$HOSTS" -e "SELECT * FROM ks.nope"
+expect_fail "unconfigured table message" "unconfigured table nope" exec --hosts "$HOSTS" -e "SELECT * FROM ks.nope"
+expect_fail "syntax error" "SYNTAX_ERROR" exec --hosts "$HOSTS" -e "SELEC * FROM ks.t"
+expect_fail "stops at the first error" "unconfigured table nope" exec --hosts "$HOSTS" \
+  -e "SELECT * FROM ks.nope" -e "INSERT INTO ks.f (k, v) VALUES (99, 'should not run')"
+expect_out "nothing ran after the error" "
+ k | v
+---+---
+
+(0 rows)" exec --hosts "$HOSTS" -e "SELECT k, v FROM ks.f WHERE k = 99"
+expect_fail "use unknown keyspace" "Keyspace 'nokeyspace' does not exist" exec --hosts "$HOSTS" -e "USE nokeyspace"
+expect_fail "missing file" "cannot read" exec --hosts "$HOSTS" -f "$work/none.cql"
+expect_fail "no statement" "-e" exec --hosts "$HOSTS"
+expect_fail "bad format" "--format" exec --hosts "$HOSTS" --format xml -e "SELECT * FROM ks.t"
+expect_fail "bad consistency" "unknown consistency level" exec --hosts "$HOSTS" --consistency MOST -e "SELECT * FROM ks.t"
+expect_fail "unterminated quote" "unterminated" exec --hosts "$HOSTS" -e "SELECT 'oops FROM ks.t"
+closed=$((PORT + 1))
+port_open 127.0.0.1 "$closed" && closed=$((PORT + 2))
+expect_fail "connection refused" "cannot connect to 127.0.0.1:$closed" exec --hosts "127.0.0.1:$closed" --timeout 2000 -e "SELECT * FROM ks.t"
+
+# --- protocol v4, LZ4, consistency
+expect_out "v4" 'c,v
+1,one' exec --hosts "$HOSTS" --protocol 4 --format csv -e "SELECT c, v FROM ks.t WHERE k = 1 AND c = 1"
+out="$("$CQLPP" exec --hosts "$HOSTS" --protocol 4 --verbose -e "SELECT c FROM ks.t WHERE k = 1 AND c = 1" 2>&1 >/dev/null)" || true
+case "$out" in *"(protocol v4)"*) ok ;; *) bad "v4 verbose: $out" ;; esac
+out="$("$CQLPP" exec --hosts "$HOSTS" --verbose -e "SELECT c FROM ks.t WHERE k = 1 AND c = 1" 2>&1 >/dev/null)" || true
+case "$out" in *"(protocol v5)"*) ok ;; *) bad "v5 verbose: $out" ;; esac
+expect_out "v4 paging" "$expected_csv" exec --hosts "$HOSTS" --protocol 4 --page-size 6 --format csv -e "SELECT c, v FROM ks.t WHERE k = 2"
+expect_out "lz4" "$expected_csv" exec --hosts "$HOSTS" --compression lz4 --page-size 5 --format csv -e "SELECT c, v FROM ks.t WHERE k = 2"
+expect_out "lz4 v4" "$expected_csv" exec --hosts "$HOSTS" --protocol 4 --compression lz4 --format csv -e "SELECT c, v FROM ks.t WHERE k = 2"
+expect_out "consistency" 'v
+one' exec --hosts "$HOSTS,127.0.0.2:$PORT" --consistency QUORUM --format csv -e "SELECT v FROM ks.t WHERE k = 1 AND c = 1"
+
+# --- shell fed through a pipe
+shell_out="$("$CQLPP" shell --hosts "$HOSTS" 2>"$work/err" <<'EOF'
+DESCRIBE KEYSPACES
+DESCRIBE TABLE ks.t
+CONSISTENCY
+CONSISTENCY QUORUM
+CONSISTENCY
+USE ks;
+SELECT c, v
+  FROM t
+  WHERE k = 1;  -- two lines, a comment
+PAGING 3
+EXPAND ON
+SELECT c, v FROM t WHERE k = 1 AND c = 1;
+EXPAND OFF
+SELECT * FROM nope;
+EXIT
+SELECT 'not reached' FROM t;
+EOF
+)" && rc=0 || rc=$?
+check_shell() {
+  case "$shell_out" in *"$1"*) ok ;; *) bad "shell: output lacks '$1':"$'\n'"$shell_out" ;; esac
+}
+check_shell "ks  "
+check_shell "system"
+check_shell "CREATE TABLE ks.t (
+    k int,
+    c int,
+    v text,
+    PRIMARY KEY (k, c)
+);"
+check_shell "Current consistency level is ONE."
+check_shell "Consistency level set to QUORUM."
+check_shell "Current consistency level is QUORUM."
+check_shell "
+ c | v
+---+----------
+ 1 |      one
+ 2 | two, \"2\"
+ 3 |     null
+
+(3 rows)"
+check_shell "Page size: 3"
+check_shell "@ Row 1
+---+-----
+ c | 1
+ v | one"
+case "$shell_out" in *"not reached"*) bad "shell: ran past EXIT" ;; *) ok ;; esac
+if [ "$rc" -ne 0 ] && grep -q "unconfigured table nope" "$work/err"; then ok; else bad "shell: status $rc, stderr: $(cat "$work/err")"; fi
+
+# The shell's DESCRIBE KEYSPACE and a bare name, HELP, and a statement spanning pipes without ';' at EOF.
+expect_contains "shell describe keyspace" "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': '2'};" \
+  shell --hosts "$HOSTS" <<<"DESCRIBE KEYSPACE ks"
+expect_contains "shell help" "DESCRIBE KEYSPACES" shell --hosts "$HOSTS" <<<"HELP"
+expect_contains "shell last statement without ;" "(1 rows)" shell --hosts "$HOSTS" -k ks <<<"SELECT * FROM t WHERE k = 1 AND c = 1"
+expect_contains "shell describe tables" "f  t  types" shell --hosts "$HOSTS" -k ks <<<"DESCRIBE TABLES"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

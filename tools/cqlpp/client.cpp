@@ -1,0 +1,580 @@
+#include "client.hpp"
+
+#include "client_output.hpp"
+#include "commands.hpp"
+#include "util.hpp"
+
+#include "cqlpp/protocol/common.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_awaitable.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <exception>
+#include <iostream>
+
+namespace cqlpp::tools {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// The first whitespace-separated word and the (trimmed) rest.
+std::pair<std::string_view, std::string_view> first_word(std::string_view s) {
+    s = trim(s);
+    std::size_t i = 0;
+    while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    return {s.substr(0, i), trim(s.substr(i))};
+}
+
+std::string_view strip_semicolons(std::string_view s) {
+    s = trim(s);
+    while (!s.empty() && s.back() == ';') s = trim(s.substr(0, s.size() - 1));
+    return s;
+}
+
+std::string error_text(std::error_code ec, const driver::diagnostics& d) {
+    return d.message.empty() ? ec.message() : d.message;
+}
+
+[[noreturn]] void fail(std::string msg) { throw command_error("error: " + std::move(msg)); }
+
+// Scans CQL text from `from`: returns the offset just past the first
+// top-level ';' (npos when there is none) and appends the statement text,
+// comments dropped, to `clean`. `end_state` tells where the scan stopped.
+enum class scan_state { normal, single_quote, double_quote, dollar, line_comment, block_comment };
+
+std::size_t scan(std::string_view text, std::size_t from, std::string& clean, scan_state& end_state) {
+    auto st = scan_state::normal;
+    for (std::size_t i = from; i < text.size(); ++i) {
+        const char c = text[i];
+        const char n = i + 1 < text.size() ? text[i + 1] : '\0';
+        switch (st) {
+            case scan_state::normal:
+                if (c == ';') {
+                    end_state = st;
+                    return i + 1;
+                }
+                if (c == '\'') st = scan_state::single_quote;
+                else if (c == '"') st = scan_state::double_quote;
+                else if (c == '$' && n == '$') {
+                    st = scan_state::dollar;
+                    clean += "$$";
+                    ++i;
+                    continue;
+                } else if ((c == '-' && n == '-') || (c == '/' && n == '/')) {
+                    st = scan_state::line_comment;
+                    ++i;
+                    continue;
+                } else if (c == '/' && n == '*') {
+                    st = scan_state::block_comment;
+                    clean += ' ';
+                    ++i;
+                    continue;
+                }
+                clean += c;
+                break;
+            case scan_state::single_quote:
+            case scan_state::double_quote:
+                clean += c;
+                // A doubled quote is an escaped one: the next iteration reopens.
+                if (c == (st == scan_state::single_quote ? '\'' : '"')) st = scan_state::normal;
+                break;
+            case scan_state::dollar:
+                if (c == '$' && n == '$') {
+                    clean += "$$";
+                    ++i;
+                    st = scan_state::normal;
+                } else {
+                    clean += c;
+                }
+                break;
+            case scan_state::line_comment:
+                if (c == '\n') {
+                    clean += '\n';
+                    st = scan_state::normal;
+                }
+                break;
+            case scan_state::block_comment:
+                if (c == '*' && n == '/') {
+                    ++i;
+                    st = scan_state::normal;
+                }
+                break;
+        }
+    }
+    end_state = st;
+    return std::string_view::npos;
+}
+
+bool is_plain_identifier(std::string_view s) {
+    if (s.empty() || !(std::islower(static_cast<unsigned char>(s[0])))) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+    });
+}
+
+std::string replication_literal(const driver::replication_strategy& r) {
+    using k = driver::replication_strategy::kind;
+    switch (r.strategy) {
+        case k::simple:
+            return "{'class': 'SimpleStrategy', 'replication_factor': '" + std::to_string(r.replication_factor) + "'}";
+        case k::network_topology: {
+            std::string s = "{'class': 'NetworkTopologyStrategy'";
+            for (const auto& [dc, n] : r.dc_factors) s += ", '" + dc + "': '" + std::to_string(n) + "'";
+            return s + "}";
+        }
+        case k::local: return "{'class': 'LocalStrategy'}";
+        case k::everywhere: return "{'class': 'EverywhereStrategy'}";
+        case k::unknown: break;
+    }
+    return "{'class': '" + r.class_name + "'}";
+}
+
+std::string create_table_text(const driver::table_metadata& t) {
+    std::string s = "CREATE TABLE " + quote_identifier(t.keyspace) + '.' + quote_identifier(t.name) + " (\n";
+    const bool simple_key = t.partition_key.size() == 1 && t.clustering.empty();
+    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+        const auto& c = t.columns[i];
+        s += "    " + quote_identifier(c.name) + ' ' + protocol::to_cql_name(c.type);
+        if (c.kind == driver::column_metadata::kind::static_) s += " static";
+        if (simple_key && i == t.partition_key[0]) s += " PRIMARY KEY";
+        if (!simple_key || i + 1 < t.columns.size()) s += ',';
+        s += '\n';
+    }
+    if (!simple_key) {
+        auto names = [&](const std::vector<std::size_t>& idx) {
+            std::string out;
+            for (std::size_t i = 0; i < idx.size(); ++i) out += (i ? ", " : "") + quote_identifier(t.columns[idx[i]].name);
+            return out;
+        };
+        s += "    PRIMARY KEY (";
+        s += t.partition_key.size() == 1 ? names(t.partition_key) : '(' + names(t.partition_key) + ')';
+        if (!t.clustering.empty()) s += ", " + names(t.clustering);
+        s += ")\n";
+    }
+    return s + ");\n";
+}
+
+void setup_logging(bool verbose) {
+    // The driver logs through the "cqlpp" logger when there is one: keep
+    // stdout for results, and quiet unless --verbose.
+    auto l = spdlog::get("cqlpp");
+    if (!l) l = spdlog::stderr_logger_mt("cqlpp");
+    l->set_pattern("%v");
+    l->set_level(verbose ? spdlog::level::info : spdlog::level::err);
+}
+
+}  // namespace
+
+// ---- options ----------------------------------------------------------------
+
+void add_client_options(CLI::App& cmd, client_options& o) {
+    cmd.add_option("--hosts", o.hosts, "Contact points: H1[:PORT][,H2[:PORT]...]")->capture_default_str();
+    cmd.add_option("--protocol", o.protocol, "Protocol version: 5 (falls back to 4) or 4")
+        ->check(CLI::IsMember({4, 5}))
+        ->capture_default_str();
+    cmd.add_option("--compression", o.compression, "lz4 or none")
+        ->check(CLI::IsMember({"lz4", "none"}))
+        ->capture_default_str();
+    cmd.add_option("-k,--keyspace", o.keyspace, "Keyspace to USE");
+    cmd.add_option("--consistency", o.consistency, "Consistency level")->capture_default_str();
+    cmd.add_option("--page-size", o.page_size, "Rows fetched per page")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd.add_option("--format", o.format, "Output: table, csv or json (one object per line)")
+        ->check(CLI::IsMember({"table", "csv", "json"}))
+        ->capture_default_str();
+    auto* user = cmd.add_option("-u,--user", o.user, "User name (PasswordAuthenticator)");
+    auto* pass = cmd.add_option("-p,--password", o.password, "Password");
+    user->needs(pass);
+    pass->needs(user);
+    cmd.add_flag("--tls", o.tls, "Connect with TLS");
+    cmd.add_option("--tls-ca", o.tls_ca, "PEM file of trusted CAs (implies --tls; default: the system's)");
+    cmd.add_option("--tls-cert", o.tls_cert, "PEM client certificate (implies --tls)");
+    cmd.add_option("--tls-key", o.tls_key, "PEM private key of --tls-cert");
+    cmd.add_flag("--no-hostname-check", o.no_hostname_check, "Do not check the server certificate's name");
+    cmd.add_option("--timeout", o.timeout_ms, "Connect and request timeout in milliseconds")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd.add_flag("-v,--verbose", o.verbose, "Report non-row results, connection and driver events on stderr");
+}
+
+driver::session_config make_session_config(const client_options& o) {
+    driver::session_config cfg;
+    cfg.contact_points.clear();
+    for (const auto& h : split_top_level(o.hosts, ',')) {
+        auto t = trim(h);
+        if (!t.empty()) cfg.contact_points.emplace_back(t);
+    }
+    if (cfg.contact_points.empty()) throw command_error("--hosts: no host given");
+    cfg.connection.version = o.protocol == 4 ? protocol::protocol_version::v4 : protocol::protocol_version::v5;
+    cfg.connection.allow_version_fallback = o.protocol != 4;
+    cfg.connection.lz4 = o.compression == "lz4";
+    if (!o.keyspace.empty()) cfg.keyspace = parse_identifier(o.keyspace);
+    auto cl = protocol::parse_consistency(o.consistency);
+    if (!cl) throw command_error("--consistency: unknown consistency level '" + o.consistency + "'");
+    cfg.consistency = *cl;
+    cfg.page_size = o.page_size;
+    if (!o.user.empty()) cfg.connection.auth = transport::credentials{o.user, o.password};
+    if (o.tls || !o.tls_ca.empty() || !o.tls_cert.empty() || !o.tls_key.empty()) {
+        if (o.tls_cert.empty() != o.tls_key.empty()) throw command_error("--tls-cert and --tls-key go together");
+        transport::tls_config tls;
+        tls.ca_file = o.tls_ca;
+        tls.cert_file = o.tls_cert;
+        tls.key_file = o.tls_key;
+        tls.verify_hostname = !o.no_hostname_check;
+        cfg.connection.tls = std::move(tls);
+    }
+    const std::chrono::milliseconds timeout(o.timeout_ms);
+    cfg.request_timeout = timeout;
+    cfg.connection.request_timeout = timeout;
+    cfg.connection.connect_timeout = timeout;
+    // A command-line client needs no speculative work at exit.
+    cfg.drain_timeout = std::chrono::milliseconds(2000);
+    return cfg;
+}
+
+void run_on_io(std::function<asio::awaitable<void>(asio::any_io_executor)> body) {
+    asio::io_context io;
+    std::exception_ptr failure;
+    asio::co_spawn(io, body(io.get_executor()), [&](std::exception_ptr e) {
+        failure = e;
+        io.stop();  // background work of a session that could not close cleanly
+    });
+    io.run();
+    if (failure) std::rethrow_exception(failure);
+}
+
+// ---- statement splitting -------------------------------------------------------
+
+std::optional<std::string> statement_splitter::next() {
+    for (;;) {
+        std::string clean;
+        scan_state st;
+        auto end = scan(pending_, pos_, clean, st);
+        if (end == std::string_view::npos) return std::nullopt;
+        pos_ = end;
+        if (pos_ > 65536 && pos_ * 2 > pending_.size()) {  // drop what was consumed, now and then
+            pending_.erase(0, pos_);
+            pos_ = 0;
+        }
+        auto t = trim(clean);
+        if (!t.empty()) return std::string(t);
+    }
+}
+
+bool statement_splitter::blank() const {
+    std::string clean;
+    scan_state st;
+    std::size_t pos = pos_;
+    // Several empty statements (";;") are blank too.
+    while ((pos = scan(pending_, pos, clean, st)) != std::string_view::npos)
+        if (!trim(clean).empty()) return false;
+    return trim(clean).empty() && st != scan_state::single_quote && st != scan_state::double_quote &&
+           st != scan_state::dollar;
+}
+
+std::string statement_splitter::take_rest() {
+    std::string clean;
+    scan_state st;
+    scan(pending_, pos_, clean, st);
+    pending_.clear();
+    pos_ = 0;
+    return std::string(trim(clean));
+}
+
+std::string parse_identifier(std::string_view s) {
+    s = trim(s);
+    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') {
+        std::string out;
+        for (std::size_t i = 1; i + 1 < s.size(); ++i) {
+            out += s[i];
+            if (s[i] == '"' && i + 2 < s.size() && s[i + 1] == '"') ++i;
+        }
+        return out;
+    }
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string quote_identifier(std::string_view s) {
+    if (is_plain_identifier(s)) return std::string(s);
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + '"';
+}
+
+// ---- client -------------------------------------------------------------------
+
+client::client(client_options o) : opts_(std::move(o)) {
+    cfg_ = make_session_config(opts_);
+    if (opts_.format == "csv") format_ = output_format::csv;
+    else if (opts_.format == "json") format_ = output_format::json;
+    consistency_ = cfg_.consistency;
+    page_size_ = cfg_.page_size;
+    setup_logging(opts_.verbose);
+}
+
+client::~client() = default;
+
+asio::awaitable<void> client::connect(asio::any_io_executor ex) {
+    ex_ = ex;
+    auto r = co_await driver::session::connect(ex, cfg_);
+    if (r.ec) fail("cannot connect to " + opts_.hosts + ": " + error_text(r.ec, r.diag));
+    session_ = std::move(r.s);
+    keyspace_ = cfg_.keyspace;
+    if (opts_.verbose)
+        std::cerr << "cqlpp: connected to " << session_->metadata()->cluster_name << " through " << opts_.hosts
+                  << " (protocol v" << static_cast<int>(session_->protocol_version()) << ")\n";
+}
+
+asio::awaitable<void> client::close() {
+    if (session_) {
+        auto s = std::move(session_);
+        co_await s->close();
+    }
+}
+
+bool client::is_line_command(std::string_view line) {
+    auto w = upper(first_word(line).first);
+    while (!w.empty() && w.back() == ';') w.pop_back();
+    return w == "DESCRIBE" || w == "DESC" || w == "CONSISTENCY" || w == "SERIAL" || w == "PAGING" ||
+           w == "EXPAND" || w == "HELP" || w == "?" || w == "EXIT" || w == "QUIT";
+}
+
+asio::awaitable<void> client::run(std::string_view stmt) {
+    auto s = strip_semicolons(stmt);
+    if (s.empty()) co_return;
+    auto [word, rest] = first_word(s);
+    const auto w = upper(word);
+    if (w == "USE" && !rest.empty()) {
+        co_await use_keyspace(parse_identifier(rest));
+    } else if (w == "DESCRIBE" || w == "DESC") {
+        describe(rest);
+    } else if (w == "CONSISTENCY") {
+        consistency_command(rest, false);
+    } else if (w == "SERIAL" && upper(first_word(rest).first) == "CONSISTENCY") {
+        consistency_command(first_word(rest).second, true);
+    } else if (w == "PAGING") {
+        paging_command(rest);
+    } else if (w == "EXPAND") {
+        expand_command(rest);
+    } else if (w == "HELP" || w == "?") {
+        help();
+    } else if ((w == "EXIT" || w == "QUIT") && rest.empty()) {
+        quit_ = true;
+    } else {
+        co_await run_cql(std::string(s));
+    }
+}
+
+asio::awaitable<void> client::run_cql(std::string cql) {
+    driver::statement st(std::move(cql));
+    st.options().consistency = consistency_;
+    st.options().serial_consistency = serial_consistency_;
+    st.options().page_size = paging_ ? page_size_ : 0;
+    auto stream = session_->stream(std::move(st));
+    std::unique_ptr<row_printer> printer;
+    for (;;) {
+        driver::result page = co_await stream.next_page();
+        if (!page.ok()) {
+            std::cout.flush();
+            fail(error_text(page.error(), page.diag()));
+        }
+        for (auto w : page.warnings()) std::cerr << "cqlpp: warning: " << w << '\n';
+        if (page.kind() != protocol::result_kind::rows) {
+            if (opts_.verbose) {
+                std::cerr << "cqlpp: " << protocol::to_string(page.kind());
+                if (auto sk = page.set_keyspace(); !sk.empty()) std::cerr << ' ' << sk;
+                std::cerr << " from " << page.coordinator() << '\n';
+            }
+            break;
+        }
+        if (!printer) printer = make_row_printer(format_, expand_, std::cout);
+        printer->page(page.rows());
+        if (stream.done()) break;
+    }
+    if (printer) printer->end();
+}
+
+asio::awaitable<void> client::use_keyspace(std::string ks) {
+    // The server's answer names a keyspace that does not exist; then a new
+    // session whose connections all USE it (works on v4, unlike a per-statement keyspace).
+    {
+        auto r = co_await session_->execute("USE " + quote_identifier(ks));
+        if (!r.ok()) fail(error_text(r.error(), r.diag()));
+    }
+    auto cfg = cfg_;
+    cfg.keyspace = ks;
+    auto c = co_await driver::session::connect(ex_, cfg);
+    if (c.ec) fail("cannot connect to " + opts_.hosts + " with keyspace " + ks + ": " + error_text(c.ec, c.diag));
+    auto old = std::move(session_);
+    session_ = std::move(c.s);
+    cfg_ = std::move(cfg);
+    keyspace_ = ks;
+    co_await old->close();
+}
+
+void client::describe(std::string_view what) {
+    auto meta = session_->metadata();
+    auto [word, rest] = first_word(strip_semicolons(what));
+    const auto w = upper(word);
+    std::string out;
+
+    auto find_keyspace = [&](std::string_view name) -> const driver::keyspace_metadata& {
+        std::string ks = name.empty() ? keyspace_ : parse_identifier(name);
+        if (ks.empty()) fail("no keyspace given and none in use");
+        const auto* k = meta->keyspace(ks);
+        if (!k) fail("keyspace '" + ks + "' not found");
+        return *k;
+    };
+    auto find_table = [&](std::string_view name) -> const driver::table_metadata& {
+        auto parts = split_top_level(name, '.');
+        std::string ks = keyspace_, table;
+        if (parts.size() == 2) {
+            ks = parse_identifier(parts[0]);
+            table = parse_identifier(parts[1]);
+        } else if (parts.size() == 1) {
+            table = parse_identifier(parts[0]);
+        }
+        if (table.empty()) fail("DESCRIBE TABLE needs a table name");
+        if (ks.empty()) fail("no keyspace given for table '" + table + "' and none in use");
+        const auto* t = meta->table(ks, table);
+        if (!t) fail("table '" + table + "' not found in keyspace '" + ks + "'");
+        return *t;
+    };
+    auto keyspace_text = [&](const driver::keyspace_metadata& k) {
+        std::string s = "\nCREATE KEYSPACE " + quote_identifier(k.name) + " WITH replication = " +
+                        replication_literal(k.replication) + ";\n";
+        for (const auto& [name, t] : k.tables) s += '\n' + create_table_text(t);
+        return s + '\n';
+    };
+    auto table_list = [&](const driver::keyspace_metadata& k) {
+        std::string s;
+        for (const auto& [name, t] : k.tables) s += (s.empty() ? "" : "  ") + quote_identifier(name);
+        return s;
+    };
+
+    if (w == "KEYSPACES") {
+        std::string names;
+        for (const auto& [name, k] : meta->keyspaces) names += (names.empty() ? "" : "  ") + quote_identifier(name);
+        out = '\n' + names + "\n\n";
+    } else if (w == "KEYSPACE") {
+        out = keyspace_text(find_keyspace(rest));
+    } else if (w == "SCHEMA" || w == "FULL") {
+        for (const auto& [name, k] : meta->keyspaces) out += keyspace_text(k);
+    } else if (w == "TABLES") {
+        out = "\n";
+        if (!keyspace_.empty()) {
+            out += table_list(find_keyspace({})) + "\n\n";
+        } else {
+            for (const auto& [name, k] : meta->keyspaces) {
+                const auto header = "Keyspace " + quote_identifier(name);
+                out += header + '\n' + std::string(header.size(), '-') + '\n' + table_list(k) + "\n\n";
+            }
+        }
+    } else if (w == "TABLE" || w == "COLUMNFAMILY") {
+        out = '\n' + create_table_text(find_table(rest)) + '\n';
+    } else if (w == "CLUSTER") {
+        out = "\nCluster: " + meta->cluster_name + "\nPartitioner: " + meta->partitioner + "\n\n";
+    } else if (w.empty()) {
+        fail("DESCRIBE what? KEYSPACES, KEYSPACE [ks], TABLES, TABLE [ks.]t, CLUSTER or SCHEMA");
+    } else if (rest.empty() && word.find('.') == std::string_view::npos && meta->keyspace(parse_identifier(word))) {
+        out = keyspace_text(find_keyspace(word));
+    } else {
+        out = '\n' + create_table_text(find_table(strip_semicolons(what))) + '\n';
+    }
+    std::cout << out;
+    std::cout.flush();
+}
+
+void client::consistency_command(std::string_view arg, bool serial) {
+    auto& level = serial ? serial_consistency_ : consistency_;
+    const std::string what = serial ? "serial consistency level" : "consistency level";
+    if (arg.empty()) {
+        std::cout << "Current " << what << " is " << protocol::to_string(level) << ".\n";
+        return;
+    }
+    auto cl = protocol::parse_consistency(arg);
+    if (!cl) fail("unknown consistency level '" + std::string(arg) + "'");
+    if (serial && *cl != protocol::consistency::serial && *cl != protocol::consistency::local_serial)
+        fail("serial consistency must be SERIAL or LOCAL_SERIAL");
+    level = *cl;
+    std::cout << (serial ? "Serial consistency level" : "Consistency level") << " set to " << protocol::to_string(level)
+              << ".\n";
+}
+
+void client::paging_command(std::string_view arg) {
+    const auto a = upper(arg);
+    if (a.empty()) {
+        if (paging_)
+            std::cout << "Query paging is currently enabled. Use PAGING OFF to disable\nPage size: " << page_size_
+                      << '\n';
+        else
+            std::cout << "Query paging is currently disabled. Use PAGING ON to enable.\n";
+    } else if (a == "OFF") {
+        paging_ = false;
+        std::cout << "Disabled Query paging.\n";
+    } else if (a == "ON") {
+        paging_ = true;
+        std::cout << "Now Query paging is enabled\nPage size: " << page_size_ << '\n';
+    } else {
+        int n = 0;
+        auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), n);
+        if (ec != std::errc() || p != a.data() + a.size() || n <= 0)
+            fail("PAGING takes ON, OFF or a page size, not '" + std::string(arg) + "'");
+        paging_ = true;
+        page_size_ = n;
+        std::cout << "Page size: " << page_size_ << '\n';
+    }
+}
+
+void client::expand_command(std::string_view arg) {
+    const auto a = upper(arg);
+    if (a.empty())
+        std::cout << "Expanded output is currently " << (expand_ ? "enabled. Use EXPAND OFF to disable\n"
+                                                                 : "disabled. Use EXPAND ON to enable.\n");
+    else if (a == "ON") {
+        expand_ = true;
+        std::cout << "Now Expanded output is enabled\n";
+    } else if (a == "OFF") {
+        expand_ = false;
+        std::cout << "Disabled Expanded output.\n";
+    } else {
+        fail("EXPAND takes ON or OFF, not '" + std::string(arg) + "'");
+    }
+}
+
+void client::help() {
+    std::cout << "\nCQL statements end with ';' and may span lines. Commands (no ';' needed):\n"
+                 "  USE ks;                          switch keyspace\n"
+                 "  DESCRIBE KEYSPACES | KEYSPACE [ks] | TABLES | TABLE [ks.]t | CLUSTER | SCHEMA\n"
+                 "  CONSISTENCY [LEVEL]              show or set the consistency level\n"
+                 "  SERIAL CONSISTENCY [LEVEL]       show or set the serial consistency level\n"
+                 "  PAGING [ON | OFF | N]            show or set paging (rows per page)\n"
+                 "  EXPAND [ON | OFF]                one line per column\n"
+                 "  HELP                             this text\n"
+                 "  EXIT | QUIT                      leave\n\n";
+}
+
+}  // namespace cqlpp::tools
