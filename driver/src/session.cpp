@@ -918,6 +918,12 @@ next_step session_impl::on_answer(exec_state& st, transport::request_result& r, 
         st.done = true;
         return next_step::done;
     }
+    if (r.ec == transport::errc::cancelled) {
+        // The caller cancelled the co_await (e.g. an awaitable_operators race):
+        // no retry; the stream id stays orphaned until the answer arrives.
+        st.fail(r.ec, "request cancelled while waiting for " + pools[pi].endpoint);
+        return next_step::done;
+    }
     if (r.ec == transport::errc::timeout) {
         st.fail(driver::errc::request_timeout,
                 "request timed out after " +

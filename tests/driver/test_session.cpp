@@ -5,6 +5,7 @@
 
 #include "cqlpp/driver/session.hpp"
 
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/post.hpp>
 #include <asio/use_future.hpp>
 
@@ -617,4 +618,51 @@ TEST_CASE("session: futures and callbacks from other threads; schema events from
         .get();
     guard.reset();
     t.join();
+}
+
+TEST_CASE("session: cancelling a request stops it; close() drains what is in flight", "[driver][session][timeout]") {
+    auto cluster = start_cluster(nodes(1));
+    run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto s = co_await connect(ex, session_cfg(*cluster));
+        co_await must(s->execute("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"));
+        co_await must(s->execute("CREATE TABLE ks.t (k int PRIMARY KEY, v int)"));
+        auto ins = co_await prep(*s, "INSERT INTO ks.t (k, v) VALUES (?, ?)");
+        auto sel = co_await prep(*s, "SELECT v FROM ks.t WHERE k = ?");
+        for (int k = 0; k < 10; ++k) co_await must(s->execute(ins.bind(k, k)));
+
+        // The caller gives up after 50 ms: the request ends with `cancelled`,
+        // is not retried elsewhere, and later requests get their own answers.
+        cluster->set_latency(0, 300ms);
+        auto slow = sel.bind(1);
+        slow.options().idempotent = true;
+        asio::steady_timer give_up(ex, 50ms);
+        const auto t0 = std::chrono::steady_clock::now();
+        auto raced = co_await (s->execute(slow) || give_up.async_wait(asio::use_awaitable));
+        CHECK(raced.index() == 1);
+        CHECK(std::chrono::steady_clock::now() - t0 < 250ms);
+        cluster->set_latency(0, 0ms);
+        for (int k = 0; k < 10; ++k) {
+            auto r = co_await must(s->execute(sel.bind(k)));
+            CHECK(r.first_row().get<std::int32_t>(0) == k);
+        }
+
+        // close() while 50 requests are in flight on a slow node: all of them complete.
+        cluster->set_latency(0, 100ms);
+        int ok = 0, done_count = 0;
+        for (int k = 0; k < 50; ++k)
+            asio::co_spawn(
+                ex,
+                [&, k]() -> asio::awaitable<void> {
+                    auto r = co_await s->execute(sel.bind(k % 10));
+                    if (r.ok()) ++ok;
+                    ++done_count;
+                },
+                asio::detached);
+        co_await sleep_for(ex, 10ms);
+        co_await s->close();
+        CHECK(done_count == 50);
+        CHECK(ok == 50);
+        cluster->set_latency(0, 0ms);
+    });
 }
