@@ -9,13 +9,19 @@ fail=0
 work=$(mktemp -d)
 sim_pid=""
 
-cleanup() {
-  if [ -n "$sim_pid" ]; then
-    kill -TERM "$sim_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$sim_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$sim_pid" 2>/dev/null || true
-    wait "$sim_pid" 2>/dev/null || true
+tls_pid=""
+
+stop() {
+  if [ -n "$1" ]; then
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
   fi
+}
+cleanup() {
+  stop "$sim_pid"
+  stop "$tls_pid"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -23,24 +29,34 @@ trap cleanup EXIT
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # A free port in 23000-23999 on the three loopback addresses.
-PORT=""
-for _ in $(seq 1 50); do
-  p=$((23000 + RANDOM % 1000))
-  if ! port_open 127.0.0.1 "$p" && ! port_open 127.0.0.2 "$p" && ! port_open 127.0.0.3 "$p"; then PORT=$p; break; fi
-done
-[ -n "$PORT" ] || { echo "no free port in 23000-23999" >&2; exit 1; }
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((23000 + RANDOM % 1000))
+    if ! port_open 127.0.0.1 "$p" && ! port_open 127.0.0.2 "$p" && ! port_open 127.0.0.3 "$p"; then echo "$p"; return; fi
+  done
+  echo "no free port in 23000-23999" >&2
+  return 1
+}
 
+# wait_up PID PORT NODES LOG: until every node accepts connections.
+wait_up() {
+  local i up
+  for i in $(seq 1 "$3"); do
+    up=""
+    for _ in $(seq 1 150); do
+      if port_open "127.0.0.$i" "$2"; then up=1; break; fi
+      kill -0 "$1" 2>/dev/null || break
+      sleep 0.1
+    done
+    if [ -z "$up" ]; then echo "cqlpp sim did not start on 127.0.0.$i:$2:" >&2; cat "$4" >&2; exit 1; fi
+  done
+}
+
+PORT=$(free_port)
 "$CQLPP" sim --nodes 3 --port "$PORT" >"$work/sim.log" 2>&1 &
 sim_pid=$!
-for i in 1 2 3; do
-  up=""
-  for _ in $(seq 1 150); do
-    if port_open "127.0.0.$i" "$PORT"; then up=1; break; fi
-    kill -0 "$sim_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ -z "$up" ]; then echo "cqlpp sim did not start on 127.0.0.$i:$PORT:" >&2; cat "$work/sim.log" >&2; exit 1; fi
-done
+wait_up "$sim_pid" "$PORT" 3 "$work/sim.log"
 
 HOSTS="127.0.0.1:$PORT"
 ok() { pass=$((pass + 1)); }
@@ -251,7 +267,37 @@ expect_contains "shell describe keyspace" "CREATE KEYSPACE ks WITH replication =
   shell --hosts "$HOSTS" <<<"DESCRIBE KEYSPACE ks"
 expect_contains "shell help" "DESCRIBE KEYSPACES" shell --hosts "$HOSTS" <<<"HELP"
 expect_contains "shell last statement without ;" "(1 rows)" shell --hosts "$HOSTS" -k ks <<<"SELECT * FROM t WHERE k = 1 AND c = 1"
+expect_contains "shell command then statement on one line" "(1 rows)" shell --hosts "$HOSTS" \
+  <<<"DESCRIBE KEYSPACES; SELECT * FROM ks.t WHERE k = 1 AND c = 1;"
 expect_contains "shell describe tables" "f  t  types" shell --hosts "$HOSTS" -k ks <<<"DESCRIBE TABLES"
+
+# --- TLS and PasswordAuthenticator (a second, 1-node sim)
+if command -v openssl >/dev/null; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other.example" \
+    -keyout "$work/other-key.pem" -out "$work/other.pem" >/dev/null 2>&1
+  TLS_PORT=$(free_port)
+  while [ "$TLS_PORT" = "$PORT" ]; do TLS_PORT=$(free_port); done
+  "$CQLPP" sim --nodes 1 --port "$TLS_PORT" --user cassandra:secret \
+    --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >"$work/sim-tls.log" 2>&1 &
+  tls_pid=$!
+  wait_up "$tls_pid" "$TLS_PORT" 1 "$work/sim-tls.log"
+  T=(--hosts "127.0.0.1:$TLS_PORT" --timeout 3000)
+  expect_out "tls + auth" 'k
+7' exec "${T[@]}" --tls-ca "$work/cert.pem" -u cassandra -p secret --format csv \
+    -e "CREATE KEYSPACE s WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}" \
+    -e "CREATE TABLE s.t (k int PRIMARY KEY)" -e "INSERT INTO s.t (k) VALUES (7)" -e "SELECT k FROM s.t"
+  expect_fail "tls wrong password" "cannot connect to 127.0.0.1:$TLS_PORT" \
+    exec "${T[@]}" --tls-ca "$work/cert.pem" -u cassandra -p wrong -e "SELECT k FROM s.t"
+  expect_fail "tls untrusted certificate" "cannot connect to 127.0.0.1:$TLS_PORT" \
+    exec "${T[@]}" --tls-ca "$work/other.pem" -u cassandra -p secret -e "SELECT k FROM s.t"
+  expect_fail "password without user" "--user" exec "${T[@]}" -p secret -e "SELECT k FROM s.t"
+  expect_contains "shell over tls" "(1 rows)" shell "${T[@]}" --tls --tls-ca "$work/cert.pem" -u cassandra -p secret \
+    <<<"SELECT k FROM s.t;"
+else
+  echo "note: openssl not found, TLS checks skipped"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -75,11 +75,14 @@ void run_shell(const shell_options& o) {
                 if (!reader.read(prompt, line)) break;
                 std::vector<std::string> todo;
                 if (fresh && client::is_line_command(line)) {
+                    // Ends at the end of its line (or at a ';', like whatever follows it there).
                     reader.remember(line);
-                    todo.push_back(line);
                     splitter.take_rest();
+                    splitter.feed(line);
+                    while (auto s = splitter.next()) todo.push_back(std::move(*s));
+                    if (auto rest = splitter.take_rest(); !rest.empty()) todo.push_back(std::move(rest));
                 } else {
-                    entry += (entry.empty() ? "" : "\n") + line;
+                    entry += (entry.empty() ? "" : " ") + line;
                     splitter.feed(line);
                     splitter.feed("\n");
                     while (auto s = splitter.next()) todo.push_back(std::move(*s));
