@@ -404,8 +404,14 @@ asio::awaitable<void> client::run_cql(std::string cql) {
         for (auto w : page.warnings()) std::cerr << "cqlpp: warning: " << w << '\n';
         if (page.kind() != protocol::result_kind::rows) {
             if (opts_.verbose) {
-                std::cerr << "cqlpp: " << protocol::to_string(page.kind());
-                if (auto sk = page.set_keyspace(); !sk.empty()) std::cerr << ' ' << sk;
+                std::cerr << "cqlpp: ";
+                if (const auto* sc = page.schema_change()) {
+                    std::cerr << protocol::to_string(sc->change) << ' ' << protocol::to_string(sc->target) << ' '
+                              << quote_identifier(sc->keyspace);
+                    if (!sc->name.empty()) std::cerr << '.' << quote_identifier(sc->name);
+                } else {
+                    std::cerr << "OK (" << protocol::to_string(page.kind()) << ")";
+                }
                 std::cerr << " from " << page.coordinator() << '\n';
             }
             break;
@@ -432,6 +438,7 @@ asio::awaitable<void> client::use_keyspace(std::string ks) {
     session_ = std::move(c.s);
     cfg_ = std::move(cfg);
     keyspace_ = ks;
+    if (opts_.verbose) std::cerr << "cqlpp: now using keyspace " << quote_identifier(ks) << '\n';
     co_await old->close();
 }
 
