@@ -1409,8 +1409,10 @@ bool session_impl::setup(const batch& bt, batch_ctx& ctx, exec_state& st) {
     return true;
 }
 
-asio::awaitable<result> session_impl::execute(const statement& s) {
-    simple_ctx ctx;
+// One coroutine body for every kind of statement.
+template <class Statement, class Context>
+asio::awaitable<result> session_impl::run_statement(const Statement& s) {
+    Context ctx;
     exec_state st;
     if (setup(s, ctx, st)) {
         CQLPP_RUN_REQUEST(st)
@@ -1418,23 +1420,11 @@ asio::awaitable<result> session_impl::execute(const statement& s) {
     co_return std::move(st.out);
 }
 
+asio::awaitable<result> session_impl::execute(const statement& s) { return run_statement<statement, simple_ctx>(s); }
 asio::awaitable<result> session_impl::execute(const bound_statement& b) {
-    bound_ctx ctx;
-    exec_state st;
-    if (setup(b, ctx, st)) {
-        CQLPP_RUN_REQUEST(st)
-    }
-    co_return std::move(st.out);
+    return run_statement<bound_statement, bound_ctx>(b);
 }
-
-asio::awaitable<result> session_impl::execute(const batch& bt) {
-    batch_ctx ctx;
-    exec_state st;
-    if (setup(bt, ctx, st)) {
-        CQLPP_RUN_REQUEST(st)
-    }
-    co_return std::move(st.out);
-}
+asio::awaitable<result> session_impl::execute(const batch& bt) { return run_statement<batch, batch_ctx>(bt); }
 
 }  // namespace detail
 

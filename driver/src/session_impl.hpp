@@ -125,6 +125,8 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     bool setup(const statement& s, simple_ctx& ctx, exec_state& st);
     bool setup(const bound_statement& b, bound_ctx& ctx, exec_state& st);
     bool setup(const batch& bt, batch_ctx& ctx, exec_state& st);
+    template <class Statement, class Context>
+    asio::awaitable<result> run_statement(const Statement& s);
     asio::awaitable<result> execute(const statement& s);
     asio::awaitable<result> execute(const bound_statement& s);
     asio::awaitable<result> execute(const batch& b);
