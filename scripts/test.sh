@@ -44,8 +44,18 @@ for target in build/fuzz/tests/fuzz/fuzz_*; do
   grep -E "stat::number_of_executed_units" "$log" || true
 done
 
-echo "== unit tests under ASan + UBSan"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ./build/asan/tests/cqlpp_unit_tests
+echo "== unit, transport and driver tests under ASan + UBSan"
+# The driver's coroutines are where lifetime bugs would hide: run them here too.
+for t in cqlpp_unit_tests cqlpp_transport_tests cqlpp_driver_tests; do
+  echo "-- $t"
+  if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+       "./build/asan/tests/$t" >"build/asan/$t.log" 2>&1; then
+    tail -100 "build/asan/$t.log" >&2
+    echo "$t failed under ASan + UBSan" >&2
+    exit 1
+  fi
+  tail -1 "build/asan/$t.log"
+done
 
 echo "== tests"
 ctest --test-dir build/release --output-on-failure
