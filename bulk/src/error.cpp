@@ -16,6 +16,11 @@ std::string_view to_string(errc e) noexcept {
         case errc::bad_checksum: return "bad_checksum";
         case errc::io_error: return "io_error";
         case errc::range_conflict: return "range_conflict";
+        case errc::no_such_table: return "no_such_table";
+        case errc::request_failed: return "request_failed";
+        case errc::too_many_errors: return "too_many_errors";
+        case errc::interrupted: return "interrupted";
+        case errc::journal_exists: return "journal_exists";
     }
     return "unknown";
 }

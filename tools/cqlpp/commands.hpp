@@ -17,6 +17,7 @@ struct command_error : std::runtime_error {
 void add_token_command(CLI::App& app);
 void add_wire_command(CLI::App& app);
 void add_sim_command(CLI::App& app);
+void add_bulk_command(CLI::App& app);
 void add_exec_command(CLI::App& app);
 void add_shell_command(CLI::App& app);
 

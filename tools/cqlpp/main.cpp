@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
     cqlpp::tools::add_token_command(app);
     cqlpp::tools::add_wire_command(app);
     cqlpp::tools::add_sim_command(app);
+    cqlpp::tools::add_bulk_command(app);
     cqlpp::tools::add_exec_command(app);
     cqlpp::tools::add_shell_command(app);
 

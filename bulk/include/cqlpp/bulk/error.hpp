@@ -26,6 +26,11 @@ enum class errc : int {
     bad_checksum,     // a checksum string that is not 48 hex digits
     io_error,         // a file could not be opened, read or written (message has the OS reason)
     range_conflict,   // journals record overlapping but different ranges: counts cannot be trusted
+    no_such_table,    // the keyspace or table is not in the cluster's schema
+    request_failed,   // a query failed after every retry (message has the driver's error)
+    too_many_errors,  // the run's error budget was exceeded; it stopped (partial results kept)
+    interrupted,      // the run was stopped (stop flag / max_ranges) before finishing
+    journal_exists,   // a run directory already holds a journal and resume was not asked for
 };
 
 const std::error_category& bulk_category() noexcept;

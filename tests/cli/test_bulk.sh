@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# `cqlpp bulk` driven as a user would drive it, against a `cqlpp sim` started
+# here on a free port (22000-22999): count (both modes, JSON summary),
+# checksum, unload -> truncate -> load (CSV and JSON), resume after
+# --max-ranges and after SIGTERM, --worker shares merged, bad records, errors.
+# The schema and the first rows are written with Debian's Python driver
+# (/usr/bin/python3, python3-cassandra). Usage: test_bulk.sh path/to/cqlpp
+set -u
+CQLPP="$1"
+PY=/usr/bin/python3
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+if ! "$PY" -c 'import cassandra' 2>/dev/null; then
+  echo "test_bulk: $PY has no cassandra module (apt-get install python3-cassandra)" >&2
+  exit 1
+fi
+
+WORK=$(mktemp -d /tmp/cqlpp_cli_bulk.XXXXXX)
+SIM_LOG_DIR=$WORK
+sim_pid=""
+# shellcheck source=../interop/sim_lib.sh
+source "$(dirname "$0")/../interop/sim_lib.sh"
+cleanup() { stop_sim; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+SIM_PORT=""
+for _ in $(seq 1 50); do
+  p=$((22000 + RANDOM % 1000))
+  if ! port_open 127.0.0.1 "$p" && ! port_open 127.0.0.2 "$p" && ! port_open 127.0.0.3 "$p"; then SIM_PORT=$p; break; fi
+done
+[ -n "$SIM_PORT" ] || { echo "test_bulk: no free port" >&2; exit 1; }
+start_sim bulk 3 --nodes 3 --num-tokens 8 >/dev/null || exit 1
+
+CONN=(--hosts 127.0.0.1 --port "$SIM_PORT" --progress none)
+
+cql() {  # cql "STATEMENT; STATEMENT; ..." (split on ';')
+  "$PY" - "$SIM_PORT" "$1" <<'EOF'
+import sys
+from cassandra.cluster import Cluster
+port, text = int(sys.argv[1]), sys.argv[2]
+c = Cluster(["127.0.0.1"], port=port, protocol_version=4)
+s = c.connect()
+for q in [q.strip() for q in text.split(";") if q.strip()]:
+    s.execute(q)
+c.shutdown()
+EOF
+}
+
+cql "CREATE KEYSPACE ks1 WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};
+     CREATE KEYSPACE ks3 WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3};
+     CREATE TABLE ks1.t (k int, c int, v text, m map<text, int>, PRIMARY KEY (k, c));
+     CREATE TABLE ks3.t (k int, c int, v text, m map<text, int>, PRIMARY KEY (k, c))" || { bad "schema"; exit 1; }
+
+# 3,000 rows (1,000 partitions x 3) from a generated CSV, with awkward text.
+{
+  echo 'k,c,v,m'
+  for k in $(seq 0 999); do
+    for c in 0 1 2; do
+      echo "$k,$c,\"text, \"\"$k\"\"\",\"{\"\"a\"\": $c}\""
+    done
+  done
+} > "$WORK/rows.csv"
+
+run() {  # run NAME ARGS...: stdout to $WORK/NAME.out, stderr to $WORK/NAME.err, status in $rc
+  local name=$1; shift
+  "$CQLPP" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; rc=$?
+}
+expect_rc() {  # expect_rc NAME WANT
+  if [ "$rc" -ne "$2" ]; then bad "$1: exit $rc, expected $2: $(cat "$WORK/$1.err")"; return 1; fi
+  ok
+}
+expect_in() {  # expect_in NAME FILE NEEDLE
+  if grep -qF -- "$3" "$2"; then ok; else bad "$1: '$3' not in $(basename "$2"):"$'\n'"$(cat "$2")"; fi
+}
+
+for ks in ks1 ks3; do
+  run load_$ks bulk load "${CONN[@]}" -k $ks -t t --input "$WORK/rows.csv" --resume "$WORK/load_$ks"
+  expect_rc load_$ks 0 && expect_in load_$ks "$WORK/load_$ks.out" "load: 3,000 rows"
+  run count_$ks bulk count "${CONN[@]}" -k $ks -t t
+  expect_rc count_$ks 0 && expect_in count_$ks "$WORK/count_$ks.out" "count: 3,000 rows"
+  run rows_$ks bulk count "${CONN[@]}" -k $ks -t t --count-mode rows --page-size 100 --splits 50
+  expect_rc rows_$ks 0 && expect_in rows_$ks "$WORK/rows_$ks.out" "count: 3,000 rows"
+done
+
+# Per-host counts add up; JSON summary for machines.
+run json bulk count "${CONN[@]}" -k ks1 -t t --json-summary
+expect_rc json 0
+if "$PY" - "$WORK/json.out" <<'EOF'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines
+j = json.loads(lines[0])
+assert j["ok"] is True and j["rows"] == 3000 and j["operation"] == "count", j
+assert sum(j["per_host"].values()) == 3000 and len(j["per_host"]) == 3, j
+EOF
+then ok; else bad "json summary: $(cat "$WORK/json.out")"; fi
+
+# Checksums: the same rows in two keyspaces have the same checksum.
+run sum1 bulk checksum "${CONN[@]}" -k ks1 -t t
+expect_rc sum1 0
+run sum3 bulk checksum "${CONN[@]}" -k ks3 -t t --splits 7
+expect_rc sum3 0
+SUM=$(sed -n 's/^checksum: \([0-9a-f]*\) rows: 3000$/\1/p' "$WORK/sum1.out")
+if [ ${#SUM} -eq 48 ] && [ "$(cat "$WORK/sum1.out")" = "$(cat "$WORK/sum3.out")" ]; then ok; else
+  bad "checksums: $(cat "$WORK/sum1.out") vs $(cat "$WORK/sum3.out")"; fi
+
+# unload -> truncate -> load, CSV and JSON: the checksum comes back.
+for fmt in csv json; do
+  run unload_$fmt bulk unload "${CONN[@]}" -k ks1 -t t --format $fmt --output "$WORK/out_$fmt"
+  expect_rc unload_$fmt 0 && expect_in unload_$fmt "$WORK/unload_$fmt.out" "checksum: $SUM"
+  n=$(find "$WORK/out_$fmt" -name "range_*.$fmt" | wc -l)
+  if [ "$n" -ge 24 ]; then ok; else bad "unload $fmt wrote $n files"; fi
+  cql "TRUNCATE ks1.t"
+  run empty_$fmt bulk count "${CONN[@]}" -k ks1 -t t
+  expect_in empty_$fmt "$WORK/empty_$fmt.out" "count: 0 rows"
+  run reload_$fmt bulk load "${CONN[@]}" -k ks1 -t t --format $fmt --input "$WORK/out_$fmt"
+  expect_rc reload_$fmt 0 && expect_in reload_$fmt "$WORK/reload_$fmt.out" "checksum: $SUM"
+  run resum_$fmt bulk checksum "${CONN[@]}" -k ks1 -t t
+  expect_in resum_$fmt "$WORK/resum_$fmt.out" "checksum: $SUM rows: 3000"
+done
+
+# Unloading into a directory that holds a journal needs --resume.
+run again bulk unload "${CONN[@]}" -k ks1 -t t --output "$WORK/out_csv"
+expect_rc again 1 && expect_in again "$WORK/again.err" "journal_exists"
+[ "$(wc -l < "$WORK/again.err")" -eq 1 ] && ok || bad "again: one error line expected"
+
+# Interrupted by --max-ranges, then resumed: the same total, nothing twice.
+run part bulk count "${CONN[@]}" -k ks3 -t t --splits 30 --max-ranges 4 --resume "$WORK/cnt"
+expect_rc part 1 && expect_in part "$WORK/part.err" "interrupted"
+run rest bulk count "${CONN[@]}" -k ks3 -t t --splits 30 --resume "$WORK/cnt"
+expect_rc rest 0 && expect_in rest "$WORK/rest.out" "count: 3,000 rows" && expect_in rest "$WORK/rest.out" "(4 resumed)"
+
+# Killed (SIGTERM) mid-run, then resumed. 2 ms per request and one row per
+# page make the unload take ~6 s, so the signal lands in the middle.
+cql "UPDATE sim.nodes SET latency_ms = 2 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 2 WHERE node = 1;
+     UPDATE sim.nodes SET latency_ms = 2 WHERE node = 2"
+"$CQLPP" bulk unload "${CONN[@]}" -k ks3 -t t --page-size 1 --concurrency 1 --splits 60 --output "$WORK/killed" \
+  >"$WORK/killed.out" 2>"$WORK/killed.err" &
+kpid=$!
+sleep 1
+kill -TERM $kpid 2>/dev/null
+wait $kpid; krc=$?
+cql "UPDATE sim.nodes SET latency_ms = 0 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 0 WHERE node = 1;
+     UPDATE sim.nodes SET latency_ms = 0 WHERE node = 2"
+rc=$krc; expect_rc killed 1 && expect_in killed "$WORK/killed.err" "interrupted"
+n=$(find "$WORK/killed" -name 'range_*.csv' | wc -l)
+if [ "$n" -gt 0 ] && [ "$n" -lt 60 ]; then ok; else bad "killed: $n range files after SIGTERM"; fi
+ls "$WORK/killed"/*.part >/dev/null 2>&1 && bad "killed: .part files left" || ok
+run resumed bulk unload "${CONN[@]}" -k ks3 -t t --splits 60 --output "$WORK/killed" --resume "$WORK/killed"
+expect_rc resumed 0 && expect_in resumed "$WORK/resumed.out" "checksum: $SUM"
+
+# Worker shares: disjoint, merged into the whole table.
+for i in 1 2 3; do
+  run w$i bulk checksum "${CONN[@]}" -k ks3 -t t --worker $i/3 --splits $((4 + i)) --resume "$WORK/w$i"
+  expect_rc w$i 0
+done
+run merge bulk merge "$WORK/w1" "$WORK/w2" "$WORK/w3"
+expect_rc merge 0 && expect_in merge "$WORK/merge.out" "checksum: $SUM" && expect_in merge "$WORK/merge.out" "3,000 rows"
+run merge2 bulk merge "$WORK/w1" "$WORK/w3"
+expect_rc merge2 1 && expect_in merge2 "$WORK/merge2.err" "incomplete"
+
+# Bad records: the file says which and why; the run says it had errors.
+printf 'k,c,v\n5000,0,ok\n5001,zero,bad\n5002,0,ok\n' > "$WORK/bad.csv"
+run badload bulk load "${CONN[@]}" -k ks1 -t t --input "$WORK/bad.csv" --resume "$WORK/badrun"
+expect_rc badload 1
+expect_in badload "$WORK/badrun/bad_records.jsonl" '"line":3'
+expect_in badload "$WORK/badrun/bad_records.jsonl" '5001,zero,bad'
+run after_bad bulk count "${CONN[@]}" -k ks1 -t t
+expect_in after_bad "$WORK/after_bad.out" "count: 3,002 rows"
+
+# Progress: plain lines when stderr is not a terminal.
+run prog bulk count --hosts 127.0.0.1 --port "$SIM_PORT" -k ks3 -t t --count-mode rows --page-size 10 --progress lines --progress-interval 0.01
+expect_rc prog 0 && expect_in prog "$WORK/prog.err" "rows/s" && expect_in prog "$WORK/prog.err" "done in"
+
+# Errors: one line each.
+run e1 bulk count "${CONN[@]}" -k ks1 -t nope
+expect_rc e1 1 && expect_in e1 "$WORK/e1.err" "no table ks1.nope"
+run e2 bulk count "${CONN[@]}" -k ks1 -t t --worker 4/3
+expect_rc e2 1 && expect_in e2 "$WORK/e2.err" "--worker"
+run e3 bulk count "${CONN[@]}" -k ks1 -t t --where-token-range 5:5
+expect_rc e3 1 && expect_in e3 "$WORK/e3.err" "--where-token-range"
+run e4 bulk count --hosts 127.0.0.1 --port 1 --progress none -k ks1 -t t
+expect_rc e4 1 && expect_in e4 "$WORK/e4.err" "cannot connect"
+
+echo "test_bulk: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
