@@ -232,6 +232,17 @@ TEST_CASE("bulk ops: count is exact at 100,000 rows with RF 1 and RF 3, per rang
                     CHECK(per_range == 100000);
                     CHECK(per_host == 100000);
                     CHECK(r.rows_per_host.size() == 3);  // routed to replicas on every node
+                    if (std::string_view(ks) == "rf1") {
+                        // With one replica per range, each range went to that replica.
+                        std::map<std::string, std::uint64_t> by_replica;
+                        auto meta = s->metadata();
+                        for (const auto& e : r.ranges) {
+                            auto reps = meta->tokens.replicas(ks, e.range.end);
+                            REQUIRE(reps.size() == 1);
+                            by_replica[reps[0]->endpoint_string()] += e.rows;
+                        }
+                        CHECK(by_replica == r.rows_per_host);
+                    }
                     // The ranges tile the ring exactly.
                     std::vector<bulk::token_range> tr;
                     for (const auto& e : r.ranges) tr.push_back(e.range);
