@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "util.hpp"
 
+#include "cqlpp/bulk/ranges.hpp"
 #include "cqlpp/protocol/common.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -120,13 +121,6 @@ std::size_t scan(std::string_view text, std::size_t from, std::string& clean, sc
     }
     end_state = st;
     return std::string_view::npos;
-}
-
-bool is_plain_identifier(std::string_view s) {
-    if (s.empty() || !(std::islower(static_cast<unsigned char>(s[0])))) return false;
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
-    });
 }
 
 std::string replication_literal(const driver::replication_strategy& r) {
@@ -314,15 +308,8 @@ std::string parse_identifier(std::string_view s) {
     return out;
 }
 
-std::string quote_identifier(std::string_view s) {
-    if (is_plain_identifier(s)) return std::string(s);
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + '"';
-}
+// bulk's quoting also quotes reserved keywords ("select", "table", ...).
+std::string quote_identifier(std::string_view s) { return bulk::quote_identifier(s); }
 
 // ---- client -------------------------------------------------------------------
 

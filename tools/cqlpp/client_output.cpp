@@ -2,6 +2,7 @@
 
 #include "client.hpp"
 
+#include "cqlpp/bulk/csv.hpp"
 #include "cqlpp/protocol/literal.hpp"
 #include "cqlpp/protocol/value.hpp"
 
@@ -190,18 +191,7 @@ private:
     std::uint64_t count_ = 0;
 };
 
-void append_csv_field(std::string& out, std::string_view s) {
-    if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-        out.append(s);
-        return;
-    }
-    out += '"';
-    for (char c : s) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    out += '"';
-}
+using bulk::append_csv_field;  // RFC 4180, shared with cqlpp bulk
 
 class csv_printer : public row_printer {
 public:
@@ -221,7 +211,8 @@ public:
         for (auto row : rows) {
             for (std::size_t c = 0; c < rows.column_count(); ++c) {
                 if (c) text += ',';
-                append_csv_field(text, display_value(column_type(rows, c), row.raw(c), ""));
+                // Null: an empty unquoted field; an empty string is quoted ("").
+                if (row.raw(c).is_set()) append_csv_field(text, display_value(column_type(rows, c), row.raw(c), ""));
             }
             text += '\n';
         }
