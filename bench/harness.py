@@ -40,8 +40,9 @@ def log(msg):
 # ---- contenders ----------------------------------------------------------------
 
 class Contender:
-    def __init__(self, name, mode, argv, stall=True, note=None):
+    def __init__(self, name, mode, argv, stall=True, note=None, only=None):
         self.name, self.mode, self.argv, self.stall, self.note = name, mode, argv, stall, note
+        self.only = only  # workloads this contender runs (None: all)
 
     @property
     def key(self):
@@ -72,6 +73,13 @@ def contenders(args):
                              [py, os.path.join(PEERS, "python_bench.py"), "--mode", mode] if py_ok else None,
                              stall=(mode == "asyncio"),
                              note=None if py_ok else "/usr/bin/python3 lacks python3-cassandra"))
+    # The stall experiment as most asyncio code pages: iterating a ResultSet,
+    # whose fetch_next_page() blocks the loop (stall workload only).
+    out.append(Contender("python", "asyncio-syncpaging",
+                         [py, os.path.join(PEERS, "python_bench.py"), "--mode", "asyncio", "--scan-paging", "sync"]
+                         if py_ok else None,
+                         stall=True, only=("stall",),
+                         note=None if py_ok else "/usr/bin/python3 lacks python3-cassandra"))
     node = shutil.which("node")
     node_ok = node and os.path.isdir(os.path.join(PEERS, "node_modules", "cassandra-driver"))
     out.append(Contender("node", "event-loop", [node, os.path.join(PEERS, "node_bench.js")] if node_ok else None,
@@ -90,7 +98,7 @@ def contenders(args):
 # ---- running one child -----------------------------------------------------------
 
 def proc_status(pid):
-    threads = rss = None
+    threads = rss = hwm = None
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
@@ -98,9 +106,11 @@ def proc_status(pid):
                     threads = int(line.split()[1])
                 elif line.startswith("VmRSS:"):
                     rss = int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    hwm = int(line.split()[1])
     except OSError:
         pass
-    return threads, rss
+    return threads, rss, hwm
 
 
 def run_child(argv, timeout, cwd=None):
@@ -109,6 +119,7 @@ def run_child(argv, timeout, cwd=None):
         t0 = time.monotonic()
         p = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd, start_new_session=True)
         max_threads = 0
+        max_hwm = 0
         samples = []
         ru = None
         status = 0
@@ -117,9 +128,11 @@ def run_child(argv, timeout, cwd=None):
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
             if pid == p.pid:
                 break
-            th, rss = proc_status(p.pid)
+            th, rss, hwm = proc_status(p.pid)
             if th:
                 max_threads = max(max_threads, th)
+            if hwm:
+                max_hwm = max(max_hwm, hwm)
             if rss:
                 samples.append((round(time.monotonic() - t0, 3), rss))
             if time.monotonic() - t0 > timeout and not killed:
@@ -133,7 +146,7 @@ def run_child(argv, timeout, cwd=None):
         se = err.read().decode(errors="replace")
         if killed:
             se += "\n(killed after %.0f s)" % timeout
-        return p.returncode, so, se, ru, max_threads, samples
+        return p.returncode, so, se, ru, max_threads, samples, max_hwm
 
 
 def last_json(text):
@@ -213,6 +226,8 @@ def matrix(args, cfg, conts):
     pts = []
     for w in cfg["workloads"]:
         for c in conts:
+            if c.only and w not in c.only:
+                continue
             if w == "scan":
                 pts.append((c, w, 1))
             elif w == "stall":
@@ -325,7 +340,7 @@ def main():
     failures = []
     try:
         log("bench: cqlpp sim, 3 nodes on 127.0.0.1-3:%d; loading %d rows" % (port, cfg["rows"]))
-        rc, so, se, ru, _, _ = run_child(limit.argv + ["--hosts", sim.hosts, "--keyspace", "bench", "--workload", "load",
+        rc, so, se, ru, _, _, _ = run_child(limit.argv + ["--hosts", sim.hosts, "--keyspace", "bench", "--workload", "load",
                                                       "--rows", str(cfg["rows"]), "--concurrency", "512",
                                                       "--seconds", "0"], timeout=600)
         load = last_json(so)
@@ -343,7 +358,7 @@ def main():
                 # A scan of a big table by a slow client takes long: allow for it.
                 timeout = 120 + cfg["seconds"] * 3 + (cfg["rows"] / 20000 if w == "scan" else 0)
                 sim_cpu0 = sim.cpu_seconds()
-                rc, so, se, ru, threads, samples = run_child(argv, timeout, cwd=PEERS)
+                rc, so, se, ru, threads, samples, hwm = run_child(argv, timeout, cwd=PEERS)
                 sim_cpu1 = sim.cpu_seconds()
                 r = last_json(so)
                 if rc != 0 or r is None or r.get("ops", 0) <= 0:
@@ -354,7 +369,12 @@ def main():
                     continue
                 r["contender"], r["mode"] = c.name, c.mode
                 r["self_peak_rss_kib"] = r.get("peak_rss_kib")
-                r["peak_rss_kib"] = ru.ru_maxrss
+                # VmHWM (the peak of the program's own memory since exec), sampled
+                # every 20 ms. Not wait4's ru_maxrss: Linux carries the forked
+                # harness's RSS over exec into it, which hides clients smaller
+                # than the harness (they all read ~14 MiB).
+                r["peak_rss_kib"] = hwm or ru.ru_maxrss
+                r["wait4_maxrss_kib"] = ru.ru_maxrss
                 r["process_cpu_s"] = round(ru.ru_utime + ru.ru_stime, 3)
                 r["threads"] = max(threads, r.get("threads") or 0)
                 if sim_cpu0 is not None and sim_cpu1 is not None:

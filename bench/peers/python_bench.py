@@ -85,6 +85,10 @@ def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument("--hosts", required=True)
     p.add_argument("--keyspace", default="bench")
+    # stall: how the scanner pages. "bridge": every page through the
+    # call_soon_threadsafe bridge; "sync": ResultSet iteration, whose
+    # fetch_next_page() blocks the event loop, as plain driver code does.
+    p.add_argument("--scan-paging", choices=["bridge", "sync"], default="bridge")
     p.add_argument("--workload", required=True, choices=["read", "write", "mix", "scan", "stall"])
     p.add_argument("--concurrency", type=int, default=1)
     p.add_argument("--seconds", type=float, default=5)
@@ -337,6 +341,19 @@ async def run_asyncio_main(session, args, w, rec):
     async def scanner():
         # Reads and scan pages share one recorder: count scan rows apart.
         while not stop[0]:
+            if args.scan_paging == "sync":
+                # The first page through the bridge, the rest by iterating the
+                # ResultSet: each page boundary blocks the loop for a round trip.
+                rf = session.execute_async(w.scan)
+                await bridge(rf, loop)
+                for i, _ in enumerate(rf.result()):
+                    if rec.measuring and i % 1000 == 999:
+                        scan_rows[0] += 1000
+                    if stop[0]:
+                        break
+                    if i % 5000 == 4999:
+                        await asyncio.sleep(0)  # let the others run between pages
+                continue
             async for rows in PagedBridge(session.execute_async(w.scan), loop).pages():
                 if rec.measuring:
                     scan_rows[0] += len(rows)
