@@ -138,7 +138,7 @@ def markdown(results, meta, plots_prefix=""):
     out.append("×L: ratio to the limit client (pre-encoded requests, no driver logic); ×P: ratio to the best "
                "peer driver (Python, Node.js, gocql) at that point, best meaning highest for ops/s and ops/CPU-s, "
                "lowest otherwise. Client CPU s is the contender's own CPU over the measured window; peak RSS is "
-               "the whole process's (wait4); threads the most seen in /proc during the run.")
+               "the whole process's (VmHWM, sampled); threads the most seen in /proc during the run.")
     workloads = [w for w in ("read", "write", "mix") if any(r["workload"] == w for r in results)]
     if workloads:
         out.append("")
@@ -336,10 +336,7 @@ same simulated cluster, the same workloads, the same machine, one run of
 JSON output: [bench/README.md](bench/README.md). Raw records of this run:
 [{dir}/results.jsonl]({dir}/results.jsonl).
 
-**cqlpp contender pending**: `bench/run` runs `build/release/bench/cqlpp_bench`
-(one thread, and one io_context per core) as soon as that target exists; until
-then the cqlpp rows are missing and the limit and the peers are compared.
-
+{summary}
 Read the absolute figures with the machine in mind: 2 shared cores, the
 simulated cluster (one I/O thread) on the same cores as the client, other
 builds running at the same time. The ratios within one run are the point.
@@ -355,10 +352,56 @@ builds running at the same time. The ratios within one run are the point.
 """
 
 
+def _point(results, key, workload, conc):
+    for r in results:
+        if "%s/%s" % (r["contender"], r["mode"]) == key and r["workload"] == workload and r["concurrency"] == conc:
+            return r
+    return None
+
+
+def summary(results):
+    """The issue's targets against this run (cqlpp one thread)."""
+    cq = "cqlpp/1thread"
+    rows = []
+    r256, l256 = _point(results, cq, "read", 256), _point(results, "limit/pipelined", "read", 256)
+    peers256 = [r for r in results if r["workload"] == "read" and r["concurrency"] == 256
+                and r["contender"] in ("python", "node", "gocql")]
+    if not r256:
+        return ("**cqlpp contender missing**: `bench/run` runs `$BUILD_DIR/bench/cqlpp_bench`; it was not built "
+                "for this run.\n")
+    best_py = max((r["ops_per_s"] for r in peers256 if r["contender"] == "python"), default=0)
+    node = max((r["ops_per_s"] for r in peers256 if r["contender"] == "node"), default=0)
+    if best_py:
+        rows.append(("read throughput at c=256 vs the best Python mode", ">= 10x", "%.0fx" % (r256["ops_per_s"] / best_py)))
+    if node:
+        rows.append(("read throughput at c=256 vs Node.js", ">= 2x", "%.1fx" % (r256["ops_per_s"] / node)))
+    if l256:
+        rows.append(("read throughput at c=256 vs the limit", ">= 80%", "%.0f%%" % (100 * r256["ops_per_s"] / l256["ops_per_s"])))
+    rows.append(("requests per client CPU-second, read c=256", ">= 400,000", "{:,.0f}".format(r256.get("ops_per_cpu_s", 0))))
+    r1, l1 = _point(results, cq, "read", 1), _point(results, "limit/pipelined", "read", 1)
+    if r1 and l1:
+        rows.append(("read p50 at c=1 vs the limit's", "within 10%", "%+.0f%% (%.0f vs %.0f us)" % (
+            100 * (r1["p50_us"] / l1["p50_us"] - 1), r1["p50_us"], l1["p50_us"])))
+    st = _point(results, cq, "stall", 64)
+    if st:
+        pys = [r for r in results if r["workload"] == "stall" and r["contender"] == "python"]
+        py_txt = ", ".join("%s/%s %.0f ms" % (r["contender"], r["mode"], r.get("ticker_max_delay_ms", 0)) for r in pys)
+        rows.append(("longest 1 ms-ticker delay during scan + reads", "< 2 ms (Python: whole round trips)",
+                     "%.1f ms (%s)" % (st.get("ticker_max_delay_ms", 0), py_txt or "no Python run")))
+    c1, c1024 = _point(results, cq, "read", 1), _point(results, cq, "read", 1024)
+    if c1 and c1024:
+        per = (c1024["peak_rss_kib"] - c1["peak_rss_kib"]) / 1023.0
+        rows.append(("client memory per in-flight request (read, c=1 -> 1024)", "< 1 KiB", "%.1f KiB" % per))
+    out = "### cqlpp against the targets of issue 6 (this run)\n\n| target | aim | measured |\n|---|---|---|\n"
+    out += "".join("| %s | %s | %s |\n" % r for r in rows)
+    return out
+
+
 def write_benchmarks_md(path, out_dir, results, meta):
     rel = os.path.relpath(out_dir, os.path.dirname(os.path.abspath(path)))
     m = meta["machine"]
-    head = BENCHMARKS_HEAD.format(dir=rel, cpu=m["cpu"], nproc=m["nproc"], mem=m["mem_gib"], kernel=m["kernel"],
+    enrich(results)
+    head = BENCHMARKS_HEAD.format(dir=rel, summary=summary(results), cpu=m["cpu"], nproc=m["nproc"], mem=m["mem_gib"], kernel=m["kernel"],
                                   command=meta["command"], date=meta["date"], wall=meta.get("wall_s", 0),
                                   versions=", ".join("%s %s" % kv for kv in sorted(meta.get("versions", {}).items())))
     body = markdown(enrich(results), dict(meta, _dir=out_dir), plots_prefix=rel + "/")
