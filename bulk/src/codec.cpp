@@ -8,6 +8,8 @@
 
 namespace cqlpp::bulk {
 
+void append_json_string(std::string& out, std::string_view s) { detail::append_json_string(out, s); }
+
 using detail::json_value;
 using protocol::type_kind;
 using protocol::value_kind;

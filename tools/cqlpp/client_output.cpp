@@ -2,6 +2,7 @@
 
 #include "client.hpp"
 
+#include "cqlpp/bulk/codec.hpp"
 #include "cqlpp/bulk/csv.hpp"
 #include "cqlpp/protocol/literal.hpp"
 #include "cqlpp/protocol/value.hpp"
@@ -267,28 +268,10 @@ std::string display_value(const protocol::cql_type& type, const protocol::value_
     return text;
 }
 
+// Escaping shared with cqlpp bulk (invalid UTF-8 becomes U+FFFD: always valid JSON).
 std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    out += '"';
+    std::string out;
+    bulk::append_json_string(out, s);
     return out;
 }
 

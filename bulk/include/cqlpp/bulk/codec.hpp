@@ -65,6 +65,10 @@ using protocol::cql_value;
 // Appends the value as JSON (null -> null). Never fails: a value whose kind
 // does not match the type is written as a JSON string of its CQL literal.
 void append_json_value(std::string& out, const cql_type& type, const cql_value& value);
+// A JSON string literal (quotes included): control characters escaped, bytes
+// that start no valid UTF-8 sequence replaced by U+FFFD, so the output is
+// always valid JSON.
+void append_json_string(std::string& out, std::string_view s);
 std::string to_json_value(const cql_type& type, const cql_value& value);
 // Parses JSON text for one value of `type`.
 status parse_json_value(const cql_type& type, std::string_view json, cql_value& out);
