@@ -400,10 +400,13 @@ TEST_CASE("session: retries follow the policy; speculative execution answers fro
         co_await must(s->execute("CREATE TABLE ks.t (k int PRIMARY KEY, v int)"));
         auto ins = co_await prep(*s, "INSERT INTO ks.t (k, v) VALUES (?, ?)");
 
+        // Let background work (prepare on the other hosts, the schema refresh
+        // after the DDL) finish: injected faults hit whatever request comes next.
+        co_await sleep_for(ex, 300ms);
         // OVERLOADED on two of three replicas: idempotent writes move on to the
         // next host and succeed.
-        cluster->fail_next(0, 1, sim::fault_error::overloaded);
-        cluster->fail_next(1, 1, sim::fault_error::overloaded);
+        cluster->fail_next(0, 3, sim::fault_error::overloaded);
+        cluster->fail_next(1, 3, sim::fault_error::overloaded);
         int retried = 0;
         for (int i = 0; i < 6; ++i) {
             auto b = ins.bind(1, i);
@@ -413,15 +416,15 @@ TEST_CASE("session: retries follow the policy; speculative execution answers fro
         }
         CHECK(retried >= 1);
         CHECK(s->metrics().retries >= 1);
-        // Everywhere: the plan is walked to its end, then the last error is returned.
-        for (int i = 0; i < 3; ++i) cluster->fail_next(i, 1, sim::fault_error::overloaded);
+        // Everywhere (more failures than any background request could use up):
+        // the plan is walked to its end, then the last error is returned.
+        for (int i = 0; i < 3; ++i) cluster->fail_next(i, 100, sim::fault_error::overloaded);
         auto all = ins.bind(1, 1);
         all.options().idempotent = true;
         auto exhausted = co_await s->execute(all);
         CHECK(exhausted.error() == proto::server_errc::overloaded);
         CHECK(exhausted.diag().attempts.size() == 3);
         // Not idempotent: the error comes back as it is.
-        for (int i = 0; i < 3; ++i) cluster->fail_next(i, 1, sim::fault_error::overloaded);
         auto nb = ins.bind(2, 2);
         auto err = co_await s->execute(nb);
         CHECK(err.error() == proto::server_errc::overloaded);
