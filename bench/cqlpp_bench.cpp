@@ -1,7 +1,10 @@
 // bench/run's cqlpp contender: the driver's own session API, prepared
 // statements, N coroutines keeping N requests in flight. --threads T runs T
 // io_contexts on T threads with one session each (shard per core), the
-// concurrency split between them. Prints one JSON line (bench/README.md).
+// concurrency split between them. --rate R (read/write/mix) runs open loop:
+// request i of a global schedule is due at start + i/R, at most N in flight,
+// and latency counts from the due time (coordinated omission corrected).
+// Prints one JSON line (bench/README.md).
 #include "cqlpp/driver/session.hpp"
 
 #include <CLI/CLI.hpp>
@@ -10,16 +13,21 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <bit>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -96,6 +104,29 @@ long peak_rss_kib() {
     return kib;
 }
 
+// The calling thread's run-queue wait (ns runnable but not running), from
+// /proc/thread-self/schedstat: a kept-open fd and one pread per reading.
+// Opened by the thread it measures (thread-self resolves at open).
+struct runqueue_clock {
+    int fd = -1;
+    runqueue_clock() : fd(::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) {}
+    ~runqueue_clock() {
+        if (fd >= 0) ::close(fd);
+    }
+    runqueue_clock(const runqueue_clock&) = delete;
+    runqueue_clock& operator=(const runqueue_clock&) = delete;
+    bool ok() const { return fd >= 0; }
+    std::int64_t wait_ns() const {
+        char buf[128];
+        auto n = fd >= 0 ? ::pread(fd, buf, sizeof buf - 1, 0) : -1;
+        if (n <= 0) return 0;
+        buf[n] = 0;
+        char* end = nullptr;
+        std::strtoll(buf, &end, 10);  // field 1: time on CPU
+        return std::strtoll(end, nullptr, 10);
+    }
+};
+
 struct options {
     std::string hosts = "127.0.0.1:9042";
     std::string keyspace = "bench";
@@ -108,18 +139,24 @@ struct options {
     int threads = 1;
     bool lz4 = false;
     int protocol = 5;
+    double rate = 0;  // requests/s over all shards; 0: closed loop
 };
 
 // Shared between shards: when to start and stop measuring.
 struct timeline {
+    clock_type::time_point start;  // fixed rate: request i is due at start + i/rate
     clock_type::time_point measure_from;
     clock_type::time_point stop_at;
 };
 
 struct shard_result {
     histogram lat;
-    histogram ticker;  // stall workload: ms lateness in 0.1 µs units like lat
-    std::uint64_t ops = 0, errors = 0, rows = 0, ticks = 0;
+    histogram service;      // fixed rate: from the actual send (lat: from the due time)
+    histogram ticker;       // stall workload: tick lateness
+    histogram ticker_loop;  // the lateness not explained by run-queue wait
+    bool runqueue_known = false;
+    std::uint64_t ops = 0, errors = 0, rows = 0, ticks = 0, ticks_over_2ms = 0, loop_ticks_over_2ms = 0;
+    std::uint64_t issued = 0, late_starts = 0;  // fixed rate: all requests sent; measured ones sent > 1 ms late
     std::string first_error;
 };
 
@@ -163,6 +200,74 @@ asio::awaitable<void> worker(std::shared_ptr<drv::session> s, drv::prepared_stat
     if (--*running == 0) done->cancel();
 }
 
+// Fixed rate: the shard's requests are slots shard, shard+T, shard+2T.. of the
+// global schedule (due at start + slot/rate). Each of the shard's N workers
+// takes the next slot when free and waits for its due time, so at most N are in
+// flight and a slot taken late (all N busy) is sent at once, its latency still
+// counted from its due time.
+struct pacer {
+    std::uint64_t next = 0;  // the shard's next slot, in shard-local numbering
+    std::uint64_t shard = 0, shards = 1;
+    double rate = 1;
+    clock_type::time_point due(const timeline& tl, std::uint64_t j) const {
+        const double at = static_cast<double>(j * shards + shard) / rate;
+        return tl.start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(at));
+    }
+};
+
+asio::awaitable<void> paced_worker(std::shared_ptr<drv::session> s, drv::prepared_statement read,
+                                   drv::prepared_statement write, const options& o, const timeline& tl, shard_result& r,
+                                   pacer& p, unsigned seed, int* running, asio::steady_timer* done) {
+    std::minstd_rand rng(seed);
+    std::uniform_int_distribution<long> key(0, std::max<long>(o.rows - 1, 0));
+    std::array<std::byte, 100> blob_bytes{};
+    for (auto& b : blob_bytes) b = static_cast<std::byte>(rng());
+    drv::blob_view blob(blob_bytes.data(), blob_bytes.size());
+    auto rb = read.bind_empty();
+    auto wb = write.bind_empty();
+    const bool mix = o.workload == "mix";
+    const bool writes = o.workload == "write";
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        const auto due = p.due(tl, p.next++);
+        // Slots due after the end are not sent; nor is a backlog left at the end
+        // (those count as unissued).
+        if (due >= tl.stop_at || clock_type::now() >= tl.stop_at) break;
+        if (clock_type::now() < due) {
+            timer.expires_at(due);
+            co_await timer.async_wait(use_tuple);
+        }
+        const auto k = static_cast<std::int32_t>(key(rng));
+        const bool is_write = writes || (mix && rng() % 10 == 0);
+        const auto t0 = clock_type::now();
+        drv::result res;
+        if (is_write) {
+            wb.clear();
+            wb.set(0, k).set(1, blob);
+            res = co_await s->execute(wb);
+        } else {
+            rb.clear();
+            rb.set(0, k);
+            res = co_await s->execute(rb);
+        }
+        const auto t1 = clock_type::now();
+        ++r.issued;
+        // Measured: answered within the window, whenever due (a backlog from
+        // the warm-up counts, with its whole wait).
+        if (t1 < tl.measure_from || t1 > tl.stop_at) continue;
+        if (t0 - due > 1ms) ++r.late_starts;
+        if (!res.ok()) {
+            ++r.errors;
+            if (r.first_error.empty()) r.first_error = res.diag().message;
+            continue;
+        }
+        ++r.ops;
+        r.lat.record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - due).count());
+        r.service.record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+    }
+    if (--*running == 0) done->cancel();
+}
+
 asio::awaitable<void> scanner(std::shared_ptr<drv::session> s, const options& o, const timeline& tl, shard_result& r,
                               bool* stop_flag, int* running, asio::steady_timer* done) {
     bool first_pass = true;
@@ -196,15 +301,27 @@ asio::awaitable<void> scanner(std::shared_ptr<drv::session> s, const options& o,
     if (--*running == 0) done->cancel();
 }
 
+// The run-queue wait over each tick's interval is subtracted from its lateness:
+// what remains is the loop's own doing, not the OS giving the CPU to another
+// process (the sim shares the cores). One pread per tick.
 asio::awaitable<void> ticker(asio::any_io_executor ex, const timeline& tl, shard_result& r, bool* stop) {
     asio::steady_timer t(ex);
+    runqueue_clock rq;
+    r.runqueue_known = rq.ok();
     while (!*stop && clock_type::now() < tl.stop_at) {
+        const auto w0 = rq.wait_ns();
         const auto due = clock_type::now() + 1ms;
         t.expires_at(due);
         co_await t.async_wait(use_tuple);
-        const auto late = clock_type::now() - due;
-        if (clock_type::now() >= tl.measure_from) {
-            r.ticker.record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(late).count());
+        const auto woke = clock_type::now();
+        const auto w1 = rq.wait_ns();
+        if (woke >= tl.measure_from) {
+            const auto late = std::chrono::duration_cast<std::chrono::nanoseconds>(woke - due).count();
+            const auto loop_late = std::max<std::int64_t>(0, late - (w1 - w0));
+            r.ticker.record_ns(late);
+            r.ticker_loop.record_ns(loop_late);
+            if (late > 2'000'000) ++r.ticks_over_2ms;
+            if (loop_late > 2'000'000) ++r.loop_ticks_over_2ms;
             ++r.ticks;
         }
     }
@@ -214,6 +331,10 @@ asio::awaitable<void> ticker(asio::any_io_executor ex, const timeline& tl, shard
 void run_shard(const options& o, int index, int concurrency, std::atomic<int>& ready, std::atomic<bool>& go,
                timeline& tl, shard_result& r, std::string& fatal) {
     asio::io_context io;
+    pacer pace;
+    pace.shard = static_cast<std::uint64_t>(index);
+    pace.shards = static_cast<std::uint64_t>(o.threads);
+    pace.rate = o.rate;
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
@@ -256,12 +377,16 @@ void run_shard(const options& o, int index, int concurrency, std::atomic<int>& r
                     asio::co_spawn(io, scanner(s, o, tl, r, nullptr, &running, &done), asio::detached);
                 }
             } else {
+                const bool paced = o.rate > 0 && o.workload != "stall";
                 for (int i = 0; i < concurrency; ++i) {
                     ++running;
-                    asio::co_spawn(io,
-                                   worker(s, rp.value, wp.value, o, tl, r, static_cast<unsigned>(index * 100003 + i + 1),
-                                          &running, &done),
-                                   asio::detached);
+                    const auto seed = static_cast<unsigned>(index * 100003 + i + 1);
+                    if (paced)
+                        asio::co_spawn(io, paced_worker(s, rp.value, wp.value, o, tl, r, pace, seed, &running, &done),
+                                       asio::detached);
+                    else
+                        asio::co_spawn(io, worker(s, rp.value, wp.value, o, tl, r, seed, &running, &done),
+                                       asio::detached);
                 }
                 if (o.workload == "stall" && index == 0) {
                     ++running;
@@ -294,8 +419,11 @@ int main(int argc, char** argv) {
     app.add_option("--threads", o.threads)->check(CLI::Range(1, 256));
     app.add_flag("--lz4", o.lz4);
     app.add_option("--protocol", o.protocol)->check(CLI::IsMember({4, 5}));
+    app.add_option("--rate", o.rate, "fixed rate, requests/s over all threads (read/write/mix); 0: closed loop")
+        ->check(CLI::NonNegativeNumber);
     CLI11_PARSE(app, argc, argv);
     if (o.workload == "scan") o.threads = 1;
+    if (o.workload == "scan" || o.workload == "stall") o.rate = 0;
 
     std::atomic<int> ready{0};
     std::atomic<bool> go{false};
@@ -318,6 +446,7 @@ int main(int argc, char** argv) {
             return 1;
         }
     const auto start = clock_type::now();
+    tl.start = start;
     tl.measure_from = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.warmup));
     tl.stop_at = tl.measure_from + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
     double cpu0 = 0;
@@ -327,13 +456,22 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_until(tl.stop_at);
     const double cpu1 = cpu_seconds();
     for (auto& t : threads) t.join();
+    // Fixed rate: the nominal window, which the measured requests' due times span exactly.
     const double elapsed =
-        std::max(o.seconds, std::chrono::duration<double>(std::min(clock_type::now(), tl.stop_at) - tl.measure_from).count());
+        o.rate > 0 ? o.seconds
+                   : std::max(o.seconds, std::chrono::duration<double>(std::min(clock_type::now(), tl.stop_at) - tl.measure_from).count());
 
     shard_result all;
     for (auto& r : results) {
         all.lat.merge(r.lat);
+        all.service.merge(r.service);
         all.ticker.merge(r.ticker);
+        all.ticker_loop.merge(r.ticker_loop);
+        all.runqueue_known = all.runqueue_known || r.runqueue_known;
+        all.ticks_over_2ms += r.ticks_over_2ms;
+        all.loop_ticks_over_2ms += r.loop_ticks_over_2ms;
+        all.issued += r.issued;
+        all.late_starts += r.late_starts;
         all.ops += r.ops;
         all.errors += r.errors;
         all.rows += r.rows;
@@ -360,11 +498,36 @@ int main(int argc, char** argv) {
         out.append(buf, static_cast<std::size_t>(n));
     }
     if (o.workload == "stall") {
-        n = std::snprintf(buf, sizeof buf, ", \"ticker_max_delay_ms\": %.3f, \"ticker_p99_delay_ms\": %.3f, \"ticks\": %llu",
+        n = std::snprintf(buf, sizeof buf,
+                          ", \"ticker_max_delay_ms\": %.3f, \"ticker_p99_delay_ms\": %.3f, \"ticks\": %llu, "
+                          "\"ticks_over_2ms\": %llu",
                           all.ticker.max / 1000.0, all.ticker.percentile_us(0.99) / 1000.0,
-                          static_cast<unsigned long long>(all.ticks));
+                          static_cast<unsigned long long>(all.ticks), static_cast<unsigned long long>(all.ticks_over_2ms));
+        out.append(buf, static_cast<std::size_t>(n));
+        if (all.runqueue_known)
+            n = std::snprintf(buf, sizeof buf,
+                              ", \"ticker_loop_max_ms\": %.3f, \"ticker_loop_p99_ms\": %.3f, \"loop_ticks_over_2ms\": %llu",
+                              all.ticker_loop.max / 1000.0, all.ticker_loop.percentile_us(0.99) / 1000.0,
+                              static_cast<unsigned long long>(all.loop_ticks_over_2ms));
+        else
+            n = std::snprintf(buf, sizeof buf,
+                              ", \"ticker_loop_max_ms\": null, \"ticker_loop_p99_ms\": null, \"loop_ticks_over_2ms\": null");
         out.append(buf, static_cast<std::size_t>(n));
     }
+    if (o.rate > 0) {
+        // Slots due before the end that were never sent: the backlog left.
+        const double due_slots = std::ceil(o.rate * (o.warmup + o.seconds));
+        n = std::snprintf(buf, sizeof buf,
+                          ", \"rate\": %.1f, \"achieved_rate\": %.1f, \"late_starts\": %llu, \"unissued\": %.0f, "
+                          "\"service_p50_us\": %.1f, \"service_p99_us\": %.1f, \"service_p999_us\": %.1f",
+                          o.rate, static_cast<double>(all.ops) / elapsed,
+                          static_cast<unsigned long long>(all.late_starts),
+                          std::max(0.0, due_slots - static_cast<double>(all.issued)), all.service.percentile_us(0.5),
+                          all.service.percentile_us(0.99), all.service.percentile_us(0.999));
+    } else {
+        n = std::snprintf(buf, sizeof buf, ", \"rate\": 0");
+    }
+    out.append(buf, static_cast<std::size_t>(n));
     std::cout << out << "}" << std::endl;
     return 0;
 }

@@ -6,11 +6,13 @@
 // pre-encoded request (stream id patched in place) to the node that owns its
 // key (Murmur3 token + the ring read from system.local). What it measures is
 // the ceiling: the simulated cluster's speed plus the cost of a socket.
+// --rate R runs open loop instead: request i is due at start + i/R, at most N
+// in flight, latency counted from the due time (coordinated omission corrected).
 //
 // Same CLI and one-line JSON output as every contender (see bench/README.md):
 //   cqlpp_bench_limit --hosts 127.0.0.1:PORT[,127.0.0.2:PORT..] --keyspace bench
 //                     --workload read|write|mix|scan|stall|load --concurrency N --seconds S
-//                     [--rows R] [--warmup S] [--page-size 5000]
+//                     [--rows R] [--warmup S] [--page-size 5000] [--rate R]
 // `load` (used by the harness, not a contender figure) creates the keyspace and
 // table and inserts rows 0..R-1 with 100-byte blobs, N in flight.
 #include "cqlpp/protocol/envelope.hpp"
@@ -28,12 +30,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <fcntl.h>
 #include <memory>
 #include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <vector>
 
 namespace proto = cqlpp::protocol;
@@ -53,12 +57,13 @@ struct options {
     double warmup = 0.5;
     std::int64_t rows = 100000;
     int page_size = 5000;
+    double rate = 0;  // fixed rate (requests/s) for read/write/mix; 0: closed loop
 };
 
 [[noreturn]] void usage(const char* argv0) {
     std::fprintf(stderr,
                  "usage: %s --hosts H:P[,H:P..] [--keyspace bench] --workload read|write|mix|scan|stall|load\n"
-                 "          --concurrency N --seconds S [--rows R] [--warmup S] [--page-size N]\n",
+                 "          --concurrency N --seconds S [--rows R] [--warmup S] [--page-size N] [--rate R]\n",
                  argv0);
     std::exit(2);
 }
@@ -87,11 +92,13 @@ options parse(int argc, char** argv) {
         else if (a == "--warmup") o.warmup = std::stod(v);
         else if (a == "--rows") o.rows = std::stoll(v);
         else if (a == "--page-size") o.page_size = std::stoi(v);
+        else if (a == "--rate") o.rate = std::max(0.0, std::stod(v));
         else usage(argv[0]);
     }
     if (o.hosts.empty()) usage(argv[0]);
     static const char* known[] = {"read", "write", "mix", "scan", "stall", "load"};
     if (std::find(std::begin(known), std::end(known), o.workload) == std::end(known)) usage(argv[0]);
+    if (o.workload == "scan" || o.workload == "stall" || o.workload == "load") o.rate = 0;
     return o;
 }
 
@@ -100,6 +107,25 @@ double cpu_seconds() {
     getrusage(RUSAGE_SELF, &ru);
     return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
+
+// This thread's run-queue wait (ns runnable but not running): field 2 of
+// /proc/thread-self/schedstat, one pread on a kept-open fd per reading.
+struct runqueue_clock {
+    int fd = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    ~runqueue_clock() {
+        if (fd >= 0) ::close(fd);
+    }
+    bool ok() const { return fd >= 0; }
+    std::int64_t wait_ns() const {
+        char buf[128];
+        auto n = fd >= 0 ? ::pread(fd, buf, sizeof buf - 1, 0) : -1;
+        if (n <= 0) return 0;
+        buf[n] = 0;
+        char* end = nullptr;
+        std::strtoll(buf, &end, 10);
+        return std::strtoll(end, nullptr, 10);
+    }
+};
 
 // ---- latency histogram: log-linear buckets, 1/128 relative precision ----------
 
@@ -202,6 +228,7 @@ struct connection {
     bool dirty = false;
     std::vector<std::int16_t> free_streams;
     std::vector<steady::time_point> sent_at = std::vector<steady::time_point>(32768);
+    std::vector<steady::time_point> due_at = std::vector<steady::time_point>(32768);  // fixed rate
     std::vector<int> tag_of = std::vector<int>(32768, 0);
     bool failed = false;
 
@@ -267,12 +294,13 @@ struct connection {
 
     // ---- asynchronous phase ----
     // Queues a pre-encoded envelope (its stream id is patched in place).
-    bool send(proto::byte_buffer& env, int tag) {
+    bool send(proto::byte_buffer& env, int tag, steady::time_point due = {}) {
         if (free_streams.empty()) return false;
         auto s = free_streams.back();
         free_streams.pop_back();
         proto::patch_stream(env.data(), s);
         sent_at[static_cast<std::size_t>(s)] = steady::now();
+        due_at[static_cast<std::size_t>(s)] = due;
         tag_of[static_cast<std::size_t>(s)] = tag;
         enc.add_envelope(env, out);
         dirty = true;
@@ -328,8 +356,19 @@ struct runner {
     proto::result_response page;  // reused between pages
     // stall ticker
     std::optional<asio::steady_timer> ticker;
-    histogram ticker_hist;  // lateness in microseconds
+    histogram ticker_hist;       // lateness in microseconds
+    histogram ticker_loop_hist;  // lateness minus the run-queue wait over the tick
+    std::uint64_t ticks_over_2ms = 0, loop_ticks_over_2ms = 0;
+    std::optional<runqueue_clock> runqueue;
+    std::int64_t tick_wait0 = 0;
     steady::time_point tick_due;
+    // fixed rate: slot i due at pace_start + i/rate; measured when answered in [pace_from, pace_end]
+    steady::time_point pace_start, pace_from, pace_end;
+    std::uint64_t next_due = 0;
+    std::optional<asio::steady_timer> pace_timer;
+    bool pace_timer_armed = false, pacing_over = false, window_closed = false;
+    histogram service_hist;
+    std::uint64_t issued = 0, late_starts = 0;  // all requests sent; measured ones sent > 1 ms late
     // load state
     std::int64_t load_next = 0;
     std::vector<std::uint8_t> blob = std::vector<std::uint8_t>(100, 0xab);
@@ -416,6 +455,45 @@ struct runner {
         ++in_flight;
     }
 
+    steady::time_point due_of(std::uint64_t i) const {
+        return pace_start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(double(i) / o.rate));
+    }
+
+    // Fixed rate: sends every slot that is due while fewer than N are in flight
+    // (a backlog goes out at once, still measured from its due time), then
+    // sleeps until the next due slot. Called by its timer and by each reply.
+    void pace() {
+        auto now = steady::now();
+        if (now >= pace_end) pacing_over = true;  // a backlog left at the end is not sent (unissued)
+        while (!pacing_over && in_flight < o.concurrency) {
+            auto due = due_of(next_due);
+            if (due >= pace_end) {
+                pacing_over = true;
+                break;
+            }
+            if (due > now) {
+                if (!pace_timer_armed) {
+                    pace_timer_armed = true;
+                    pace_timer->expires_at(due);
+                    pace_timer->async_wait([this](std::error_code ec) {
+                        pace_timer_armed = false;
+                        if (ec || stopping) return;
+                        pace();
+                        for (auto& c : conns)
+                            if (c->dirty) c->flush();
+                    });
+                }
+                break;
+            }
+            ++next_due;
+            auto& slot = pool[next_slot++ % pool.size()];
+            conns[static_cast<std::size_t>(slot.node)]->send(slot.env, 0, due);
+            ++in_flight;
+            ++issued;
+        }
+        if (pacing_over && in_flight == 0) finish();
+    }
+
     void send_scan_page() {
         if (stopping) return;
         proto::value_view none[1];
@@ -432,6 +510,7 @@ struct runner {
         auto now = steady::now();
         int tag = c.tag_of[s];
         auto sent = c.sent_at[s];
+        auto due = c.due_at[s];
         c.free_streams.push_back(static_cast<std::int16_t>(s));
         --in_flight;
         bool ok = ev.header.op == proto::opcode::result;
@@ -471,6 +550,21 @@ struct runner {
             else ++errors;
             if (load_next < o.rows) send_next();
             else if (in_flight == 0) finish();
+        } else if (o.rate > 0) {
+            // Measured: answered within the window, whenever due (a backlog from
+            // the warm-up counts, with its whole wait).
+            if (now >= pace_from && now <= pace_end) {
+                if (sent - due > std::chrono::milliseconds(1)) ++late_starts;
+                if (ok) {
+                    ++ops;
+                    hist.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - due).count()));
+                    service_hist.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent).count()));
+                } else {
+                    ++errors;
+                }
+            }
+            pace();
+            return;
         } else {
             send_next();
         }
@@ -510,34 +604,55 @@ struct runner {
         });
     }
 
+    // The run-queue wait over the tick's interval is taken off its lateness:
+    // the rest is the loop's own doing, not the OS running someone else.
     void tick() {
+        tick_wait0 = runqueue->wait_ns();
         ticker->expires_at(tick_due);
         ticker->async_wait([this](std::error_code ec) {
             if (ec || stopping) return;
             auto now = steady::now();
-            if (measuring)
-                ticker_hist.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now - tick_due).count()));
+            auto waited = runqueue->wait_ns() - tick_wait0;
+            if (measuring) {
+                auto late = std::chrono::duration_cast<std::chrono::microseconds>(now - tick_due).count();
+                auto loop_late = std::max<std::int64_t>(0, late - waited / 1000);
+                ticker_hist.record(static_cast<std::uint64_t>(late));
+                ticker_loop_hist.record(static_cast<std::uint64_t>(loop_late));
+                if (late > 2000) ++ticks_over_2ms;
+                if (loop_late > 2000) ++loop_ticks_over_2ms;
+            }
             tick_due = now + std::chrono::milliseconds(1);
             tick();
         });
     }
 
     bool finished = false;
+    // The end of the measured window (fixed rate: replies still drain after it).
+    void close_window() {
+        if (window_closed) return;
+        window_closed = true;
+        measuring = false;
+        t1 = steady::now();
+        cpu1 = cpu_seconds();
+    }
     void finish() {
         if (finished) return;
         finished = true;
         stopping = true;
-        measuring = false;
-        t1 = steady::now();
-        cpu1 = cpu_seconds();
+        close_window();
         io.stop();
     }
 
     void begin_measuring() {
         measuring = true;
-        ops = errors = rows = 0;
-        hist.reset();
+        rows = 0;
+        if (o.rate <= 0) {  // fixed rate selects by due time instead
+            ops = errors = 0;
+            hist.reset();
+        }
         ticker_hist.reset();
+        ticker_loop_hist.reset();
+        ticks_over_2ms = loop_ticks_over_2ms = 0;
         cpu0 = cpu_seconds();
         t0 = steady::now();
     }
@@ -562,17 +677,28 @@ struct runner {
             } else {
                 begin_measuring();
             }
-            t1 = steady::now() + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(warm + o.seconds));
+            pace_start = steady::now();
+            t1 = pace_start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(warm + o.seconds));
+            pace_from = pace_start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(warm));
+            pace_end = t1;
             if (!is_scan) {
                 end_timer.expires_at(t1);
                 end_timer.async_wait([this](std::error_code ec) {
-                    if (!ec) finish();
+                    if (ec) return;
+                    if (o.rate <= 0) return finish();
+                    close_window();
+                    pace();  // stops pacing; finishes once the last reply is in
                 });
             }
             if (is_scan || o.workload == "stall") send_scan_page();
-            if (!is_scan)
+            if (o.rate > 0) {
+                pace_timer.emplace(io);
+                pace();
+            } else if (!is_scan) {
                 for (int i = 0; i < o.concurrency; ++i) send_next();
+            }
             if (o.workload == "stall") {
+                runqueue.emplace();
                 ticker.emplace(io);
                 tick_due = steady::now() + std::chrono::milliseconds(1);
                 tick();
@@ -589,7 +715,8 @@ struct runner {
     }
 
     void report() {
-        double secs = std::chrono::duration<double>(t1 - t0).count();
+        // Fixed rate: the nominal window, which the measured requests' due times span exactly.
+        double secs = o.rate > 0 ? o.seconds : std::chrono::duration<double>(t1 - t0).count();
         double cpu = cpu1 - cpu0;
         std::string extra;
         char buf[512];
@@ -599,10 +726,30 @@ struct runner {
             extra += buf;
         }
         if (o.workload == "stall") {
-            std::snprintf(buf, sizeof buf, ",\"ticker_max_delay_ms\":%.3f,\"ticker_p99_delay_ms\":%.3f,\"ticks\":%llu",
+            std::snprintf(buf, sizeof buf, ",\"ticker_max_delay_ms\":%.3f,\"ticker_p99_delay_ms\":%.3f,\"ticks\":%llu,\"ticks_over_2ms\":%llu",
                           double(ticker_hist.max()) / 1000.0, ticker_hist.quantile(0.99) / 1000.0,
-                          static_cast<unsigned long long>(ticker_hist.total()));
+                          static_cast<unsigned long long>(ticker_hist.total()), static_cast<unsigned long long>(ticks_over_2ms));
             extra += buf;
+            if (runqueue && runqueue->ok())
+                std::snprintf(buf, sizeof buf, ",\"ticker_loop_max_ms\":%.3f,\"ticker_loop_p99_ms\":%.3f,\"loop_ticks_over_2ms\":%llu",
+                              double(ticker_loop_hist.max()) / 1000.0, ticker_loop_hist.quantile(0.99) / 1000.0,
+                              static_cast<unsigned long long>(loop_ticks_over_2ms));
+            else
+                std::snprintf(buf, sizeof buf, ",\"ticker_loop_max_ms\":null,\"ticker_loop_p99_ms\":null,\"loop_ticks_over_2ms\":null");
+            extra += buf;
+        }
+        if (o.rate > 0) {
+            // Slots due before the end that were never sent: the backlog left.
+            double due_slots = std::ceil(o.rate * (o.warmup + o.seconds));
+            std::snprintf(buf, sizeof buf,
+                          ",\"rate\":%.1f,\"achieved_rate\":%.1f,\"late_starts\":%llu,\"unissued\":%.0f,"
+                          "\"service_p50_us\":%.1f,\"service_p99_us\":%.1f,\"service_p999_us\":%.1f",
+                          o.rate, double(ops) / (secs > 0 ? secs : 1), static_cast<unsigned long long>(late_starts),
+                          std::max(0.0, due_slots - double(issued)), service_hist.quantile(0.5) / 1000.0,
+                          service_hist.quantile(0.99) / 1000.0, service_hist.quantile(0.999) / 1000.0);
+            extra += buf;
+        } else {
+            extra += ",\"rate\":0";
         }
         rusage ru{};
         getrusage(RUSAGE_SELF, &ru);

@@ -11,11 +11,17 @@ ways people use the driver:
                    asyncio.Future with loop.call_soon_threadsafe, the way the
                    async-cassandra wrapper does it
 
+--rate R runs open loop in every mode: request i is due at start + i/R, at
+most --concurrency in flight, latency counted from the due time (coordinated
+omission corrected); the service time (from the send) is kept apart.
+
 Same CLI and one-line JSON output as every contender: see bench/README.md.
 """
 import argparse
 import asyncio
+import itertools
 import json
+import os
 import random
 import resource
 import sys
@@ -81,6 +87,79 @@ class Recorder:
             self.errors += 1
 
 
+class Schedule:
+    """Fixed rate: slot i is due at start + i/rate. Workers take the next slot
+    when free (itertools.count's next() is atomic under the GIL) and wait for
+    its due time; a slot taken late is sent at once. Samples are appended as
+    tuples (list.append is atomic) and sorted out at the end."""
+
+    def __init__(self, args):
+        self.rate = args.rate
+        self.start = time.perf_counter()
+        self.measure_from = self.start + args.warmup
+        self.end = self.measure_from + args.seconds
+        self.slots = itertools.count()
+        self.samples = []  # (due, sent, done, ok)
+        self.due_slots = int(-(-args.rate * (args.warmup + args.seconds) // 1))  # due before the end
+
+    def claim(self):
+        """The next slot's due time, or None when the run is over (slots due
+        later, or a backlog left at the end: those are not sent)."""
+        due = self.start + next(self.slots) / self.rate
+        if due >= self.end or time.perf_counter() >= self.end:
+            return None
+        return due
+
+    def record(self, due, sent, done, ok):
+        self.samples.append((due, sent, done, ok))
+
+    def figures(self, secs):
+        # Measured: answered within the window, whenever due (a backlog from
+        # the warm-up counts, with its full wait).
+        m = [s for s in self.samples if self.measure_from <= s[2] <= self.end]
+        ok = [s for s in m if s[3]]
+        lat = sorted(s[2] - s[0] for s in ok)
+        svc = sorted(s[2] - s[1] for s in ok)
+        us = lambda v: round(v * 1e6, 1)  # noqa: E731
+        return {"ops": len(ok), "errors": len(m) - len(ok),
+                "p50_us": us(percentile(lat, 0.5)), "p99_us": us(percentile(lat, 0.99)),
+                "p999_us": us(percentile(lat, 0.999)), "max_us": us(lat[-1] if lat else 0),
+                "rate": self.rate, "achieved_rate": round(len(ok) / secs, 1),
+                "late_starts": sum(1 for s in m if s[1] - s[0] > 0.001),
+                "unissued": max(0, self.due_slots - sum(1 for s in self.samples if s[1] < self.end)),
+                "service_p50_us": us(percentile(svc, 0.5)), "service_p99_us": us(percentile(svc, 0.99)),
+                "service_p999_us": us(percentile(svc, 0.999))}
+
+
+def window_thread(sched, rec):
+    """Marks the measured window (CPU, elapsed) for the thread-based modes."""
+    def run():
+        time.sleep(max(0.0, sched.measure_from - time.perf_counter()))
+        rec.start()
+        time.sleep(max(0.0, sched.end - time.perf_counter()))
+        rec.stop()
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+class RunQueueClock:
+    """The calling thread's run-queue wait in seconds (runnable, waiting for a
+    CPU): field 2 of /proc/thread-self/schedstat, one pread on a kept-open fd.
+    Open it on the thread it measures."""
+
+    def __init__(self):
+        try:
+            self.fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+        except OSError:
+            self.fd = None
+
+    def wait_s(self):
+        if self.fd is None:
+            return 0.0
+        return int(os.pread(self.fd, 128, 0).split()[1]) / 1e9
+
+
 def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument("--hosts", required=True)
@@ -96,7 +175,11 @@ def parse_args():
     p.add_argument("--rows", type=int, default=100000)
     p.add_argument("--page-size", type=int, default=5000)
     p.add_argument("--mode", default="async", choices=["threads", "async", "asyncio"])
-    return p.parse_args()
+    p.add_argument("--rate", type=float, default=0, help="fixed rate, requests/s (read/write/mix); 0: closed loop")
+    a = p.parse_args()
+    if a.workload in ("scan", "stall"):
+        a.rate = 0
+    return a
 
 
 def connect(args):
@@ -164,6 +247,33 @@ def run_threads(session, args, w, rec):
         rec.stop()
         return 1
     n = args.concurrency
+    if args.rate > 0:
+        sched = Schedule(args)
+
+        def paced(seed):
+            rnd = random.Random(seed)
+            while True:
+                due = sched.claim()
+                if due is None:
+                    return
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                stmt, vals = w.next(rnd)
+                t = time.perf_counter()
+                try:
+                    session.execute(stmt, vals)
+                    sched.record(due, t, time.perf_counter(), True)
+                except Exception:  # noqa: BLE001
+                    sched.record(due, t, time.perf_counter(), False)
+
+        win = window_thread(sched, rec)
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            for f in [pool.submit(paced, i) for i in range(n)]:
+                f.result()
+        win.join()
+        rec.sched = sched
+        return n
     with ThreadPoolExecutor(max_workers=n) as pool:
         futs = [pool.submit(worker, i) for i in range(n)]
         time.sleep(args.warmup)
@@ -237,6 +347,40 @@ def run_async(session, args, w, rec):
         done.wait()
         rec.stop()
         return 1
+
+    if args.rate > 0:
+        # One scheduler (this thread) sends each slot at its due time; a
+        # semaphore caps the requests in flight, so a slot waiting for it goes
+        # out late and counts from its due time.
+        sched = Schedule(args)
+        cap = threading.Semaphore(args.concurrency)
+
+        def paced_ok(_rows, due, t):
+            sched.record(due, t, time.perf_counter(), True)
+            cap.release()
+
+        def paced_err(_exc, due, t):
+            sched.record(due, t, time.perf_counter(), False)
+            cap.release()
+
+        win = window_thread(sched, rec)
+        while True:
+            due = sched.claim()
+            if due is None:
+                break
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            cap.acquire()
+            stmt, vals = w.next(rnd)
+            t = time.perf_counter()
+            f = session.execute_async(stmt, vals)
+            f.add_callbacks(paced_ok, paced_err, callback_args=(due, t), errback_args=(due, t))
+        for _ in range(args.concurrency):  # the drain: every request answered
+            cap.acquire(timeout=60)
+        win.join()
+        rec.sched = sched
+        return args.concurrency
 
     outstanding[0] = args.concurrency
     for _ in range(args.concurrency):
@@ -316,6 +460,35 @@ async def run_asyncio_main(session, args, w, rec):
         rec.stop()
         return 1, None
 
+    sched = Schedule(args) if args.rate > 0 else None
+
+    async def paced(seed):
+        rnd = random.Random(seed)
+        while True:
+            due = sched.claim()
+            if due is None:
+                return
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            stmt, vals = w.next(rnd)
+            t = time.perf_counter()
+            try:
+                await bridge(session.execute_async(stmt, vals), loop)
+                sched.record(due, t, time.perf_counter(), True)
+            except Exception:  # noqa: BLE001
+                sched.record(due, t, time.perf_counter(), False)
+
+    if sched:
+        tasks = [asyncio.create_task(paced(i)) for i in range(args.concurrency)]
+        await asyncio.sleep(max(0.0, sched.measure_from - time.perf_counter()))
+        rec.start()
+        await asyncio.sleep(max(0.0, sched.end - time.perf_counter()))
+        rec.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)  # the drain
+        rec.sched = sched
+        return args.concurrency, None
+
     async def worker(seed):
         rnd = random.Random(seed)
         while not stop[0]:
@@ -328,15 +501,20 @@ async def run_asyncio_main(session, args, w, rec):
                 rec.err()
 
     ticker_delays = []
+    loop_delays = []  # lateness minus the run-queue wait over the tick
     scan_rows = [0]
+    runq = RunQueueClock()  # on the loop's thread
 
     async def ticker():
         while not stop[0]:
+            w0 = runq.wait_s()
             t = time.perf_counter()
             await asyncio.sleep(0.001)
-            late = time.perf_counter() - t - 0.001
+            late = max(0.0, time.perf_counter() - t - 0.001)
+            waited = runq.wait_s() - w0
             if rec.measuring:
-                ticker_delays.append(max(0.0, late))
+                ticker_delays.append(late)
+                loop_delays.append(max(0.0, late - waited))
 
     async def scanner():
         # Reads and scan pages share one recorder: count scan rows apart.
@@ -373,11 +551,17 @@ async def run_asyncio_main(session, args, w, rec):
     extra = None
     if args.workload == "stall":
         ticker_delays.sort()
+        loop_delays.sort()
+        known = runq.fd is not None
         extra = {"rows": scan_rows[0],
                  "rows_per_s": round(scan_rows[0] / max(rec.t1 - rec.t0, 1e-9), 1),
                  "ticker_max_delay_ms": round(1000 * (ticker_delays[-1] if ticker_delays else 0), 3),
                  "ticker_p99_delay_ms": round(1000 * percentile(ticker_delays, 0.99), 3),
-                 "ticks": len(ticker_delays)}
+                 "ticks": len(ticker_delays),
+                 "ticks_over_2ms": sum(1 for d in ticker_delays if d > 0.002),
+                 "ticker_loop_max_ms": round(1000 * (loop_delays[-1] if loop_delays else 0), 3) if known else None,
+                 "ticker_loop_p99_ms": round(1000 * percentile(loop_delays, 0.99), 3) if known else None,
+                 "loop_ticks_over_2ms": sum(1 for d in loop_delays if d > 0.002) if known else None}
     return args.concurrency, extra
 
 
@@ -408,8 +592,17 @@ def main():
         "p50_us": round(percentile(lat, 0.5) / 1000, 1), "p99_us": round(percentile(lat, 0.99) / 1000, 1),
         "p999_us": round(percentile(lat, 0.999) / 1000, 1), "max_us": round((lat[-1] if lat else 0) / 1000, 1),
         "cpu_s": round(cpu, 3), "ops_per_cpu_s": round(rec.ops / cpu, 1) if cpu > 0 else 0,
-        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "threads": threads,
+        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "threads": threads, "rate": 0,
     }
+    sched = getattr(rec, "sched", None)
+    if sched:
+        # Fixed rate: latency from the due time; ops are the measured slots
+        # answered; rates over the nominal window (due times span exactly it).
+        secs = args.seconds
+        out["seconds"] = secs
+        out.update(sched.figures(secs))
+        out["ops_per_s"] = round(out["ops"] / secs, 1)
+        out["ops_per_cpu_s"] = round(out["ops"] / cpu, 1) if cpu > 0 else 0
     if args.workload == "scan":
         out["rows"] = rec.rows
         out["rows_per_s"] = round(rec.rows / secs, 1)

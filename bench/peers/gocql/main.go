@@ -7,6 +7,9 @@
 //
 // --coalesce-us sets ClusterConfig.WriteCoalesceWaitTime (gocql's default is
 // 200 µs: a writer waits that long for more frames before a write syscall).
+// --rate R runs open loop: request i is due at start + i/R, at most N in flight
+// (N goroutines), latency counted from the due time (coordinated omission
+// corrected); the service time from the send is kept apart.
 // Same CLI and one-line JSON output as every contender: see bench/README.md.
 package main
 
@@ -18,6 +21,7 @@ import (
 	"math/bits"
 	"math/rand"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,6 +114,35 @@ func threadCount() int {
 	return 0
 }
 
+// The calling OS thread's run-queue wait in ns (runnable, waiting for a CPU):
+// field 2 of /proc/thread-self/schedstat, one pread on a kept-open fd. The
+// goroutine using it must be locked to its thread (runtime.LockOSThread).
+type runQueueClock struct {
+	fd  int
+	buf [128]byte
+}
+
+func openRunQueueClock() *runQueueClock {
+	fd, err := syscall.Open("/proc/thread-self/schedstat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	return &runQueueClock{fd: fd}
+}
+
+func (c *runQueueClock) waitNs() int64 {
+	n, err := syscall.Pread(c.fd, c.buf[:], 0)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	f := strings.Fields(string(c.buf[:n]))
+	if len(f) < 2 {
+		return 0
+	}
+	v, _ := strconv.ParseInt(f[1], 10, 64)
+	return v
+}
+
 func round(v float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(v*p) / p
@@ -125,7 +158,11 @@ func main() {
 	rows := flag.Int("rows", 100000, "rows in the table")
 	pageSize := flag.Int("page-size", 5000, "scan page size")
 	coalesceUs := flag.Int("coalesce-us", 200, "WriteCoalesceWaitTime in microseconds")
+	rate := flag.Float64("rate", 0, "fixed rate, requests/s (read/write/mix); 0: closed loop")
 	flag.Parse()
+	if *workload == "scan" || *workload == "stall" || *rate < 0 {
+		*rate = 0
+	}
 	switch *workload {
 	case "read", "write", "mix", "scan", "stall":
 	default:
@@ -229,8 +266,86 @@ func main() {
 	}
 
 	inFlight := *concurrency
-	extra := map[string]interface{}{}
-	if *workload == "scan" {
+	extra := map[string]interface{}{"rate": 0}
+	if *rate > 0 {
+		// Fixed rate: each of the N goroutines takes the next slot of the
+		// schedule when free and sleeps until its due time; a slot taken late
+		// (all N busy) goes out at once, its latency still counted from the due time.
+		var nextSlot atomic.Int64
+		var issued, late uint64
+		service := newHistogram()
+		start := time.Now()
+		from := start.Add(time.Duration(*warmup * float64(time.Second)))
+		end := from.Add(time.Duration(*seconds * float64(time.Second)))
+		var wg sync.WaitGroup
+		for i := 0; i < *concurrency; i++ {
+			wg.Add(1)
+			go func(seed int64) {
+				defer wg.Done()
+				rnd := rand.New(rand.NewSource(seed))
+				h, sh := newHistogram(), newHistogram()
+				var o, e, is, lt uint64
+				var v []byte
+				for {
+					due := start.Add(time.Duration(float64(nextSlot.Add(1)-1) * 1e9 / *rate))
+					if !due.Before(end) || !time.Now().Before(end) {
+						break // later slots, or a backlog at the end: unissued
+					}
+					if d := time.Until(due); d > 0 {
+						time.Sleep(d)
+					}
+					k := rnd.Intn(nrows)
+					write := *workload == "write" || (*workload == "mix" && rnd.Intn(100) < 10)
+					t := time.Now()
+					var err error
+					if write {
+						err = session.Query(writeQ, k, blob).Exec()
+					} else {
+						err = session.Query(readQ, k).Scan(&v)
+					}
+					done := time.Now()
+					is++
+					// Measured: answered within the window, whenever due (a backlog
+					// from the warm-up counts, with its whole wait).
+					if done.Before(from) || done.After(end) {
+						continue
+					}
+					if t.Sub(due) > time.Millisecond {
+						lt++
+					}
+					if err != nil {
+						e++
+						continue
+					}
+					o++
+					h.record(uint64(done.Sub(due).Nanoseconds()))
+					sh.record(uint64(done.Sub(t).Nanoseconds()))
+				}
+				mu.Lock()
+				service.merge(sh)
+				issued += is
+				late += lt
+				mu.Unlock()
+				flushLocal(h, o, e, 0)
+			}(int64(i + 1))
+		}
+		time.Sleep(time.Until(from))
+		startMeasure()
+		time.Sleep(time.Until(end))
+		stopMeasure()
+		wg.Wait()
+		// Rates over the nominal window: the measured requests' due times span exactly it.
+		t1 = t0.Add(end.Sub(from))
+		secs := t1.Sub(t0).Seconds()
+		dueSlots := math.Ceil(*rate * (*warmup + *seconds)) // due before the end; never sent: the backlog left
+		extra["rate"] = *rate
+		extra["achieved_rate"] = round(float64(ops)/secs, 1)
+		extra["late_starts"] = late
+		extra["unissued"] = math.Max(0, dueSlots-float64(issued))
+		extra["service_p50_us"] = round(service.quantile(0.5)/1000, 1)
+		extra["service_p99_us"] = round(service.quantile(0.99)/1000, 1)
+		extra["service_p999_us"] = round(service.quantile(0.999)/1000, 1)
+	} else if *workload == "scan" {
 		inFlight = 1
 		h := newHistogram()
 		var o, e, r uint64
@@ -275,22 +390,49 @@ func main() {
 				flushLocal(h, o, e, 0)
 			}(int64(i + 1))
 		}
-		ticks := newHistogram() // lateness in microseconds
+		ticks := newHistogram()     // lateness in microseconds
+		loopTicks := newHistogram() // lateness minus the run-queue wait over the tick
+		var over2, loopOver2 uint64
+		runQueueKnown := false
 		var tickMu sync.Mutex
 		if *workload == "stall" {
 			wg.Add(2)
 			go func() {
 				defer wg.Done()
+				// Locked to one OS thread so that thread's run-queue wait is the ticker's.
+				runtime.LockOSThread()
+				rq := openRunQueueClock()
+				tickMu.Lock()
+				runQueueKnown = rq != nil
+				tickMu.Unlock()
 				for !stop.Load() {
+					var w0 int64
+					if rq != nil {
+						w0 = rq.waitNs()
+					}
 					t := time.Now()
 					time.Sleep(time.Millisecond)
 					late := time.Since(t) - time.Millisecond
 					if late < 0 {
 						late = 0
 					}
+					loopLate := late
+					if rq != nil {
+						loopLate -= time.Duration(rq.waitNs() - w0)
+						if loopLate < 0 {
+							loopLate = 0
+						}
+					}
 					if measuring.Load() {
 						tickMu.Lock()
 						ticks.record(uint64(late.Microseconds()))
+						loopTicks.record(uint64(loopLate.Microseconds()))
+						if late > 2*time.Millisecond {
+							over2++
+						}
+						if loopLate > 2*time.Millisecond {
+							loopOver2++
+						}
 						tickMu.Unlock()
 					}
 				}
@@ -318,6 +460,13 @@ func main() {
 			extra["ticker_max_delay_ms"] = round(float64(ticks.max)/1000, 3)
 			extra["ticker_p99_delay_ms"] = round(ticks.quantile(0.99)/1000, 3)
 			extra["ticks"] = ticks.total
+			extra["ticks_over_2ms"] = over2
+			extra["ticker_loop_max_ms"], extra["ticker_loop_p99_ms"], extra["loop_ticks_over_2ms"] = nil, nil, nil
+			if runQueueKnown {
+				extra["ticker_loop_max_ms"] = round(float64(loopTicks.max)/1000, 3)
+				extra["ticker_loop_p99_ms"] = round(loopTicks.quantile(0.99)/1000, 3)
+				extra["loop_ticks_over_2ms"] = loopOver2
+			}
 		}
 	}
 	session.Close()
