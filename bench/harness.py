@@ -25,10 +25,16 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEERS = os.path.join(ROOT, "bench", "peers")
 
+# "fixed": the read workload open loop (--rate R) at each of fixed_rates, at
+# most fixed_concurrency in flight, latency from each request's due time.
 FULL = dict(rows=1_000_000, seconds=3.0, warmup=0.5, concurrency=[1, 8, 64, 256, 1024],
-            workloads=["read", "write", "mix", "scan", "stall"], stall_concurrency=64)
+            workloads=["read", "write", "mix", "scan", "stall", "fixed"], stall_concurrency=64,
+            fixed_rates=[1000, 5000, 20000, 50000, 100000], fixed_concurrency=1024)
 QUICK = dict(rows=20_000, seconds=1.0, warmup=0.3, concurrency=[1, 64],
-             workloads=["read", "mix", "scan", "stall"], stall_concurrency=64)
+             workloads=["read", "mix", "scan", "stall", "fixed"], stall_concurrency=64,
+             fixed_rates=[2000], fixed_concurrency=1024)
+# In quick mode the fixed-rate experiment runs for these contenders only.
+QUICK_FIXED = ("limit/pipelined", "cqlpp/1thread", "python/async", "node/event-loop")
 # In quick mode only read runs at every listed concurrency; mix runs at the last one.
 QUICK_MIX_ONLY_AT_MAX = True
 
@@ -222,23 +228,28 @@ class Sim:
 # ---- the run -------------------------------------------------------------------
 
 def matrix(args, cfg, conts):
-    """(contender, workload, concurrency) in run order."""
+    """(contender, workload, concurrency, rate) in run order; rate 0: closed loop."""
     pts = []
     for w in cfg["workloads"]:
         for c in conts:
             if c.only and w not in c.only:
                 continue
             if w == "scan":
-                pts.append((c, w, 1))
+                pts.append((c, w, 1, 0))
             elif w == "stall":
                 if c.stall:
-                    pts.append((c, w, cfg["stall_concurrency"]))
+                    pts.append((c, w, cfg["stall_concurrency"], 0))
+            elif w == "fixed":
+                if args.quick and not args.contenders and c.key not in QUICK_FIXED:
+                    continue
+                for rate in cfg["fixed_rates"]:
+                    pts.append((c, w, cfg["fixed_concurrency"], rate))
             else:
                 levels = cfg["concurrency"]
                 if args.quick and w != "read" and QUICK_MIX_ONLY_AT_MAX and not args.concurrency:
                     levels = levels[-1:]
                 for n in levels:
-                    pts.append((c, w, n))
+                    pts.append((c, w, n, 0))
     return pts
 
 
@@ -296,7 +307,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--contenders", help="names or name/mode, comma-separated (default: all present)")
-    ap.add_argument("--workloads", help="read,write,mix,scan,stall")
+    ap.add_argument("--workloads", help="read,write,mix,scan,stall,fixed")
+    ap.add_argument("--rates", help="fixed-rate targets, ops/s, e.g. 1000,5000,20000")
     ap.add_argument("--concurrency", help="e.g. 1,8,64,256,1024")
     ap.add_argument("--seconds", type=float)
     ap.add_argument("--warmup", type=float)
@@ -312,6 +324,8 @@ def main():
         cfg["workloads"] = args.workloads.split(",")
     if args.concurrency:
         cfg["concurrency"] = [int(x) for x in args.concurrency.split(",")]
+    if args.rates:
+        cfg["fixed_rates"] = [int(float(x)) for x in args.rates.split(",")]
     for k in ("seconds", "warmup", "rows"):
         if getattr(args, k) is not None:
             cfg[k] = getattr(args, k)
@@ -351,10 +365,12 @@ def main():
         pts = matrix(args, cfg, present)
         log("bench: %d points, %.1f s each" % (len(pts), cfg["seconds"]))
         with open(os.path.join(out_dir, "results.jsonl"), "w") as jl:
-            for i, (c, w, n) in enumerate(pts):
-                argv = c.argv + ["--hosts", sim.hosts, "--keyspace", "bench", "--workload", w,
+            for i, (c, w, n, rate) in enumerate(pts):
+                argv = c.argv + ["--hosts", sim.hosts, "--keyspace", "bench", "--workload", "read" if w == "fixed" else w,
                                  "--concurrency", str(n), "--seconds", str(cfg["seconds"]),
                                  "--warmup", str(cfg["warmup"]), "--rows", str(cfg["rows"])]
+                if rate:
+                    argv += ["--rate", str(rate)]
                 # A scan of a big table by a slow client takes long: allow for it.
                 timeout = 120 + cfg["seconds"] * 3 + (cfg["rows"] / 20000 if w == "scan" else 0)
                 sim_cpu0 = sim.cpu_seconds()
@@ -363,11 +379,14 @@ def main():
                 r = last_json(so)
                 if rc != 0 or r is None or r.get("ops", 0) <= 0:
                     failures.append({"contender": c.name, "mode": c.mode, "workload": w, "concurrency": n,
-                                     "exit": rc, "stderr": se.strip()[-2000:]})
-                    log("bench: [%d/%d] %s %s c=%d FAILED (exit %d): %s" %
-                        (i + 1, len(pts), c.key, w, n, rc, se.strip()[-500:]))
+                                     "rate": rate, "exit": rc, "stderr": se.strip()[-2000:]})
+                    log("bench: [%d/%d] %s %s c=%d%s FAILED (exit %d): %s" %
+                        (i + 1, len(pts), c.key, w, n, " rate=%d" % rate if rate else "", rc, se.strip()[-500:]))
                     continue
                 r["contender"], r["mode"] = c.name, c.mode
+                if w == "fixed":
+                    # Kept apart from the closed-loop read records by workload.
+                    r["workload"], r["fixed_workload"] = "fixed", "read"
                 r["self_peak_rss_kib"] = r.get("peak_rss_kib")
                 # VmHWM (the peak of the program's own memory since exec), sampled
                 # every 20 ms. Not wait4's ru_maxrss: Linux carries the forked
@@ -386,15 +405,24 @@ def main():
                 results.append(r)
                 jl.write(json.dumps(r) + "\n")
                 jl.flush()
+                if w == "fixed":
+                    log("bench: [%d/%d] %-20s fixed rate %6d: achieved %8.0f ops/s  p99 %9.0f us (service %7.0f us)"
+                        "  late starts %d" % (i + 1, len(pts), c.key, rate, r.get("achieved_rate", 0), r["p99_us"],
+                                              r.get("service_p99_us", 0), r.get("late_starts", 0)))
+                    continue
+                loop_max = r.get("ticker_loop_max_ms")
                 log("bench: [%d/%d] %-20s %-5s c=%-4d %10.0f ops/s  p99 %8.0f us  rss %6.1f MiB%s" %
                     (i + 1, len(pts), c.key, w, n, r["ops_per_s"], r["p99_us"], r["peak_rss_kib"] / 1024,
-                     ("  ticker max %.1f ms" % r["ticker_max_delay_ms"]) if w == "stall" else ""))
+                     ("  ticker max %.1f ms (loop %s ms)" % (r["ticker_max_delay_ms"],
+                                                             "?" if loop_max is None else "%.1f" % loop_max))
+                     if w == "stall" else ""))
     finally:
         sim.stop()
 
     import report  # bench/report.py
     meta = {"date": date, "machine": machine(), "versions": versions(present), "command": args.command,
-            "quick": args.quick, "config": {k: cfg[k] for k in ("rows", "seconds", "warmup", "concurrency", "workloads")},
+            "quick": args.quick, "config": {k: cfg[k] for k in ("rows", "seconds", "warmup", "concurrency", "workloads",
+                                                          "fixed_rates", "fixed_concurrency")},
             "notes": notes, "failures": failures, "wall_s": round(time.monotonic() - started, 1),
             "load": {"rows": load["ops"], "seconds": load["seconds"]}}
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
@@ -403,11 +431,14 @@ def main():
     log("bench: %d figures, %d failures, %.0f s; results in %s" %
         (len(results), len(failures), meta["wall_s"], out_dir))
     # Every present contender must have produced figures.
-    missing = [c.key for c in present if not any(r["contender"] == c.name and r["mode"] == c.mode for r in results)]
+    # (Only those the matrix gave points: a stall-only contender has none in a --workloads fixed run.)
+    scheduled = {c.key for c, _, _, _ in pts}
+    missing = [c.key for c in present if c.key in scheduled
+               and not any(r["contender"] == c.name and r["mode"] == c.mode for r in results)]
     if failures:
         log("bench: %d point(s) failed (listed in results.md)" % len(failures))
     # The smoke check's verdict, one line: contenders with figures vs without.
-    print("bench: %d passed, %d failed" % (len(present) - len(missing), len(missing)), flush=True)
+    print("bench: %d passed, %d failed" % (len(scheduled) - len(missing), len(missing)), flush=True)
     if missing:
         log("bench: no figures from: %s" % ", ".join(missing))
         return 1
