@@ -4,7 +4,7 @@
 #include "transport_test_util.hpp"
 #include "tls_cert.hpp"
 
-#include "cqlpp/transport/detail/pending_request.hpp"
+#include "cqlpp/transport/pending_request.hpp"
 
 #include <asio/experimental/awaitable_operators.hpp>
 
@@ -467,5 +467,106 @@ TEST_CASE("graceful close drains in-flight requests", "[transport][connection]")
 
 TEST_CASE("per-request client state stays small", "[transport][connection]") {
     // Lives in the awaiting coroutine frame; the frame itself is recycled by Asio.
-    CHECK(sizeof(tr::detail::pending_request) < 256);
+    CHECK(sizeof(tr::pending_request) < 256);
+}
+
+namespace {
+// A callback request as the driver embeds it: the envelope lives next to it.
+struct cb_request : tr::pending_request {
+    proto::byte_buffer env;
+    int completions = 0;
+    std::function<void(cb_request&)> then;
+    static void done(tr::pending_request& p) {
+        auto& self = static_cast<cb_request&>(p);
+        ++self.completions;
+        if (self.then) self.then(self);
+    }
+};
+}  // namespace
+
+TEST_CASE("submit: callback requests complete once, expire by deadline, abandon orphans", "[transport][connection]") {
+    auto c = start_cluster(nodes(1));
+    run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+        auto conn = co_await must_connect(ex, conn_cfg(*c));
+        using clk = std::chrono::steady_clock;
+        auto prepare = [&](cb_request& r, clk::time_point deadline) {
+            r.env = conn->encode(query("SELECT key FROM system.local"));
+            r.envelope = std::span<std::uint8_t>(r.env.data(), r.env.size());
+            r.deadline = deadline;
+            r.on_complete = &cb_request::done;
+        };
+
+        // Answers: each completes exactly once, inline from the reader, with its own response.
+        std::vector<cb_request> reqs(100);
+        for (auto& r : reqs) {
+            prepare(r, clk::now() + 5s);
+            REQUIRE_FALSE(conn->submit(r));
+        }
+        REQUIRE(co_await eventually([&] {
+            return std::all_of(reqs.begin(), reqs.end(), [](auto& r) { return r.completions == 1; });
+        }));
+        for (auto& r : reqs) {
+            CHECK_FALSE(r.ec);
+            CHECK(rows_of(tr::request_result{r.ec, r.response}) != nullptr);
+        }
+        CHECK(conn->in_flight() == 0);
+
+        // A completion may submit the next request (a chain of 50, all on the reader's stack in turn).
+        cb_request chain;
+        int links = 0;
+        prepare(chain, clk::now() + 5s);
+        chain.then = [&](cb_request& r) {
+            REQUIRE_FALSE(r.ec);
+            if (++links < 50) REQUIRE_FALSE(conn->submit(r));
+        };
+        REQUIRE_FALSE(conn->submit(chain));
+        REQUIRE(co_await eventually([&] { return links == 50; }));
+        CHECK(chain.completions == 50);
+
+        // Deadlines: a slow node; an earlier deadline than any pending one re-arms the sweep.
+        c->set_latency(0, 300ms);
+        cb_request slow_long, quick[10];
+        prepare(slow_long, clk::now() + 10s);
+        REQUIRE_FALSE(conn->submit(slow_long));
+        const auto t0 = clk::now();
+        for (auto& r : quick) {
+            prepare(r, clk::now() + 50ms);
+            REQUIRE_FALSE(conn->submit(r));
+        }
+        REQUIRE(co_await eventually([&] {
+            return std::all_of(std::begin(quick), std::end(quick), [](auto& r) { return r.completions == 1; });
+        }));
+        CHECK(clk::now() - t0 < 250ms);
+        for (auto& r : quick) CHECK(r.ec == tr::errc::timeout);
+        CHECK(conn->metrics().timeouts == 10);
+        CHECK(conn->metrics().orphaned == 10);
+
+        // Abandon: never completes; its id is orphaned until the late answer.
+        cb_request gone;
+        prepare(gone, clk::time_point::max());
+        REQUIRE_FALSE(conn->submit(gone));
+        co_await sleep_for(20ms);  // written by now
+        conn->abandon(gone);
+        CHECK(conn->metrics().cancellations == 1);
+        REQUIRE(co_await eventually([&] { return slow_long.completions == 1; }));
+        CHECK_FALSE(slow_long.ec);
+        REQUIRE(co_await eventually([&] { return conn->metrics().orphaned == 0; }));
+        CHECK(gone.completions == 0);
+        for (auto& r : quick) CHECK(r.completions == 1);  // late answers went nowhere
+        c->set_latency(0, 0ms);
+
+        // Closing completes what is pending with the reason, once; submit then refuses.
+        c->set_latency(0, 300ms);
+        cb_request pending;
+        prepare(pending, clk::now() + 10s);
+        REQUIRE_FALSE(conn->submit(pending));
+        conn->close();
+        CHECK(pending.completions == 1);
+        CHECK(pending.ec == tr::errc::connection_closed);
+        cb_request after;
+        prepare(after, clk::now() + 10s);
+        CHECK(conn->submit(after) == tr::errc::connection_closed);
+        CHECK(after.completions == 0);
+        c->set_latency(0, 0ms);
+    });
 }

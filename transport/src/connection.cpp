@@ -1,7 +1,6 @@
 #include "cqlpp/transport/connection.hpp"
 
 #include "cqlpp/transport/detail/handshake_fsm.hpp"
-#include "cqlpp/transport/detail/pending_request.hpp"
 
 #include <asio/connect.hpp>
 #include <asio/co_spawn.hpp>
@@ -17,13 +16,12 @@
 namespace cqlpp::transport {
 
 namespace proto = cqlpp::protocol;
-using detail::pending_request;
 namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }
 
 connection::connection(executor_type ex, connection_config cfg)
-    : ex_(ex), cfg_(std::move(cfg)), sock_(ex), wake_(ex), heartbeat_timer_(ex), drain_timer_(ex),
+    : ex_(ex), cfg_(std::move(cfg)), sock_(ex), wake_(ex), heartbeat_timer_(ex), drain_timer_(ex), sweep_timer_(ex),
       streams_(cfg_.max_streams) {}
 
 connection::~connection() = default;
@@ -175,6 +173,7 @@ void connection::start() {
     auto self = shared_from_this();
     asio::co_spawn(ex_, [self] { return self->reader(); }, asio::detached);
     asio::co_spawn(ex_, [self] { return self->writer(); }, asio::detached);
+    asio::co_spawn(ex_, [self] { return self->sweeper(); }, asio::detached);
     if (cfg_.heartbeat_interval.count() > 0) {
         proto::request hb = proto::options_request{};
         heartbeat_envelope_ = encode(hb);
@@ -236,15 +235,57 @@ asio::awaitable<request_result> connection::async_request(std::span<std::uint8_t
     return async_request(envelope, cfg_.request_timeout);  // not a coroutine: no extra frame
 }
 
+namespace {
+// The coroutine form's request: its timer is both its deadline and its wake-up.
+struct waiting_request : pending_request {
+    explicit waiting_request(const asio::any_io_executor& ex) : timer(ex) {}
+    asio::steady_timer timer;
+};
+}  // namespace
+
 asio::awaitable<request_result> connection::async_request(std::span<std::uint8_t> envelope,
                                                           std::chrono::milliseconds timeout) {
-    if (!open_ || closing_ || closed_) co_return request_result{close_reason_ ? close_reason_ : errc::connection_closed, {}};
-    if (envelope.size() < proto::envelope_header_size) co_return request_result{errc::protocol_error, {}};
-    pending_request p(ex_);
+    waiting_request p(ex_);
     p.envelope = envelope;
+    p.on_complete = [](pending_request& r) { static_cast<waiting_request&>(r).timer.cancel(); };
     if (timeout.count() > 0) p.timer.expires_after(timeout);
     else p.timer.expires_at(asio::steady_timer::time_point::max());
-    // Enqueue (FIFO) and wake the writer.
+    if (auto ec = submit(p)) co_return request_result{ec, {}};
+
+    auto [ec] = co_await p.timer.async_wait(use_tuple);
+    if (p.done) co_return request_result{p.ec, std::move(p.response)};
+
+    // Timed out or cancelled before the response: give the request up.
+    const bool cancelled = ec == asio::error::operation_aborted;
+    abandon(p);
+    if (!cancelled) {
+        --m_.cancellations;  // abandon() counted it as one
+        ++m_.timeouts;
+    }
+    co_return request_result{cancelled ? errc::cancelled : errc::timeout, {}};
+}
+
+std::error_code connection::submit(pending_request& p) {
+    if (!open_ || closing_ || closed_) return close_reason_ ? close_reason_ : make_error_code(errc::connection_closed);
+    if (p.envelope.size() < proto::envelope_header_size) return errc::protocol_error;
+    p.reset();
+    if (p.deadline != pending_request::clock_type::time_point::max()) {
+        p.timed = true;
+        p.tnext = timed_;
+        if (timed_) timed_->tprev = &p;
+        timed_ = &p;
+        if (p.deadline < sweep_at_) {
+            // Earlier than what the sweeper waits for (rare: deadlines mostly
+            // grow): wake it to re-arm.
+            sweep_at_ = p.deadline;
+            sweep_timer_.cancel();
+        }
+    }
+    enqueue(p);
+    return {};
+}
+
+void connection::enqueue(pending_request& p) {
     p.queued = true;
     p.prev = tail_;
     if (tail_) tail_->next = &p;
@@ -252,24 +293,74 @@ asio::awaitable<request_result> connection::async_request(std::span<std::uint8_t
     tail_ = &p;
     ++in_flight_;
     notify_writer();
+}
 
-    auto [ec] = co_await p.timer.async_wait(use_tuple);
-    if (p.done) co_return request_result{p.ec, std::move(p.response)};
+void connection::untime(pending_request& p) noexcept {
+    if (!p.timed) return;
+    if (p.tprev) p.tprev->tnext = p.tnext;
+    else timed_ = p.tnext;
+    if (p.tnext) p.tnext->tprev = p.tprev;
+    p.tprev = p.tnext = nullptr;
+    p.timed = false;
+}
 
-    // Timed out or cancelled before the response: give the request up.
-    --in_flight_;
-    const bool cancelled = ec == asio::error::operation_aborted;
-    if (cancelled) ++m_.cancellations;
-    else ++m_.timeouts;
+// Written but given up: the id stays taken until its response arrives (G9).
+void connection::orphan_written(pending_request& p) {
     if (p.queued) {
         unlink(&p);  // never written: nothing to orphan
     } else if (p.stream >= 0) {
-        // Written: the id stays taken until its response arrives (G9).
         streams_.orphan(p.stream);
-        if (streams_.orphaned() > cfg_.max_orphans) fail(errc::too_many_orphans, "too many orphaned stream ids");
     }
-    if (closing_ && in_flight_ == 0) drain_timer_.cancel();
-    co_return request_result{cancelled ? errc::cancelled : errc::timeout, {}};
+}
+
+// Safe while fail() is completing the others (a completion may cancel a
+// sibling): p leaves every list, so fail() will not complete it.
+void connection::abandon(pending_request& p) noexcept {
+    if (p.done) return;
+    p.done = true;
+    untime(p);
+    --in_flight_;
+    ++m_.cancellations;
+    orphan_written(p);
+    if (closed_) return;
+    if (streams_.orphaned() > cfg_.max_orphans) fail(errc::too_many_orphans, "too many orphaned stream ids");
+    else if (closing_ && in_flight_ == 0) drain_timer_.cancel();
+}
+
+// One timer for every deadline: it sleeps until the earliest deadline it knows
+// of; requests that complete first are simply unlinked, so the common case
+// (deadlines far in the future, growing) never touches the timer.
+asio::awaitable<void> connection::sweeper() {
+    auto self = shared_from_this();
+    std::vector<pending_request*> expired;
+    while (!closed_) {
+        sweep_timer_.expires_at(sweep_at_);
+        co_await sweep_timer_.async_wait(use_tuple);
+        if (closed_) break;
+        const auto now = std::chrono::steady_clock::now();
+        if (now < sweep_at_) continue;  // woken to re-arm for an earlier deadline
+        sweep_at_ = std::chrono::steady_clock::time_point::max();
+        for (auto* p = timed_; p; p = p->tnext) {
+            if (p->deadline <= now) expired.push_back(p);
+            else sweep_at_ = std::min(sweep_at_, p->deadline);
+        }
+        // Unlink them all before any completion runs: a completion may submit
+        // or abandon other requests.
+        for (auto* p : expired) {
+            untime(*p);
+            orphan_written(*p);
+            p->done = true;
+            --in_flight_;
+            ++m_.timeouts;
+        }
+        for (auto* p : expired) {  // even if a completion closed the connection: they are out of its lists
+            p->ec = errc::timeout;
+            p->on_complete(*p);
+        }
+        expired.clear();
+        if (!closed_ && streams_.orphaned() > cfg_.max_orphans) fail(errc::too_many_orphans, "too many orphaned stream ids");
+        if (!closed_ && closing_ && in_flight_ == 0) drain_timer_.cancel();
+    }
 }
 
 asio::awaitable<std::error_code> connection::async_register(std::vector<proto::event_type> events) {
@@ -297,8 +388,10 @@ void connection::complete(pending_request* p, std::error_code ec, response_ptr r
     p->done = true;
     p->ec = ec;
     p->response = std::move(r);
-    p->timer.cancel();  // wakes the waiter (it checks `done` first)
+    untime(*p);
     --in_flight_;
+    p->on_complete(*p);  // may run the requester's code inline
+    // After the completion, so a draining close() resumes after the last requester.
     if (closing_ && in_flight_ == 0) drain_timer_.cancel();
 }
 
@@ -482,6 +575,7 @@ void connection::fail(std::error_code ec, std::string detail) {
     wake_.cancel();
     heartbeat_timer_.cancel();
     drain_timer_.cancel();
+    sweep_timer_.cancel();
     // Every waiter learns why; ids are free again only because the connection is gone.
     while (head_) {
         pending_request* p = head_;

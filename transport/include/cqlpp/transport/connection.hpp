@@ -6,11 +6,14 @@
 // executor (co_spawn onto get_executor() from elsewhere). Nothing blocks.
 //
 // Data path:
-//   * async_request() queues the caller's already-encoded envelope (encoded
-//     once, stream id patched by the writer when an id is free, G2) and waits
-//     on a per-request timer that doubles as the completion signal; the
-//     per-request state lives in the awaiting coroutine's frame (no extra heap
-//     allocation, and Asio recycles coroutine frames).
+//   * submit() queues a caller-owned pending_request holding an already
+//     encoded envelope (stream id patched by the writer when an id is free,
+//     G2); its completion function runs when the response arrives, straight
+//     from the reader (no timer, no post, no allocation per request).
+//     Deadlines are kept in one list swept by one timer, re-armed only when an
+//     earlier deadline arrives, so a request costs no timer syscall.
+//   * async_request() is the coroutine form of the same (a per-request timer
+//     is its deadline and wake-up); the driver's hot path uses submit().
 //   * One writer coroutine drains the whole queue into one buffer: v5 packs
 //     the envelopes into self-contained segments, v4 concatenates them; then
 //     ONE async_write (write coalescing, no artificial delay).
@@ -30,6 +33,7 @@
 #include "cqlpp/transport/detail/stream_table.hpp"
 #include "cqlpp/transport/error.hpp"
 #include "cqlpp/transport/metrics.hpp"
+#include "cqlpp/transport/pending_request.hpp"
 #include "cqlpp/transport/response.hpp"
 
 #include <asio/any_io_executor.hpp>
@@ -51,10 +55,6 @@
 namespace cqlpp::transport {
 
 class connection;
-
-namespace detail {
-struct pending_request;
-}
 
 struct connect_result {
     std::error_code ec;
@@ -97,6 +97,16 @@ public:
     asio::awaitable<request_result> async_request(std::span<std::uint8_t> envelope);
     asio::awaitable<request_result> async_request(std::span<std::uint8_t> envelope, std::chrono::milliseconds timeout);
 
+    // Callback form (the driver's hot path): queues `p` (envelope, deadline
+    // and on_complete set; see pending_request) and returns; on_complete runs
+    // later, exactly once, unless abandon() comes first. An error here (the
+    // connection is closed or closing, or the envelope is too short) means p
+    // was not queued and on_complete will not run.
+    std::error_code submit(pending_request& p);
+    // The owner gives p up (cancellation): it completes never. A queued
+    // request is simply dropped; a written one orphans its stream id (G9).
+    void abandon(pending_request& p) noexcept;
+
     // REGISTER for events; listeners get every EVENT (stream -1) from then on.
     asio::awaitable<std::error_code> async_register(std::vector<protocol::event_type> events);
     void on_event(event_listener l) { event_listeners_.push_back(std::move(l)); }
@@ -134,14 +144,18 @@ private:
     asio::awaitable<void> reader();
     asio::awaitable<void> writer();
     asio::awaitable<void> heartbeat();
+    asio::awaitable<void> sweeper();
+    void enqueue(pending_request& p);
+    void orphan_written(pending_request& p);
+    void untime(pending_request& p) noexcept;
     asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<std::uint8_t> buf);
     asio::awaitable<std::error_code> write_all(std::span<const std::uint8_t> buf);
 
     bool dispatch(const protocol::envelope_view& env);
-    void complete(detail::pending_request* p, std::error_code ec, response_ptr r);
+    void complete(pending_request* p, std::error_code ec, response_ptr r);
     void fail(std::error_code ec, std::string detail = {});
     void notify_writer();
-    void unlink(detail::pending_request* p) noexcept;
+    void unlink(pending_request* p) noexcept;
 
     executor_type ex_;
     connection_config cfg_;
@@ -151,6 +165,7 @@ private:
     asio::steady_timer wake_;       // writer's wake-up signal
     asio::steady_timer heartbeat_timer_;
     asio::steady_timer drain_timer_;
+    asio::steady_timer sweep_timer_;  // the earliest deadline of the timed requests
     std::shared_ptr<asio::steady_timer> connect_timer_;
 
     protocol::protocol_version version_ = protocol::protocol_version::v5;
@@ -166,8 +181,10 @@ private:
     std::optional<protocol::segment_encoder> encoder_;  // v5 only
     protocol::byte_buffer out_;
     detail::stream_table streams_;
-    detail::pending_request* head_ = nullptr;  // writer queue (intrusive, FIFO)
-    detail::pending_request* tail_ = nullptr;
+    pending_request* head_ = nullptr;  // writer queue (intrusive, FIFO)
+    pending_request* tail_ = nullptr;
+    pending_request* timed_ = nullptr;  // requests with a deadline (intrusive, unordered)
+    std::chrono::steady_clock::time_point sweep_at_ = std::chrono::steady_clock::time_point::max();
     std::size_t in_flight_ = 0;
     std::chrono::steady_clock::time_point last_read_;
     protocol::byte_buffer heartbeat_envelope_;
