@@ -7,6 +7,9 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/address.hpp>
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
@@ -1232,7 +1235,6 @@ struct simple_ctx {
     common_params c;
     value_views views;
     std::vector<std::string_view> names;
-    std::string routing_ks;
 };
 struct bound_ctx {
     const prepared_data* p = nullptr;
@@ -1269,10 +1271,10 @@ bool session_impl::setup(const statement& s, simple_ctx& ctx, exec_state& st) {
     st.schema_altering = starts_with_keyword(s.query(), "CREATE") || starts_with_keyword(s.query(), "ALTER") ||
                          starts_with_keyword(s.query(), "DROP");
     if (s.routing_key() || s.options().routing_token) {
-        ctx.routing_ks = !s.routing_keyspace().empty() ? s.routing_keyspace()
-                         : !s.options().keyspace.empty() ? s.options().keyspace
-                                                         : cfg.keyspace;
-        st.info.keyspace = ctx.routing_ks;
+        // Views of strings that outlive the request (the plan reads it lazily).
+        st.info.keyspace = !s.routing_keyspace().empty() ? std::string_view(s.routing_keyspace())
+                           : !s.options().keyspace.empty() ? std::string_view(s.options().keyspace)
+                                                           : std::string_view(cfg.keyspace);
         if (s.routing_key()) st.info.routing_token = token_of(*s.routing_key());
         if (s.options().routing_token) st.info.routing_token = *s.options().routing_token;
     }
@@ -1420,9 +1422,248 @@ asio::awaitable<result> session_impl::run_statement(const Statement& s) {
     co_return std::move(st.out);
 }
 
-asio::awaitable<result> session_impl::execute(const statement& s) { return run_statement<statement, simple_ctx>(s); }
+// ---- the callback path ----------------------------------------------------------
+// A statement that is not speculative runs as a small state machine instead of
+// a coroutine: its whole state is one request_op (the connection's
+// pending_request, the execution state and the encoded envelope), allocated
+// once per request, with no coroutine frame and no timer of its own. The
+// connection calls back from its reader when the answer comes and the caller's
+// coroutine resumes right there, so the answer is consumed before the next one
+// is decoded. Retries, re-prepares, deadlines and cancellation all go through
+// it; speculative statements and batches keep the coroutine path above.
+
+namespace {
+
+struct request_op : transport::pending_request {
+    using reencode_fn = void (*)(request_op&, const transport::connection&, std::error_code&, std::string&);
+    using deliver_fn = void (*)(request_op&, bool post);
+
+    exec_state st;
+    proto::byte_buffer buf;                       // the envelope as last encoded
+    std::shared_ptr<transport::connection> conn;  // the attempt in flight
+    const host* h = nullptr;                      // the host being tried
+    const void* stmt = nullptr;                   // the caller's statement (alive while it awaits)
+    reencode_fn reencode = nullptr;
+    deliver_fn deliver = nullptr;
+    std::optional<std::int64_t> timestamp;  // kept when re-encoding for another connection
+    proto::protocol_version enc_version = proto::protocol_version::v5;
+    bool enc_lz4 = false;
+    bool busy = false;  // a re-prepare or a metadata refresh holds the op
+    bool cancelled = false;
+    int unprepared_retries = 0;
+};
+
+template <class Handler>
+struct request_op_for final : request_op {
+    explicit request_op_for(Handler&& h) : handler(std::move(h)) {}
+    Handler handler;
+
+    // Frees the op, then resumes the caller: inline from a completion, posted
+    // when still inside the initiation or a cancellation.
+    static void deliver_now(request_op& base, bool post) {
+        auto& self = static_cast<request_op_for&>(base);
+        auto& s = *self.st.s;
+        s.give_buffer(std::move(self.buf));
+        auto h = std::move(self.handler);
+        result out = std::move(self.st.out);
+        delete &self;
+        if (post) {
+            auto ex = asio::get_associated_executor(h, s.ex);
+            asio::post(ex, [h = std::move(h), out = std::move(out)]() mutable {
+                auto slot = asio::get_associated_cancellation_slot(h);
+                if (slot.is_connected()) slot.clear();
+                std::move(h)(std::move(out));
+            });
+            return;
+        }
+        auto slot = asio::get_associated_cancellation_slot(h);
+        if (slot.is_connected()) slot.clear();
+        std::move(h)(std::move(out));
+    }
+};
+
+void fast_attempts(session_impl& s, request_op& op, bool post);
+
+void fast_finish(session_impl& s, request_op& op, bool post) {
+    if (s.finish(op.st)) {
+        // DDL: answer once the metadata shows the change.
+        op.busy = true;
+        asio::co_spawn(
+            s.ex,
+            [self = s.shared_from_this(), opp = &op]() -> asio::awaitable<void> {
+                co_await self->refresh(false, true, nullptr);
+                opp->busy = false;
+                opp->deliver(*opp, false);
+            },
+            asio::detached);
+        return;
+    }
+    op.deliver(op, post);
+}
+
+void on_fast_complete(transport::pending_request& p) {
+    auto& op = static_cast<request_op&>(p);
+    auto& s = *op.st.s;
+    transport::request_result r{op.ec, std::move(op.response)};
+    const std::size_t pi = op.h->pool_index;
+    const auto step = s.on_answer(op.st, r, pi, op.unprepared_retries);
+    if (step == next_step::reprepare) {
+        op.busy = true;
+        asio::co_spawn(
+            s.ex,
+            [self = s.shared_from_this(), opp = &op, pi]() -> asio::awaitable<void> {
+                auto conn = std::move(opp->conn);
+                auto pec = co_await self->reprepare(*conn, pi, *opp->st.prepared);
+                opp->busy = false;
+                if (opp->cancelled) {
+                    fast_finish(*self, *opp, false);
+                    co_return;
+                }
+                if (pec) {
+                    opp->st.note(self->pools[pi].endpoint, pec, nullptr);
+                    opp->h = opp->st.plan.next();
+                }
+                fast_attempts(*self, *opp, false);
+            },
+            asio::detached);
+        return;
+    }
+    op.conn.reset();
+    if (step == next_step::done) return fast_finish(s, op, false);
+    if (step == next_step::next_host) op.h = op.st.plan.next();
+    fast_attempts(s, op, false);
+}
+
+// Walks the plan from op.h until one connection takes the request (then
+// returns: on_fast_complete continues), or the request is over.
+void fast_attempts(session_impl& s, request_op& op, bool post) {
+    auto& st = op.st;
+    while (!st.done && op.h) {
+        const auto now = st.attempts == 0 ? st.started : clock_type::now();
+        if (now >= st.deadline) {
+            st.fail(driver::errc::request_timeout,
+                    "request timed out after " +
+                        std::to_string(
+                            std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - st.started).count()) +
+                        " ms");
+            break;
+        }
+        const std::size_t pi = op.h->pool_index;
+        std::shared_ptr<transport::connection> conn;
+        if (pi < s.pools.size() && s.pools[pi].pool) conn = s.pools[pi].pool->pick();
+        if (!conn) {
+            st.note(op.h->endpoint_string(), transport::errc::no_connection, nullptr);
+            op.h = st.plan.next();
+            continue;
+        }
+        // The envelope is reused for a retry unless the connection speaks
+        // another version or compression (then it is rebuilt from the statement).
+        if (op.buf.empty() || op.enc_version != conn->version() || op.enc_lz4 != conn->compression()) {
+            op.buf.clear();
+            std::error_code eec;
+            std::string why;
+            if (st.ctx) st.encode(st.ctx, *conn, op.buf, eec, why);
+            else op.reencode(op, *conn, eec, why);
+            if (eec) {
+                op.buf.clear();
+                st.fail(eec, std::move(why));
+                break;
+            }
+            op.enc_version = conn->version();
+            op.enc_lz4 = conn->compression();
+        }
+        op.envelope = std::span<std::uint8_t>(op.buf.data(), op.buf.size());
+        op.deadline = st.deadline;
+        if (auto ec = conn->submit(op)) {
+            st.note(s.pools[pi].endpoint, ec, nullptr);
+            op.h = st.plan.next();
+            continue;
+        }
+        ++st.attempts;
+        op.conn = std::move(conn);
+        st.ctx = nullptr;  // the initiation's context dies with it; re-encoding uses the statement
+        return;
+    }
+    if (!st.done) st.fail_exhausted();
+    fast_finish(s, op, post);
+}
+
+template <class Statement, class Context>
+void reencode_as(request_op& op, const transport::connection& c, std::error_code& ec, std::string& why) {
+    Context ctx;
+    exec_state tmp;
+    if (!op.st.s->setup(*static_cast<const Statement*>(op.stmt), ctx, tmp)) {
+        ec = tmp.out.error();
+        why = tmp.out.diag().message;
+        return;
+    }
+    ctx.c.qp.default_timestamp = op.timestamp;  // a retry keeps the write's timestamp
+    tmp.encode(&ctx, c, op.buf, ec, why);
+}
+
+struct fast_canceller {
+    request_op* op;
+    void operator()(asio::cancellation_type t) const {
+        if (t == asio::cancellation_type::none || op->cancelled) return;
+        op->cancelled = true;
+        auto& s = *op->st.s;
+        op->st.fail(transport::errc::cancelled,
+                    "request cancelled while waiting for " + (op->h ? s.pools[op->h->pool_index].endpoint : std::string()));
+        if (op->busy) return;  // the re-prepare or refresh finishes it
+        if (op->conn) {
+            // The stream id stays orphaned until its answer arrives.
+            op->conn->abandon(*op);
+            op->conn.reset();
+        }
+        fast_finish(s, *op, true);
+    }
+};
+
+template <class Statement, class Context>
+struct fast_initiation {
+    session_impl* s;
+    const Statement* stmt;
+
+    template <class Handler>
+    void operator()(Handler&& handler) const {
+        using op_type = request_op_for<std::decay_t<Handler>>;
+        auto* op = new op_type(std::move(handler));
+        op->deliver = &op_type::deliver_now;
+        op->on_complete = &on_fast_complete;
+        op->stmt = stmt;
+        op->reencode = &reencode_as<Statement, Context>;
+        auto& st = op->st;
+        Context ctx;  // read by the first encoding only
+        if (!s->setup(*stmt, ctx, st)) {
+            st.s = s;
+            return op->deliver(*op, true);
+        }
+        if (!s->begin(st)) return op->deliver(*op, true);
+        op->timestamp = ctx.c.qp.default_timestamp;
+        auto slot = asio::get_associated_cancellation_slot(op->handler);
+        if (slot.is_connected()) slot.template emplace<fast_canceller>(fast_canceller{op});
+        op->buf = s->take_buffer();
+        op->h = st.plan.next();
+        fast_attempts(*s, *op, true);
+    }
+};
+
+}  // namespace
+
+bool session_impl::fast_path(const statement_options& o) const noexcept {
+    // Speculative executions need several attempts in flight: coroutine path.
+    return !(o.idempotent.value_or(cfg.default_idempotent) && cfg.speculative.max_executions > 1);
+}
+
+asio::awaitable<result> session_impl::execute(const statement& s) {
+    if (!fast_path(s.options())) return run_statement<statement, simple_ctx>(s);
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
+        fast_initiation<statement, simple_ctx>{this, &s}, asio::use_awaitable);
+}
 asio::awaitable<result> session_impl::execute(const bound_statement& b) {
-    return run_statement<bound_statement, bound_ctx>(b);
+    if (!fast_path(b.options())) return run_statement<bound_statement, bound_ctx>(b);
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
+        fast_initiation<bound_statement, bound_ctx>{this, &b}, asio::use_awaitable);
 }
 asio::awaitable<result> session_impl::execute(const batch& bt) { return run_statement<batch, batch_ctx>(bt); }
 

@@ -75,7 +75,12 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     // Envelope buffers reused across requests (capacity kept).
     std::vector<protocol::byte_buffer> free_buffers;
     protocol::byte_buffer take_buffer() {
-        if (free_buffers.empty()) return {};
+        if (free_buffers.empty()) {
+            // Most requests fit: one allocation instead of a doubling chain.
+            protocol::byte_buffer b;
+            b.reserve(128);
+            return b;
+        }
         auto b = std::move(free_buffers.back());
         free_buffers.pop_back();
         b.clear();
@@ -127,6 +132,7 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     bool setup(const batch& bt, batch_ctx& ctx, exec_state& st);
     template <class Statement, class Context>
     asio::awaitable<result> run_statement(const Statement& s);
+    bool fast_path(const statement_options& o) const noexcept;
     asio::awaitable<result> execute(const statement& s);
     asio::awaitable<result> execute(const bound_statement& s);
     asio::awaitable<result> execute(const batch& b);

@@ -5,39 +5,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "alloc_counter.hpp"
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
 
-// Counts heap allocations on this thread, to check the hot read path allocates nothing.
-namespace {
-thread_local std::size_t g_allocations = 0;
-}
-void* operator new(std::size_t n) {
-    ++g_allocations;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-    ++g_allocations;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-// Every non-aligned form is replaced, so none pairs with the sanitizer's own allocator.
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    ++g_allocations;
-    return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-    ++g_allocations;
-    return std::malloc(n ? n : 1);
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+// Heap allocations on this thread (alloc_counter.cpp), to check the hot read path allocates nothing.
+#define g_allocations ::cqlpp::test::alloc::allocations
 
 using namespace cqlpp;
 using driver::conversion_errc;
