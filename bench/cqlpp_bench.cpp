@@ -160,33 +160,50 @@ struct shard_result {
     std::string first_error;
 };
 
-asio::awaitable<void> worker(std::shared_ptr<drv::session> s, drv::prepared_statement read, drv::prepared_statement write,
-                             const options& o, const timeline& tl, shard_result& r, unsigned seed, int* running,
-                             asio::steady_timer* done) {
-    std::minstd_rand rng(seed);
-    std::uniform_int_distribution<long> key(0, std::max<long>(o.rows - 1, 0));
-    std::array<std::byte, 100> blob_bytes{};
-    for (auto& b : blob_bytes) b = static_cast<std::byte>(rng());
-    drv::blob_view blob(blob_bytes.data(), blob_bytes.size());
-    // One bound statement per kind, rebound per request: no allocation for the values.
-    auto rb = read.bind_empty();
-    auto wb = write.bind_empty();
-    const bool mix = o.workload == "mix";
-    const bool writes = o.workload == "write";
-    while (clock_type::now() < tl.stop_at) {
+// What a worker sends: its workload's bound statement, rebound per request (no
+// allocation for the values), and for the mix a second one for the writes.
+// Kept small: a worker's frame is application memory per request in flight,
+// which the memory-per-request figure includes.
+struct request_maker {
+    request_maker(const drv::prepared_statement& read, const drv::prepared_statement& write, const options& o,
+                  unsigned seed)
+        : rng(seed), key(0, std::max<long>(o.rows - 1, 0)), writes(o.workload == "write"),
+          main(writes ? write.bind_empty() : read.bind_empty()) {
+        if (o.workload == "mix") mixed = std::make_unique<drv::bound_statement>(write.bind_empty());
+    }
+    // One shared 100-byte value: what is written does not matter, its size does.
+    static drv::blob_view blob() {
+        static const auto bytes = [] {
+            std::array<std::byte, 100> b{};
+            std::minstd_rand r(7);
+            for (auto& x : b) x = static_cast<std::byte>(r());
+            return b;
+        }();
+        return drv::blob_view(bytes.data(), bytes.size());
+    }
+    const drv::bound_statement& next() {
         const auto k = static_cast<std::int32_t>(key(rng));
-        const bool is_write = writes || (mix && rng() % 10 == 0);
+        drv::bound_statement& b = mixed && rng() % 10 == 0 ? *mixed : main;
+        b.clear();
+        b.set(0, k);
+        if (&b == mixed.get() || writes) b.set(1, blob());
+        return b;
+    }
+    std::minstd_rand rng;
+    std::uniform_int_distribution<long> key;
+    bool writes;
+    drv::bound_statement main;
+    std::unique_ptr<drv::bound_statement> mixed;
+};
+
+asio::awaitable<void> worker(std::shared_ptr<drv::session> s, const drv::prepared_statement& read,
+                             const drv::prepared_statement& write, const options& o, const timeline& tl, shard_result& r,
+                             unsigned seed, int* running, asio::steady_timer* done) {
+    request_maker m(read, write, o, seed);
+    while (clock_type::now() < tl.stop_at) {
+        const auto& b = m.next();
         const auto t0 = clock_type::now();
-        drv::result res;
-        if (is_write) {
-            wb.clear();
-            wb.set(0, k).set(1, blob);
-            res = co_await s->execute(wb);
-        } else {
-            rb.clear();
-            rb.set(0, k);
-            res = co_await s->execute(rb);
-        }
+        auto res = co_await s->execute(b);
         const auto t1 = clock_type::now();
         if (t0 < tl.measure_from || t1 > tl.stop_at) continue;
         if (!res.ok()) {
@@ -215,18 +232,10 @@ struct pacer {
     }
 };
 
-asio::awaitable<void> paced_worker(std::shared_ptr<drv::session> s, drv::prepared_statement read,
-                                   drv::prepared_statement write, const options& o, const timeline& tl, shard_result& r,
-                                   pacer& p, unsigned seed, int* running, asio::steady_timer* done) {
-    std::minstd_rand rng(seed);
-    std::uniform_int_distribution<long> key(0, std::max<long>(o.rows - 1, 0));
-    std::array<std::byte, 100> blob_bytes{};
-    for (auto& b : blob_bytes) b = static_cast<std::byte>(rng());
-    drv::blob_view blob(blob_bytes.data(), blob_bytes.size());
-    auto rb = read.bind_empty();
-    auto wb = write.bind_empty();
-    const bool mix = o.workload == "mix";
-    const bool writes = o.workload == "write";
+asio::awaitable<void> paced_worker(std::shared_ptr<drv::session> s, const drv::prepared_statement& read,
+                                   const drv::prepared_statement& write, const options& o, const timeline& tl,
+                                   shard_result& r, pacer& p, unsigned seed, int* running, asio::steady_timer* done) {
+    request_maker m(read, write, o, seed);
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
         const auto due = p.due(tl, p.next++);
@@ -237,19 +246,9 @@ asio::awaitable<void> paced_worker(std::shared_ptr<drv::session> s, drv::prepare
             timer.expires_at(due);
             co_await timer.async_wait(use_tuple);
         }
-        const auto k = static_cast<std::int32_t>(key(rng));
-        const bool is_write = writes || (mix && rng() % 10 == 0);
+        const auto& b = m.next();
         const auto t0 = clock_type::now();
-        drv::result res;
-        if (is_write) {
-            wb.clear();
-            wb.set(0, k).set(1, blob);
-            res = co_await s->execute(wb);
-        } else {
-            rb.clear();
-            rb.set(0, k);
-            res = co_await s->execute(rb);
-        }
+        auto res = co_await s->execute(b);
         const auto t1 = clock_type::now();
         ++r.issued;
         // Measured: answered within the window, whenever due (a backlog from
