@@ -271,6 +271,24 @@ expect_contains "shell command then statement on one line" "(1 rows)" shell --ho
   <<<"DESCRIBE KEYSPACES; SELECT * FROM ks.t WHERE k = 1 AND c = 1;"
 expect_contains "shell describe tables" "f  t  types" shell --hosts "$HOSTS" -k ks <<<"DESCRIBE TABLES"
 
+# The shell reads input on its own thread: while it waits for a line, its
+# connections keep sending heartbeats (OPTIONS) to the sim.
+mkfifo "$work/shell_in"
+"$CQLPP" shell --hosts "$HOSTS" --heartbeat 100 --format csv <"$work/shell_in" >"$work/shell_idle" 2>&1 &
+shell_pid=$!
+exec 3>"$work/shell_in"
+count_options="SELECT value FROM sim.counters WHERE node = 1 AND name = 'requests_OPTIONS';"
+echo "$count_options" >&3
+sleep 1.5
+echo "$count_options" >&3
+echo "EXIT" >&3
+exec 3>&-
+wait "$shell_pid" && rc=0 || rc=$?
+mapfile -t counts < <(grep -E '^[0-9]+$' "$work/shell_idle")
+if [ "$rc" -eq 0 ] && [ "${#counts[@]}" -eq 2 ] && [ $((counts[1] - counts[0])) -ge 5 ]; then ok; else
+  bad "shell idle heartbeats: status $rc, OPTIONS counts ${counts[*]:-none}: $(cat "$work/shell_idle")"
+fi
+
 # --- TLS and PasswordAuthenticator (a second, 1-node sim)
 if command -v openssl >/dev/null; then
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \

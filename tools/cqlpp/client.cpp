@@ -206,6 +206,10 @@ void add_client_options(CLI::App& cmd, client_options& o) {
     cmd.add_option("--timeout", o.timeout_ms, "Connect and request timeout in milliseconds")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    cmd.add_option("--heartbeat", o.heartbeat_ms,
+                   "Send OPTIONS on a connection idle for this many milliseconds (0: never)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     cmd.add_flag("-v,--verbose", o.verbose, "Report non-row results, connection and driver events on stderr");
 }
 
@@ -239,6 +243,7 @@ driver::session_config make_session_config(const client_options& o) {
     cfg.request_timeout = timeout;
     cfg.connection.request_timeout = timeout;
     cfg.connection.connect_timeout = timeout;
+    cfg.connection.heartbeat_interval = std::chrono::milliseconds(o.heartbeat_ms);
     // A command-line client needs no speculative work at exit.
     cfg.drain_timeout = std::chrono::milliseconds(2000);
     return cfg;

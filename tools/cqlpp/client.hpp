@@ -32,6 +32,7 @@ struct client_options {
     std::string tls_ca, tls_cert, tls_key;
     bool no_hostname_check = false;
     int timeout_ms = 12000;
+    int heartbeat_ms = 30000;
     bool verbose = false;
 };
 

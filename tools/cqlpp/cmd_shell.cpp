@@ -3,11 +3,19 @@
 #include "client.hpp"
 #include "commands.hpp"
 
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <editline/readline.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace cqlpp::tools {
 
@@ -18,38 +26,120 @@ struct shell_options {
     std::string history_file;  // empty: ~/.cqlpp_history
 };
 
-// Reads one line; false at end of input.
+// Reads lines on a thread of its own, one when asked, so the io_context
+// keeps running while the user types: heartbeats, server events and
+// reconnection go on. libedit is only ever called from that thread.
 class line_reader {
 public:
-    line_reader(bool interactive, std::string history) : interactive_(interactive), history_(std::move(history)) {
-        if (!interactive_) return;
-        using_history();
-        stifle_history(1000);
-        if (!history_.empty()) read_history(history_.c_str());
+    line_reader(asio::any_io_executor ex, bool interactive, std::string history)
+        : ex_(ex), ready_(ex), interactive_(interactive), history_(std::move(history)) {
+        thread_ = std::thread([this] { loop(); });
     }
     ~line_reader() {
-        if (interactive_ && !history_.empty()) write_history(history_.c_str());
-    }
-
-    bool read(const std::string& prompt, std::string& line) {
-        if (!interactive_) return static_cast<bool>(std::getline(std::cin, line));
-        char* raw = readline(prompt.c_str());
-        if (!raw) {
-            std::cout << '\n';
-            return false;
+        {
+            std::lock_guard lock(m_);
+            stop_ = true;
         }
-        line = raw;
-        std::free(raw);
-        return true;
+        cv_.notify_one();
+        thread_.join();
     }
+    line_reader(const line_reader&) = delete;
+    line_reader& operator=(const line_reader&) = delete;
+
+    // One line (without its newline); false at end of input.
+    asio::awaitable<bool> read(std::string prompt, std::string& line) {
+        {
+            std::lock_guard lock(m_);
+            prompt_ = std::move(prompt);
+            asked_ = true;
+        }
+        cv_.notify_one();
+        // The answer is posted to this executor, so it cannot arrive before we wait.
+        ready_.expires_at(asio::steady_timer::time_point::max());
+        co_await ready_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        if (!got_line_) co_return false;
+        line = std::move(answer_);
+        co_return true;
+    }
+    // Added to the history before the next line is read (on the reader's thread).
     void remember(const std::string& entry) {
-        if (interactive_ && !entry.empty()) add_history(entry.c_str());
+        if (!interactive_ || entry.empty()) return;
+        std::lock_guard lock(m_);
+        remember_.push_back(entry);
     }
 
 private:
+    void loop() {
+        if (interactive_) {
+            using_history();
+            stifle_history(1000);
+            if (!history_.empty()) read_history(history_.c_str());
+        }
+        for (;;) {
+            std::string prompt;
+            std::vector<std::string> entries;
+            {
+                std::unique_lock lock(m_);
+                cv_.wait(lock, [this] { return asked_ || stop_; });
+                if (stop_) break;
+                asked_ = false;
+                prompt = std::move(prompt_);
+                entries.swap(remember_);
+            }
+            for (const auto& e : entries) add_history(e.c_str());
+            std::string line;
+            bool ok = false;
+            if (!interactive_) {
+                ok = static_cast<bool>(std::getline(std::cin, line));
+            } else if (char* raw = readline(prompt.c_str())) {
+                line = raw;
+                std::free(raw);
+                ok = true;
+            } else {
+                std::cout << '\n';
+            }
+            asio::post(ex_, [this, ok, line = std::move(line)]() mutable {
+                got_line_ = ok;
+                answer_ = std::move(line);
+                ready_.cancel();
+            });
+        }
+        if (interactive_) {
+            for (const auto& e : remember_) add_history(e.c_str());
+            if (!history_.empty()) write_history(history_.c_str());
+        }
+    }
+
+    asio::any_io_executor ex_;
+    asio::steady_timer ready_;  // cancelled when the answer is in
     bool interactive_;
     std::string history_;
+    // io side
+    bool got_line_ = false;
+    std::string answer_;
+    // shared with the reader's thread
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool asked_ = false, stop_ = false;
+    std::string prompt_;
+    std::vector<std::string> remember_;
+    std::thread thread_;
 };
+
+// Runs one statement or command; a failure is reported on stderr and counted.
+asio::awaitable<void> run_and_report(client& c, const std::string& s, int& failures) {
+    std::string error;
+    try {
+        co_await c.run(s);
+    } catch (const command_error& e) {
+        error = e.what();
+    }
+    if (!error.empty()) {
+        std::cout.flush();
+        std::cerr << "cqlpp: " << error << '\n';
+        ++failures;
+    }
+}
 
 void run_shell(const shell_options& o) {
     const bool interactive = isatty(STDIN_FILENO) != 0;
@@ -63,7 +153,7 @@ void run_shell(const shell_options& o) {
         co_await c.connect(ex);
         if (interactive)
             std::cout << "Connected to " << o.client.hosts << ". Type HELP for help, EXIT to leave.\n";
-        line_reader reader(interactive, history);
+        line_reader reader(ex, interactive, history);
         statement_splitter splitter;
         std::string entry;  // the lines of the statement being typed, for the history
         std::string line;
@@ -72,7 +162,8 @@ void run_shell(const shell_options& o) {
             while (!c.quit_requested()) {
                 const bool fresh = splitter.blank();
                 std::string prompt = !fresh ? "   ... " : c.keyspace().empty() ? "cqlpp> " : "cqlpp:" + c.keyspace() + "> ";
-                if (!reader.read(prompt, line)) break;
+                const bool got = co_await reader.read(std::move(prompt), line);
+                if (!got) break;
                 std::vector<std::string> todo;
                 if (fresh && client::is_line_command(line)) {
                     // Ends at the end of its line (or at a ';', like whatever follows it there).
@@ -92,36 +183,14 @@ void run_shell(const shell_options& o) {
                     }
                 }
                 for (const auto& s : todo) {
-                    std::string error;
-                    try {
-                        co_await c.run(s);
-                    } catch (const command_error& e) {
-                        error = e.what();
-                    }
-                    if (!error.empty()) {
-                        std::cout.flush();
-                        std::cerr << "cqlpp: " << error << '\n';
-                        ++failures;
-                    }
+                    co_await run_and_report(c, s, failures);
                     if (c.quit_requested()) break;
                 }
             }
             // Input ended inside a statement: run what there is, as exec does.
             if (!c.quit_requested()) {
                 auto rest = splitter.take_rest();
-                if (!rest.empty()) {
-                    std::string error;
-                    try {
-                        co_await c.run(rest);
-                    } catch (const command_error& e) {
-                        error = e.what();
-                    }
-                    if (!error.empty()) {
-                        std::cout.flush();
-                        std::cerr << "cqlpp: " << error << '\n';
-                        ++failures;
-                    }
-                }
+                if (!rest.empty()) co_await run_and_report(c, rest, failures);
             }
         } catch (...) {
             internal = std::current_exception();
