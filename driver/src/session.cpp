@@ -1430,7 +1430,7 @@ asio::awaitable<result> session_impl::run_statement(const Statement& s) {
 // connection calls back from its reader when the answer comes and the caller's
 // coroutine resumes right there, so the answer is consumed before the next one
 // is decoded. Retries, re-prepares, deadlines and cancellation all go through
-// it; speculative statements and batches keep the coroutine path above.
+// it; speculative statements keep the coroutine path above.
 
 namespace {
 
@@ -1665,7 +1665,11 @@ asio::awaitable<result> session_impl::execute(const bound_statement& b) {
     return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
         fast_initiation<bound_statement, bound_ctx>{this, &b}, asio::use_awaitable);
 }
-asio::awaitable<result> session_impl::execute(const batch& bt) { return run_statement<batch, batch_ctx>(bt); }
+asio::awaitable<result> session_impl::execute(const batch& bt) {
+    if (!fast_path(bt.options())) return run_statement<batch, batch_ctx>(bt);
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(fast_initiation<batch, batch_ctx>{this, &bt},
+                                                                               asio::use_awaitable);
+}
 
 }  // namespace detail
 
