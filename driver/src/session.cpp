@@ -1463,21 +1463,20 @@ struct request_op_for final : request_op {
     static void deliver_now(request_op& base, bool post) {
         auto& self = static_cast<request_op_for&>(base);
         auto& s = *self.st.s;
+        // No cancellation may reach the op once it is gone (even while a
+        // posted delivery waits). Safe from inside the canceller itself: it
+        // touches nothing after this.
+        auto slot = asio::get_associated_cancellation_slot(self.handler);
+        if (slot.is_connected()) slot.clear();
         s.give_buffer(std::move(self.buf));
         auto h = std::move(self.handler);
         result out = std::move(self.st.out);
         delete &self;
         if (post) {
             auto ex = asio::get_associated_executor(h, s.ex);
-            asio::post(ex, [h = std::move(h), out = std::move(out)]() mutable {
-                auto slot = asio::get_associated_cancellation_slot(h);
-                if (slot.is_connected()) slot.clear();
-                std::move(h)(std::move(out));
-            });
+            asio::post(ex, [h = std::move(h), out = std::move(out)]() mutable { std::move(h)(std::move(out)); });
             return;
         }
-        auto slot = asio::get_associated_cancellation_slot(h);
-        if (slot.is_connected()) slot.clear();
         std::move(h)(std::move(out));
     }
 };

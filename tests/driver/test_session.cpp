@@ -150,7 +150,14 @@ TEST_CASE("session: bind errors are reported before anything is sent", "[driver]
         co_await must(s->execute("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"));
         co_await must(s->execute("CREATE TABLE ks.t (k int PRIMARY KEY, v smallint)"));
         auto ins = co_await prep(*s, "INSERT INTO ks.t (k, v) VALUES (?, ?)");
-        const auto before = total_requests(*cluster);
+        // Let background work (the schema refresh the DDL's event schedules) end first.
+        auto before = total_requests(*cluster);
+        for (int quiet = 0; quiet < 3;) {
+            co_await sleep_for(ex, 50ms);
+            const auto now = total_requests(*cluster);
+            quiet = now == before ? quiet + 1 : 0;
+            before = now;
+        }
 
         auto wrong_arity = co_await s->execute(ins.bind(1));
         CHECK(wrong_arity.error() == drv::errc::bind_count_mismatch);
@@ -649,6 +656,19 @@ TEST_CASE("session: cancelling a request stops it; close() drains what is in fli
             auto r = co_await must(s->execute(sel.bind(k)));
             CHECK(r.first_row().get<std::int32_t>(0) == k);
         }
+
+        // A request that fails at once (a zero timeout) raced against work
+        // queued just before its answer: the race is lost while the answer is
+        // still queued, and that cancellation must not reach the request's
+        // freed state (ASan checks this).
+        for (int i = 0; i < 20; ++i) {
+            auto zero = sel.bind(1);
+            zero.options().timeout = 0ms;
+            auto r = co_await (asio::post(ex, asio::use_awaitable) || s->execute(zero));
+            if (r.index() == 1) CHECK(std::get<1>(r).error() == drv::errc::request_timeout);
+        }
+        auto after = co_await must(s->execute(sel.bind(3)));
+        CHECK(after.first_row().get<std::int32_t>(0) == 3);
 
         // close() while 50 requests are in flight on a slow node: all of them complete.
         cluster->set_latency(0, 100ms);
