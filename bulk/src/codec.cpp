@@ -21,20 +21,6 @@ bool is_blob_type(const cql_type& t) noexcept { return t.kind == type_kind::blob
 bool is_structured(const cql_type& t) noexcept {
     return t.is_collection() || t.kind == type_kind::vector || t.kind == type_kind::tuple || t.kind == type_kind::udt;
 }
-bool is_numeric(const cql_type& t) noexcept {
-    switch (t.kind) {
-        case type_kind::tinyint:
-        case type_kind::smallint:
-        case type_kind::int_:
-        case type_kind::bigint:
-        case type_kind::counter:
-        case type_kind::varint:
-        case type_kind::decimal:
-        case type_kind::float_:
-        case type_kind::double_: return true;
-        default: return false;
-    }
-}
 
 char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -312,13 +298,13 @@ status from_json(const cql_type& t, const json_value& j, cql_value& out, int dep
     switch (j.type) {
         case jk::string: return parse_text(t, j.text, out, depth);
         case jk::number:
-            if (!is_numeric(t) && t.kind != type_kind::timestamp) return shape_error("a string");
+            if (!protocol::is_numeric(t.kind) && t.kind != type_kind::timestamp) return shape_error("a string");
             return parse_text(t, j.text, out, depth);
         case jk::boolean:
-            if (t.kind != type_kind::boolean) return shape_error(is_numeric(t) ? "a number" : "a string");
+            if (t.kind != type_kind::boolean) return shape_error(protocol::is_numeric(t.kind) ? "a number" : "a string");
             out = cql_value::boolean(j.boolean);
             return {};
-        default: return shape_error(is_numeric(t) ? "a number" : t.kind == type_kind::boolean ? "true or false" : "a string");
+        default: return shape_error(protocol::is_numeric(t.kind) ? "a number" : t.kind == type_kind::boolean ? "true or false" : "a string");
     }
 }
 
@@ -379,7 +365,7 @@ status parse_text(const cql_type& t, std::string_view text, cql_value& out, int 
     // The remaining scalars go through the CQL literal parser: numbers bare,
     // the others as a quoted literal (the parser accepts both forms for those).
     std::string literal;
-    if (is_numeric(t)) {
+    if (protocol::is_numeric(t.kind)) {
         const char c = text.front();
         if (!(c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9') || c == 'N' || c == 'I'))
             return bad_value(t, text);

@@ -1192,6 +1192,18 @@ errc parse_literal(const cql_type& type, std::string_view text, cql_value& out) 
     return literal_parser(text).parse(type, out);
 }
 
+bool is_quoted_literal(type_kind k) noexcept {
+    switch (k) {
+        case type_kind::ascii:
+        case type_kind::text:
+        case type_kind::timestamp:
+        case type_kind::date:
+        case type_kind::time:
+        case type_kind::inet: return true;
+        default: return false;
+    }
+}
+
 void append_literal(std::string& out, const cql_type& type, const cql_value& value) { append_value(out, type, value); }
 
 std::string format_literal(const cql_type& type, const cql_value& value) {

@@ -77,6 +77,21 @@ std::optional<std::size_t> fixed_value_size(const cql_type& t) noexcept {
     }
 }
 
+bool is_numeric(type_kind k) noexcept {
+    switch (k) {
+        case type_kind::tinyint:
+        case type_kind::smallint:
+        case type_kind::int_:
+        case type_kind::bigint:
+        case type_kind::counter:
+        case type_kind::varint:
+        case type_kind::decimal:
+        case type_kind::float_:
+        case type_kind::double_: return true;
+        default: return false;
+    }
+}
+
 void write_option(byte_writer& w, const cql_type& t) {
     switch (t.kind) {
         case type_kind::vector:

@@ -37,37 +37,6 @@ void append_ljust(std::string& out, std::string_view s, std::size_t width) {
     if (w < width) pad(out, width - w);
 }
 
-bool unquoted_at_top(type_kind k) {
-    switch (k) {
-        case type_kind::ascii:
-        case type_kind::text:
-        case type_kind::timestamp:
-        case type_kind::date:
-        case type_kind::time:
-        case type_kind::inet:
-            return true;
-        default:
-            return false;
-    }
-}
-
-bool is_number_type(type_kind k) {
-    switch (k) {
-        case type_kind::tinyint:
-        case type_kind::smallint:
-        case type_kind::int_:
-        case type_kind::bigint:
-        case type_kind::counter:
-        case type_kind::varint:
-        case type_kind::decimal:
-        case type_kind::float_:
-        case type_kind::double_:
-            return true;
-        default:
-            return false;
-    }
-}
-
 std::vector<std::string> column_names(const driver::rows_view& rows) {
     std::vector<std::string> names;
     const auto* cols = rows.columns();
@@ -262,7 +231,8 @@ std::string display_value(const protocol::cql_type& type, const protocol::value_
         return "0x" + protocol::to_hex(v.bytes);  // not what its type says: show the bytes
     if (value.kind() == protocol::value_kind::string) return value.as_string();
     auto text = protocol::format_literal(type, value);
-    if (unquoted_at_top(type.kind) && !value.is_empty() && text.size() >= 2 && text.front() == '\'' &&
+    // cqlsh shows a top-level text, date, time, timestamp or inet without its quotes.
+    if (protocol::is_quoted_literal(type.kind) && !value.is_empty() && text.size() >= 2 && text.front() == '\'' &&
         text.back() == '\'')
         return text.substr(1, text.size() - 2);
     return text;
@@ -289,7 +259,7 @@ std::string json_value(const protocol::cql_type& type, const protocol::value_vie
             break;
     }
     auto text = display_value(type, v, "null");
-    if (is_number_type(type.kind) && !value.is_empty()) {
+    if (protocol::is_numeric(type.kind) && !value.is_empty()) {
         // NaN and the infinities are not JSON numbers.
         const bool finite = text.find_first_of("NI") == std::string::npos;
         if (finite) return text;

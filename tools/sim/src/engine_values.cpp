@@ -350,36 +350,12 @@ std::string_view category_name(term_kind k) {
 bool category_fits(term_kind k, type_kind t) {
     switch (k) {
         case term_kind::string:
-            switch (t) {
-                case type_kind::ascii:
-                case type_kind::text:
-                case type_kind::timestamp:
-                case type_kind::date:
-                case type_kind::time:
-                case type_kind::inet:
-                case type_kind::duration:
-                case type_kind::uuid:
-                case type_kind::timeuuid:
-                case type_kind::varint:
-                case type_kind::decimal: return true;
-                default: return false;
-            }
+            // The types written quoted, and those Cassandra also parses from a string.
+            return proto::is_quoted_literal(t) || t == type_kind::duration || t == type_kind::uuid ||
+                   t == type_kind::timeuuid || t == type_kind::varint || t == type_kind::decimal;
         case term_kind::integer:
-            switch (t) {
-                case type_kind::tinyint:
-                case type_kind::smallint:
-                case type_kind::int_:
-                case type_kind::bigint:
-                case type_kind::counter:
-                case type_kind::varint:
-                case type_kind::decimal:
-                case type_kind::float_:
-                case type_kind::double_:
-                case type_kind::timestamp:
-                case type_kind::date:
-                case type_kind::time: return true;
-                default: return false;
-            }
+            // Cassandra also takes an integer as a timestamp, date or time.
+            return proto::is_numeric(t) || t == type_kind::timestamp || t == type_kind::date || t == type_kind::time;
         case term_kind::floating:
             return t == type_kind::float_ || t == type_kind::double_ || t == type_kind::decimal;
         case term_kind::boolean: return t == type_kind::boolean;

@@ -48,4 +48,9 @@ std::string format_literal(const cql_type& type, const cql_value& value);
 // Appends to `out` (for tools printing many values).
 void append_literal(std::string& out, const cql_type& type, const cql_value& value);
 
+// The scalar types format_literal() writes as a single-quoted string: ascii,
+// text, timestamp, date, time, inet (see the table above; a timestamp outside
+// years 0..9999 is the exception, written as bare milliseconds).
+bool is_quoted_literal(type_kind k) noexcept;
+
 }  // namespace cqlpp::protocol

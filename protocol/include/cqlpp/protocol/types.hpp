@@ -86,6 +86,11 @@ struct cql_type {
 // are framed: fixed elements are concatenated, others get an [unsigned vint] length.
 std::optional<std::size_t> fixed_value_size(const cql_type& t) noexcept;
 
+// The number types: integers (tinyint..bigint, counter, varint), decimal,
+// float and double. Their literals are bare numbers (NaN and Infinity for the
+// floating ones), which tools print unquoted and JSON writers as numbers.
+bool is_numeric(type_kind k) noexcept;
+
 // [option] codec (the type as it appears in result metadata).
 void write_option(byte_writer& w, const cql_type& t);
 // Reads an [option]. On failure the reader's error is set and the result is unspecified.
