@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "alloc_counter.hpp"
+#include "type_name.hpp"
 
 #include <atomic>
 #include <cstdlib>
@@ -19,14 +20,9 @@ using driver::conversion_errc;
 using protocol::byte_buffer;
 using protocol::cql_type;
 using protocol::type_kind;
+using test::T;
 
 namespace {
-
-cql_type T(std::string_view name) {
-    auto t = protocol::parse_type_name(name);
-    REQUIRE(t.has_value());
-    return *t;
-}
 
 // Builds a RESULT Rows body with protocol::encode_rows from typed cells
 // (encoded with the driver's encoder; std::nullopt gives a null cell).

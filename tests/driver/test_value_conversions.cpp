@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "type_name.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -14,14 +16,9 @@ using protocol::byte_buffer;
 using protocol::cql_type;
 using protocol::type_kind;
 using protocol::value_view;
+using test::T;
 
 namespace {
-
-cql_type T(std::string_view name) {
-    auto t = protocol::parse_type_name(name);
-    REQUIRE(t.has_value());
-    return *t;
-}
 
 // Encodes with the driver, checks the bytes with the protocol's generic codec
 // (it must accept them and re-encode them identically), decodes with the driver.
