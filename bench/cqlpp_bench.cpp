@@ -7,6 +7,8 @@
 // Prints one JSON line (bench/README.md).
 #include "cqlpp/driver/session.hpp"
 
+#include "bench_common.hpp"
+
 #include <CLI/CLI.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -39,6 +41,8 @@ namespace drv = cqlpp::driver;
 namespace proto = cqlpp::protocol;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
+using cqlpp::bench::cpu_seconds;
+using cqlpp::bench::runqueue_clock;
 
 namespace {
 
@@ -86,12 +90,6 @@ struct histogram {
     }
 };
 
-double cpu_seconds() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 // VmHWM, not ru_maxrss: the latter keeps the RSS of whatever forked us.
 long peak_rss_kib() {
     FILE* f = std::fopen("/proc/self/status", "r");
@@ -103,29 +101,6 @@ long peak_rss_kib() {
     std::fclose(f);
     return kib;
 }
-
-// The calling thread's run-queue wait (ns runnable but not running), from
-// /proc/thread-self/schedstat: a kept-open fd and one pread per reading.
-// Opened by the thread it measures (thread-self resolves at open).
-struct runqueue_clock {
-    int fd = -1;
-    runqueue_clock() : fd(::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) {}
-    ~runqueue_clock() {
-        if (fd >= 0) ::close(fd);
-    }
-    runqueue_clock(const runqueue_clock&) = delete;
-    runqueue_clock& operator=(const runqueue_clock&) = delete;
-    bool ok() const { return fd >= 0; }
-    std::int64_t wait_ns() const {
-        char buf[128];
-        auto n = fd >= 0 ? ::pread(fd, buf, sizeof buf - 1, 0) : -1;
-        if (n <= 0) return 0;
-        buf[n] = 0;
-        char* end = nullptr;
-        std::strtoll(buf, &end, 10);  // field 1: time on CPU
-        return std::strtoll(end, nullptr, 10);
-    }
-};
 
 struct options {
     std::string hosts = "127.0.0.1:9042";

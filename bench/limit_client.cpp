@@ -20,6 +20,8 @@
 #include "cqlpp/protocol/murmur3.hpp"
 #include "cqlpp/protocol/segment.hpp"
 
+#include "bench_common.hpp"
+
 #include <asio.hpp>
 
 #include <algorithm>
@@ -43,6 +45,8 @@
 namespace proto = cqlpp::protocol;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
+using cqlpp::bench::cpu_seconds;
+using cqlpp::bench::runqueue_clock;
 
 namespace {
 
@@ -101,31 +105,6 @@ options parse(int argc, char** argv) {
     if (o.workload == "scan" || o.workload == "stall" || o.workload == "load") o.rate = 0;
     return o;
 }
-
-double cpu_seconds() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-// This thread's run-queue wait (ns runnable but not running): field 2 of
-// /proc/thread-self/schedstat, one pread on a kept-open fd per reading.
-struct runqueue_clock {
-    int fd = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-    ~runqueue_clock() {
-        if (fd >= 0) ::close(fd);
-    }
-    bool ok() const { return fd >= 0; }
-    std::int64_t wait_ns() const {
-        char buf[128];
-        auto n = fd >= 0 ? ::pread(fd, buf, sizeof buf - 1, 0) : -1;
-        if (n <= 0) return 0;
-        buf[n] = 0;
-        char* end = nullptr;
-        std::strtoll(buf, &end, 10);
-        return std::strtoll(end, nullptr, 10);
-    }
-};
 
 // ---- latency histogram: log-linear buckets, 1/128 relative precision ----------
 
