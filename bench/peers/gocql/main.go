@@ -204,6 +204,31 @@ func main() {
 		nrows = 1
 	}
 
+	// One read, write or mix request (10% writes) on a random key, read into
+	// *v; sent is the time it went out, after the choice.
+	request := func(rnd *rand.Rand, v *[]byte) (sent time.Time, err error) {
+		k := rnd.Intn(nrows)
+		write := *workload == "write" || (*workload == "mix" && rnd.Intn(100) < 10)
+		sent = time.Now()
+		if write {
+			err = session.Query(writeQ, k, blob).Exec()
+		} else {
+			err = session.Query(readQ, k).Scan(v)
+		}
+		return sent, err
+	}
+
+	// The N request goroutines, each with its own rand (seeds 1..N), counted in wg.
+	startWorkers := func(wg *sync.WaitGroup, work func(rnd *rand.Rand)) {
+		for i := 0; i < *concurrency; i++ {
+			wg.Add(1)
+			go func(seed int64) {
+				defer wg.Done()
+				work(rand.New(rand.NewSource(seed)))
+			}(int64(i + 1))
+		}
+	}
+
 	var measuring atomic.Bool
 	var stop atomic.Bool
 	var mu sync.Mutex
@@ -278,57 +303,44 @@ func main() {
 		from := start.Add(time.Duration(*warmup * float64(time.Second)))
 		end := from.Add(time.Duration(*seconds * float64(time.Second)))
 		var wg sync.WaitGroup
-		for i := 0; i < *concurrency; i++ {
-			wg.Add(1)
-			go func(seed int64) {
-				defer wg.Done()
-				rnd := rand.New(rand.NewSource(seed))
-				h, sh := newHistogram(), newHistogram()
-				var o, e, is, lt uint64
-				var v []byte
-				for {
-					due := start.Add(time.Duration(float64(nextSlot.Add(1)-1) * 1e9 / *rate))
-					if !due.Before(end) || !time.Now().Before(end) {
-						break // later slots, or a backlog at the end: unissued
-					}
-					if d := time.Until(due); d > 0 {
-						time.Sleep(d)
-					}
-					k := rnd.Intn(nrows)
-					write := *workload == "write" || (*workload == "mix" && rnd.Intn(100) < 10)
-					t := time.Now()
-					var err error
-					if write {
-						err = session.Query(writeQ, k, blob).Exec()
-					} else {
-						err = session.Query(readQ, k).Scan(&v)
-					}
-					done := time.Now()
-					is++
-					// Measured: answered within the window, whenever due (a backlog
-					// from the warm-up counts, with its whole wait).
-					if done.Before(from) || done.After(end) {
-						continue
-					}
-					if t.Sub(due) > time.Millisecond {
-						lt++
-					}
-					if err != nil {
-						e++
-						continue
-					}
-					o++
-					h.record(uint64(done.Sub(due).Nanoseconds()))
-					sh.record(uint64(done.Sub(t).Nanoseconds()))
+		startWorkers(&wg, func(rnd *rand.Rand) {
+			h, sh := newHistogram(), newHistogram()
+			var o, e, is, lt uint64
+			var v []byte
+			for {
+				due := start.Add(time.Duration(float64(nextSlot.Add(1)-1) * 1e9 / *rate))
+				if !due.Before(end) || !time.Now().Before(end) {
+					break // later slots, or a backlog at the end: unissued
 				}
-				mu.Lock()
-				service.merge(sh)
-				issued += is
-				late += lt
-				mu.Unlock()
-				flushLocal(h, o, e, 0)
-			}(int64(i + 1))
-		}
+				if d := time.Until(due); d > 0 {
+					time.Sleep(d)
+				}
+				t, err := request(rnd, &v)
+				done := time.Now()
+				is++
+				// Measured: answered within the window, whenever due (a backlog
+				// from the warm-up counts, with its whole wait).
+				if done.Before(from) || done.After(end) {
+					continue
+				}
+				if t.Sub(due) > time.Millisecond {
+					lt++
+				}
+				if err != nil {
+					e++
+					continue
+				}
+				o++
+				h.record(uint64(done.Sub(due).Nanoseconds()))
+				sh.record(uint64(done.Sub(t).Nanoseconds()))
+			}
+			mu.Lock()
+			service.merge(sh)
+			issued += is
+			late += lt
+			mu.Unlock()
+			flushLocal(h, o, e, 0)
+		})
 		time.Sleep(time.Until(from))
 		startMeasure()
 		time.Sleep(time.Until(end))
@@ -360,36 +372,23 @@ func main() {
 		flushLocal(h, o, e, r)
 	} else {
 		var wg sync.WaitGroup
-		for i := 0; i < *concurrency; i++ {
-			wg.Add(1)
-			go func(seed int64) {
-				defer wg.Done()
-				rnd := rand.New(rand.NewSource(seed))
-				h := newHistogram()
-				var o, e uint64
-				var v []byte
-				for !stop.Load() {
-					k := rnd.Intn(nrows)
-					write := *workload == "write" || (*workload == "mix" && rnd.Intn(100) < 10)
-					t := time.Now()
-					var err error
-					if write {
-						err = session.Query(writeQ, k, blob).Exec()
+		startWorkers(&wg, func(rnd *rand.Rand) {
+			h := newHistogram()
+			var o, e uint64
+			var v []byte
+			for !stop.Load() {
+				t, err := request(rnd, &v)
+				if measuring.Load() {
+					if err != nil {
+						e++
 					} else {
-						err = session.Query(readQ, k).Scan(&v)
-					}
-					if measuring.Load() {
-						if err != nil {
-							e++
-						} else {
-							o++
-							h.record(uint64(time.Since(t).Nanoseconds()))
-						}
+						o++
+						h.record(uint64(time.Since(t).Nanoseconds()))
 					}
 				}
-				flushLocal(h, o, e, 0)
-			}(int64(i + 1))
-		}
+			}
+			flushLocal(h, o, e, 0)
+		})
 		ticks := newHistogram()     // lateness in microseconds
 		loopTicks := newHistogram() // lateness minus the run-queue wait over the tick
 		var over2, loopOver2 uint64
