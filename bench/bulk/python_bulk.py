@@ -26,6 +26,10 @@ import time
 from cassandra.cluster import Cluster
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
+# The ResponseFuture -> asyncio bridge is python_bench.py's, in bench/peers.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "peers"))
+from cassandra_asyncio import Pages  # noqa: E402
+
 MIN_TOKEN = -(2 ** 63)
 MAX_TOKEN = 2 ** 63 - 1
 
@@ -60,40 +64,6 @@ def plan_ranges(ring, splits):
                 out.append((prev - 1, hi, False))
             prev = hi + 1
     return out
-
-
-def _set(fut, value):
-    if not fut.done():
-        fut.set_result(value)
-
-
-def _fail(fut, exc):
-    if not fut.done():
-        fut.set_exception(exc)
-
-
-class Pages:
-    """The pages of one ResponseFuture as awaitables."""
-
-    def __init__(self, rf, loop):
-        self.rf, self.loop = rf, loop
-        self.fut = loop.create_future()
-        rf.add_callbacks(self._ok, self._err)
-
-    def _ok(self, rows):
-        self.loop.call_soon_threadsafe(_set, self.fut, rows)
-
-    def _err(self, exc):
-        self.loop.call_soon_threadsafe(_fail, self.fut, exc)
-
-    async def __aiter__(self):
-        while True:
-            rows = await self.fut
-            yield rows
-            if not self.rf.has_more_pages:
-                return
-            self.fut = self.loop.create_future()
-            self.rf.start_fetching_next_page()
 
 
 async def run(args):

@@ -19,6 +19,7 @@ Same CLI and one-line JSON output as every contender: see bench/README.md.
 """
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -33,6 +34,8 @@ from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import SimpleStatement
+
+from cassandra_asyncio import Pages, first_page
 
 BLOB = b"\xab" * 100
 
@@ -110,8 +113,34 @@ class Schedule:
             return None
         return due
 
+    def due_times(self):
+        """The due times of the slots this thread takes, each yielded once due."""
+        while (due := self.claim()) is not None:
+            if (wait := due - time.perf_counter()) > 0:
+                time.sleep(wait)
+            yield due
+
+    async def due_times_async(self):
+        """due_times() for an asyncio task: the wait gives the loop to the others."""
+        while (due := self.claim()) is not None:
+            if (wait := due - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            yield due
+
     def record(self, due, sent, done, ok):
         self.samples.append((due, sent, done, ok))
+
+    @contextlib.contextmanager
+    def timed(self, due):
+        """Records the request sent in the with-block: ok, or failed if it raised
+        (the exception is swallowed: an error is a figure, not the end of the run)."""
+        sent = time.perf_counter()
+        try:
+            yield
+        except Exception:  # noqa: BLE001
+            self.record(due, sent, time.perf_counter(), False)
+        else:
+            self.record(due, sent, time.perf_counter(), True)
 
     def figures(self, secs):
         # Measured: answered within the window, whenever due (a backlog from
@@ -252,20 +281,10 @@ def run_threads(session, args, w, rec):
 
         def paced(seed):
             rnd = random.Random(seed)
-            while True:
-                due = sched.claim()
-                if due is None:
-                    return
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)
+            for due in sched.due_times():
                 stmt, vals = w.next(rnd)
-                t = time.perf_counter()
-                try:
+                with sched.timed(due):
                     session.execute(stmt, vals)
-                    sched.record(due, t, time.perf_counter(), True)
-                except Exception:  # noqa: BLE001
-                    sched.record(due, t, time.perf_counter(), False)
 
         win = window_thread(sched, rec)
         with ThreadPoolExecutor(max_workers=n) as pool:
@@ -364,13 +383,7 @@ def run_async(session, args, w, rec):
             cap.release()
 
         win = window_thread(sched, rec)
-        while True:
-            due = sched.claim()
-            if due is None:
-                break
-            wait = due - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
+        for due in sched.due_times():
             cap.acquire()
             stmt, vals = w.next(rnd)
             t = time.perf_counter()
@@ -397,52 +410,9 @@ def run_async(session, args, w, rec):
 
 # ---- mode asyncio (ResponseFuture bridged with call_soon_threadsafe) ------------
 
-def _set_result(fut, value):
-    if not fut.done():
-        fut.set_result(value)
-
-
-def _set_exception(fut, exc):
-    if not fut.done():
-        fut.set_exception(exc)
-
-
-def bridge(rf, loop):
-    """An asyncio.Future for the first page of a ResponseFuture (async-cassandra style)."""
-    fut = loop.create_future()
-    rf.add_callbacks(lambda rows: loop.call_soon_threadsafe(_set_result, fut, rows),
-                     lambda exc: loop.call_soon_threadsafe(_set_exception, fut, exc))
-    return fut
-
-
-class PagedBridge:
-    """Page after page of one ResponseFuture as awaitables: the callbacks stay
-    registered on the ResponseFuture and fire once per page."""
-
-    def __init__(self, rf, loop):
-        self.rf, self.loop = rf, loop
-        self.fut = loop.create_future()
-        rf.add_callbacks(self._ok, self._err)
-
-    def _ok(self, rows):
-        self.loop.call_soon_threadsafe(_set_result, self.fut, rows)
-
-    def _err(self, exc):
-        self.loop.call_soon_threadsafe(_set_exception, self.fut, exc)
-
-    async def pages(self):
-        while True:
-            rows = await self.fut
-            yield rows
-            if not self.rf.has_more_pages:
-                return
-            self.fut = self.loop.create_future()
-            self.rf.start_fetching_next_page()
-
-
 async def scan_pass_asyncio(session, w, rec, loop):
     t = time.perf_counter_ns()
-    async for rows in PagedBridge(session.execute_async(w.scan), loop).pages():
+    async for rows in Pages(session.execute_async(w.scan), loop):
         now = time.perf_counter_ns()
         rec.ok(now - t, len(rows))
         t = now
@@ -464,20 +434,10 @@ async def run_asyncio_main(session, args, w, rec):
 
     async def paced(seed):
         rnd = random.Random(seed)
-        while True:
-            due = sched.claim()
-            if due is None:
-                return
-            wait = due - time.perf_counter()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        async for due in sched.due_times_async():
             stmt, vals = w.next(rnd)
-            t = time.perf_counter()
-            try:
-                await bridge(session.execute_async(stmt, vals), loop)
-                sched.record(due, t, time.perf_counter(), True)
-            except Exception:  # noqa: BLE001
-                sched.record(due, t, time.perf_counter(), False)
+            with sched.timed(due):
+                await first_page(session.execute_async(stmt, vals), loop)
 
     if sched:
         tasks = [asyncio.create_task(paced(i)) for i in range(args.concurrency)]
@@ -495,7 +455,7 @@ async def run_asyncio_main(session, args, w, rec):
             stmt, vals = w.next(rnd)
             t = time.perf_counter_ns()
             try:
-                await bridge(session.execute_async(stmt, vals), loop)
+                await first_page(session.execute_async(stmt, vals), loop)
                 rec.ok(time.perf_counter_ns() - t)
             except Exception:  # noqa: BLE001
                 rec.err()
@@ -523,7 +483,7 @@ async def run_asyncio_main(session, args, w, rec):
                 # The first page through the bridge, the rest by iterating the
                 # ResultSet: each page boundary blocks the loop for a round trip.
                 rf = session.execute_async(w.scan)
-                await bridge(rf, loop)
+                await first_page(rf, loop)
                 for i, _ in enumerate(rf.result()):
                     if rec.measuring and i % 1000 == 999:
                         scan_rows[0] += 1000
@@ -532,7 +492,7 @@ async def run_asyncio_main(session, args, w, rec):
                     if i % 5000 == 4999:
                         await asyncio.sleep(0)  # let the others run between pages
                 continue
-            async for rows in PagedBridge(session.execute_async(w.scan), loop).pages():
+            async for rows in Pages(session.execute_async(w.scan), loop):
                 if rec.measuring:
                     scan_rows[0] += len(rows)
                 if stop[0]:
