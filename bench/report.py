@@ -51,6 +51,27 @@ FIGURES = [
 ]
 
 
+def by_contender(rows):
+    """The report's contender order (limit, cqlpp, then the peers), then by mode."""
+    return sorted(rows, key=lambda r: (ORDER.index(r["contender"]), r["mode"]))
+
+
+def md_table(head, rows):
+    """A Markdown table: the header cells, the rule, then one line per row of cells."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return "\n".join(lines)
+
+
+def section(title, *parts):
+    """The lines of a '### title' section: the title, then each part (a paragraph,
+    a table), each after a blank line."""
+    lines = []
+    for part in ("### " + title,) + parts:
+        lines += ["", part]
+    return lines
+
+
 def enrich(results):
     for r in results:
         r["rss_mib"] = r["peak_rss_kib"] / 1024.0
@@ -64,16 +85,16 @@ def point_table(rows):
     head = ["contender"]
     for title, _, _, _ in FIGURES:
         head += [title, "×L", "×P"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in sorted(rows, key=lambda r: (ORDER.index(r["contender"]), r["mode"])):
+    body = []
+    for r in by_contender(rows):
         cells = [key(r)]
         for _, field, digits, higher in FIGURES:
             v = r.get(field)
             vals = [p.get(field) for p in peers if p.get(field) is not None]
             best = (max(vals) if higher else min(vals)) if vals else None
             cells += [fmt(v, digits), ratio(v, limit.get(field) if limit else None), ratio(v, best)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        body.append(cells)
+    return md_table(head, body)
 
 
 def summary_table(results, workload, field, digits=0):
@@ -81,19 +102,18 @@ def summary_table(results, workload, field, digits=0):
     rs = [r for r in results if r["workload"] == workload]
     levels = sorted({r["concurrency"] for r in rs})
     keys = sort_keys({key(r) for r in rs})
-    lines = ["| contender | " + " | ".join("c=%d" % c for c in levels) + " |", "|---|" + "---|" * len(levels)]
     by = {(key(r), r["concurrency"]): r for r in rs}
-    for k in keys:
-        lines.append("| %s | %s |" % (k, " | ".join(fmt(by[(k, c)].get(field), digits) if (k, c) in by else "–"
-                                                  for c in levels)))
-    return "\n".join(lines)
+    return md_table(["contender"] + ["c=%d" % c for c in levels],
+                    [[k] + [fmt(by[(k, c)].get(field), digits) if (k, c) in by else "–" for c in levels]
+                     for k in keys])
 
 
 def fixed_table(fixed):
     """Contender x target rate: achieved rate and corrected/service latency, with x limit."""
     limit = {r["rate"]: r for r in fixed if r["contender"] == "limit"}
-    lines = ["| contender | target ops/s | achieved ops/s | ×L | p50 µs | ×L | p99 µs | ×L | p99.9 µs | ×L | "
-             "service p99 µs | ×L | late starts | unissued |", "|" + "---|" * 14]
+    head = ["contender", "target ops/s", "achieved ops/s", "×L", "p50 µs", "×L", "p99 µs", "×L", "p99.9 µs", "×L",
+            "service p99 µs", "×L", "late starts", "unissued"]
+    body = []
     for r in sorted(fixed, key=lambda r: (ORDER.index(r["contender"]) if r["contender"] in ORDER else 99,
                                           r["mode"], r["rate"])):
         lr = limit.get(r["rate"]) or {}
@@ -101,8 +121,8 @@ def fixed_table(fixed):
         for field in ("achieved_rate", "p50_us", "p99_us", "p999_us", "service_p99_us"):
             cells += [fmt(r.get(field)), ratio(r.get(field), lr.get(field))]
         cells += [fmt(r.get("late_starts")), fmt(r.get("unissued"))]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        body.append(cells)
+    return md_table(head, body)
 
 
 def memory_per_request(results):
@@ -157,94 +177,74 @@ def markdown(results, meta, plots_prefix=""):
                "the whole process's (VmHWM, sampled); threads the most seen in /proc during the run.")
     workloads = [w for w in ("read", "write", "mix") if any(r["workload"] == w for r in results)]
     if workloads:
-        out.append("")
-        out.append("### Throughput (ops/s) by concurrency")
-        for w in workloads:
+        for title, field in (("Throughput (ops/s)", "ops_per_s"), ("p99 latency (µs)", "p99_us")):
             out.append("")
-            out.append("**%s**" % w)
-            out.append("")
-            out.append(summary_table(results, w, "ops_per_s"))
-        out.append("")
-        out.append("### p99 latency (µs) by concurrency")
-        for w in workloads:
-            out.append("")
-            out.append("**%s**" % w)
-            out.append("")
-            out.append(summary_table(results, w, "p99_us"))
+            out.append("### %s by concurrency" % title)
+            for w in workloads:
+                out.append("")
+                out.append("**%s**" % w)
+                out.append("")
+                out.append(summary_table(results, w, field))
     scans = [r for r in results if r["workload"] == "scan"]
     if scans:
-        out.append("")
-        out.append("### Full-table paged scan (page size 5,000)")
-        out.append("")
-        out.append("Latency is per page. Streaming memory: RSS over the scan, max of the second quarter of the "
-                   "samples vs the last quarter.")
-        out.append("")
         limit = next((r for r in scans if r["contender"] == "limit"), None)
         peers = [r["rows_per_s"] for r in scans if r["contender"] in PEER_NAMES]
         best = max(peers) if peers else None
-        out.append("| contender | rows | rows/s | ×L | ×P | page p50 µs | page p99 µs | CPU s | peak RSS MiB | "
-                   "RSS early MiB | RSS late MiB | memory |")
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
-        for r in sorted(scans, key=lambda r: (ORDER.index(r["contender"]), r["mode"])):
+        body = []
+        for r in by_contender(scans):
             first, last, trend = stream_trend(r)
-            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                key(r), fmt(r.get("rows")), fmt(r.get("rows_per_s")), ratio(r.get("rows_per_s"), limit and limit["rows_per_s"]),
-                ratio(r.get("rows_per_s"), best), fmt(r["p50_us"]), fmt(r["p99_us"]), fmt(r["cpu_s"], 2),
-                fmt(r["rss_mib"], 1), fmt(first and first / 1024, 1), fmt(last and last / 1024, 1), trend))
+            body.append([key(r), fmt(r.get("rows")), fmt(r.get("rows_per_s")),
+                         ratio(r.get("rows_per_s"), limit and limit["rows_per_s"]), ratio(r.get("rows_per_s"), best),
+                         fmt(r["p50_us"]), fmt(r["p99_us"]), fmt(r["cpu_s"], 2), fmt(r["rss_mib"], 1),
+                         fmt(first and first / 1024, 1), fmt(last and last / 1024, 1), trend])
+        out += section("Full-table paged scan (page size 5,000)",
+                       "Latency is per page. Streaming memory: RSS over the scan, max of the second quarter of the "
+                       "samples vs the last quarter.",
+                       md_table(["contender", "rows", "rows/s", "×L", "×P", "page p50 µs", "page p99 µs", "CPU s",
+                                 "peak RSS MiB", "RSS early MiB", "RSS late MiB", "memory"], body))
     stalls = [r for r in results if r["workload"] == "stall"]
     if stalls:
-        out.append("")
-        out.append("### Event-loop stalls")
-        out.append("")
-        out.append("A 1 ms ticker on the application's own event loop (asyncio loop for Python, the Node.js loop, "
-                   "a goroutine for gocql, the io_context for the limit client and cqlpp) while a full-table paged "
-                   "scan loops and %d reads are in flight. Lateness = how much later than 1 ms each tick ran." %
-                   stalls[0]["concurrency"])
-        out.append("")
-        out.append("The client shares the cores with the simulated cluster, so a tick can also be late because the OS "
-                   "ran another process: *loop* figures take off each tick's lateness the time its thread spent "
-                   "runnable but waiting for a CPU over that tick (the run-queue wait, field 2 of "
-                   "`/proc/thread-self/schedstat`), leaving what the event loop itself is to blame for. "
-                   "gocql's ticker goroutine is locked to its OS thread for this.")
-        out.append("")
-        out.append("| contender | ticker max ms | loop max ms | ticker p99 ms | loop p99 ms | ticks > 2 ms | "
-                   "loop ticks > 2 ms | ticks | reads/s | read p99 µs | scan rows/s |")
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|")
-        for r in sorted(stalls, key=lambda r: (ORDER.index(r["contender"]), r["mode"])):
-            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                key(r), fmt(r.get("ticker_max_delay_ms"), 2), fmt(r.get("ticker_loop_max_ms"), 2),
-                fmt(r.get("ticker_p99_delay_ms"), 2), fmt(r.get("ticker_loop_p99_ms"), 2),
-                fmt(r.get("ticks_over_2ms")), fmt(r.get("loop_ticks_over_2ms")), fmt(r.get("ticks")),
-                fmt(r["ops_per_s"]), fmt(r["p99_us"]), fmt(r.get("rows_per_s"))))
+        out += section(
+            "Event-loop stalls",
+            "A 1 ms ticker on the application's own event loop (asyncio loop for Python, the Node.js loop, "
+            "a goroutine for gocql, the io_context for the limit client and cqlpp) while a full-table paged "
+            "scan loops and %d reads are in flight. Lateness = how much later than 1 ms each tick ran." %
+            stalls[0]["concurrency"],
+            "The client shares the cores with the simulated cluster, so a tick can also be late because the OS "
+            "ran another process: *loop* figures take off each tick's lateness the time its thread spent "
+            "runnable but waiting for a CPU over that tick (the run-queue wait, field 2 of "
+            "`/proc/thread-self/schedstat`), leaving what the event loop itself is to blame for. "
+            "gocql's ticker goroutine is locked to its OS thread for this.",
+            md_table(["contender", "ticker max ms", "loop max ms", "ticker p99 ms", "loop p99 ms", "ticks > 2 ms",
+                      "loop ticks > 2 ms", "ticks", "reads/s", "read p99 µs", "scan rows/s"],
+                     [[key(r), fmt(r.get("ticker_max_delay_ms"), 2), fmt(r.get("ticker_loop_max_ms"), 2),
+                       fmt(r.get("ticker_p99_delay_ms"), 2), fmt(r.get("ticker_loop_p99_ms"), 2),
+                       fmt(r.get("ticks_over_2ms")), fmt(r.get("loop_ticks_over_2ms")), fmt(r.get("ticks")),
+                       fmt(r["ops_per_s"]), fmt(r["p99_us"]), fmt(r.get("rows_per_s"))]
+                      for r in by_contender(stalls)]))
     fixed = [r for r in results if r["workload"] == "fixed"]
     if fixed:
-        out.append("")
-        out.append("### Fixed rate (open loop)")
-        out.append("")
-        out.append("The read workload at a target rate: request i is due at start + i/rate, at most %d in flight. "
-                   "Latency counts from each request's due time, not from when it was sent, so time spent waiting "
-                   "for a free slot or a busy loop is included (coordinated omission corrected); *service* p99 "
-                   "counts from the send. A contender that cannot keep up shows an achieved rate below the target "
-                   "and a corrected latency that grows with the backlog. Late starts: measured requests sent more than 1 ms "
-                   "after their due time; unissued: slots due before the end that were never sent (the backlog "
-                   "left). Measured: requests answered within the window, whenever due. ×L: ratio to the limit client at the same rate." % fixed[0]["concurrency"])
-        out.append("")
-        out.append(fixed_table(fixed))
+        out += section(
+            "Fixed rate (open loop)",
+            "The read workload at a target rate: request i is due at start + i/rate, at most %d in flight. "
+            "Latency counts from each request's due time, not from when it was sent, so time spent waiting "
+            "for a free slot or a busy loop is included (coordinated omission corrected); *service* p99 "
+            "counts from the send. A contender that cannot keep up shows an achieved rate below the target "
+            "and a corrected latency that grows with the backlog. Late starts: measured requests sent more than 1 ms "
+            "after their due time; unissued: slots due before the end that were never sent (the backlog "
+            "left). Measured: requests answered within the window, whenever due. ×L: ratio to the limit client at the same rate." % fixed[0]["concurrency"],
+            fixed_table(fixed))
 
     mem = memory_per_request(results)
     if mem and any(len(v) > 1 for v in mem.values()):
         levels = sorted({c for v in mem.values() for c in v if c != "base"})
-        out.append("")
-        out.append("### Memory per in-flight request (read)")
-        out.append("")
-        out.append("(peak RSS at concurrency c − peak RSS at c=1) / (c − 1), KiB. Noisy at small c: RSS moves in "
-                   "pages and with allocator and GC behaviour.")
-        out.append("")
-        out.append("| contender | RSS at c=1 MiB | " + " | ".join("c=%d" % c for c in levels) + " |")
-        out.append("|---|---|" + "---|" * len(levels))
-        for k in sort_keys(mem):
-            out.append("| %s | %.1f | %s |" % (k, mem[k]["base"] / 1024,
-                                               " | ".join("%.1f" % mem[k][c] if c in mem[k] else "–" for c in levels)))
+        out += section("Memory per in-flight request (read)",
+                       "(peak RSS at concurrency c − peak RSS at c=1) / (c − 1), KiB. Noisy at small c: RSS moves in "
+                       "pages and with allocator and GC behaviour.",
+                       md_table(["contender", "RSS at c=1 MiB"] + ["c=%d" % c for c in levels],
+                                [[k, "%.1f" % (mem[k]["base"] / 1024)] + ["%.1f" % mem[k][c] if c in mem[k] else "–"
+                                                                       for c in levels]
+                                 for k in sort_keys(mem)]))
     points = sorted({(r["workload"], r["concurrency"]) for r in results if r["workload"] in ("read", "write", "mix")},
                     key=lambda p: (["read", "write", "mix"].index(p[0]), p[1]))
     if points:
@@ -308,7 +308,7 @@ def plots(out_dir, results):
     for c in [c for c in levels if c > 1]:
         mrows.append([c] + [mem.get(k, {}).get(c) for k in keys])
     blocks.append(_block("mpr", ["c"] + keys, mrows))
-    stalls = sorted([r for r in results if r["workload"] == "stall"], key=lambda r: (ORDER.index(r["contender"]), r["mode"]))
+    stalls = by_contender([r for r in results if r["workload"] == "stall"])
     blocks.append(_block("stall", ["i", "max", "loop_max", "p99"],
                          [[i, r.get("ticker_max_delay_ms", 0), r.get("ticker_loop_max_ms"), r.get("ticker_p99_delay_ms", 0)]
                           for i, r in enumerate(stalls)]))
