@@ -27,6 +27,7 @@
 #include <atomic>
 #include <bit>
 #include <chrono>
+#include <deque>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -193,10 +194,10 @@ asio::awaitable<void> worker(std::shared_ptr<drv::session> s, const drv::prepare
 }
 
 // Fixed rate: the shard's requests are slots shard, shard+T, shard+2T.. of the
-// global schedule (due at start + slot/rate). Each of the shard's N workers
-// takes the next slot when free and waits for its due time, so at most N are in
-// flight and a slot taken late (all N busy) is sent at once, its latency still
-// counted from its due time.
+// global schedule (due at start + slot/rate). As in the limit client, ONE timer
+// per shard paces them: when a slot is due it goes to an idle worker, or waits
+// in the backlog while all N are busy (sent as soon as one is free, its latency
+// still counted from its due time).
 struct pacer {
     std::uint64_t next = 0;  // the shard's next slot, in shard-local numbering
     std::uint64_t shard = 0, shards = 1;
@@ -205,22 +206,50 @@ struct pacer {
         const double at = static_cast<double>(j * shards + shard) / rate;
         return tl.start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(at));
     }
+    std::deque<clock_type::time_point> backlog;  // due, not yet sent
+    std::vector<asio::steady_timer*> idle;        // workers waiting for a slot
+    bool over = false;                            // no more slots
+
+    void wake_one() {
+        if (idle.empty()) return;
+        idle.back()->cancel();
+        idle.pop_back();
+    }
 };
 
-asio::awaitable<void> paced_worker(std::shared_ptr<drv::session> s, const drv::prepared_statement& read,
-                                   const drv::prepared_statement& write, const options& o, const timeline& tl,
-                                   shard_result& r, pacer& p, unsigned seed, int* running, asio::steady_timer* done) {
-    request_maker m(read, write, o, seed);
+asio::awaitable<void> pace_slots(const timeline& tl, pacer& p) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
         const auto due = p.due(tl, p.next++);
-        // Slots due after the end are not sent; nor is a backlog left at the end
-        // (those count as unissued).
+        // Slots due after the end are not sent; nor is a backlog left at the
+        // end (those count as unissued).
         if (due >= tl.stop_at || clock_type::now() >= tl.stop_at) break;
         if (clock_type::now() < due) {
             timer.expires_at(due);
             co_await timer.async_wait(use_tuple);
         }
+        p.backlog.push_back(due);
+        p.wake_one();
+    }
+    p.over = true;
+    p.backlog.clear();
+    while (!p.idle.empty()) p.wake_one();
+}
+
+asio::awaitable<void> paced_worker(std::shared_ptr<drv::session> s, const drv::prepared_statement& read,
+                                   const drv::prepared_statement& write, const options& o, const timeline& tl,
+                                   shard_result& r, pacer& p, unsigned seed, int* running, asio::steady_timer* done) {
+    request_maker m(read, write, o, seed);
+    asio::steady_timer slot(co_await asio::this_coro::executor);
+    for (;;) {
+        while (p.backlog.empty() && !p.over) {
+            p.idle.push_back(&slot);
+            slot.expires_at(asio::steady_timer::time_point::max());
+            co_await slot.async_wait(use_tuple);
+        }
+        if (p.backlog.empty()) break;
+        const auto due = p.backlog.front();
+        p.backlog.pop_front();
         const auto& b = m.next();
         const auto t0 = clock_type::now();
         auto res = co_await s->execute(b);
@@ -362,6 +391,7 @@ void run_shard(const options& o, int index, int concurrency, std::atomic<int>& r
                         asio::co_spawn(io, worker(s, rp.value, wp.value, o, tl, r, seed, &running, &done),
                                        asio::detached);
                 }
+                if (paced) asio::co_spawn(io, pace_slots(tl, pace), asio::detached);
                 if (o.workload == "stall" && index == 0) {
                     ++running;
                     asio::co_spawn(io, scanner(s, o, tl, r, &stop_scan, &running, &done), asio::detached);
