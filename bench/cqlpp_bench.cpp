@@ -172,6 +172,17 @@ struct request_maker {
     std::unique_ptr<drv::bound_statement> mixed;
 };
 
+// Counts a measured answer as an op or an error (keeping the first error).
+bool counted_ok(shard_result& r, const drv::result& res) {
+    if (!res.ok()) {
+        ++r.errors;
+        if (r.first_error.empty()) r.first_error = res.diag().message;
+        return false;
+    }
+    ++r.ops;
+    return true;
+}
+
 asio::awaitable<void> worker(std::shared_ptr<drv::session> s, const drv::prepared_statement& read,
                              const drv::prepared_statement& write, const options& o, const timeline& tl, shard_result& r,
                              unsigned seed, int* running, asio::steady_timer* done) {
@@ -181,13 +192,7 @@ asio::awaitable<void> worker(std::shared_ptr<drv::session> s, const drv::prepare
         const auto t0 = clock_type::now();
         auto res = co_await s->execute(b);
         const auto t1 = clock_type::now();
-        if (t0 < tl.measure_from || t1 > tl.stop_at) continue;
-        if (!res.ok()) {
-            ++r.errors;
-            if (r.first_error.empty()) r.first_error = res.diag().message;
-            continue;
-        }
-        ++r.ops;
+        if (t0 < tl.measure_from || t1 > tl.stop_at || !counted_ok(r, res)) continue;
         r.lat.record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
     }
     if (--*running == 0) done->cancel();
@@ -259,12 +264,7 @@ asio::awaitable<void> paced_worker(std::shared_ptr<drv::session> s, const drv::p
         // the warm-up counts, with its whole wait).
         if (t1 < tl.measure_from || t1 > tl.stop_at) continue;
         if (t0 - due > 1ms) ++r.late_starts;
-        if (!res.ok()) {
-            ++r.errors;
-            if (r.first_error.empty()) r.first_error = res.diag().message;
-            continue;
-        }
-        ++r.ops;
+        if (!counted_ok(r, res)) continue;
         r.lat.record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - due).count());
         r.service.record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
     }

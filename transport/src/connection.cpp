@@ -257,11 +257,7 @@ asio::awaitable<request_result> connection::async_request(std::span<std::uint8_t
 
     // Timed out or cancelled before the response: give the request up.
     const bool cancelled = ec == asio::error::operation_aborted;
-    abandon(p);
-    if (!cancelled) {
-        --m_.cancellations;  // abandon() counted it as one
-        ++m_.timeouts;
-    }
+    give_up(p, !cancelled);
     co_return request_result{cancelled ? errc::cancelled : errc::timeout, {}};
 }
 
@@ -315,12 +311,14 @@ void connection::orphan_written(pending_request& p) {
 
 // Safe while fail() is completing the others (a completion may cancel a
 // sibling): p leaves every list, so fail() will not complete it.
-void connection::abandon(pending_request& p) noexcept {
+void connection::abandon(pending_request& p) noexcept { give_up(p, false); }
+
+void connection::give_up(pending_request& p, bool timed_out) noexcept {
     if (p.done) return;
     p.done = true;
     untime(p);
     --in_flight_;
-    ++m_.cancellations;
+    ++(timed_out ? m_.timeouts : m_.cancellations);
     orphan_written(p);
     if (closed_) return;
     if (streams_.orphaned() > cfg_.max_orphans) fail(errc::too_many_orphans, "too many orphaned stream ids");

@@ -147,6 +147,7 @@ private:
     asio::awaitable<void> sweeper();
     void enqueue(pending_request& p);
     void orphan_written(pending_request& p);
+    void give_up(pending_request& p, bool timed_out) noexcept;
     void untime(pending_request& p) noexcept;
     asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<std::uint8_t> buf);
     asio::awaitable<std::error_code> write_all(std::span<const std::uint8_t> buf);
