@@ -513,7 +513,7 @@ void session_impl::apply_hosts(std::vector<std::shared_ptr<host>> hosts, std::sh
         lb->init(next->tokens, control_host);
         policy_initialised = true;
     }
-    meta = next;
+    std::atomic_store(&meta, std::shared_ptr<const cluster_metadata>(next));  // metadata() may read from any thread
 
     // Open pools for hosts the policy wants.
     auto weak = weak_from_this();
@@ -1742,7 +1742,7 @@ std::future<outcome<prepared_statement>> session::prepare_future(std::string que
 
 asio::awaitable<void> session::close() { return impl_->close(); }
 bool session::is_closed() const noexcept { return impl_->closed; }
-std::shared_ptr<const cluster_metadata> session::metadata() const noexcept { return impl_->meta; }
+std::shared_ptr<const cluster_metadata> session::metadata() const noexcept { return std::atomic_load(&impl_->meta); }
 asio::awaitable<std::error_code> session::refresh_metadata() { return impl_->refresh(true, true, nullptr); }
 const session_config& session::config() const noexcept { return impl_->cfg; }
 protocol::protocol_version session::protocol_version() const noexcept { return impl_->version; }
