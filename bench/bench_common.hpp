@@ -10,6 +10,11 @@
 #include <cstdint>
 #include <cstdlib>
 
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define CQLPP_BENCH_HAVE_CALLGRIND 1
+#endif
+
 namespace cqlpp::bench {
 
 // The process's user + system CPU seconds.
@@ -42,6 +47,33 @@ struct runqueue_clock {
         char* end = nullptr;
         std::strtoll(buf, &end, 10);  // field 1: time on CPU
         return std::strtoll(end, nullptr, 10);
+    }
+};
+
+// --ops N (bench/instr): a fixed number of answers is measured instead of a
+// time window, so that callgrind's figures cover exactly `count` requests: its
+// counters (instructions and calls, allocations included) are zeroed at the
+// `warmup`-th answer and dumped at the (warmup + count)-th. Outside valgrind
+// these requests cost nothing.
+struct fixed_count {
+    std::uint64_t warmup = 1, count = 0, seen = 0;
+    bool enabled() const noexcept { return count > 0; }
+    bool done() const noexcept { return enabled() && seen >= warmup + count; }
+    // Counts one answer; false once the run should stop sending.
+    bool on_answer() noexcept {
+        ++seen;
+        if (seen == warmup) {
+#ifdef CQLPP_BENCH_HAVE_CALLGRIND
+            CALLGRIND_ZERO_STATS;
+#endif
+        }
+        if (seen == warmup + count) {
+#ifdef CQLPP_BENCH_HAVE_CALLGRIND
+            CALLGRIND_DUMP_STATS_AT("measured");
+#endif
+            return false;
+        }
+        return seen < warmup + count;
     }
 };
 

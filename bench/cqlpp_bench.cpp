@@ -116,6 +116,8 @@ struct options {
     bool lz4 = false;
     int protocol = 5;
     double rate = 0;  // requests/s over all shards; 0: closed loop
+    long ops = 0;          // > 0: measure exactly this many answers (bench/instr), not a time window
+    long warmup_ops = 2000;
 };
 
 // Shared between shards: when to start and stop measuring.
@@ -134,6 +136,7 @@ struct shard_result {
     std::uint64_t ops = 0, errors = 0, rows = 0, ticks = 0, ticks_over_2ms = 0, loop_ticks_over_2ms = 0;
     std::uint64_t issued = 0, late_starts = 0;  // fixed rate: all requests sent; measured ones sent > 1 ms late
     std::string first_error;
+    cqlpp::bench::fixed_count fixed;  // --ops
 };
 
 // What a worker sends: its workload's bound statement, rebound per request (no
@@ -187,11 +190,16 @@ asio::awaitable<void> worker(std::shared_ptr<drv::session> s, const drv::prepare
                              const drv::prepared_statement& write, const options& o, const timeline& tl, shard_result& r,
                              unsigned seed, int* running, asio::steady_timer* done) {
     request_maker m(read, write, o, seed);
-    while (clock_type::now() < tl.stop_at) {
+    while (clock_type::now() < tl.stop_at && !r.fixed.done()) {
         const auto& b = m.next();
         const auto t0 = clock_type::now();
         auto res = co_await s->execute(b);
         const auto t1 = clock_type::now();
+        if (r.fixed.enabled()) {
+            r.fixed.on_answer();
+            if (r.fixed.seen > r.fixed.warmup && r.fixed.seen <= r.fixed.warmup + r.fixed.count) counted_ok(r, res);
+            continue;
+        }
         if (t0 < tl.measure_from || t1 > tl.stop_at || !counted_ok(r, res)) continue;
         r.lat.record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
     }
@@ -423,11 +431,18 @@ int main(int argc, char** argv) {
     app.add_option("--threads", o.threads)->check(CLI::Range(1, 256));
     app.add_flag("--lz4", o.lz4);
     app.add_option("--protocol", o.protocol)->check(CLI::IsMember({4, 5}));
+    app.add_option("--ops", o.ops, "measure exactly N answers after --warmup-ops (one thread, closed loop; for bench/instr)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--warmup-ops", o.warmup_ops)->check(CLI::PositiveNumber);
     app.add_option("--rate", o.rate, "fixed rate, requests/s over all threads (read/write/mix); 0: closed loop")
         ->check(CLI::NonNegativeNumber);
     CLI11_PARSE(app, argc, argv);
     if (o.workload == "scan") o.threads = 1;
     if (o.workload == "scan" || o.workload == "stall") o.rate = 0;
+    if (o.ops > 0 && (o.threads != 1 || o.rate > 0 || o.workload == "scan" || o.workload == "stall")) {
+        std::cerr << "cqlpp_bench: --ops needs --threads 1, a closed loop and read, write or mix\n";
+        return 2;
+    }
 
     std::atomic<int> ready{0};
     std::atomic<bool> go{false};
@@ -437,6 +452,8 @@ int main(int argc, char** argv) {
     std::vector<std::thread> threads;
     for (int i = 0; i < o.threads; ++i) {
         int share = o.concurrency / o.threads + (i < o.concurrency % o.threads ? 1 : 0);
+        results[static_cast<std::size_t>(i)].fixed.count = static_cast<std::uint64_t>(o.ops);
+        results[static_cast<std::size_t>(i)].fixed.warmup = static_cast<std::uint64_t>(o.warmup_ops);
         threads.emplace_back([&, i, share] {
             run_shard(o, i, share, ready, go, tl, results[static_cast<std::size_t>(i)], fatal[static_cast<std::size_t>(i)]);
         });
@@ -451,19 +468,29 @@ int main(int argc, char** argv) {
         }
     const auto start = clock_type::now();
     tl.start = start;
-    tl.measure_from = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.warmup));
-    tl.stop_at = tl.measure_from + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
-    double cpu0 = 0;
-    go = true;
-    std::this_thread::sleep_until(tl.measure_from);
-    cpu0 = cpu_seconds();
-    std::this_thread::sleep_until(tl.stop_at);
-    const double cpu1 = cpu_seconds();
-    for (auto& t : threads) t.join();
-    // Fixed rate: the nominal window, which the measured requests' due times span exactly.
-    const double elapsed =
-        o.rate > 0 ? o.seconds
-                   : std::max(o.seconds, std::chrono::duration<double>(std::min(clock_type::now(), tl.stop_at) - tl.measure_from).count());
+    double cpu0 = 0, cpu1 = 0, elapsed = 0;
+    if (o.ops > 0) {
+        // Counted, not timed: the whole run's CPU and time (instructions are what bench/instr reads).
+        tl.measure_from = start;
+        tl.stop_at = clock_type::time_point::max();
+        cpu0 = cpu_seconds();
+        go = true;
+        for (auto& t : threads) t.join();
+        cpu1 = cpu_seconds();
+        elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    } else {
+        tl.measure_from = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.warmup));
+        tl.stop_at = tl.measure_from + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+        go = true;
+        std::this_thread::sleep_until(tl.measure_from);
+        cpu0 = cpu_seconds();
+        std::this_thread::sleep_until(tl.stop_at);
+        cpu1 = cpu_seconds();
+        for (auto& t : threads) t.join();
+        // Fixed rate: the nominal window, which the measured requests' due times span exactly.
+        elapsed = o.rate > 0 ? o.seconds
+                             : std::max(o.seconds, std::chrono::duration<double>(std::min(clock_type::now(), tl.stop_at) - tl.measure_from).count());
+    }
 
     shard_result all;
     for (auto& r : results) {

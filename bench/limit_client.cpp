@@ -62,12 +62,15 @@ struct options {
     std::int64_t rows = 100000;
     int page_size = 5000;
     double rate = 0;  // fixed rate (requests/s) for read/write/mix; 0: closed loop
+    std::int64_t ops = 0;  // > 0: measure exactly this many answers (bench/instr), not a time window
+    std::int64_t warmup_ops = 2000;
 };
 
 [[noreturn]] void usage(const char* argv0) {
     std::fprintf(stderr,
                  "usage: %s --hosts H:P[,H:P..] [--keyspace bench] --workload read|write|mix|scan|stall|load\n"
-                 "          --concurrency N --seconds S [--rows R] [--warmup S] [--page-size N] [--rate R]\n",
+                 "          --concurrency N --seconds S [--rows R] [--warmup S] [--page-size N] [--rate R]\n"
+                 "          [--ops N [--warmup-ops W]]   (read|write|mix, closed loop: N answers counted)\n",
                  argv0);
     std::exit(2);
 }
@@ -97,12 +100,15 @@ options parse(int argc, char** argv) {
         else if (a == "--rows") o.rows = std::stoll(v);
         else if (a == "--page-size") o.page_size = std::stoi(v);
         else if (a == "--rate") o.rate = std::max(0.0, std::stod(v));
+        else if (a == "--ops") o.ops = std::max<std::int64_t>(0, std::stoll(v));
+        else if (a == "--warmup-ops") o.warmup_ops = std::max<std::int64_t>(1, std::stoll(v));
         else usage(argv[0]);
     }
     if (o.hosts.empty()) usage(argv[0]);
     static const char* known[] = {"read", "write", "mix", "scan", "stall", "load"};
     if (std::find(std::begin(known), std::end(known), o.workload) == std::end(known)) usage(argv[0]);
     if (o.workload == "scan" || o.workload == "stall" || o.workload == "load") o.rate = 0;
+    if (o.ops > 0 && (o.rate > 0 || (o.workload != "read" && o.workload != "write" && o.workload != "mix"))) usage(argv[0]);
     return o;
 }
 
@@ -351,6 +357,7 @@ struct runner {
     // load state
     std::int64_t load_next = 0;
     std::vector<std::uint8_t> blob = std::vector<std::uint8_t>(100, 0xab);
+    cqlpp::bench::fixed_count fixed;  // --ops
 
     int owner(std::int32_t key) const {
         auto kb = int_key(key);
@@ -544,6 +551,12 @@ struct runner {
             }
             pace();
             return;
+        } else if (fixed.enabled()) {
+            fixed.on_answer();
+            if (fixed.seen > fixed.warmup && fixed.seen <= fixed.warmup + fixed.count) ok ? ++ops : ++errors;
+            if (!fixed.done()) send_next();
+            else if (in_flight == 0) finish();
+            return;
         } else {
             send_next();
         }
@@ -642,7 +655,13 @@ struct runner {
         bool is_load = o.workload == "load";
         double warm = (is_scan || is_load) ? 0 : o.warmup;
         asio::steady_timer warm_timer(io), end_timer(io);
-        if (is_load) {
+        if (o.ops > 0) {
+            fixed.count = static_cast<std::uint64_t>(o.ops);
+            fixed.warmup = static_cast<std::uint64_t>(o.warmup_ops);
+            begin_measuring();
+            t1 = steady::time_point::max();
+            for (int i = 0; i < o.concurrency; ++i) send_next();
+        } else if (is_load) {
             begin_measuring();
             t1 = steady::time_point::max();
             for (int i = 0; i < o.concurrency && load_next < o.rows; ++i) send_next();

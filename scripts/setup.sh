@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libasio-dev libssl-dev liblz4-dev
             libxxhash-dev zlib1g-dev libspdlog-dev libcli11-dev libedit-dev nlohmann-json3-dev)
-test_pkgs=(catch2 libbenchmark-dev clang-14 libclang-rt-14-dev python3-cassandra python3-lz4)
+test_pkgs=(catch2 libbenchmark-dev clang-14 libclang-rt-14-dev python3-cassandra python3-lz4 valgrind)
 demo_pkgs=(python3-cassandra python3-lz4)
 # bench/run: the peer drivers (Python, Node.js, gocql built offline) and gnuplot.
 # npm only when no npm is on PATH (a nodejs build that bundles npm conflicts with Debian's npm).

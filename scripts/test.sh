@@ -60,5 +60,8 @@ done
 echo "== tests"
 ctest --test-dir build/release --output-on-failure
 
+echo "== instructions and allocations per request (callgrind; fails over bench/instr/baseline.json + margin)"
+python3 bench/instr/instr.py --build-dir build/release --check
+
 echo "== benchmark suite, quick mode"
 BUILD_DIR=build/release bash bench/run --quick --out build/bench-quick
