@@ -32,7 +32,7 @@
 #include "cqlpp/driver/statement.hpp"
 #include "cqlpp/driver/token_map.hpp"
 #include "cqlpp/transport/config.hpp"
-#include "cqlpp/transport/host_pool.hpp"
+#include "cqlpp/transport/metrics.hpp"
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -245,11 +245,11 @@ public:
     protocol::protocol_version protocol_version() const noexcept;
     executor_type get_executor() const noexcept;
 
-    // Internal.
+    // Internal (the driver creates sessions through connect()).
     explicit session(std::shared_ptr<detail::session_impl> impl);
-    detail::session_impl& impl() noexcept { return *impl_; }
 
 private:
+    detail::session_impl& impl() noexcept { return *impl_; }
     std::shared_ptr<detail::session_impl> impl_;
 };
 
@@ -276,10 +276,10 @@ public:
     std::span<const std::uint8_t> paging_state() const noexcept;
     std::uint64_t rows_seen() const noexcept;
 
+private:
+    friend class session;  // session::stream() creates the state
     struct state;
     explicit page_stream(std::shared_ptr<state> s) : s_(std::move(s)) {}
-
-private:
     std::shared_ptr<state> s_;
 };
 

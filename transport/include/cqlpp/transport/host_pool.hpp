@@ -10,6 +10,7 @@
 
 #include "cqlpp/transport/config.hpp"
 #include "cqlpp/transport/connection.hpp"
+#include "cqlpp/transport/metrics.hpp"
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -23,18 +24,6 @@
 #include <vector>
 
 namespace cqlpp::transport {
-
-struct pool_metrics {
-    std::uint64_t connections = 0;  // open now
-    std::uint64_t in_flight = 0;
-    std::uint64_t orphaned = 0;
-    std::uint64_t connect_attempts = 0;
-    std::uint64_t connect_failures = 0;
-    std::uint64_t reconnects = 0;  // connections opened to replace lost ones
-    std::uint64_t bytes_written = 0;
-    std::uint64_t bytes_read = 0;
-    std::uint64_t write_syscalls = 0;
-};
 
 class host_pool : public std::enable_shared_from_this<host_pool> {
 public:

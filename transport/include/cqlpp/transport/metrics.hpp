@@ -18,4 +18,17 @@ struct connection_metrics {
     std::uint64_t events = 0;
 };
 
+// A host pool's counters (host_pool::metrics(); session_metrics::hosts).
+struct pool_metrics {
+    std::uint64_t connections = 0;  // open now
+    std::uint64_t in_flight = 0;
+    std::uint64_t orphaned = 0;
+    std::uint64_t connect_attempts = 0;
+    std::uint64_t connect_failures = 0;
+    std::uint64_t reconnects = 0;  // connections opened to replace lost ones
+    std::uint64_t bytes_written = 0;
+    std::uint64_t bytes_read = 0;
+    std::uint64_t write_syscalls = 0;
+};
+
 }  // namespace cqlpp::transport
