@@ -331,3 +331,13 @@ async def test_bulk_operations(sim3, tmp_path):
         ld = await s.load("bks", "t2", out, run_dir=tmp_path / "run")
         assert ld["rows"] == 2000
         assert (await s.checksum("bks", "t2"))["checksum"] == ck["checksum"]
+
+
+async def test_compat_names(sim):
+    from cqlpp.compat import AsyncCluster, StreamConfig
+    async with AsyncCluster(["127.0.0.1"], port=sim.port) as cluster:
+        session = await cluster.connect()
+        rs = await session.execute("SELECT key FROM system.local")
+        assert rs.one().key == "local"
+        stream = await session.execute_stream("SELECT key FROM system.local", stream_config=StreamConfig(fetch_size=10))
+        assert [r.key async for r in stream] == ["local"]
