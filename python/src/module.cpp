@@ -301,7 +301,14 @@ struct engine {
         if (stopped.exchange(true)) return;
         guard.reset();
         io.stop();
-        if (thread.joinable()) thread.join();
+        if (!thread.joinable()) return;
+        // The I/O thread may need the GIL (dropping a closed loop's jobs): never join holding it.
+        if (!finalizing() && PyGILState_Check()) {
+            Py_BEGIN_ALLOW_THREADS thread.join();
+            Py_END_ALLOW_THREADS
+        } else {
+            thread.join();
+        }
     }
 };
 
@@ -639,7 +646,7 @@ struct prepare_job final : job {
 };
 
 struct connect_job final : job {
-    std::shared_ptr<engine> eng;
+    std::weak_ptr<engine> eng;  // weak: a job may be released on the I/O thread, which must not end the engine
     drv::session_config cfg;
     drv::connect_result out;
     void start(engine& e) override {
@@ -652,7 +659,11 @@ struct connect_job final : job {
             return nullptr;
         }
         auto h = std::make_unique<session_handle>();
-        h->eng = eng;
+        h->eng = eng.lock();
+        if (!h->eng) {
+            PyErr_SetString(PyExc_RuntimeError, "the cluster was shut down while connecting");
+            return nullptr;
+        }
         h->s = std::move(out.s);
         return py::cast(std::move(h)).release().ptr();
     }
