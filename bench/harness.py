@@ -86,6 +86,13 @@ def contenders(args):
                          if py_ok else None,
                          stall=True, only=("stall",),
                          note=None if py_ok else "/usr/bin/python3 lacks python3-cassandra"))
+    # The cqlpp Python package (python/, built with -DCQLPP_BUILD_PYTHON=ON) on asyncio.
+    pkg = os.path.join(b, "python")
+    cq_py = os.access(py, os.X_OK) and os.path.exists(os.path.join(pkg, "cqlpp", "__init__.py"))
+    out.append(Contender("python", "cqlpp",
+                         ["/usr/bin/env", "PYTHONPATH=" + pkg, py, os.path.join(PEERS, "cqlpp_python_bench.py")]
+                         if cq_py else None, stall=True, only=("read", "write", "mix", "scan", "stall"),
+                         note=None if cq_py else "%s/cqlpp not built (-DCQLPP_BUILD_PYTHON=ON)" % pkg))
     node = shutil.which("node")
     node_ok = node and os.path.isdir(os.path.join(PEERS, "node_modules", "cassandra-driver"))
     out.append(Contender("node", "event-loop", [node, os.path.join(PEERS, "node_bench.js")] if node_ok else None,
