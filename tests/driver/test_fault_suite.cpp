@@ -15,6 +15,7 @@
 // Environment:
 //   CQLPP_FAULT_SECONDS    load duration (default 5; scripts/fault_suite.sh runs 60)
 //   CQLPP_FAULT_IN_FLIGHT  concurrent requests (default 256)
+//   CQLPP_FAULT_DEADLINE_MS  every request's deadline (default 2000)
 //   CQLPP_FAULT_SLACK_MS   allowed lateness past a request's deadline (default 1000)
 //   CQLPP_FAULT_SEED       workload and schedule seed (default 11)
 //   CQLPP_FAULT_BASE_PORT  first port of the simulated nodes (default 21000-21999)
@@ -576,6 +577,7 @@ TEST_CASE("fault suite: mixed load through overlapping node, connection and serv
     const bool strict = env_long("CQLPP_FAULT_STRICT", 1) != 0;
     auto S = std::make_shared<suite_state>();
     S->slack = milliseconds(env_long("CQLPP_FAULT_SLACK_MS", 1000));
+    S->deadline = milliseconds(std::max(100L, env_long("CQLPP_FAULT_DEADLINE_MS", 2000)));
     S->rng.seed(static_cast<std::uint64_t>(env_long("CQLPP_FAULT_SEED", 11)));
 
     auto cluster = start_three_nodes();
@@ -591,7 +593,7 @@ TEST_CASE("fault suite: mixed load through overlapping node, connection and serv
     double load_seconds = 0;
 
     // Hard bound: the load, the drain, healing, read-back and close.
-    const auto hard_bound = std::chrono::seconds(static_cast<long>(seconds) + 120);
+    const auto hard_bound = std::chrono::seconds(static_cast<long>(seconds) + 120) + 3 * S->deadline;
     asio::io_context ioc;
     bool finished = false;
     std::exception_ptr failure;
