@@ -239,12 +239,15 @@ TEST_CASE("fault injection: failing requests, pause, latency, corrupt CRC, cut r
             CHECK(proto::to_string(std::get<proto::error_response>(r).code) == sim::to_string(e));
         }
     }
-    SECTION("pause: bytes accepted, nothing answered") {
+    SECTION("pause: nothing answered until resumed, then the held request is") {
         c.pause_node(0, true);
-        cl.send(simple("SELECT key FROM system.local"));
+        const auto held = cl.send(simple("SELECT key FROM system.local"));
         CHECK_FALSE(cl.recv(std::chrono::milliseconds(300)));
         CHECK_FALSE(cl.closed);
         c.pause_node(0, false);
+        auto late = cl.recv();
+        REQUIRE(late);
+        CHECK(late->header.stream == held);
         CHECK(rows_of(cl.request(simple("SELECT key FROM system.local"))).size() == 1);
     }
     SECTION("added latency delays the response by at least that much") {

@@ -221,7 +221,10 @@ private:
             auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
             if (ec || closed_) break;
             node_.counters.bytes_in.fetch_add(n, std::memory_order_relaxed);
-            if (node_.current() == node_state::paused) continue;  // accepts bytes, answers nothing
+            // Paused like a stopped process: what was read waits, the rest stays
+            // in the socket, and everything is answered once resumed.
+            if (node_.current() == node_state::paused) co_await while_paused();
+            if (closed_) break;
             if (!version_fixed_ && frames_.buffered() == 0 && !version_supported(buf[0] & 0x7F)) {
                 reject_version(proto::bytes_view(buf.data(), n));
                 break;
@@ -255,6 +258,10 @@ private:
                 co_await wake_.async_wait(use_tuple);
                 continue;
             }
+            if (node_.current() == node_state::paused) {
+                co_await while_paused();
+                continue;
+            }
             if (framed_ && take(node_.corrupt_crc)) out_.back() ^= 0x01;  // the last segment's CRC32 trailer
             std::swap(out_, writing_);
             out_.clear();
@@ -266,6 +273,14 @@ private:
             if (ec || cut) break;
         }
         do_close();
+    }
+
+    asio::awaitable<void> while_paused() {
+        asio::steady_timer t(strand_);
+        while (!closed_ && node_.current() == node_state::paused) {
+            t.expires_after(std::chrono::milliseconds(2));
+            co_await t.async_wait(use_tuple);
+        }
     }
 
     void do_close() {

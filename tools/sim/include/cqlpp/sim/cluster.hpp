@@ -104,7 +104,7 @@ public:
     // ---- faults (thread-safe; take effect for the next request) ----
     void stop_node(int node);   // close listener and connections, STATUS_CHANGE DOWN to others' listeners
     void start_node(int node);  // listen again, STATUS_CHANGE UP
-    void pause_node(int node, bool paused);  // accept and read, answer nothing
+    void pause_node(int node, bool paused);  // like a stopped process: accept, answer nothing until resumed
     node_state state(int node) const;
     void set_latency(int node, std::chrono::milliseconds latency);
     void fail_next(int node, int count, fault_error error);
