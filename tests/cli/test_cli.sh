@@ -65,6 +65,9 @@ expect_out "0161026263" wire encode-value --type "vector<text, 2>" "['a', 'bc']"
 expect_out "0000000400000001ffffffff0000000161" wire encode-value --type "tuple<int, double, text>" "(1, null, 'a')"
 expect_out "128" wire decode-value --type varint 0080
 expect_out "'1970-01-01'" wire decode-value --type date 80000000
+# A null element inside a collection is legal [bytes]: decoded as null (Java/Node drivers do).
+expect_out "[null, 0x0002]" wire decode-value --type "list<blob>" 00000002ffffffff000000020002
+expect_out "{'a': null}" wire decode-value --type "map<text,text>" 000000010000000161ffffffff
 expect_out "'hello'" wire decode-value --type text 68656c6c6f
 expect_out "{'a': [1, 2]}" wire decode-value --type "map<text, frozen<list<int>>>" 000000010000000161000000140000000200000004000000010000000400000002
 expect_fail "bad_value_size" wire decode-value --type int 0001
