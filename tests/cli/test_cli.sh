@@ -106,5 +106,19 @@ expect_fail "bad_version" wire decode-envelope 070000000500000000
 expect_fail "run with --help" wire no-such-command
 expect_contains "decode-segment" wire --help
 
+# --- option values: one short message, no 300-digit range, nothing accepted silently
+expect_fail "--page-size: must be >= 1, not 0" exec --page-size 0 -e "SELECT 1"
+expect_fail "--timeout: must be >= 1, not 0" exec --timeout 0 -e "SELECT 1"
+expect_fail "--heartbeat: must be >= 0, not -1" exec --heartbeat -1 -e "SELECT 1"
+expect_fail "--page-size: must be >= 1, not 0" bulk count -k ks -t t --page-size 0
+expect_fail "--page-size: must be >= 1, not -5" bulk count -k ks -t t --page-size -5
+expect_fail "--max-retries: must be >= 0, not -1" bulk count -k ks -t t --max-retries -1
+expect_fail "--progress: bogus not in" bulk count -k ks -t t --progress bogus
+expect_fail "--splits: must be <= 1000000, not 100000000" bulk count -k ks -t t --splits 100000000
+expect_fail "--splits: must be >= 0, not -1" bulk count -k ks -t t --splits -1
+expect_fail "--batch-rows: must be >= 1, not 0" bulk load -k ks -t t --input x --batch-rows 0
+# exec -f with a directory: an error, not a silent success
+expect_fail "cannot read .: is a directory" exec -f .
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

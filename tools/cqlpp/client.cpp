@@ -60,6 +60,41 @@ std::string error_text(std::error_code ec, const driver::diagnostics& d) {
 // comments dropped, to `clean`. `end_state` tells where the scan stopped.
 enum class scan_state { normal, single_quote, double_quote, dollar, line_comment, block_comment };
 
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+
+// The statement so far (comments dropped) is a BEGIN [UNLOGGED|COUNTER] BATCH
+// not yet closed by APPLY BATCH: its inner ';' do not end it (as in cqlsh).
+bool open_batch(std::string_view clean) {
+    std::vector<std::string_view> head;
+    std::size_t i = 0;
+    while (head.size() < 3 && i < clean.size()) {
+        while (i < clean.size() && std::isspace(static_cast<unsigned char>(clean[i]))) ++i;
+        std::size_t j = i;
+        while (j < clean.size() && !std::isspace(static_cast<unsigned char>(clean[j]))) ++j;
+        if (j > i) head.push_back(clean.substr(i, j - i));
+        i = j;
+    }
+    if (head.size() < 2 || !iequals(head[0], "BEGIN")) return false;
+    if (!iequals(head[1], "BATCH") &&
+        !(head.size() == 3 && (iequals(head[1], "UNLOGGED") || iequals(head[1], "COUNTER")) && iequals(head[2], "BATCH")))
+        return false;
+    // Closed when it ends with APPLY BATCH.
+    auto t = clean;
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+    if (t.size() < 5 || !iequals(t.substr(t.size() - 5), "BATCH")) return true;
+    t.remove_suffix(5);
+    if (t.empty() || !std::isspace(static_cast<unsigned char>(t.back()))) return true;
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+    if (t.size() < 5 || !iequals(t.substr(t.size() - 5), "APPLY")) return true;
+    const char before = t.size() > 5 ? t[t.size() - 6] : ' ';
+    return std::isalnum(static_cast<unsigned char>(before)) || before == '_';
+}
+
 std::size_t scan(std::string_view text, std::size_t from, std::string& clean, scan_state& end_state) {
     auto st = scan_state::normal;
     for (std::size_t i = from; i < text.size(); ++i) {
@@ -68,6 +103,10 @@ std::size_t scan(std::string_view text, std::size_t from, std::string& clean, sc
         switch (st) {
             case scan_state::normal:
                 if (c == ';') {
+                    if (open_batch(clean)) {
+                        clean += c;
+                        break;
+                    }
                     end_state = st;
                     return i + 1;
                 }
@@ -178,6 +217,8 @@ void setup_logging(bool verbose) {
 
 // ---- options ----------------------------------------------------------------
 
+CLI::Validator at_least(long long min) { return whole_number(min); }
+
 void add_client_options(CLI::App& cmd, client_options& o) {
     cmd.add_option("--hosts", o.hosts, "Contact points: H1[:PORT][,H2[:PORT]...]")->capture_default_str();
     cmd.add_option("--protocol", o.protocol, "Protocol version: 5 (falls back to 4) or 4")
@@ -189,7 +230,7 @@ void add_client_options(CLI::App& cmd, client_options& o) {
     cmd.add_option("-k,--keyspace", o.keyspace, "Keyspace to USE");
     cmd.add_option("--consistency", o.consistency, "Consistency level")->capture_default_str();
     cmd.add_option("--page-size", o.page_size, "Rows fetched per page")
-        ->check(CLI::PositiveNumber)
+        ->check(at_least(1))
         ->capture_default_str();
     cmd.add_option("--format", o.format, "Output: table, csv or json (one object per line)")
         ->check(CLI::IsMember({"table", "csv", "json"}))
@@ -204,11 +245,11 @@ void add_client_options(CLI::App& cmd, client_options& o) {
     cmd.add_option("--tls-key", o.tls_key, "PEM private key of --tls-cert");
     cmd.add_flag("--no-hostname-check", o.no_hostname_check, "Do not check the server certificate's name");
     cmd.add_option("--timeout", o.timeout_ms, "Connect and request timeout in milliseconds")
-        ->check(CLI::PositiveNumber)
+        ->check(at_least(1))
         ->capture_default_str();
     cmd.add_option("--heartbeat", o.heartbeat_ms,
                    "Send OPTIONS on a connection idle for this many milliseconds (0: never)")
-        ->check(CLI::NonNegativeNumber)
+        ->check(at_least(0))
         ->capture_default_str();
     cmd.add_flag("-v,--verbose", o.verbose, "Report non-row results, connection and driver events on stderr");
 }

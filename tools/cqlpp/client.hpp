@@ -36,6 +36,8 @@ struct client_options {
     bool verbose = false;
 };
 
+// A whole number >= min, with a short message ("must be >= 1, not 0").
+CLI::Validator at_least(long long min);
 // Registers --hosts, --protocol, ... on a subcommand.
 void add_client_options(CLI::App& cmd, client_options& o);
 // The session configuration for these options (throws command_error on a bad value).

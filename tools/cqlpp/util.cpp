@@ -6,6 +6,7 @@
 #include "cqlpp/protocol/value.hpp"
 
 #include <cctype>
+#include <charconv>
 
 namespace cqlpp::tools {
 
@@ -65,6 +66,21 @@ const protocol::cql_type* unknown_udt(const protocol::cql_type& t) {
 }
 
 }  // namespace
+
+CLI::Validator whole_number(long long min, long long max) {
+    return CLI::Validator(
+        [min, max](std::string& v) -> std::string {
+            long long n = 0;
+            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (ec == std::errc::result_out_of_range) return "'" + v + "' is out of range";
+            if (ec != std::errc() || p != v.data() + v.size()) return "'" + v + "' is not a whole number";
+            if (n < min) return "must be >= " + std::to_string(min) + ", not " + v;
+            if (n > max) return "must be <= " + std::to_string(max) + ", not " + v;
+            return {};
+        },
+        max == std::numeric_limits<long long>::max() ? ">=" + std::to_string(min)
+                                                      : std::to_string(min) + ".." + std::to_string(max));
+}
 
 protocol::cql_type parse_type(std::string_view name) {
     protocol::errc ec = protocol::errc::ok;
