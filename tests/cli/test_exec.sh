@@ -328,6 +328,11 @@ if "$CQLPP" shell --hosts "$HOSTS" <"$work/batch2.cql" >/dev/null 2>"$work/err";
 out="$("$CQLPP" exec --hosts "$HOSTS" --format csv -e "SELECT count(*) FROM ks.b")"
 [ "$(printf '%s' "$out" | tail -1)" = "5" ] && ok || bad "batch rows: $out"
 
+# --- SHOW VERSION / SHOW HOST, as cqlsh (not sent to the server as CQL)
+expect_out "show version" "[cqlpp 0.1.0 | Cassandra 5.0.2 | CQL spec 3.4.7 | Native protocol v5]" exec --hosts "$HOSTS" -e "SHOW VERSION"
+expect_out "show host" "Connected to cqlpp-sim at $HOSTS." exec --hosts "$HOSTS" -e "SHOW HOST"
+expect_fail "show bogus" "SHOW takes VERSION or HOST" exec --hosts "$HOSTS" -e "SHOW bogus"
+
 # --- the shell on a terminal (pty): Ctrl-D with an unfinished statement discards it
 if command -v python3 >/dev/null; then
   printf 'wait cqlpp>\nsend INSERT INTO ks.b (id, v) VALUES (99, \x27unfinished\x27)\nwait ...\neof\n' >"$work/pty1"

@@ -23,6 +23,8 @@ namespace cqlpp::tools {
 
 namespace {
 
+constexpr std::string_view tool_version = "0.1.0";  // the project's version (CMakeLists.txt)
+
 std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -392,7 +394,7 @@ bool client::is_line_command(std::string_view line) {
     auto w = upper(first_word(line).first);
     while (!w.empty() && w.back() == ';') w.pop_back();
     return w == "DESCRIBE" || w == "DESC" || w == "CONSISTENCY" || w == "SERIAL" || w == "PAGING" ||
-           w == "EXPAND" || w == "HELP" || w == "?" || w == "EXIT" || w == "QUIT";
+           w == "EXPAND" || w == "HELP" || w == "?" || w == "EXIT" || w == "QUIT" || w == "SHOW";
 }
 
 asio::awaitable<void> client::run(std::string_view stmt) {
@@ -412,6 +414,8 @@ asio::awaitable<void> client::run(std::string_view stmt) {
         paging_command(rest);
     } else if (w == "EXPAND") {
         expand_command(rest);
+    } else if (w == "SHOW") {
+        co_await show_command(rest);
     } else if (w == "HELP" || w == "?") {
         help();
     } else if ((w == "EXIT" || w == "QUIT") && rest.empty()) {
@@ -589,6 +593,27 @@ void client::paging_command(std::string_view arg) {
     }
 }
 
+asio::awaitable<void> client::show_command(std::string_view arg) {
+    const auto a = upper(arg);
+    if (a == "HOST") {
+        std::cout << "Connected to " << session_->metadata()->cluster_name << " at " << opts_.hosts << ".\n";
+    } else if (a == "VERSION") {
+        // As cqlsh: [tool | Cassandra release | CQL spec | Native protocol vN], from the node answering.
+        auto r = co_await session_->execute("SELECT release_version, cql_version FROM system.local");
+        if (!r.ok()) fail(error_text(r.error(), r.diag()));
+        std::string release = "unknown", cql = "unknown";
+        if (!r.rows().empty()) {
+            std::string_view v;
+            if (!r.rows()[0].try_get(0, v)) release = v;
+            if (!r.rows()[0].try_get(1, v)) cql = v;
+        }
+        std::cout << "[cqlpp " << tool_version << " | Cassandra " << release << " | CQL spec " << cql
+                  << " | Native protocol v" << static_cast<int>(session_->protocol_version()) << "]\n";
+    } else {
+        fail("SHOW takes VERSION or HOST, not '" + std::string(arg) + "'");
+    }
+}
+
 void client::expand_command(std::string_view arg) {
     const auto a = upper(arg);
     if (a.empty())
@@ -613,6 +638,7 @@ void client::help() {
                  "  SERIAL CONSISTENCY [LEVEL]       show or set the serial consistency level\n"
                  "  PAGING [ON | OFF | N]            show or set paging (rows per page)\n"
                  "  EXPAND [ON | OFF]                one line per column\n"
+                 "  SHOW VERSION | HOST              versions of the tool, server and protocol; the host\n"
                  "  HELP                             this text\n"
                  "  EXIT | QUIT                      leave\n\n";
 }

@@ -99,6 +99,7 @@ private:
     void consistency_command(std::string_view arg, bool serial);
     void paging_command(std::string_view arg);
     void expand_command(std::string_view arg);
+    asio::awaitable<void> show_command(std::string_view arg);
     void help();
 
     client_options opts_;
