@@ -7,8 +7,15 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh demo
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLPP_BUILD_TESTS=OFF -DCQLPP_BUILD_BENCH=OFF >/dev/null
+# Every option is given, so whatever configured build/release before (scripts/test.sh
+# turns tests and benchmarks on) this configure gets the same result; the compile
+# flags match scripts/test.sh's, so the two share their objects.
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLPP_WERROR=ON -DCQLPP_SANITIZE=OFF \
+      -DCQLPP_BUILD_FUZZ=OFF -DCQLPP_BUILD_TOOLS=ON -DCQLPP_BUILD_EXAMPLES=ON \
+      -DCQLPP_BUILD_TESTS=OFF -DCQLPP_BUILD_BENCH=OFF >/dev/null
 cmake --build build/release --target cqlpp cqlpp_quickstart -j "$(nproc)"
+# .ci/run checks that the two README commands work in either order with this.
+[ "${1:-}" = "--build-only" ] && exit 0
 cqlpp=build/release/tools/cqlpp
 port="${CQLPP_DEMO_PORT:-19042}"
 
@@ -29,7 +36,23 @@ echo
 echo "== the DataStax Python driver against the simulated cluster"
 /usr/bin/python3 examples/python_against_sim.py "$port"
 
-run() { echo; echo "\$ cqlpp $*"; "$cqlpp" "$@"; }
+# Prints an argument so that it can be pasted into a shell as it is.
+shell_quote() {
+  case "$1" in
+    *[!A-Za-z0-9_./:=,+@%-]* | '') case "$1" in
+        *"'"*) local s="${1//\\/\\\\}"; s="${s//\"/\\\"}"; s="${s//\$/\\\$}"; s="${s//\`/\\\`}"; printf '"%s"' "$s" ;;
+        *) printf "'%s'" "$1" ;;
+      esac ;;
+    *) printf '%s' "$1" ;;
+  esac
+}
+run() {
+  echo
+  printf '$ cqlpp'
+  for a in "$@"; do printf ' %s' "$(shell_quote "$a")"; done
+  echo
+  "$cqlpp" "$@"
+}
 echo
 echo "== the protocol layer through the cqlpp tool"
 run token --types text "'hello'"

@@ -380,15 +380,15 @@ bool is_timeuuid(const std::uint8_t* u) noexcept { return (u[6] & 0xF0) == 0x10;
 
 errc decode_at(const cql_type& t, bytes_view b, cql_value& out, int depth);
 
-// Reads one [bytes] element of a collection/tuple. `null_ok`: tuples and UDTs
-// allow null (-1) elements, collections do not.
-errc read_element(byte_reader& r, bytes_view& elem, bool& is_null, bool null_ok) {
+// Reads one [bytes] element of a collection/tuple/UDT. A null (-1) element is
+// legal on the wire ([bytes]) and decoded as null, as the Java and Node.js
+// drivers do; only encoding refuses nulls inside collections.
+errc read_element(byte_reader& r, bytes_view& elem, bool& is_null) {
     std::int32_t len = r.i32();
     if (!r.ok()) return r.error();
     is_null = false;
     if (len < 0) {
         if (len == -1) {
-            if (!null_ok) return errc::null_not_allowed;
             is_null = true;
             return errc::ok;
         }
@@ -412,8 +412,9 @@ errc decode_list(const cql_type& t, bytes_view b, cql_value& out, int depth) {
     for (std::int32_t i = 0; i < n; ++i) {
         bytes_view eb;
         bool is_null = false;
-        if (auto e = read_element(r, eb, is_null, false); e != errc::ok) return e;
+        if (auto e = read_element(r, eb, is_null); e != errc::ok) return e;
         elems.emplace_back();
+        if (is_null) continue;
         if (auto e = decode_at(t.params[0], eb, elems.back(), depth + 1); e != errc::ok) return e;
     }
     if (!r.empty()) return errc::trailing_bytes;
@@ -432,12 +433,14 @@ errc decode_map(const cql_type& t, bytes_view b, cql_value& out, int depth) {
     entries.reserve(static_cast<std::size_t>(n));
     for (std::int32_t i = 0; i < n; ++i) {
         bytes_view kb, vb;
-        bool is_null = false;
-        if (auto e = read_element(r, kb, is_null, false); e != errc::ok) return e;
-        if (auto e = read_element(r, vb, is_null, false); e != errc::ok) return e;
+        bool key_null = false, value_null = false;
+        if (auto e = read_element(r, kb, key_null); e != errc::ok) return e;
+        if (auto e = read_element(r, vb, value_null); e != errc::ok) return e;
         entries.emplace_back();
-        if (auto e = decode_at(t.params[0], kb, entries.back().first, depth + 1); e != errc::ok) return e;
-        if (auto e = decode_at(t.params[1], vb, entries.back().second, depth + 1); e != errc::ok) return e;
+        if (!key_null)
+            if (auto e = decode_at(t.params[0], kb, entries.back().first, depth + 1); e != errc::ok) return e;
+        if (!value_null)
+            if (auto e = decode_at(t.params[1], vb, entries.back().second, depth + 1); e != errc::ok) return e;
     }
     if (!r.empty()) return errc::trailing_bytes;
     out = cql_value::map(std::move(entries));
@@ -452,7 +455,7 @@ errc decode_fields(const cql_type& t, bytes_view b, cql_value& out, int depth) {
     for (std::size_t i = 0; i < t.params.size() && !r.empty(); ++i) {
         bytes_view eb;
         bool is_null = false;
-        if (auto e = read_element(r, eb, is_null, true); e != errc::ok) return e;
+        if (auto e = read_element(r, eb, is_null); e != errc::ok) return e;
         elems.emplace_back();
         if (is_null) continue;
         if (auto e = decode_at(t.params[i], eb, elems.back(), depth + 1); e != errc::ok) return e;

@@ -51,7 +51,22 @@ expect_out "-9223372036854775808" token --hex ""
 expect_out "-9223372036854775808" token --types text "''"
 expect_fail "2 type(s) but 1 value(s)" token --types int,text 1
 expect_fail "cannot read" token --types int "'x'"
-expect_fail "not a hex string" token --hex zz
+expect_fail "not a hex digit 'z' at position 1" token --hex zz
+# A bracketed value is one argument (CLI11 splits '[1, 2]' unless told not to).
+expect_out "-7321538233726735308" token --types "frozen<list<int>>" "[1, 2]"
+expect_out "$("$CQLPP" token --hex 0000000200000004000000010000000400000002)" token --types "frozen<list<int>>" "[1, 2]"
+expect_out "$("$CQLPP" token --hex 001400000002000000040000000100000004000000020000040000000300)" token --types "frozen<list<int>>,int" "[1, 2]" 3
+expect_out "$("$CQLPP" token --hex fffffffb)" token --types int -5
+expect_fail "give --types" token
+expect_fail "unknown type 'nope'" token --types nope 1
+expect_fail "unknown type 'nope'" token --types "list<nope>" "[1]"
+expect_fail "unknown option --bogus" token --types int 1 --bogus
+expect_fail "odd number of hex digits (3)" token --hex abc
+expect_fail "text literals are quoted" token --types text hello
+deep="$(printf 'frozen<list<%.0s' $(seq 3000))int$(printf '>>%.0s' $(seq 3000))"
+expect_fail "nested too deeply" token --types "$deep" 1
+err_len=$("$CQLPP" token --types "$deep" 1 2>&1 | wc -c)
+if [ "$err_len" -lt 300 ]; then ok; else bad "a too deep type is echoed back ($err_len bytes of error)"; fi
 
 # --- encode-value / decode-value: spec examples and vectors
 expect_out "0080" wire encode-value --type varint 128
@@ -65,11 +80,14 @@ expect_out "0161026263" wire encode-value --type "vector<text, 2>" "['a', 'bc']"
 expect_out "0000000400000001ffffffff0000000161" wire encode-value --type "tuple<int, double, text>" "(1, null, 'a')"
 expect_out "128" wire decode-value --type varint 0080
 expect_out "'1970-01-01'" wire decode-value --type date 80000000
+# A null element inside a collection is legal [bytes]: decoded as null (Java/Node drivers do).
+expect_out "[null, 0x0002]" wire decode-value --type "list<blob>" 00000002ffffffff000000020002
+expect_out "{'a': null}" wire decode-value --type "map<text,text>" 000000010000000161ffffffff
 expect_out "'hello'" wire decode-value --type text 68656c6c6f
 expect_out "{'a': [1, 2]}" wire decode-value --type "map<text, frozen<list<int>>>" 000000010000000161000000140000000200000004000000010000000400000002
 expect_fail "bad_value_size" wire decode-value --type int 0001
-expect_fail "unknown or malformed type" wire decode-value --type "list<nosuchtype" 00
-expect_fail "not a hex string" wire decode-value --type int xyz
+expect_fail "malformed type 'list<nosuchtype'" wire decode-value --type "list<nosuchtype" 00
+expect_fail "not a hex digit 'x'" wire decode-value --type int xyz
 expect_fail "cannot read" wire encode-value --type tinyint 300
 
 # --- decode-envelope / decode-segment
@@ -87,6 +105,20 @@ expect_fail "incomplete envelope" wire decode-envelope 0500000005000000
 expect_fail "bad_version" wire decode-envelope 070000000500000000
 expect_fail "run with --help" wire no-such-command
 expect_contains "decode-segment" wire --help
+
+# --- option values: one short message, no 300-digit range, nothing accepted silently
+expect_fail "--page-size: must be >= 1, not 0" exec --page-size 0 -e "SELECT 1"
+expect_fail "--timeout: must be >= 1, not 0" exec --timeout 0 -e "SELECT 1"
+expect_fail "--heartbeat: must be >= 0, not -1" exec --heartbeat -1 -e "SELECT 1"
+expect_fail "--page-size: must be >= 1, not 0" bulk count -k ks -t t --page-size 0
+expect_fail "--page-size: must be >= 1, not -5" bulk count -k ks -t t --page-size -5
+expect_fail "--max-retries: must be >= 0, not -1" bulk count -k ks -t t --max-retries -1
+expect_fail "--progress: bogus not in" bulk count -k ks -t t --progress bogus
+expect_fail "--splits: must be <= 1000000, not 100000000" bulk count -k ks -t t --splits 100000000
+expect_fail "--splits: must be >= 0, not -1" bulk count -k ks -t t --splits -1
+expect_fail "--batch-rows: must be >= 1, not 0" bulk load -k ks -t t --input x --batch-rows 0
+# exec -f with a directory: an error, not a silent success
+expect_fail "cannot read .: is a directory" exec -f .
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

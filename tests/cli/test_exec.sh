@@ -317,5 +317,33 @@ else
   echo "note: openssl not found, TLS checks skipped"
 fi
 
+# --- BEGIN BATCH ... APPLY BATCH is one statement (cqlsh), in -e, -f and the shell
+expect_out "batch ddl" "" exec --hosts "$HOSTS" -e "CREATE TABLE ks.b (id int PRIMARY KEY, v text)"
+expect_out "batch -e" "" exec --hosts "$HOSTS" \
+  -e "BEGIN BATCH INSERT INTO ks.b (id, v) VALUES (1, 'a'); INSERT INTO ks.b (id, v) VALUES (2, 'b;c'); APPLY BATCH"
+printf 'begin unlogged batch\n  INSERT INTO ks.b (id, v) VALUES (3, $$x;y$$); -- a; comment\n  INSERT INTO ks.b (id, v) VALUES (4, \x27d\x27);\napply   batch;\n' >"$work/batch.cql"
+expect_out "batch -f" "" exec --hosts "$HOSTS" -f "$work/batch.cql"
+printf 'BEGIN BATCH\nINSERT INTO ks.b (id, v) VALUES (5, \x27e\x27);\nAPPLY BATCH;\n' >"$work/batch2.cql"
+if "$CQLPP" shell --hosts "$HOSTS" <"$work/batch2.cql" >/dev/null 2>"$work/err"; then ok; else bad "batch in the shell: $(cat "$work/err")"; fi
+out="$("$CQLPP" exec --hosts "$HOSTS" --format csv -e "SELECT count(*) FROM ks.b")"
+[ "$(printf '%s' "$out" | tail -1)" = "5" ] && ok || bad "batch rows: $out"
+
+# --- SHOW VERSION / SHOW HOST, as cqlsh (not sent to the server as CQL)
+expect_out "show version" "[cqlpp 0.1.0 | Cassandra 5.0.2 | CQL spec 3.4.7 | Native protocol v5]" exec --hosts "$HOSTS" -e "SHOW VERSION"
+expect_out "show host" "Connected to cqlpp-sim at $HOSTS." exec --hosts "$HOSTS" -e "SHOW HOST"
+expect_fail "show bogus" "SHOW takes VERSION or HOST" exec --hosts "$HOSTS" -e "SHOW bogus"
+
+# --- the shell on a terminal (pty): Ctrl-D with an unfinished statement discards it
+if command -v python3 >/dev/null; then
+  printf 'wait cqlpp>\nsend INSERT INTO ks.b (id, v) VALUES (99, \x27unfinished\x27)\nwait ...\neof\n' >"$work/pty1"
+  if timeout 60 python3 "$(dirname "$0")/pty_shell.py" "$CQLPP" "$HOSTS" "$work/hist" "$work/pty1" >"$work/pty1.out" 2>&1; then
+    ok
+  else
+    bad "pty shell Ctrl-D: $(cat "$work/pty1.out")"
+  fi
+  out="$("$CQLPP" exec --hosts "$HOSTS" --format csv -e "SELECT count(*) FROM ks.b WHERE id = 99")"
+  [ "$(printf '%s' "$out" | tail -1)" = "0" ] && ok || bad "Ctrl-D ran the unfinished statement: $out"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

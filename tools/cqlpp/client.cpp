@@ -23,6 +23,8 @@ namespace cqlpp::tools {
 
 namespace {
 
+constexpr std::string_view tool_version = "0.1.0";  // the project's version (CMakeLists.txt)
+
 std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -60,6 +62,41 @@ std::string error_text(std::error_code ec, const driver::diagnostics& d) {
 // comments dropped, to `clean`. `end_state` tells where the scan stopped.
 enum class scan_state { normal, single_quote, double_quote, dollar, line_comment, block_comment };
 
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+
+// The statement so far (comments dropped) is a BEGIN [UNLOGGED|COUNTER] BATCH
+// not yet closed by APPLY BATCH: its inner ';' do not end it (as in cqlsh).
+bool open_batch(std::string_view clean) {
+    std::vector<std::string_view> head;
+    std::size_t i = 0;
+    while (head.size() < 3 && i < clean.size()) {
+        while (i < clean.size() && std::isspace(static_cast<unsigned char>(clean[i]))) ++i;
+        std::size_t j = i;
+        while (j < clean.size() && !std::isspace(static_cast<unsigned char>(clean[j]))) ++j;
+        if (j > i) head.push_back(clean.substr(i, j - i));
+        i = j;
+    }
+    if (head.size() < 2 || !iequals(head[0], "BEGIN")) return false;
+    if (!iequals(head[1], "BATCH") &&
+        !(head.size() == 3 && (iequals(head[1], "UNLOGGED") || iequals(head[1], "COUNTER")) && iequals(head[2], "BATCH")))
+        return false;
+    // Closed when it ends with APPLY BATCH.
+    auto t = clean;
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+    if (t.size() < 5 || !iequals(t.substr(t.size() - 5), "BATCH")) return true;
+    t.remove_suffix(5);
+    if (t.empty() || !std::isspace(static_cast<unsigned char>(t.back()))) return true;
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+    if (t.size() < 5 || !iequals(t.substr(t.size() - 5), "APPLY")) return true;
+    const char before = t.size() > 5 ? t[t.size() - 6] : ' ';
+    return std::isalnum(static_cast<unsigned char>(before)) || before == '_';
+}
+
 std::size_t scan(std::string_view text, std::size_t from, std::string& clean, scan_state& end_state) {
     auto st = scan_state::normal;
     for (std::size_t i = from; i < text.size(); ++i) {
@@ -68,6 +105,10 @@ std::size_t scan(std::string_view text, std::size_t from, std::string& clean, sc
         switch (st) {
             case scan_state::normal:
                 if (c == ';') {
+                    if (open_batch(clean)) {
+                        clean += c;
+                        break;
+                    }
                     end_state = st;
                     return i + 1;
                 }
@@ -178,6 +219,8 @@ void setup_logging(bool verbose) {
 
 // ---- options ----------------------------------------------------------------
 
+CLI::Validator at_least(long long min) { return whole_number(min); }
+
 void add_client_options(CLI::App& cmd, client_options& o) {
     cmd.add_option("--hosts", o.hosts, "Contact points: H1[:PORT][,H2[:PORT]...]")->capture_default_str();
     cmd.add_option("--protocol", o.protocol, "Protocol version: 5 (falls back to 4) or 4")
@@ -189,7 +232,7 @@ void add_client_options(CLI::App& cmd, client_options& o) {
     cmd.add_option("-k,--keyspace", o.keyspace, "Keyspace to USE");
     cmd.add_option("--consistency", o.consistency, "Consistency level")->capture_default_str();
     cmd.add_option("--page-size", o.page_size, "Rows fetched per page")
-        ->check(CLI::PositiveNumber)
+        ->check(at_least(1))
         ->capture_default_str();
     cmd.add_option("--format", o.format, "Output: table, csv or json (one object per line)")
         ->check(CLI::IsMember({"table", "csv", "json"}))
@@ -204,11 +247,11 @@ void add_client_options(CLI::App& cmd, client_options& o) {
     cmd.add_option("--tls-key", o.tls_key, "PEM private key of --tls-cert");
     cmd.add_flag("--no-hostname-check", o.no_hostname_check, "Do not check the server certificate's name");
     cmd.add_option("--timeout", o.timeout_ms, "Connect and request timeout in milliseconds")
-        ->check(CLI::PositiveNumber)
+        ->check(at_least(1))
         ->capture_default_str();
     cmd.add_option("--heartbeat", o.heartbeat_ms,
                    "Send OPTIONS on a connection idle for this many milliseconds (0: never)")
-        ->check(CLI::NonNegativeNumber)
+        ->check(at_least(0))
         ->capture_default_str();
     cmd.add_flag("-v,--verbose", o.verbose, "Report non-row results, connection and driver events on stderr");
 }
@@ -351,7 +394,7 @@ bool client::is_line_command(std::string_view line) {
     auto w = upper(first_word(line).first);
     while (!w.empty() && w.back() == ';') w.pop_back();
     return w == "DESCRIBE" || w == "DESC" || w == "CONSISTENCY" || w == "SERIAL" || w == "PAGING" ||
-           w == "EXPAND" || w == "HELP" || w == "?" || w == "EXIT" || w == "QUIT";
+           w == "EXPAND" || w == "HELP" || w == "?" || w == "EXIT" || w == "QUIT" || w == "SHOW";
 }
 
 asio::awaitable<void> client::run(std::string_view stmt) {
@@ -371,6 +414,8 @@ asio::awaitable<void> client::run(std::string_view stmt) {
         paging_command(rest);
     } else if (w == "EXPAND") {
         expand_command(rest);
+    } else if (w == "SHOW") {
+        co_await show_command(rest);
     } else if (w == "HELP" || w == "?") {
         help();
     } else if ((w == "EXIT" || w == "QUIT") && rest.empty()) {
@@ -548,6 +593,27 @@ void client::paging_command(std::string_view arg) {
     }
 }
 
+asio::awaitable<void> client::show_command(std::string_view arg) {
+    const auto a = upper(arg);
+    if (a == "HOST") {
+        std::cout << "Connected to " << session_->metadata()->cluster_name << " at " << opts_.hosts << ".\n";
+    } else if (a == "VERSION") {
+        // As cqlsh: [tool | Cassandra release | CQL spec | Native protocol vN], from the node answering.
+        auto r = co_await session_->execute("SELECT release_version, cql_version FROM system.local");
+        if (!r.ok()) fail(error_text(r.error(), r.diag()));
+        std::string release = "unknown", cql = "unknown";
+        if (!r.rows().empty()) {
+            std::string_view v;
+            if (!r.rows()[0].try_get(0, v)) release = v;
+            if (!r.rows()[0].try_get(1, v)) cql = v;
+        }
+        std::cout << "[cqlpp " << tool_version << " | Cassandra " << release << " | CQL spec " << cql
+                  << " | Native protocol v" << static_cast<int>(session_->protocol_version()) << "]\n";
+    } else {
+        fail("SHOW takes VERSION or HOST, not '" + std::string(arg) + "'");
+    }
+}
+
 void client::expand_command(std::string_view arg) {
     const auto a = upper(arg);
     if (a.empty())
@@ -572,6 +638,7 @@ void client::help() {
                  "  SERIAL CONSISTENCY [LEVEL]       show or set the serial consistency level\n"
                  "  PAGING [ON | OFF | N]            show or set paging (rows per page)\n"
                  "  EXPAND [ON | OFF]                one line per column\n"
+                 "  SHOW VERSION | HOST              versions of the tool, server and protocol; the host\n"
                  "  HELP                             this text\n"
                  "  EXIT | QUIT                      leave\n\n";
 }

@@ -36,6 +36,8 @@ struct client_options {
     bool verbose = false;
 };
 
+// A whole number >= min, with a short message ("must be >= 1, not 0").
+CLI::Validator at_least(long long min);
 // Registers --hosts, --protocol, ... on a subcommand.
 void add_client_options(CLI::App& cmd, client_options& o);
 // The session configuration for these options (throws command_error on a bad value).
@@ -97,6 +99,7 @@ private:
     void consistency_command(std::string_view arg, bool serial);
     void paging_command(std::string_view arg);
     void expand_command(std::string_view arg);
+    asio::awaitable<void> show_command(std::string_view arg);
     void help();
 
     client_options opts_;

@@ -7,6 +7,7 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 #include "commands.hpp"
+#include "util.hpp"
 
 #include "cqlpp/bulk/journal.hpp"
 #include "cqlpp/bulk/operations.hpp"
@@ -338,22 +339,35 @@ void run_merge(const bulk_cli& c) {
 
 void add_common(CLI::App* sub, bulk_cli& c, bool scan) {
     sub->add_option("--hosts", c.hosts, "contact points, comma-separated (host or host:port)")->capture_default_str();
-    sub->add_option("--port", c.port, "default port")->capture_default_str();
+    sub->add_option("--port", c.port, "port of hosts given without one (deprecated: give --hosts H:PORT, as exec does)")
+        ->check(whole_number(1, 65535))
+        ->capture_default_str();
     sub->add_option("-k,--keyspace", c.keyspace, "keyspace")->required();
     sub->add_option("-t,--table", c.table, "table")->required();
     sub->add_option("--concurrency", c.concurrency, "ranges (load: requests) in flight; 0 = 2 x nodes (load: 16 x that)")
+        ->check(whole_number(0, 100000))
         ->capture_default_str();
     sub->add_option("--consistency", c.consistency, "consistency level (default LOCAL_ONE)");
     sub->add_option("--resume", c.resume, "run directory for the journal: continue the run recorded there");
     sub->add_flag("--json-summary", c.json_summary, "print the summary as one JSON object");
-    sub->add_option("--page-size", c.page_size, "rows per page")->capture_default_str();
-    sub->add_option("--max-errors", c.max_errors, "error budget: stop after more errors than this")->capture_default_str();
-    sub->add_option("--max-retries", c.max_retries, "retries of a failed page or write")->capture_default_str();
-    sub->add_option("--request-timeout-ms", c.timeout_ms, "per-request deadline")->capture_default_str();
-    sub->add_option("--progress", c.progress, "auto | bar | lines | none")->capture_default_str();
-    sub->add_option("--progress-interval", c.progress_interval, "seconds between progress updates")->capture_default_str();
+    sub->add_option("--page-size", c.page_size, "rows per page")->check(whole_number(1))->capture_default_str();
+    sub->add_option("--max-errors", c.max_errors, "error budget: stop after more errors than this")
+        ->check(whole_number(0))
+        ->capture_default_str();
+    sub->add_option("--max-retries", c.max_retries, "retries of a failed page or write")
+        ->check(whole_number(0, 1000))
+        ->capture_default_str();
+    sub->add_option("--request-timeout-ms", c.timeout_ms, "per-request deadline")->check(whole_number(1))->capture_default_str();
+    sub->add_option("--progress", c.progress, "auto | bar | lines | none")
+        ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
+        ->capture_default_str();
+    sub->add_option("--progress-interval", c.progress_interval, "seconds between progress updates")
+        ->check(CLI::Range(0.01, 86400.0))
+        ->capture_default_str();
     if (scan) {
         sub->add_option("--splits", c.splits, "token ranges to split the ring into (0: max(8 x cores, vnode ranges))")
+            // Each range is a task, a journal line and a page at least: beyond a million only overhead.
+            ->check(whole_number(0, 1000000))
             ->capture_default_str();
         sub->add_option("--where-token-range", c.where, "only tokens A < t <= B (A:B; repeatable)");
         sub->add_option("--worker", c.worker, "I/N: do only the I-th of N disjoint shares of the ring");
@@ -388,6 +402,7 @@ void add_bulk_command(CLI::App& app) {
     load->add_option("--delimiter", c->delimiter, "CSV field delimiter")->capture_default_str();
     load->add_flag("--no-header", c->no_header, "CSV without a header line (fields in table column order)");
     load->add_option("--batch-rows", c->batch_rows, "rows of one partition per UNLOGGED batch (1: no batches)")
+        ->check(whole_number(1, 65535))
         ->capture_default_str();
     load->add_option("--max-records", c->max_records, "stop after this many records (then --resume)");
     load->callback([c] { run_operation(*c, "load"); });

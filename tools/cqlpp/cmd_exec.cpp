@@ -2,6 +2,7 @@
 #include "client.hpp"
 #include "commands.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -19,6 +20,9 @@ struct exec_options {
 
 std::string read_file(const std::string& path) {
     if (path == "-") return {std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+    std::error_code ec;
+    // An ifstream opens a directory and reads nothing: that would run nothing and succeed.
+    if (std::filesystem::is_directory(path, ec)) throw command_error("cannot read " + path + ": is a directory");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw command_error("cannot read " + path);
     std::ostringstream ss;

@@ -187,10 +187,11 @@ void run_shell(const shell_options& o) {
                     if (c.quit_requested()) break;
                 }
             }
-            // Input ended inside a statement: run what there is, as exec does.
+            // Input ended inside a statement: a terminal's Ctrl-D discards it (as
+            // cqlsh does); piped input runs what there is, as exec does.
             if (!c.quit_requested()) {
                 auto rest = splitter.take_rest();
-                if (!rest.empty()) co_await run_and_report(c, rest, failures);
+                if (!rest.empty() && !interactive) co_await run_and_report(c, rest, failures);
             }
         } catch (...) {
             internal = std::current_exception();

@@ -191,7 +191,8 @@ errc encode_value(const cql_type& type, const cql_value& value, byte_buffer& out
 // fixed-size type -> bad_value_size; invalid text -> bad_value; leftover bytes ->
 // trailing_bytes; negative element count or length -> negative_length; counts or
 // lengths that run past the end -> truncated (checked before any allocation);
-// null collection element -> null_not_allowed. Non-canonical but valid input is
+// a null (-1) collection element decodes as a null element (legal [bytes]; what
+// Cassandra sends for e.g. a list<blob> written by a lenient client). Non-canonical but valid input is
 // accepted (any non-zero boolean byte is true, non-minimal vints/varints).
 // `out` is unspecified on error.
 errc decode_value(const cql_type& type, bytes_view bytes, cql_value& out);
