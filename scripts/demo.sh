@@ -11,9 +11,9 @@ bash scripts/setup.sh demo
 # turns tests and benchmarks on) this configure gets the same result; the compile
 # flags match scripts/test.sh's, so the two share their objects.
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLPP_WERROR=ON -DCQLPP_SANITIZE=OFF \
-      -DCQLPP_BUILD_FUZZ=OFF -DCQLPP_BUILD_TOOLS=ON -DCQLPP_BUILD_EXAMPLES=ON \
+      -DCQLPP_BUILD_FUZZ=OFF -DCQLPP_BUILD_TOOLS=ON -DCQLPP_BUILD_EXAMPLES=ON -DCQLPP_BUILD_PYTHON=ON \
       -DCQLPP_BUILD_TESTS=OFF -DCQLPP_BUILD_BENCH=OFF >/dev/null
-cmake --build build/release --target cqlpp cqlpp_quickstart -j "$(nproc)"
+cmake --build build/release --target cqlpp cqlpp_quickstart cqlpp_python -j "$(nproc)"
 # .ci/run checks that the two README commands work in either order with this.
 [ "${1:-}" = "--build-only" ] && exit 0
 cqlpp=build/release/tools/cqlpp

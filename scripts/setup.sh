@@ -18,7 +18,7 @@ command -v npm >/dev/null || bench_pkgs+=(npm)
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
-  demo) want+=("${demo_pkgs[@]}") ;;
+  demo) want+=("${demo_pkgs[@]}" "${python_pkgs[@]}") ;;
   bench) want+=("${bench_pkgs[@]}") ;;
   python) want+=("${python_pkgs[@]}") ;;
   test|all) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}" "${python_pkgs[@]}") ;;

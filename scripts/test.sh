@@ -15,7 +15,7 @@ echo "== build (warnings as errors)"
 # Every option is given, so whatever configured build/release before (scripts/demo.sh
 # turns tests and benchmarks off) this configure gets the same result.
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLPP_WERROR=ON -DCQLPP_SANITIZE=OFF \
-      -DCQLPP_BUILD_FUZZ=OFF -DCQLPP_BUILD_TOOLS=ON -DCQLPP_BUILD_EXAMPLES=ON \
+      -DCQLPP_BUILD_FUZZ=OFF -DCQLPP_BUILD_TOOLS=ON -DCQLPP_BUILD_EXAMPLES=ON -DCQLPP_BUILD_PYTHON=ON \
       -DCQLPP_BUILD_TESTS=ON -DCQLPP_BUILD_BENCH=ON >/dev/null
 cmake --build build/release -j "$jobs"
 
