@@ -196,3 +196,31 @@ TEST_CASE("functions: IN returns partitions in the partition key's order", "[sim
     REQUIRE(p2.row_count() == 1);
     CHECK(p2.text(0, 0) == "3");
 }
+
+TEST_CASE("functions: batch warnings (unlogged across partitions, size threshold)", "[sim][engine][functions]") {
+    fixture f;
+    f.schema();
+    f.ok("CREATE TABLE kv (k int PRIMARY KEY, v text)");
+    auto batch = [](const char* kind, int n, std::size_t len) {
+        std::string q = std::string("BEGIN ") + kind + "BATCH ";
+        for (int i = 0; i < n; ++i) q += "INSERT INTO kv (k, v) VALUES (" + std::to_string(i) + ", '" + std::string(len, 'x') + "'); ";
+        return q + "APPLY BATCH";
+    };
+    // Two partitions, small: no warning (as observed on Cassandra 5.0.2).
+    CHECK(f.ok(batch("UNLOGGED ", 2, 1)).info.warnings.empty());
+    CHECK(f.ok(batch("UNLOGGED ", 10, 1)).info.warnings.empty());
+    auto r = f.ok(batch("UNLOGGED ", 11, 1));
+    REQUIRE(r.info.warnings.size() == 1);
+    CHECK(r.info.warnings[0] == "Unlogged batch covering 11 partitions detected against table [ks.kv]. You should use a "
+                                "logged batch for atomicity, or asynchronous writes for performance.");
+    CHECK(f.ok(batch("", 11, 1)).info.warnings.empty());
+    // 2 x (4 key bytes + 3000 value bytes) = 6008 > 5120.
+    auto big = f.ok(batch("", 2, 3000));
+    REQUIRE(big.info.warnings.size() == 1);
+    CHECK(big.info.warnings[0] == "Batch for [ks.kv] is of size 6008, exceeding specified threshold of 5120 by 888.");
+    auto huge = f.q(batch("", 2, 30000));
+    CHECK(huge.code() == proto::server_errc::invalid);
+    CHECK(huge.message() == "Batch too large");
+    // One partition never warns about size.
+    CHECK(f.ok("BEGIN BATCH INSERT INTO kv (k, v) VALUES (1, '" + std::string(6000, 'y') + "'); APPLY BATCH").info.warnings.empty());
+}
