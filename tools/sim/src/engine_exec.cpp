@@ -1007,6 +1007,29 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
                                                       : "Aggregation query used without partition key");
     }
 
+    if (p.json && width > 0) {
+        // SELECT JSON: each row's cells become one JSON object (keys quoted as Cassandra does for case-sensitive names).
+        std::vector<value_view> json_cells;
+        for (std::size_t r = 0; r + width <= cells.size(); r += width) {
+            std::string js = "{";
+            for (std::size_t i = 0; i < width; ++i) {
+                const auto& col = p.inner_meta.columns[i];
+                if (i) js += ", ";
+                const bool plain = std::all_of(col.name.begin(), col.name.end(),
+                                               [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+                append_json_string(js, plain ? col.name : "\"" + col.name + "\"");
+                js += ": ";
+                const auto& v = cells[r + i];
+                append_json(js, col.type, v.is_set() ? std::optional<bytes_view>(v.bytes) : std::nullopt);
+            }
+            js += "}";
+            auto& b = scratch(ctx);
+            b.assign(js.begin(), js.end());
+            json_cells.push_back(value_view::of(b));
+        }
+        cells = std::move(json_cells);
+    }
+
     // Rows body: metadata (pre-encoded specs), then cells.
     const bool v5 = ctx.version == proto::protocol_version::v5;
     const bool changed = v5 && ctx.has_result_metadata_id && !proto::same_bytes(ctx.result_metadata_id, p.metadata_id);

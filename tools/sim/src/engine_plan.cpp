@@ -588,6 +588,13 @@ struct planner {
         p.bind_table = proto::table_spec{t.keyspace, t.name};
         if (out.full_pk) fill_pk_indices(t, s.where);
 
+        if (s.json) {
+            // One text column "[json]"; the object's keys are the result column names.
+            out.json = true;
+            out.inner_meta = meta;
+            meta.columns.clear();
+            add_col("[json]", cql_type(type_kind::text));
+        }
         out.meta = meta;
         out.column_count = static_cast<std::int32_t>(meta.columns.size());
         out.metadata.clear();
