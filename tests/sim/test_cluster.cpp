@@ -320,3 +320,16 @@ TEST_CASE("protocol errors keep the server up", "[sim][cluster]") {
     after.handshake(true);
     CHECK(rows_of(after.request(simple("SELECT key FROM system.local"))).size() == 1);
 }
+
+TEST_CASE("cluster: listen() fails on a taken port before anything serves, run() reuses its listeners", "[sim][cluster]") {
+    auto cfg = small_cluster(1);
+    sim::cluster first(cfg);
+    first.listen();
+    sim::cluster second(cfg);
+    CHECK_THROWS_AS(second.listen(), std::system_error);
+    // start() after listen() serves on the listeners already open.
+    first.start();
+    first.stop();
+    sim::cluster third(cfg);
+    CHECK_NOTHROW(third.listen());
+}

@@ -71,6 +71,11 @@ void run_sim(const sim_options& o) {
     } catch (const std::exception& e) {
         throw command_error(std::string("cannot configure the cluster: ") + e.what());
     }
+    try {
+        c->listen();  // fail before printing the banner when a port is taken
+    } catch (const std::system_error& e) {
+        throw command_error(std::string("cannot listen: ") + e.what());
+    }
     std::cout << "cqlpp sim: " << cfg.topology.nodes << " node(s), protocol " << (o.v4_only ? "v4" : "v5 and v4")
               << (cfg.allow_lz4 ? ", lz4" : "") << (cfg.users.empty() ? "" : ", PasswordAuthenticator")
               << (cfg.tls ? ", TLS" : "") << '\n';

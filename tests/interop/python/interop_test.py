@@ -222,6 +222,8 @@ class Main:
         s.run("paging: prepared statement, automatic paging", self.paging_prepared)
         s.run("paging: one partition by clustering, ASC and DESC", self.paging_clustering)
         s.run("aggregate: SELECT COUNT(*)", self.count_all)
+        s.run("aggregate: min/max/sum/avg names and types, GROUP BY, warnings", self.aggregates)
+        s.run("functions: CAST, toJson, toDate, blob conversions (column names)", self.functions)
         s.broken = before_paging
         s.run("compression: a compressible 240 kB value on the wire, both ways", self.wire_compression)
         s.run("heartbeat: idle connections get OPTIONS answered and stay open", self.heartbeat)
@@ -461,6 +463,37 @@ class Main:
         self.session.execute(ps, [7, "b"])
         rows = {r.k: (r.c1, r.c2) for r in x("SELECT k, c1, c2 FROM %s.cnt" % self.ks)}
         eq(rows, {"a": (-2, -6), "b": (7, None)}, "counters")
+
+    def aggregates(self):
+        x = self.session.execute
+        rs = x("SELECT p, max(c), min(c), sum(c), avg(c), count(v), count(*) FROM %s.wide WHERE p = 1" % self.ks)
+        eq(rs.column_names, ["p", "system.max(c)", "system.min(c)", "system.sum(c)", "system.avg(c)",
+                             "system.count(v)", "count"], "aggregate column names")
+        eq([t.typename for t in rs.column_types], ["int", "int", "int", "int", "int", "bigint", "bigint"], "aggregate types")
+        rows = list(rs)
+        eq(len(rows), 1, "one aggregate row")
+        check(rows[0][6] >= 1, "count(*) counts the partition's rows")
+        eq(rs.response_future.warnings, None, "no warning with the partition key")
+        rs = x("SELECT max(c) FROM %s.wide" % self.ks)
+        eq(rs.response_future.warnings, ["Aggregation query used without partition key"], "aggregation warning")
+        rs = x("SELECT p, count(*) FROM %s.wide WHERE p IN (1, 2) GROUP BY p" % self.ks)
+        eq(rs.response_future.warnings, ["Aggregation query used on multiple partition keys (IN restriction)"], "IN warning")
+        eq(rs.column_names, ["p", "count"], "GROUP BY column names")
+        ps = [r.p for r in rs]
+        eq(ps, sorted(ps), "IN partitions in key order")
+        check(1 in ps, "partition 1 grouped")
+        e = raises(InvalidRequest, x, "SELECT * FROM %s.wide GROUP BY v" % self.ks)
+        check("Group by is currently only supported on the columns of the PRIMARY KEY, got v" in str(e), str(e))
+
+    def functions(self):
+        x = self.session.execute
+        x("INSERT INTO %s.kv (k, v) VALUES ('fn', 7)" % self.ks)
+        rs = x("SELECT CAST(v AS text), toJson(v), blobAsInt(intAsBlob(v)), toDate(currentTimestamp()) "
+               "FROM %s.kv WHERE k = 'fn'" % self.ks)
+        eq(rs.column_names, ["cast(v as text)", "system.tojson(v)", "system.blobasint(system.intasblob(v))",
+                             "system.todate(system.currenttimestamp())"], "function column names")
+        r = rs.one()
+        eq((r[0], r[1], r[2]), ("7", "7", 7), "function values")
 
     def counter_insert_refused(self):
         raises(InvalidRequest, self.session.execute, "INSERT INTO %s.cnt (k, c1) VALUES ('z', 1)" % self.ks)

@@ -118,6 +118,7 @@ struct cluster::impl : control_plane {
     std::vector<std::unique_ptr<node_runtime>> runtimes;
     std::vector<std::thread> threads;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    bool bound = false;  // listeners open (listen() before run())
     bool started = false;
 
     explicit impl(cluster_config c)
@@ -469,7 +470,19 @@ private:
         }
         execution_info info;
         build(h, [&](proto::byte_writer& w, proto::envelope_header& rh) {
+            const std::size_t start = w.size();
             rh.op = cluster_.db.execute(node_.id, session_, req, w, info);
+            if (!info.warnings.empty()) {
+                // Warnings precede the message body (spec 2.2, flag 0x08).
+                rh.flags |= proto::envelope_flags::warning;
+                proto::body_prefix prefix;
+                for (const auto& wn : info.warnings) prefix.warnings.emplace_back(wn);
+                proto::byte_buffer pre;
+                proto::byte_writer pw(pre);
+                proto::write_body_prefix(pw, rh, prefix);
+                auto& buf = w.buffer();
+                buf.insert(buf.begin() + static_cast<std::ptrdiff_t>(start), pre.begin(), pre.end());
+            }
         });
         auto delay = node_latency();
         if (info.routing_token) {
@@ -801,14 +814,20 @@ cluster::~cluster() { stop(); }
 
 void cluster::start() {
     if (impl_->started) return;
-    for (auto& n : impl_->runtimes) impl_->listen(*n);
+    listen();
     impl_->started = true;
     impl_->work.emplace(asio::make_work_guard(impl_->io));
     for (int i = 0; i < std::max(1, impl_->cfg.threads); ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
 }
 
-void cluster::run(bool handle_signals) {
+void cluster::listen() {
+    if (impl_->bound) return;
     for (auto& n : impl_->runtimes) impl_->listen(*n);
+    impl_->bound = true;
+}
+
+void cluster::run(bool handle_signals) {
+    listen();
     impl_->started = true;
     std::optional<asio::signal_set> signals;
     if (handle_signals) {
@@ -822,6 +841,7 @@ void cluster::run(bool handle_signals) {
     for (auto& t : impl_->threads) t.join();
     impl_->threads.clear();
     impl_->started = false;
+    impl_->bound = false;
 }
 
 void cluster::stop() {
@@ -832,6 +852,7 @@ void cluster::stop() {
     for (auto& t : impl_->threads) t.join();
     impl_->threads.clear();
     impl_->started = false;
+    impl_->bound = false;
 }
 
 const cluster_config& cluster::config() const noexcept { return impl_->cfg; }

@@ -807,14 +807,17 @@ bool parser::selector_one(selector& out, int depth) {
 
 bool parser::select(statement& result) {
     auto& s = result.emplace<select_statement>();
-    const token start = take();
+    take();
     // JSON / DISTINCT are modifiers unless they are a column's name.
     auto modifier = [&] {
         const token& n = peek(1);
         return !(is_kw(n, "FROM") || is_kw(n, "AS") || n.kind == token_kind::comma ||
                  n.kind == token_kind::lparen || n.kind == token_kind::dot || n.kind == token_kind::lbracket);
     };
-    if (peek_kw("JSON") && modifier()) return unsupported_feature("SELECT JSON", start.begin);
+    if (peek_kw("JSON") && modifier()) {
+        take();
+        s.json = true;
+    }
     if (peek_kw("DISTINCT") && modifier()) {
         take();
         s.distinct = true;

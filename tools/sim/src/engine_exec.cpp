@@ -293,8 +293,10 @@ struct pkey {
     std::vector<bytes_view> comps;
 };
 
-std::vector<pkey> partition_keys(const std::vector<std::vector<value_src>>& vals, const std::vector<std::optional<value_src>>& markers,
-                                 exec_ctx& ctx) {
+// Keys of an IN query come back in the partition key's own order (what
+// Cassandra does: sorted by value, whatever the order inside IN), not by token.
+std::vector<pkey> partition_keys(const table_def& t, const std::vector<std::vector<value_src>>& vals,
+                                 const std::vector<std::optional<value_src>>& markers, exec_ctx& ctx) {
     // Fast path: one value per column (the prepared single-partition case).
     bool single = true;
     for (std::size_t i = 0; i < vals.size() && single; ++i) single = vals[i].size() == 1 && !markers[i];
@@ -324,9 +326,13 @@ std::vector<pkey> partition_keys(const std::vector<std::vector<value_src>>& vals
         k.comps = c;
         keys.push_back(std::move(k));
     });
-    std::sort(keys.begin(), keys.end(), [](const pkey& a, const pkey& b) { return partition_key_less::cmp(a.t, a.key, b.t, b.key) < 0; });
-    keys.erase(std::unique(keys.begin(), keys.end(), [](const pkey& a, const pkey& b) { return a.t == b.t && a.key == b.key; }),
-               keys.end());
+    auto cmp = [&](const pkey& a, const pkey& b) {
+        for (std::size_t i = 0; i < a.comps.size() && i < b.comps.size(); ++i)
+            if (int c = compare_values(t.columns[static_cast<std::size_t>(t.pk[i])].type, a.comps[i], b.comps[i])) return c;
+        return 0;
+    };
+    std::sort(keys.begin(), keys.end(), [&](const pkey& a, const pkey& b) { return cmp(a, b) < 0; });
+    keys.erase(std::unique(keys.begin(), keys.end(), [&](const pkey& a, const pkey& b) { return cmp(a, b) == 0; }), keys.end());
     return keys;
 }
 
@@ -499,6 +505,70 @@ bool passes(const table_def& t, const std::vector<resolved_filter>& fs, const ro
     return true;
 }
 
+// Value of a selector expression for one row; false for null.
+bool eval_sel(const sel_expr& e, const table_def& t, const row_ref& rr, exec_ctx& ctx, byte_buffer& out) {
+    out.clear();
+    switch (e.k) {
+        case sel_expr::op::column: {
+            auto v = column_value(t, e.column, rr, ctx.now_s);
+            if (!v) return false;
+            out.assign(v->begin(), v->end());
+            return true;
+        }
+        case sel_expr::op::writetime:
+        case sel_expr::op::max_writetime:
+        case sel_expr::op::ttl: {
+            const cell* c = column_cell(t, e.column, rr);
+            if (!c || !c->live(ctx.now_s) || (e.k == sel_expr::op::ttl && c->expiry == 0)) return false;
+            out = e.k == sel_expr::op::ttl ? enc_int(c->expiry - ctx.now_s) : enc_bigint(c->ts);
+            return true;
+        }
+        case sel_expr::op::token: out = enc_bigint(rr.p->t); return true;
+        case sel_expr::op::constant:
+            if (e.index == 1) return false;
+            out = e.constant;
+            return true;
+        case sel_expr::op::bind: {
+            auto i = static_cast<std::size_t>(e.index);
+            if (i >= ctx.values.size()) throw_invalid("Missing value for bind marker " + std::to_string(e.index));
+            const auto& v = ctx.values[i];
+            if (!v.is_set()) return false;
+            validate_value(e.type, v.bytes, "?");
+            out.assign(v.bytes.begin(), v.bytes.end());
+            return true;
+        }
+        case sel_expr::op::field: {
+            byte_buffer arg;
+            if (!eval_sel(e.args[0], t, rr, ctx, arg)) return false;
+            std::vector<std::optional<bytes_view>> fields;
+            split_tuple(arg, fields);
+            auto i = static_cast<std::size_t>(e.index);
+            if (i >= fields.size() || !fields[i]) return false;
+            out.assign(fields[i]->begin(), fields[i]->end());
+            return true;
+        }
+        case sel_expr::op::cast: {
+            byte_buffer arg;
+            if (!eval_sel(e.args[0], t, rr, ctx, arg)) return false;
+            return cast_value(e.args[0].type, arg, e.type, out);
+        }
+        case sel_expr::op::call: {
+            std::vector<byte_buffer> bufs(e.args.size());
+            std::vector<std::optional<bytes_view>> args;
+            std::vector<cql_type> types;
+            for (std::size_t i = 0; i < e.args.size(); ++i) {
+                types.push_back(e.args[i].type);
+                if (eval_sel(e.args[i], t, rr, ctx, bufs[i])) args.emplace_back(bytes_view(bufs[i]));
+                else args.emplace_back(std::nullopt);
+            }
+            return apply_function(e.fn, types, args, e.type, ctx, out);
+        }
+        case sel_expr::op::count_rows:
+        case sel_expr::op::aggregate: return false;
+    }
+    return false;
+}
+
 // ---- paging state ----------------------------------------------------------------------
 
 constexpr std::uint8_t paging_magic = 0xC5;
@@ -584,10 +654,39 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
     thread_local std::vector<value_view> cells;
     cells.clear();
     const std::size_t width = p.selection.size();
-    std::int64_t emitted = 0, counted = 0;
+    std::int64_t emitted = 0;
     bool more = false, stop = false;
     paging_pos last;
     const bool user_table = !t.is_virtual() && !p.ks->is_system;
+    std::size_t partitions_read = 0;
+
+    // Aggregation state: the open group's key, first-row values and aggregates.
+    bool group_open = false;
+    std::vector<std::optional<byte_buffer>> group_key(p.group_by.size());
+    std::vector<std::optional<byte_buffer>> group_first(p.count ? width : 0);
+    std::vector<agg_state> states(p.count ? width : 0);
+    auto flush_group = [&] {
+        if (!group_open) return;
+        group_open = false;
+        if (remaining >= 0 && emitted >= remaining) {
+            stop = true;
+            return;
+        }
+        for (std::size_t i = 0; i < width; ++i) {
+            const auto& s = p.selection[i];
+            if (s.k == sel_kind::expr && s.expr->is_aggregate()) {
+                auto& b = scratch(ctx);
+                cells.push_back(aggregate_result(*s.expr, states[i], b) ? value_view::of(b) : value_view::null());
+            } else if (group_first[i]) {
+                auto& b = scratch(ctx);
+                b = std::move(*group_first[i]);
+                cells.push_back(value_view::of(b));
+            } else {
+                cells.push_back(value_view::null());
+            }
+        }
+        ++emitted;
+    };
 
     // IN on the partition key with ORDER BY: collect, merge by clustering, then emit.
     bool collect = false;
@@ -600,23 +699,71 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
             return;
         }
         if (p.count) {
-            if (counted == 0) {
-                for (const auto& s : p.selection) {
-                    if (s.k == sel_kind::column) {
-                        auto v = column_value(t, s.column, rr, now_s);
-                        if (v) {
-                            auto& b = scratch(ctx);
-                            b.assign(v->begin(), v->end());
-                            cells.push_back(value_view::of(b));
-                        } else {
-                            cells.push_back(value_view::null());
+            // Aggregation: a new group starts when the GROUP BY columns change.
+            bool same = group_open;
+            for (std::size_t i = 0; same && i < p.group_by.size(); ++i) {
+                auto v = column_value(t, p.group_by[i], rr, now_s);
+                same = v.has_value() == group_key[i].has_value() &&
+                       (!v || proto::same_bytes(*v, bytes_view(*group_key[i])));
+            }
+            if (!same) {
+                flush_group();
+                if (stop) return;
+                group_open = true;
+                for (std::size_t i = 0; i < p.group_by.size(); ++i) {
+                    auto v = column_value(t, p.group_by[i], rr, now_s);
+                    if (v) group_key[i] = byte_buffer(v->begin(), v->end());
+                    else group_key[i].reset();
+                }
+                for (std::size_t i = 0; i < width; ++i) {
+                    auto& st = states[i];
+                    st.reset();
+                    const auto& s = p.selection[i];
+                    if (s.k == sel_kind::expr && s.expr->is_aggregate()) continue;
+                    // Non-aggregate selectors show the group's first row.
+                    group_first[i].reset();
+                    byte_buffer b;
+                    bool has = false;
+                    switch (s.k) {
+                        case sel_kind::column: {
+                            auto v = column_value(t, s.column, rr, now_s);
+                            if (v) {
+                                b.assign(v->begin(), v->end());
+                                has = true;
+                            }
+                            break;
                         }
-                    } else {
-                        cells.push_back(value_view::null());
+                        case sel_kind::expr: has = eval_sel(*s.expr, t, rr, ctx, b); break;
+                        default: {
+                            sel_expr e;
+                            e.k = s.k == sel_kind::writetime ? sel_expr::op::writetime
+                                  : s.k == sel_kind::ttl     ? sel_expr::op::ttl
+                                  : s.k == sel_kind::token   ? sel_expr::op::token
+                                                             : sel_expr::op::constant;
+                            e.column = s.column;
+                            e.constant = s.constant;
+                            has = eval_sel(e, t, rr, ctx, b);
+                        }
                     }
+                    if (has) group_first[i] = std::move(b);
                 }
             }
-            ++counted;
+            for (std::size_t i = 0; i < width; ++i) {
+                const auto& s = p.selection[i];
+                if (s.k != sel_kind::expr || !s.expr->is_aggregate()) continue;
+                const auto& e = *s.expr;
+                if (e.k == sel_expr::op::count_rows) {
+                    aggregate_add(e, states[i], std::nullopt);
+                    continue;
+                }
+                if (e.args[0].k == sel_expr::op::column) {
+                    aggregate_add(e, states[i], column_value(t, e.args[0].column, rr, now_s));
+                    continue;
+                }
+                byte_buffer b;
+                if (eval_sel(e.args[0], t, rr, ctx, b)) aggregate_add(e, states[i], bytes_view(b));
+                else aggregate_add(e, states[i], std::nullopt);
+            }
             ++part_rows;
             return;
         }
@@ -656,6 +803,11 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
                 }
                 case sel_kind::constant: cells.push_back(value_view::of(s.constant)); break;
                 case sel_kind::count: cells.push_back(value_view::null()); break;
+                case sel_kind::expr: {
+                    auto& b = scratch(ctx);
+                    cells.push_back(eval_sel(*s.expr, t, rr, ctx, b) ? value_view::of(b) : value_view::null());
+                    break;
+                }
             }
         }
         ++emitted;
@@ -756,7 +908,8 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
     };
 
     if (p.full_pk) {
-        auto keys = partition_keys(p.pk_values, p.pk_in_marker, ctx);
+        auto keys = partition_keys(*p.table, p.pk_values, p.pk_in_marker, ctx);
+        partitions_read = keys.size();
         for (const auto& k : keys) {
             if (user_table) {
                 check_available(*p.ks, k.t, ctx.cl, ctx.coordinator, false);
@@ -769,9 +922,15 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
                               "either remove the ORDER BY or the IN and sort client side, or disable paging for this query");
             collect = true;
         }
+        // A resumed page starts at the partition it stopped in (keys are in value order, not token order).
+        bool skipping = resume.has_value() &&
+                        std::any_of(keys.begin(), keys.end(), [&](const pkey& k) { return k.t == resume->t && proto::same_bytes(k.key, resume->key); });
         for (const auto& k : keys) {
             if (stop) break;
-            if (resume && partition_key_less::cmp(k.t, k.key, resume->t, resume->key) < 0) continue;
+            if (skipping) {
+                if (k.t != resume->t || !proto::same_bytes(k.key, resume->key)) continue;
+                skipping = false;
+            }
             const partition* part = nullptr;
             if (data == &t.data) {
                 auto it = p.table->find_partition(k.t, k.key);
@@ -835,15 +994,40 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
     }
 
     if (p.count) {
-        if (cells.empty()) cells.assign(width, value_view::null());
-        for (std::size_t i = 0; i < width; ++i)
-            if (p.selection[i].k == sel_kind::count) {
-                auto& b = scratch(ctx);
-                b = enc_bigint(counted);
-                cells[i] = value_view::of(b);
-            }
-        emitted = 1;
+        if (group_open) {
+            flush_group();
+        } else if (p.group_by.empty()) {
+            // No row: one result row (count 0, sum 0, max null, columns null).
+            group_open = true;
+            flush_group();
+        }
         more = false;
+        if (!p.full_pk || partitions_read > 1)
+            ctx.info->warnings.emplace_back(p.full_pk ? "Aggregation query used on multiple partition keys (IN restriction)"
+                                                      : "Aggregation query used without partition key");
+    }
+
+    if (p.json && width > 0) {
+        // SELECT JSON: each row's cells become one JSON object (keys quoted as Cassandra does for case-sensitive names).
+        std::vector<value_view> json_cells;
+        for (std::size_t r = 0; r + width <= cells.size(); r += width) {
+            std::string js = "{";
+            for (std::size_t i = 0; i < width; ++i) {
+                const auto& col = p.inner_meta.columns[i];
+                if (i) js += ", ";
+                const bool plain = std::all_of(col.name.begin(), col.name.end(),
+                                               [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+                append_json_string(js, plain ? col.name : "\"" + col.name + "\"");
+                js += ": ";
+                const auto& v = cells[r + i];
+                append_json(js, col.type, v.is_set() ? std::optional<bytes_view>(v.bytes) : std::nullopt);
+            }
+            js += "}";
+            auto& b = scratch(ctx);
+            b.assign(js.begin(), js.end());
+            json_cells.push_back(value_view::of(b));
+        }
+        cells = std::move(json_cells);
     }
 
     // Rows body: metadata (pre-encoded specs), then cells.
@@ -1107,7 +1291,7 @@ std::optional<byte_buffer> collection_op(const cql_type& t, assignment_op op, co
 void engine_impl::run_modify(const modify_plan& p, exec_ctx& ctx, proto::byte_writer* body, std::int64_t batch_ts, bool in_batch) {
     table_def& t = *p.table;
     const std::int32_t now_s = ctx.now_s;
-    auto keys = partition_keys(p.pk_values, p.pk_in_marker, ctx);
+    auto keys = partition_keys(*p.table, p.pk_values, p.pk_in_marker, ctx);
 
     if (p.sim_nodes) {
         if (!cp) throw_invalid("sim control plane not available");
@@ -1433,6 +1617,38 @@ void engine_impl::run_batch(const batch_plan& b, exec_ctx& ctx, proto::byte_writ
         if (b.type != batch_type::counter && counter) throw_invalid("Counter and non-counter mutations cannot exist in the same batch");
         if (c.if_exists || c.if_not_exists || !c.conditions.empty())
             throw_invalid("Conditional statements in batches are not supported by the simulator");
+    }
+    // Cassandra's batch warnings: size over batch_size_warn_threshold (5 KiB; an
+    // error over 50 KiB) when the batch spans partitions, and unlogged batches
+    // over more than 10 partitions.
+    if (b.type != batch_type::counter && b.children.size() > 1) {
+        std::set<std::pair<std::string, byte_buffer>> keys;
+        std::set<std::string> tables;
+        std::int64_t size = 0;
+        for (const auto& c : b.children) {
+            const std::string name = c.table->keyspace + "." + c.table->name;
+            tables.insert(name);
+            for (auto& k : partition_keys(*c.table, c.pk_values, c.pk_in_marker, ctx)) {
+                size += static_cast<std::int64_t>(k.key.size());
+                keys.emplace(name, std::move(k.key));
+            }
+            for (const auto& a : c.assignments) {
+                auto v = get_value(a.value, ctx);
+                if (v.is_set()) size += static_cast<std::int64_t>(v.bytes.size());
+            }
+        }
+        std::string names = "[";
+        for (const auto& n : tables) names += (names.size() > 1 ? ", " : "") + n;
+        names += "]";
+        if (keys.size() > 1 && size > 5120) {
+            if (size > 51200) throw_invalid("Batch too large");
+            ctx.info->warnings.push_back("Batch for " + names + " is of size " + std::to_string(size) +
+                                         ", exceeding specified threshold of 5120 by " + std::to_string(size - 5120) + ".");
+        }
+        if (b.type == batch_type::unlogged && keys.size() > 10)
+            ctx.info->warnings.push_back("Unlogged batch covering " + std::to_string(keys.size()) + " partitions detected against table" +
+                                         (tables.size() == 1 ? "" : "s") + " " + names +
+                                         ". You should use a logged batch for atomicity, or asynchronous writes for performance.");
     }
     for (const auto& c : b.children) run_modify(c, ctx, nullptr, ts, true);
     body.i32(static_cast<std::int32_t>(proto::result_kind::void_));

@@ -318,12 +318,55 @@ struct filter {
     cql_type list_type;             // IN ?: list of the value type
 };
 
-enum class sel_kind : std::uint8_t { column, count, writetime, ttl, token, constant };
+// A selector that is more than a plain column: a function call, CAST, UDT
+// field, aggregate (over any of these), evaluated per row.
+struct sel_expr {
+    enum class op : std::uint8_t { column, writetime, max_writetime, ttl, token, constant, bind, field, cast, call, count_rows, aggregate };
+    op k = op::column;
+    int column = -1;    // column / writetime / ttl
+    int index = -1;     // field: field index; bind: marker index
+    std::string fn;     // call / aggregate: folded name ("max", "todate", "blobastext")
+    cql_type type;      // result type
+    byte_buffer constant;
+    std::vector<sel_expr> args;
+    bool is_aggregate() const noexcept { return k == op::aggregate || k == op::count_rows; }
+};
+
+enum class sel_kind : std::uint8_t { column, count, writetime, ttl, token, constant, expr };
 struct sel_item {
     sel_kind k = sel_kind::column;
     int column = -1;
     byte_buffer constant;
+    std::shared_ptr<const sel_expr> expr;  // sel_kind::expr
 };
+
+// Scalar native functions (engine_functions.cpp). Resolves a call's return
+// type from its argument types (nullopt entries: untyped literals), throwing
+// Cassandra's messages for unknown functions and mismatched arguments.
+cql_type function_return_type(const std::string& fn, std::vector<std::optional<cql_type>>& arg_types,
+                              const std::vector<std::string>& arg_texts);
+// Applies a resolved scalar function; false for a null result.
+bool apply_function(const std::string& fn, const std::vector<cql_type>& arg_types,
+                    const std::vector<std::optional<bytes_view>>& args, const cql_type& ret, exec_ctx& ctx, byte_buffer& out);
+// CAST(x AS type): checks the conversion is one Cassandra offers.
+void check_cast(const cql_type& from, const cql_type& to, std::string_view what);
+bool cast_value(const cql_type& from, bytes_view v, const cql_type& to, byte_buffer& out);
+// Cassandra's JSON form of a value (toJson, SELECT JSON).
+void append_json(std::string& out, const cql_type& t, std::optional<bytes_view> v);
+void append_json_string(std::string& out, std::string_view s);
+// Aggregate return type; throws Cassandra's messages.
+cql_type aggregate_return_type(const std::string& fn, const cql_type& arg);
+// Running state of one aggregate over a group.
+struct agg_state {
+    std::int64_t count = 0;
+    byte_buffer best;      // min / max
+    bool has_best = false;
+    std::int64_t isum = 0; // integer sum (wraps like Java)
+    double dsum = 0, comp = 0;  // floating sum (Kahan, as Cassandra)
+    void reset() { *this = agg_state{}; }
+};
+void aggregate_add(const sel_expr& e, agg_state& s, std::optional<bytes_view> v);
+bool aggregate_result(const sel_expr& e, const agg_state& s, byte_buffer& out);
 
 struct select_plan {
     keyspace_def* ks = nullptr;
@@ -345,8 +388,11 @@ struct select_plan {
     bool reversed = false;
     bool ordered = false;  // ORDER BY given (multi-partition IN results are then merged)
     bool distinct = false;
-    bool count = false;
+    bool count = false;      // an aggregate query: one row per group (or one row)
+    std::vector<int> group_by;  // GROUP BY columns (primary key prefix, in order)
     std::vector<sel_item> selection;
+    bool json = false;       // SELECT JSON: one [json] text column built from `meta_json`
+    proto::result_metadata inner_meta;  // SELECT JSON: the columns before JSON encoding
     std::optional<value_src> limit, per_partition_limit;
     // Result metadata pre-encoded without flags/count: [flags][count][specs].
     byte_buffer metadata;       // full encoding (v5 == v4 for specs)

@@ -192,6 +192,150 @@ struct planner {
         }
     }
 
+    // A selector as an expression, with its result column name (Cassandra's:
+    // "system.max(v)", "cast(v as int)", "home.zip", "writetime(v)").
+    sel_expr selector_expr(const table_def& t, const selector& sel, std::string& name, bool distinct, bool top) {
+        sel_expr e;
+        switch (sel.kind) {
+            case selector_kind::column: {
+                const auto& c = column_of(t, sel.name);
+                if (distinct && c.kind != column_kind::partition_key && c.kind != column_kind::static_)
+                    throw_invalid("SELECT DISTINCT queries must only request partition key columns and/or static columns (not " + c.name + ")");
+                e.k = sel_expr::op::column;
+                e.column = t.index_of(&c);
+                e.type = c.type;
+                name = c.name;
+                return e;
+            }
+            case selector_kind::count_star:
+                if (!top) throw_invalid("Aggregate functions inside other functions are not supported by the simulator");
+                e.k = sel_expr::op::count_rows;
+                e.type = bigint_type();
+                name = "count";
+                return e;
+            case selector_kind::writetime:
+            case selector_kind::max_writetime:
+            case selector_kind::ttl: {
+                if (sel.args.empty() || sel.args[0].kind != selector_kind::column) throw_invalid("Invalid selector " + std::string(sel.text));
+                const auto& c = column_of(t, sel.args[0].name);
+                const bool wt = sel.kind != selector_kind::ttl;
+                const char* fname = sel.kind == selector_kind::ttl ? "ttl" : sel.kind == selector_kind::writetime ? "writetime" : "maxwritetime";
+                if (c.is_key())
+                    throw_invalid(std::string("Cannot use selection function ") + (wt ? (sel.kind == selector_kind::writetime ? "writeTime" : "maxWritetime") : "ttl") +
+                                  " on PRIMARY KEY part " + c.name);
+                if (c.multi_cell)
+                    throw_invalid(std::string("Cannot use selection function ") + (wt ? "writeTime" : "ttl") + " on non-frozen collection " + c.name);
+                e.k = sel.kind == selector_kind::ttl ? sel_expr::op::ttl : sel_expr::op::writetime;
+                e.column = t.index_of(&c);
+                e.type = wt ? bigint_type() : int_type();
+                name = std::string(fname) + "(" + c.name + ")";
+                return e;
+            }
+            case selector_kind::cast: {
+                std::string inner;
+                e.args.push_back(selector_expr(t, sel.args.at(0), inner, distinct, false));
+                auto to = proto::parse_type_name(sel.cast_type);
+                if (!to) throw_invalid("Unknown type " + std::string(sel.cast_type));
+                check_cast(e.args[0].type, *to, inner);
+                e.k = sel_expr::op::cast;
+                e.type = *to;
+                name = "cast(" + inner + " as " + type_display(*to) + ")";
+                return e;
+            }
+            case selector_kind::field: {
+                std::string inner;
+                e.args.push_back(selector_expr(t, sel.args.at(0), inner, distinct, false));
+                const auto& ut = e.args[0].type;
+                if (ut.kind != type_kind::udt)
+                    throw_invalid("Invalid field selection: " + inner + " of type " + type_display(ut) + " is not a user type");
+                auto f = std::find(ut.field_names.begin(), ut.field_names.end(), sel.name);
+                if (f == ut.field_names.end()) throw_invalid(ut.name + " has no field " + sel.name);
+                e.k = sel_expr::op::field;
+                e.index = static_cast<int>(f - ut.field_names.begin());
+                e.type = ut.params[static_cast<std::size_t>(e.index)];
+                name = inner + "." + sel.name;
+                return e;
+            }
+            case selector_kind::function_call: break;
+            default: throw_invalid("Selector " + std::string(sel.text) + " is not supported by the simulator");
+        }
+        const std::string& fn = sel.name;
+        if (fn == "token" && sel.keyspace.empty()) {
+            std::string names;
+            bool ok = sel.args.size() == t.pk.size();
+            for (std::size_t i = 0; ok && i < sel.args.size(); ++i) {
+                ok = sel.args[i].kind == selector_kind::column && sel.args[i].name == t.columns[static_cast<std::size_t>(t.pk[i])].name;
+                names += (i ? ", " : "") + sel.args[i].name;
+            }
+            if (!ok) throw_invalid("Invalid arguments for token(): the partition key columns in order are expected");
+            e.k = sel_expr::op::token;
+            e.type = bigint_type();
+            name = "system.token(" + names + ")";
+            return e;
+        }
+        if (!sel.keyspace.empty() && sel.keyspace != "system") throw_invalid("Unknown function '" + sel.keyspace + "." + fn + "'");
+        const bool aggregate = fn == "min" || fn == "max" || fn == "sum" || fn == "avg" || fn == "count";
+        std::vector<std::string> arg_names;
+        std::vector<std::optional<cql_type>> arg_types;
+        std::vector<const term*> literal_args;
+        for (const auto& a : sel.args) {
+            if (a.kind == selector_kind::term) {
+                arg_names.emplace_back(a.value.text);
+                arg_types.emplace_back(std::nullopt);
+                literal_args.push_back(&a.value);
+                e.args.emplace_back();
+                continue;
+            }
+            std::string inner;
+            e.args.push_back(selector_expr(t, a, inner, distinct, false));
+            arg_names.push_back(inner);
+            arg_types.emplace_back(e.args.back().type);
+            literal_args.push_back(nullptr);
+        }
+        std::string joined;
+        for (std::size_t i = 0; i < arg_names.size(); ++i) joined += (i ? ", " : "") + arg_names[i];
+        name = "system." + fn + "(" + joined + ")";
+        if (aggregate) {
+            if (!top) throw_invalid("Aggregate functions inside other functions are not supported by the simulator");
+            if (e.args.size() != 1) bad_arity_agg(fn, e.args.size());
+            if (!arg_types[0]) {
+                // count(1) is count(*); other literals are counted too.
+                if (fn == "count") {
+                    e.k = sel_expr::op::count_rows;
+                    e.type = bigint_type();
+                    return e;
+                }
+                throw_invalid("Ambiguous call to function " + fn + ": use type casts to disambiguate");
+            }
+            e.k = sel_expr::op::aggregate;
+            e.fn = fn;
+            e.type = aggregate_return_type(fn, *arg_types[0]);
+            return e;
+        }
+        e.k = sel_expr::op::call;
+        e.fn = fn;
+        e.type = function_return_type(fn, arg_types, arg_names);
+        // Literal arguments take the type the signature gives them.
+        for (std::size_t i = 0; i < literal_args.size(); ++i) {
+            if (!literal_args[i]) continue;
+            auto& a = e.args[i];
+            a.type = *arg_types[i];
+            if (literal_args[i]->kind == term_kind::bind_marker) {
+                a.k = sel_expr::op::bind;
+                a.index = literal_args[i]->bind_index;
+                set_bind(a.index, literal_args[i]->name.empty() ? arg_names[i] : literal_args[i]->name, a.type);
+            } else {
+                a.k = sel_expr::op::constant;
+                if (!literal_bytes(a.type, *literal_args[i], arg_names[i], a.constant)) a.index = 1;  // null literal
+            }
+        }
+        return e;
+    }
+
+    [[noreturn]] void bad_arity_agg(const std::string& fn, std::size_t got) {
+        throw_invalid("Invalid number of arguments in call to function system." + fn + ": 1 required but " + std::to_string(got) + " provided");
+    }
+
     // ---- SELECT --------------------------------------------------------------
 
     void plan_select(const select_statement& s, select_plan& out) {
@@ -215,76 +359,25 @@ struct planner {
             for (std::size_t i = 0; i < t.columns.size(); ++i) {
                 const auto& c = t.columns[i];
                 if (s.distinct && c.kind != column_kind::partition_key && c.kind != column_kind::static_) continue;
-                out.selection.push_back({sel_kind::column, static_cast<int>(i), {}});
+                out.selection.push_back({sel_kind::column, static_cast<int>(i), {}, nullptr});
                 add_col(c.name, c.type);
             }
         }
         for (const auto& sel : s.selectors) {
-            std::string alias = sel.alias;
-            switch (sel.kind) {
-                case selector_kind::column: {
-                    const auto& c = column_of(t, sel.name);
-                    if (s.distinct && c.kind != column_kind::partition_key && c.kind != column_kind::static_)
-                        throw_invalid("SELECT DISTINCT queries must only request partition key columns and/or static columns (not " + c.name + ")");
-                    out.selection.push_back({sel_kind::column, t.index_of(&c), {}});
-                    add_col(alias.empty() ? c.name : alias, c.type);
-                    break;
-                }
-                case selector_kind::count_star:
-                    out.count = true;
-                    out.selection.push_back({sel_kind::count, -1, {}});
-                    add_col(alias.empty() ? "count" : alias, bigint_type());
-                    break;
-                case selector_kind::writetime:
-                case selector_kind::max_writetime:
-                case selector_kind::ttl: {
-                    if (sel.args.empty() || sel.args[0].kind != selector_kind::column) throw_invalid("Invalid selector " + std::string(sel.text));
-                    const auto& c = column_of(t, sel.args[0].name);
-                    const bool wt = sel.kind != selector_kind::ttl;
-                    if (c.is_key())
-                        throw_invalid(std::string("Cannot use selection function ") + (wt ? "writeTime" : "ttl") +
-                                      " on PRIMARY KEY part " + c.name);
-                    if (c.multi_cell)
-                        throw_invalid(std::string("Cannot use selection function ") + (wt ? "writeTime" : "ttl") +
-                                      " on non-frozen collection " + c.name);
-                    out.selection.push_back({wt ? sel_kind::writetime : sel_kind::ttl, t.index_of(&c), {}});
-                    add_col(alias.empty() ? std::string(wt ? "writetime(" : "ttl(") + c.name + ")" : alias,
-                            wt ? bigint_type() : int_type());
-                    break;
-                }
-                case selector_kind::function_call: {
-                    if (sel.name == "token" && sel.keyspace.empty()) {
-                        std::string names;
-                        bool ok = sel.args.size() == t.pk.size();
-                        for (std::size_t i = 0; ok && i < sel.args.size(); ++i) {
-                            ok = sel.args[i].kind == selector_kind::column &&
-                                 sel.args[i].name == t.columns[static_cast<std::size_t>(t.pk[i])].name;
-                            names += (i ? ", " : "") + sel.args[i].name;
-                        }
-                        if (!ok) throw_invalid("Invalid arguments for token(): the partition key columns in order are expected");
-                        out.selection.push_back({sel_kind::token, -1, {}});
-                        add_col(alias.empty() ? "system.token(" + names + ")" : alias, bigint_type());
-                        break;
-                    }
-                    if (sel.name == "count" && sel.args.size() == 1) {
-                        out.count = true;
-                        out.selection.push_back({sel_kind::count, -1, {}});
-                        add_col(alias.empty() ? "system.count(" + std::string(sel.args[0].text) + ")" : alias, bigint_type());
-                        break;
-                    }
-                    throw_invalid("Unknown function '" + sel.name + "' (not supported by the simulator)");
-                }
+            std::string name;
+            sel_expr e = selector_expr(t, sel, name, s.distinct, true);
+            if (!sel.alias.empty()) name = sel.alias;
+            add_col(name, e.type);
+            switch (e.k) {
+                case sel_expr::op::column: out.selection.push_back({sel_kind::column, e.column, {}, nullptr}); break;
+                case sel_expr::op::writetime: out.selection.push_back({sel_kind::writetime, e.column, {}, nullptr}); break;
+                case sel_expr::op::ttl: out.selection.push_back({sel_kind::ttl, e.column, {}, nullptr}); break;
+                case sel_expr::op::token: out.selection.push_back({sel_kind::token, -1, {}, nullptr}); break;
                 default:
-                    throw_invalid("Selector " + std::string(sel.text) + " is not supported by the simulator");
+                    if (e.is_aggregate()) out.count = true;
+                    out.selection.push_back({sel_kind::expr, -1, {}, std::make_shared<const sel_expr>(std::move(e))});
             }
         }
-        if (out.count) {
-            for (auto& it : out.selection)
-                if (it.k == sel_kind::writetime || it.k == sel_kind::ttl || it.k == sel_kind::token)
-                    throw_invalid("Mixing aggregates and writetime/ttl/token selectors is not supported by the simulator");
-        }
-        if (!s.group_by.empty()) throw_invalid("GROUP BY is not supported by the simulator");
-
         // WHERE.
         const std::size_t npk = t.pk.size(), nck = t.ck.size();
         std::vector<std::vector<value_src>> pk(npk);
@@ -444,6 +537,31 @@ struct planner {
         }
         if (out.needs_filtering && !s.allow_filtering && !lenient) throw_invalid(filtering_message);
 
+        // GROUP BY: primary key columns in order; a skipped column must be restricted by =.
+        if (!s.group_by.empty()) {
+            std::vector<int> key_cols(t.pk.begin(), t.pk.end());
+            key_cols.insert(key_cols.end(), t.ck.begin(), t.ck.end());
+            std::size_t next = 0;
+            int ck_prefix = 0;
+            const char* order_msg = "Group by currently only support groups of columns following their declared order in the PRIMARY KEY";
+            for (const auto& g : s.group_by) {
+                const auto& c = column_of(t, g);
+                if (!c.is_key()) throw_invalid("Group by is currently only supported on the columns of the PRIMARY KEY, got " + c.name);
+                for (;;) {
+                    if (next >= key_cols.size()) throw_invalid(order_msg);
+                    const auto& kc = t.columns[static_cast<std::size_t>(key_cols[next++])];
+                    if (kc.kind == column_kind::clustering) ++ck_prefix;
+                    if (&kc == &c) break;
+                    const bool eq = kc.kind == column_kind::partition_key ? out.full_pk : ck_eq[static_cast<std::size_t>(kc.position)];
+                    if (!eq) throw_invalid(order_msg);
+                }
+            }
+            // Groups are whole partitions plus a clustering prefix (as Cassandra's group makers).
+            out.group_by.assign(t.pk.begin(), t.pk.end());
+            for (int i = 0; i < ck_prefix; ++i) out.group_by.push_back(t.ck[static_cast<std::size_t>(i)]);
+            out.count = true;
+        }
+
         // ORDER BY.
         if (!s.order_by.empty()) {
             if (!out.full_pk) throw_invalid("ORDER BY is only supported when the partition key is restricted by an EQ or an IN.");
@@ -470,6 +588,13 @@ struct planner {
         p.bind_table = proto::table_spec{t.keyspace, t.name};
         if (out.full_pk) fill_pk_indices(t, s.where);
 
+        if (s.json) {
+            // One text column "[json]"; the object's keys are the result column names.
+            out.json = true;
+            out.inner_meta = meta;
+            meta.columns.clear();
+            add_col("[json]", cql_type(type_kind::text));
+        }
         out.meta = meta;
         out.column_count = static_cast<std::int32_t>(meta.columns.size());
         out.metadata.clear();

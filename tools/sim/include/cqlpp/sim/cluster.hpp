@@ -92,6 +92,9 @@ public:
     // Binds and serves on the calling thread until stop() (or SIGINT/SIGTERM
     // when handle_signals is true).
     void run(bool handle_signals = false);
+    // Opens every node's listener now (throws std::system_error when a port
+    // is taken), so a caller can fail before announcing it serves; run() reuses them.
+    void listen();
     // Closes every listener and connection and joins the threads.
     void stop();
 

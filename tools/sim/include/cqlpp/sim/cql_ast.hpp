@@ -243,6 +243,7 @@ struct ordering {
 
 struct select_statement {
     qualified_name table;
+    bool json = false;                 // SELECT JSON
     bool distinct = false;
     bool select_all = false;           // SELECT *  (selectors is then empty)
     std::vector<selector> selectors;   // as listed

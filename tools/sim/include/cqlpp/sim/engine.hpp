@@ -43,6 +43,8 @@ struct execution_info {
     std::optional<token> routing_token;
     bool coordinator_is_replica = true;
     std::vector<schema_event> events;
+    // Warnings for the response's warning list (Cassandra's wording).
+    std::vector<std::string> warnings;
 };
 
 // Hooks into the network layer for the virtual `sim` keyspace (fault
