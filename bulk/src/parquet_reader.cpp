@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <deque>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -64,7 +65,7 @@ struct leaf_col {
     std::vector<float> flts;
     std::vector<double> dbls;
     std::vector<std::string_view> bytes;  // BYTE_ARRAY, FLBA, INT96 (into `owned`)
-    std::vector<std::string> owned;
+    std::deque<std::string> owned;  // stable addresses: views point into it
     std::size_t entries = 0;
     std::size_t pe = 0, pv = 0;  // cursors: entry, value
     // dictionary
