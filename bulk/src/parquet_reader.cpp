@@ -988,7 +988,7 @@ struct parquet_reader::impl {
                 }
                 if (is_bytes && decimal_scale(n) == 0) {
                     if (c.bytes[vi].empty()) break;
-                    out = cql_value::varint(protocol::cql_varint::from_bytes(protocol::as_bytes(c.bytes[vi])));
+                    out = cql_value::varint(protocol::cql_varint::from_bytes(protocol::as_bytes(c.bytes[vi])).minimal());
                     return;
                 }
                 break;
@@ -999,7 +999,7 @@ struct parquet_reader::impl {
                 dec.scale = s;
                 if (is_int) dec.unscaled = protocol::cql_varint::from_int64(c.ints[vi]);
                 else if (is_bytes && !c.bytes[vi].empty())
-                    dec.unscaled = protocol::cql_varint::from_bytes(protocol::as_bytes(c.bytes[vi]));
+                    dec.unscaled = protocol::cql_varint::from_bytes(protocol::as_bytes(c.bytes[vi])).minimal();
                 else break;
                 out = cql_value::decimal(std::move(dec));
                 return;

@@ -19,7 +19,7 @@ SIM_LOG_DIR=$WORK
 sim_pid=""
 # shellcheck source=../interop/sim_lib.sh
 source "$HERE/../interop/sim_lib.sh"
-cleanup() { stop_sim; rm -rf "$WORK"; }
+cleanup() { stop_sim; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"; }
 trap cleanup EXIT
 SIM_PORT=""
 for _ in $(seq 1 50); do
