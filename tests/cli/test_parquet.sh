@@ -81,6 +81,14 @@ for comp in zstd snappy none; do
   reload_check reload_$comp "$WORK/pq_$comp"
 done
 
+# Interrupted unload (--max-ranges), resumed: the same files' content (checksum) as one run.
+run part bulk unload "${CONN[@]}" -k ks -t t --format parquet --splits 30 --max-ranges 5 --output "$WORK/pq_part"
+expect_rc part 1
+run rest bulk unload "${CONN[@]}" -k ks -t t --format parquet --splits 30 --resume "$WORK/pq_part" --output "$WORK/pq_part"
+expect_rc rest 0 && { grep -qF "checksum: $SUM" "$WORK/rest.out" && ok || bad "resumed unload: $(cat "$WORK/rest.out")"; }
+[ -z "$(find "$WORK/pq_part" -name '*.part')" ] && ok || bad "part files left"
+reload_check reload_resumed "$WORK/pq_part"
+
 # Readers we did not write: DuckDB.
 if ! (cd "$HERE/../parquet_interop" && timeout 300 npm install --no-audit --no-fund >"$WORK/npm.log" 2>&1); then
   echo "SKIP (DuckDB part): npm registry unreachable: $(tail -2 "$WORK/npm.log")"
