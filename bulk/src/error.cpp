@@ -21,6 +21,7 @@ std::string_view to_string(errc e) noexcept {
         case errc::too_many_errors: return "too_many_errors";
         case errc::interrupted: return "interrupted";
         case errc::journal_exists: return "journal_exists";
+        case errc::bad_parquet: return "bad_parquet";
     }
     return "unknown";
 }

@@ -18,6 +18,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -266,6 +267,9 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
     e.range = rr.range;
     part_file file;
     std::string buf;  // this range's pending output
+    std::unique_ptr<parquet_writer> pw;
+    if (c.kind == scan_kind::unload && c.o.format == data_format::parquet)
+        pw = std::make_unique<parquet_writer>(c.columns, c.o.parquet);
     if (c.kind == scan_kind::unload) {
         auto name = range_file_name(rr.range, c.o.format);
         file.final_path = c.o.output_dir / name;
@@ -337,8 +341,16 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                             continue;
                         }
                         const auto before = buf.size();
-                        if (c.o.format == data_format::csv) append_csv_row(buf, c.columns, c.values, wo);
-                        else append_json_row(buf, c.columns, c.values);
+                        if (pw) {
+                            if (auto pst = pw->add_row(c.values, buf); !pst) {
+                                c.reject({"unload " + rr.range.to_string(), 0, 0, pst.message, {}});
+                                continue;
+                            }
+                        } else if (c.o.format == data_format::csv) {
+                            append_csv_row(buf, c.columns, c.values, wo);
+                        } else {
+                            append_json_row(buf, c.columns, c.values);
+                        }
                         e.bytes += buf.size() - before;
                     }
                 }
@@ -380,6 +392,14 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
         co_return;
     }
     if (file.fd >= 0) {
+        if (pw) {
+            const auto before = buf.size();
+            if (auto st = pw->finish(buf); !st) {
+                c.fail(st);
+                co_return;
+            }
+            e.bytes += buf.size() - before;
+        }
         if (auto st = flush(file, buf); !st) {
             c.fail(st);
             co_return;
@@ -676,8 +696,39 @@ asio::awaitable<void> load_file(load_run& c, const fs::path& path, const input_e
     csv_reader csv(copt);
     line_reader lines;
     const bool is_csv = c.o.format == data_format::csv;
+    // Parquet: a record is a row; its "offset" is the row index (journal: rows done).
+    const bool is_parquet = c.o.format == data_format::parquet;
+    parquet_reader pq;
+    std::string pq_error;
+    if (is_parquet) {
+        struct stat sb{};
+        if (::fstat(fd, &sb) != 0) {
+            c.fail({errc::io_error, path.string() + ": cannot stat: " + std::strerror(errno)});
+            co_return;
+        }
+        auto src = [fd, &path](std::uint64_t off, std::size_t len, std::string& out) -> status {
+            out.resize(len);
+            std::size_t got = 0;
+            while (got < len) {
+                auto n = ::pread(fd, out.data() + got, len - got, static_cast<off_t>(off + got));
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) return {errc::io_error, path.string() + ": cannot read: " + std::strerror(errno)};
+                got += static_cast<std::size_t>(n);
+            }
+            return {};
+        };
+        if (auto st = pq.open(src, static_cast<std::uint64_t>(sb.st_size), c.columns); !st) {
+            c.fail({st.code, path.string() + ": " + st.message});
+            co_return;
+        }
+        if (skip_to && !pq.skip(skip_to)) {
+            c.fail({pq.error().code, path.string() + ": " + pq.error().message});
+            co_return;
+        }
+    }
     field_mapping mapping = positional_mapping(c.columns.size());
     std::vector<bool> mapped(c.columns.size(), true);
+    if (is_parquet) mapped = pq.present();
     bool header_done = !is_csv || !c.o.header;
 
     auto w = std::make_shared<window>();
@@ -707,7 +758,25 @@ asio::awaitable<void> load_file(load_run& c, const fs::path& path, const input_e
         csv_record rec;
         status err;
         read_result rr;
-        if (is_csv) rr = csv.next(rec, err);
+        if (is_parquet) {
+            if (!pq.next(row, pq_error)) {
+                if (!pq.error().ok()) {
+                    c.fail({pq.error().code, path.string() + ": " + pq.error().message});
+                    co_return;
+                }
+                break;
+            }
+            rec.index = pq.row_index();
+            rec.line = pq.row_index() + 1;
+            rec.offset = pq.row_index();
+            rec.end_offset = pq.row_index() + 1;
+            rr = pq_error.empty() ? read_result::record : read_result::error;
+            if (!pq_error.empty()) {
+                err = {errc::bad_value, pq_error};
+                rec.raw.clear();
+                append_json_row(rec.raw, c.columns, row);
+            }
+        } else if (is_csv) rr = csv.next(rec, err);
         else rr = lines.next(rec);
         if (rr == read_result::need_more) {
             if (eof) break;
@@ -752,7 +821,13 @@ asio::awaitable<void> load_file(load_run& c, const fs::path& path, const input_e
         if (rr == read_result::error) {
             c.reject({key, rec.line, rec.offset, err.message, rec.raw});
         } else {
-            status st = is_csv ? parse_csv_row(c.columns, mapping, rec, row) : parse_json_row(c.columns, rec.raw, row);
+            status st = is_parquet ? status{}
+                        : is_csv   ? parse_csv_row(c.columns, mapping, rec, row)
+                                   : parse_json_row(c.columns, rec.raw, row);
+            if (is_parquet && st) {
+                rec.raw.clear();
+                append_json_row(rec.raw, c.columns, row);  // for the bad-records file, should the insert fail
+            }
             std::uint64_t h = 0;
             if (st) st = hasher.hash_values(c.columns, row, h);
             if (!st) {
@@ -840,7 +915,7 @@ asio::awaitable<status> resolve_columns(driver::session& s, const std::string& k
 
 std::string range_file_name(const token_range& r, data_format format) {
     return "range_" + std::to_string(r.first()) + "_" + std::to_string(r.last()) +
-           (format == data_format::csv ? ".csv" : ".json");
+           (format == data_format::csv ? ".csv" : format == data_format::parquet ? ".parquet" : ".json");
 }
 
 status list_input_files(const std::vector<fs::path>& inputs, data_format format, std::vector<fs::path>& out) {
@@ -854,7 +929,9 @@ status list_input_files(const std::vector<fs::path>& inputs, data_format format,
                 // A run directory's own files are not data.
                 if (fname == "journal.jsonl" || fname == "bad_records.jsonl" || fname == "summary.json") continue;
                 auto ext = de.path().extension().string();
-                bool want = format == data_format::csv ? ext == ".csv" : (ext == ".json" || ext == ".jsonl");
+                bool want = format == data_format::csv       ? ext == ".csv"
+                            : format == data_format::parquet ? ext == ".parquet"
+                                                             : (ext == ".json" || ext == ".jsonl");
                 if (want) found.push_back(de.path());
             }
             if (ec) return {errc::io_error, in.string() + ": cannot list: " + ec.message()};

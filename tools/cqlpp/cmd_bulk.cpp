@@ -38,6 +38,8 @@ struct bulk_cli {
     std::size_t splits = 0;
     std::size_t concurrency = 0;
     std::string format = "csv";
+    std::string compression = "zstd";      // parquet
+    std::size_t row_group_rows = 131072;  // parquet
     std::string output;
     std::vector<std::string> inputs;
     std::string resume;
@@ -202,7 +204,12 @@ bulk::operation_options make_options(const bulk_cli& c) {
     o.server_side_count = c.count_mode == "server";
     if (c.format == "csv") o.format = bulk::data_format::csv;
     else if (c.format == "json") o.format = bulk::data_format::json;
-    else throw command_error("--format: expected csv or json, got '" + c.format + "'");
+    else if (c.format == "parquet") o.format = bulk::data_format::parquet;
+    else throw command_error("--format: expected csv, json or parquet, got '" + c.format + "'");
+    if (!bulk::parse_parquet_compression(c.compression, o.parquet.compression))
+        throw command_error("--compression: expected zstd, snappy or none, got '" + c.compression + "'");
+    if (c.row_group_rows == 0) throw command_error("--row-group-rows: must be at least 1");
+    o.parquet.row_group_rows = c.row_group_rows;
     if (c.delimiter.size() != 1) throw command_error("--delimiter: expected one character");
     o.delimiter = c.delimiter[0];
     o.header = !c.no_header;
@@ -390,14 +397,16 @@ void add_bulk_command(CLI::App& app) {
 
     auto* unload = bulk_cmd->add_subcommand("unload", "write every row to CSV or JSON-lines files, one per range");
     add_common(unload, *c, true);
-    unload->add_option("--format", c->format, "csv | json")->capture_default_str();
+    unload->add_option("--format", c->format, "csv | json | parquet")->capture_default_str();
+    unload->add_option("--compression", c->compression, "parquet: zstd | snappy | none")->capture_default_str();
+    unload->add_option("--row-group-rows", c->row_group_rows, "parquet: rows per row group")->capture_default_str();
     unload->add_option("--output", c->output, "output directory (journal and summary beside the files)")->required();
     unload->add_option("--delimiter", c->delimiter, "CSV field delimiter")->capture_default_str();
     unload->callback([c] { run_operation(*c, "unload"); });
 
     auto* load = bulk_cmd->add_subcommand("load", "insert rows from CSV or JSON-lines files");
     add_common(load, *c, false);
-    load->add_option("--format", c->format, "csv | json")->capture_default_str();
+    load->add_option("--format", c->format, "csv | json | parquet")->capture_default_str();
     load->add_option("--input", c->inputs, "input files or directories (repeatable)")->required();
     load->add_option("--delimiter", c->delimiter, "CSV field delimiter")->capture_default_str();
     load->add_flag("--no-header", c->no_header, "CSV without a header line (fields in table column order)");

@@ -31,6 +31,7 @@ enum class errc : int {
     too_many_errors,  // the run's error budget was exceeded; it stopped (partial results kept)
     interrupted,      // the run was stopped (stop flag / max_ranges) before finishing
     journal_exists,   // a run directory already holds a journal and resume was not asked for
+    bad_parquet,      // a Parquet file that cannot be read (message says where and why)
 };
 
 const std::error_category& bulk_category() noexcept;

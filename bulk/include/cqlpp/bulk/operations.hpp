@@ -50,6 +50,7 @@
 
 #include "cqlpp/bulk/error.hpp"
 #include "cqlpp/bulk/journal.hpp"
+#include "cqlpp/bulk/parquet.hpp"
 #include "cqlpp/bulk/ranges.hpp"
 #include "cqlpp/driver/session.hpp"
 
@@ -68,7 +69,7 @@
 
 namespace cqlpp::bulk {
 
-enum class data_format { csv, json };
+enum class data_format { csv, json, parquet };
 
 struct operation_options {
     std::string keyspace;
@@ -91,6 +92,7 @@ struct operation_options {
     std::vector<std::filesystem::path> inputs;
     bool header = true;        // CSV input has a header line
     char delimiter = ',';
+    parquet_write_options parquet;  // unload --format parquet: one file per range (docs/parquet.md)
     std::size_t max_batch_rows = 32;  // rows of one partition per UNLOGGED batch; 1: no batches
 
     // Journal (journal.jsonl), summary (summary.json) and bad records

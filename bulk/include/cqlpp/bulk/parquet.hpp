@@ -1,0 +1,115 @@
+// Parquet files for CQL rows, both directions, written from the format
+// specification (apache/parquet-format), no Arrow/Parquet library.
+//
+// Writer (sans-I/O): bytes are appended to a caller's std::string, which the
+// caller writes wherever it wants and clears. Rows are shredded into column
+// buffers; a row group is emitted when it holds `row_group_rows` rows or
+// about `row_group_bytes` bytes of values, so memory is bounded by one row
+// group. Each column chunk is one data page (v1) with RLE/bit-packed
+// repetition and definition levels, PLAIN or, for columns with few distinct
+// values, a dictionary page and RLE_DICTIONARY indices; compressed with
+// snappy, zstd or not at all; statistics (min, max, null count) for the
+// types whose order Parquet defines as ours (integers, floats, strings).
+//
+// Reader: any file whose columns map to the table's (written by us, DuckDB,
+// Spark, pyarrow...): data pages v1 and v2, PLAIN, PLAIN_DICTIONARY /
+// RLE_DICTIONARY, DELTA_BINARY_PACKED, snappy, zstd, gzip. One row group is
+// decoded at a time (bounded memory). File data never crashes the reader:
+// every size and count is checked before use and a bad file is one
+// bad_parquet status naming what is wrong.
+//
+// The CQL -> Parquet mapping is in docs/parquet.md.
+#pragma once
+
+#include "cqlpp/bulk/error.hpp"
+#include "cqlpp/protocol/result.hpp"
+#include "cqlpp/protocol/types.hpp"
+#include "cqlpp/protocol/value.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace cqlpp::bulk {
+
+enum class parquet_compression { none, snappy, zstd };
+
+struct parquet_write_options {
+    parquet_compression compression = parquet_compression::zstd;
+    std::size_t row_group_rows = 131072;
+    std::size_t row_group_bytes = 32u << 20;  // of buffered values, before encoding
+    int zstd_level = 1;
+    bool dictionary = true;  // try dictionary encoding per column chunk
+};
+
+// Parses "zstd", "snappy", "none" / "uncompressed".
+bool parse_parquet_compression(std::string_view s, parquet_compression& out);
+
+class parquet_writer {
+public:
+    // Columns as the table has them (names, CQL types). The file's schema is
+    // fixed here; the PAR1 magic is appended by the first add_row/finish.
+    explicit parquet_writer(std::vector<protocol::column_spec> columns, parquet_write_options o = {});
+    ~parquet_writer();
+    parquet_writer(const parquet_writer&) = delete;
+    parquet_writer& operator=(const parquet_writer&) = delete;
+
+    // One row (a value per column, in column order). bad_value when a value
+    // cannot be represented (wrong kind for the type, varint wider than 38
+    // digits); the row is then not written at all. Appends a whole row group
+    // to `out` when one is full.
+    status add_row(std::span<const protocol::cql_value> row, std::string& out);
+    // Flushes the last row group and appends the footer. No rows after this.
+    status finish(std::string& out);
+
+    std::uint64_t rows() const noexcept;
+    std::uint64_t bytes_written() const noexcept;  // appended to `out` so far
+
+private:
+    struct impl;
+    std::unique_ptr<impl> p_;
+};
+
+// Random access to the file's bytes: read exactly `len` bytes at `offset`
+// into `out` (resized by the callee), or return an error status.
+using parquet_source = std::function<status(std::uint64_t offset, std::size_t len, std::string& out)>;
+
+class parquet_reader {
+public:
+    parquet_reader();
+    ~parquet_reader();
+    parquet_reader(const parquet_reader&) = delete;
+    parquet_reader& operator=(const parquet_reader&) = delete;
+
+    // Reads the footer and binds the file's top-level columns to `columns`
+    // by name (exact, else ignoring ASCII case). unknown_column for a file
+    // column that is not in the table; bad_parquet for a bad file or a column
+    // whose Parquet shape does not fit its CQL type (list for an int...).
+    status open(parquet_source src, std::uint64_t file_size, std::vector<protocol::column_spec> columns);
+
+    std::uint64_t num_rows() const noexcept;
+    // Table columns the file has (others are left unset by a load).
+    const std::vector<bool>& present() const noexcept;
+
+    // The next row, columns in table order (absent columns null). Returns
+    // false at the end of the file or on a file error (then error() is set).
+    // A value that does not convert to its column's type (an int64 too wide
+    // for an int...) makes `row_error` non-empty: the row is a bad record but
+    // reading goes on.
+    bool next(std::vector<protocol::cql_value>& row, std::string& row_error);
+    const status& error() const noexcept;
+    // Index of the row next() returned last (0-based, counting the whole file).
+    std::uint64_t row_index() const noexcept;
+    // Skips rows without converting them (resume): false on a file error.
+    bool skip(std::uint64_t rows);
+
+private:
+    struct impl;
+    std::unique_ptr<impl> p_;
+};
+
+}  // namespace cqlpp::bulk

@@ -1,0 +1,223 @@
+// Parquet writer -> reader round trips for every CQL type (nested, nulls,
+// several row groups, each compression), and corrupted files that must give
+// one bad_parquet error, never a crash.
+#include "cqlpp/bulk/codec.hpp"
+#include "cqlpp/bulk/parquet.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+
+using namespace cqlpp;
+using bulk::column_spec;
+using protocol::cql_type;
+using protocol::cql_value;
+
+namespace {
+
+cql_type T(std::string_view name) {
+    auto t = protocol::parse_type_name(name);
+    if (!t) FAIL("bad type in test: " << name);
+    return *t;
+}
+
+std::vector<column_spec> all_columns() {
+    std::vector<std::pair<std::string, std::string>> cols = {
+        {"k", "int"}, {"ti", "tinyint"}, {"si", "smallint"}, {"bi", "bigint"}, {"f", "float"}, {"d", "double"},
+        {"b", "boolean"}, {"t", "text"}, {"a", "ascii"}, {"bl", "blob"}, {"u", "uuid"}, {"tu", "timeuuid"},
+        {"ts", "timestamp"}, {"dt", "date"}, {"tm", "time"}, {"dec", "decimal"}, {"vi", "varint"},
+        {"du", "duration"}, {"ip", "inet"}, {"l", "list<int>"}, {"s", "set<text>"}, {"m", "map<text, bigint>"},
+        {"ll", "list<frozen<list<int>>>"}, {"tup", "tuple<int, text>"}, {"v", "vector<float, 3>"},
+        {"mm", "map<int, frozen<list<text>>>"}};
+    std::vector<column_spec> out;
+    for (auto& [n, t] : cols) out.push_back({"ks", "t", n, T(t)});
+    return out;
+}
+
+std::vector<cql_value> make_row(const std::vector<column_spec>& cols, int i) {
+    std::vector<cql_value> row;
+    for (const auto& c : cols) {
+        cql_value v;
+        if (i % 7 == 3 && c.name != "k") {
+            row.push_back(cql_value::null());
+            continue;
+        }
+        std::string text;
+        const auto& n = c.name;
+        if (n == "k") text = std::to_string(i);
+        else if (n == "ti") text = std::to_string(i % 2 ? -128 : 127);
+        else if (n == "si") text = std::to_string(-32768 + i);
+        else if (n == "bi") text = i % 2 ? "-9223372036854775808" : "9223372036854775807";
+        else if (n == "f") text = i % 5 == 1 ? "NaN" : std::to_string(i) + ".25";
+        else if (n == "d") text = i % 5 == 2 ? "-Infinity" : "1e" + std::to_string(i % 300);
+        else if (n == "b") text = i % 2 ? "true" : "false";
+        else if (n == "t") text = "héllo " + std::to_string(i % 4);  // low cardinality: dictionary
+        else if (n == "a") text = std::string(static_cast<std::size_t>(i % 3), 'x');
+        else if (n == "bl") text = "0x" + std::string(static_cast<std::size_t>(2 * (i % 5)), 'a');
+        else if (n == "u") text = "123e4567-e89b-12d3-a456-42661417" + std::to_string(1000 + i % 9000);
+        else if (n == "tu") text = "d2177dd0-eaa2-11de-a572-001b779c76e3";
+        else if (n == "ts") text = std::to_string(-62135596800000LL + i);
+        else if (n == "dt") text = i % 2 ? "-5877641-06-23" : "2020-02-29";
+        else if (n == "tm") text = "23:59:59.99999999" + std::to_string(i % 10);
+        else if (n == "dec") text = i % 2 ? "1.10" : "-6.4206E-16";
+        else if (n == "vi") text = i % 2 ? "-99999999999999999999999999999999999999" : std::to_string(i);
+        else if (n == "du") text = i % 2 ? "-1y2mo3d4h5m6s7ms8us9ns" : "0s";
+        else if (n == "ip") text = i % 2 ? "::1" : "10.0.0." + std::to_string(i % 256);
+        else if (n == "l") text = i % 4 == 0 ? "[]" : "[1, " + std::to_string(i) + ", -3]";
+        else if (n == "s") text = "[\"a\", \"b" + std::to_string(i % 3) + "\"]";
+        else if (n == "m") text = i % 4 == 1 ? "{}" : "{\"x\": 1, \"y\": " + std::to_string(i) + "}";
+        else if (n == "ll") text = i % 3 ? "[[1, 2], [], [3]]" : "[]";
+        else if (n == "tup") text = i % 2 ? "[1, null]" : "[null, \"z\"]";
+        else if (n == "v") text = "[1.5, -2, " + std::to_string(i) + "]";
+        else if (n == "mm") text = "[[1, [\"p\", \"q\"]], [2, []]]";
+        auto st = bulk::parse_field_text(c.type, text, v);
+        if (!st) FAIL("test value " << n << " " << text << ": " << st.message);
+        row.push_back(std::move(v));
+    }
+    return row;
+}
+
+bulk::parquet_source source_of(const std::string& file) {
+    return [&file](std::uint64_t off, std::size_t len, std::string& out) -> bulk::status {
+        if (off > file.size() || len > file.size() - off) return {bulk::errc::io_error, "read past the end"};
+        out.assign(file, static_cast<std::size_t>(off), len);
+        return {};
+    };
+}
+
+}  // namespace
+
+TEST_CASE("parquet: every CQL type round trips through our writer and reader", "[parquet]") {
+    auto cols = all_columns();
+    for (auto comp : {bulk::parquet_compression::none, bulk::parquet_compression::snappy,
+                      bulk::parquet_compression::zstd}) {
+        bulk::parquet_write_options o;
+        o.compression = comp;
+        o.row_group_rows = 37;  // several row groups, one partial
+        bulk::parquet_writer w(cols, o);
+        std::string file;
+        const int n = 200;
+        for (int i = 0; i < n; ++i) {
+            auto st = w.add_row(make_row(cols, i), file);
+            REQUIRE(st.ok());
+        }
+        REQUIRE(w.finish(file).ok());
+        REQUIRE(file.substr(0, 4) == "PAR1");
+        REQUIRE(file.substr(file.size() - 4) == "PAR1");
+        REQUIRE(w.bytes_written() == file.size());
+
+        bulk::parquet_reader r;
+        auto st = r.open(source_of(file), file.size(), cols);
+        INFO(st.message);
+        REQUIRE(st.ok());
+        REQUIRE(r.num_rows() == n);
+        std::vector<cql_value> row;
+        std::string err;
+        int i = 0;
+        while (r.next(row, err)) {
+            INFO("row " << i << " " << err);
+            REQUIRE(err.empty());
+            auto want = make_row(cols, i);
+            for (std::size_t c = 0; c < cols.size(); ++c) {
+                INFO("column " << cols[c].name << ": " << bulk::to_json_value(cols[c].type, row[c]) << " want "
+                               << bulk::to_json_value(cols[c].type, want[c]));
+                CHECK(row[c] == want[c]);
+            }
+            CHECK(r.row_index() == static_cast<std::uint64_t>(i));
+            ++i;
+        }
+        INFO(r.error().message);
+        REQUIRE(r.error().ok());
+        REQUIRE(i == n);
+    }
+}
+
+TEST_CASE("parquet: skip() resumes at a row, across row groups", "[parquet]") {
+    auto cols = all_columns();
+    bulk::parquet_write_options o;
+    o.row_group_rows = 10;
+    bulk::parquet_writer w(cols, o);
+    std::string file;
+    for (int i = 0; i < 55; ++i) REQUIRE(w.add_row(make_row(cols, i), file).ok());
+    REQUIRE(w.finish(file).ok());
+    bulk::parquet_reader r;
+    REQUIRE(r.open(source_of(file), file.size(), cols).ok());
+    REQUIRE(r.skip(23));
+    std::vector<cql_value> row;
+    std::string err;
+    REQUIRE(r.next(row, err));
+    CHECK(r.row_index() == 23);
+    CHECK(row[0] == cql_value::integer(23));
+}
+
+TEST_CASE("parquet: a value the type cannot hold is rejected, the row not written", "[parquet]") {
+    std::vector<column_spec> cols = {{"ks", "t", "k", T("int")}, {"ks", "t", "v", T("varint")}};
+    bulk::parquet_writer w(cols);
+    std::string file;
+    cql_value wide;
+    REQUIRE(bulk::parse_field_text(cols[1].type, std::string(40, '9'), wide).ok());
+    auto st = w.add_row(std::vector<cql_value>{cql_value::integer(1), wide}, file);
+    CHECK(st.code == bulk::errc::bad_value);
+    REQUIRE(w.add_row(std::vector<cql_value>{cql_value::integer(2), cql_value::null()}, file).ok());
+    REQUIRE(w.finish(file).ok());
+    bulk::parquet_reader r;
+    REQUIRE(r.open(source_of(file), file.size(), cols).ok());
+    CHECK(r.num_rows() == 1);
+    std::vector<cql_value> row;
+    std::string err;
+    REQUIRE(r.next(row, err));
+    CHECK(row[0] == cql_value::integer(2));
+    CHECK(row[1].is_null());
+    CHECK_FALSE(r.next(row, err));
+}
+
+TEST_CASE("parquet: a file column not in the table is unknown_column", "[parquet]") {
+    std::vector<column_spec> cols = {{"ks", "t", "k", T("int")}, {"ks", "t", "x", T("text")}};
+    bulk::parquet_writer w(cols);
+    std::string file;
+    REQUIRE(w.finish(file).ok());
+    bulk::parquet_reader r;
+    std::vector<column_spec> other = {{"ks", "t", "k", T("int")}};
+    CHECK(r.open(source_of(file), file.size(), other).code == bulk::errc::unknown_column);
+    bulk::parquet_reader r2;
+    std::vector<column_spec> wrong = {{"ks", "t", "k", T("list<int>")}, {"ks", "t", "x", T("text")}};
+    CHECK(r2.open(source_of(file), file.size(), wrong).code == bulk::errc::bad_parquet);
+}
+
+TEST_CASE("parquet: corrupted and truncated files give an error, never a crash", "[parquet]") {
+    auto cols = all_columns();
+    bulk::parquet_write_options o;
+    o.row_group_rows = 16;
+    o.compression = bulk::parquet_compression::snappy;
+    bulk::parquet_writer w(cols, o);
+    std::string good;
+    for (int i = 0; i < 40; ++i) REQUIRE(w.add_row(make_row(cols, i), good).ok());
+    REQUIRE(w.finish(good).ok());
+    std::mt19937 rng(42);
+    int errors = 0;
+    for (int iter = 0; iter < 400; ++iter) {
+        std::string f = good;
+        if (iter % 4 == 0) {
+            f.resize(rng() % f.size());
+        } else {
+            const int flips = 1 + static_cast<int>(rng() % 8);
+            for (int k = 0; k < flips; ++k) f[rng() % f.size()] = static_cast<char>(rng());
+        }
+        bulk::parquet_reader r;
+        auto st = r.open(source_of(f), f.size(), cols);
+        if (!st.ok()) {
+            ++errors;
+            continue;
+        }
+        std::vector<cql_value> row;
+        std::string err;
+        int guard = 0;
+        while (r.next(row, err) && ++guard < 100000) {
+        }
+        if (!r.error().ok()) {
+            ++errors;
+            CHECK(r.error().code == bulk::errc::bad_parquet);
+        }
+    }
+    CHECK(errors > 100);  // most mutations are detected (the rest changed only values)
+}
