@@ -94,7 +94,7 @@ set(CPACK_COMPONENT_DEV_DESCRIPTION "cqlpp: asynchronous C++20 Cassandra driver,
  simulated cluster for tests.")
 set(cqlpp_dev_depends "libasio-dev (>= 1:1.22), libssl-dev, pkgconf | pkg-config")
 if(CQLPP_STATIC)
-  string(APPEND cqlpp_dev_depends ", liblz4-dev, libxxhash-dev, zlib1g-dev, libspdlog-dev")
+  string(APPEND cqlpp_dev_depends ", liblz4-dev, libxxhash-dev, zlib1g-dev, libspdlog-dev, libsnappy-dev, libzstd-dev")
 else()
   list(APPEND CPACK_COMPONENTS_ALL lib)
   set(cqlpp_soname_version ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
