@@ -215,8 +215,6 @@ struct exec_state {
         if (!failures) failures = std::make_unique<failure_info>();
         return *failures;
     }
-    int running = 0;                             // speculative executions in flight
-    asio::steady_timer* signal = nullptr;
 
     void note(std::string host, std::error_code ec, const proto::error_response* se) {
         auto& f = fi();
@@ -791,28 +789,8 @@ bool session_impl::begin(exec_state& st) {
         return false;
     }
     ++active;
-    if (!speculative(st)) lb->plan(st.info, st.plan);
+    lb->plan(st.info, st.plan);
     return true;
-}
-
-std::shared_ptr<exec_state> session_impl::share(const exec_state& st) {
-    // Shared with the executions, which may outlive the request by one answer.
-    auto shared = std::make_shared<exec_state>();
-    shared->s = this;
-    shared->meta = st.meta;
-    shared->info = st.info;
-    shared->info.map = &shared->meta->tokens;
-    lb->plan(shared->info, shared->plan);
-    shared->encode = st.encode;
-    shared->ctx = st.ctx;
-    shared->started = st.started;
-    shared->deadline = st.deadline;
-    shared->idempotent = true;
-    shared->is_write = st.is_write;
-    shared->cl = st.cl;
-    shared->prepared = st.prepared;
-    shared->schema_altering = st.schema_altering;
-    return shared;
 }
 
 bool session_impl::finish(exec_state& st) {
@@ -831,66 +809,6 @@ bool session_impl::finish(exec_state& st) {
     }
     if (closed && active == 0) drained.cancel();
     return refresh_now;
-}
-
-// The body every request kind shares. A macro rather than a coroutine: each
-// nested coroutine costs a frame and a resumption per request.
-#define CQLPP_RUN_REQUEST(st)                                              \
-    if (begin(st)) {                                                       \
-        if (speculative(st)) {                                             \
-            auto shared_state = share(st);                                 \
-            st.out = co_await run_speculative(shared_state);               \
-            st.attempts = shared_state->attempts;                          \
-        } else {                                                           \
-            CQLPP_EXECUTION_LOOP(st)                                       \
-            if (!st.done) st.fail_exhausted(); /* out of hosts */          \
-        }                                                                  \
-        if (finish(st)) co_await refresh(false, true, nullptr);            \
-    }
-
-asio::awaitable<result> session_impl::run_speculative(std::shared_ptr<exec_state> st) {
-    asio::steady_timer signal(ex);
-    st->signal = &signal;
-    std::size_t launched = 0;
-    auto launch = [&] {
-        ++launched;
-        ++st->running;
-        asio::co_spawn(
-            ex,
-            [this, st]() -> asio::awaitable<void> {
-                bool fin = false;
-                co_await run_execution(*st, st, &fin);
-                --st->running;
-                if (!st->done && (fin || st->running == 0)) {
-                    if (!fin) st->fail_exhausted();
-                }
-                if (st->done && st->signal) st->signal->cancel();
-            },
-            asio::detached);
-    };
-    launch();
-    while (!st->done) {
-        auto now = clock_type::now();
-        if (now >= st->deadline) {
-            st->fail(driver::errc::request_timeout, "request timed out after " +
-                                                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                   st->deadline - st->started)
-                                                                   .count()) +
-                                                " ms (" + std::to_string(launched) + " executions)");
-            break;
-        }
-        auto wake = st->deadline;
-        if (launched < cfg.speculative.max_executions) wake = std::min(wake, now + cfg.speculative.delay);
-        signal.expires_at(wake);
-        co_await signal.async_wait(use_tuple);
-        if (st->done) break;
-        if (launched < cfg.speculative.max_executions && clock_type::now() < st->deadline) {
-            ++counters.speculative_executions;
-            launch();
-        }
-    }
-    st->signal = nullptr;
-    co_return std::move(st->out);
 }
 
 // What an execution does after an answer (decided outside the coroutine, so
@@ -966,85 +884,6 @@ next_step session_impl::on_answer(exec_state& st, transport::request_result& r, 
     return d == retry_decision::retry_next ? next_step::next_host : next_step::same_host;
 }
 
-// Picks a connection for host h and encodes the request into buf; null when
-// the host has none (noted) or encoding failed (the request is then done).
-std::shared_ptr<transport::connection> session_impl::prepare_attempt(exec_state& st, const host& h,
-                                                                     clock_type::time_point now,
-                                                                     proto::byte_buffer& buf) {
-    if (now >= st.deadline) {
-        st.fail(driver::errc::request_timeout,
-                "request timed out after " +
-                    std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - st.started).count()) +
-                    " ms");
-        return nullptr;
-    }
-    const std::size_t pi = h.pool_index;
-    std::shared_ptr<transport::connection> conn;
-    if (pi < pools.size() && pools[pi].pool) conn = pools[pi].pool->pick();
-    if (!conn) {
-        st.note(h.endpoint_string(), transport::errc::no_connection, nullptr);
-        return nullptr;
-    }
-    buf.clear();
-    std::error_code eec;
-    std::string why;
-    st.encode(st.ctx, *conn, buf, eec, why);
-    if (eec) {
-        st.fail(eec, std::move(why));
-        return nullptr;
-    }
-    ++st.attempts;
-    return conn;
-}
-
-// One execution: walks the (shared) plan, retrying as the policy says, until
-// it gets an answer to give back or runs out of hosts. A macro so that a
-// plain request runs it inline in its own frame (a nested coroutine would add
-// a frame and a resumption per request); speculative executions each run it
-// in run_execution().
-#define CQLPP_EXECUTION_LOOP(st)                                                         \
-    {                                                                                    \
-        const host* h_ = (st).plan.next();                                               \
-        int unprepared_retries_ = 0;                                                     \
-        auto buf_ = take_buffer();                                                       \
-        while (!(st).done && h_) {                                                       \
-            const auto now_ = (st).attempts == 0 ? (st).started : clock_type::now();     \
-            auto conn_ = prepare_attempt((st), *h_, now_, buf_);                          \
-            if (!conn_) {                                                                \
-                if (!(st).done) h_ = (st).plan.next();                                   \
-                continue;                                                                \
-            }                                                                            \
-            const std::size_t pi_ = h_->pool_index;                                      \
-            auto r_ = co_await conn_->async_request(buf_, remaining_ms((st), now_));     \
-            if ((st).done) break; /* another execution answered first */                 \
-            const auto step_ = on_answer((st), r_, pi_, unprepared_retries_);            \
-            if (step_ == next_step::reprepare) {                                         \
-                auto pec_ = co_await reprepare(*conn_, pi_, *(st).prepared);             \
-                if ((st).done) break;                                                    \
-                if (pec_) {                                                              \
-                    (st).note(pools[pi_].endpoint, pec_, nullptr);                       \
-                    h_ = (st).plan.next();                                               \
-                }                                                                        \
-            } else if (step_ == next_step::next_host) {                                  \
-                h_ = (st).plan.next();                                                   \
-            }                                                                            \
-        }                                                                                \
-        give_buffer(std::move(buf_));                                                    \
-    }
-
-namespace {
-std::chrono::milliseconds remaining_ms(const exec_state& st, clock_type::time_point now) {
-    auto r = std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - now);
-    return r.count() < 1 ? std::chrono::milliseconds(1) : r;
-}
-}  // namespace
-
-asio::awaitable<void> session_impl::run_execution(exec_state& st, std::shared_ptr<exec_state> keep, bool* finished) {
-    (void)keep;  // holds a speculative request's shared state until this execution ends
-    CQLPP_EXECUTION_LOOP(st)
-    if (finished) *finished = st.done;
-}
-
 asio::awaitable<std::error_code> session_impl::reprepare(transport::connection& c, std::size_t pool_index,
                                                          const prepared_data& p_) {
     const auto* p = &p_;
@@ -1104,26 +943,8 @@ asio::awaitable<outcome<prepared_statement>> session_impl::prepare(std::string q
         out.value = prepared_statement(it->second.data);
         co_return out;
     }
-    struct ctx_t {
-        std::string_view query;
-        std::string_view keyspace;
-    } ctx{query, keyspace != cfg.keyspace ? std::string_view(keyspace) : std::string_view()};
-    exec_state st;
-    st.encode = [](const void* p, const transport::connection& c, proto::byte_buffer& b, std::error_code&, std::string&) {
-        const auto& x = *static_cast<const ctx_t*>(p);
-        proto::prepare_request pr;
-        pr.query = x.query;
-        // v4 has no keyspace in PREPARE: the connection's USE applies.
-        if (!x.keyspace.empty() && c.version() == proto::protocol_version::v5) pr.keyspace = x.keyspace;
-        c.encode(proto::request(pr), {}, b);
-    };
-    st.ctx = &ctx;
-    st.deadline = clock_type::now() + cfg.request_timeout;
-    st.idempotent = true;
-    st.cl = cfg.consistency;
-    st.started = clock_type::now();
-    CQLPP_RUN_REQUEST(st)
-    auto r = std::move(st.out);
+    const prepare_spec spec{query, keyspace != cfg.keyspace ? std::string_view(keyspace) : std::string_view()};
+    auto r = co_await run(spec);
     if (!r.ok()) {
         out.ec = r.error();
         out.diag = r.diag();
@@ -1411,46 +1232,90 @@ bool session_impl::setup(const batch& bt, batch_ctx& ctx, exec_state& st) {
     return true;
 }
 
-// One coroutine body for every kind of statement.
-template <class Statement, class Context>
-asio::awaitable<result> session_impl::run_statement(const Statement& s) {
-    Context ctx;
-    exec_state st;
-    if (setup(s, ctx, st)) {
-        CQLPP_RUN_REQUEST(st)
-    }
-    co_return std::move(st.out);
-}
+// ---- the request engine -------------------------------------------------------
+// Every request (simple, bound, batch, PREPARE) runs as one request_op: a small
+// callback state machine allocated once per request, with no coroutine frame
+// and no timer of its own (deadlines are swept by the connection). An attempt
+// is one chain of tries over the shared query plan; a plain request has one,
+// a speculative request adds attempts (allocated only then) on a timer. The
+// connection calls back from its reader when an answer comes and the caller's
+// coroutine resumes right there. What to do after an answer is on_answer()'s
+// decision; settle() is the one way out (answer, error, deadline, cancellation):
+// it abandons the other attempts (their ids stay orphaned until their answers
+// arrive), stops speculation and does the bookkeeping once.
 
-// ---- the callback path ----------------------------------------------------------
-// A statement that is not speculative runs as a small state machine instead of
-// a coroutine: its whole state is one request_op (the connection's
-// pending_request, the execution state and the encoded envelope), allocated
-// once per request, with no coroutine frame and no timer of its own. The
-// connection calls back from its reader when the answer comes and the caller's
-// coroutine resumes right there, so the answer is consumed before the next one
-// is decoded. Retries, re-prepares, deadlines and cancellation all go through
-// it; speculative statements keep the coroutine path above.
+struct prepare_ctx {
+    const prepare_spec* p = nullptr;
+    common_params c;  // unused: keeps the engine's re-encoding generic
+};
+
+bool session_impl::setup(const prepare_spec& p, prepare_ctx& ctx, exec_state& st) {
+    ctx.p = &p;
+    st.started = clock_type::now();
+    st.deadline = st.started + cfg.request_timeout;
+    st.idempotent = true;
+    st.cl = cfg.consistency;
+    st.ctx = &ctx;
+    st.encode = [](const void* ptr, const transport::connection& c, proto::byte_buffer& b, std::error_code&,
+                   std::string&) {
+        const auto& x = *static_cast<const prepare_ctx*>(ptr)->p;
+        proto::prepare_request pr;
+        pr.query = x.query;
+        // v4 has no keyspace in PREPARE: the connection's USE applies.
+        if (!x.keyspace.empty() && c.version() == proto::protocol_version::v5) pr.keyspace = x.keyspace;
+        c.encode(proto::request(pr), {}, b);
+    };
+    return true;
+}
 
 namespace {
 
-struct request_op : transport::pending_request {
-    using reencode_fn = void (*)(request_op&, const transport::connection&, std::error_code&, std::string&);
+struct request_op;
+
+// One chain of tries: its own envelope, connection and host.
+struct attempt : transport::pending_request {
+    request_op* op = nullptr;
+    std::shared_ptr<transport::connection> conn;  // the try in flight
+    const host* h = nullptr;                      // the host being tried
+    proto::byte_buffer buf;                       // the envelope as last encoded
+    std::unique_ptr<proto::byte_buffer> prepare;  // the PREPARE sent after UNPREPARED (rare)
+    proto::protocol_version enc_version = proto::protocol_version::v5;
+    bool enc_lz4 = false;
+    bool running = false;
+    bool repreparing = false;
+    std::uint8_t unprepared_retries = 0;
+};
+
+// Speculation's timer, shared with its pending wait: the wait may outlive the op.
+struct speculation {
+    explicit speculation(const asio::any_io_executor& ex) : timer(ex) {}
+    asio::steady_timer timer;
+    request_op* op = nullptr;  // null once the request is over
+};
+
+struct request_op {
+    using reencode_fn = void (*)(request_op&, attempt&, const transport::connection&, std::error_code&, std::string&);
     using deliver_fn = void (*)(request_op&, bool post);
 
     exec_state st;
-    proto::byte_buffer buf;                       // the envelope as last encoded
-    std::shared_ptr<transport::connection> conn;  // the attempt in flight
-    const host* h = nullptr;                      // the host being tried
-    const void* stmt = nullptr;                   // the caller's statement (alive while it awaits)
+    attempt first;
+    std::unique_ptr<attempt[]> extra;    // speculative attempts (max_executions - 1)
+    std::shared_ptr<speculation> spec;   // speculative requests only
+    const void* stmt = nullptr;          // the caller's statement (alive while it awaits)
     reencode_fn reencode = nullptr;
     deliver_fn deliver = nullptr;
     std::optional<std::int64_t> timestamp;  // kept when re-encoding for another connection
-    proto::protocol_version enc_version = proto::protocol_version::v5;
-    bool enc_lz4 = false;
-    bool busy = false;  // a re-prepare or a metadata refresh holds the op
-    bool cancelled = false;
-    int unprepared_retries = 0;
+    std::uint8_t launched = 0;              // attempts started
+    std::uint8_t running = 0;               // attempts still going
+    std::uint8_t extra_count = 0;
+    bool settled = false;                   // the answer is decided
+    bool busy = false;                      // a metadata refresh holds the settled op
+
+    template <class F>
+    void for_each_attempt(F&& f) {
+        f(first);
+        for (std::uint8_t i = 0; i < extra_count; ++i) f(extra[i]);
+    }
 };
 
 template <class Handler>
@@ -1468,7 +1333,7 @@ struct request_op_for final : request_op {
         // touches nothing after this.
         auto slot = asio::get_associated_cancellation_slot(self.handler);
         if (slot.is_connected()) slot.clear();
-        s.give_buffer(std::move(self.buf));
+        self.for_each_attempt([&](attempt& a) { s.give_buffer(std::move(a.buf)); });
         auto h = std::move(self.handler);
         result out = std::move(self.st.out);
         delete &self;
@@ -1481,9 +1346,23 @@ struct request_op_for final : request_op {
     }
 };
 
-void fast_attempts(session_impl& s, request_op& op, bool post);
+void run_attempt(session_impl& s, request_op& op, attempt& a, bool post);
 
-void fast_finish(session_impl& s, request_op& op, bool post) {
+// The one way out: every attempt stops, speculation stops, then finish()'s
+// bookkeeping and the delivery.
+void settle(session_impl& s, request_op& op, bool post) {
+    if (op.settled) return;
+    op.settled = true;
+    op.for_each_attempt([&](attempt& a) {
+        if (a.conn && !a.done) a.conn->abandon(a);  // the id stays orphaned until its answer arrives
+        a.conn.reset();
+        a.running = false;
+    });
+    op.running = 0;
+    if (op.spec) {
+        op.spec->op = nullptr;
+        op.spec->timer.cancel();
+    }
     if (s.finish(op.st)) {
         // DDL: answer once the metadata shows the change.
         op.busy = true;
@@ -1500,95 +1379,179 @@ void fast_finish(session_impl& s, request_op& op, bool post) {
     op.deliver(op, post);
 }
 
-void on_fast_complete(transport::pending_request& p) {
-    auto& op = static_cast<request_op&>(p);
-    auto& s = *op.st.s;
-    transport::request_result r{op.ec, std::move(op.response)};
-    const std::size_t pi = op.h->pool_index;
-    const auto step = s.on_answer(op.st, r, pi, op.unprepared_retries);
-    if (step == next_step::reprepare) {
-        op.busy = true;
-        asio::co_spawn(
-            s.ex,
-            [self = s.shared_from_this(), opp = &op, pi]() -> asio::awaitable<void> {
-                auto conn = std::move(opp->conn);
-                auto pec = co_await self->reprepare(*conn, pi, *opp->st.prepared);
-                opp->busy = false;
-                if (opp->cancelled) {
-                    fast_finish(*self, *opp, false);
-                    co_return;
-                }
-                if (pec) {
-                    opp->st.note(self->pools[pi].endpoint, pec, nullptr);
-                    opp->h = opp->st.plan.next();
-                }
-                fast_attempts(*self, *opp, false);
-            },
-            asio::detached);
-        return;
+// An attempt ran out of hosts: the request fails once no other attempt runs.
+void attempt_over(session_impl& s, request_op& op, attempt& a, bool post) {
+    if (a.running) {
+        a.running = false;
+        --op.running;
     }
-    op.conn.reset();
-    if (step == next_step::done) return fast_finish(s, op, false);
-    if (step == next_step::next_host) op.h = op.st.plan.next();
-    fast_attempts(s, op, false);
+    if (!op.st.done && op.running > 0) return;
+    if (!op.st.done) op.st.fail_exhausted();
+    settle(s, op, post);
 }
 
-// Walks the plan from op.h until one connection takes the request (then
-// returns: on_fast_complete continues), or the request is over.
-void fast_attempts(session_impl& s, request_op& op, bool post) {
+void arm_speculation(session_impl& s, request_op& op) {
+    if (op.launched > op.extra_count) return;  // every attempt started
+    op.spec->timer.expires_after(s.cfg.speculative.delay);
+    op.spec->timer.async_wait([sp = op.spec](std::error_code ec) {
+        // Cancelled (the request is over, or the session closed): never a new attempt.
+        if (ec || !sp->op) return;
+        auto& op = *sp->op;
+        auto& s = *op.st.s;
+        if (op.st.done || s.closed || clock_type::now() >= op.st.deadline) return;
+        auto& a = op.extra[op.launched - 1];
+        a.h = op.st.plan.next();
+        if (!a.h) return;  // the plan is used up: the running attempts carry on
+        ++op.launched;
+        ++op.running;
+        a.running = true;
+        ++s.counters.speculative_executions;
+        arm_speculation(s, op);
+        run_attempt(s, op, a, false);
+    });
+}
+
+void on_attempt_complete(transport::pending_request& p);
+
+// Encodes op's request for conn into a.buf (reusing what is there when it fits).
+bool encode_for(request_op& op, attempt& a, const transport::connection& conn) {
     auto& st = op.st;
-    while (!st.done && op.h) {
+    if (!a.buf.empty() && a.enc_version == conn.version() && a.enc_lz4 == conn.compression()) return true;
+    a.buf.clear();
+    std::error_code eec;
+    std::string why;
+    if (st.ctx) st.encode(st.ctx, conn, a.buf, eec, why);
+    else op.reencode(op, a, conn, eec, why);
+    if (eec) {
+        a.buf.clear();
+        st.fail(eec, std::move(why));
+        return false;
+    }
+    a.enc_version = conn.version();
+    a.enc_lz4 = conn.compression();
+    return true;
+}
+
+// Walks the plan from a.h until one connection takes the request (then
+// returns: on_attempt_complete continues), or the attempt is over.
+void run_attempt(session_impl& s, request_op& op, attempt& a, bool post) {
+    auto& st = op.st;
+    while (!st.done && a.h) {
         const auto now = st.attempts == 0 ? st.started : clock_type::now();
         if (now >= st.deadline) {
             st.fail(driver::errc::request_timeout,
                     "request timed out after " +
                         std::to_string(
-                            std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - st.started).count()) +
+                            std::chrono::duration_cast<std::chrono::milliseconds>(now - st.started).count()) +
                         " ms");
             break;
         }
-        const std::size_t pi = op.h->pool_index;
+        const std::size_t pi = a.h->pool_index;
         std::shared_ptr<transport::connection> conn;
         if (pi < s.pools.size() && s.pools[pi].pool) conn = s.pools[pi].pool->pick();
         if (!conn) {
-            st.note(op.h->endpoint_string(), transport::errc::no_connection, nullptr);
-            op.h = st.plan.next();
+            st.note(a.h->endpoint_string(), transport::errc::no_connection, nullptr);
+            a.h = st.plan.next();
             continue;
         }
         // The envelope is reused for a retry unless the connection speaks
         // another version or compression (then it is rebuilt from the statement).
-        if (op.buf.empty() || op.enc_version != conn->version() || op.enc_lz4 != conn->compression()) {
-            op.buf.clear();
-            std::error_code eec;
-            std::string why;
-            if (st.ctx) st.encode(st.ctx, *conn, op.buf, eec, why);
-            else op.reencode(op, *conn, eec, why);
-            if (eec) {
-                op.buf.clear();
-                st.fail(eec, std::move(why));
-                break;
-            }
-            op.enc_version = conn->version();
-            op.enc_lz4 = conn->compression();
-        }
-        op.envelope = std::span<std::uint8_t>(op.buf.data(), op.buf.size());
-        op.deadline = st.deadline;
-        if (auto ec = conn->submit(op)) {
+        if (!encode_for(op, a, *conn)) break;
+        a.envelope = std::span<std::uint8_t>(a.buf.data(), a.buf.size());
+        a.deadline = st.deadline;
+        a.on_complete = &on_attempt_complete;
+        if (auto ec = conn->submit(a)) {
             st.note(s.pools[pi].endpoint, ec, nullptr);
-            op.h = st.plan.next();
+            a.h = st.plan.next();
             continue;
         }
         ++st.attempts;
-        op.conn = std::move(conn);
+        a.conn = std::move(conn);
         st.ctx = nullptr;  // the initiation's context dies with it; re-encoding uses the statement
         return;
     }
-    if (!st.done) st.fail_exhausted();
-    fast_finish(s, op, post);
+    attempt_over(s, op, a, post);
+}
+
+// UNPREPARED: PREPARE on the same connection, within the request's deadline;
+// the attempt then runs the statement again on that host.
+void send_prepare(session_impl& s, request_op& op, attempt& a) {
+    auto& st = op.st;
+    const auto& p = *st.prepared;
+    if (!a.prepare) a.prepare = std::make_unique<proto::byte_buffer>();
+    a.prepare->clear();
+    proto::prepare_request pr;
+    pr.query = p.query;
+    if (!p.prepare_keyspace.empty() && a.conn->version() == proto::protocol_version::v5) pr.keyspace = p.prepare_keyspace;
+    a.conn->encode(proto::request(pr), {}, *a.prepare);
+    a.envelope = std::span<std::uint8_t>(a.prepare->data(), a.prepare->size());
+    a.deadline = st.deadline;
+    a.repreparing = true;
+    if (auto ec = a.conn->submit(a)) {
+        a.repreparing = false;
+        st.note(s.pools[a.h->pool_index].endpoint, ec, nullptr);
+        a.conn.reset();
+        a.h = st.plan.next();
+        run_attempt(s, op, a, false);
+    }
+}
+
+void on_prepared(session_impl& s, request_op& op, attempt& a) {
+    auto& st = op.st;
+    a.repreparing = false;
+    const std::size_t pi = a.h->pool_index;
+    a.conn.reset();
+    if (a.ec == transport::errc::timeout) {
+        st.fail(driver::errc::request_timeout,
+                "request timed out after " +
+                    std::to_string(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - st.started).count()) +
+                    " ms re-preparing on " + s.pools[pi].endpoint);
+        return settle(s, op, false);
+    }
+    const auto* res = !a.ec && a.response ? std::get_if<proto::result_response>(&a.response->message) : nullptr;
+    const auto* prep = res ? std::get_if<proto::prepared_result>(&res->value) : nullptr;
+    if (!prep) {
+        // The host cannot prepare it now (connection lost, error): next host.
+        const auto* se = a.response ? a.response->server_error() : nullptr;
+        st.note(s.pools[pi].endpoint, a.ec ? a.ec : make_error_code(driver::errc::unexpected_response), se);
+        a.response.reset();
+        a.h = st.plan.next();
+    } else if (prep->id != st.prepared->id) {
+        log()->warn("cqlpp: re-prepare of \"{}\" returned another id (schema changed?)", st.prepared->query);
+    }
+    a.response.reset();
+    run_attempt(s, op, a, false);
+}
+
+void on_attempt_complete(transport::pending_request& p) {
+    auto& a = static_cast<attempt&>(p);
+    auto& op = *a.op;
+    auto& s = *op.st.s;
+    if (a.repreparing) return on_prepared(s, op, a);
+    transport::request_result r{a.ec, std::move(a.response)};
+    const std::size_t pi = a.h->pool_index;
+    int unprepared = a.unprepared_retries;
+    const auto step = s.on_answer(op.st, r, pi, unprepared);
+    a.unprepared_retries = static_cast<std::uint8_t>(unprepared);
+    if (step == next_step::reprepare) return send_prepare(s, op, a);
+    a.conn.reset();
+    if (step == next_step::done) return settle(s, op, false);
+    if (step == next_step::next_host) a.h = op.st.plan.next();
+    run_attempt(s, op, a, false);
 }
 
 template <class Statement, class Context>
-void reencode_as(request_op& op, const transport::connection& c, std::error_code& ec, std::string& why) {
+void reencode_as(request_op& op, attempt& a, const transport::connection& c, std::error_code& ec, std::string& why) {
+    // Another attempt's envelope for the same kind of connection will do.
+    bool copied = false;
+    op.for_each_attempt([&](attempt& o) {
+        if (!copied && &o != &a && !o.buf.empty() && o.enc_version == c.version() && o.enc_lz4 == c.compression()) {
+            a.buf = o.buf;
+            copied = true;
+        }
+    });
+    if (copied) return;
     Context ctx;
     exec_state tmp;
     if (!op.st.s->setup(*static_cast<const Statement*>(op.stmt), ctx, tmp)) {
@@ -1597,29 +1560,23 @@ void reencode_as(request_op& op, const transport::connection& c, std::error_code
         return;
     }
     ctx.c.qp.default_timestamp = op.timestamp;  // a retry keeps the write's timestamp
-    tmp.encode(&ctx, c, op.buf, ec, why);
+    tmp.encode(&ctx, c, a.buf, ec, why);
 }
 
-struct fast_canceller {
+struct request_canceller {
     request_op* op;
     void operator()(asio::cancellation_type t) const {
-        if (t == asio::cancellation_type::none || op->cancelled) return;
-        op->cancelled = true;
+        if (t == asio::cancellation_type::none || op->settled) return;
         auto& s = *op->st.s;
+        const auto* h = op->first.h;
         op->st.fail(transport::errc::cancelled,
-                    "request cancelled while waiting for " + (op->h ? s.pools[op->h->pool_index].endpoint : std::string()));
-        if (op->busy) return;  // the re-prepare or refresh finishes it
-        if (op->conn) {
-            // The stream id stays orphaned until its answer arrives.
-            op->conn->abandon(*op);
-            op->conn.reset();
-        }
-        fast_finish(s, *op, true);
+                    "request cancelled while waiting for " + (h ? s.pools[h->pool_index].endpoint : std::string()));
+        settle(s, *op, true);
     }
 };
 
 template <class Statement, class Context>
-struct fast_initiation {
+struct request_initiation {
     session_impl* s;
     const Statement* stmt;
 
@@ -1628,9 +1585,9 @@ struct fast_initiation {
         using op_type = request_op_for<std::decay_t<Handler>>;
         auto* op = new op_type(std::move(handler));
         op->deliver = &op_type::deliver_now;
-        op->on_complete = &on_fast_complete;
         op->stmt = stmt;
         op->reencode = &reencode_as<Statement, Context>;
+        op->first.op = op;
         auto& st = op->st;
         Context ctx;  // read by the first encoding only
         if (!s->setup(*stmt, ctx, st)) {
@@ -1640,35 +1597,39 @@ struct fast_initiation {
         if (!s->begin(st)) return op->deliver(*op, true);
         op->timestamp = ctx.c.qp.default_timestamp;
         auto slot = asio::get_associated_cancellation_slot(op->handler);
-        if (slot.is_connected()) slot.template emplace<fast_canceller>(fast_canceller{op});
-        op->buf = s->take_buffer();
-        op->h = st.plan.next();
-        fast_attempts(*s, *op, true);
+        if (slot.is_connected()) slot.template emplace<request_canceller>(request_canceller{op});
+        op->first.buf = s->take_buffer();
+        op->first.h = st.plan.next();
+        op->first.running = true;
+        op->launched = op->running = 1;
+        if (s->speculative(st)) {
+            // Allocated only here: a plain request pays for none of it.
+            const auto n = std::min<std::size_t>(s->cfg.speculative.max_executions - 1, 254);
+            op->extra_count = static_cast<std::uint8_t>(n);
+            op->extra = std::make_unique<attempt[]>(n);
+            for (std::size_t i = 0; i < n; ++i) op->extra[i].op = op;
+            op->spec = std::make_shared<speculation>(s->ex);
+            op->spec->op = op;
+            arm_speculation(*s, *op);
+        }
+        run_attempt(*s, *op, op->first, true);
     }
 };
 
+template <class Statement, class Context>
+asio::awaitable<result> run_request(session_impl* s, const Statement& stmt) {
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
+        request_initiation<Statement, Context>{s, &stmt}, asio::use_awaitable);
+}
+
 }  // namespace
 
-bool session_impl::fast_path(const statement_options& o) const noexcept {
-    // Speculative executions need several attempts in flight: coroutine path.
-    return !(o.idempotent.value_or(cfg.default_idempotent) && cfg.speculative.max_executions > 1);
-}
-
-asio::awaitable<result> session_impl::execute(const statement& s) {
-    if (!fast_path(s.options())) return run_statement<statement, simple_ctx>(s);
-    return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
-        fast_initiation<statement, simple_ctx>{this, &s}, asio::use_awaitable);
-}
+asio::awaitable<result> session_impl::execute(const statement& s) { return run_request<statement, simple_ctx>(this, s); }
 asio::awaitable<result> session_impl::execute(const bound_statement& b) {
-    if (!fast_path(b.options())) return run_statement<bound_statement, bound_ctx>(b);
-    return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(
-        fast_initiation<bound_statement, bound_ctx>{this, &b}, asio::use_awaitable);
+    return run_request<bound_statement, bound_ctx>(this, b);
 }
-asio::awaitable<result> session_impl::execute(const batch& bt) {
-    if (!fast_path(bt.options())) return run_statement<batch, batch_ctx>(bt);
-    return asio::async_initiate<const asio::use_awaitable_t<>&, void(result)>(fast_initiation<batch, batch_ctx>{this, &bt},
-                                                                               asio::use_awaitable);
-}
+asio::awaitable<result> session_impl::execute(const batch& bt) { return run_request<batch, batch_ctx>(this, bt); }
+asio::awaitable<result> session_impl::run(const prepare_spec& p) { return run_request<prepare_spec, prepare_ctx>(this, p); }
 
 }  // namespace detail
 

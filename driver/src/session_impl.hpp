@@ -28,6 +28,12 @@ struct exec_state;
 struct simple_ctx;
 struct bound_ctx;
 struct batch_ctx;
+struct prepare_ctx;
+// A PREPARE run by the request engine.
+struct prepare_spec {
+    std::string_view query;
+    std::string_view keyspace;  // empty: the session's
+};
 enum class next_step { done, same_host, next_host, reprepare };
 
 struct session_impl : std::enable_shared_from_this<session_impl> {
@@ -113,14 +119,8 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     // ---- requests ----
     bool begin(exec_state& st);
     bool speculative(const exec_state& st) const noexcept;
-    std::shared_ptr<exec_state> share(const exec_state& st);
     bool finish(exec_state& st);
-    asio::awaitable<result> run_speculative(std::shared_ptr<exec_state> st);
     next_step on_answer(exec_state& st, transport::request_result& r, std::size_t pool_index, int& unprepared_retries);
-    std::shared_ptr<transport::connection> prepare_attempt(exec_state& st, const host& h,
-                                                           std::chrono::steady_clock::time_point now,
-                                                           protocol::byte_buffer& buf);
-    asio::awaitable<void> run_execution(exec_state& st, std::shared_ptr<exec_state> keep, bool* finished);
     asio::awaitable<std::error_code> reprepare(transport::connection& c, std::size_t pool_index, const prepared_data& p);
     asio::awaitable<outcome<prepared_statement>> prepare(std::string query, std::string keyspace);
     asio::awaitable<void> prepare_everywhere(std::shared_ptr<prepared_data> p, std::size_t except_pool);
@@ -130,9 +130,8 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     bool setup(const statement& s, simple_ctx& ctx, exec_state& st);
     bool setup(const bound_statement& b, bound_ctx& ctx, exec_state& st);
     bool setup(const batch& bt, batch_ctx& ctx, exec_state& st);
-    template <class Statement, class Context>
-    asio::awaitable<result> run_statement(const Statement& s);
-    bool fast_path(const statement_options& o) const noexcept;
+    bool setup(const prepare_spec& p, prepare_ctx& ctx, exec_state& st);
+    asio::awaitable<result> run(const prepare_spec& p);
     asio::awaitable<result> execute(const statement& s);
     asio::awaitable<result> execute(const bound_statement& s);
     asio::awaitable<result> execute(const batch& b);

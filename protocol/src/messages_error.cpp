@@ -48,8 +48,9 @@ class server_category_impl final : public std::error_category {
 public:
     const char* name() const noexcept override { return "cqlpp.server"; }
     std::string message(int ev) const override {
-        auto s = to_string(static_cast<server_errc>(ev));
-        if (s == "UNKNOWN") return "unknown server error code " + std::to_string(ev);
+        const int code = ev & ~server_code_bit;
+        auto s = to_string(static_cast<server_errc>(code));
+        if (s == "UNKNOWN") return "unknown server error code " + std::to_string(code);
         return std::string(s);
     }
 };

@@ -865,6 +865,24 @@ TEST_CASE("messages: server_errc is a std::error_code enum", "[messages]") {
     CHECK_FALSE(is_known_server_errc(0x2600));
 }
 
+TEST_CASE("messages: every server code, SERVER_ERROR (wire 0) included, is an error", "[messages]") {
+    for (auto code : all_server_errcs) {
+        std::error_code ec = make_error_code(code);
+        INFO(to_string(code));
+        CHECK(static_cast<bool>(ec));
+        CHECK(ec == code);
+        CHECK(ec.message() == to_string(code));
+        REQUIRE(server_errc_of(ec).has_value());
+        CHECK(*server_errc_of(ec) == code);
+    }
+    for (std::int32_t raw : {0, 0x7777, -1, 0x0fffffff}) {
+        std::error_code ec = make_error_code(static_cast<server_errc>(raw));
+        CHECK(static_cast<bool>(ec));
+    }
+    CHECK(std::error_code(server_errc::server_error) != std::error_code(server_errc::protocol_error));
+    CHECK_FALSE(server_errc_of(std::make_error_code(std::errc::timed_out)).has_value());
+}
+
 // ---------------------------------------------------------------------------
 // Malformed input
 

@@ -37,6 +37,34 @@ enum class errc {
 const std::error_category& driver_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), driver_category()}; }
 
+// Portable questions about any error a request can end with, whichever layer
+// produced it (driver::errc, transport::errc, protocol::server_errc, asio):
+//   if (r.error() == cqlpp::driver::condition::timeout) ...
+enum class condition {
+    timeout = 1,      // a deadline passed: driver request_timeout, transport timeout, READ/WRITE_TIMEOUT, asio timed_out
+    cancelled,        // the caller (or close()) cancelled it
+    unavailable,      // not enough replicas alive (UNAVAILABLE), or no host could take it
+    overloaded,       // OVERLOADED, IS_BOOTSTRAPPING, too many orphaned ids
+    unprepared,       // UNPREPARED
+    invalid_query,    // SYNTAX_ERROR, INVALID, ALREADY_EXISTS, CONFIG_ERROR, bad bindings
+    authentication,   // AUTH_ERROR, UNAUTHORIZED, failed credentials
+    connection_lost,  // the connection closed, failed or could not be opened
+    server_failure,   // SERVER_ERROR, READ/WRITE/FUNCTION/CDC failures, TRUNCATE_ERROR, CAS_WRITE_UNKNOWN
+    protocol,         // a peer that broke the protocol or sent what could not be decoded
+};
+const std::error_category& condition_category() noexcept;
+inline std::error_condition make_error_condition(condition c) noexcept {
+    return {static_cast<int>(c), condition_category()};
+}
+
+// Whether trying again (here or elsewhere) may succeed: timeouts, unavailable,
+// overloaded, lost connections, unprepared. Says nothing of idempotence: a
+// write that timed out may have been applied.
+bool is_retryable(const std::error_code& ec) noexcept;
+// Whether no retry can help: bad queries, authentication, a closed session,
+// protocol violations.
+bool is_fatal(const std::error_code& ec) noexcept;
+
 // What went wrong, for humans and for code that needs the server's fields.
 // Filled only on failure, so the success path allocates nothing for it.
 struct diagnostics {
@@ -74,3 +102,5 @@ private:
 
 template <>
 struct std::is_error_code_enum<cqlpp::driver::errc> : std::true_type {};
+template <>
+struct std::is_error_condition_enum<cqlpp::driver::condition> : std::true_type {};

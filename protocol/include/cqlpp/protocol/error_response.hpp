@@ -56,10 +56,20 @@ inline constexpr server_errc all_server_errcs[] = {
 bool is_known_server_errc(std::int32_t code) noexcept;
 std::string_view to_string(server_errc e) noexcept;  // "WRITE_TIMEOUT"; "UNKNOWN" for others
 
-// std::error_code integration ("cqlpp.server" category).
+// std::error_code integration ("cqlpp.server" category). The error_code's
+// value is the wire code with server_code_bit set: SERVER_ERROR's wire code is
+// 0, and an error_code of value 0 means success, so the raw code would turn a
+// refused request into an acknowledged one. Compare with `ec == server_errc::x`
+// and read the code back with server_errc_of(), never with ec.value().
+inline constexpr int server_code_bit = 0x40000000;
 const std::error_category& server_category() noexcept;
 inline std::error_code make_error_code(server_errc e) noexcept {
-    return {static_cast<int>(e), server_category()};
+    return {static_cast<int>(e) | server_code_bit, server_category()};
+}
+// The server code an error_code of the "cqlpp.server" category carries.
+inline std::optional<server_errc> server_errc_of(const std::error_code& ec) noexcept {
+    if (ec.category() != server_category()) return std::nullopt;
+    return static_cast<server_errc>(ec.value() & ~server_code_bit);
 }
 
 // ---- per-code fields ---------------------------------------------------------
