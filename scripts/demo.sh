@@ -6,6 +6,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# ccache, when installed, makes rebuilds in a fresh clone cheap (paths relative to the clone).
+if command -v ccache >/dev/null; then
+  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
+fi
 bash scripts/setup.sh demo
 # Every option is given, so whatever configured build/release before (scripts/test.sh
 # turns tests and benchmarks on) this configure gets the same result; the compile

@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [build|demo|test|bench|python|all]   (default: build)
 set -euo pipefail
 
-build_pkgs=(build-essential cmake ninja-build pkg-config libasio-dev libssl-dev liblz4-dev
+build_pkgs=(build-essential cmake ninja-build ccache pkg-config libasio-dev libssl-dev liblz4-dev
             libxxhash-dev zlib1g-dev libsnappy-dev libzstd-dev libspdlog-dev libcli11-dev libedit-dev nlohmann-json3-dev)
 test_pkgs=(catch2 libbenchmark-dev clang-14 libclang-rt-14-dev python3-cassandra python3-lz4 valgrind)
 # The cqlpp Python package (python/) and its tests, the FastAPI example.
