@@ -242,7 +242,7 @@ check_shell "CREATE TABLE ks.t (
     c int,
     v text,
     PRIMARY KEY (k, c)
-);"
+) WITH CLUSTERING ORDER BY (c ASC);"
 check_shell "Current consistency level is ONE."
 check_shell "Consistency level set to QUORUM."
 check_shell "Current consistency level is QUORUM."
@@ -343,6 +343,78 @@ if command -v python3 >/dev/null; then
   fi
   out="$("$CQLPP" exec --hosts "$HOSTS" --format csv -e "SELECT count(*) FROM ks.b WHERE id = 99")"
   [ "$(printf '%s' "$out" | tail -1)" = "0" ] && ok || bad "Ctrl-D ran the unfinished statement: $out"
+fi
+
+# --- table output: widths by display width (CJK counts 2), control characters escaped as cqlsh does
+expect_out "wide ddl" "" exec --hosts "$HOSTS" -e "CREATE TABLE ks.w (k int, c int, v text, PRIMARY KEY (k, c))" \
+  -e "INSERT INTO ks.w (k, c, v) VALUES (1, 1, '日本語')" -e "INSERT INTO ks.w (k, c, v) VALUES (1, 2, 'ab')" \
+  -e "INSERT INTO ks.w (k, c, v) VALUES (1, 3, 'a
+b	c\d')"
+expect_out "wide table" '
+ v
+------------
+     日本語
+         ab
+ a\nb\tc\\d
+
+(3 rows)' exec --hosts "$HOSTS" -e "SELECT v FROM ks.w WHERE k = 1"
+expect_out "newline kept in csv" 'v
+"a
+b	c\d"' exec --hosts "$HOSTS" --format csv -e "SELECT v FROM ks.w WHERE k = 1 AND c = 3"
+
+# --- DESCRIBE rebuilds a schema: user types in dependency order, clustering order
+expect_out "describe ddl" "" exec --hosts "$HOSTS" \
+  -e "CREATE KEYSPACE dk WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}" \
+  -e "CREATE TYPE dk.zip (code text)" -e "CREATE TYPE dk.addr (street text, zip frozen<zip>)" \
+  -e "CREATE TABLE dk.people (id int, at timestamp, n int, home frozen<addr>, PRIMARY KEY (id, at, n)) WITH CLUSTERING ORDER BY (at DESC, n ASC)"
+"$CQLPP" exec --hosts "$HOSTS" -e "DESCRIBE KEYSPACE dk" >"$work/dk1.cql" 2>"$work/err" || bad "describe keyspace dk: $(cat "$work/err")"
+grep -q "CLUSTERING ORDER BY (at DESC, n ASC)" "$work/dk1.cql" && ok || bad "describe: no clustering order: $(cat "$work/dk1.cql")"
+zip_line=$(grep -n "CREATE TYPE dk.zip" "$work/dk1.cql" | cut -d: -f1 || true)
+addr_line=$(grep -n "CREATE TYPE dk.addr" "$work/dk1.cql" | cut -d: -f1 || true)
+[ -n "$zip_line" ] && [ -n "$addr_line" ] && [ "$zip_line" -lt "$addr_line" ] && ok || bad "describe: types missing or out of order: $(cat "$work/dk1.cql")"
+expect_out "describe type" '
+CREATE TYPE dk.addr (
+    street text,
+    zip frozen<zip>
+);' exec --hosts "$HOSTS" -k dk -e "DESCRIBE TYPE addr"
+expect_out "drop dk" "" exec --hosts "$HOSTS" -e "DROP TABLE dk.people" -e "DROP TYPE dk.addr" -e "DROP TYPE dk.zip" -e "DROP KEYSPACE dk"
+if "$CQLPP" exec --hosts "$HOSTS" -f "$work/dk1.cql" >/dev/null 2>"$work/err"; then ok; else bad "describe output does not run: $(cat "$work/err")"; fi
+"$CQLPP" exec --hosts "$HOSTS" -e "DESCRIBE KEYSPACE dk" >"$work/dk2.cql" 2>&1 || true
+cmp -s "$work/dk1.cql" "$work/dk2.cql" && ok || bad "schema not rebuilt the same: $(diff "$work/dk1.cql" "$work/dk2.cql")"
+"$CQLPP" exec --hosts "$HOSTS" -e "DESCRIBE SCHEMA" >"$work/schema.cql" 2>&1 || true
+grep -q "CREATE TYPE dk.zip" "$work/schema.cql" && ok || bad "describe schema lacks dk: $(cat "$work/schema.cql")"
+grep -qE "CREATE (KEYSPACE|TABLE) (system|sim)" "$work/schema.cql" && bad "describe schema has system keyspaces" || ok
+
+# --- the shell on a terminal: Ctrl-C cancels the line being typed, then a running
+# query, and the shell goes on; the history is written as statements are entered.
+if command -v python3 >/dev/null; then
+  cat >"$work/pty2" <<EOF
+wait cqlpp>
+send INSERT INTO ks.b (id, v) VALUES (98, 'typed')
+wait ...
+intr
+wait cqlpp>
+send ;
+send SELECT id FROM ks.b WHERE id = 5;
+wait (1 rows)
+run kill -STOP $sim_pid
+send SELECT id FROM ks.b WHERE id = 4;
+intr
+wait cancelled
+wait cqlpp>
+run kill -CONT $sim_pid
+send SELECT id FROM ks.b WHERE id = 3;
+wait (1 rows)
+kill
+EOF
+  timeout 60 python3 "$(dirname "$0")/pty_shell.py" "$CQLPP" "$HOSTS" "$work/hist2" "$work/pty2" >"$work/pty2.out" 2>&1 || true
+  kill -CONT "$sim_pid" 2>/dev/null || true
+  grep -q "pty_shell: timed out" "$work/pty2.out" && bad "pty Ctrl-C: $(cat "$work/pty2.out")" || ok
+  out="$("$CQLPP" exec --hosts "$HOSTS" --format csv -e "SELECT count(*) FROM ks.b WHERE id = 98")"
+  [ "$(printf '%s' "$out" | tail -1)" = "0" ] && ok || bad "Ctrl-C ran the cancelled line: $out"
+  # libedit's history file encodes blanks (\040): look for the words.
+  grep -q "id.*=.*3;" "$work/hist2" 2>/dev/null && ok || bad "history not saved as it goes: $(cat "$work/hist2" 2>&1)"
+  grep -q "typed" "$work/hist2" 2>/dev/null && bad "cancelled line in the history" || ok
 fi
 
 echo "$pass passed, $fail failed"

@@ -17,9 +17,19 @@
 #include <cctype>
 #include <charconv>
 #include <exception>
+#include <functional>
+#include <map>
+#include <set>
 #include <iostream>
 
 namespace cqlpp::tools {
+
+// What system_schema holds and the driver's metadata does not: user types
+// (with their field types as the server spells them) and clustering order.
+struct schema_extras {
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> types;  // dependency order
+    std::set<std::pair<std::string, std::string>> descending;  // (table, column)
+};
 
 namespace {
 
@@ -181,7 +191,15 @@ std::string replication_literal(const driver::replication_strategy& r) {
     return "{'class': '" + r.class_name + "'}";
 }
 
-std::string create_table_text(const driver::table_metadata& t) {
+std::string create_type_text(const std::string& ks, const std::string& name,
+                             const std::vector<std::pair<std::string, std::string>>& fields) {
+    std::string s = "CREATE TYPE " + quote_identifier(ks) + '.' + quote_identifier(name) + " (\n";
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        s += "    " + quote_identifier(fields[i].first) + ' ' + fields[i].second + (i + 1 < fields.size() ? ",\n" : "\n");
+    return s + ");\n";
+}
+
+std::string create_table_text(const driver::table_metadata& t, const schema_extras* extras = nullptr) {
     std::string s = "CREATE TABLE " + quote_identifier(t.keyspace) + '.' + quote_identifier(t.name) + " (\n";
     const bool simple_key = t.partition_key.size() == 1 && t.clustering.empty();
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
@@ -203,7 +221,17 @@ std::string create_table_text(const driver::table_metadata& t) {
         if (!t.clustering.empty()) s += ", " + names(t.clustering);
         s += ")\n";
     }
-    return s + ");\n";
+    s += ')';
+    if (extras && !t.clustering.empty()) {
+        s += " WITH CLUSTERING ORDER BY (";
+        for (std::size_t i = 0; i < t.clustering.size(); ++i) {
+            const auto& name = t.columns[t.clustering[i]].name;
+            s += (i ? ", " : "") + quote_identifier(name) +
+                 (extras->descending.count({t.name, name}) ? " DESC" : " ASC");
+        }
+        s += ')';
+    }
+    return s + ";\n";
 }
 
 void setup_logging(bool verbose) {
@@ -405,7 +433,7 @@ asio::awaitable<void> client::run(std::string_view stmt) {
     if (w == "USE" && !rest.empty()) {
         co_await use_keyspace(parse_identifier(rest));
     } else if (w == "DESCRIBE" || w == "DESC") {
-        describe(rest);
+        co_await describe(rest);
     } else if (w == "CONSISTENCY") {
         consistency_command(rest, false);
     } else if (w == "SERIAL" && upper(first_word(rest).first) == "CONSISTENCY") {
@@ -479,7 +507,60 @@ asio::awaitable<void> client::use_keyspace(std::string ks) {
     co_await old->close();
 }
 
-void client::describe(std::string_view what) {
+asio::awaitable<std::shared_ptr<const schema_extras>> client::schema_extras_for(const std::string& ks) {
+    auto extras = std::make_shared<schema_extras>();
+    std::string lit = "'";
+    for (char ch : ks) lit += ch == '\'' ? "''" : std::string(1, ch);
+    lit += '\'';
+    auto types = co_await session_->execute(
+        "SELECT type_name, field_names, field_types FROM system_schema.types WHERE keyspace_name = " + lit);
+    if (!types.ok()) fail("reading system_schema.types: " + error_text(types.error(), types.diag()));
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> defs;
+    for (auto row : types.rows()) {
+        std::string name;
+        std::vector<std::string> names, field_types;
+        if (row.try_get(0, name) || row.try_get(1, names) || row.try_get(2, field_types) ||
+            names.size() != field_types.size())
+            fail("unexpected row in system_schema.types for keyspace '" + ks + "'");
+        auto& fields = defs[name];
+        for (std::size_t i = 0; i < names.size(); ++i) fields.emplace_back(names[i], field_types[i]);
+    }
+    // A type is created after the types its fields use (identifiers in their type text).
+    std::set<std::string> done, visiting;
+    std::function<void(const std::string&)> visit = [&](const std::string& name) {
+        if (done.count(name) || visiting.count(name)) return;
+        visiting.insert(name);
+        for (const auto& [field, type] : defs[name]) {
+            std::string word;
+            auto flush = [&] {
+                auto id = parse_identifier(word);
+                if (!word.empty() && id != name && defs.count(id)) visit(id);
+                word.clear();
+            };
+            for (char ch : type) {
+                if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '"') word += ch;
+                else flush();
+            }
+            flush();
+        }
+        visiting.erase(name);
+        done.insert(name);
+        extras->types.emplace_back(name, defs[name]);
+    };
+    for (const auto& [name, fields] : defs) visit(name);
+
+    auto cols = co_await session_->execute(
+        "SELECT table_name, column_name, clustering_order FROM system_schema.columns WHERE keyspace_name = " + lit);
+    if (!cols.ok()) fail("reading system_schema.columns: " + error_text(cols.error(), cols.diag()));
+    for (auto row : cols.rows()) {
+        std::string table, column, order;
+        if (row.try_get(0, table) || row.try_get(1, column)) continue;
+        if (!row.try_get(2, order) && upper(order) == "DESC") extras->descending.emplace(table, column);
+    }
+    co_return extras;
+}
+
+asio::awaitable<void> client::describe(std::string_view what) {
     auto meta = session_->metadata();
     auto [word, rest] = first_word(strip_semicolons(what));
     const auto w = upper(word);
@@ -492,41 +573,68 @@ void client::describe(std::string_view what) {
         if (!k) fail("keyspace '" + ks + "' not found");
         return *k;
     };
-    auto find_table = [&](std::string_view name) -> const driver::table_metadata& {
+    // [ks.]name: the keyspace (the one in use when not given) and the name.
+    auto qualified = [&](std::string_view name, const char* what_kind) {
         auto parts = split_top_level(name, '.');
-        std::string ks = keyspace_, table;
+        std::string ks = keyspace_, n;
         if (parts.size() == 2) {
             ks = parse_identifier(parts[0]);
-            table = parse_identifier(parts[1]);
+            n = parse_identifier(parts[1]);
         } else if (parts.size() == 1) {
-            table = parse_identifier(parts[0]);
+            n = parse_identifier(parts[0]);
         }
-        if (table.empty()) fail("DESCRIBE TABLE needs a table name");
-        if (ks.empty()) fail("no keyspace given for table '" + table + "' and none in use");
+        if (n.empty()) fail(std::string("DESCRIBE ") + what_kind + " needs a name");
+        if (ks.empty()) fail("no keyspace given for " + std::string(what_kind) + " '" + n + "' and none in use");
+        return std::pair{ks, n};
+    };
+    auto find_table = [&](std::string_view name) -> const driver::table_metadata& {
+        auto [ks, table] = qualified(name, "TABLE");
         const auto* t = meta->table(ks, table);
         if (!t) fail("table '" + table + "' not found in keyspace '" + ks + "'");
         return *t;
     };
-    auto keyspace_text = [&](const driver::keyspace_metadata& k) {
+    auto extras_of = [this](const std::string& ks) { return schema_extras_for(ks); };
+    // CREATE KEYSPACE, its types (in dependency order), then its tables: a script that rebuilds it.
+    auto keyspace_text = [&](const driver::keyspace_metadata& k) -> asio::awaitable<std::string> {
+        auto extras = co_await extras_of(k.name);
         std::string s = "\nCREATE KEYSPACE " + quote_identifier(k.name) + " WITH replication = " +
                         replication_literal(k.replication) + ";\n";
-        for (const auto& [name, t] : k.tables) s += '\n' + create_table_text(t);
-        return s + '\n';
+        for (const auto& [name, fields] : extras->types) s += '\n' + create_type_text(k.name, name, fields);
+        for (const auto& [name, t] : k.tables) s += '\n' + create_table_text(t, extras.get());
+        co_return s + '\n';
     };
     auto table_list = [&](const driver::keyspace_metadata& k) {
         std::string s;
         for (const auto& [name, t] : k.tables) s += (s.empty() ? "" : "  ") + quote_identifier(name);
         return s;
     };
+    // As cqlsh: DESCRIBE SCHEMA is the user's schema (the sim keeps its own in `sim`).
+    auto system_keyspace = [](std::string_view name) { return name.starts_with("system") || name == "sim"; };
 
     if (w == "KEYSPACES") {
         std::string names;
         for (const auto& [name, k] : meta->keyspaces) names += (names.empty() ? "" : "  ") + quote_identifier(name);
         out = '\n' + names + "\n\n";
     } else if (w == "KEYSPACE") {
-        out = keyspace_text(find_keyspace(rest));
-    } else if (w == "SCHEMA" || w == "FULL") {
-        for (const auto& [name, k] : meta->keyspaces) out += keyspace_text(k);
+        out = co_await keyspace_text(find_keyspace(rest));
+    } else if (w == "SCHEMA") {
+        for (const auto& [name, k] : meta->keyspaces)
+            if (!system_keyspace(name)) out += co_await keyspace_text(k);
+    } else if (w == "FULL" && upper(rest) == "SCHEMA") {
+        for (const auto& [name, k] : meta->keyspaces) out += co_await keyspace_text(k);
+    } else if (w == "TYPES") {
+        const auto& k = find_keyspace({});
+        auto extras = co_await extras_of(k.name);
+        std::string names;
+        for (const auto& [name, fields] : extras->types) names += (names.empty() ? "" : "  ") + quote_identifier(name);
+        out = '\n' + names + "\n\n";
+    } else if (w == "TYPE") {
+        auto [ks, name] = qualified(rest, "TYPE");
+        find_keyspace(quote_identifier(ks));
+        auto extras = co_await extras_of(ks);
+        auto it = std::find_if(extras->types.begin(), extras->types.end(), [&](const auto& t) { return t.first == name; });
+        if (it == extras->types.end()) fail("type '" + name + "' not found in keyspace '" + ks + "'");
+        out = '\n' + create_type_text(ks, name, it->second) + '\n';
     } else if (w == "TABLES") {
         out = "\n";
         if (!keyspace_.empty()) {
@@ -538,15 +646,19 @@ void client::describe(std::string_view what) {
             }
         }
     } else if (w == "TABLE" || w == "COLUMNFAMILY") {
-        out = '\n' + create_table_text(find_table(rest)) + '\n';
+        const auto& t = find_table(rest);
+        auto extras = co_await extras_of(t.keyspace);
+        out = '\n' + create_table_text(t, extras.get()) + '\n';
     } else if (w == "CLUSTER") {
         out = "\nCluster: " + meta->cluster_name + "\nPartitioner: " + meta->partitioner + "\n\n";
     } else if (w.empty()) {
-        fail("DESCRIBE what? KEYSPACES, KEYSPACE [ks], TABLES, TABLE [ks.]t, CLUSTER or SCHEMA");
+        fail("DESCRIBE what? KEYSPACES, KEYSPACE [ks], TABLES, TABLE [ks.]t, TYPES, TYPE [ks.]t, CLUSTER or SCHEMA");
     } else if (rest.empty() && word.find('.') == std::string_view::npos && meta->keyspace(parse_identifier(word))) {
-        out = keyspace_text(find_keyspace(word));
+        out = co_await keyspace_text(find_keyspace(word));
     } else {
-        out = '\n' + create_table_text(find_table(strip_semicolons(what))) + '\n';
+        const auto& t = find_table(strip_semicolons(what));
+        auto extras = co_await extras_of(t.keyspace);
+        out = '\n' + create_table_text(t, extras.get()) + '\n';
     }
     std::cout << out;
     std::cout.flush();
@@ -633,7 +745,7 @@ void client::expand_command(std::string_view arg) {
 void client::help() {
     std::cout << "\nCQL statements end with ';' and may span lines. Commands (no ';' needed):\n"
                  "  USE ks;                          switch keyspace\n"
-                 "  DESCRIBE KEYSPACES | KEYSPACE [ks] | TABLES | TABLE [ks.]t | CLUSTER | SCHEMA\n"
+                 "  DESCRIBE KEYSPACES | KEYSPACE [ks] | TABLES | TABLE [ks.]t | TYPES | TYPE [ks.]t | CLUSTER | SCHEMA\n"
                  "  CONSISTENCY [LEVEL]              show or set the consistency level\n"
                  "  SERIAL CONSISTENCY [LEVEL]       show or set the serial consistency level\n"
                  "  PAGING [ON | OFF | N]            show or set paging (rows per page)\n"

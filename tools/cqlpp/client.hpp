@@ -70,6 +70,7 @@ std::string parse_identifier(std::string_view s);
 std::string quote_identifier(std::string_view s);
 
 enum class output_format { table, csv, json };
+struct schema_extras;
 
 // A connected session plus what a shell remembers between statements.
 class client {
@@ -95,7 +96,9 @@ public:
 private:
     asio::awaitable<void> run_cql(std::string cql);
     asio::awaitable<void> use_keyspace(std::string ks);
-    void describe(std::string_view what);
+    asio::awaitable<void> describe(std::string_view what);
+    // The keyspace's user types and clustering order, from system_schema.
+    asio::awaitable<std::shared_ptr<const schema_extras>> schema_extras_for(const std::string& ks);
     void consistency_command(std::string_view arg, bool serial);
     void paging_command(std::string_view arg);
     void expand_command(std::string_view arg);

@@ -17,11 +17,85 @@ namespace {
 
 using protocol::type_kind;
 
-// Display width: UTF-8 code points (good enough for a terminal).
+// Columns a code point takes on a terminal (wcwidth semantics without
+// depending on the locale): 0 for combining marks and zero-width
+// characters, 2 for East Asian wide and fullwidth ones, else 1.
+int code_point_width(char32_t c) {
+    struct range { char32_t lo, hi; };
+    static constexpr range zero[] = {
+        {0x0300, 0x036F}, {0x0483, 0x0489}, {0x0591, 0x05BD}, {0x0610, 0x061A}, {0x064B, 0x065F},
+        {0x0E31, 0x0E31}, {0x0E34, 0x0E3A}, {0x0E47, 0x0E4E}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF},
+        {0x200B, 0x200F}, {0x202A, 0x202E}, {0x2060, 0x2064}, {0x20D0, 0x20FF}, {0xFE00, 0xFE0F},
+        {0xFE20, 0xFE2F}, {0xFEFF, 0xFEFF}, {0xE0100, 0xE01EF}};
+    static constexpr range wide[] = {
+        {0x1100, 0x115F}, {0x231A, 0x231B}, {0x2329, 0x232A}, {0x23E9, 0x23EC}, {0x23F0, 0x23F0},
+        {0x23F3, 0x23F3}, {0x25FD, 0x25FE}, {0x2614, 0x2615}, {0x2648, 0x2653}, {0x267F, 0x267F},
+        {0x2693, 0x2693}, {0x26A1, 0x26A1}, {0x26AA, 0x26AB}, {0x26BD, 0x26BE}, {0x26C4, 0x26C5},
+        {0x26CE, 0x26CE}, {0x26D4, 0x26D4}, {0x26EA, 0x26EA}, {0x26F2, 0x26F3}, {0x26F5, 0x26F5},
+        {0x26FA, 0x26FA}, {0x26FD, 0x26FD}, {0x2705, 0x2705}, {0x270A, 0x270B}, {0x2728, 0x2728},
+        {0x274C, 0x274C}, {0x274E, 0x274E}, {0x2753, 0x2755}, {0x2757, 0x2757}, {0x2795, 0x2797},
+        {0x27B0, 0x27B0}, {0x27BF, 0x27BF}, {0x2B1B, 0x2B1C}, {0x2B50, 0x2B50}, {0x2B55, 0x2B55},
+        {0x2E80, 0x303E}, {0x3041, 0x33FF}, {0x3400, 0x4DBF}, {0x4E00, 0x9FFF}, {0xA000, 0xA4CF},
+        {0xA960, 0xA97F}, {0xAC00, 0xD7A3}, {0xF900, 0xFAFF}, {0xFE10, 0xFE19}, {0xFE30, 0xFE6F},
+        {0xFF00, 0xFF60}, {0xFFE0, 0xFFE6}, {0x16FE0, 0x16FE4}, {0x17000, 0x18CFF}, {0x1B000, 0x1B2FF},
+        {0x1F004, 0x1F004}, {0x1F0CF, 0x1F0CF}, {0x1F18E, 0x1F18E}, {0x1F191, 0x1F19A}, {0x1F200, 0x1F251},
+        {0x1F300, 0x1F64F}, {0x1F680, 0x1F6FF}, {0x1F7E0, 0x1F7EB}, {0x1F90C, 0x1F9FF}, {0x1FA70, 0x1FAFF},
+        {0x20000, 0x2FFFD}, {0x30000, 0x3FFFD}};
+    auto in = [c](const auto& table) {
+        for (const auto& r : table)
+            if (c >= r.lo && c <= r.hi) return true;
+        return false;
+    };
+    if (c < 0x300) return 1;
+    if (in(zero)) return 0;
+    return in(wide) ? 2 : 1;
+}
+
+// Display width of UTF-8 text (cells are escaped first: no control characters).
 std::size_t text_width(std::string_view s) {
     std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    for (std::size_t i = 0; i < s.size();) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        const std::size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 1;
+        if (len == 1 || i + len > s.size()) {
+            ++n;
+            ++i;
+            continue;
+        }
+        char32_t c = b & (0x7F >> len);
+        for (std::size_t k = 1; k < len; ++k) c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+        n += static_cast<std::size_t>(code_point_width(c));
+        i += len;
+    }
     return n;
+}
+
+// As cqlsh shows text in a table: a backslash doubled, control characters
+// as escapes (\n, \t, \r, \xNN), so that a cell stays on its line.
+std::string escape_cell(std::string s) {
+    auto needs = [](unsigned char c) { return c < 0x20 || c == 0x7F || c == '\\'; };
+    if (std::none_of(s.begin(), s.end(), [&](char c) { return needs(static_cast<unsigned char>(c)); })) return s;
+    std::string out;
+    out.reserve(s.size() + 8);
+    for (char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (!needs(c)) {
+            out += ch;
+        } else if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else {
+            char buf[5];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        }
+    }
+    return out;
 }
 
 void pad(std::string& out, std::size_t n) { out.append(n, ' '); }
@@ -63,7 +137,8 @@ public:
         if (names_.empty() && rows.column_count() > 0) names_ = column_names(rows);
         const std::size_t w = rows.column_count();
         for (auto row : rows)
-            for (std::size_t c = 0; c < w; ++c) cells_.push_back(display_value(column_type(rows, c), row.raw(c), "null"));
+            for (std::size_t c = 0; c < w; ++c)
+                cells_.push_back(escape_cell(display_value(column_type(rows, c), row.raw(c), "null")));
         count_ += rows.size();
         if (header_done_ || count_ >= sample_rows) flush();
     }
@@ -132,7 +207,7 @@ public:
             std::vector<std::string> values;
             std::size_t value_width = 0;
             for (std::size_t c = 0; c < names.size(); ++c) {
-                values.push_back(display_value(column_type(rows, c), row.raw(c), "null"));
+                values.push_back(escape_cell(display_value(column_type(rows, c), row.raw(c), "null")));
                 value_width = std::max(value_width, text_width(values.back()));
             }
             text += "\n@ Row " + std::to_string(count_) + "\n-";
