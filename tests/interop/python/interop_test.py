@@ -225,6 +225,7 @@ class Main:
         s.run("aggregate: min/max/sum/avg names and types, GROUP BY, warnings", self.aggregates)
         s.run("functions: CAST, toJson, toDate, blob conversions (column names)", self.functions)
         s.broken = before_paging
+        s.run("tracing: execute(trace=True) then get_query_trace() (simple and prepared)", self.tracing)
         s.run("compression: a compressible 240 kB value on the wire, both ways", self.wire_compression)
         s.run("heartbeat: idle connections get OPTIONS answered and stay open", self.heartbeat)
         s.run("error: SyntaxException", self.err_syntax)
@@ -706,6 +707,36 @@ class Main:
         stmt = SimpleStatement("SELECT c FROM %s.wide WHERE p = 1 AND c >= 250 AND c < 750" % self.ks,
                                fetch_size=64)
         eq([r.c for r in self.session.execute(stmt)], list(range(250, 750)), "clustering slice, paged")
+
+    def tracing(self):
+        hosts = set(str(h.address) for h in self.cluster.metadata.all_hosts())
+        q = "SELECT k FROM %s.all_types WHERE k = 1" % self.ks
+        rs = self.session.execute(q, trace=True)
+        trace = rs.get_query_trace(max_wait_sec=5)
+        check(trace is not None and trace.trace_id is not None, "no trace for a traced query")
+        eq(trace.request_type, "Execute CQL3 query", "sessions.request")
+        eq(trace.parameters.get("query"), q, "sessions.parameters['query']")
+        check(str(trace.coordinator) in hosts, "coordinator %r is not a node" % trace.coordinator)
+        eq(str(trace.client), "127.0.0.1", "sessions.client")
+        check(trace.duration is not None and trace.duration.total_seconds() > 0, "duration %r" % trace.duration)
+        check(len(trace.events) >= 3, "only %d events" % len(trace.events))
+        eq(trace.events[0].description, "Parsing " + q, "first event")
+        check(any(e.description == "Executing single-partition query on all_types" for e in trace.events),
+              "no read event in %r" % [e.description for e in trace.events])
+        for e in trace.events:
+            check(str(e.source) in hosts, "event source %r is not a node" % e.source)
+        elapsed = [e.source_elapsed.total_seconds() for e in trace.events]
+        eq(elapsed, sorted(elapsed), "events in time order")
+        ps = self.session.prepare("SELECT k FROM %s.all_types WHERE k = ?" % self.ks)
+        rs = self.session.execute(ps, [1], trace=True)
+        trace2 = rs.get_query_trace(max_wait_sec=5)
+        check(trace2.trace_id != trace.trace_id, "same trace id twice")
+        eq(trace2.request_type, "Execute CQL3 prepared query", "sessions.request (prepared)")
+        eq(trace2.parameters.get("query"), ps.query_string, "sessions.parameters['query'] (prepared)")
+        check(len(trace2.events) >= 2, "only %d events (prepared)" % len(trace2.events))
+        # Untraced requests carry no trace.
+        rs = self.session.execute(q)
+        check(not rs.response_future._query_traces, "an untraced query has a trace")
 
     def count_all(self):
         eq(self.session.execute("SELECT COUNT(*) FROM %s.paged" % self.ks).one()[0], 10000, "COUNT(*)")

@@ -215,6 +215,16 @@ private:
                 co_return;
             }
         }
+        {
+            std::error_code ec;
+            auto peer = stream_.lowest_layer().remote_endpoint(ec);
+            if (!ec && peer.address().is_v4()) {
+                proto::inet_address a;
+                auto b = peer.address().to_v4().to_bytes();
+                std::copy(b.begin(), b.end(), a.addr.begin());
+                session_.client_address = a;
+            }
+        }
         auto self = shared_from_this();
         asio::co_spawn(strand_, [self, this]() { return writer(); }, asio::detached);
         std::vector<std::uint8_t> buf(64 * 1024);
@@ -469,13 +479,17 @@ private:
             return;
         }
         execution_info info;
+        // BATCH too: Cassandra traces batches although the spec lists only QUERY, PREPARE, EXECUTE.
+        info.trace = (h.flags & proto::envelope_flags::tracing) != 0;
         build(h, [&](proto::byte_writer& w, proto::envelope_header& rh) {
             const std::size_t start = w.size();
             rh.op = cluster_.db.execute(node_.id, session_, req, w, info);
-            if (!info.warnings.empty()) {
-                // Warnings precede the message body (spec 2.2, flag 0x08).
-                rh.flags |= proto::envelope_flags::warning;
+            if (!info.warnings.empty() || info.tracing_id) {
+                // The tracing id, then warnings, precede the message body (spec 2.2, flags 0x02, 0x08).
+                if (info.tracing_id) rh.flags |= proto::envelope_flags::tracing;
+                if (!info.warnings.empty()) rh.flags |= proto::envelope_flags::warning;
                 proto::body_prefix prefix;
+                prefix.tracing_id = info.tracing_id;
                 for (const auto& wn : info.warnings) prefix.warnings.emplace_back(wn);
                 proto::byte_buffer pre;
                 proto::byte_writer pw(pre);

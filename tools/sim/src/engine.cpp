@@ -70,6 +70,65 @@ void fill_params(exec_ctx& ctx, const proto::query_parameters& params) {
     if (params.now_in_seconds) ctx.now_s = *params.now_in_seconds;
 }
 
+
+// Builds the plausible trace of one request, in the shape cqlsh prints:
+// coordinator events, then the messages to and from each replica touched,
+// with the replica's own events. Elapsed times are synthetic (the sim does no
+// I/O) but strictly increasing, so event_id (a timeuuid) orders them.
+class trace_builder {
+public:
+    trace_builder(const topology& topo, trace_session& s, std::int64_t started_us)
+        : topo_(topo), s_(s), started_us_(started_us) {}
+
+    void add(int node, std::string activity, const char* thread) {
+        elapsed_[node_slot(node)] += 37;
+        const std::int32_t at = std::max(elapsed_[node_slot(node)], last_ + 1);
+        last_ = at;
+        elapsed_[node_slot(node)] = at;
+        trace_event e;
+        e.id = make_timeuuid(started_us_ + at);
+        e.activity = std::move(activity);
+        e.source = node;
+        e.source_elapsed = at;
+        e.thread = thread;
+        s_.events.push_back(std::move(e));
+    }
+    std::string peer(int node) const {
+        const auto& n = topo_.node(node);
+        return "/" + n.config.address + ":" + std::to_string(topo_.config().base_port ? 7000 + node : 7000);
+    }
+    std::int32_t last() const noexcept { return last_; }
+
+private:
+    std::size_t node_slot(int node) {
+        if (elapsed_.size() <= static_cast<std::size_t>(node)) elapsed_.resize(static_cast<std::size_t>(node) + 1, last_);
+        return static_cast<std::size_t>(node);
+    }
+    const topology& topo_;
+    trace_session& s_;
+    std::int64_t started_us_;
+    std::vector<std::int32_t> elapsed_;
+    std::int32_t last_ = 0;
+};
+
+constexpr const char* coordinator_thread = "Native-Transport-Requests-1";
+constexpr const char* messaging_thread = "Messaging-EventLoop-3-1";
+
+int replicas_needed(proto::consistency cl, int rf) {
+    using proto::consistency;
+    switch (cl) {
+        case consistency::two: return 2;
+        case consistency::three: return 3;
+        case consistency::quorum:
+        case consistency::local_quorum:
+        case consistency::each_quorum:
+        case consistency::serial:
+        case consistency::local_serial: return rf / 2 + 1;
+        case consistency::all: return rf;
+        default: return 1;
+    }
+}
+
 }  // namespace
 
 namespace detail {
@@ -137,6 +196,172 @@ proto::opcode engine_impl::run(prepared_stmt& p, exec_ctx& ctx, proto::byte_writ
 
 struct engine::impl : engine_impl {
     using engine_impl::engine_impl;
+
+    // Runs one request; `routed` (when tracing) receives the single partition
+    // touched, `failure` the error answered.
+    proto::opcode run_request(exec_ctx& ctx, int coordinator, session_state& session, const proto::request& req,
+                              proto::byte_writer& body, execution_info& info, std::optional<token>* routed,
+                              std::optional<cql_error>* failure) {
+        const std::size_t start = body.size();
+        ctx.coordinator = coordinator;
+        ctx.session = &session;
+        ctx.version = session.version;
+        ctx.info = &info;
+        ctx.now_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        ctx.now_s = static_cast<std::int32_t>(ctx.now_us / 1000000);
+        auto fail = [&](const cql_error& e) {
+            body.buffer().resize(start);
+            info.routing_token.reset();
+            info.coordinator_is_replica = true;
+            info.events.clear();
+            write_error(body, ctx.version, e);
+            if (failure) *failure = e;
+            return proto::opcode::error;
+        };
+        try {
+            if (coordinator < 0 || static_cast<std::size_t>(coordinator) >= topo.size())
+                throw cql_error{proto::server_errc::server_error, "No such coordinator node " + std::to_string(coordinator), {}};
+            proto::opcode op;
+            if (auto* q = std::get_if<proto::query_request>(&req)) op = do_query(ctx, *q, body);
+            else if (auto* p = std::get_if<proto::prepare_request>(&req)) op = do_prepare(ctx, *p, body);
+            else if (auto* e = std::get_if<proto::execute_request>(&req)) op = do_execute(ctx, *e, body);
+            else if (auto* b = std::get_if<proto::batch_request>(&req)) op = do_batch(ctx, *b, body);
+            else throw cql_error{proto::server_errc::protocol_error, "Unexpected message for the engine", {}};
+            if (routed && ctx.partitions_touched == 1) *routed = info.routing_token;
+            if (ctx.partitions_touched != 1) {
+                info.routing_token.reset();
+                info.coordinator_is_replica = true;
+            }
+            return op;
+        } catch (const cql_error& e) {
+            return fail(e);
+        } catch (const std::exception& e) {
+            return fail(cql_error{proto::server_errc::server_error, std::string("Internal error: ") + e.what(), {}});
+        } catch (...) {
+            return fail(cql_error{proto::server_errc::server_error, "Internal error", {}});
+        }
+    }
+
+    // Records the trace of a request that asked for it (envelope flag 0x02).
+    proto::uuid_bytes record_trace(const exec_ctx& ctx, const proto::request& req, std::optional<token> routed,
+                                   std::int64_t started_us, std::int64_t took_us, const cql_error* failed) {
+        trace_session s;
+        s.id = make_timeuuid(started_us);
+        s.client = ctx.session->client_address;
+        s.command = "QUERY";
+        s.coordinator = ctx.coordinator;
+        s.started_at_ms = started_us / 1000;
+        trace_builder tb(topo, s, started_us);
+        const prepared_stmt* st = ctx.stmt;
+        auto params = [&](const proto::query_parameters& p, std::string_view query) {
+            s.parameters["consistency_level"] = std::string(proto::to_string(p.cl));
+            if (p.page_size) s.parameters["page_size"] = std::to_string(*p.page_size);
+            s.parameters["query"] = std::string(query);
+            s.parameters["serial_consistency_level"] =
+                std::string(proto::to_string(p.serial_consistency.value_or(proto::consistency::serial)));
+        };
+        if (auto* q = std::get_if<proto::query_request>(&req)) {
+            s.request = "Execute CQL3 query";
+            params(q->params, q->query);
+            tb.add(ctx.coordinator, "Parsing " + std::string(q->query), coordinator_thread);
+            tb.add(ctx.coordinator, "Preparing statement", coordinator_thread);
+        } else if (auto* e = std::get_if<proto::execute_request>(&req)) {
+            s.request = "Execute CQL3 prepared query";
+            params(e->params, st ? std::string_view(st->query) : std::string_view());
+        } else if (auto* p = std::get_if<proto::prepare_request>(&req)) {
+            s.request = "Preparing CQL3 query";
+            s.parameters["query"] = std::string(p->query);
+            tb.add(ctx.coordinator, "Parsing " + std::string(p->query), coordinator_thread);
+            tb.add(ctx.coordinator, "Preparing statement", coordinator_thread);
+            st = nullptr;  // nothing was executed
+        } else if (auto* b = std::get_if<proto::batch_request>(&req)) {
+            s.request = "Execute batch of CQL3 queries";
+            s.parameters["consistency_level"] = std::string(proto::to_string(b->cl));
+            s.parameters["serial_consistency_level"] =
+                std::string(proto::to_string(b->serial_consistency.value_or(proto::consistency::serial)));
+        }
+        if (failed) {
+            tb.add(ctx.coordinator, "Request failed: " + failed->message, coordinator_thread);
+        } else if (st) {
+            trace_statement(tb, ctx, *st, std::holds_alternative<proto::batch_request>(req), routed);
+        }
+        s.duration = static_cast<std::int32_t>(std::max<std::int64_t>(took_us, tb.last() + 1));
+        const auto id = s.id;
+        std::lock_guard lock(trace_mu);
+        if (traces.size() >= max_trace_sessions) traces.pop_front();
+        traces.push_back(std::move(s));
+        return id;
+    }
+
+    void trace_statement(trace_builder& tb, const exec_ctx& ctx, const prepared_stmt& st, bool batch,
+                         std::optional<token> routed) {
+        const int coord = ctx.coordinator;
+        const keyspace_def* ks = nullptr;
+        const table_def* t = nullptr;
+        bool read = false;
+        if (auto* sp = std::get_if<select_plan>(&st.plan)) {
+            ks = sp->ks;
+            t = sp->table;
+            read = true;
+        } else if (auto* mp = std::get_if<modify_plan>(&st.plan)) {
+            ks = mp->ks;
+            t = mp->table;
+        }
+        if (!ks || !t || ks->is_system) return;  // schema statements, system tables: coordinator only
+        if (!routed) {
+            if (read) {
+                tb.add(coord, "Computing ranges to query", coordinator_thread);
+                tb.add(coord, "Submitting range requests on " + std::to_string(topo.ring().size()) +
+                                  " ranges with a concurrency of 1", coordinator_thread);
+                tb.add(coord, "Executing seq scan across 0 sstables for (min(-9223372036854775808), min(-9223372036854775808)]",
+                       "ReadStage-2");
+                tb.add(coord, "Read results from the memtables of " + t->name, "ReadStage-2");
+            } else if (batch) {
+                tb.add(coord, "Determining replicas for mutation", coordinator_thread);
+                tb.add(coord, "Appending to commitlog", "MutationStage-1");
+            }
+            return;
+        }
+        const auto& reps = replicas_for(*ks, *routed);
+        std::vector<int> targets;
+        if (read) {
+            // A read asks as many replicas as its consistency needs, itself first.
+            const int need = replicas_needed(ctx.cl, static_cast<int>(reps.size()));
+            if (std::find(reps.begin(), reps.end(), coord) != reps.end() && topo.is_up(coord)) targets.push_back(coord);
+            for (int r : reps)
+                if (static_cast<int>(targets.size()) < need && r != coord && topo.is_up(r)) targets.push_back(r);
+        } else {
+            tb.add(coord, "Determining replicas for mutation", coordinator_thread);
+            for (int r : reps)
+                if (topo.is_up(r)) targets.push_back(r);
+        }
+        auto local = [&](int node) {
+            if (read) {
+                tb.add(node, "Executing single-partition query on " + t->name, "ReadStage-2");
+                tb.add(node, "Acquiring sstable references", "ReadStage-2");
+                tb.add(node, "Merged data from memtables and 0 sstables", "ReadStage-2");
+            } else {
+                tb.add(node, "Appending to commitlog", "MutationStage-1");
+                tb.add(node, "Adding to " + t->name + " memtable", "MutationStage-1");
+            }
+        };
+        const std::string req_msg = read ? "READ_REQ" : "MUTATION_REQ";
+        const std::string rsp_msg = read ? "READ_RSP" : "MUTATION_RSP";
+        for (int r : targets) {
+            if (r == coord) {
+                local(r);
+                continue;
+            }
+            tb.add(coord, (read ? "reading data from " : "Sending " + req_msg + " message to ") + tb.peer(r) +
+                              (read ? "" : " message size 80 bytes"), messaging_thread);
+            tb.add(r, req_msg + " message received from " + tb.peer(coord), messaging_thread);
+            local(r);
+            tb.add(r, "Enqueuing response to " + tb.peer(coord), read ? "ReadStage-2" : "MutationStage-1");
+            tb.add(r, "Sending " + rsp_msg + " message to " + tb.peer(coord) + " message size 60 bytes", messaging_thread);
+            tb.add(coord, rsp_msg + " message received from " + tb.peer(r), messaging_thread);
+            tb.add(coord, "Processing response from " + tb.peer(r), "RequestResponseStage-2");
+        }
+    }
 
     std::shared_ptr<prepared_stmt> cached_query(std::string_view query, const std::string& ks) {
         std::string key;
@@ -309,43 +534,21 @@ void engine::set_control_plane(control_plane* cp) noexcept { impl_->cp = cp; }
 
 protocol::opcode engine::execute(int coordinator, session_state& session, const protocol::request& req,
                                  protocol::byte_writer& body, execution_info& info) {
-    const std::size_t start = body.size();
     exec_ctx ctx;
+    if (!info.trace) return impl_->run_request(ctx, coordinator, session, req, body, info, nullptr, nullptr);
+    // Only statements are traced; the engine sees nothing else.
+    std::optional<token> routed;
+    std::optional<cql_error> failure;
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto started_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    auto op = impl_->run_request(ctx, coordinator, session, req, body, info, &routed, &failure);
+    if (coordinator < 0 || static_cast<std::size_t>(coordinator) >= impl_->topo.size()) return op;
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
     ctx.coordinator = coordinator;
     ctx.session = &session;
-    ctx.version = session.version;
-    ctx.info = &info;
-    ctx.now_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    ctx.now_s = static_cast<std::int32_t>(ctx.now_us / 1000000);
-    auto fail = [&](const cql_error& e) {
-        body.buffer().resize(start);
-        info.routing_token.reset();
-        info.coordinator_is_replica = true;
-        info.events.clear();
-        write_error(body, ctx.version, e);
-        return proto::opcode::error;
-    };
-    try {
-        if (coordinator < 0 || static_cast<std::size_t>(coordinator) >= impl_->topo.size())
-            throw cql_error{proto::server_errc::server_error, "No such coordinator node " + std::to_string(coordinator), {}};
-        proto::opcode op;
-        if (auto* q = std::get_if<proto::query_request>(&req)) op = impl_->do_query(ctx, *q, body);
-        else if (auto* p = std::get_if<proto::prepare_request>(&req)) op = impl_->do_prepare(ctx, *p, body);
-        else if (auto* e = std::get_if<proto::execute_request>(&req)) op = impl_->do_execute(ctx, *e, body);
-        else if (auto* b = std::get_if<proto::batch_request>(&req)) op = impl_->do_batch(ctx, *b, body);
-        else throw cql_error{proto::server_errc::protocol_error, "Unexpected message for the engine", {}};
-        if (ctx.partitions_touched != 1) {
-            info.routing_token.reset();
-            info.coordinator_is_replica = true;
-        }
-        return op;
-    } catch (const cql_error& e) {
-        return fail(e);
-    } catch (const std::exception& e) {
-        return fail(cql_error{proto::server_errc::server_error, std::string("Internal error: ") + e.what(), {}});
-    } catch (...) {
-        return fail(cql_error{proto::server_errc::server_error, "Internal error", {}});
-    }
+    info.tracing_id = impl_->record_trace(ctx, req, routed, started_us, took, failure ? &*failure : nullptr);
+    return op;
 }
 
 void engine::forget_prepared(int node) {

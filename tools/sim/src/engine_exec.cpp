@@ -23,22 +23,6 @@ byte_buffer& scratch(exec_ctx& ctx) { return ctx.scratch.emplace_back(); }
 
 // ---- time-based values ----------------------------------------------------------
 
-std::atomic<std::uint64_t> uuid_seq{0};
-
-proto::uuid_bytes make_timeuuid(std::int64_t unix_us) {
-    // 100ns intervals since 1582-10-15, plus a sequence for uniqueness within a µs.
-    std::uint64_t ts = static_cast<std::uint64_t>(unix_us) * 10 + 0x01B21DD213814000ULL + (uuid_seq.fetch_add(1) % 10);
-    proto::uuid_bytes u{};
-    proto::detail::store_be32(u.data(), static_cast<std::uint32_t>(ts));
-    proto::detail::store_be16(u.data() + 4, static_cast<std::uint16_t>(ts >> 32));
-    proto::detail::store_be16(u.data() + 6, static_cast<std::uint16_t>(((ts >> 48) & 0x0FFF) | 0x1000));
-    static const std::uint64_t node = std::random_device{}() | 0x010000000000ULL;
-    u[8] = static_cast<std::uint8_t>(0x80 | (uuid_seq.load() >> 8 & 0x3F));
-    u[9] = static_cast<std::uint8_t>(uuid_seq.load());
-    for (int i = 0; i < 6; ++i) u[static_cast<std::size_t>(10 + i)] = static_cast<std::uint8_t>(node >> (40 - 8 * i));
-    return u;
-}
-
 std::int64_t timeuuid_millis(bytes_view u) {
     if (u.size() != 16) throw_invalid("Invalid timeuuid");
     std::uint64_t ts = (std::uint64_t(proto::detail::load_be16(u.data() + 6) & 0x0FFF) << 48) |
@@ -58,7 +42,23 @@ byte_buffer timestamp_as(const cql_type& t, std::int64_t ms) {
     }
 }
 
+std::atomic<std::uint64_t> uuid_seq{0};
+
 }  // namespace
+
+proto::uuid_bytes make_timeuuid(std::int64_t unix_us) {
+    // 100ns intervals since 1582-10-15, plus a sequence for uniqueness within a µs.
+    std::uint64_t ts = static_cast<std::uint64_t>(unix_us) * 10 + 0x01B21DD213814000ULL + (uuid_seq.fetch_add(1) % 10);
+    proto::uuid_bytes u{};
+    proto::detail::store_be32(u.data(), static_cast<std::uint32_t>(ts));
+    proto::detail::store_be16(u.data() + 4, static_cast<std::uint16_t>(ts >> 32));
+    proto::detail::store_be16(u.data() + 6, static_cast<std::uint16_t>(((ts >> 48) & 0x0FFF) | 0x1000));
+    static const std::uint64_t node = std::random_device{}() | 0x010000000000ULL;
+    u[8] = static_cast<std::uint8_t>(0x80 | (uuid_seq.load() >> 8 & 0x3F));
+    u[9] = static_cast<std::uint8_t>(uuid_seq.load());
+    for (int i = 0; i < 6; ++i) u[static_cast<std::size_t>(10 + i)] = static_cast<std::uint8_t>(node >> (40 - 8 * i));
+    return u;
+}
 
 // ---- values -------------------------------------------------------------------------
 

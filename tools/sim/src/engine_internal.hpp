@@ -494,6 +494,31 @@ struct exec_ctx {
     int partitions_touched = 0;
 };
 
+// One traced request (system_traces.sessions) and its events (system_traces.events).
+struct trace_event {
+    proto::uuid_bytes id{};  // timeuuid
+    std::string activity;
+    int source = 0;  // node
+    std::int32_t source_elapsed = 0;  // µs since the request started
+    std::string thread;
+};
+struct trace_session {
+    proto::uuid_bytes id{};
+    std::optional<proto::inet_address> client;
+    std::string command;  // "QUERY" for every CQL request, as Cassandra records it
+    int coordinator = 0;
+    std::int32_t duration = 0;  // µs
+    std::map<std::string, std::string> parameters;
+    std::string request;
+    std::int64_t started_at_ms = 0;
+    std::vector<trace_event> events;
+};
+
+// Keeps the last traces only: tracing is for inspection, not an unbounded log.
+constexpr std::size_t max_trace_sessions = 10000;
+
+proto::uuid_bytes make_timeuuid(std::int64_t unix_us);
+
 class engine_impl {
 public:
     engine_impl(const topology& t, engine_config c);
@@ -510,6 +535,8 @@ public:
     std::mutex query_cache_mu;
     std::unordered_map<std::string, std::shared_ptr<prepared_stmt>> query_cache;
     std::atomic<std::int64_t> last_ts{0};
+    std::mutex trace_mu;  // guards traces only (recorded after the statement ran, outside `mu`)
+    std::deque<trace_session> traces;
 
     std::int64_t next_timestamp() noexcept;
     keyspace_def* find_keyspace(std::string_view name) const noexcept;

@@ -392,7 +392,47 @@ void engine_impl::install_system_keyspaces() {
     // Empty replicated system keyspaces, listed as Cassandra lists them.
     make_ks("system_auth", simple(1), false);
     make_ks("system_distributed", simple(3), false);
-    make_ks("system_traces", simple(2), false);
+    // system_traces: Cassandra 5.0's tables, generated from the engine's trace
+    // store (a request with the tracing flag records a session and its events).
+    auto& traces = make_ks("system_traces", simple(2), false);
+    auto port_of = [](const topology& topo, int node) { return topo.config().base_port ? 7000 + node : 7000; };
+    add_table(traces, "sessions",
+              {{"session_id", "uuid", PK}, {"client", "inet"}, {"command", "text"}, {"coordinator", "inet"},
+               {"coordinator_port", "int"}, {"duration", "int"}, {"parameters", "map<text, text>"}, {"request", "text"},
+               {"started_at", "timestamp"}},
+              [port_of](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
+                  std::lock_guard lock(e.trace_mu);
+                  for (const auto& s : e.traces) {
+                      row_builder r(t, m);
+                      r.set("session_id", enc_uuid(s.id));
+                      if (const auto& a = s.client) r.set("client", enc_inet(*a));
+                      r.set("command", enc_text(s.command))
+                          .set("coordinator", enc_inet(e.topo.node(s.coordinator).inet()))
+                          .set("coordinator_port", enc_int(port_of(e.topo, s.coordinator)))
+                          .set("duration", enc_int(s.duration))
+                          .set("parameters", enc_text_map(s.parameters))
+                          .set("request", enc_text(s.request))
+                          .set("started_at", enc_bigint(s.started_at_ms))
+                          .commit();
+                  }
+              });
+    add_table(traces, "events",
+              {{"session_id", "uuid", PK}, {"event_id", "timeuuid", CK}, {"activity", "text"}, {"source", "inet"},
+               {"source_elapsed", "int"}, {"source_port", "int"}, {"thread", "text"}},
+              [port_of](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
+                  std::lock_guard lock(e.trace_mu);
+                  for (const auto& s : e.traces)
+                      for (const auto& ev : s.events)
+                          row_builder(t, m)
+                              .set("session_id", enc_uuid(s.id))
+                              .set("event_id", enc_uuid(ev.id))
+                              .set("activity", enc_text(ev.activity))
+                              .set("source", enc_inet(e.topo.node(ev.source).inet()))
+                              .set("source_elapsed", enc_int(ev.source_elapsed))
+                              .set("source_port", enc_int(port_of(e.topo, ev.source)))
+                              .set("thread", enc_text(ev.thread))
+                              .commit();
+              });
 
     // ---- system_virtual_schema ----
     auto& vs = make_ks("system_virtual_schema", local, true);

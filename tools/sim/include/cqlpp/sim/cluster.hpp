@@ -11,6 +11,11 @@
 //   UPDATE sim.nodes SET corrupt_crc = 1 WHERE node = 0;
 //   SELECT * FROM sim.counters WHERE node = 0;  -- requests by opcode, bytes, ...
 //
+// Tracing: QUERY / PREPARE / EXECUTE / BATCH with the tracing flag (0x02) get
+// a tracing id (a timeuuid) before the body; system_traces.sessions and
+// system_traces.events then hold the trace (the last 10,000 kept), with
+// coordinator and replica events as Cassandra 5.0 words them.
+//
 // Threading: the cluster runs its own io_context on `threads` background
 // threads (start()), or on the caller's thread (run()).
 #pragma once

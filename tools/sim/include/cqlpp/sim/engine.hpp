@@ -27,6 +27,7 @@ namespace cqlpp::sim {
 struct session_state {
     protocol::protocol_version version = protocol::protocol_version::v5;
     std::string keyspace;
+    std::optional<protocol::inet_address> client_address;  // for system_traces.sessions.client
 };
 
 // A schema change to push as an EVENT to registered connections.
@@ -36,6 +37,10 @@ struct schema_event {
 
 // What the network layer needs to know about an executed request.
 struct execution_info {
+    // Input: the request carried the tracing flag (0x02). The engine then
+    // records a trace session (system_traces.*) and sets tracing_id.
+    bool trace = false;
+    std::optional<protocol::uuid_bytes> tracing_id;
     // Set when the request touched exactly one partition of a user table
     // (single-partition read or write): its token, and whether the
     // coordinator is one of that partition's replicas (token-aware routing
