@@ -65,6 +65,9 @@ TEST_CASE("journal entries read back as written", "[bulk][journal]") {
         REQUIRE(w.append(entry(token_range{-1, bulk::max_token, false}, 0)).ok());
         bulk::input_entry in{"data/part 1,\"x\".csv", 4096, 100, 99, false};
         REQUIRE(w.append(in).ok());
+        in.complete = true;
+        in.checksum = {0xfedcba9876543210u, 42, 99};
+        REQUIRE(w.append(in).ok());
     }
     bulk::journal_contents j;
     REQUIRE(bulk::read_journal(file, j).ok());
@@ -72,8 +75,10 @@ TEST_CASE("journal entries read back as written", "[bulk][journal]") {
     REQUIRE(j.ranges.size() == 2);
     CHECK(j.ranges[0] == entry(token_range::closed(bulk::min_token, -1), 5));
     CHECK(j.ranges[1] == entry(token_range{-1, bulk::max_token, false}, 0));
-    REQUIRE(j.inputs.size() == 1);
+    REQUIRE(j.inputs.size() == 2);
     CHECK(j.inputs[0] == bulk::input_entry{"data/part 1,\"x\".csv", 4096, 100, 99, false});
+    // A load's checksum per file (all runs) survives, so a resumed load reports the whole job's.
+    CHECK(j.inputs[1] == bulk::input_entry{"data/part 1,\"x\".csv", 4096, 100, 99, true, {0xfedcba9876543210u, 42, 99}});
     // A missing journal is an empty one (a first run).
     bulk::journal_contents none;
     REQUIRE(bulk::read_journal(dir.path / "absent", none).ok());
