@@ -161,6 +161,8 @@ std::string input_line(const input_entry& e) {
     append_u64(s, "offset", e.offset);
     append_u64(s, "record", e.record);
     append_u64(s, "rows", e.rows);
+    append_key(s, "checksum");
+    s += '"' + e.checksum.to_string() + '"';
     append_key(s, "complete");
     s += e.complete ? "true" : "false";
     s += "}\n";
@@ -205,7 +207,8 @@ status read_journal(const std::filesystem::path& file, journal_contents& out) {
         } else if (type == "input") {
             input_entry e;
             if (!get_string(o, "file", e.file) || e.file.empty() || !get_u64(o, "offset", e.offset) ||
-                !get_u64(o, "record", e.record) || !get_u64(o, "rows", e.rows) || !get_bool(o, "complete", e.complete))
+                !get_u64(o, "record", e.record) || !get_u64(o, "rows", e.rows) || !get_checksum(o, "checksum", e.checksum) ||
+                !get_bool(o, "complete", e.complete))
                 return bad("malformed input entry");
             out.inputs.push_back(std::move(e));
         }

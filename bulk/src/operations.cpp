@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -49,6 +50,24 @@ std::chrono::milliseconds backoff(const operation_options& o, int attempt) {
     auto d = o.retry_backoff;
     for (int i = 1; i < attempt && d < std::chrono::milliseconds(2000); ++i) d *= 2;
     return std::min(d, std::chrono::milliseconds(2000));
+}
+
+// Errors that a retry cannot cure (the request itself is wrong or not allowed).
+bool retry_cannot_help(const std::error_code& ec) {
+    if (ec.category() == driver::driver_category())
+        return ec == driver::errc::bind_count_mismatch || ec == driver::errc::no_such_marker ||
+               ec == driver::errc::bind_type_mismatch;
+    if (ec.category() != protocol::server_category()) return false;
+    switch (static_cast<protocol::server_errc>(ec.value())) {
+        case protocol::server_errc::syntax_error:
+        case protocol::server_errc::unauthorized:
+        case protocol::server_errc::invalid:
+        case protocol::server_errc::config_error:
+        case protocol::server_errc::already_exists:
+        case protocol::server_errc::protocol_error:
+        case protocol::server_errc::auth_error: return true;
+        default: return false;
+    }
 }
 
 std::string describe(const driver::result& r) {
@@ -101,12 +120,16 @@ struct run_base {
     journal_writer journal;
     bad_records_writer bad;
     journal_contents previous;  // the journal as it was when the run started
+    fs::path bad_path;          // where rejected records go (empty until known)
 
     std::uint64_t rows = 0, bytes = 0, errors = 0, retries = 0;
     latency_stats latency;
     table_checksum sum;
     std::map<std::string, std::uint64_t> per_host;
     std::vector<range_entry> done;
+
+    // The whole job's rows and checksum, when not from ranges (loads).
+    std::optional<std::pair<std::uint64_t, table_checksum>> job_total;
 
     bool stopping = false;
     status fatal;        // first reason to stop (too_many_errors, io_error ...)
@@ -124,10 +147,25 @@ struct run_base {
         if (fatal.ok()) fatal = std::move(st);
         stopping = true;
     }
+    // Without a run directory, rejects go to a new directory under the
+    // temporary directory, made on the first one (a clean run leaves nothing).
+    status open_temp_bad() {
+        std::error_code ec;
+        auto base = fs::temp_directory_path(ec);
+        if (ec) base = ".";
+        std::string tmpl = (base / ("cqlpp-" + operation + "-XXXXXX")).string();
+        if (!::mkdtemp(tmpl.data()))
+            return {errc::io_error, tmpl + ": cannot create a directory for rejected records: " + std::strerror(errno)};
+        bad_path = fs::path(tmpl) / "bad_records.jsonl";
+        return bad.open(bad_path);
+    }
     void reject(bad_record r) {
         ++errors;
-        if (bad.count() < 100000 && !run_dir.empty()) {
-            if (auto st = bad.append(r); !st) fail(st);
+        if (bad.count() < 100000) {
+            status st;
+            if (bad_path.empty()) st = open_temp_bad();
+            if (st) st = bad.append(r);
+            if (!st) fail(st);
         }
         if (errors > o.max_errors)
             fail({errc::too_many_errors, "error budget exceeded: " + std::to_string(errors) + " errors (max " +
@@ -148,7 +186,8 @@ struct run_base {
             }
             if (auto st = journal.open(jf, o.sync_journal); !st) return st;
         }
-        return bad.open(run_dir / "bad_records.jsonl");
+        bad_path = run_dir / "bad_records.jsonl";
+        return bad.open(bad_path);
     }
 
     progress snapshot(std::uint64_t ranges_done, std::uint64_t ranges_total, std::optional<double> fraction) {
@@ -162,8 +201,10 @@ struct run_base {
         p.retries = retries;
         p.elapsed_seconds = seconds_since(started);
         p.rows_per_second = p.elapsed_seconds > 0 ? static_cast<double>(rows) / p.elapsed_seconds : 0;
+        if (fraction) p.fraction = std::clamp(*fraction, 0.0, 1.0);
         if (fraction && *fraction > 0.001 && *fraction <= 1.0)
             p.eta_seconds = p.elapsed_seconds * (1.0 - *fraction) / *fraction;
+        p.stopped = stopping || interrupted;
         return p;
     }
 
@@ -171,6 +212,7 @@ struct run_base {
     operation_result finish(std::uint64_t ranges_this_run, std::uint64_t ranges_resumed, std::uint64_t planned,
                             bool complete) {
         operation_result r;
+        r.started = true;
         r.rows_this_run = rows;
         r.ranges_resumed = ranges_resumed;
         r.ranges_planned = planned;
@@ -197,6 +239,10 @@ struct run_base {
                 s.bytes += m.bytes;
             }
         }
+        if (job_total) {
+            s.rows = job_total->first;
+            s.checksum = job_total->second;
+        }
         if (crash) {
             try {
                 std::rethrow_exception(crash);
@@ -214,7 +260,12 @@ struct run_base {
             r.message = "stopped before the end; resume with the same run directory to finish";
         } else if (!complete) {
             r.ec = make_error_code(errc::request_failed);
-            r.message = std::to_string(errors) + " error(s); see the bad-records file, resume to retry";
+            r.message = std::to_string(errors) + " error(s)";
+        }
+        if (errors > 0 && !bad_path.empty() && bad.count() > 0) {
+            r.message += (r.message.empty() ? "" : "; ") + ("rejected records in " + bad_path.string());
+            // Resuming a scan re-reads its failed ranges; a load's rejects are past its journal.
+            if (operation != "load" && !run_dir.empty()) r.message += "; resume with the same run directory to retry";
         }
         if (!run_dir.empty()) {
             if (auto st = write_summary(run_dir / "summary.json", s); !st && r.ok()) {
@@ -297,6 +348,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
     int attempts = 0;
     bool finished = false;
     std::string last_error;
+    bool hopeless = false;  // an error no retry can cure
     csv_write_options wo;
     wo.delimiter = c.o.delimiter;
     while (!finished) {
@@ -318,6 +370,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
             if (!r.ok()) {
                 last_error = describe(r);
                 failed = true;
+                hopeless = retry_cannot_help(r.error());
                 break;
             }
             attempts = 0;
@@ -374,7 +427,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
             if (c.should_stop()) break;
         }
         if (finished || !failed) continue;
-        if (++attempts > c.o.max_retries) break;
+        if (hopeless || ++attempts > c.o.max_retries) break;
         ++c.retries;
         co_await sleep_ms(backoff(c.o, attempts));
     }
@@ -388,7 +441,9 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
         // The rows counted so far are not kept: the range is not done.
         c.rows -= e.rows;
         c.reject({"range " + rr.range.to_string(), 0, 0,
-                  "failed after " + std::to_string(c.o.max_retries) + " retries: " + last_error, {}});
+                  (hopeless ? "failed (not retryable): " : "failed after " + std::to_string(c.o.max_retries) + " retries: ") +
+                      last_error,
+                  {}});
         co_return;
     }
     if (file.fd >= 0) {
@@ -575,7 +630,8 @@ struct window {
     std::string file;
     std::uint64_t end_offset = 0;
     std::uint64_t record = 0;  // records consumed up to end_offset
-    std::uint64_t rows = 0;    // rows loaded from the file once this window is done (cumulative)
+    std::uint64_t rows = 0;    // rows of this window's records loaded
+    table_checksum sum;        // ... and their checksum
     std::size_t pending = 0;   // units in flight
     bool sealed = false;
     bool complete = false;     // the file's last window
@@ -599,18 +655,24 @@ struct load_run : run_base {
     std::uint64_t records_this_run = 0;
     std::uint64_t files_done = 0;
     std::uint64_t input_total = 0;
-    std::map<std::string, std::uint64_t> file_rows;  // rows loaded per file (cumulative)
+    // Per file, rows loaded (and their checksum) up to its last journaled
+    // window, earlier runs included: the whole job, resumed or not.
+    std::map<std::string, std::uint64_t> file_rows;
+    std::map<std::string, table_checksum> file_sums;
 
     void advance_journal() {
         while (!windows.empty() && windows.front()->sealed && windows.front()->pending == 0) {
             auto w = windows.front();
             windows.pop_front();
+            file_rows[w->file] += w->rows;
+            file_sums[w->file].merge(w->sum);
             if (journal.is_open()) {
                 input_entry ie;
                 ie.file = w->file;
                 ie.offset = w->end_offset;
                 ie.record = w->record;
                 ie.rows = file_rows[w->file];
+                ie.checksum = file_sums[w->file];
                 ie.complete = w->complete;
                 if (auto st = journal.append(ie); !st) fail(st);
             }
@@ -637,14 +699,17 @@ asio::awaitable<void> run_unit(load_run& c, load_unit u) {
             break;
         }
         last_error = describe(r);
-        if (attempt >= c.o.max_retries || c.stopping) break;
+        if (attempt >= c.o.max_retries || c.stopping || retry_cannot_help(r.error())) break;
         ++c.retries;
         co_await sleep_ms(backoff(c.o, attempt + 1));
     }
     if (ok) {
         c.rows += u.stmts.size();
-        c.file_rows[u.w->file] += u.stmts.size();
-        for (auto h : u.hashes) c.sum.add_row_hash(h);
+        u.w->rows += u.stmts.size();
+        for (auto h : u.hashes) {
+            c.sum.add_row_hash(h);
+            u.w->sum.add_row_hash(h);
+        }
     } else {
         for (auto& rec : u.records) {
             rec.reason = "write failed: " + last_error;
@@ -680,7 +745,10 @@ std::string file_key(const fs::path& p) {
 asio::awaitable<void> load_file(load_run& c, const fs::path& path, const input_entry* prior) {
     const auto key = file_key(path);
     const std::uint64_t skip_to = prior ? prior->offset : 0;
-    if (prior) c.file_rows[key] = prior->rows;
+    if (prior) {
+        c.file_rows[key] = prior->rows;
+        c.file_sums[key] = prior->checksum;
+    }
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         c.fail({errc::io_error, path.string() + ": cannot open: " + std::strerror(errno)});
@@ -1047,6 +1115,7 @@ asio::awaitable<operation_result> load(driver::session& s, const operation_optio
             ++resumed_files;
             ++c.files_done;
             c.file_rows[file_key(f)] = prior->rows;
+            c.file_sums[file_key(f)] = prior->checksum;
             continue;
         }
         co_await load_file(c, f, prior);
@@ -1064,12 +1133,11 @@ asio::awaitable<operation_result> load(driver::session& s, const operation_optio
         c.cb(pr);
     }
     const bool complete = c.files_done == files.size() && c.errors == 0;
-    auto r = c.finish(c.files_done - resumed_files, resumed_files, files.size(), complete);
-    // Rows from earlier runs (whole job), like scans report.
-    std::uint64_t total = 0;
-    for (const auto& [k, v] : c.file_rows) total += v;
-    r.summary.rows = std::max(r.summary.rows, total);
-    co_return r;
+    // The whole job (earlier runs too), like scans report.
+    c.job_total.emplace();
+    for (const auto& [k, v] : c.file_rows) c.job_total->first += v;
+    for (const auto& [k, v] : c.file_sums) c.job_total->second.merge(v);
+    co_return c.finish(c.files_done - resumed_files, resumed_files, files.size(), complete);
 }
 
 }  // namespace cqlpp::bulk

@@ -63,7 +63,10 @@ TEST_CASE("journal entries read back as written", "[bulk][journal]") {
         REQUIRE(w.open(file).ok());
         REQUIRE(w.append(entry(token_range::closed(bulk::min_token, -1), 5)).ok());
         REQUIRE(w.append(entry(token_range{-1, bulk::max_token, false}, 0)).ok());
-        bulk::input_entry in{"data/part 1,\"x\".csv", 4096, 100, 99, false};
+        bulk::input_entry in{"data/part 1,\"x\".csv", 4096, 100, 99, false, {}};
+        REQUIRE(w.append(in).ok());
+        in.complete = true;
+        in.checksum = {0xfedcba9876543210u, 42, 99};
         REQUIRE(w.append(in).ok());
     }
     bulk::journal_contents j;
@@ -72,8 +75,10 @@ TEST_CASE("journal entries read back as written", "[bulk][journal]") {
     REQUIRE(j.ranges.size() == 2);
     CHECK(j.ranges[0] == entry(token_range::closed(bulk::min_token, -1), 5));
     CHECK(j.ranges[1] == entry(token_range{-1, bulk::max_token, false}, 0));
-    REQUIRE(j.inputs.size() == 1);
-    CHECK(j.inputs[0] == bulk::input_entry{"data/part 1,\"x\".csv", 4096, 100, 99, false});
+    REQUIRE(j.inputs.size() == 2);
+    CHECK(j.inputs[0] == bulk::input_entry{"data/part 1,\"x\".csv", 4096, 100, 99, false, {}});
+    // A load's checksum per file (all runs) survives, so a resumed load reports the whole job's.
+    CHECK(j.inputs[1] == bulk::input_entry{"data/part 1,\"x\".csv", 4096, 100, 99, true, {0xfedcba9876543210u, 42, 99}});
     // A missing journal is an empty one (a first run).
     bulk::journal_contents none;
     REQUIRE(bulk::read_journal(dir.path / "absent", none).ok());
@@ -175,8 +180,8 @@ TEST_CASE("resume: done ranges are skipped and the rest is exactly what is left"
         for (const auto& d : j.ranges) CHECK_FALSE(r.range.contains(d.range.end));
 
     // Load progress: the furthest entry per file; complete wins.
-    j.inputs = {{"a.csv", 100, 10, 9, false}, {"a.csv", 300, 30, 29, false}, {"a.csv", 200, 20, 19, false},
-                {"b.csv", 50, 5, 5, true}, {"b.csv", 10, 1, 1, false}};
+    j.inputs = {{"a.csv", 100, 10, 9, false, {}}, {"a.csv", 300, 30, 29, false, {}}, {"a.csv", 200, 20, 19, false, {}},
+                {"b.csv", 50, 5, 5, true, {}}, {"b.csv", 10, 1, 1, false, {}}};
     auto progress = bulk::input_progress(j);
     CHECK(progress.at("a.csv").offset == 300);
     CHECK(progress.at("b.csv").complete);
@@ -190,8 +195,8 @@ TEST_CASE("merging journals never counts a range twice", "[bulk][journal]") {
     j1.ranges = {entry(token_range::closed(w1.first(), -1000), 10), entry(token_range::closed(-999, w1.end), 20)};
     j2.ranges = {entry(token_range::closed(w2.first(), 5000), 30), entry(token_range::closed(5001, w2.end), 40),
                  entry(token_range::closed(w2.first(), 5000), 30)};
-    j1.inputs = {{"x.csv", 10, 1, 1, false}};
-    j2.inputs = {{"x.csv", 20, 2, 2, false}};
+    j1.inputs = {{"x.csv", 10, 1, 1, false, {}}};
+    j2.inputs = {{"x.csv", 20, 2, 2, false, {}}};
     const bulk::journal_contents both[] = {j1, j2, j1};  // j1 merged twice, too
     bulk::merge_result m;
     REQUIRE(bulk::merge_journals(both, m).ok());

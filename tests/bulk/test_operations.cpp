@@ -455,6 +455,7 @@ TEST_CASE("bulk ops: an interrupted run resumes without counting or writing a ra
             lo.concurrency = 8;
             auto l1 = co_await bulk::load(*s, lo);
             CHECK(l1.ec == bulk::errc::interrupted);
+            CHECK(l1.summary.checksum.rows == l1.summary.rows);
             auto partial = co_await whole_table(*s, "count", "rs", "t");
             CHECK(partial.summary.rows >= 4000);  // windows of whole files / 2,048 records
             CHECK(partial.summary.rows < total);
@@ -463,6 +464,8 @@ TEST_CASE("bulk ops: an interrupted run resumes without counting or writing a ra
             auto l2 = co_await checked(bulk::load(*s, lo));
             CHECK(l2.summary.rows == total);
             CHECK(l2.rows_this_run <= total - 4000);
+            // The whole job's checksum (both runs), as the table's.
+            CHECK(l2.summary.checksum == original.summary.checksum);
             auto after = co_await whole_table(*s, "checksum", "rs", "t");
             CHECK(after.summary.checksum == original.summary.checksum);
 

@@ -28,7 +28,7 @@ trap cleanup EXIT
 
 SIM_PORT=""
 for _ in $(seq 1 50); do
-  p=$((22000 + RANDOM % 1000))
+  p=$((${CQLPP_TEST_PORT_BASE:-22000} + RANDOM % ${CQLPP_TEST_PORT_SPAN:-1000}))
   if ! port_open 127.0.0.1 "$p" && ! port_open 127.0.0.2 "$p" && ! port_open 127.0.0.3 "$p"; then SIM_PORT=$p; break; fi
 done
 [ -n "$SIM_PORT" ] || { echo "test_bulk: no free port" >&2; exit 1; }
@@ -137,7 +137,8 @@ expect_rc rest 0 && expect_in rest "$WORK/rest.out" "count: 3,000 rows" && expec
 # page make the unload take ~6 s, so the signal lands in the middle.
 cql "UPDATE sim.nodes SET latency_ms = 2 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 2 WHERE node = 1;
      UPDATE sim.nodes SET latency_ms = 2 WHERE node = 2"
-"$CQLPP" bulk unload "${CONN[@]}" -k ks3 -t t --page-size 1 --concurrency 1 --splits 60 --output "$WORK/killed" \
+"$CQLPP" bulk unload --hosts 127.0.0.1 --port "$SIM_PORT" --progress lines --progress-interval 0.2 \
+  -k ks3 -t t --page-size 1 --concurrency 1 --splits 60 --output "$WORK/killed" \
   >"$WORK/killed.out" 2>"$WORK/killed.err" &
 kpid=$!
 sleep 1
@@ -146,6 +147,9 @@ wait $kpid; krc=$?
 cql "UPDATE sim.nodes SET latency_ms = 0 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 0 WHERE node = 1;
      UPDATE sim.nodes SET latency_ms = 0 WHERE node = 2"
 rc=$krc; expect_rc killed 1 && expect_in killed "$WORK/killed.err" "interrupted"
+# The last progress line says so too, not "done".
+expect_in killed "$WORK/killed.err" "interrupted after"
+grep -q "done in" "$WORK/killed.err" && bad "killed: progress says done: $(cat "$WORK/killed.err")" || ok
 n=$(find "$WORK/killed" -name 'range_*.csv' | wc -l)
 if [ "$n" -gt 0 ] && [ "$n" -lt 60 ]; then ok; else bad "killed: $n range files after SIGTERM"; fi
 ls "$WORK/killed"/*.part >/dev/null 2>&1 && bad "killed: .part files left" || ok
@@ -175,15 +179,78 @@ expect_in after_bad "$WORK/after_bad.out" "count: 3,002 rows"
 run prog bulk count --hosts 127.0.0.1 --port "$SIM_PORT" -k ks3 -t t --count-mode rows --page-size 10 --progress lines --progress-interval 0.01
 expect_rc prog 0 && expect_in prog "$WORK/prog.err" "rows/s" && expect_in prog "$WORK/prog.err" "done in"
 
-# Errors: one line each.
+# A record the server rejects as INVALID (a null key) is not retried.
+printf 'k,c,v\n,0,nullkey\n6000,0,ok\n' > "$WORK/nullkey.csv"
+run nullkey bulk load "${CONN[@]}" -k ks1 -t t --input "$WORK/nullkey.csv" --max-retries 5 --resume "$WORK/nullrun"
+expect_rc nullkey 1 && expect_in nullkey "$WORK/nullkey.out" "retries: 0"
+expect_in nullkey "$WORK/nullrun/bad_records.jsonl" ',0,nullkey'
+expect_in nullkey "$WORK/nullrun/bad_records.jsonl" 'Invalid'
+
+# Without --resume, rejects still go to a file, and the error names it; a clean run leaves none.
+mkdir -p "$WORK/tmp"
+printf 'k,c,v\n7000,0,ok\n7001,zero,bad\n' > "$WORK/bad2.csv"
+TMPDIR="$WORK/tmp" run norun bulk load "${CONN[@]}" -k ks1 -t t --input "$WORK/bad2.csv"
+expect_rc norun 1 && expect_in norun "$WORK/norun.err" "rejected records in $WORK/tmp/cqlpp-load-"
+badfile=$(sed -n 's/.*rejected records in \([^;]*bad_records\.jsonl\).*/\1/p' "$WORK/norun.err")
+if [ -n "$badfile" ] && grep -qF '7001,zero,bad' "$badfile"; then ok; else bad "norun: no bad-records file '$badfile'"; fi
+grep -qi "see the bad-records file" "$WORK/norun.err" && bad "norun: vague message" || ok
+rm -rf "$WORK/tmp"/*
+printf 'k,c,v\n7002,0,ok\n' > "$WORK/good2.csv"
+TMPDIR="$WORK/tmp" run clean bulk load "${CONN[@]}" -k ks1 -t t --input "$WORK/good2.csv"
+expect_rc clean 0
+[ -z "$(ls -A "$WORK/tmp")" ] && ok || bad "clean load left $(ls "$WORK/tmp")"
+
+# A load interrupted twice (--max-records) then resumed prints the whole job's
+# checksum, equal to the table's; so does merge of its run directory.
+cql "CREATE TABLE ks1.r (k int, c int, v text, m map<text, int>, PRIMARY KEY (k, c))"
+run lr1 bulk load "${CONN[@]}" -k ks1 -t r --input "$WORK/rows.csv" --max-records 1000 --resume "$WORK/lr"
+expect_rc lr1 1 && expect_in lr1 "$WORK/lr1.err" "interrupted"
+run lr2 bulk load "${CONN[@]}" -k ks1 -t r --input "$WORK/rows.csv" --max-records 1000 --resume "$WORK/lr"
+expect_rc lr2 1
+run lr3 bulk load "${CONN[@]}" -k ks1 -t r --input "$WORK/rows.csv" --resume "$WORK/lr"
+expect_rc lr3 0 && expect_in lr3 "$WORK/lr3.out" "load: 3,000 rows" && expect_in lr3 "$WORK/lr3.out" "checksum: $SUM"
+run lrsum bulk checksum "${CONN[@]}" -k ks1 -t r
+expect_in lrsum "$WORK/lrsum.out" "checksum: $SUM rows: 3000"
+run lrmerge bulk merge "$WORK/lr"
+expect_rc lrmerge 0 && expect_in lrmerge "$WORK/lrmerge.out" "checksum: $SUM"
+
+# Errors: one line each, and no summary of a run that never started.
 run e1 bulk count "${CONN[@]}" -k ks1 -t nope
 expect_rc e1 1 && expect_in e1 "$WORK/e1.err" "no table ks1.nope"
+[ -s "$WORK/e1.out" ] && bad "e1: summary printed before the error: $(cat "$WORK/e1.out")" || ok
+run e5 bulk load "${CONN[@]}" -k ks1 -t nope --input "$WORK/bad.csv"
+expect_rc e5 1 && expect_in e5 "$WORK/e5.err" "no table ks1.nope"
+[ -s "$WORK/e5.out" ] && bad "e5: summary printed before the error: $(cat "$WORK/e5.out")" || ok
 run e2 bulk count "${CONN[@]}" -k ks1 -t t --worker 4/3
 expect_rc e2 1 && expect_in e2 "$WORK/e2.err" "--worker"
 run e3 bulk count "${CONN[@]}" -k ks1 -t t --where-token-range 5:5
 expect_rc e3 1 && expect_in e3 "$WORK/e3.err" "--where-token-range"
 run e4 bulk count --hosts 127.0.0.1 --port 1 --progress none -k ks1 -t t
 expect_rc e4 1 && expect_in e4 "$WORK/e4.err" "cannot connect"
+
+# SIGINT while every request hangs (connecting, reading metadata or counting):
+# the tool still leaves within seconds and says it was interrupted. Last: the
+# sim stays this slow (the answer to the UPDATE itself is 20 s late, not awaited).
+"$PY" - "$SIM_PORT" <<'EOF2'
+import os, sys, time
+from cassandra.cluster import Cluster
+s = Cluster(["127.0.0.1"], port=int(sys.argv[1]), protocol_version=4).connect()
+for n in (0, 1, 2):
+    s.execute_async("UPDATE sim.nodes SET latency_ms = 20000 WHERE node = %d" % n)
+time.sleep(1)
+os._exit(0)
+EOF2
+for delay in 0.3 1.5; do
+  start=$(date +%s)
+  timeout 60 "$CQLPP" bulk count "${CONN[@]}" -k ks1 -t t >"$WORK/hang.out" 2>"$WORK/hang.err" &
+  hpid=$!
+  sleep $delay
+  kill -INT $hpid 2>/dev/null
+  wait $hpid; rc=$?
+  took=$(( $(date +%s) - start ))
+  expect_rc hang 1 && expect_in hang "$WORK/hang.err" "interrupted"
+  [ "$took" -le 8 ] && ok || bad "hang: SIGINT after ${delay}s took ${took}s to stop"
+done
 
 echo "test_bulk: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

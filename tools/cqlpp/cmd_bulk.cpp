@@ -16,10 +16,12 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -107,7 +109,7 @@ public:
         std::ostringstream line;
         if (bar_) {
             const int width = 24;
-            double frac = ranges ? double(p.ranges_done) / double(p.ranges_total) : 0;
+            double frac = p.fraction ? *p.fraction : ranges ? double(p.ranges_done) / double(p.ranges_total) : 0;
             int filled = static_cast<int>(std::lround(frac * width));
             line << '\r' << p.operation << " [" << std::string(std::size_t(filled), '#')
                  << std::string(std::size_t(width - filled), '.') << "] ";
@@ -119,7 +121,7 @@ public:
              << " rows/s";
         if (p.errors) line << ", " << p.errors << " errors";
         if (p.retries) line << ", " << p.retries << " retries";
-        if (p.final) line << ", done in " << fmt_seconds(p.elapsed_seconds);
+        if (p.final) line << (p.stopped ? ", interrupted after " : ", done in ") << fmt_seconds(p.elapsed_seconds);
         else if (p.eta_seconds) line << ", ETA " << fmt_seconds(*p.eta_seconds);
         if (bar_) {
             line << "   ";
@@ -247,9 +249,27 @@ void run_operation(const bulk_cli& c, const std::string& op) {
 
     asio::io_context io(1);
     asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::steady_timer grace(io);
     auto stop = o.stop;
-    signals.async_wait([stop](std::error_code ec, int) {
-        if (!ec) stop->store(true);
+    // The operation stops at its next check of the flag; a request in flight,
+    // a connect or a metadata read may take longer: after a grace period or a
+    // second signal, leave at once (the journal holds whole lines only).
+    auto abandon = [&op] {
+        std::cout.flush();
+        if (::isatty(2)) std::cerr << '\n';  // end the progress bar's line
+        std::cerr << "cqlpp: " << op << " interrupted (stopped waiting for requests in flight)\n";
+        std::_Exit(1);
+    };
+    signals.async_wait([&, stop](std::error_code ec, int) {
+        if (ec) return;
+        stop->store(true);
+        grace.expires_after(std::chrono::seconds(3));
+        grace.async_wait([&](std::error_code e) {
+            if (!e) abandon();
+        });
+        signals.async_wait([&](std::error_code e, int) {
+            if (!e) abandon();
+        });
     });
     progress_display display(c.progress);
     bulk::operation_result result;
@@ -274,6 +294,7 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         [&](std::exception_ptr e) {
             crash = e;
             signals.cancel();
+            grace.cancel();
             io.stop();
         });
     io.run();
@@ -281,7 +302,7 @@ void run_operation(const bulk_cli& c, const std::string& op) {
     if (!connect_error.empty()) throw command_error(connect_error);
     if (op == "checksum" && !c.json_summary && result.ok()) {
         std::cout << "checksum: " << result.summary.checksum.to_string() << " rows: " << result.summary.rows << '\n';
-    } else {
+    } else if (result.started || c.json_summary) {  // an error before any work: just the error
         print_summary(result, c.json_summary, std::cout);
     }
     if (!result.ok()) {
@@ -331,7 +352,14 @@ void run_merge(const bulk_cli& c) {
     } else {
         for (const auto& [f, e] : m.inputs) r.summary.rows += e.rows;
         r.summary.ranges = m.inputs.size();
-        r.summary.checksum = total.checksum;
+        // The journal's per-file checksums cover every run; summaries before
+        // they were journaled (no checksum with rows) only their last run.
+        bool journaled = true;
+        for (const auto& [f, e] : m.inputs) {
+            if (e.rows && !e.checksum.rows) journaled = false;
+            r.summary.checksum.merge(e.checksum);
+        }
+        if (!journaled) r.summary.checksum = total.checksum;
         r.summary.bytes = total.bytes;
     }
     r.rows_this_run = r.summary.rows;

@@ -7,7 +7,8 @@
 //   {"type":"journal","version":1}
 //   {"type":"range","start":-9223372036854775808,"inclusive":true,"end":-42,"rows":17,
 //    "checksum":"<48 hex>","bytes":1234,"ms":3.5}
-//   {"type":"input","file":"a.csv","offset":1048576,"record":5000,"rows":4999,"complete":false}
+//   {"type":"input","file":"a.csv","offset":1048576,"record":5000,"rows":4999,
+//    "checksum":"<48 hex>","complete":false}
 // An unload/count records each finished range; resuming skips
 // done_ranges() (subtract_ranges in ranges.hpp), even with another split.
 // A load records, per input file, how far every record is loaded (all
@@ -44,6 +45,7 @@ struct input_entry {
     std::uint64_t record = 0;  // ... and this record index
     std::uint64_t rows = 0;    // rows loaded from the file so far
     bool complete = false;     // the whole file is loaded
+    table_checksum checksum;   // of the rows loaded from the file so far (all runs)
     friend bool operator==(const input_entry&, const input_entry&) = default;
 };
 

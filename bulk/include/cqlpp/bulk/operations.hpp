@@ -128,7 +128,9 @@ struct progress {
     double elapsed_seconds = 0;
     double rows_per_second = 0;
     std::optional<double> eta_seconds;  // from ranges (scans) or input bytes (load)
+    std::optional<double> fraction;     // of the job done, 0..1: ranges (scans) or input bytes (load)
     bool final = false;
+    bool stopped = false;  // stopped before the end: a signal, --max-*, or a fatal error
 };
 using progress_callback = std::function<void(const progress&)>;
 
@@ -143,6 +145,7 @@ struct operation_result {
     std::uint64_t ranges_planned = 0;  // in this run's scope (before resume)
     std::vector<range_entry> ranges;   // finished in this run (count: per-range rows)
     std::map<std::string, std::uint64_t> rows_per_host;  // coordinator -> rows (this run)
+    bool started = false;  // false: failed before doing any work (nothing to summarise)
     bool ok() const noexcept { return !ec; }
 };
 
