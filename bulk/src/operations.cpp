@@ -57,8 +57,9 @@ bool retry_cannot_help(const std::error_code& ec) {
     if (ec.category() == driver::driver_category())
         return ec == driver::errc::bind_count_mismatch || ec == driver::errc::no_such_marker ||
                ec == driver::errc::bind_type_mismatch;
-    if (ec.category() != protocol::server_category()) return false;
-    switch (static_cast<protocol::server_errc>(ec.value())) {
+    const auto code = protocol::server_errc_of(ec);
+    if (!code) return false;
+    switch (*code) {
         case protocol::server_errc::syntax_error:
         case protocol::server_errc::unauthorized:
         case protocol::server_errc::invalid:

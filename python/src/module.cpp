@@ -377,7 +377,10 @@ PyObject* make_exception(const std::error_code& ec, const drv::diagnostics& d) {
         for (const auto& a : d.attempts) attempts.append(py::make_tuple(a.host, a.ec.message(), a.detail));
         info["attempts"] = attempts;
         std::string msg = d.message.empty() ? ec.message() : d.message;
-        py::object e = py::reinterpret_borrow<py::object>(hk().make_error)(err_category(ec), ec.value(), msg, info);
+        // A server error's value carries a marker bit (never 0): hand Python the wire code.
+        const auto server_code = proto::server_errc_of(ec);
+        const int code = server_code ? static_cast<int>(*server_code) : ec.value();
+        py::object e = py::reinterpret_borrow<py::object>(hk().make_error)(err_category(ec), code, msg, info);
         return e.release().ptr();
     } catch (py::error_already_set& e) {
         e.restore();
