@@ -229,9 +229,7 @@ status parse_token_range(std::string_view text, std::vector<token_range>& out) {
     if (!a || !b)
         return {errc::bad_token_range,
                 "token range '" + std::string(text) + "': START and END must be integers in [-2^63, 2^63-1]"};
-    if (*a == *b)
-        return {errc::bad_token_range, "token range '" + std::string(text) + "': START equals END (empty range)"};
-    if (*a < *b) {
+    if (*a <= *b) {  // A == B: `token > A AND token <= A` selects nothing; an empty range says so
         out.push_back({*a, *b, false});
     } else {  // wraps: (a, max] and [min, b]
         if (*a != max_token) out.push_back({*a, max_token, false});

@@ -1,5 +1,6 @@
 // Token-range planning: exact coverage of the ring on random rings, replicas
 // per piece, restriction, worker shares, resume subtraction, CQL text.
+#include "cqlpp/bulk/journal.hpp"
 #include "cqlpp/bulk/ranges.hpp"
 
 #include <catch2/catch.hpp>
@@ -278,7 +279,11 @@ TEST_CASE("worker and token range options", "[bulk][ranges]") {
     REQUIRE(out.size() == 1);
     CHECK(out[0] == token_range{tmin, 0, true});
     out.clear();
-    CHECK_FALSE(bulk::parse_token_range("5:5", out).ok());
+    // A == B: CQL's `token > 5 AND token <= 5` is empty, and so is the range.
+    REQUIRE(bulk::parse_token_range("5:5", out).ok());
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].empty());
+    out.clear();
     CHECK_FALSE(bulk::parse_token_range("5", out).ok());
     CHECK_FALSE(bulk::parse_token_range("a:5", out).ok());
     CHECK_FALSE(bulk::parse_token_range("1:9223372036854775808", out).ok());
@@ -302,6 +307,25 @@ TEST_CASE("restricting a plan to --where-token-range", "[bulk][ranges]") {
         CHECK(containing(ranges, b) == 1);
         CHECK(containing(ranges, a) == 0);
     }
+}
+
+TEST_CASE("--where-token-range A:A plans no range at all", "[bulk][ranges]") {
+    std::mt19937_64 rng(6);
+    auto map = random_ring(rng);
+    for (const char* w : {"1:1", "-9223372036854775808:-9223372036854775808", "9223372036854775807:9223372036854775807"}) {
+        bulk::plan_options opt;
+        REQUIRE(bulk::parse_token_range(w, opt.where).ok());
+        CHECK(bulk::plan_ranges(map, "ks", opt).empty());
+        // With a non-empty range beside it, just that one.
+        REQUIRE(bulk::parse_token_range("-10:20", opt.where).ok());
+        CHECK(bulk::normalize(just_ranges(bulk::plan_ranges(map, "ks", opt))) == std::vector{token_range{-10, 20, false}});
+    }
+    // A merge scoped to an empty range expects nothing and misses nothing.
+    std::vector<token_range> expected;
+    REQUIRE(bulk::parse_token_range("1:1", expected).ok());
+    bulk::merge_result m;
+    REQUIRE(bulk::merge_journals({}, m, expected).ok());
+    CHECK(m.missing.empty());
 }
 
 TEST_CASE("resume: subtracting done ranges leaves exactly the rest", "[bulk][ranges]") {

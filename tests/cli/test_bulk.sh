@@ -223,8 +223,23 @@ expect_rc e5 1 && expect_in e5 "$WORK/e5.err" "no table ks1.nope"
 [ -s "$WORK/e5.out" ] && bad "e5: summary printed before the error: $(cat "$WORK/e5.out")" || ok
 run e2 bulk count "${CONN[@]}" -k ks1 -t t --worker 4/3
 expect_rc e2 1 && expect_in e2 "$WORK/e2.err" "--worker"
-run e3 bulk count "${CONN[@]}" -k ks1 -t t --where-token-range 5:5
+run e3 bulk count "${CONN[@]}" -k ks1 -t t --where-token-range 5
 expect_rc e3 1 && expect_in e3 "$WORK/e3.err" "--where-token-range"
+
+# --where-token-range A:A is empty, as `token(k) > A AND token(k) <= A` is in CQL:
+# nothing counted, summed or unloaded (not the whole table, not an error).
+for mode in server rows; do
+  run empty_$mode bulk count "${CONN[@]}" -k ks1 -t t --where-token-range 1:1 --count-mode $mode
+  expect_rc empty_$mode 0 && expect_in empty_$mode "$WORK/empty_$mode.out" "count: 0 rows"
+done
+run empty_sum bulk checksum "${CONN[@]}" -k ks1 -t t --where-token-range 1:1
+expect_rc empty_sum 0 && expect_in empty_sum "$WORK/empty_sum.out" "rows: 0"
+run empty_unload bulk unload "${CONN[@]}" -k ks1 -t t --where-token-range 1:1 --output "$WORK/empty_unload"
+expect_rc empty_unload 0 && expect_in empty_unload "$WORK/empty_unload.out" "unload: 0 rows"
+n=$(find "$WORK/empty_unload" -name 'range_*' | wc -l)
+[ "$n" -eq 0 ] && ok || bad "empty_unload: $n range files"
+run empty_merge bulk merge "$WORK/empty_unload" --where-token-range 1:1
+expect_rc empty_merge 0 && expect_in empty_merge "$WORK/empty_merge.out" "0 rows"
 run e4 bulk count --hosts 127.0.0.1 --port 1 --progress none -k ks1 -t t
 expect_rc e4 1 && expect_in e4 "$WORK/e4.err" "cannot connect"
 

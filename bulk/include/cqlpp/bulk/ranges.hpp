@@ -117,8 +117,9 @@ struct range_group {
 std::vector<range_group> group_by_replicas(std::span<const replica_range> ranges);
 
 // "--where-token-range A:B": tokens A < t <= B. A > B wraps around the ring
-// (two ranges). A == B is rejected (Cassandra would read it as the whole ring,
-// which is what no option means). Appends to `out`.
+// (two ranges). A == B is the empty range (as in CQL, `token(k) > A AND token(k) <= A`
+// selects nothing): appended as such, so a plan restricted to it has no ranges,
+// unlike no option at all (the whole ring). Appends to `out`.
 status parse_token_range(std::string_view text, std::vector<token_range>& out);
 
 // "--worker I/N", 1 <= I <= N: worker I of N takes the I-th of N equal slices of
@@ -135,7 +136,7 @@ token_range worker_slice(worker_id w) noexcept;
 struct plan_options {
     std::size_t splits = 0;               // 0: default_split_count(vnode ranges in scope, cores)
     unsigned cores = 0;                   // for the default; 0 = hardware_concurrency()
-    std::vector<token_range> where;       // --where-token-range; empty = whole ring
+    std::vector<token_range> where;       // --where-token-range; no entry = whole ring
     std::optional<worker_id> worker;      // --worker
 };
 // vnode_ranges, restricted to `where` and the worker's slice, then split.
