@@ -117,6 +117,21 @@ expect_fail "--progress: bogus not in" bulk count -k ks -t t --progress bogus
 expect_fail "--splits: must be <= 1000000, not 100000000" bulk count -k ks -t t --splits 100000000
 expect_fail "--splits: must be >= 0, not -1" bulk count -k ks -t t --splits -1
 expect_fail "--batch-rows: must be >= 1, not 0" bulk load -k ks -t t --input x --batch-rows 0
+# sim: nothing absurd accepted (each fails before binding any port)
+expect_fail "--racks: must be >= 1, not 0" sim --racks 0
+expect_fail "--threads: must be >= 1, not 0" sim --threads 0
+expect_fail "--threads: must be <= 256, not 100000" sim --threads 100000
+expect_fail "--nodes: must be >= 1, not 0" sim --nodes 0
+expect_fail "--nodes: must be <= 250, not 1000" sim --nodes 1000
+expect_fail "--num-tokens: must be >= 1, not 0" sim --num-tokens 0
+expect_fail "--num-tokens: must be <= 4096, not 100000" sim --num-tokens 100000
+expect_fail "--racks: must be <= 250, not 251" sim --racks 251
+expect_fail "--port: must be <= 65535, not 70000" sim --port 70000
+expect_fail "--port: must be >= 1, not 0" sim --port 0
+expect_fail "--non-replica-delay-us: must be >= 0, not -1" sim --non-replica-delay-us -1
+expect_fail "--dcs: at most 250 nodes in all" sim --dcs a:200,b:200
+expect_fail "--dcs: expected NAME:NODES" sim --dcs a:3x
+expect_fail "--base-port: 3 nodes from port 65534 go past 65535" sim --base-port 65534
 # exec -f with a directory: an error, not a silent success
 expect_fail "cannot read .: is a directory" exec -f .
 

@@ -12,6 +12,8 @@ namespace cqlpp::tools {
 
 namespace {
 
+constexpr int max_nodes = 250;  // the sim's limit (one loopback address each)
+
 struct sim_options {
     int nodes = 3;
     int num_tokens = 16;
@@ -43,14 +45,19 @@ void run_sim(const sim_options& o) {
         for (const auto& part : split_top_level(o.datacenters, ',')) {
             auto colon = part.find(':');
             int n = 0;
-            if (colon == std::string::npos ||
-                std::from_chars(part.data() + colon + 1, part.data() + part.size(), n).ec != std::errc() || n < 1)
+            const char* end = part.data() + part.size();
+            if (colon == std::string::npos || colon == 0 ||
+                std::from_chars(part.data() + colon + 1, end, n) != std::from_chars_result{end, std::errc()} || n < 1)
                 throw command_error("--dcs: expected NAME:NODES[,NAME:NODES...], got '" + part + "'");
+            if (n > max_nodes || (total += n) > max_nodes)
+                throw command_error("--dcs: at most " + std::to_string(max_nodes) + " nodes in all");
             cfg.topology.datacenters.emplace_back(part.substr(0, colon), n);
-            total += n;
         }
         cfg.topology.nodes = total;
     }
+    if (o.base_port && o.base_port + cfg.topology.nodes - 1 > 65535)
+        throw command_error("--base-port: " + std::to_string(cfg.topology.nodes) + " nodes from port " +
+                            std::to_string(o.base_port) + " go past 65535");
     cfg.v4_only = o.v4_only;
     cfg.allow_lz4 = !o.no_lz4;
     for (const auto& u : o.users) {
@@ -99,22 +106,29 @@ void run_sim(const sim_options& o) {
 void add_sim_command(CLI::App& app) {
     auto o = std::make_shared<sim_options>();
     auto* cmd = app.add_subcommand("sim", "Run a simulated Cassandra cluster (in memory, CQL v5/v4) until interrupted");
-    cmd->add_option("--nodes", o->nodes, "Number of nodes")->capture_default_str();
-    cmd->add_option("--num-tokens", o->num_tokens, "vnodes per node")->capture_default_str();
+    // Bounds are the sim's own (addresses 127.0.0.1..250, rings of at most 4096
+    // vnodes per node) or far past any use, so a typo fails here in one line.
+    cmd->add_option("--nodes", o->nodes, "Number of nodes")->check(whole_number(1, max_nodes))->capture_default_str();
+    cmd->add_option("--num-tokens", o->num_tokens, "vnodes per node")->check(whole_number(1, 4096))->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed for token generation")->capture_default_str();
-    cmd->add_option("--port", o->port, "Port of every node (nodes on 127.0.0.1, 127.0.0.2, ...)")->capture_default_str();
-    cmd->add_option("--base-port", o->base_port, "Instead: all nodes on --address, ports base, base+1, ...");
+    cmd->add_option("--port", o->port, "Port of every node (nodes on 127.0.0.1, 127.0.0.2, ...)")
+        ->check(whole_number(1, 65535))
+        ->capture_default_str();
+    cmd->add_option("--base-port", o->base_port, "Instead: all nodes on --address, ports base, base+1, ...")
+        ->check(whole_number(1, 65535));
     cmd->add_option("--address", o->base_address, "Address used with --base-port")->capture_default_str();
     cmd->add_option("--dcs", o->datacenters, "Datacenters as NAME:NODES,... (overrides --nodes)");
-    cmd->add_option("--racks", o->racks, "Racks per datacenter")->capture_default_str();
+    cmd->add_option("--racks", o->racks, "Racks per datacenter")->check(whole_number(1, max_nodes))->capture_default_str();
     cmd->add_flag("--v4-only", o->v4_only, "Speak protocol v4 only (drivers must downgrade)");
     cmd->add_flag("--no-lz4", o->no_lz4, "Do not offer LZ4 compression");
     cmd->add_option("--user", o->users, "Enable PasswordAuthenticator with NAME:PASSWORD (repeatable)");
     cmd->add_option("--tls-cert", o->tls_cert, "PEM certificate: serve TLS");
     cmd->add_option("--tls-key", o->tls_key, "PEM private key for --tls-cert");
-    cmd->add_option("--threads", o->threads, "I/O threads")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "I/O threads")->check(whole_number(1, 256))->capture_default_str();
     cmd->add_option("--non-replica-delay-us", o->non_replica_delay_us,
-                    "Extra delay for single-partition requests coordinated by a non-replica")->capture_default_str();
+                    "Extra delay for single-partition requests coordinated by a non-replica")
+        ->check(whole_number(0, 10'000'000))
+        ->capture_default_str();
     cmd->callback([o] { run_sim(*o); });
 }
 
