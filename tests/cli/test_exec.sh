@@ -28,14 +28,15 @@ trap cleanup EXIT
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
-# A free port in 23000-23999 on the three loopback addresses.
+# A free port in 23000-23999 (or CQLPP_TEST_PORT_BASE + 0..999) on the three loopback addresses.
+PORT_BASE=${CQLPP_TEST_PORT_BASE:-23000}
 free_port() {
   local p
   for _ in $(seq 1 50); do
-    p=$((23000 + RANDOM % 1000))
+    p=$((PORT_BASE + RANDOM % 1000))
     if ! port_open 127.0.0.1 "$p" && ! port_open 127.0.0.2 "$p" && ! port_open 127.0.0.3 "$p"; then echo "$p"; return; fi
   done
-  echo "no free port in 23000-23999" >&2
+  echo "no free port in $PORT_BASE-$((PORT_BASE + 999))" >&2
   return 1
 }
 
