@@ -334,6 +334,43 @@ expect_out "show version" "[cqlpp 0.1.0 | Cassandra 5.0.2 | CQL spec 3.4.7 | Nat
 expect_out "show host" "Connected to cqlpp-sim at $HOSTS." exec --hosts "$HOSTS" -e "SHOW HOST"
 expect_fail "show bogus" "SHOW takes VERSION or HOST" exec --hosts "$HOSTS" -e "SHOW bogus"
 
+# --- TRACING ON|OFF as cqlsh: the result, then its trace (system_traces) as a table
+"$CQLPP" exec --hosts "$HOSTS" -e "TRACING ON" -e "SELECT c, v FROM ks.t WHERE k = 1 AND c = 1" -e "TRACING" \
+  -e "TRACING OFF" -e "SELECT c FROM ks.t WHERE k = 1 AND c = 1" >"$work/trace.out" 2>"$work/err" \
+  || bad "tracing: $(cat "$work/err")"
+if python3 - "$work/trace.out" <<'PYEOF'
+import re, sys
+out = open(sys.argv[1]).read()
+lines = out.split("\n")
+assert out.startswith("Now Tracing is enabled\n"), out
+assert out.count("Tracing session: ") == 1, "one traced statement: " + out
+at = out.index("Tracing session: ")
+assert out.index("(1 rows)") < at, "the result comes first"
+i = next(n for n, l in enumerate(lines) if l.startswith("Tracing session: "))
+assert re.fullmatch(r"Tracing session: [0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", lines[i]), lines[i]
+assert lines[i + 1] == "", lines[i + 1]
+assert re.fullmatch(r" activity +\| timestamp +\| source +\| source_elapsed \| client", lines[i + 2]), lines[i + 2]
+assert re.fullmatch(r"-+\+-+\+-+\+-+\+-+", lines[i + 3]), lines[i + 3]
+rows = []
+for l in lines[i + 4:]:
+    if not l:
+        break
+    rows.append([c.strip() for c in l.split(" | ")])
+ts = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?"
+assert rows[0][0] == "Execute CQL3 query" and rows[0][2:] == ["127.0.0.1", "0", "127.0.0.1"], rows[0]
+assert rows[1][0].startswith("Parsing SELECT c, v FROM ks.t WHERE k = 1 AND c = 1 ["), rows[1]
+assert any(r[0].startswith("Executing single-partition query on t [") for r in rows), rows
+assert rows[-1][0] == "Request complete" and int(rows[-1][3]) > 0, rows[-1]
+for r in rows:
+    assert len(r) == 5 and re.fullmatch(ts, r[1]) and r[2].startswith("127.0.0.") and r[4] == "127.0.0.1", r
+assert "Tracing is currently enabled. Use TRACING OFF to disable\nDisabled Tracing.\n" in out, out
+assert out.rstrip().endswith("(1 rows)"), "untraced after OFF: " + out
+PYEOF
+then ok; else bad "tracing output: $(cat "$work/trace.out")"; fi
+expect_contains "tracing in the shell" "Request complete" shell --hosts "$HOSTS" <<<"TRACING ON
+SELECT c FROM ks.t WHERE k = 1 AND c = 1;"
+expect_fail "tracing bogus" "TRACING takes ON or OFF" exec --hosts "$HOSTS" -e "TRACING maybe"
+
 # --- the shell on a terminal (pty): Ctrl-D with an unfinished statement discards it
 if command -v python3 >/dev/null; then
   printf 'wait cqlpp>\nsend INSERT INTO ks.b (id, v) VALUES (99, \x27unfinished\x27)\nwait ...\neof\n' >"$work/pty1"

@@ -6,9 +6,12 @@
 
 #include "cqlpp/bulk/ranges.hpp"
 #include "cqlpp/protocol/common.hpp"
+#include "cqlpp/protocol/literal.hpp"
+#include "cqlpp/protocol/value.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +19,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <exception>
 #include <functional>
 #include <map>
@@ -422,7 +428,7 @@ bool client::is_line_command(std::string_view line) {
     auto w = upper(first_word(line).first);
     while (!w.empty() && w.back() == ';') w.pop_back();
     return w == "DESCRIBE" || w == "DESC" || w == "CONSISTENCY" || w == "SERIAL" || w == "PAGING" ||
-           w == "EXPAND" || w == "HELP" || w == "?" || w == "EXIT" || w == "QUIT" || w == "SHOW";
+           w == "EXPAND" || w == "TRACING" || w == "HELP" || w == "?" || w == "EXIT" || w == "QUIT" || w == "SHOW";
 }
 
 asio::awaitable<void> client::run(std::string_view stmt) {
@@ -442,6 +448,8 @@ asio::awaitable<void> client::run(std::string_view stmt) {
         paging_command(rest);
     } else if (w == "EXPAND") {
         expand_command(rest);
+    } else if (w == "TRACING") {
+        tracing_command(rest);
     } else if (w == "SHOW") {
         co_await show_command(rest);
     } else if (w == "HELP" || w == "?") {
@@ -458,14 +466,17 @@ asio::awaitable<void> client::run_cql(std::string cql) {
     st.options().consistency = consistency_;
     st.options().serial_consistency = serial_consistency_;
     st.options().page_size = paging_ ? page_size_ : 0;
+    st.options().tracing = tracing_;
     auto stream = session_->stream(std::move(st));
     std::unique_ptr<row_printer> printer;
+    std::vector<protocol::uuid_bytes> traces;  // one per page, printed after the result (as cqlsh)
     for (;;) {
         driver::result page = co_await stream.next_page();
         if (!page.ok()) {
             std::cout.flush();
             fail(error_text(page.error(), page.diag()));
         }
+        if (auto id = page.tracing_id()) traces.push_back(*id);
         for (auto w : page.warnings()) std::cerr << "cqlpp: warning: " << w << '\n';
         if (page.kind() != protocol::result_kind::rows) {
             if (opts_.verbose) {
@@ -486,6 +497,102 @@ asio::awaitable<void> client::run_cql(std::string cql) {
         if (stream.done()) break;
     }
     if (printer) printer->end();
+    for (const auto& id : traces) co_await print_trace(id);
+}
+
+namespace {
+
+// "2024-01-02 03:04:05.123000" in local time, as cqlsh prints a trace's times
+// (Python's str(datetime): no fraction when it is zero).
+std::string trace_time(std::int64_t unix_us) {
+    const auto secs = static_cast<std::time_t>(unix_us >= 0 ? unix_us / 1000000 : (unix_us - 999999) / 1000000);
+    const auto us = static_cast<int>(unix_us - static_cast<std::int64_t>(secs) * 1000000);
+    std::tm tm{};
+    localtime_r(&secs, &tm);
+    char buf[64];
+    auto n = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    std::string out(buf, n);
+    if (us) {
+        std::snprintf(buf, sizeof buf, ".%06d", us);
+        out += buf;
+    }
+    return out;
+}
+
+// Cells of a trace row, decoded leniently: a wrong size reads as absent.
+std::optional<std::int64_t> cell_i64(const driver::row_view& r, std::size_t i) {
+    auto v = r.raw(i);
+    if (!v.is_set() || v.bytes.size() != 8) return std::nullopt;
+    return static_cast<std::int64_t>(protocol::detail::load_be64(v.bytes.data()));
+}
+std::optional<std::int32_t> cell_i32(const driver::row_view& r, std::size_t i) {
+    auto v = r.raw(i);
+    if (!v.is_set() || v.bytes.size() != 4) return std::nullopt;
+    return static_cast<std::int32_t>(protocol::detail::load_be32(v.bytes.data()));
+}
+std::string cell_text(const driver::rows_view& rows, const driver::row_view& r, std::size_t i) {
+    const auto* cols = rows.columns();
+    if (!cols) return {};
+    return display_value((*cols)[i].type, r.raw(i), "null");
+}
+// A time-based uuid's time (100 ns since 1582-10-15) in microseconds since 1970.
+std::optional<std::int64_t> timeuuid_us(const driver::row_view& r, std::size_t i) {
+    auto v = r.raw(i);
+    if (!v.is_set() || v.bytes.size() != 16) return std::nullopt;
+    const auto* b = v.bytes.data();
+    const std::uint64_t t = (std::uint64_t(protocol::detail::load_be16(b + 6) & 0x0FFF) << 48) |
+                            (std::uint64_t(protocol::detail::load_be16(b + 4)) << 32) | protocol::detail::load_be32(b);
+    constexpr std::uint64_t gregorian_to_unix = 0x01B21DD213814000ULL;  // 100 ns intervals
+    return (static_cast<std::int64_t>(t) - static_cast<std::int64_t>(gregorian_to_unix)) / 10;
+}
+
+}  // namespace
+
+asio::awaitable<void> client::print_trace(const protocol::uuid_bytes& id) {
+    const auto id_text = protocol::format_literal(protocol::cql_type(protocol::type_kind::uuid), protocol::cql_value::uuid(id));
+    // A trace is written as the request runs: wait (briefly) until its session has a duration.
+    driver::result session;
+    asio::steady_timer pause(ex_);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (;;) {
+        session = co_await session_->execute(
+            "SELECT request, coordinator, started_at, duration, client FROM system_traces.sessions WHERE session_id = " +
+            id_text);
+        if (!session.ok()) fail("reading the trace " + id_text + ": " + error_text(session.error(), session.diag()));
+        const bool complete = !session.rows().empty() && cell_i32(session.rows()[0], 3);
+        if (complete || std::chrono::steady_clock::now() >= give_up) break;
+        pause.expires_after(std::chrono::milliseconds(50));
+        co_await pause.async_wait(asio::use_awaitable);
+    }
+    if (session.rows().empty()) {
+        std::cout.flush();
+        std::cerr << "cqlpp: Session " << id_text << " wasn't found.\n";
+        co_return;
+    }
+    auto events = co_await session_->execute(
+        "SELECT activity, event_id, source, source_elapsed, thread FROM system_traces.events WHERE session_id = " + id_text);
+    if (!events.ok()) fail("reading the trace " + id_text + ": " + error_text(events.error(), events.diag()));
+
+    const auto& srows = session.rows();
+    const auto s = srows[0];
+    const std::string coordinator = cell_text(srows, s, 1), client_addr = cell_text(srows, s, 4);
+    const auto started_us = cell_i64(s, 2).value_or(0) * 1000;
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({cell_text(srows, s, 0), trace_time(started_us), coordinator, "0", client_addr});
+    const auto& erows = events.rows();
+    for (auto e : erows) {
+        std::string activity = cell_text(erows, e, 0);
+        if (e.raw(4).is_set()) activity += " [" + cell_text(erows, e, 4) + "]";
+        const auto at = timeuuid_us(e, 1);
+        rows.push_back({std::move(activity), at ? trace_time(*at) : "null", cell_text(erows, e, 2),
+                        std::to_string(cell_i32(e, 3).value_or(0)), client_addr});
+    }
+    if (auto d = cell_i32(s, 3))
+        rows.push_back({"Request complete", trace_time(started_us + *d), coordinator, std::to_string(*d), client_addr});
+    std::cout << "\nTracing session: " << id_text << "\n\n";
+    print_text_table({"activity", "timestamp", "source", "source_elapsed", "client"}, rows, std::cout);
+    std::cout << '\n';
+    std::cout.flush();
 }
 
 asio::awaitable<void> client::use_keyspace(std::string ks) {
@@ -742,6 +849,31 @@ void client::expand_command(std::string_view arg) {
     }
 }
 
+void client::tracing_command(std::string_view arg) {
+    // cqlsh's words for its switches.
+    const auto a = upper(arg);
+    if (a.empty())
+        std::cout << "Tracing is currently " << (tracing_ ? "enabled. Use TRACING OFF to disable\n"
+                                                        : "disabled. Use TRACING ON to enable.\n");
+    else if (a == "ON") {
+        if (tracing_) {
+            std::cout << "TRACING is already enabled. Use TRACING OFF to disable.\n";
+        } else {
+            tracing_ = true;
+            std::cout << "Now Tracing is enabled\n";
+        }
+    } else if (a == "OFF") {
+        if (!tracing_) {
+            std::cout << "TRACING is not enabled.\n";
+        } else {
+            tracing_ = false;
+            std::cout << "Disabled Tracing.\n";
+        }
+    } else {
+        fail("TRACING takes ON or OFF, not '" + std::string(arg) + "'");
+    }
+}
+
 void client::help() {
     std::cout << "\nCQL statements end with ';' and may span lines. Commands (no ';' needed):\n"
                  "  USE ks;                          switch keyspace\n"
@@ -750,6 +882,7 @@ void client::help() {
                  "  SERIAL CONSISTENCY [LEVEL]       show or set the serial consistency level\n"
                  "  PAGING [ON | OFF | N]            show or set paging (rows per page)\n"
                  "  EXPAND [ON | OFF]                one line per column\n"
+                 "  TRACING [ON | OFF]               print each statement's trace (system_traces)\n"
                  "  SHOW VERSION | HOST              versions of the tool, server and protocol; the host\n"
                  "  HELP                             this text\n"
                  "  EXIT | QUIT                      leave\n\n";

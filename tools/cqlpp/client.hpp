@@ -102,6 +102,9 @@ private:
     void consistency_command(std::string_view arg, bool serial);
     void paging_command(std::string_view arg);
     void expand_command(std::string_view arg);
+    void tracing_command(std::string_view arg);
+    // Prints the trace of one request from system_traces, as cqlsh does.
+    asio::awaitable<void> print_trace(const protocol::uuid_bytes& id);
     asio::awaitable<void> show_command(std::string_view arg);
     void help();
 
@@ -116,6 +119,7 @@ private:
     std::int32_t page_size_ = 5000;
     bool paging_ = true;
     bool expand_ = false;
+    bool tracing_ = false;
     bool quit_ = false;
 };
 

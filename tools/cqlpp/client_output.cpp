@@ -299,6 +299,37 @@ private:
 
 }  // namespace
 
+void print_text_table(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& rows,
+                      std::ostream& out) {
+    std::vector<std::size_t> widths;
+    for (const auto& n : names) widths.push_back(text_width(n));
+    std::vector<std::string> cells;  // escaped, row after row
+    for (const auto& r : rows)
+        for (std::size_t c = 0; c < names.size(); ++c) {
+            cells.push_back(c < r.size() ? escape_cell(r[c]) : std::string());
+            widths[c] = std::max(widths[c], text_width(cells.back()));
+        }
+    std::string text = " ";
+    for (std::size_t c = 0; c < names.size(); ++c) {
+        if (c) text += " | ";
+        append_ljust(text, names[c], widths[c]);
+    }
+    while (text.size() > 1 && text.back() == ' ') text.pop_back();
+    text += "\n-";
+    for (std::size_t c = 0; c < widths.size(); ++c) {
+        if (c) text += "-+-";
+        text.append(widths[c], '-');
+    }
+    text += "-\n";
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        const auto c = i % names.size();
+        text += c ? " | " : " ";
+        append_rjust(text, cells[i], widths[c]);
+        if (c + 1 == names.size()) text += '\n';
+    }
+    out << text;
+}
+
 std::string display_value(const protocol::cql_type& type, const protocol::value_view& v, std::string_view null_text) {
     if (!v.is_set()) return std::string(null_text);
     protocol::cql_value value;

@@ -22,6 +22,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace cqlpp::tools {
 
@@ -36,6 +37,10 @@ public:
 
 enum class output_format;
 std::unique_ptr<row_printer> make_row_printer(output_format f, bool expand, std::ostream& out);
+
+// cqlsh's table of given text cells (names left-aligned, cells right-aligned), no footer.
+void print_text_table(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& rows,
+                      std::ostream& out);
 
 // One cell as the table/csv formats print it; `null_text` for a null.
 std::string display_value(const protocol::cql_type& type, const protocol::value_view& v, std::string_view null_text);
