@@ -455,5 +455,42 @@ EOF
   grep -q "typed" "$work/hist2" 2>/dev/null && bad "cancelled line in the history" || ok
 fi
 
+# --- PAGING N on a terminal pauses after each page with ---MORE--- (cqlsh):
+# Enter shows the next page, q or Ctrl-C ends the result there.
+if command -v python3 >/dev/null; then
+  cat >"$work/pty3" <<'EOF'
+wait cqlpp>
+send PAGING 10
+wait Page size: 10
+send SELECT c, v FROM ks.t WHERE k = 2;
+wait ---MORE---
+send 
+wait ---MORE---
+send q
+wait (20 rows)
+send SELECT c, v FROM ks.t WHERE k = 2;
+wait ---MORE---
+intr
+wait (10 rows)
+send SELECT c, v FROM ks.t WHERE k = 2 AND c < 5;
+wait (4 rows)
+send EXIT
+EOF
+  if timeout 60 python3 "$(dirname "$0")/pty_shell.py" "$CQLPP" "$HOSTS" "$work/hist3" "$work/pty3" >"$work/pty3.out" 2>&1 &&
+     python3 - "$work/pty3.out" <<'PYEOF'
+import sys
+out = open(sys.argv[1]).read().replace("\r\n", "\n")
+first = out.index("---MORE---")
+assert out.index(" 10 | v10") < first < out.index(" 11 | v11"), "one page, then ---MORE---"
+# Each page is a table of its own (cqlsh on a terminal).
+assert out.count(" c  | v\n----+-----\n") == 3, out
+assert " 21 | v21" not in out, "q stopped the result"
+assert out.count("---MORE---") == 3, out
+# A single page does not pause.
+assert out[out.index("c < 5"):].count("---MORE---") == 0, out
+PYEOF
+  then ok; else bad "pty paging: $(cat "$work/pty3.out")"; fi
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

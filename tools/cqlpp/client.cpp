@@ -492,9 +492,14 @@ asio::awaitable<void> client::run_cql(std::string cql) {
             }
             break;
         }
-        if (!printer) printer = make_row_printer(format_, expand_, std::cout);
+        const bool pause = paging_ && more_;
+        if (!printer) printer = make_row_printer(format_, expand_, std::cout, pause);
         printer->page(page.rows());
         if (stream.done()) break;
+        if (pause) {
+            std::cout.flush();
+            if (!co_await more_()) break;
+        }
     }
     if (printer) printer->end();
     for (const auto& id : traces) co_await print_trace(id);

@@ -90,6 +90,12 @@ public:
     // A shell command that ends at the end of its line (no ';' needed).
     static bool is_line_command(std::string_view line);
 
+    // With paging on, asked after each page that has a next one ("---MORE---");
+    // false stops the result there. The shell sets it when stdin and stdout
+    // are a terminal (cqlsh pauses only then); a paged table then prints each
+    // page as a table of its own, as cqlsh does.
+    void set_pager(std::function<asio::awaitable<bool>()> more) { more_ = std::move(more); }
+
     const std::string& keyspace() const noexcept { return keyspace_; }
     bool quit_requested() const noexcept { return quit_; }
 
@@ -120,6 +126,7 @@ private:
     bool paging_ = true;
     bool expand_ = false;
     bool tracing_ = false;
+    std::function<asio::awaitable<bool>()> more_;
     bool quit_ = false;
 };
 

@@ -131,26 +131,39 @@ class table_printer : public row_printer {
 public:
     static constexpr std::size_t sample_rows = 1000;
 
-    explicit table_printer(std::ostream& out) : out_(out) {}
+    table_printer(std::ostream& out, bool per_page) : out_(out), per_page_(per_page) {}
 
     void page(const driver::rows_view& rows) override {
+        if (per_page_ && pages_ > 0 && rows.size() == 0) return;  // cqlsh shows only the first page when empty
         if (names_.empty() && rows.column_count() > 0) names_ = column_names(rows);
         const std::size_t w = rows.column_count();
         for (auto row : rows)
             for (std::size_t c = 0; c < w; ++c)
                 cells_.push_back(escape_cell(display_value(column_type(rows, c), row.raw(c), "null")));
         count_ += rows.size();
-        if (header_done_ || count_ >= sample_rows) flush();
+        if (per_page_) {
+            header_done_ = false;
+            flush(pages_ == 0);
+            out_ << '\n';
+        } else if (header_done_ || count_ >= sample_rows) {
+            flush(true);
+        }
+        ++pages_;
     }
 
     void end() override {
-        flush();
-        out_ << "\n(" << count_ << " rows)\n";
+        if (per_page_) {
+            if (pages_ == 0) flush(true);
+            out_ << (pages_ == 0 ? "\n(" : "(") << count_ << " rows)\n";
+        } else {
+            flush(true);
+            out_ << "\n(" << count_ << " rows)\n";
+        }
         out_.flush();
     }
 
 private:
-    void flush() {
+    void flush(bool blank_before_header) {
         const std::size_t w = names_.size();
         std::string text;
         if (!header_done_) {
@@ -165,7 +178,7 @@ private:
                 append_ljust(line, names_[c], widths_[c]);
             }
             while (line.size() > 1 && line.back() == ' ') line.pop_back();
-            text += '\n';
+            if (blank_before_header) text += '\n';
             text += line;
             text += "\n-";
             for (std::size_t c = 0; c < w; ++c) {
@@ -190,6 +203,8 @@ private:
     std::vector<std::string> cells_;  // formatted, not yet printed
     bool header_done_ = false;
     std::uint64_t count_ = 0;
+    bool per_page_;
+    std::uint64_t pages_ = 0;
 };
 
 // cqlsh's EXPAND ON: one block per row.
@@ -373,14 +388,14 @@ std::string json_value(const protocol::cql_type& type, const protocol::value_vie
     return json_string(text);
 }
 
-std::unique_ptr<row_printer> make_row_printer(output_format f, bool expand, std::ostream& out) {
+std::unique_ptr<row_printer> make_row_printer(output_format f, bool expand, std::ostream& out, bool per_page) {
     switch (f) {
         case output_format::csv: return std::make_unique<csv_printer>(out);
         case output_format::json: return std::make_unique<json_printer>(out);
         case output_format::table: break;
     }
     if (expand) return std::make_unique<expanded_printer>(out);
-    return std::make_unique<table_printer>(out);
+    return std::make_unique<table_printer>(out, per_page);
 }
 
 }  // namespace cqlpp::tools

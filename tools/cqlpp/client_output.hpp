@@ -36,7 +36,9 @@ public:
 };
 
 enum class output_format;
-std::unique_ptr<row_printer> make_row_printer(output_format f, bool expand, std::ostream& out);
+// `per_page`: a table prints each page as a table of its own, with its own
+// widths and header, then a blank line (cqlsh's layout when it pauses between pages).
+std::unique_ptr<row_printer> make_row_printer(output_format f, bool expand, std::ostream& out, bool per_page = false);
 
 // cqlsh's table of given text cells (names left-aligned, cells right-aligned), no footer.
 void print_text_table(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& rows,

@@ -266,14 +266,26 @@ void run_shell(const shell_options& o) {
         asio::signal_set sigint(ex);
         asio::cancellation_signal cancel_run;
         bool running = false;
+        bool paused = false;  // at ---MORE---: the reader has the terminal
         std::function<void()> arm = [&] {
             sigint.async_wait([&](std::error_code ec, int) {
                 if (ec) return;
-                if (running) cancel_run.emit(asio::cancellation_type::terminal);
+                if (running && !paused) cancel_run.emit(asio::cancellation_type::terminal);
                 else reader.interrupt();
                 arm();
             });
         };
+        // cqlsh pauses a paged result on a terminal: Enter shows the next page;
+        // q (or Ctrl-C, Ctrl-D) ends the result there.
+        if (interactive && isatty(STDOUT_FILENO)) {
+            c.set_pager([&reader, &paused]() -> asio::awaitable<bool> {
+                std::string answer;
+                paused = true;
+                const auto got = co_await reader.read("---MORE---", answer);
+                paused = false;
+                co_return got == read_status::line && answer.find_first_of("qQ") == std::string::npos;
+            });
+        }
         if (interactive) {
             sigint.add(SIGINT);
             arm();
