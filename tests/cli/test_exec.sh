@@ -243,7 +243,10 @@ check_shell "CREATE TABLE ks.t (
     c int,
     v text,
     PRIMARY KEY (k, c)
-) WITH CLUSTERING ORDER BY (c ASC);"
+) WITH CLUSTERING ORDER BY (c ASC)
+    AND additional_write_policy = '99p'"
+check_shell "
+    AND speculative_retry = '99p';"
 check_shell "Current consistency level is ONE."
 check_shell "Consistency level set to QUORUM."
 check_shell "Current consistency level is QUORUM."
@@ -400,13 +403,20 @@ expect_out "newline kept in csv" 'v
 "a
 b	c\d"' exec --hosts "$HOSTS" --format csv -e "SELECT v FROM ks.w WHERE k = 1 AND c = 3"
 
-# --- DESCRIBE rebuilds a schema: user types in dependency order, clustering order
+# --- DESCRIBE rebuilds a schema: user types in dependency order, clustering order, table options
 expect_out "describe ddl" "" exec --hosts "$HOSTS" \
   -e "CREATE KEYSPACE dk WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}" \
   -e "CREATE TYPE dk.zip (code text)" -e "CREATE TYPE dk.addr (street text, zip frozen<zip>)" \
-  -e "CREATE TABLE dk.people (id int, at timestamp, n int, home frozen<addr>, PRIMARY KEY (id, at, n)) WITH CLUSTERING ORDER BY (at DESC, n ASC)"
+  -e "CREATE TABLE dk.people (id int, at timestamp, n int, home frozen<addr>, PRIMARY KEY (id, at, n)) WITH CLUSTERING ORDER BY (at DESC, n ASC) AND comment = 'who''s here' AND gc_grace_seconds = 3600 AND default_time_to_live = 86400 AND compaction = {'class': 'LeveledCompactionStrategy', 'sstable_size_in_mb': '160'}" \
+  -e "CREATE TABLE dk.plain (id int PRIMARY KEY, v text) WITH caching = {'keys': 'NONE', 'rows_per_partition': 'ALL'}"
 "$CQLPP" exec --hosts "$HOSTS" -e "DESCRIBE KEYSPACE dk" >"$work/dk1.cql" 2>"$work/err" || bad "describe keyspace dk: $(cat "$work/err")"
 grep -q "CLUSTERING ORDER BY (at DESC, n ASC)" "$work/dk1.cql" && ok || bad "describe: no clustering order: $(cat "$work/dk1.cql")"
+for opt in "    AND comment = 'who''s here'" "    AND gc_grace_seconds = 3600" "    AND default_time_to_live = 86400" \
+           "    AND compaction = {'class': 'LeveledCompactionStrategy', 'sstable_size_in_mb': '160'}" \
+           ") WITH additional_write_policy = '99p'" "    AND caching = {'keys': 'NONE', 'rows_per_partition': 'ALL'}"; do
+  grep -qxF "$opt" "$work/dk1.cql" && ok || bad "describe: no '$opt' in: $(cat "$work/dk1.cql")"
+done
+grep -q "read_repair_chance" "$work/dk1.cql" && bad "describe: an option Cassandra 4+ refuses: $(cat "$work/dk1.cql")" || ok
 zip_line=$(grep -n "CREATE TYPE dk.zip" "$work/dk1.cql" | cut -d: -f1 || true)
 addr_line=$(grep -n "CREATE TYPE dk.addr" "$work/dk1.cql" | cut -d: -f1 || true)
 [ -n "$zip_line" ] && [ -n "$addr_line" ] && [ "$zip_line" -lt "$addr_line" ] && ok || bad "describe: types missing or out of order: $(cat "$work/dk1.cql")"
@@ -415,7 +425,7 @@ CREATE TYPE dk.addr (
     street text,
     zip frozen<zip>
 );' exec --hosts "$HOSTS" -k dk -e "DESCRIBE TYPE addr"
-expect_out "drop dk" "" exec --hosts "$HOSTS" -e "DROP TABLE dk.people" -e "DROP TYPE dk.addr" -e "DROP TYPE dk.zip" -e "DROP KEYSPACE dk"
+expect_out "drop dk" "" exec --hosts "$HOSTS" -e "DROP TABLE dk.people" -e "DROP TABLE dk.plain" -e "DROP TYPE dk.addr" -e "DROP TYPE dk.zip" -e "DROP KEYSPACE dk"
 if "$CQLPP" exec --hosts "$HOSTS" -f "$work/dk1.cql" >/dev/null 2>"$work/err"; then ok; else bad "describe output does not run: $(cat "$work/err")"; fi
 "$CQLPP" exec --hosts "$HOSTS" -e "DESCRIBE KEYSPACE dk" >"$work/dk2.cql" 2>&1 || true
 cmp -s "$work/dk1.cql" "$work/dk2.cql" && ok || bad "schema not rebuilt the same: $(diff "$work/dk1.cql" "$work/dk2.cql")"

@@ -31,10 +31,13 @@
 namespace cqlpp::tools {
 
 // What system_schema holds and the driver's metadata does not: user types
-// (with their field types as the server spells them) and clustering order.
+// (with their field types as the server spells them), clustering order and
+// table options.
 struct schema_extras {
     std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> types;  // dependency order
     std::set<std::pair<std::string, std::string>> descending;  // (table, column)
+    // table -> (option, CQL literal), by option name
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> options;
 };
 
 namespace {
@@ -228,6 +231,7 @@ std::string create_table_text(const driver::table_metadata& t, const schema_extr
         s += ")\n";
     }
     s += ')';
+    const char* joiner = " WITH ";  // then "\n    AND ", as cqlsh lays options out
     if (extras && !t.clustering.empty()) {
         s += " WITH CLUSTERING ORDER BY (";
         for (std::size_t i = 0; i < t.clustering.size(); ++i) {
@@ -236,7 +240,14 @@ std::string create_table_text(const driver::table_metadata& t, const schema_extr
                  (extras->descending.count({t.name, name}) ? " DESC" : " ASC");
         }
         s += ')';
+        joiner = "\n    AND ";
     }
+    if (extras)
+        if (auto it = extras->options.find(t.name); it != extras->options.end())
+            for (const auto& [name, literal] : it->second) {
+                s += joiner + name + " = " + literal;
+                joiner = "\n    AND ";
+            }
     return s + ";\n";
 }
 
@@ -669,6 +680,38 @@ asio::awaitable<std::shared_ptr<const schema_extras>> client::schema_extras_for(
         if (row.try_get(0, table) || row.try_get(1, column)) continue;
         if (!row.try_get(2, order) && upper(order) == "DESC") extras->descending.emplace(table, column);
     }
+
+    // Table options, every one the server reports but identity and the options
+    // Cassandra 4.0 removed (a CREATE TABLE naming them fails there).
+    auto tables = co_await session_->execute("SELECT * FROM system_schema.tables WHERE keyspace_name = " + lit);
+    if (!tables.ok()) fail("reading system_schema.tables: " + error_text(tables.error(), tables.diag()));
+    static const std::set<std::string, std::less<>> not_options{
+        "keyspace_name", "table_name", "id", "flags", "dclocal_read_repair_chance", "read_repair_chance"};
+    const auto* tcols = tables.rows().columns();
+    std::optional<std::size_t> name_col;
+    std::vector<std::size_t> option_cols;
+    if (tcols)
+        for (std::size_t i = 0; i < tcols->size(); ++i) {
+            const auto& n = (*tcols)[i].name;
+            if (n == "table_name") name_col = i;
+            else if (!not_options.count(n)) option_cols.push_back(i);
+        }
+    std::sort(option_cols.begin(), option_cols.end(),
+              [&](std::size_t a, std::size_t b) { return (*tcols)[a].name < (*tcols)[b].name; });
+    if (name_col)
+        for (auto row : tables.rows()) {
+            std::string table;
+            if (row.try_get(*name_col, table)) continue;
+            auto& opts = extras->options[table];
+            for (auto i : option_cols) {
+                const auto& col = (*tcols)[i];
+                protocol::cql_value v;
+                if (!row.raw(i).is_set() ||
+                    protocol::decode_value(col.type, row.raw(i).bytes, v) != protocol::errc::ok)
+                    continue;
+                opts.emplace_back(col.name, protocol::format_literal(col.type, v));
+            }
+        }
     co_return extras;
 }
 
