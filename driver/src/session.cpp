@@ -725,19 +725,30 @@ asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {
     auto ec = co_await open_control(diag, true);
     if (ec) co_return ec;
     // Give local pools a moment to connect so the first requests are routed
-    // well; a host that is slow to answer is simply skipped meanwhile.
+    // well. A pool is waited for until its first attempt settles: a host that
+    // refuses (down) fails at once and must not hold the session up; one that
+    // does not answer at all is waited for until the connect timeout.
     const auto deadline = clock_type::now() + cfg.connection.connect_timeout;
     for (std::size_t i = 0; i < pools.size(); ++i) {
         auto p = pools[i].pool;
         if (!p || !pools[i].h || lb->distance(*pools[i].h) != host_distance::local) continue;
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
         if (left.count() <= 0) break;
-        co_await p->async_wait_connected(1, left);
+        co_await p->async_wait_settled(left);
     }
     bool any = false;
     for (const auto& slot : pools)
         if (slot.pool && slot.pool->open_connections() > 0) any = true;
     if (!any) {
+        // The server refused the handshake (e.g. USE of a keyspace that does
+        // not exist): its error is the answer, not a connection failure.
+        for (const auto& slot : pools) {
+            if (!slot.pool || !slot.pool->last_server_error()) continue;
+            const auto& se = *slot.pool->last_server_error();
+            diag.message = se.message;
+            diag.server_error = se;
+            co_return std::error_code(se.code);
+        }
         diag.message = "connected to " + control_endpoint + " but no pool could open a connection";
         for (const auto& slot : pools)
             if (slot.pool && slot.pool->last_error())
