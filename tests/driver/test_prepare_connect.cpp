@@ -1,5 +1,6 @@
-// Connecting while a node refuses connections, and the server's own error
-// when the session's keyspace does not exist.
+// Preparing on every host before prepare() returns, re-preparing a batch's
+// statements on UNPREPARED, connecting while a node refuses connections, and
+// the server's own error when the session's keyspace does not exist.
 #include "transport_test_util.hpp"
 
 #include "cqlpp/driver/session.hpp"
@@ -45,6 +46,10 @@ asio::awaitable<drv::prepared_statement> prepare(drv::session& s, std::string q)
     co_return p.value;
 }
 
+std::uint64_t prepares_on(const sim::cluster& c, int node) {
+    return c.counters(node).requests_of(proto::opcode::prepare);
+}
+
 asio::awaitable<std::int64_t> count_rows(drv::session& s, std::string_view table) {
     auto r = co_await s.execute("SELECT count(*) FROM " + std::string(table));
     INFO(r.diag().message);
@@ -54,6 +59,67 @@ asio::awaitable<std::int64_t> count_rows(drv::session& s, std::string_view table
 }
 
 }  // namespace
+
+TEST_CASE("prepare: returns once every host has the statement; a batch of it right away needs no retry",
+          "[driver][prepare]") {
+    auto cluster = start_cluster(nodes(3));
+    run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+        auto s = co_await open(ex, strict_cfg(*cluster));
+        co_await ok(*s, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}");
+        co_await ok(*s, "CREATE TABLE ks.fresh (k int PRIMARY KEY, v int)");
+        std::uint64_t before[3];
+        for (int n = 0; n < 3; ++n) before[n] = prepares_on(*cluster, n);
+        auto ins = co_await prepare(*s, "INSERT INTO ks.fresh (k, v) VALUES (?, ?)");
+        // Every node saw the PREPARE before prepare() returned.
+        for (int n = 0; n < 3; ++n) {
+            INFO("node " << n);
+            CHECK(prepares_on(*cluster, n) > before[n]);
+        }
+        // Batches of it at once, to whichever replica: none meets UNPREPARED.
+        for (int b = 0; b < 10; ++b) {
+            drv::batch bt(proto::batch_type::unlogged);
+            for (int k = 0; k < 5; ++k) bt.add(ins.bind(b * 5 + k, k));
+            auto r = co_await s->execute(bt);
+            INFO("batch " << b << ": " << r.diag().message);
+            REQUIRE(r.ok());
+        }
+        const auto m = s->metrics();
+        CHECK(m.errors == 0);
+        CHECK(m.reprepares == 0);
+        CHECK(co_await count_rows(*s, "ks.fresh") == 50);
+        co_await s->close();
+    });
+}
+
+TEST_CASE("batch: a node that forgot its prepared statements gets each batch statement prepared again",
+          "[driver][prepare]") {
+    auto cluster = start_cluster(nodes(3));
+    run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+        auto s = co_await open(ex, strict_cfg(*cluster));
+        co_await ok(*s, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}");
+        co_await ok(*s, "CREATE TABLE ks.t (k int PRIMARY KEY, v int)");
+        auto ins = co_await prepare(*s, "INSERT INTO ks.t (k, v) VALUES (?, ?)");
+        auto upd = co_await prepare(*s, "UPDATE ks.t SET v = ? WHERE k = ?");
+        // As after a restart: every node has lost both statements.
+        for (int n = 0; n < 3; ++n) cluster->db().forget_prepared(n);
+        drv::batch bt;
+        bt.add(ins.bind(1, 10));
+        bt.add(upd.bind(20, 2));
+        bt.add(ins.bind(3, 30));
+        auto r = co_await s->execute(bt);
+        INFO(r.diag().message);
+        REQUIRE(r.ok());
+        const auto m = s->metrics();
+        CHECK(m.errors == 0);
+        CHECK(m.reprepares >= 2);  // the UNPREPARED of each statement, on the one host tried
+        CHECK(co_await count_rows(*s, "ks.t") == 3);
+        // The single statements still work there too.
+        auto again = co_await s->execute(ins.bind(4, 40));
+        INFO(again.diag().message);
+        CHECK(again.ok());
+        co_await s->close();
+    });
+}
 
 TEST_CASE("connect: a node that refuses connections does not hold connecting up", "[driver][session][connect]") {
     auto cluster = start_cluster(nodes(3));

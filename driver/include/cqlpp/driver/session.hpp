@@ -216,8 +216,10 @@ public:
     asio::awaitable<result> execute(const batch& b);
     asio::awaitable<result> execute(std::string_view cql);
 
-    // Prepares on one host (then on every other host in the background when
-    // prepare_on_all_hosts). Cached: preparing the same text twice sends nothing.
+    // Prepares on one host, then (prepare_on_all_hosts) on every other host with
+    // an open connection, in parallel, before returning: within request_timeout
+    // in all; a host that fails is left to re-prepare on UNPREPARED. Cached:
+    // preparing the same text twice sends nothing.
     asio::awaitable<outcome<prepared_statement>> prepare(std::string query, std::string keyspace = {});
 
     // Paging: a stream over every row of a query, fetching the next page while
