@@ -204,7 +204,12 @@ public:
     using executor_type = asio::any_io_executor;
 
     // Connects to the first contact point that answers, reads the cluster's
-    // topology and schema, opens the pools and registers for events.
+    // topology and schema, opens the pools and registers for events. Returns
+    // once every local pool has its first connection or its first failure (a
+    // host that refuses connections does not hold it up; one that does not
+    // answer does, up to connect_timeout). When no pool opens because the
+    // server refused the handshake (e.g. USE of a keyspace that does not
+    // exist), the error is the server's: its code, message and server_error.
     static asio::awaitable<connect_result> connect(executor_type ex, session_config cfg);
 
     ~session();
