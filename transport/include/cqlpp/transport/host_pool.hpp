@@ -59,8 +59,9 @@ public:
     asio::awaitable<request_result> async_request(const protocol::request& r, std::chrono::milliseconds timeout);
     // Until at least `n` connections are open (true) or the deadline passes.
     asio::awaitable<bool> async_wait_connected(std::size_t n, std::chrono::milliseconds limit);
-    // Until a connection is open (true), a connection attempt has failed (a
-    // refused host answers at once: no need to wait for it) or the deadline passes.
+    // Until a connection is open (true), an attempt has failed (any, ever: for
+    // a new pool's first attempt; a refused host answers at once, no need to
+    // wait for it) or the deadline passes.
     asio::awaitable<bool> async_wait_settled(std::chrono::milliseconds limit);
 
     std::size_t size() const noexcept { return conns_.size(); }
