@@ -197,6 +197,10 @@ struct exec_state {
     // statement, which outlives the request (speculative stragglers stop
     // before touching it once the request is done).
     prepared_data* prepared = nullptr;
+    // BATCH: its bound statements, for UNPREPARED (the batch outlives the request).
+    const batch* batch_stmt = nullptr;
+    // What UNPREPARED asks to prepare again: `prepared`, or a batch's statement.
+    const prepared_data* unprepared = nullptr;
     bool schema_altering = false;
 
     bool done = false;
@@ -549,7 +553,7 @@ void session_impl::on_pool_change(std::size_t index, std::size_t open) {
         slot.h->set_up(true);
         const bool came_back = !was_up || !slot.ever_connected;
         if (!was_up) log()->info("cqlpp: host {} is up", slot.endpoint);
-        if (came_back && slot.ever_connected && cfg.reprepare_on_up && !prepared.empty()) {
+        if (came_back && cfg.reprepare_on_up && !prepared.empty()) {
             asio::co_spawn(ex, [self = shared_from_this(), index] { return self->reprepare_all(index); }, asio::detached);
         }
         slot.ever_connected = true;
@@ -725,19 +729,30 @@ asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {
     auto ec = co_await open_control(diag, true);
     if (ec) co_return ec;
     // Give local pools a moment to connect so the first requests are routed
-    // well; a host that is slow to answer is simply skipped meanwhile.
+    // well. A pool is waited for until its first attempt settles: a host that
+    // refuses (down) fails at once and must not hold the session up; one that
+    // does not answer at all is waited for until the connect timeout.
     const auto deadline = clock_type::now() + cfg.connection.connect_timeout;
     for (std::size_t i = 0; i < pools.size(); ++i) {
         auto p = pools[i].pool;
         if (!p || !pools[i].h || lb->distance(*pools[i].h) != host_distance::local) continue;
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
         if (left.count() <= 0) break;
-        co_await p->async_wait_connected(1, left);
+        co_await p->async_wait_settled(left);
     }
     bool any = false;
     for (const auto& slot : pools)
         if (slot.pool && slot.pool->open_connections() > 0) any = true;
     if (!any) {
+        // The server refused the handshake (e.g. USE of a keyspace that does
+        // not exist): its error is the answer, not a connection failure.
+        for (const auto& slot : pools) {
+            if (!slot.pool || !slot.pool->last_server_error()) continue;
+            const auto& se = *slot.pool->last_server_error();
+            diag.message = se.message;
+            diag.server_error = se;
+            co_return std::error_code(se.code);
+        }
         diag.message = "connected to " + control_endpoint + " but no pool could open a connection";
         for (const auto& slot : pools)
             if (slot.pool && slot.pool->last_error())
@@ -854,9 +869,29 @@ next_step session_impl::on_answer(exec_state& st, transport::request_result& r, 
         return next_step::done;
     }
     const auto* se = r.response ? r.response->server_error() : nullptr;
-    if (se && se->code == proto::server_errc::unprepared && st.prepared && unprepared_retries++ < 2) {
-        ++counters.reprepares;
-        return next_step::reprepare;
+    if (se && se->code == proto::server_errc::unprepared) {
+        // The host does not know the statement (restarted, evicted, or the
+        // PREPARE has not reached it): prepare it there and send again. A
+        // batch names the one of its statements it did not find.
+        const prepared_data* target = st.prepared;
+        int limit = 2;
+        if (st.batch_stmt) {
+            target = nullptr;
+            const auto* info = std::get_if<proto::unprepared_info>(&se->details);
+            for (std::size_t i = 0; info && i < st.batch_stmt->size() && !target; ++i) {
+                const auto& e = st.batch_stmt->entries()[i];
+                if (!e.bound) continue;
+                const auto& p = st.batch_stmt->bound_at(e.index).prepared();
+                if (p && p->id == info->id) target = p.get();
+            }
+            // Each of its statements may be missing there (but no more than that).
+            limit = static_cast<int>(std::min<std::size_t>(st.batch_stmt->size(), 100)) + 1;
+        }
+        if (target && unprepared_retries++ < limit) {
+            st.unprepared = target;
+            ++counters.reprepares;
+            return next_step::reprepare;
+        }
     }
     st.note(pools[pi].endpoint, r.ec, se);
     retry_context ctx;
@@ -885,7 +920,7 @@ next_step session_impl::on_answer(exec_state& st, transport::request_result& r, 
 }
 
 asio::awaitable<std::error_code> session_impl::reprepare(transport::connection& c, std::size_t pool_index,
-                                                         const prepared_data& p_) {
+                                                         const prepared_data& p_, std::chrono::milliseconds timeout) {
     const auto* p = &p_;
     auto key = std::make_pair(p->id, pool_index);
     if (auto it = repreparing.find(key); it != repreparing.end()) {
@@ -900,7 +935,7 @@ asio::awaitable<std::error_code> session_impl::reprepare(transport::connection& 
     pr.query = p->query;
     if (!p->prepare_keyspace.empty() && c.version() == proto::protocol_version::v5) pr.keyspace = p->prepare_keyspace;
     auto env = c.encode(proto::request(pr));
-    auto r = co_await c.async_request(env, cfg.connection.request_timeout);
+    auto r = co_await c.async_request(env, timeout);
     repreparing.erase(key);
     t->cancel();
     if (r.ec) co_return r.ec;
@@ -944,6 +979,7 @@ asio::awaitable<outcome<prepared_statement>> session_impl::prepare(std::string q
         co_return out;
     }
     const prepare_spec spec{query, keyspace != cfg.keyspace ? std::string_view(keyspace) : std::string_view()};
+    const auto deadline = clock_type::now() + cfg.request_timeout;
     auto r = co_await run(spec);
     if (!r.ok()) {
         out.ec = r.error();
@@ -979,20 +1015,46 @@ asio::awaitable<outcome<prepared_statement>> session_impl::prepare(std::string q
         std::size_t except = pools.size();
         for (std::size_t i = 0; i < pools.size(); ++i)
             if (pools[i].endpoint == r.coordinator()) except = i;
-        asio::co_spawn(ex, prepare_everywhere(p, except), asio::detached);
+        // Before returning (as the Java driver does): a statement executed
+        // right away on another host must find it there, or a batch of it
+        // fails with UNPREPARED. Failures are only logged: the coordinator has it.
+        co_await prepare_everywhere(p, except, deadline);
     }
     out.value = prepared_statement(p);
     co_return out;
 }
 
-asio::awaitable<void> session_impl::prepare_everywhere(std::shared_ptr<prepared_data> p, std::size_t except_pool) {
+// PREPAREs on every other host with an open connection, in parallel, until all
+// have answered or the deadline passes (a straggler finishes in the background).
+asio::awaitable<void> session_impl::prepare_everywhere(std::shared_ptr<prepared_data> p, std::size_t except_pool,
+                                                       clock_type::time_point deadline) {
     auto self = shared_from_this();
+    struct waiter {
+        explicit waiter(const executor_type& e) : timer(e, asio::steady_timer::time_point::max()) {}
+        asio::steady_timer timer;
+        std::size_t pending = 0;
+    };
+    auto w = std::make_shared<waiter>(ex);
     for (std::size_t i = 0; i < pools.size() && !closed; ++i) {
-        if (i == except_pool || !pools[i].pool) continue;
+        if (i == except_pool || !pools[i].pool || !pools[i].h || !pools[i].h->is_up()) continue;
         auto c = pools[i].pool->pick();
         if (!c) continue;  // re-prepared when it comes up
-        co_await reprepare(*c, i, *p);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+        if (left.count() <= 0) break;
+        ++w->pending;
+        asio::co_spawn(
+            ex,
+            [self, w, c, p, i, left]() -> asio::awaitable<void> {
+                if (auto ec = co_await self->reprepare(*c, i, *p, left))
+                    log()->debug("cqlpp: preparing \"{}\" on {} failed: {}", p->query, self->pools[i].endpoint,
+                                 ec.message());
+                if (--w->pending == 0) w->timer.cancel();
+            },
+            asio::detached);
     }
+    if (w->pending == 0) co_return;
+    w->timer.expires_at(deadline);
+    co_await w->timer.async_wait(use_tuple);
 }
 
 asio::awaitable<void> session_impl::reprepare_all(std::size_t pool_index) {
@@ -1003,7 +1065,7 @@ asio::awaitable<void> session_impl::reprepare_all(std::size_t pool_index) {
         if (closed || pool_index >= pools.size() || !pools[pool_index].pool) co_return;
         auto c = pools[pool_index].pool->pick();
         if (!c) co_return;
-        co_await reprepare(*c, pool_index, *p);
+        co_await reprepare(*c, pool_index, *p, cfg.connection.request_timeout);
     }
     log()->debug("cqlpp: re-prepared {} statements on {}", all.size(), pools[pool_index].endpoint);
 }
@@ -1171,6 +1233,7 @@ bool session_impl::setup(const bound_statement& b, bound_ctx& ctx, exec_state& s
 
 bool session_impl::setup(const batch& bt, batch_ctx& ctx, exec_state& st) {
     ctx.bt = &bt;
+    st.batch_stmt = &bt;
     st.started = clock_type::now();
     fill_common(*this, bt.options(), ctx.c, st);
     ctx.values.resize(bt.size());
@@ -1477,7 +1540,7 @@ void run_attempt(session_impl& s, request_op& op, attempt& a, bool post) {
 // the attempt then runs the statement again on that host.
 void send_prepare(session_impl& s, request_op& op, attempt& a) {
     auto& st = op.st;
-    const auto& p = *st.prepared;
+    const auto& p = *st.unprepared;
     if (!a.prepare) a.prepare = std::make_unique<proto::byte_buffer>();
     a.prepare->clear();
     proto::prepare_request pr;
@@ -1517,8 +1580,8 @@ void on_prepared(session_impl& s, request_op& op, attempt& a) {
         st.note(s.pools[pi].endpoint, a.ec ? a.ec : make_error_code(driver::errc::unexpected_response), se);
         a.response.reset();
         a.h = st.plan.next();
-    } else if (prep->id != st.prepared->id) {
-        log()->warn("cqlpp: re-prepare of \"{}\" returned another id (schema changed?)", st.prepared->query);
+    } else if (prep->id != st.unprepared->id) {
+        log()->warn("cqlpp: re-prepare of \"{}\" returned another id (schema changed?)", st.unprepared->query);
     }
     a.response.reset();
     run_attempt(s, op, a, false);

@@ -121,9 +121,11 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     bool speculative(const exec_state& st) const noexcept;
     bool finish(exec_state& st);
     next_step on_answer(exec_state& st, transport::request_result& r, std::size_t pool_index, int& unprepared_retries);
-    asio::awaitable<std::error_code> reprepare(transport::connection& c, std::size_t pool_index, const prepared_data& p);
+    asio::awaitable<std::error_code> reprepare(transport::connection& c, std::size_t pool_index, const prepared_data& p,
+                                               std::chrono::milliseconds timeout);
     asio::awaitable<outcome<prepared_statement>> prepare(std::string query, std::string keyspace);
-    asio::awaitable<void> prepare_everywhere(std::shared_ptr<prepared_data> p, std::size_t except_pool);
+    asio::awaitable<void> prepare_everywhere(std::shared_ptr<prepared_data> p, std::size_t except_pool,
+                                             std::chrono::steady_clock::time_point deadline);
     asio::awaitable<void> reprepare_all(std::size_t pool_index);
     std::shared_ptr<prepared_data> cache_prepared(const std::string& key, std::shared_ptr<prepared_data> p);
 

@@ -191,6 +191,7 @@ expect_out "nothing ran after the error" "
 
 (0 rows)" exec --hosts "$HOSTS" -e "SELECT k, v FROM ks.f WHERE k = 99"
 expect_fail "use unknown keyspace" "Keyspace 'nokeyspace' does not exist" exec --hosts "$HOSTS" -e "USE nokeyspace"
+expect_fail "-k unknown keyspace" "cqlpp: error: Keyspace 'nope' does not exist" exec --hosts "$HOSTS" -k nope -e "SELECT * FROM t"
 expect_fail "missing file" "cannot read" exec --hosts "$HOSTS" -f "$work/none.cql"
 expect_fail "no statement" "-e" exec --hosts "$HOSTS"
 expect_fail "bad format" "--format" exec --hosts "$HOSTS" --format xml -e "SELECT * FROM ks.t"

@@ -142,3 +142,40 @@ TEST_CASE("pool replaces a connection closed for too many orphans or a corrupt f
         pool->close();
     });
 }
+
+TEST_CASE("pool: a refused host settles at once; a refused USE keeps the server's error", "[transport][pool]") {
+    auto c = start_cluster(nodes(2));
+    run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+        c->stop_node(1);
+        REQUIRE(co_await eventually([&] { return c->state(1) == sim::node_state::down; }, 5s));
+        auto cfg = pool_cfg(*c, 1);
+        cfg.connection = conn_cfg(*c, 1);  // connect timeout 10 s
+        auto down = tr::host_pool::create(ex, cfg);
+        std::vector<std::size_t> changes;
+        down->on_change([&](std::size_t open) { changes.push_back(open); });
+        down->start();
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK_FALSE(co_await down->async_wait_settled(10s));
+        CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+        CHECK(down->last_error() == tr::errc::connect_failed);
+        CHECK_FALSE(down->last_server_error());
+        REQUIRE(changes.size() == 1);  // the host is reported unreachable at its first failure
+        CHECK(changes[0] == 0);
+        down->close();
+
+        auto ks = pool_cfg(*c, 1);
+        ks.connection.keyspace = "nope";
+        auto refused = tr::host_pool::create(ex, ks);
+        refused->start();
+        CHECK_FALSE(co_await refused->async_wait_settled(10s));
+        REQUIRE(refused->last_server_error());
+        CHECK(refused->last_server_error()->code == proto::server_errc::invalid);
+        CHECK(refused->last_server_error()->message == "Keyspace 'nope' does not exist");
+
+        auto up = tr::host_pool::create(ex, pool_cfg(*c, 1));
+        up->start();
+        CHECK(co_await up->async_wait_settled(10s));
+        refused->close();
+        up->close();
+    });
+}

@@ -420,6 +420,7 @@ client::~client() = default;
 asio::awaitable<void> client::connect(asio::any_io_executor ex) {
     ex_ = ex;
     auto r = co_await driver::session::connect(ex, cfg_);
+    if (r.ec && protocol::server_errc_of(r.ec)) fail(error_text(r.ec, r.diag));  // the server's answer, e.g. to -k's USE
     if (r.ec) fail("cannot connect to " + opts_.hosts + ": " + error_text(r.ec, r.diag));
     session_ = std::move(r.s);
     keyspace_ = cfg_.keyspace;

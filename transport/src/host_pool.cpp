@@ -69,6 +69,16 @@ asio::awaitable<bool> host_pool::async_wait_connected(std::size_t n, std::chrono
     co_return conns_.size() >= n;
 }
 
+asio::awaitable<bool> host_pool::async_wait_settled(std::chrono::milliseconds limit) {
+    auto self = shared_from_this();
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!closed_ && conns_.empty() && totals_.connect_failures == 0 && std::chrono::steady_clock::now() < deadline) {
+        changed_.expires_at(deadline);
+        co_await changed_.async_wait(use_tuple);
+    }
+    co_return !conns_.empty();
+}
+
 void host_pool::reconnect_now() {
     reset_backoff_ = true;
     wake_.cancel();
@@ -120,6 +130,11 @@ asio::awaitable<void> host_pool::refiller() {
         if (r.ec) {
             ++totals_.connect_failures;
             last_error_ = r.ec;
+            last_server_error_ = std::move(r.server_error);
+            changed_.cancel();  // async_wait_settled
+            // Unreachable (never connected, or every connection lost): say so
+            // now rather than at the first request.
+            if (conns_.empty() && on_change_) on_change_(0);
             wake_.expires_after(detail::backoff_delay(cfg_.reconnect, failures++, rng_));
             backing_off_ = true;
             co_await wake_.async_wait(use_tuple);
@@ -129,6 +144,7 @@ asio::awaitable<void> host_pool::refiller() {
             continue;
         }
         failures = 0;
+        last_server_error_.reset();
         if (lost_any_) ++totals_.reconnects;
         std::weak_ptr<host_pool> weak = self;
         std::weak_ptr<connection> wc = r.conn;

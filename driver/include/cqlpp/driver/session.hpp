@@ -204,7 +204,12 @@ public:
     using executor_type = asio::any_io_executor;
 
     // Connects to the first contact point that answers, reads the cluster's
-    // topology and schema, opens the pools and registers for events.
+    // topology and schema, opens the pools and registers for events. Returns
+    // once every local pool has its first connection or its first failure (a
+    // host that refuses connections does not hold it up; one that does not
+    // answer does, up to connect_timeout). When no pool opens because the
+    // server refused the handshake (e.g. USE of a keyspace that does not
+    // exist), the error is the server's: its code, message and server_error.
     static asio::awaitable<connect_result> connect(executor_type ex, session_config cfg);
 
     ~session();
@@ -216,8 +221,10 @@ public:
     asio::awaitable<result> execute(const batch& b);
     asio::awaitable<result> execute(std::string_view cql);
 
-    // Prepares on one host (then on every other host in the background when
-    // prepare_on_all_hosts). Cached: preparing the same text twice sends nothing.
+    // Prepares on one host, then (prepare_on_all_hosts) on every other host with
+    // an open connection, in parallel, before returning: within request_timeout
+    // in all; a host that fails is left to re-prepare on UNPREPARED. Cached:
+    // preparing the same text twice sends nothing.
     asio::awaitable<outcome<prepared_statement>> prepare(std::string query, std::string keyspace = {});
 
     // Paging: a stream over every row of a query, fetching the next page while

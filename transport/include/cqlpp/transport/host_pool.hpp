@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -38,7 +39,8 @@ public:
     void close();
 
     // Called (on the pool's executor) whenever a connection opens or is lost,
-    // with the number now open: 0 means the host is unreachable for now.
+    // or an attempt fails while none is open, with the number now open: 0
+    // means the host is unreachable for now.
     void on_change(std::function<void(std::size_t)> f) { on_change_ = std::move(f); }
     // Cuts a reconnection backoff short (the host was reported up).
     void reconnect_now();
@@ -57,12 +59,19 @@ public:
     asio::awaitable<request_result> async_request(const protocol::request& r, std::chrono::milliseconds timeout);
     // Until at least `n` connections are open (true) or the deadline passes.
     asio::awaitable<bool> async_wait_connected(std::size_t n, std::chrono::milliseconds limit);
+    // Until a connection is open (true), an attempt has failed (any, ever: for
+    // a new pool's first attempt; a refused host answers at once, no need to
+    // wait for it) or the deadline passes.
+    asio::awaitable<bool> async_wait_settled(std::chrono::milliseconds limit);
 
     std::size_t size() const noexcept { return conns_.size(); }
     const std::vector<std::shared_ptr<connection>>& connections() const noexcept { return conns_; }
     pool_metrics metrics() const;
     // The last connect error (diagnostics while the host is unreachable).
     std::error_code last_error() const noexcept { return last_error_; }
+    // The server's ERROR behind the last connect failure, if it answered one
+    // (e.g. the keyspace's USE: "Keyspace 'x' does not exist").
+    const std::optional<protocol::error_response>& last_server_error() const noexcept { return last_server_error_; }
     const pool_config& config() const noexcept { return cfg_; }
     executor_type get_executor() const noexcept { return ex_; }
 
@@ -82,6 +91,7 @@ private:
     bool reset_backoff_ = false;
     std::function<void(std::size_t)> on_change_;
     std::error_code last_error_;
+    std::optional<protocol::error_response> last_server_error_;
     std::minstd_rand rng_;
     pool_metrics totals_;  // counters, plus bytes of connections already gone
 };
