@@ -202,6 +202,7 @@ private:
     // ---- Statements ----
     bool select(statement& out);
     bool insert(insert_statement& s);
+    bool insert_columns(insert_statement& s);
     bool update(update_statement& s);
     bool delete_(delete_statement& s);
     bool batch(statement& out);
@@ -864,9 +865,33 @@ bool parser::select(statement& result) {
 // ---- INSERT / UPDATE / DELETE / BATCH ------------------------------------------------
 
 bool parser::insert(insert_statement& s) {
-    const token start = take();
+    take();
     if (!expect_kw("INTO") || !qualified(s.table)) return false;
-    if (peek_kw("JSON")) return unsupported_feature("INSERT JSON", start.begin);
+    if (accept_kw("JSON")) {
+        // JSON '<doc>' | JSON ? | JSON :name, then DEFAULT NULL | DEFAULT UNSET.
+        const token doc = peek();
+        auto& j = s.json.emplace();
+        if (!term_value(j, 0)) return false;
+        if (j.kind != term_kind::string && j.kind != term_kind::bind_marker) return mismatched(doc, "STRING_LITERAL");
+        if (accept_kw("DEFAULT")) {
+            if (accept_kw("UNSET")) s.json_default_unset = true;
+            else if (!expect_kw("NULL")) return false;
+        }
+    } else {
+        if (!insert_columns(s)) return false;
+    }
+    // Cassandra wants IF NOT EXISTS before USING; either order is accepted here.
+    for (int i = 0; i < 2; ++i) {
+        if (!s.if_not_exists && peek_kw("IF")) {
+            if (!if_not_exists(s.if_not_exists)) return false;
+        } else if (accept_kw("USING")) {
+            if (!using_clause(s.attributes, true)) return false;
+        }
+    }
+    return true;
+}
+
+bool parser::insert_columns(insert_statement& s) {
     if (!expect(token_kind::lparen, "'('")) return false;
     do {
         s.columns.emplace_back();
@@ -880,14 +905,6 @@ bool parser::insert(insert_statement& s) {
         if (!term_value(s.values.back(), 0)) return false;
     } while (accept(token_kind::comma));
     if (!expect(token_kind::rparen, "')'")) return false;
-    // Cassandra wants IF NOT EXISTS before USING; either order is accepted here.
-    for (int i = 0; i < 2; ++i) {
-        if (!s.if_not_exists && peek_kw("IF")) {
-            if (!if_not_exists(s.if_not_exists)) return false;
-        } else if (accept_kw("USING")) {
-            if (!using_clause(s.attributes, true)) return false;
-        }
-    }
     if (s.columns.size() != s.values.size()) defer_invalid(values.begin, "Unmatched column names/values");
     return true;
 }

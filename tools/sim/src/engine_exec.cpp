@@ -73,6 +73,10 @@ value_view get_value(const value_src& v, exec_ctx& ctx) {
             if (val.is_set()) validate_value(v.type, val.bytes, v.column);
             return val;
         }
+        case value_src::kind::json: {
+            auto i = static_cast<std::size_t>(v.bind);
+            return i < ctx.json_values.size() ? ctx.json_values[i] : value_view::null();
+        }
         case value_src::kind::dynamic: {
             auto& buf = scratch(ctx);
             if (!eval_term(v.type, *v.expr, ctx, v.column, buf)) return value_view::null();
@@ -113,6 +117,12 @@ bool eval_term(const cql_type& t, const term& e, exec_ctx& ctx, std::string_view
                 u[8] = static_cast<std::uint8_t>((u[8] & 0x3F) | 0x80);
                 out.assign(u.begin(), u.end());
                 return true;
+            }
+            if (n == "fromjson") {
+                if (e.children.size() != 1) throw_invalid("Invalid number of arguments in call to function system.fromjson: 1 required but " + std::to_string(e.children.size()) + " provided");
+                byte_buffer arg;
+                if (!eval_term(cql_type(type_kind::text), e.children[0], ctx, column, arg)) return false;
+                return from_json(t, proto::as_chars(arg), out);
             }
             if (n == "currenttimestamp") {
                 out = timestamp_as(t, now_ms);
@@ -1288,9 +1298,20 @@ std::optional<byte_buffer> collection_op(const cql_type& t, assignment_op op, co
 
 }  // namespace
 
+// INSERT JSON: decodes the document into ctx.json_values, which the plan's
+// kind::json sources read.
+static void load_json(const modify_plan& p, exec_ctx& ctx) {
+    if (!p.json) return;
+    auto doc = get_value(*p.json, ctx);
+    if (doc.is_null()) throw_invalid("Got null for INSERT JSON values");
+    if (doc.is_unset()) throw_invalid("Got unset for INSERT JSON values");
+    decode_insert_json(*p.table, proto::as_chars(doc.bytes), p.json_default_unset, ctx, ctx.json_values);
+}
+
 void engine_impl::run_modify(const modify_plan& p, exec_ctx& ctx, proto::byte_writer* body, std::int64_t batch_ts, bool in_batch) {
     table_def& t = *p.table;
     const std::int32_t now_s = ctx.now_s;
+    load_json(p, ctx);
     auto keys = partition_keys(*p.table, p.pk_values, p.pk_in_marker, ctx);
 
     if (p.sim_nodes) {
@@ -1628,6 +1649,7 @@ void engine_impl::run_batch(const batch_plan& b, exec_ctx& ctx, proto::byte_writ
         for (const auto& c : b.children) {
             const std::string name = c.table->keyspace + "." + c.table->name;
             tables.insert(name);
+            load_json(c, ctx);
             for (auto& k : partition_keys(*c.table, c.pk_values, c.pk_in_marker, ctx)) {
                 size += static_cast<std::int64_t>(k.key.size());
                 keys.emplace(name, std::move(k.key));

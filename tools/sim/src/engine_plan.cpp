@@ -58,7 +58,9 @@ struct planner {
                 }
                 return;
             case term_kind::function_call:
-                for (const auto& c : t.children) register_nested(c, cql_type(type_kind::timeuuid), column);
+                // fromJson(?) takes the JSON text; the time functions a timeuuid.
+                for (const auto& c : t.children)
+                    register_nested(c, cql_type(t.name == "fromjson" ? type_kind::text : type_kind::timeuuid), column);
                 return;
             case term_kind::type_cast:
                 for (const auto& c : t.children) register_nested(c, type, column);
@@ -651,10 +653,7 @@ struct planner {
         out.ck_in_marker.resize(t.ck.size());
         std::set<std::string> seen;
         std::vector<bool> pk_set(t.pk.size(), false), ck_set(t.ck.size(), false);
-        for (std::size_t i = 0; i < s.columns.size() && i < s.values.size(); ++i) {
-            const auto& c = column_of(t, s.columns[i]);
-            if (!seen.insert(c.name).second) throw_invalid("Multiple definitions found for column " + c.name);
-            auto v = make_src(s.values[i], c.type, c.name, c.name);
+        auto place = [&](const column_def& c, value_src v) {
             if (c.kind == column_kind::partition_key) {
                 out.pk_values[static_cast<std::size_t>(c.position)].push_back(std::move(v));
                 pk_set[static_cast<std::size_t>(c.position)] = true;
@@ -670,6 +669,24 @@ struct planner {
                 a.value_type = c.type;
                 out.assignments.push_back(std::move(a));
             }
+        };
+        if (s.json) {
+            // Every column takes its value from the decoded document at execution.
+            out.json = make_src(*s.json, cql_type(type_kind::text), "[json]", "[json]");
+            out.json_default_unset = s.json_default_unset;
+            for (std::size_t i = 0; i < t.columns.size(); ++i) {
+                value_src v;
+                v.k = value_src::kind::json;
+                v.bind = static_cast<int>(i);
+                v.type = t.columns[i].type;
+                v.column = t.columns[i].name;
+                place(t.columns[i], std::move(v));
+            }
+        }
+        for (std::size_t i = 0; i < s.columns.size() && i < s.values.size(); ++i) {
+            const auto& c = column_of(t, s.columns[i]);
+            if (!seen.insert(c.name).second) throw_invalid("Multiple definitions found for column " + c.name);
+            place(c, make_src(s.values[i], c.type, c.name, c.name));
         }
         missing_pk(t, pk_set);
         std::string missing;

@@ -152,6 +152,9 @@ struct insert_statement {
     qualified_name table;
     std::vector<std::string> columns;  // as listed
     std::vector<term> values;          // same length and order as columns
+    // INSERT ... JSON '<doc>' | JSON ?: the document (columns/values then empty).
+    std::optional<term> json;
+    bool json_default_unset = false;   // DEFAULT UNSET (DEFAULT NULL is the default)
     bool if_not_exists = false;
     update_attributes attributes;
 };
