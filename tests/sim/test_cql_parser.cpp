@@ -1011,8 +1011,6 @@ TEST_CASE("unsupported statements say so", "[sim][cql]") {
         std::string_view message;
     };
     const expectation cases[] = {
-        {"CREATE INDEX ON t (v)", "CREATE INDEX statements are not supported by the simulator"},
-        {"CREATE CUSTOM INDEX i ON t (v) USING 'x'", "CREATE CUSTOM INDEX statements are not supported by the simulator"},
         {"CREATE MATERIALIZED VIEW v AS SELECT * FROM t", "CREATE MATERIALIZED VIEW statements are not supported by the simulator"},
         {"CREATE FUNCTION f(a int) RETURNS NULL ON NULL INPUT RETURNS int LANGUAGE java AS 'return a;'",
          "CREATE FUNCTION statements are not supported by the simulator"},
@@ -1021,7 +1019,6 @@ TEST_CASE("unsupported statements say so", "[sim][cql]") {
         {"CREATE ROLE r WITH PASSWORD = 'x'", "CREATE ROLE statements are not supported by the simulator"},
         {"CREATE USER u", "CREATE USER statements are not supported by the simulator"},
         {"CREATE TRIGGER tr ON t USING 'x'", "CREATE TRIGGER statements are not supported by the simulator"},
-        {"DROP INDEX i", "DROP INDEX statements are not supported by the simulator"},
         {"DROP MATERIALIZED VIEW v", "DROP MATERIALIZED VIEW statements are not supported by the simulator"},
         {"DROP FUNCTION f", "DROP FUNCTION statements are not supported by the simulator"},
         {"DROP ROLE r", "DROP ROLE statements are not supported by the simulator"},

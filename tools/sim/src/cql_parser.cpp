@@ -207,6 +207,7 @@ private:
     bool delete_(delete_statement& s);
     bool batch(statement& out);
     bool create(statement& out);
+    bool create_index(statement& result);
     bool create_keyspace(statement& out);
     bool create_table(statement& out);
     bool create_type(statement& out);
@@ -1192,14 +1193,55 @@ bool parser::create_type(statement& result) {
     return expect(token_kind::rparen, "')'");
 }
 
+bool parser::create_index(statement& result) {
+    auto& s = result.emplace<create_index_statement>();
+    s.custom = accept_kw("CUSTOM");
+    take();  // INDEX
+    if (!if_not_exists(s.if_not_exists)) return false;
+    // The name is optional: `CREATE INDEX ON t (c)`.
+    if (!(peek_kw("ON") && !is_kw(peek(1), "ON") && !is(1, token_kind::lparen) && !is(1, token_kind::dot)) &&
+        !ident(s.name))
+        return false;
+    if (!expect_kw("ON") || !qualified(s.table) || !expect(token_kind::lparen, "'('")) return false;
+    for (std::string_view k : {"KEYS", "VALUES", "ENTRIES", "FULL"}) {
+        if (peek_kw(k) && is(1, token_kind::lparen)) {
+            take();
+            take();
+            s.target_kind = std::string(k);
+            for (auto& c : s.target_kind) c = static_cast<char>(c - 'A' + 'a');
+            break;
+        }
+    }
+    if (!ident(s.column)) return false;
+    if (!s.target_kind.empty() && !expect(token_kind::rparen, "')'")) return false;
+    if (!expect(token_kind::rparen, "')'")) return false;
+    if (accept_kw("USING")) {
+        const token cls = peek();
+        term t;
+        if (!term_value(t, 0)) return false;
+        if (t.kind != term_kind::string) return mismatched(cls, "STRING_LITERAL");
+        s.using_class = constant_text(t);
+    }
+    if (accept_kw("WITH")) {
+        std::vector<property> props;
+        if (!properties(props)) return false;
+        for (const auto& p : props) {
+            auto at = static_cast<std::size_t>(p.value.text.data() - src_.data());
+            if (p.name != "options") defer_invalid(at, "Unknown property '" + p.name + "'");
+            else if (!constant_string_map(p.value, s.options)) defer_invalid(at, "Invalid value for property 'options'. It should be a map.");
+        }
+    }
+    if (s.custom && s.using_class.empty()) defer_invalid(0, "CUSTOM index requires specifying the index class");
+    return true;
+}
+
 bool parser::create(statement& result) {
     const token start = take();  // CREATE
     const token t = peek();
     if (is_kw(t, "KEYSPACE") || is_kw(t, "SCHEMA")) return create_keyspace(result);
     if (is_kw(t, "TABLE") || is_kw(t, "COLUMNFAMILY")) return create_table(result);
     if (is_kw(t, "TYPE")) return create_type(result);
-    if (is_kw(t, "INDEX")) return unsupported("CREATE INDEX", start.begin);
-    if (is_kw(t, "CUSTOM")) return unsupported("CREATE CUSTOM INDEX", start.begin);
+    if (is_kw(t, "INDEX") || (is_kw(t, "CUSTOM") && is_kw(peek(1), "INDEX"))) return create_index(result);
     if (is_kw(t, "MATERIALIZED")) return unsupported("CREATE MATERIALIZED VIEW", start.begin);
     if (is_kw(t, "FUNCTION")) return unsupported("CREATE FUNCTION", start.begin);
     if (is_kw(t, "AGGREGATE")) return unsupported("CREATE AGGREGATE", start.begin);
@@ -1231,7 +1273,11 @@ bool parser::drop(statement& result) {
         take();
         return if_exists(s.if_exists) && qualified(s.type);
     }
-    if (is_kw(t, "INDEX")) return unsupported("DROP INDEX", start.begin);
+    if (is_kw(t, "INDEX")) {
+        auto& s = result.emplace<drop_index_statement>();
+        take();
+        return if_exists(s.if_exists) && qualified(s.index);
+    }
     if (is_kw(t, "MATERIALIZED")) return unsupported("DROP MATERIALIZED VIEW", start.begin);
     if (is_kw(t, "FUNCTION")) return unsupported("DROP FUNCTION", start.begin);
     if (is_kw(t, "AGGREGATE")) return unsupported("DROP AGGREGATE", start.begin);
@@ -1381,6 +1427,7 @@ std::string_view statement_name(const statement& s) noexcept {
     static constexpr std::array<std::string_view, std::variant_size_v<statement>> names{
         "SELECT",      "INSERT",     "UPDATE",   "DELETE",      "BATCH",       "USE",         "CREATE KEYSPACE",
         "DROP KEYSPACE", "CREATE TABLE", "DROP TABLE", "TRUNCATE", "ALTER TABLE", "CREATE TYPE", "DROP TYPE",
+        "CREATE INDEX", "DROP INDEX",
     };
     return names[s.index()];
 }

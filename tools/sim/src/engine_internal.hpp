@@ -195,8 +195,18 @@ struct keyspace_def;
 struct exec_ctx;
 class engine_impl;
 
+// A secondary index (CREATE INDEX): legacy 2i or SAI. Index names are unique
+// within the keyspace.
+struct index_def {
+    std::string name;
+    std::string column;  // the indexed column
+    bool sai = false;    // StorageAttachedIndex: also range predicates; ANN on vectors
+    std::map<std::string, std::string> options;  // system_schema.indexes.options (target, class_name, ...)
+};
+
 struct table_def {
     std::string keyspace, name;
+    std::vector<index_def> indexes;
     proto::uuid_bytes id{};
     // Every column, in SELECT * order: partition key, clustering, statics and
     // regulars by name (as Cassandra orders them).
@@ -394,6 +404,10 @@ struct select_plan {
     bool json = false;       // SELECT JSON: one [json] text column built from `meta_json`
     proto::result_metadata inner_meta;  // SELECT JSON: the columns before JSON encoding
     std::optional<value_src> limit, per_partition_limit;
+    // ORDER BY v ANN OF [...]: rows nearest first (by the column's SAI similarity function).
+    int ann_column = -1;
+    value_src ann_vector;
+    std::string ann_similarity;
     // Result metadata pre-encoded without flags/count: [flags][count][specs].
     byte_buffer metadata;       // full encoding (v5 == v4 for specs)
     std::int32_t column_count = 0;

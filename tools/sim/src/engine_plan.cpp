@@ -389,6 +389,8 @@ struct planner {
         std::vector<std::optional<value_src>> ck_marker(nck);
         std::vector<bool> ck_eq(nck, false);
         std::vector<const relation*> ck_slices;
+        std::size_t indexed_filters = 0;  // filters an index serves (no ALLOW FILTERING needed)
+        bool legacy_used = false;         // a legacy index serves one restriction at most
         bool has_token = false;
         for (const auto& r : s.where) {
             if (r.target == relation_target::token) {
@@ -446,12 +448,29 @@ struct planner {
                 r.op != relation_op::contains && r.op != relation_op::contains_key)
                 throw_invalid("Only EQ and IN relation are supported on the partition key (unless you use the token() function or ALLOW FILTERING)");
             out.filters.push_back(make_filter(t, r));
+            // An index answers the restriction without ALLOW FILTERING: SAI for = and
+            // ranges on any of its columns, a legacy index for = on one column.
+            if (c.kind == column_kind::regular || c.kind == column_kind::static_) {
+                const bool range = r.op == relation_op::lt || r.op == relation_op::lte || r.op == relation_op::gt ||
+                                   r.op == relation_op::gte;
+                bool served = false;
+                for (const auto& ix : t.indexes) {
+                    if (ix.column != c.name || ix.options.at("target") != c.name) continue;
+                    if (ix.sai && (r.op == relation_op::eq || range)) served = true;
+                    if (!ix.sai && r.op == relation_op::eq && !legacy_used) served = legacy_used = true;
+                }
+                if (served) {
+                    ++indexed_filters;
+                    continue;
+                }
+            }
             out.needs_filtering = true;
         }
         const std::size_t pk_count = static_cast<std::size_t>(std::count(pk_set.begin(), pk_set.end(), true));
         out.full_pk = pk_count == npk && npk > 0;
-        // Without the whole partition key every row restriction is a filter over many partitions.
-        if (!out.full_pk && !out.filters.empty()) out.needs_filtering = true;
+        // Without the whole partition key every row restriction is a filter over many
+        // partitions, unless an index serves it.
+        if (!out.full_pk && out.filters.size() > indexed_filters) out.needs_filtering = true;
         if (out.full_pk && has_token) throw_invalid("Cannot use token() together with partition key restrictions");
         if (!out.full_pk) {
             // Partial partition keys are checked row by row.

@@ -345,13 +345,31 @@ struct drop_type_statement {
     bool if_exists = false;
 };
 
+// CREATE [CUSTOM] INDEX [IF NOT EXISTS] [name] ON t (target) [USING 'class'] [WITH OPTIONS = {...}]
+struct create_index_statement {
+    qualified_name table;
+    std::string name;            // empty: Cassandra's default <table>_<column>_idx
+    bool if_not_exists = false;
+    bool custom = false;         // CREATE CUSTOM INDEX
+    std::string column;          // the indexed column (folded)
+    std::string target_kind;     // "", "keys", "values", "entries" or "full" (target written as kind(col))
+    std::string using_class;     // USING '...', unquoted; empty when not given
+    std::map<std::string, std::string> options;  // WITH OPTIONS = {...}, as plain strings
+};
+
+// DROP INDEX [IF EXISTS] [ks.]name
+struct drop_index_statement {
+    qualified_name index;
+    bool if_exists = false;
+};
+
 // ---- Any statement --------------------------------------------------------------------
 
 using statement = std::variant<select_statement, insert_statement, update_statement, delete_statement,
                                batch_statement, use_statement, create_keyspace_statement,
                                drop_keyspace_statement, create_table_statement, drop_table_statement,
                                truncate_statement, alter_table_statement, create_type_statement,
-                               drop_type_statement>;
+                               drop_type_statement, create_index_statement, drop_index_statement>;
 
 // "SELECT", "INSERT", "CREATE TABLE", ... for logs and messages.
 std::string_view statement_name(const statement& s) noexcept;
