@@ -848,6 +848,10 @@ bool parser::select(statement& result) {
         do {
             s.order_by.emplace_back();
             if (!ident(s.order_by.back().column)) return false;
+            if (!s.ann_of && accept_kw("ANN")) {
+                if (!expect_kw("OF") || !term_value(s.ann_of.emplace(), 0)) return false;
+                continue;
+            }
             if (accept_kw("DESC")) s.order_by.back().descending = true;
             else accept_kw("ASC");
         } while (accept(token_kind::comma));

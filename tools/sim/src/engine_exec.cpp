@@ -3,6 +3,8 @@
 // collections, counters and lightweight transactions, and consistency checks.
 #include "engine_internal.hpp"
 
+#include <bit>
+
 #include "cqlpp/protocol/murmur3.hpp"
 
 #include <algorithm>
@@ -659,7 +661,8 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
     if (ctx.paging_state && !p.count) resume = decode_paging(t, *ctx.paging_state);
     std::int64_t remaining = limit ? *limit : -1;
     if (resume && resume->remaining >= 0) remaining = resume->remaining;
-    if (p.count) page = std::numeric_limits<std::int64_t>::max();
+    // Aggregates and ANN answer in one page (ANN results are ranked over every row).
+    if (p.count || p.ann_column >= 0) page = std::numeric_limits<std::int64_t>::max();
 
     thread_local std::vector<value_view> cells;
     cells.clear();
@@ -699,7 +702,7 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
     };
 
     // IN on the partition key with ORDER BY: collect, merge by clustering, then emit.
-    bool collect = false;
+    bool collect = p.ann_column >= 0;  // ANN: collect, rank by similarity, then emit
     std::vector<row_ref> collected;
     auto emit = [&](const row_ref& rr, std::int32_t& part_rows) {
         if (ppl && part_rows >= *ppl) return;
@@ -951,7 +954,7 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
             }
             if (part) scan_partition(*part);
         }
-        if (collect) {
+        if (collect && p.ann_column < 0) {
             collect = false;
             const ck_less less{t.layout.get()};
             std::stable_sort(collected.begin(), collected.end(), [&](const row_ref& a, const row_ref& b) {
@@ -1000,6 +1003,36 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
             if (lo && (part.t < *lo || (!lo_incl && part.t == *lo))) continue;
             if (hi && (part.t > *hi || (!hi_incl && part.t == *hi))) break;
             scan_partition(part);
+        }
+    }
+
+    if (p.ann_column >= 0) {
+        collect = false;
+        auto q = get_value(p.ann_vector, ctx);
+        if (!q.is_set()) throw_invalid("Invalid null value for ANN OF");
+        const auto& vt = t.columns[static_cast<std::size_t>(p.ann_column)].type;
+        const std::vector<cql_type> types{vt, vt};
+        const std::string fn = "similarity_" + p.ann_similarity;
+        const cql_type ft(type_kind::float_);
+        std::vector<std::pair<float, row_ref>> scored;
+        scored.reserve(collected.size());
+        for (const auto& rr : collected) {
+            auto v = column_value(t, p.ann_column, rr, now_s);
+            // Rows without a vector are not in the index; nor are all-zero ones under cosine.
+            if (!v) continue;
+            bool zero = true;
+            for (std::size_t i = 0; zero && i + 4 <= v->size(); i += 4)
+                zero = (static_cast<std::uint32_t>(read_i32(v->subspan(i, 4))) & 0x7FFFFFFFu) == 0;
+            if (zero && p.ann_similarity == "cosine") continue;
+            byte_buffer b;
+            if (!apply_function(fn, types, {*v, q.bytes}, ft, ctx, b) || b.size() != 4) continue;
+            scored.emplace_back(std::bit_cast<float>(static_cast<std::uint32_t>(read_i32(b))), rr);
+        }
+        std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+        for (const auto& [score, rr] : scored) {
+            if (stop) break;
+            std::int32_t n = 0;
+            emit(rr, n);
         }
     }
 

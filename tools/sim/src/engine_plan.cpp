@@ -583,8 +583,27 @@ struct planner {
             out.count = true;
         }
 
-        // ORDER BY.
-        if (!s.order_by.empty()) {
+        // ORDER BY v ANN OF [...]: nearest rows first, through the column's SAI index.
+        if (s.ann_of) {
+            if (s.order_by.size() > 1) throw_invalid("ANN ordering does not support any other ordering");
+            const auto& c = column_of(t, s.order_by[0].column);
+            const index_def* ix = nullptr;
+            for (const auto& i : t.indexes)
+                if (i.sai && i.column == c.name) ix = &i;
+            if (!ix || c.type.kind != type_kind::vector) throw_invalid("ANN ordering by vector requires the column to be indexed");
+            std::string lim = "NONE";
+            if (s.limit && s.limit->kind == term_kind::integer) lim = std::string(s.limit->text);
+            if (!s.limit || (s.limit->kind == term_kind::integer && (lim.size() > 4 || std::stoi(lim) > 1000)))
+                throw_invalid("Use of ANN OF in an ORDER BY clause requires a LIMIT that is not greater than 1000. LIMIT was " + lim);
+            if (s.ann_of->kind == term_kind::list && s.ann_of->children.size() != c.type.dimension)
+                throw_invalid("Invalid vector literal for " + c.name + " of type " + type_display(c.type) + "; expected " +
+                              std::to_string(c.type.dimension) + " elements, but given " + std::to_string(s.ann_of->children.size()));
+            out.ann_column = t.index_of(&c);
+            out.ann_vector = make_src(*s.ann_of, c.type, c.name, c.name);
+            auto f = ix->options.find("similarity_function");
+            out.ann_similarity = f == ix->options.end() ? "cosine" : f->second;
+            for (auto& ch : out.ann_similarity) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        } else if (!s.order_by.empty()) {
             if (!out.full_pk) throw_invalid("ORDER BY is only supported when the partition key is restricted by an EQ or an IN.");
             std::optional<bool> rev;
             for (std::size_t i = 0; i < s.order_by.size(); ++i) {

@@ -253,6 +253,7 @@ struct select_statement {
     std::vector<relation> where;       // joined by AND
     std::vector<std::string> group_by;
     std::vector<ordering> order_by;
+    std::optional<term> ann_of;                // ORDER BY v ANN OF <vector>: the vector (order_by[0] is v)
     std::optional<term> per_partition_limit;  // integer literal or marker
     std::optional<term> limit;                // integer literal or marker
     bool allow_filtering = false;
