@@ -51,6 +51,7 @@ TEST_CASE("index: legacy CREATE INDEX serves = without ALLOW FILTERING", "[sim][
     f.ok("CREATE TABLE one (k int PRIMARY KEY, v int)");
     CHECK(f.q("CREATE INDEX ON one (k)").message() == "Cannot create secondary index on the only partition key column k");
 
+    CHECK(f.q("ALTER TABLE m DROP val").message() == "Cannot drop column val because it has dependent secondary indexes (m_val)");
     f.ok("DROP INDEX m_val");
     CHECK(f.q("SELECT sensor, val FROM m WHERE val = 3.0").message() == filtering);
     CHECK(f.q("DROP INDEX ks.m_val").message() == "Index 'ks.m_val' doesn't exist'");

@@ -949,6 +949,10 @@ void engine_impl::execute_schema(const statement& s, exec_ctx& ctx, proto::byte_
                     auto* c = t.find(n);
                     if (!c) throw_invalid("Column " + n + " was not found in table " + t.name);
                     if (c->is_key()) throw_invalid("Cannot drop PRIMARY KEY column " + n);
+                    std::string deps;
+                    for (const auto& ix : t.indexes)
+                        if (ix.column == c->name) deps += (deps.empty() ? "" : ",") + ix.name;
+                    if (!deps.empty()) throw_invalid("Cannot drop column " + n + " because it has dependent secondary indexes (" + deps + ")");
                     auto slot = c->slot;
                     bool is_static = c->kind == column_kind::static_;
                     t.columns.erase(t.columns.begin() + t.index_of(c));
