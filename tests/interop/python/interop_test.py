@@ -224,6 +224,9 @@ class Main:
         s.run("aggregate: SELECT COUNT(*)", self.count_all)
         s.run("aggregate: min/max/sum/avg names and types, GROUP BY, warnings", self.aggregates)
         s.run("functions: CAST, toJson, toDate, blob conversions (column names)", self.functions)
+        s.run("json: INSERT JSON literal and JSON ?, unknown column refused", self.insert_json)
+        s.run("index: CREATE INDEX serves = without ALLOW FILTERING, DROP INDEX", self.indexes)
+        s.run("vector: SAI index (warning) and ORDER BY v ANN OF [...] LIMIT n", self.vector_search)
         s.broken = before_paging
         s.run("tracing: execute(trace=True) then get_query_trace() (simple and prepared)", self.tracing)
         s.run("compression: a compressible 240 kB value on the wire, both ways", self.wire_compression)
@@ -495,6 +498,38 @@ class Main:
                              "system.todate(system.currenttimestamp())"], "function column names")
         r = rs.one()
         eq((r[0], r[1], r[2]), ("7", "7", 7), "function values")
+
+    def insert_json(self):
+        x = self.session.execute
+        x("INSERT INTO %s.kv JSON '{\"k\": \"json-1\", \"v\": 41}'" % self.ks)
+        ps = self.session.prepare("INSERT INTO %s.kv JSON ?" % self.ks)
+        self.session.execute(ps, ['{"k": "json-2", "v": "42"}'])
+        eq(self._kv(["json-1", "json-2"]), {"json-1": 41, "json-2": 42}, "rows written from JSON")
+        e = raises(InvalidRequest, x, "INSERT INTO %s.kv JSON '{\"k\": \"j\", \"nope\": 1}'" % self.ks)
+        check("JSON values map contains unrecognized column: nope" in str(e), str(e))
+
+    def indexes(self):
+        x = self.session.execute
+        x("INSERT INTO %s.kv (k, v) VALUES ('indexed', 4141)" % self.ks)
+        e = raises(InvalidRequest, x, "SELECT k FROM %s.kv WHERE v = 4141" % self.ks)
+        check("use ALLOW FILTERING" in str(e), str(e))
+        x("CREATE INDEX kv_v ON %s.kv (v)" % self.ks)
+        eq([r.k for r in x("SELECT k FROM %s.kv WHERE v = 4141" % self.ks)], ["indexed"], "indexed query")
+        rows = list(x("SELECT index_name, kind, options FROM system_schema.indexes WHERE keyspace_name = %s", [self.ks]))
+        eq([(r.index_name, r.kind, dict(r.options)) for r in rows], [("kv_v", "COMPOSITES", {"target": "v"})], "system_schema.indexes")
+        x("DROP INDEX %s.kv_v" % self.ks)
+        raises(InvalidRequest, x, "SELECT k FROM %s.kv WHERE v = 4141" % self.ks)
+
+    def vector_search(self):
+        x = self.session.execute
+        rs = x("CREATE INDEX vec_v ON %s.vec (v) USING 'sai'" % self.ks)
+        warnings = rs.response_future.warnings or []
+        check(len(warnings) == 1 and warnings[0].startswith("SAI ANN indexes on vector columns are experimental"), repr(warnings))
+        rows = list(x("SELECT k FROM %s.vec ORDER BY v ANN OF [0.5, 0.25, -7.0] LIMIT 2" % self.ks))
+        eq([r.k for r in rows], [2, 1], "nearest row first")
+        e = raises(InvalidRequest, x, "SELECT k FROM %s.vec ORDER BY v ANN OF [0.5, 0.25, -7.0]" % self.ks)
+        check("requires a LIMIT" in str(e), str(e))
+        x("DROP INDEX %s.vec_v" % self.ks)
 
     def counter_insert_refused(self):
         raises(InvalidRequest, self.session.execute, "INSERT INTO %s.cnt (k, c1) VALUES ('z', 1)" % self.ks)

@@ -202,10 +202,12 @@ private:
     // ---- Statements ----
     bool select(statement& out);
     bool insert(insert_statement& s);
+    bool insert_columns(insert_statement& s);
     bool update(update_statement& s);
     bool delete_(delete_statement& s);
     bool batch(statement& out);
     bool create(statement& out);
+    bool create_index(statement& result);
     bool create_keyspace(statement& out);
     bool create_table(statement& out);
     bool create_type(statement& out);
@@ -846,6 +848,10 @@ bool parser::select(statement& result) {
         do {
             s.order_by.emplace_back();
             if (!ident(s.order_by.back().column)) return false;
+            if (!s.ann_of && accept_kw("ANN")) {
+                if (!expect_kw("OF") || !term_value(s.ann_of.emplace(), 0)) return false;
+                continue;
+            }
             if (accept_kw("DESC")) s.order_by.back().descending = true;
             else accept_kw("ASC");
         } while (accept(token_kind::comma));
@@ -864,9 +870,33 @@ bool parser::select(statement& result) {
 // ---- INSERT / UPDATE / DELETE / BATCH ------------------------------------------------
 
 bool parser::insert(insert_statement& s) {
-    const token start = take();
+    take();
     if (!expect_kw("INTO") || !qualified(s.table)) return false;
-    if (peek_kw("JSON")) return unsupported_feature("INSERT JSON", start.begin);
+    if (accept_kw("JSON")) {
+        // JSON '<doc>' | JSON ? | JSON :name, then DEFAULT NULL | DEFAULT UNSET.
+        const token doc = peek();
+        auto& j = s.json.emplace();
+        if (!term_value(j, 0)) return false;
+        if (j.kind != term_kind::string && j.kind != term_kind::bind_marker) return mismatched(doc, "STRING_LITERAL");
+        if (accept_kw("DEFAULT")) {
+            if (accept_kw("UNSET")) s.json_default_unset = true;
+            else if (!expect_kw("NULL")) return false;
+        }
+    } else {
+        if (!insert_columns(s)) return false;
+    }
+    // Cassandra wants IF NOT EXISTS before USING; either order is accepted here.
+    for (int i = 0; i < 2; ++i) {
+        if (!s.if_not_exists && peek_kw("IF")) {
+            if (!if_not_exists(s.if_not_exists)) return false;
+        } else if (accept_kw("USING")) {
+            if (!using_clause(s.attributes, true)) return false;
+        }
+    }
+    return true;
+}
+
+bool parser::insert_columns(insert_statement& s) {
     if (!expect(token_kind::lparen, "'('")) return false;
     do {
         s.columns.emplace_back();
@@ -880,14 +910,6 @@ bool parser::insert(insert_statement& s) {
         if (!term_value(s.values.back(), 0)) return false;
     } while (accept(token_kind::comma));
     if (!expect(token_kind::rparen, "')'")) return false;
-    // Cassandra wants IF NOT EXISTS before USING; either order is accepted here.
-    for (int i = 0; i < 2; ++i) {
-        if (!s.if_not_exists && peek_kw("IF")) {
-            if (!if_not_exists(s.if_not_exists)) return false;
-        } else if (accept_kw("USING")) {
-            if (!using_clause(s.attributes, true)) return false;
-        }
-    }
     if (s.columns.size() != s.values.size()) defer_invalid(values.begin, "Unmatched column names/values");
     return true;
 }
@@ -1175,14 +1197,55 @@ bool parser::create_type(statement& result) {
     return expect(token_kind::rparen, "')'");
 }
 
+bool parser::create_index(statement& result) {
+    auto& s = result.emplace<create_index_statement>();
+    s.custom = accept_kw("CUSTOM");
+    take();  // INDEX
+    if (!if_not_exists(s.if_not_exists)) return false;
+    // The name is optional: `CREATE INDEX ON t (c)`.
+    if (!(peek_kw("ON") && !is_kw(peek(1), "ON") && !is(1, token_kind::lparen) && !is(1, token_kind::dot)) &&
+        !ident(s.name))
+        return false;
+    if (!expect_kw("ON") || !qualified(s.table) || !expect(token_kind::lparen, "'('")) return false;
+    for (std::string_view k : {"KEYS", "VALUES", "ENTRIES", "FULL"}) {
+        if (peek_kw(k) && is(1, token_kind::lparen)) {
+            take();
+            take();
+            s.target_kind = std::string(k);
+            for (auto& c : s.target_kind) c = static_cast<char>(c - 'A' + 'a');
+            break;
+        }
+    }
+    if (!ident(s.column)) return false;
+    if (!s.target_kind.empty() && !expect(token_kind::rparen, "')'")) return false;
+    if (!expect(token_kind::rparen, "')'")) return false;
+    if (accept_kw("USING")) {
+        const token cls = peek();
+        term t;
+        if (!term_value(t, 0)) return false;
+        if (t.kind != term_kind::string) return mismatched(cls, "STRING_LITERAL");
+        s.using_class = constant_text(t);
+    }
+    if (accept_kw("WITH")) {
+        std::vector<property> props;
+        if (!properties(props)) return false;
+        for (const auto& p : props) {
+            auto at = static_cast<std::size_t>(p.value.text.data() - src_.data());
+            if (p.name != "options") defer_invalid(at, "Unknown property '" + p.name + "'");
+            else if (!constant_string_map(p.value, s.options)) defer_invalid(at, "Invalid value for property 'options'. It should be a map.");
+        }
+    }
+    if (s.custom && s.using_class.empty()) defer_invalid(0, "CUSTOM index requires specifying the index class");
+    return true;
+}
+
 bool parser::create(statement& result) {
     const token start = take();  // CREATE
     const token t = peek();
     if (is_kw(t, "KEYSPACE") || is_kw(t, "SCHEMA")) return create_keyspace(result);
     if (is_kw(t, "TABLE") || is_kw(t, "COLUMNFAMILY")) return create_table(result);
     if (is_kw(t, "TYPE")) return create_type(result);
-    if (is_kw(t, "INDEX")) return unsupported("CREATE INDEX", start.begin);
-    if (is_kw(t, "CUSTOM")) return unsupported("CREATE CUSTOM INDEX", start.begin);
+    if (is_kw(t, "INDEX") || (is_kw(t, "CUSTOM") && is_kw(peek(1), "INDEX"))) return create_index(result);
     if (is_kw(t, "MATERIALIZED")) return unsupported("CREATE MATERIALIZED VIEW", start.begin);
     if (is_kw(t, "FUNCTION")) return unsupported("CREATE FUNCTION", start.begin);
     if (is_kw(t, "AGGREGATE")) return unsupported("CREATE AGGREGATE", start.begin);
@@ -1214,7 +1277,11 @@ bool parser::drop(statement& result) {
         take();
         return if_exists(s.if_exists) && qualified(s.type);
     }
-    if (is_kw(t, "INDEX")) return unsupported("DROP INDEX", start.begin);
+    if (is_kw(t, "INDEX")) {
+        auto& s = result.emplace<drop_index_statement>();
+        take();
+        return if_exists(s.if_exists) && qualified(s.index);
+    }
     if (is_kw(t, "MATERIALIZED")) return unsupported("DROP MATERIALIZED VIEW", start.begin);
     if (is_kw(t, "FUNCTION")) return unsupported("DROP FUNCTION", start.begin);
     if (is_kw(t, "AGGREGATE")) return unsupported("DROP AGGREGATE", start.begin);
@@ -1364,6 +1431,7 @@ std::string_view statement_name(const statement& s) noexcept {
     static constexpr std::array<std::string_view, std::variant_size_v<statement>> names{
         "SELECT",      "INSERT",     "UPDATE",   "DELETE",      "BATCH",       "USE",         "CREATE KEYSPACE",
         "DROP KEYSPACE", "CREATE TABLE", "DROP TABLE", "TRUNCATE", "ALTER TABLE", "CREATE TYPE", "DROP TYPE",
+        "CREATE INDEX", "DROP INDEX",
     };
     return names[s.index()];
 }

@@ -3,6 +3,8 @@
 // collections, counters and lightweight transactions, and consistency checks.
 #include "engine_internal.hpp"
 
+#include <bit>
+
 #include "cqlpp/protocol/murmur3.hpp"
 
 #include <algorithm>
@@ -73,6 +75,10 @@ value_view get_value(const value_src& v, exec_ctx& ctx) {
             if (val.is_set()) validate_value(v.type, val.bytes, v.column);
             return val;
         }
+        case value_src::kind::json: {
+            auto i = static_cast<std::size_t>(v.bind);
+            return i < ctx.json_values.size() ? ctx.json_values[i] : value_view::null();
+        }
         case value_src::kind::dynamic: {
             auto& buf = scratch(ctx);
             if (!eval_term(v.type, *v.expr, ctx, v.column, buf)) return value_view::null();
@@ -113,6 +119,12 @@ bool eval_term(const cql_type& t, const term& e, exec_ctx& ctx, std::string_view
                 u[8] = static_cast<std::uint8_t>((u[8] & 0x3F) | 0x80);
                 out.assign(u.begin(), u.end());
                 return true;
+            }
+            if (n == "fromjson") {
+                if (e.children.size() != 1) throw_invalid("Invalid number of arguments in call to function system.fromjson: 1 required but " + std::to_string(e.children.size()) + " provided");
+                byte_buffer arg;
+                if (!eval_term(cql_type(type_kind::text), e.children[0], ctx, column, arg)) return false;
+                return from_json(t, proto::as_chars(arg), out);
             }
             if (n == "currenttimestamp") {
                 out = timestamp_as(t, now_ms);
@@ -649,7 +661,8 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
     if (ctx.paging_state && !p.count) resume = decode_paging(t, *ctx.paging_state);
     std::int64_t remaining = limit ? *limit : -1;
     if (resume && resume->remaining >= 0) remaining = resume->remaining;
-    if (p.count) page = std::numeric_limits<std::int64_t>::max();
+    // Aggregates and ANN answer in one page (ANN results are ranked over every row).
+    if (p.count || p.ann_column >= 0) page = std::numeric_limits<std::int64_t>::max();
 
     thread_local std::vector<value_view> cells;
     cells.clear();
@@ -689,7 +702,7 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
     };
 
     // IN on the partition key with ORDER BY: collect, merge by clustering, then emit.
-    bool collect = false;
+    bool collect = p.ann_column >= 0;  // ANN: collect, rank by similarity, then emit
     std::vector<row_ref> collected;
     auto emit = [&](const row_ref& rr, std::int32_t& part_rows) {
         if (ppl && part_rows >= *ppl) return;
@@ -941,7 +954,7 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
             }
             if (part) scan_partition(*part);
         }
-        if (collect) {
+        if (collect && p.ann_column < 0) {
             collect = false;
             const ck_less less{t.layout.get()};
             std::stable_sort(collected.begin(), collected.end(), [&](const row_ref& a, const row_ref& b) {
@@ -990,6 +1003,36 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
             if (lo && (part.t < *lo || (!lo_incl && part.t == *lo))) continue;
             if (hi && (part.t > *hi || (!hi_incl && part.t == *hi))) break;
             scan_partition(part);
+        }
+    }
+
+    if (p.ann_column >= 0) {
+        collect = false;
+        auto q = get_value(p.ann_vector, ctx);
+        if (!q.is_set()) throw_invalid("Invalid null value for ANN OF");
+        const auto& vt = t.columns[static_cast<std::size_t>(p.ann_column)].type;
+        const std::vector<cql_type> types{vt, vt};
+        const std::string fn = "similarity_" + p.ann_similarity;
+        const cql_type ft(type_kind::float_);
+        std::vector<std::pair<float, row_ref>> scored;
+        scored.reserve(collected.size());
+        for (const auto& rr : collected) {
+            auto v = column_value(t, p.ann_column, rr, now_s);
+            // Rows without a vector are not in the index; nor are all-zero ones under cosine.
+            if (!v) continue;
+            bool zero = true;
+            for (std::size_t i = 0; zero && i + 4 <= v->size(); i += 4)
+                zero = (static_cast<std::uint32_t>(read_i32(v->subspan(i, 4))) & 0x7FFFFFFFu) == 0;
+            if (zero && p.ann_similarity == "cosine") continue;
+            byte_buffer b;
+            if (!apply_function(fn, types, {*v, q.bytes}, ft, ctx, b) || b.size() != 4) continue;
+            scored.emplace_back(std::bit_cast<float>(static_cast<std::uint32_t>(read_i32(b))), rr);
+        }
+        std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+        for (const auto& [score, rr] : scored) {
+            if (stop) break;
+            std::int32_t n = 0;
+            emit(rr, n);
         }
     }
 
@@ -1288,9 +1331,20 @@ std::optional<byte_buffer> collection_op(const cql_type& t, assignment_op op, co
 
 }  // namespace
 
+// INSERT JSON: decodes the document into ctx.json_values, which the plan's
+// kind::json sources read.
+static void load_json(const modify_plan& p, exec_ctx& ctx) {
+    if (!p.json) return;
+    auto doc = get_value(*p.json, ctx);
+    if (doc.is_null()) throw_invalid("Got null for INSERT JSON values");
+    if (doc.is_unset()) throw_invalid("Got unset for INSERT JSON values");
+    decode_insert_json(*p.table, proto::as_chars(doc.bytes), p.json_default_unset, ctx, ctx.json_values);
+}
+
 void engine_impl::run_modify(const modify_plan& p, exec_ctx& ctx, proto::byte_writer* body, std::int64_t batch_ts, bool in_batch) {
     table_def& t = *p.table;
     const std::int32_t now_s = ctx.now_s;
+    load_json(p, ctx);
     auto keys = partition_keys(*p.table, p.pk_values, p.pk_in_marker, ctx);
 
     if (p.sim_nodes) {
@@ -1628,6 +1682,7 @@ void engine_impl::run_batch(const batch_plan& b, exec_ctx& ctx, proto::byte_writ
         for (const auto& c : b.children) {
             const std::string name = c.table->keyspace + "." + c.table->name;
             tables.insert(name);
+            load_json(c, ctx);
             for (auto& k : partition_keys(*c.table, c.pk_values, c.pk_in_marker, ctx)) {
                 size += static_cast<std::int64_t>(k.key.size());
                 keys.emplace(name, std::move(k.key));

@@ -195,8 +195,18 @@ struct keyspace_def;
 struct exec_ctx;
 class engine_impl;
 
+// A secondary index (CREATE INDEX): legacy 2i or SAI. Index names are unique
+// within the keyspace.
+struct index_def {
+    std::string name;
+    std::string column;  // the indexed column
+    bool sai = false;    // StorageAttachedIndex: also range predicates; ANN on vectors
+    std::map<std::string, std::string> options;  // system_schema.indexes.options (target, class_name, ...)
+};
+
 struct table_def {
     std::string keyspace, name;
+    std::vector<index_def> indexes;
     proto::uuid_bytes id{};
     // Every column, in SELECT * order: partition key, clustering, statics and
     // regulars by name (as Cassandra orders them).
@@ -293,9 +303,9 @@ struct keyspace_def {
 
 // Where a value comes from at execution time.
 struct value_src {
-    enum class kind : std::uint8_t { constant, null, bind, dynamic } k = kind::null;
+    enum class kind : std::uint8_t { constant, null, bind, dynamic, json } k = kind::null;
     byte_buffer constant;
-    int bind = -1;
+    int bind = -1;                    // bind: marker index; json: column index (exec_ctx::json_values)
     const term* expr = nullptr;       // dynamic: function calls, literals with markers
     cql_type type;                    // type of the value
     std::string column;               // for messages
@@ -394,6 +404,10 @@ struct select_plan {
     bool json = false;       // SELECT JSON: one [json] text column built from `meta_json`
     proto::result_metadata inner_meta;  // SELECT JSON: the columns before JSON encoding
     std::optional<value_src> limit, per_partition_limit;
+    // ORDER BY v ANN OF [...]: rows nearest first (by the column's SAI similarity function).
+    int ann_column = -1;
+    value_src ann_vector;
+    std::string ann_similarity;
     // Result metadata pre-encoded without flags/count: [flags][count][specs].
     byte_buffer metadata;       // full encoding (v5 == v4 for specs)
     std::int32_t column_count = 0;
@@ -436,6 +450,9 @@ struct modify_plan {
     bool if_not_exists = false, if_exists = false;
     std::vector<condition_plan> conditions;
     bool sim_nodes = false;  // UPDATE sim.nodes
+    // INSERT JSON: the document (text); every column's value_src is kind::json.
+    std::optional<value_src> json;
+    bool json_default_unset = false;  // DEFAULT UNSET: absent columns are left as they are
 };
 
 struct batch_plan;
@@ -492,6 +509,7 @@ struct exec_ctx {
     const prepared_stmt* stmt = nullptr;
     bool routing_set = false;  // routing_token already decided (several partitions -> reset)
     int partitions_touched = 0;
+    std::vector<value_view> json_values;  // INSERT JSON being run: per table column (storage in scratch)
 };
 
 // One traced request (system_traces.sessions) and its events (system_traces.events).
@@ -569,6 +587,12 @@ public:
 
 // value resolution during execution
 value_view get_value(const value_src& v, exec_ctx& ctx);
+// INSERT JSON (engine_json.cpp): one value per table column, absent ones null
+// (or unset with DEFAULT UNSET); throws Cassandra's messages.
+void decode_insert_json(const table_def& t, std::string_view json, bool default_unset, exec_ctx& ctx,
+                        std::vector<value_view>& out);
+// fromJson(): false for a JSON null.
+bool from_json(const cql_type& t, std::string_view json, byte_buffer& out);
 // Evaluates an arbitrary term (function calls, literals with markers) to bytes.
 bool eval_term(const cql_type& t, const term& e, exec_ctx& ctx, std::string_view column, byte_buffer& out);
 

@@ -58,7 +58,9 @@ struct planner {
                 }
                 return;
             case term_kind::function_call:
-                for (const auto& c : t.children) register_nested(c, cql_type(type_kind::timeuuid), column);
+                // fromJson(?) takes the JSON text; the time functions a timeuuid.
+                for (const auto& c : t.children)
+                    register_nested(c, cql_type(t.name == "fromjson" ? type_kind::text : type_kind::timeuuid), column);
                 return;
             case term_kind::type_cast:
                 for (const auto& c : t.children) register_nested(c, type, column);
@@ -387,6 +389,8 @@ struct planner {
         std::vector<std::optional<value_src>> ck_marker(nck);
         std::vector<bool> ck_eq(nck, false);
         std::vector<const relation*> ck_slices;
+        std::size_t indexed_filters = 0;  // filters an index serves (no ALLOW FILTERING needed)
+        bool legacy_used = false;         // a legacy index serves one restriction at most
         bool has_token = false;
         for (const auto& r : s.where) {
             if (r.target == relation_target::token) {
@@ -444,12 +448,29 @@ struct planner {
                 r.op != relation_op::contains && r.op != relation_op::contains_key)
                 throw_invalid("Only EQ and IN relation are supported on the partition key (unless you use the token() function or ALLOW FILTERING)");
             out.filters.push_back(make_filter(t, r));
+            // An index answers the restriction without ALLOW FILTERING: SAI for = and
+            // ranges on any of its columns, a legacy index for = on one column.
+            if (c.kind == column_kind::regular || c.kind == column_kind::static_) {
+                const bool range = r.op == relation_op::lt || r.op == relation_op::lte || r.op == relation_op::gt ||
+                                   r.op == relation_op::gte;
+                bool served = false;
+                for (const auto& ix : t.indexes) {
+                    if (ix.column != c.name || ix.options.at("target") != c.name) continue;
+                    if (ix.sai && (r.op == relation_op::eq || range)) served = true;
+                    if (!ix.sai && r.op == relation_op::eq && !legacy_used) served = legacy_used = true;
+                }
+                if (served) {
+                    ++indexed_filters;
+                    continue;
+                }
+            }
             out.needs_filtering = true;
         }
         const std::size_t pk_count = static_cast<std::size_t>(std::count(pk_set.begin(), pk_set.end(), true));
         out.full_pk = pk_count == npk && npk > 0;
-        // Without the whole partition key every row restriction is a filter over many partitions.
-        if (!out.full_pk && !out.filters.empty()) out.needs_filtering = true;
+        // Without the whole partition key every row restriction is a filter over many
+        // partitions, unless an index serves it.
+        if (!out.full_pk && out.filters.size() > indexed_filters) out.needs_filtering = true;
         if (out.full_pk && has_token) throw_invalid("Cannot use token() together with partition key restrictions");
         if (!out.full_pk) {
             // Partial partition keys are checked row by row.
@@ -562,8 +583,27 @@ struct planner {
             out.count = true;
         }
 
-        // ORDER BY.
-        if (!s.order_by.empty()) {
+        // ORDER BY v ANN OF [...]: nearest rows first, through the column's SAI index.
+        if (s.ann_of) {
+            if (s.order_by.size() > 1) throw_invalid("ANN ordering does not support any other ordering");
+            const auto& c = column_of(t, s.order_by[0].column);
+            const index_def* ix = nullptr;
+            for (const auto& i : t.indexes)
+                if (i.sai && i.column == c.name) ix = &i;
+            if (!ix || c.type.kind != type_kind::vector) throw_invalid("ANN ordering by vector requires the column to be indexed");
+            std::string lim = "NONE";
+            if (s.limit && s.limit->kind == term_kind::integer) lim = std::string(s.limit->text);
+            if (!s.limit || (s.limit->kind == term_kind::integer && (lim.size() > 4 || std::stoi(lim) > 1000)))
+                throw_invalid("Use of ANN OF in an ORDER BY clause requires a LIMIT that is not greater than 1000. LIMIT was " + lim);
+            if (s.ann_of->kind == term_kind::list && s.ann_of->children.size() != c.type.dimension)
+                throw_invalid("Invalid vector literal for " + c.name + " of type " + type_display(c.type) + "; expected " +
+                              std::to_string(c.type.dimension) + " elements, but given " + std::to_string(s.ann_of->children.size()));
+            out.ann_column = t.index_of(&c);
+            out.ann_vector = make_src(*s.ann_of, c.type, c.name, c.name);
+            auto f = ix->options.find("similarity_function");
+            out.ann_similarity = f == ix->options.end() ? "cosine" : f->second;
+            for (auto& ch : out.ann_similarity) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        } else if (!s.order_by.empty()) {
             if (!out.full_pk) throw_invalid("ORDER BY is only supported when the partition key is restricted by an EQ or an IN.");
             std::optional<bool> rev;
             for (std::size_t i = 0; i < s.order_by.size(); ++i) {
@@ -651,10 +691,7 @@ struct planner {
         out.ck_in_marker.resize(t.ck.size());
         std::set<std::string> seen;
         std::vector<bool> pk_set(t.pk.size(), false), ck_set(t.ck.size(), false);
-        for (std::size_t i = 0; i < s.columns.size() && i < s.values.size(); ++i) {
-            const auto& c = column_of(t, s.columns[i]);
-            if (!seen.insert(c.name).second) throw_invalid("Multiple definitions found for column " + c.name);
-            auto v = make_src(s.values[i], c.type, c.name, c.name);
+        auto place = [&](const column_def& c, value_src v) {
             if (c.kind == column_kind::partition_key) {
                 out.pk_values[static_cast<std::size_t>(c.position)].push_back(std::move(v));
                 pk_set[static_cast<std::size_t>(c.position)] = true;
@@ -670,6 +707,24 @@ struct planner {
                 a.value_type = c.type;
                 out.assignments.push_back(std::move(a));
             }
+        };
+        if (s.json) {
+            // Every column takes its value from the decoded document at execution.
+            out.json = make_src(*s.json, cql_type(type_kind::text), "[json]", "[json]");
+            out.json_default_unset = s.json_default_unset;
+            for (std::size_t i = 0; i < t.columns.size(); ++i) {
+                value_src v;
+                v.k = value_src::kind::json;
+                v.bind = static_cast<int>(i);
+                v.type = t.columns[i].type;
+                v.column = t.columns[i].name;
+                place(t.columns[i], std::move(v));
+            }
+        }
+        for (std::size_t i = 0; i < s.columns.size() && i < s.values.size(); ++i) {
+            const auto& c = column_of(t, s.columns[i]);
+            if (!seen.insert(c.name).second) throw_invalid("Multiple definitions found for column " + c.name);
+            place(c, make_src(s.values[i], c.type, c.name, c.name));
         }
         missing_pk(t, pk_set);
         std::string missing;

@@ -368,7 +368,18 @@ void engine_impl::install_system_keyspaces() {
     add_table(ss, "indexes",
               {{"keyspace_name", "text", PK}, {"table_name", "text", CK}, {"index_name", "text", CK}, {"kind", "text"},
                {"options", "frozen<map<text, text>>"}},
-              empty);
+              [](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
+                  for (const auto* ks : schema_keyspaces(e))
+                      for (const auto& [tn, tab] : ks->tables)
+                          for (const auto& ix : tab->indexes)
+                              row_builder(t, m)
+                                  .set("keyspace_name", enc_text(ks->name))
+                                  .set("table_name", enc_text(tn))
+                                  .set("index_name", enc_text(ix.name))
+                                  .set("kind", enc_text(ix.sai ? "CUSTOM" : "COMPOSITES"))
+                                  .set("options", enc_text_map(ix.options))
+                                  .commit();
+              });
     add_table(ss, "views",
               {{"keyspace_name", "text", PK}, {"view_name", "text", CK}, {"additional_write_policy", "text"},
                {"base_table_id", "uuid"}, {"base_table_name", "text"}, {"bloom_filter_fp_chance", "double"},
@@ -802,6 +813,96 @@ void engine_impl::execute_schema(const statement& s, exec_ctx& ctx, proto::byte_
         schema_result(ctx, body, schema_change_type::dropped, schema_change_target::table, ksn, d->table.name);
         return;
     }
+    if (auto* ci = std::get_if<create_index_statement>(&s)) {
+        auto ksn = ks_name(ci->table);
+        auto& k = user_ks(ksn);
+        auto it = k.tables.find(ci->table.name);
+        if (it == k.tables.end()) throw_invalid("Table '" + ksn + "." + ci->table.name + "' doesn't exist");
+        auto& t = *it->second;
+        const auto* col = t.find(ci->column);
+        if (!col) throw_invalid("Column '" + ci->column + "' doesn't exist");
+        if (col->kind == column_kind::partition_key && t.pk.size() == 1)
+            throw_invalid("Cannot create secondary index on the only partition key column " + col->name);
+        // USING: 'sai' / 'StorageAttachedIndex' (any case, or the full class) is SAI; 'legacy_local_table' the 2i.
+        std::string cls = ci->using_class;
+        for (auto& c : cls) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        bool sai = false;
+        if (cls == "sai" || cls == "storageattachedindex" || cls == "org.apache.cassandra.index.sai.storageattachedindex") sai = true;
+        else if (cls.find("sasi") != std::string::npos) throw_invalid("SASI indexes are disabled. Enable in cassandra.yaml to use.");
+        else if (!cls.empty() && cls != "legacy_local_table") throw_invalid("Unable to find custom indexer class '" + ci->using_class + "'");
+        if (!sai && col->type.kind == type_kind::vector) throw_invalid("Cannot create secondary index on vector column " + col->name);
+        std::map<std::string, std::string> opts;
+        for (const auto& [key, v] : ci->options) {
+            if (!sai) throw_invalid("Cannot specify options for a non-CUSTOM index");
+            if (key == "similarity_function") {
+                if (col->type.kind != type_kind::vector)
+                    throw_invalid("Similarity function is only supported on vector columns");
+                std::string f = v;
+                for (auto& c : f) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                if (f != "COSINE" && f != "EUCLIDEAN" && f != "DOT_PRODUCT")
+                    throw_invalid("Similarity function " + v + " was not recognized for " + ci->column + ". Valid values are: COSINE, EUCLIDEAN, DOT_PRODUCT");
+            }
+            opts[key] = v;
+        }
+        std::string target = col->name;
+        if (!ci->target_kind.empty()) target = ci->target_kind + "(" + col->name + ")";
+        else if (col->multi_cell && col->type.is_collection()) target = "values(" + col->name + ")";
+        if (sai) opts["class_name"] = "org.apache.cassandra.index.sai.StorageAttachedIndex";
+        opts["target"] = target;
+        auto taken = [&](const std::string& n) {
+            for (const auto& [tn, tab] : k.tables)
+                for (const auto& ix : tab->indexes)
+                    if (ix.name == n) return true;
+            return false;
+        };
+        std::string name = ci->name;
+        if (name.empty()) {
+            // Cassandra's default: <table>_<column>_idx, then _1, _2, ... while taken.
+            std::string base;
+            for (char c : t.name + "_" + col->name + "_idx")
+                if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') base += c;
+            name = base;
+            for (int i = 1; taken(name); ++i) name = base + "_" + std::to_string(i);
+        }
+        if (taken(name)) {
+            if (ci->if_not_exists) return void_result(body);
+            throw_invalid("Index '" + name + "' already exists");
+        }
+        for (const auto& ix : t.indexes)
+            if (ix.options.at("target") == target && ix.sai == sai) {
+                if (ci->if_not_exists) return void_result(body);
+                throw_invalid("Index " + name + " is a duplicate of existing index " + ix.name);
+            }
+        t.indexes.push_back(index_def{name, col->name, sai, std::move(opts)});
+        if (sai && col->type.kind == type_kind::vector && ctx.info)
+            ctx.info->warnings.emplace_back(
+                "SAI ANN indexes on vector columns are experimental and are not recommended for production use.\n"
+                "They don't yet support SELECT queries with:\n * Consistency level higher than ONE/LOCAL_ONE.\n * Paging.\n"
+                " * No LIMIT clauses.\n * PER PARTITION LIMIT clauses.\n * GROUP BY clauses.\n * Aggregation functions.\n"
+                " * Filters on columns without a SAI index.");
+        bump_schema();
+        schema_result(ctx, body, schema_change_type::updated, schema_change_target::table, ksn, t.name);
+        return;
+    }
+    if (auto* di = std::get_if<drop_index_statement>(&s)) {
+        auto ksn = ks_name(di->index);
+        auto* k = find_keyspace(ksn);
+        if (!k && !di->if_exists) throw_invalid("Keyspace '" + ksn + "' doesn't exist");
+        if (k) {
+            for (auto& [tn, tab] : k->tables) {
+                auto ix = std::find_if(tab->indexes.begin(), tab->indexes.end(),
+                                       [&](const index_def& d) { return d.name == di->index.name; });
+                if (ix == tab->indexes.end()) continue;
+                user_ks(ksn);
+                tab->indexes.erase(ix);
+                bump_schema();
+                schema_result(ctx, body, schema_change_type::updated, schema_change_target::table, ksn, tn);
+                return;
+            }
+        }
+        if (di->if_exists) return void_result(body);
+        throw_invalid("Index '" + ksn + "." + di->index.name + "' doesn't exist'");
+    }
     if (auto* tr = std::get_if<truncate_statement>(&s)) {
         auto ksn = ks_name(tr->table);
         auto* k = find_keyspace(ksn);
@@ -848,6 +949,10 @@ void engine_impl::execute_schema(const statement& s, exec_ctx& ctx, proto::byte_
                     auto* c = t.find(n);
                     if (!c) throw_invalid("Column " + n + " was not found in table " + t.name);
                     if (c->is_key()) throw_invalid("Cannot drop PRIMARY KEY column " + n);
+                    std::string deps;
+                    for (const auto& ix : t.indexes)
+                        if (ix.column == c->name) deps += (deps.empty() ? "" : ",") + ix.name;
+                    if (!deps.empty()) throw_invalid("Cannot drop column " + n + " because it has dependent secondary indexes (" + deps + ")");
                     auto slot = c->slot;
                     bool is_static = c->kind == column_kind::static_;
                     t.columns.erase(t.columns.begin() + t.index_of(c));

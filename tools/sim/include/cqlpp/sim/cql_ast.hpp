@@ -152,6 +152,9 @@ struct insert_statement {
     qualified_name table;
     std::vector<std::string> columns;  // as listed
     std::vector<term> values;          // same length and order as columns
+    // INSERT ... JSON '<doc>' | JSON ?: the document (columns/values then empty).
+    std::optional<term> json;
+    bool json_default_unset = false;   // DEFAULT UNSET (DEFAULT NULL is the default)
     bool if_not_exists = false;
     update_attributes attributes;
 };
@@ -250,6 +253,7 @@ struct select_statement {
     std::vector<relation> where;       // joined by AND
     std::vector<std::string> group_by;
     std::vector<ordering> order_by;
+    std::optional<term> ann_of;                // ORDER BY v ANN OF <vector>: the vector (order_by[0] is v)
     std::optional<term> per_partition_limit;  // integer literal or marker
     std::optional<term> limit;                // integer literal or marker
     bool allow_filtering = false;
@@ -342,13 +346,31 @@ struct drop_type_statement {
     bool if_exists = false;
 };
 
+// CREATE [CUSTOM] INDEX [IF NOT EXISTS] [name] ON t (target) [USING 'class'] [WITH OPTIONS = {...}]
+struct create_index_statement {
+    qualified_name table;
+    std::string name;            // empty: Cassandra's default <table>_<column>_idx
+    bool if_not_exists = false;
+    bool custom = false;         // CREATE CUSTOM INDEX
+    std::string column;          // the indexed column (folded)
+    std::string target_kind;     // "", "keys", "values", "entries" or "full" (target written as kind(col))
+    std::string using_class;     // USING '...', unquoted; empty when not given
+    std::map<std::string, std::string> options;  // WITH OPTIONS = {...}, as plain strings
+};
+
+// DROP INDEX [IF EXISTS] [ks.]name
+struct drop_index_statement {
+    qualified_name index;
+    bool if_exists = false;
+};
+
 // ---- Any statement --------------------------------------------------------------------
 
 using statement = std::variant<select_statement, insert_statement, update_statement, delete_statement,
                                batch_statement, use_statement, create_keyspace_statement,
                                drop_keyspace_statement, create_table_statement, drop_table_statement,
                                truncate_statement, alter_table_statement, create_type_statement,
-                               drop_type_statement>;
+                               drop_type_statement, create_index_statement, drop_index_statement>;
 
 // "SELECT", "INSERT", "CREATE TABLE", ... for logs and messages.
 std::string_view statement_name(const statement& s) noexcept;
