@@ -281,6 +281,11 @@ bool inflate_raw(std::string_view in, std::string& out, std::string& error) {
             return false;
         }
         out.append(buf, sizeof buf - z.avail_out);
+        if (out.size() > (std::size_t{1} << 30)) {  // a block of a manifest is never near this: a bomb
+            inflateEnd(&z);
+            error = "deflate block expands past 1 GiB";
+            return false;
+        }
         if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) break;  // input ended without a stream end
     }
     inflateEnd(&z);
