@@ -83,6 +83,21 @@ expect_rc ice_load 0 && { grep -qF "checksum: $SUM" "$WORK/ice_load.out" && ok |
 run ice_sum bulk checksum "${CONN[@]}" -k ks -t t
 grep -qF "checksum: $SUM rows: 300" "$WORK/ice_sum.out" && ok || bad "table checksum after iceberg load: $(cat "$WORK/ice_sum.out")"
 
+# An interrupted unload commits nothing; resumed (--resume its data directory) it commits every range once.
+run part bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name resumed --splits 30 --max-ranges 5
+expect_rc part 1
+[ ! -e "$W/ks/resumed/metadata" ] && ok || bad "an interrupted unload committed"
+PART=$(sed -n 's/.*(run again with --resume \(.*\) to finish and commit)$/\1/p' "$WORK/part.err")
+[ -d "$PART" ] && ok || bad "no resume hint: $(cat "$WORK/part.err")"
+run rest bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name resumed --splits 30 --resume "$PART"
+expect_rc rest 0 && { grep -qF "checksum: $SUM" "$WORK/rest.out" && ok || bad "resumed unload: $(cat "$WORK/rest.out")"; }
+grep -q "table .* 300 rows$" "$WORK/rest.out" && ok || bad "resumed commit: $(cat "$WORK/rest.out")"
+cql "TRUNCATE ks.t"
+run res_load bulk load "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name resumed
+expect_rc res_load 0
+run res_sum bulk checksum "${CONN[@]}" -k ks -t t
+grep -qF "checksum: $SUM rows: 300" "$WORK/res_sum.out" && ok || bad "table checksum after resumed load: $(cat "$WORK/res_sum.out")"
+
 # 2. Time travel: two append snapshots, then the first by --snapshot-id and by --as-of.
 cql "CREATE TABLE ks.s (k int PRIMARY KEY, v text)"
 for i in $(seq 1 20); do echo "$i,v$i"; done | sed '1i k,v' > "$WORK/s1.csv"

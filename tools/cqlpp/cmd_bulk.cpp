@@ -261,7 +261,6 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         if (c.warehouse.empty()) throw command_error("--format iceberg needs --warehouse DIR");
         if (!c.output.empty() || !c.inputs.empty())
             throw command_error("--format iceberg takes --warehouse (and --namespace, --table-name), not --output/--input");
-        if (!c.resume.empty()) throw command_error("--format iceberg: --resume is not supported (each run is one snapshot)");
         table_dir = bulk::iceberg_table_location(c.warehouse, c.ns.empty() ? c.keyspace : c.ns,
                                                  c.table_name.empty() ? c.table : c.table_name);
         if (c.mode == "overwrite") mode = bulk::iceberg_mode::overwrite;
@@ -269,8 +268,12 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         if (op == "unload") {
             o.parquet.iceberg = true;
             // A directory of this run's files; only those the commit lists are in the table.
-            o.output_dir = table_dir / "data" / ("unload-" + std::to_string(std::time(nullptr)) + "-" + random_hex(8));
+            // --resume DIR: an interrupted unload's directory, finished and then committed.
+            o.output_dir = !c.resume.empty() ? fs::path(c.resume)
+                                             : table_dir / "data" / ("unload-" + std::to_string(std::time(nullptr)) + "-" +
+                                                                     random_hex(8));
         } else {
+            if (!c.resume.empty()) throw command_error("--format iceberg: --resume is for unload only");
             bulk::iceberg_table_info info;
             if (auto st = bulk::iceberg_read_table(table_dir, info); !st) throw command_error(st.message);
             std::optional<std::int64_t> as_of;
@@ -381,9 +384,15 @@ void run_operation(const bulk_cli& c, const std::string& op) {
     } else if (result.started || c.json_summary) {  // an error before any work: just the error
         print_summary(result, c.json_summary, std::cout);
     }
+    if (iceberg && op == "unload" && !result.ok() && result.started)
+        std::cerr << "cqlpp: nothing committed; the data files so far are in " << o.output_dir.string()
+                  << " (run again with --resume " << o.output_dir.string() << " to finish and commit)\n";
     if (iceberg && op == "unload" && result.ok()) {
+        // Every range of the job, this run's and (resumed) earlier runs', from the journal.
+        bulk::journal_contents j;
+        if (auto st = bulk::read_journal(o.output_dir / "journal.jsonl", j); !st) throw command_error(st.message);
         std::vector<bulk::iceberg_data_file> files;
-        for (const auto& r : result.ranges) {
+        for (const auto& r : j.ranges) {
             auto p = o.output_dir / bulk::range_file_name(r.range, bulk::data_format::parquet);
             std::error_code ec;
             if (r.rows == 0) {  // no data file for an empty range
