@@ -22,6 +22,8 @@ std::string_view to_string(errc e) noexcept {
         case errc::interrupted: return "interrupted";
         case errc::journal_exists: return "journal_exists";
         case errc::bad_parquet: return "bad_parquet";
+        case errc::bad_iceberg: return "bad_iceberg";
+        case errc::commit_conflict: return "commit_conflict";
     }
     return "unknown";
 }

@@ -96,6 +96,7 @@ using namespace pq;
 
 enum class conv : std::uint8_t {
     boolean, i8, i16, i32, i64, date, f32, f64, text, blob, uuid, as_text, varint_dec, dur_months, dur_days, dur_nanos,
+    ts_micros, time_micros,  // Iceberg: timestamp ms -> us, time ns -> us (truncated)
 };
 enum class shape : std::uint8_t { leaf, structure, list, map, duration };
 
@@ -113,6 +114,7 @@ struct node {
     cql_type type;  // leaf: its CQL type (as_text conversion)
     std::size_t leaf = 0;
     int max_def = 0, max_rep = 0;
+    std::int32_t field_id = -1;  // Iceberg field id (SchemaElement.field_id), -1: none
     std::vector<node> children;
 };
 
@@ -168,7 +170,7 @@ struct group_meta {
     std::int64_t rows, bytes, offset, compressed;
 };
 
-node make_node(const std::string& name, const cql_type& t, int rep) {
+node make_node(const std::string& name, const cql_type& t, int rep, bool iceberg) {
     node n;
     n.name = name;
     n.rep = rep;
@@ -195,25 +197,38 @@ node make_node(const std::string& name, const cql_type& t, int rep) {
             leaf(p_flba, conv::uuid, c_none, {l_uuid});
             n.type_length = 16;
             break;
-        case type_kind::timestamp: leaf(p_int64, conv::i64, c_timestamp_millis, {l_timestamp, u_millis, 1}); break;
+        case type_kind::timestamp:
+            // Iceberg's timestamptz is microseconds.
+            if (iceberg) leaf(p_int64, conv::ts_micros, c_timestamp_micros, {l_timestamp, u_micros, 1});
+            else leaf(p_int64, conv::i64, c_timestamp_millis, {l_timestamp, u_millis, 1});
+            break;
         case type_kind::date: leaf(p_int32, conv::date, c_date, {l_date}); break;
-        case type_kind::time: leaf(p_int64, conv::i64, c_none, {l_time, u_nanos, 0}); break;
+        case type_kind::time:
+            // Iceberg's time is microseconds: nanoseconds are truncated (docs/iceberg.md).
+            if (iceberg) leaf(p_int64, conv::time_micros, c_time_micros, {l_time, u_micros, 0});
+            else leaf(p_int64, conv::i64, c_none, {l_time, u_nanos, 0});
+            break;
         // Cassandra's decimal has a scale per value; a Parquet DECIMAL has one per
         // column, so the exact text (BigDecimal form) keeps both value and scale.
         case type_kind::decimal:
         case type_kind::inet: leaf(p_byte_array, conv::as_text, c_utf8, {l_string}); break;
         case type_kind::varint:
+            // Iceberg: text (any width; Iceberg's decimal(38, 0) would need FIXED and cap the digits).
+            if (iceberg) {
+                leaf(p_byte_array, conv::as_text, c_utf8, {l_string});
+                break;
+            }
             leaf(p_byte_array, conv::varint_dec, c_decimal, {l_decimal, 0, 38});
             n.scale = 0;
             n.precision = 38;
             break;
         case type_kind::duration: {
             n.sh = shape::duration;
-            node m = make_node("months", cql_type(type_kind::int_), required);
+            node m = make_node("months", cql_type(type_kind::int_), required, iceberg);
             m.cv = conv::dur_months;
-            node d = make_node("days", cql_type(type_kind::int_), required);
+            node d = make_node("days", cql_type(type_kind::int_), required, iceberg);
             d.cv = conv::dur_days;
-            node ns = make_node("nanos", cql_type(type_kind::bigint), required);
+            node ns = make_node("nanos", cql_type(type_kind::bigint), required, iceberg);
             ns.cv = conv::dur_nanos;
             n.children = {std::move(m), std::move(d), std::move(ns)};
             break;
@@ -228,7 +243,7 @@ node make_node(const std::string& name, const cql_type& t, int rep) {
             mid.name = "list";
             mid.rep = repeated;
             mid.sh = shape::structure;
-            mid.children.push_back(make_node("element", t.params.empty() ? cql_type() : t.params[0], required));
+            mid.children.push_back(make_node("element", t.params.empty() ? cql_type() : t.params[0], required, iceberg));
             n.children.push_back(std::move(mid));
             break;
         }
@@ -240,8 +255,8 @@ node make_node(const std::string& name, const cql_type& t, int rep) {
             kv.name = "key_value";
             kv.rep = repeated;
             kv.sh = shape::structure;
-            kv.children.push_back(make_node("key", t.params.size() > 0 ? t.params[0] : cql_type(), required));
-            kv.children.push_back(make_node("value", t.params.size() > 1 ? t.params[1] : cql_type(), required));
+            kv.children.push_back(make_node("key", t.params.size() > 0 ? t.params[0] : cql_type(), required, iceberg));
+            kv.children.push_back(make_node("value", t.params.size() > 1 ? t.params[1] : cql_type(), required, iceberg));
             n.children.push_back(std::move(kv));
             break;
         }
@@ -251,7 +266,7 @@ node make_node(const std::string& name, const cql_type& t, int rep) {
             for (std::size_t i = 0; i < t.params.size(); ++i) {
                 auto fname = t.kind == type_kind::udt && i < t.field_names.size() ? t.field_names[i]
                                                                                   : "_" + std::to_string(i + 1);
-                n.children.push_back(make_node(fname, t.params[i], optional));
+                n.children.push_back(make_node(fname, t.params[i], optional, iceberg));
             }
             break;
         default: leaf(p_byte_array, conv::blob); break;  // blob, custom
@@ -270,6 +285,14 @@ void assign_levels(node& n, int def, int rep, std::vector<node*>& leaves) {
         return;
     }
     for (auto& c : n.children) assign_levels(c, def, rep, leaves);
+}
+
+// Field ids in pre-order, skipping the repeated middle groups of lists and
+// maps (Iceberg gives ids to the list/map, its element/key/value only).
+void assign_field_ids(node& n, const std::vector<std::int32_t>& ids, std::size_t& next) {
+    const bool middle = n.rep == repeated && n.sh == shape::structure;
+    if (!middle && next < ids.size()) n.field_id = ids[next++];
+    for (auto& c : n.children) assign_field_ids(c, ids, next);
 }
 
 bool has_order_stats(const node& n) {
@@ -366,6 +389,7 @@ void write_schema(thrift::writer& w, const node& n) {
     if (n.scale >= 0) w.field_i32(7, n.scale);
     if (n.precision >= 0) w.field_i32(8, n.precision);
     if (n.lt.kind != l_none) write_logical(w, n.lt);
+    if (n.field_id >= 0) w.field_i32(9, n.field_id);
     w.end_struct();
 }
 
@@ -450,6 +474,18 @@ struct parquet_writer::impl {
             case conv::i64:
                 if (v.kind() != value_kind::integer) return mismatch();
                 put_le64(s, static_cast<std::uint64_t>(v.as_int()));
+                break;
+            case conv::ts_micros: {
+                if (v.kind() != value_kind::integer) return mismatch();
+                std::int64_t us = 0;
+                if (__builtin_mul_overflow(v.as_int(), std::int64_t{1000}, &us))
+                    return {errc::bad_value, "timestamp " + std::to_string(v.as_int()) + " ms does not fit in microseconds"};
+                put_le64(s, static_cast<std::uint64_t>(us));
+                break;
+            }
+            case conv::time_micros:
+                if (v.kind() != value_kind::integer) return mismatch();
+                put_le64(s, static_cast<std::uint64_t>(v.as_int() / 1000));
                 break;
             case conv::date:
                 if (v.kind() != value_kind::date) return mismatch();
@@ -871,7 +907,9 @@ parquet_writer::parquet_writer(std::vector<protocol::column_spec> columns, parqu
     p_->columns = std::move(columns);
     p_->o = o;
     if (p_->o.row_group_rows == 0) p_->o.row_group_rows = 1;
-    for (const auto& c : p_->columns) p_->top.push_back(make_node(c.name, c.type, optional));
+    for (const auto& c : p_->columns) p_->top.push_back(make_node(c.name, c.type, optional, p_->o.iceberg));
+    std::size_t next_id = 0;
+    for (auto& t : p_->top) assign_field_ids(t, p_->o.field_ids, next_id);
     for (auto& t : p_->top) assign_levels(t, 0, 0, p_->leaves);
     p_->bufs.resize(p_->leaves.size());
     for (std::size_t i = 0; i < p_->leaves.size(); ++i) {

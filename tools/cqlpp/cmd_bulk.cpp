@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "util.hpp"
 
+#include "cqlpp/bulk/iceberg.hpp"
 #include "cqlpp/bulk/journal.hpp"
 #include "cqlpp/bulk/operations.hpp"
 #include "cqlpp/driver/session.hpp"
@@ -20,7 +21,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <ctime>
+#include <optional>
+#include <random>
 #include <cstdlib>
 #include <cstdio>
 #include <iostream>
@@ -62,6 +67,10 @@ struct bulk_cli {
     int timeout_ms = 30000;
     int max_retries = 5;
     std::vector<std::string> merge_dirs;
+    // --format iceberg (docs/iceberg.md)
+    std::string warehouse, ns, table_name, mode = "append", as_of;
+    std::optional<std::int64_t> snapshot_id;
+    std::string info_table;
 };
 
 std::string json_escape(std::string_view s) {
@@ -206,8 +215,8 @@ bulk::operation_options make_options(const bulk_cli& c) {
     o.server_side_count = c.count_mode == "server";
     if (c.format == "csv") o.format = bulk::data_format::csv;
     else if (c.format == "json") o.format = bulk::data_format::json;
-    else if (c.format == "parquet") o.format = bulk::data_format::parquet;
-    else throw command_error("--format: expected csv, json or parquet, got '" + c.format + "'");
+    else if (c.format == "parquet" || c.format == "iceberg") o.format = bulk::data_format::parquet;
+    else throw command_error("--format: expected csv, json, parquet or iceberg, got '" + c.format + "'");
     if (!bulk::parse_parquet_compression(c.compression, o.parquet.compression))
         throw command_error("--compression: expected zstd, snappy or none, got '" + c.compression + "'");
     if (c.row_group_rows == 0) throw command_error("--row-group-rows: must be at least 1");
@@ -230,9 +239,64 @@ bulk::operation_options make_options(const bulk_cli& c) {
     return o;
 }
 
+std::string random_hex(int bytes) {
+    std::random_device rd;
+    static const char* hex = "0123456789abcdef";
+    std::string s;
+    for (int i = 0; i < bytes; ++i) {
+        auto b = rd() & 0xFF;
+        s += hex[b >> 4];
+        s += hex[b & 15];
+    }
+    return s;
+}
+
 void run_operation(const bulk_cli& c, const std::string& op) {
     if (c.keyspace.empty() || c.table.empty()) throw command_error("--keyspace and --table are required");
     auto o = make_options(c);
+    const bool iceberg = c.format == "iceberg" && (op == "unload" || op == "load");
+    fs::path table_dir;
+    bulk::iceberg_mode mode = bulk::iceberg_mode::append;
+    if (iceberg) {
+        if (c.warehouse.empty()) throw command_error("--format iceberg needs --warehouse DIR");
+        if (!c.output.empty() || !c.inputs.empty())
+            throw command_error("--format iceberg takes --warehouse (and --namespace, --table-name), not --output/--input");
+        table_dir = bulk::iceberg_table_location(c.warehouse, c.ns.empty() ? c.keyspace : c.ns,
+                                                 c.table_name.empty() ? c.table : c.table_name);
+        if (c.mode == "overwrite") mode = bulk::iceberg_mode::overwrite;
+        else if (c.mode != "append") throw command_error("--mode: expected append or overwrite, got '" + c.mode + "'");
+        if (op == "unload") {
+            o.parquet.iceberg = true;
+            // A directory of this run's files; only those the commit lists are in the table.
+            // --resume DIR: an interrupted unload's directory, finished and then committed.
+            o.output_dir = !c.resume.empty() ? fs::path(c.resume)
+                                             : table_dir / "data" / ("unload-" + std::to_string(std::time(nullptr)) + "-" +
+                                                                     random_hex(8));
+        } else {
+            if (!c.resume.empty()) throw command_error("--format iceberg: --resume is for unload only");
+            bulk::iceberg_table_info info;
+            if (auto st = bulk::iceberg_read_table(table_dir, info); !st) throw command_error(st.message);
+            std::optional<std::int64_t> as_of;
+            if (!c.as_of.empty()) {
+                std::int64_t ms = 0;
+                if (!bulk::parse_iceberg_time(c.as_of, ms))
+                    throw command_error("--as-of: expected milliseconds since the epoch or an ISO 8601 time, got '" +
+                                        c.as_of + "'");
+                as_of = ms;
+            }
+            if (as_of && c.snapshot_id) throw command_error("--snapshot-id and --as-of exclude each other");
+            std::int64_t sid = 0;
+            if (auto st = bulk::iceberg_select_snapshot(info, c.snapshot_id, as_of, sid); !st) throw command_error(st.message);
+            std::vector<bulk::iceberg_data_file> files;
+            if (auto st = bulk::iceberg_snapshot_files(table_dir, info, sid, files); !st) throw command_error(st.message);
+            if (!c.json_summary) std::cout << "iceberg: snapshot " << sid << ", " << files.size() << " data file(s)\n";
+            for (auto& f : files) o.inputs.push_back(f.path);
+            if (o.inputs.empty()) {
+                std::cout << "nothing to load: the snapshot has no data files\n";
+                return;
+            }
+        }
+    }
     if (op == "unload" && o.output_dir.empty()) throw command_error("unload needs --output DIR");
     if (op == "load" && o.inputs.empty()) throw command_error("load needs --input PATH");
     o.stop = std::make_shared<std::atomic<bool>>(false);
@@ -273,6 +337,7 @@ void run_operation(const bulk_cli& c, const std::string& op) {
     });
     progress_display display(c.progress);
     bulk::operation_result result;
+    bulk::iceberg_write_plan plan;
     std::string connect_error;
     std::exception_ptr crash;
     asio::co_spawn(
@@ -286,7 +351,21 @@ void run_operation(const bulk_cli& c, const std::string& op) {
             }
             const bulk::progress_callback cb = [&display](const bulk::progress& p) { display(p); };
             if (op == "count") result = co_await bulk::count(*cr.s, o, cb);
-            else if (op == "unload") result = co_await bulk::unload(*cr.s, o, cb);
+            else if (op == "unload" && iceberg) {
+                // The field ids go into the Parquet schema: plan them from the
+                // table's columns (the unload resolves the same) before writing.
+                std::vector<protocol::column_spec> cols;
+                if (auto st = co_await bulk::resolve_columns(*cr.s, c.keyspace, c.table, cols); !st) {
+                    result.ec = st.code;
+                    result.message = st.message;
+                } else if (st = bulk::iceberg_plan_write(table_dir, cols, plan); !st) {
+                    result.ec = st.code;
+                    result.message = st.message;
+                } else {
+                    o.parquet.field_ids = plan.field_ids;
+                    result = co_await bulk::unload(*cr.s, o, cb);
+                }
+            } else if (op == "unload") result = co_await bulk::unload(*cr.s, o, cb);
             else if (op == "load") result = co_await bulk::load(*cr.s, o, cb);
             else result = co_await bulk::checksum(*cr.s, o, cb);
             co_await cr.s->close();
@@ -304,6 +383,36 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         std::cout << "checksum: " << result.summary.checksum.to_string() << " rows: " << result.summary.rows << '\n';
     } else if (result.started || c.json_summary) {  // an error before any work: just the error
         print_summary(result, c.json_summary, std::cout);
+    }
+    if (iceberg && op == "unload" && !result.ok() && result.started)
+        std::cerr << "cqlpp: nothing committed; the data files so far are in " << o.output_dir.string()
+                  << " (run again with --resume " << o.output_dir.string() << " to finish and commit)\n";
+    if (iceberg && op == "unload" && result.ok()) {
+        // Every range of the job, this run's and (resumed) earlier runs', from the journal.
+        bulk::journal_contents j;
+        if (auto st = bulk::read_journal(o.output_dir / "journal.jsonl", j); !st) throw command_error(st.message);
+        std::vector<bulk::iceberg_data_file> files;
+        for (const auto& r : j.ranges) {
+            auto p = o.output_dir / bulk::range_file_name(r.range, bulk::data_format::parquet);
+            std::error_code ec;
+            if (r.rows == 0) {  // no data file for an empty range
+                fs::remove(p, ec);
+                continue;
+            }
+            auto size = fs::file_size(p, ec);
+            if (ec) throw command_error(p.string() + ": " + ec.message());
+            files.push_back({p, r.rows, size});
+        }
+        std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+        bulk::iceberg_commit_result cr;
+        if (auto st = bulk::iceberg_commit(plan, files, mode, cr); !st)
+            throw command_error("iceberg commit failed (" + std::string(bulk::to_string(static_cast<bulk::errc>(st.code.value()))) +
+                                "): " + st.message);
+        if (!c.json_summary)
+            std::cout << "iceberg: " << table_dir.string() << " snapshot " << cr.snapshot_id << " (sequence "
+                      << cr.sequence_number << ", v" << cr.version << ".metadata.json, schema " << plan.schema_id
+                      << "): " << files.size() << " file(s) added; table " << cr.total_files << " file(s), "
+                      << cr.total_rows << " rows\n";
     }
     if (!result.ok()) {
         std::string code = result.ec.category() == bulk::bulk_category()
@@ -410,6 +519,40 @@ void add_common(CLI::App* sub, bulk_cli& c, bool scan) {
     }
 }
 
+void add_iceberg_options(CLI::App* sub, bulk_cli& c) {
+    sub->add_option("--warehouse", c.warehouse, "iceberg: warehouse directory (the table is WAREHOUSE/NAMESPACE/TABLE)");
+    sub->add_option("--namespace", c.ns, "iceberg: namespace, dotted for nesting (default: the keyspace)");
+    sub->add_option("--table-name", c.table_name, "iceberg: table name (default: the Cassandra table's)");
+}
+
+void run_iceberg_info(const bulk_cli& c) {
+    bulk::iceberg_table_info t;
+    if (auto st = bulk::iceberg_read_table(c.info_table, t); !st) throw command_error(st.message);
+    std::cout << "table: " << t.location << "\nuuid: " << t.uuid << "\nformat-version: " << t.format_version
+              << "\nmetadata: v" << t.version << ".metadata.json\ncurrent snapshot: "
+              << (t.current_snapshot ? std::to_string(*t.current_snapshot) : "none") << "\nsnapshots:\n";
+    for (const auto& s : t.snapshots) {
+        auto get = [&](const char* k) {
+            for (const auto& [key, v] : s.summary)
+                if (key == k) return v;
+            return std::string("?");
+        };
+        std::time_t secs = static_cast<std::time_t>(s.timestamp_ms / 1000);
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        char when[32];
+        std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+        char ms[8];
+        std::snprintf(ms, sizeof ms, ".%03dZ", static_cast<int>(((s.timestamp_ms % 1000) + 1000) % 1000));
+        std::cout << "  " << s.id << "  " << when << ms << " (" << s.timestamp_ms << ")  " << s.operation
+                  << "  added " << get("added-records") << " records, total " << get("total-records") << " records in "
+                  << get("total-data-files") << " files"
+                  << (s.schema_id ? "  schema " + std::to_string(*s.schema_id) : std::string()) << "\n";
+    }
+    std::cout << "current schema (id " << t.current_schema_id << ", " << t.schema_count << " schema(s) in all):\n"
+              << t.current_schema << "\n";
+}
+
 }  // namespace
 
 void add_bulk_command(CLI::App& app) {
@@ -425,17 +568,24 @@ void add_bulk_command(CLI::App& app) {
 
     auto* unload = bulk_cmd->add_subcommand("unload", "write every row to CSV or JSON-lines files, one per range");
     add_common(unload, *c, true);
-    unload->add_option("--format", c->format, "csv | json | parquet")->capture_default_str();
-    unload->add_option("--compression", c->compression, "parquet: zstd | snappy | none")->capture_default_str();
-    unload->add_option("--row-group-rows", c->row_group_rows, "parquet: rows per row group")->capture_default_str();
-    unload->add_option("--output", c->output, "output directory (journal and summary beside the files)")->required();
+    unload->add_option("--format", c->format, "csv | json | parquet | iceberg")->capture_default_str();
+    unload->add_option("--compression", c->compression, "parquet, iceberg: zstd | snappy | none")->capture_default_str();
+    unload->add_option("--row-group-rows", c->row_group_rows, "parquet, iceberg: rows per row group")->capture_default_str();
+    unload->add_option("--output", c->output, "output directory (journal and summary beside the files)");
+    add_iceberg_options(unload, *c);
+    unload->add_option("--mode", c->mode, "iceberg: append (a snapshot adding files) | overwrite (replacing them)")
+        ->check(CLI::IsMember({"append", "overwrite"}))
+        ->capture_default_str();
     unload->add_option("--delimiter", c->delimiter, "CSV field delimiter")->capture_default_str();
     unload->callback([c] { run_operation(*c, "unload"); });
 
     auto* load = bulk_cmd->add_subcommand("load", "insert rows from CSV or JSON-lines files");
     add_common(load, *c, false);
-    load->add_option("--format", c->format, "csv | json | parquet")->capture_default_str();
-    load->add_option("--input", c->inputs, "input files or directories (repeatable)")->required();
+    load->add_option("--format", c->format, "csv | json | parquet | iceberg")->capture_default_str();
+    load->add_option("--input", c->inputs, "input files or directories (repeatable)");
+    add_iceberg_options(load, *c);
+    load->add_option("--snapshot-id", c->snapshot_id, "iceberg: load this snapshot (default: the current one)");
+    load->add_option("--as-of", c->as_of, "iceberg: load the snapshot current at this time (ms since epoch or ISO 8601)");
     load->add_option("--delimiter", c->delimiter, "CSV field delimiter")->capture_default_str();
     load->add_flag("--no-header", c->no_header, "CSV without a header line (fields in table column order)");
     load->add_option("--batch-rows", c->batch_rows, "rows of one partition per UNLOGGED batch (1: no batches)")
@@ -447,6 +597,10 @@ void add_bulk_command(CLI::App& app) {
     auto* sum = bulk_cmd->add_subcommand("checksum", "order-independent checksum of every row of a table");
     add_common(sum, *c, true);
     sum->callback([c] { run_operation(*c, "checksum"); });
+
+    auto* info = bulk_cmd->add_subcommand("iceberg-info", "show an Iceberg table's snapshots and current schema");
+    info->add_option("table", c->info_table, "table directory (WAREHOUSE/NAMESPACE/TABLE)")->required();
+    info->callback([c] { run_iceberg_info(*c); });
 
     auto* merge = bulk_cmd->add_subcommand("merge", "combine the journals of --worker runs (or resumed runs) into one result");
     merge->add_option("dirs", c->merge_dirs, "run directories or journal files")->required();

@@ -32,6 +32,8 @@ enum class errc : int {
     interrupted,      // the run was stopped (stop flag / max_ranges) before finishing
     journal_exists,   // a run directory already holds a journal and resume was not asked for
     bad_parquet,      // a Parquet file that cannot be read (message says where and why)
+    bad_iceberg,      // Iceberg table metadata, manifest or manifest list that cannot be read or used
+    commit_conflict,  // an Iceberg commit lost to other writers (or the schema changed under it)
 };
 
 const std::error_category& bulk_category() noexcept;

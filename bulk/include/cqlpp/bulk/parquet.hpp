@@ -44,6 +44,14 @@ struct parquet_write_options {
     std::size_t row_group_bytes = 32u << 20;  // of buffered values, before encoding
     int zstd_level = 1;
     bool dictionary = true;  // try dictionary encoding per column chunk
+    // Iceberg data files (docs/iceberg.md): timestamp as TIMESTAMP(MICROS),
+    // time as TIME(MICROS) (nanoseconds truncated), varint as text.
+    bool iceberg = false;
+    // Parquet field_id of each schema node, in pre-order (a column, then its
+    // nested fields), skipping the repeated middle group of a list or map:
+    // list -> element, map -> key, value, struct -> its fields, duration ->
+    // months, days, nanos. Nodes past the end of the vector have none.
+    std::vector<std::int32_t> field_ids;
 };
 
 // Parses "zstd", "snappy", "none" / "uncompressed".

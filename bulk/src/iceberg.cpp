@@ -1,0 +1,902 @@
+#include "cqlpp/bulk/iceberg.hpp"
+
+#include "cqlpp/bulk/detail/avro.hpp"
+#include "cqlpp/bulk/detail/json.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+
+namespace cqlpp::bulk {
+
+namespace fs = std::filesystem;
+using detail::json_value;
+using protocol::cql_type;
+using protocol::type_kind;
+
+namespace {
+
+using jk = json_value::kind;
+
+json_value jnum(std::int64_t v) {
+    json_value j;
+    j.type = jk::number;
+    j.text = std::to_string(v);
+    return j;
+}
+json_value jstr(std::string s) {
+    json_value j;
+    j.type = jk::string;
+    j.text = std::move(s);
+    return j;
+}
+json_value jbool(bool b) {
+    json_value j;
+    j.type = jk::boolean;
+    j.boolean = b;
+    return j;
+}
+json_value jobj() {
+    json_value j;
+    j.type = jk::object;
+    return j;
+}
+json_value jarr() {
+    json_value j;
+    j.type = jk::array;
+    return j;
+}
+void jset(json_value& o, const std::string& k, json_value v) {
+    for (std::size_t i = 0; i < o.keys.size(); ++i)
+        if (o.keys[i] == k) {
+            o.items[i] = std::move(v);
+            return;
+        }
+    o.keys.push_back(k);
+    o.items.push_back(std::move(v));
+}
+std::string jtext(const json_value& v) {
+    std::string s;
+    detail::append_json(s, v);
+    return s;
+}
+bool jint(const json_value* v, std::int64_t& out) {
+    if (!v || v->type != jk::number) return false;
+    auto r = std::from_chars(v->text.data(), v->text.data() + v->text.size(), out);
+    return r.ec == std::errc{} && r.ptr == v->text.data() + v->text.size();
+}
+std::int64_t jint_or(const json_value* v, std::int64_t dflt) {
+    std::int64_t x = dflt;
+    return jint(v, x) ? x : dflt;
+}
+
+std::string new_uuid() {
+    std::random_device rd;
+    unsigned char b[16];
+    for (auto& x : b) x = static_cast<unsigned char>(rd());
+    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+    static const char* hex = "0123456789abcdef";
+    std::string s;
+    for (int i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+        s += hex[b[i] >> 4];
+        s += hex[b[i] & 15];
+    }
+    return s;
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+status read_file(const fs::path& p, std::string& out) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return {errc::io_error, p.string() + ": " + std::strerror(errno)};
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return {};
+}
+
+status write_synced(const fs::path& p, std::string_view data, bool exclusive) {
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC), 0644);
+    if (fd < 0) return {errc::io_error, p.string() + ": " + std::strerror(errno)};
+    std::size_t done = 0;
+    while (done < data.size()) {
+        auto n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            std::string e = std::strerror(errno);
+            ::close(fd);
+            return {errc::io_error, p.string() + ": " + e};
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) return {errc::io_error, p.string() + ": " + std::strerror(errno)};
+    return {};
+}
+
+void sync_dir(const fs::path& d) {
+    int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+}
+
+fs::path metadata_file(const fs::path& loc, std::uint64_t v) {
+    return loc / "metadata" / ("v" + std::to_string(v) + ".metadata.json");
+}
+
+// The newest version: version-hint.text (advisory; it may lag a commit), then
+// the highest vN.metadata.json after it. 0: no table.
+std::uint64_t current_version(const fs::path& loc) {
+    std::uint64_t v = 0;
+    std::string hint;
+    std::error_code ec;
+    if (read_file(loc / "metadata" / "version-hint.text", hint).ok()) {
+        while (!hint.empty() && (hint.back() == '\n' || hint.back() == '\r' || hint.back() == ' ')) hint.pop_back();
+        std::from_chars(hint.data(), hint.data() + hint.size(), v);
+    }
+    if (v == 0 || !fs::exists(metadata_file(loc, v), ec)) {
+        v = 0;
+        for (const auto& e : fs::directory_iterator(loc / "metadata", ec)) {
+            auto n = e.path().filename().string();
+            const std::string suffix = ".metadata.json";
+            if (n.size() > suffix.size() + 1 && n[0] == 'v' && n.ends_with(suffix)) {
+                std::uint64_t x = 0;
+                auto r = std::from_chars(n.data() + 1, n.data() + n.size() - suffix.size(), x);
+                if (r.ec == std::errc{} && r.ptr == n.data() + n.size() - suffix.size()) v = std::max(v, x);
+            }
+        }
+    }
+    while (v > 0 && fs::exists(metadata_file(loc, v + 1), ec)) ++v;
+    return v;
+}
+
+status read_metadata(const fs::path& loc, std::uint64_t& version, json_value& md) {
+    version = current_version(loc);
+    md = jobj();
+    if (version == 0) return {};
+    std::string text, err;
+    auto p = metadata_file(loc, version);
+    if (auto st = read_file(p, text); !st) return st;
+    if (!detail::parse_json(text, md, err) || md.type != jk::object)
+        return {errc::bad_iceberg, p.string() + ": not a JSON object: " + err};
+    if (jint_or(md.find("format-version"), 0) > 2)
+        return {errc::bad_iceberg, p.string() + ": format-version above 2 is not supported"};
+    return {};
+}
+
+const json_value* current_schema(const json_value& md) {
+    const auto* schemas = md.find("schemas");
+    const auto id = jint_or(md.find("current-schema-id"), 0);
+    if (schemas && schemas->type == jk::array)
+        for (const auto& s : schemas->items)
+            if (jint_or(s.find("schema-id"), 0) == id) return &s;
+    return md.find("schema");  // v1
+}
+
+// ---- CQL -> Iceberg types, with field ids ----
+
+struct id_source {
+    const std::vector<std::int32_t>* reuse = nullptr;  // the old type's ids, pre-order
+    std::size_t pos = 0;
+    std::int32_t* next = nullptr;
+    bool ok = true;
+    std::int32_t take() {
+        if (!reuse) return ++*next;
+        if (pos < reuse->size()) return (*reuse)[pos++];
+        ok = false;
+        return 0;
+    }
+};
+
+json_value field(std::int32_t id, const std::string& name, bool required, json_value type) {
+    auto f = jobj();
+    jset(f, "id", jnum(id));
+    jset(f, "name", jstr(name));
+    jset(f, "required", jbool(required));
+    jset(f, "type", std::move(type));
+    return f;
+}
+
+json_value iceberg_type(const cql_type& t, id_source& ids) {
+    switch (t.kind) {
+        case type_kind::tinyint:
+        case type_kind::smallint:
+        case type_kind::int_: return jstr("int");
+        case type_kind::bigint:
+        case type_kind::counter: return jstr("long");
+        case type_kind::float_: return jstr("float");
+        case type_kind::double_: return jstr("double");
+        case type_kind::boolean: return jstr("boolean");
+        case type_kind::text:
+        case type_kind::ascii:
+        case type_kind::inet:
+        case type_kind::decimal:
+        case type_kind::varint: return jstr("string");
+        case type_kind::uuid:
+        case type_kind::timeuuid: return jstr("uuid");
+        case type_kind::timestamp: return jstr("timestamptz");
+        case type_kind::date: return jstr("date");
+        case type_kind::time: return jstr("time");
+        case type_kind::duration: {
+            auto s = jobj();
+            jset(s, "type", jstr("struct"));
+            auto fields = jarr();
+            const auto m = ids.take();
+            fields.items.push_back(field(m, "months", true, jstr("int")));
+            const auto d = ids.take();
+            fields.items.push_back(field(d, "days", true, jstr("int")));
+            const auto n = ids.take();
+            fields.items.push_back(field(n, "nanos", true, jstr("long")));
+            jset(s, "fields", std::move(fields));
+            return s;
+        }
+        case type_kind::list:
+        case type_kind::set:
+        case type_kind::vector: {
+            auto l = jobj();
+            jset(l, "type", jstr("list"));
+            const auto id = ids.take();
+            jset(l, "element-id", jnum(id));
+            jset(l, "element", iceberg_type(t.params.empty() ? cql_type() : t.params[0], ids));
+            jset(l, "element-required", jbool(true));
+            return l;
+        }
+        case type_kind::map: {
+            auto m = jobj();
+            jset(m, "type", jstr("map"));
+            const auto kid = ids.take();
+            jset(m, "key-id", jnum(kid));
+            jset(m, "key", iceberg_type(t.params.size() > 0 ? t.params[0] : cql_type(), ids));
+            const auto vid = ids.take();
+            jset(m, "value-id", jnum(vid));
+            jset(m, "value", iceberg_type(t.params.size() > 1 ? t.params[1] : cql_type(), ids));
+            jset(m, "value-required", jbool(true));
+            return m;
+        }
+        case type_kind::tuple:
+        case type_kind::udt: {
+            auto s = jobj();
+            jset(s, "type", jstr("struct"));
+            auto fields = jarr();
+            for (std::size_t i = 0; i < t.params.size(); ++i) {
+                auto name = t.kind == type_kind::udt && i < t.field_names.size() ? t.field_names[i]
+                                                                                 : "_" + std::to_string(i + 1);
+                const auto id = ids.take();
+                fields.items.push_back(field(id, name, false, iceberg_type(t.params[i], ids)));
+            }
+            jset(s, "fields", std::move(fields));
+            return s;
+        }
+        default: return jstr("binary");
+    }
+}
+
+// Nested ids of an Iceberg type in pre-order (the order the Parquet writer takes them).
+void collect_ids(const json_value& type, std::vector<std::int32_t>& out, int depth = 0) {
+    if (type.type != jk::object || depth > detail::max_json_depth) return;
+    const auto* t = type.find("type");
+    if (!t || t->type != jk::string) return;
+    if (t->text == "struct") {
+        if (const auto* f = type.find("fields"); f && f->type == jk::array)
+            for (const auto& fld : f->items) {
+                out.push_back(static_cast<std::int32_t>(jint_or(fld.find("id"), -1)));
+                if (const auto* ft = fld.find("type")) collect_ids(*ft, out, depth + 1);
+            }
+    } else if (t->text == "list") {
+        out.push_back(static_cast<std::int32_t>(jint_or(type.find("element-id"), -1)));
+        if (const auto* e = type.find("element")) collect_ids(*e, out, depth + 1);
+    } else if (t->text == "map") {
+        out.push_back(static_cast<std::int32_t>(jint_or(type.find("key-id"), -1)));
+        if (const auto* k = type.find("key")) collect_ids(*k, out, depth + 1);
+        out.push_back(static_cast<std::int32_t>(jint_or(type.find("value-id"), -1)));
+        if (const auto* v = type.find("value")) collect_ids(*v, out, depth + 1);
+    }
+}
+
+// ---- Avro schemas of manifests and manifest lists (Iceberg spec field ids) ----
+
+constexpr std::string_view manifest_entry_schema =
+    R"({"type":"record","name":"manifest_entry","fields":[)"
+    R"({"name":"status","type":"int","field-id":0},)"
+    R"({"name":"snapshot_id","type":["null","long"],"default":null,"field-id":1},)"
+    R"({"name":"sequence_number","type":["null","long"],"default":null,"field-id":3},)"
+    R"({"name":"file_sequence_number","type":["null","long"],"default":null,"field-id":4},)"
+    R"({"name":"data_file","type":{"type":"record","name":"r2","fields":[)"
+    R"({"name":"content","type":"int","doc":"Contents of the file: 0=data, 1=position deletes, 2=equality deletes","field-id":134},)"
+    R"({"name":"file_path","type":"string","doc":"Location URI with FS scheme","field-id":100},)"
+    R"({"name":"file_format","type":"string","doc":"File format name: avro, orc, or parquet","field-id":101},)"
+    R"({"name":"partition","type":{"type":"record","name":"r102","fields":[]},"doc":"Partition data tuple, schema based on the partition spec","field-id":102},)"
+    R"({"name":"record_count","type":"long","doc":"Number of records in the file","field-id":103},)"
+    R"({"name":"file_size_in_bytes","type":"long","doc":"Total file size in bytes","field-id":104},)"
+    R"({"name":"column_sizes","type":["null",{"type":"array","items":{"type":"record","name":"k117_v118","fields":[{"name":"key","type":"int","field-id":117},{"name":"value","type":"long","field-id":118}]},"logicalType":"map"}],"default":null,"field-id":108},)"
+    R"({"name":"value_counts","type":["null",{"type":"array","items":{"type":"record","name":"k119_v120","fields":[{"name":"key","type":"int","field-id":119},{"name":"value","type":"long","field-id":120}]},"logicalType":"map"}],"default":null,"field-id":109},)"
+    R"({"name":"null_value_counts","type":["null",{"type":"array","items":{"type":"record","name":"k121_v122","fields":[{"name":"key","type":"int","field-id":121},{"name":"value","type":"long","field-id":122}]},"logicalType":"map"}],"default":null,"field-id":110},)"
+    R"({"name":"sort_order_id","type":["null","int"],"default":null,"field-id":140})"
+    R"(]},"field-id":2}]})";
+
+constexpr std::string_view manifest_file_schema =
+    R"({"type":"record","name":"manifest_file","fields":[)"
+    R"({"name":"manifest_path","type":"string","doc":"Location URI with FS scheme","field-id":500},)"
+    R"({"name":"manifest_length","type":"long","doc":"Total file size in bytes","field-id":501},)"
+    R"({"name":"partition_spec_id","type":"int","doc":"Spec ID used to write","field-id":502},)"
+    R"({"name":"content","type":"int","doc":"Contents of the manifest: 0=data, 1=deletes","field-id":517},)"
+    R"({"name":"sequence_number","type":"long","doc":"Sequence number when the manifest was added","field-id":515},)"
+    R"({"name":"min_sequence_number","type":"long","doc":"Lowest sequence number in the manifest","field-id":516},)"
+    R"({"name":"added_snapshot_id","type":"long","doc":"Snapshot ID that added the manifest","field-id":503},)"
+    R"({"name":"added_files_count","type":"int","doc":"Added entry count","field-id":504},)"
+    R"({"name":"existing_files_count","type":"int","doc":"Existing entry count","field-id":505},)"
+    R"({"name":"deleted_files_count","type":"int","doc":"Deleted entry count","field-id":506},)"
+    R"({"name":"added_rows_count","type":"long","doc":"Added rows count","field-id":512},)"
+    R"({"name":"existing_rows_count","type":"long","doc":"Existing rows count","field-id":513},)"
+    R"({"name":"deleted_rows_count","type":"long","doc":"Deleted rows count","field-id":514},)"
+    R"({"name":"partitions","type":["null",{"type":"array","items":{"type":"record","name":"r508","fields":[)"
+    R"({"name":"contains_null","type":"boolean","field-id":509},)"
+    R"({"name":"contains_nan","type":["null","boolean"],"default":null,"field-id":518},)"
+    R"({"name":"lower_bound","type":["null","bytes"],"default":null,"field-id":510},)"
+    R"({"name":"upper_bound","type":["null","bytes"],"default":null,"field-id":511})"
+    R"(]},"element-id":508}],"default":null,"doc":"Summary for each partition","field-id":507},)"
+    R"({"name":"key_metadata","type":["null","bytes"],"default":null,"field-id":519}]})";
+
+struct manifest_ref {
+    std::string path;
+    std::int64_t length = 0, seq = 0, min_seq = 0, snapshot = 0;
+    std::int32_t spec_id = 0, content = 0;
+    std::int64_t added_files = 0, existing_files = 0, deleted_files = 0;
+    std::int64_t added_rows = 0, existing_rows = 0, deleted_rows = 0;
+};
+
+void encode_manifest_ref(std::string& out, const manifest_ref& m) {
+    using namespace detail;
+    avro_bytes(out, m.path);
+    avro_long(out, m.length);
+    avro_long(out, m.spec_id);
+    avro_long(out, m.content);
+    avro_long(out, m.seq);
+    avro_long(out, m.min_seq);
+    avro_long(out, m.snapshot);
+    avro_long(out, m.added_files);
+    avro_long(out, m.existing_files);
+    avro_long(out, m.deleted_files);
+    avro_long(out, m.added_rows);
+    avro_long(out, m.existing_rows);
+    avro_long(out, m.deleted_rows);
+    avro_branch(out, 0);  // partitions: null (unpartitioned)
+    avro_branch(out, 0);  // key_metadata: null
+}
+
+std::string strip_scheme(const std::string& p) {
+    if (p.starts_with("file://")) return p.substr(7);
+    if (p.starts_with("file:")) return p.substr(5);
+    return p;
+}
+
+status read_avro(const fs::path& p, detail::avro_file& f) {
+    std::string data, err;
+    if (auto st = read_file(p, data); !st) return st;
+    if (!detail::avro_read(data, f, err)) return {errc::bad_iceberg, p.string() + ": " + err};
+    return {};
+}
+
+status read_manifest_list(const std::string& path, std::vector<manifest_ref>& out) {
+    detail::avro_file f;
+    if (auto st = read_avro(strip_scheme(path), f); !st) return st;
+    for (const auto& r : f.records.items) {
+        manifest_ref m;
+        const auto* p = r.find("manifest_path");
+        if (!p || p->type != jk::string) return {errc::bad_iceberg, path + ": manifest entry without manifest_path"};
+        m.path = p->text;
+        m.length = jint_or(r.find("manifest_length"), 0);
+        m.spec_id = static_cast<std::int32_t>(jint_or(r.find("partition_spec_id"), 0));
+        m.content = static_cast<std::int32_t>(jint_or(r.find("content"), 0));
+        m.seq = jint_or(r.find("sequence_number"), 0);
+        m.min_seq = jint_or(r.find("min_sequence_number"), m.seq);
+        m.snapshot = jint_or(r.find("added_snapshot_id"), 0);
+        m.added_files = jint_or(r.find("added_files_count"), jint_or(r.find("added_data_files_count"), 0));
+        m.existing_files = jint_or(r.find("existing_files_count"), jint_or(r.find("existing_data_files_count"), 0));
+        m.deleted_files = jint_or(r.find("deleted_files_count"), jint_or(r.find("deleted_data_files_count"), 0));
+        m.added_rows = jint_or(r.find("added_rows_count"), 0);
+        m.existing_rows = jint_or(r.find("existing_rows_count"), 0);
+        m.deleted_rows = jint_or(r.find("deleted_rows_count"), 0);
+        out.push_back(std::move(m));
+    }
+    return {};
+}
+
+const json_value* find_snapshot(const json_value& md, std::int64_t id) {
+    const auto* snaps = md.find("snapshots");
+    if (snaps && snaps->type == jk::array)
+        for (const auto& s : snaps->items)
+            if (jint_or(s.find("snapshot-id"), 0) == id) return &s;
+    return nullptr;
+}
+
+std::int64_t current_snapshot_id(const json_value& md) {
+    const auto id = jint_or(md.find("current-snapshot-id"), -1);
+    return id;
+}
+
+json_value array_or_empty(const json_value& md, const char* key) {
+    const auto* a = md.find(key);
+    return a && a->type == jk::array ? *a : jarr();
+}
+
+}  // namespace
+
+fs::path iceberg_table_location(const fs::path& warehouse, const std::string& ns, const std::string& table) {
+    fs::path p = warehouse;
+    std::stringstream ss(ns);
+    for (std::string part; std::getline(ss, part, '.');)
+        if (!part.empty()) p /= part;
+    return p / table;
+}
+
+status iceberg_plan_write(const fs::path& location, const std::vector<protocol::column_spec>& columns,
+                          iceberg_write_plan& out) {
+    out = iceberg_write_plan{};
+    std::error_code ec;
+    out.location = fs::absolute(location, ec).lexically_normal();
+    if (ec) return {errc::io_error, location.string() + ": " + ec.message()};
+    out.columns = columns;
+    json_value md;
+    if (auto st = read_metadata(out.location, out.base_version, md); !st) return st;
+    std::int32_t last = static_cast<std::int32_t>(jint_or(md.find("last-column-id"), 0));
+    out.base_last_column_id = last;
+    std::map<std::string, const json_value*> old;
+    if (const auto* cs = current_schema(md))
+        if (const auto* f = cs->find("fields"); f && f->type == jk::array)
+            for (const auto& fld : f->items)
+                if (const auto* n = fld.find("name"); n && n->type == jk::string) old[n->text] = &fld;
+
+    std::vector<json_value> fields(columns.size());
+    std::vector<bool> fresh(columns.size(), true);
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        auto it = old.find(columns[i].name);
+        if (it == old.end()) continue;
+        const auto* ot = it->second->find("type");
+        std::int64_t oid = 0;
+        if (!ot || !jint(it->second->find("id"), oid)) continue;
+        std::vector<std::int32_t> nested;
+        collect_ids(*ot, nested);
+        id_source ids{&nested};
+        auto t = iceberg_type(columns[i].type, ids);
+        // Same name and the same type (ids included): the column keeps its id.
+        if (ids.ok && ids.pos == nested.size() && jtext(t) == jtext(*ot)) {
+            fields[i] = field(static_cast<std::int32_t>(oid), columns[i].name, false, std::move(t));
+            fresh[i] = false;
+        }
+    }
+    std::vector<std::int32_t> top(columns.size());
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        if (fresh[i]) top[i] = ++last;  // new columns first, then their nested fields
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        if (!fresh[i]) continue;
+        id_source ids{nullptr, 0, &last};
+        fields[i] = field(top[i], columns[i].name, false, iceberg_type(columns[i].type, ids));
+    }
+    out.last_column_id = last;
+    auto arr = jarr();
+    for (auto& f : fields) {
+        out.field_ids.push_back(static_cast<std::int32_t>(jint_or(f.find("id"), -1)));
+        collect_ids(*f.find("type"), out.field_ids);
+        arr.items.push_back(std::move(f));
+    }
+    out.schema_fields = jtext(arr);
+    std::int32_t max_id = -1;
+    if (const auto* schemas = md.find("schemas"); schemas && schemas->type == jk::array)
+        for (const auto& s : schemas->items) {
+            const auto sid = static_cast<std::int32_t>(jint_or(s.find("schema-id"), 0));
+            max_id = std::max(max_id, sid);
+            if (const auto* f = s.find("fields"); f && out.new_schema && jtext(*f) == out.schema_fields) {
+                out.schema_id = sid;
+                out.new_schema = false;
+            }
+        }
+    if (out.new_schema) out.schema_id = max_id + 1;
+    return {};
+}
+
+status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_data_file>& files, iceberg_mode mode,
+                      iceberg_commit_result& out) {
+    out = iceberg_commit_result{};
+    const fs::path meta_dir = plan.location / "metadata";
+    std::error_code ec;
+    fs::create_directories(meta_dir, ec);
+    if (ec) return {errc::io_error, meta_dir.string() + ": " + ec.message()};
+
+    std::int64_t snapshot_id = 0;
+    {
+        std::random_device rd;
+        snapshot_id = static_cast<std::int64_t>((std::uint64_t(rd()) << 32 | rd()) & 0x7FFFFFFFFFFFFFFFull);
+        if (snapshot_id == 0) snapshot_id = 1;
+    }
+    json_value schema_json;
+    {
+        std::string err;
+        std::string text = R"({"type":"struct","schema-id":)" + std::to_string(plan.schema_id) + R"(,"fields":)" +
+                           plan.schema_fields + "}";
+        if (!detail::parse_json(text, schema_json, err)) return {errc::bad_iceberg, "schema: " + err};
+    }
+
+    // The manifest of the new files: entries ADDED (1) by this snapshot, their
+    // sequence numbers inherited from the manifest list (null here).
+    std::int64_t added_rows = 0, added_bytes = 0;
+    std::string records;
+    for (const auto& f : files) {
+        using namespace detail;
+        avro_long(records, 1);
+        avro_branch(records, 1);
+        avro_long(records, snapshot_id);
+        avro_branch(records, 0);
+        avro_branch(records, 0);
+        avro_long(records, 0);  // content: data
+        avro_bytes(records, fs::absolute(f.path).lexically_normal().string());
+        avro_bytes(records, "PARQUET");
+        // partition: the empty record has no bytes
+        avro_long(records, static_cast<std::int64_t>(f.rows));
+        avro_long(records, static_cast<std::int64_t>(f.bytes));
+        avro_branch(records, 0);
+        avro_branch(records, 0);
+        avro_branch(records, 0);
+        avro_branch(records, 0);
+        added_rows += static_cast<std::int64_t>(f.rows);
+        added_bytes += static_cast<std::int64_t>(f.bytes);
+    }
+    const std::string manifest_path = (meta_dir / (new_uuid() + "-m0.avro")).string();
+    {
+        const detail::avro_metadata meta = {{"schema", jtext(schema_json)},
+                                            {"schema-id", std::to_string(plan.schema_id)},
+                                            {"partition-spec", "[]"},
+                                            {"partition-spec-id", "0"},
+                                            {"format-version", "2"},
+                                            {"content", "data"}};
+        auto bytes = detail::avro_container(manifest_entry_schema, meta, files.size(), records);
+        if (auto st = write_synced(manifest_path, bytes, true); !st) return st;
+    }
+    const auto manifest_len = static_cast<std::int64_t>(fs::file_size(manifest_path, ec));
+
+    for (int attempt = 1; attempt <= 20; ++attempt) {
+        out.attempts = attempt;
+        std::uint64_t version = 0;
+        json_value md;
+        if (auto st = read_metadata(plan.location, version, md); !st) return st;
+        // The plan's ids were made from version plan.base_version: a schema
+        // added since then may have given the same ids to other columns.
+        if (version != plan.base_version) {
+            bool exists = false, same = false;
+            if (const auto* schemas = md.find("schemas"); schemas && schemas->type == jk::array)
+                for (const auto& sc : schemas->items)
+                    if (jint_or(sc.find("schema-id"), -1) == plan.schema_id) {
+                        exists = true;
+                        same = sc.find("fields") && jtext(*sc.find("fields")) == plan.schema_fields;
+                    }
+            const bool fits = same || (plan.new_schema && !exists &&
+                                       jint_or(md.find("last-column-id"), 0) == plan.base_last_column_id);
+            if (!fits) {
+                fs::remove(manifest_path, ec);
+                return {errc::commit_conflict, "the table's schema changed since the unload started; unload again"};
+            }
+        }
+        const std::int64_t seq = jint_or(md.find("last-sequence-number"), 0) + 1;
+        const std::int64_t parent = current_snapshot_id(md);
+        std::vector<manifest_ref> manifests;
+        manifests.push_back({manifest_path, manifest_len, seq, seq, snapshot_id, 0, 0,
+                             static_cast<std::int64_t>(files.size()), 0, 0, added_rows, 0, 0});
+        if (mode == iceberg_mode::append && parent >= 0) {
+            const auto* ps = find_snapshot(md, parent);
+            const auto* ml = ps ? ps->find("manifest-list") : nullptr;
+            if (!ml || ml->type != jk::string)
+                return {errc::bad_iceberg, "current snapshot " + std::to_string(parent) + " has no manifest-list"};
+            if (auto st = read_manifest_list(ml->text, manifests); !st) return st;
+        }
+        std::int64_t total_files = 0, total_rows = 0;
+        std::string list_records;
+        for (const auto& m : manifests) {
+            encode_manifest_ref(list_records, m);
+            if (m.content == 0) {
+                total_files += m.added_files + m.existing_files;
+                total_rows += m.added_rows + m.existing_rows;
+            }
+        }
+        const std::string list_path =
+            (meta_dir / ("snap-" + std::to_string(snapshot_id) + "-" + std::to_string(attempt) + "-" + new_uuid() + ".avro"))
+                .string();
+        {
+            const detail::avro_metadata meta = {{"snapshot-id", std::to_string(snapshot_id)},
+                                                {"parent-snapshot-id", parent >= 0 ? std::to_string(parent) : "null"},
+                                                {"sequence-number", std::to_string(seq)},
+                                                {"format-version", "2"}};
+            auto bytes = detail::avro_container(manifest_file_schema, meta, manifests.size(), list_records);
+            if (auto st = write_synced(list_path, bytes, true); !st) return st;
+        }
+
+        const std::int64_t prev_updated = jint_or(md.find("last-updated-ms"), 0);
+        const std::int64_t ts = std::max(now_ms(), prev_updated + 1);  // snapshot times strictly increase
+        auto nm = jobj();
+        jset(nm, "format-version", jnum(2));
+        const auto* uuid = md.find("table-uuid");
+        jset(nm, "table-uuid", uuid && uuid->type == jk::string ? *uuid : jstr(new_uuid()));
+        jset(nm, "location", jstr(plan.location.string()));
+        jset(nm, "last-sequence-number", jnum(seq));
+        jset(nm, "last-updated-ms", jnum(ts));
+        jset(nm, "last-column-id",
+             jnum(std::max<std::int64_t>(plan.last_column_id, jint_or(md.find("last-column-id"), 0))));
+        auto schemas = array_or_empty(md, "schemas");
+        bool have = false;
+        for (const auto& s : schemas.items) have = have || jint_or(s.find("schema-id"), -1) == plan.schema_id;
+        if (!have) schemas.items.push_back(schema_json);
+        jset(nm, "schemas", std::move(schemas));
+        jset(nm, "current-schema-id", jnum(plan.schema_id));
+        if (const auto* specs = md.find("partition-specs"); specs && specs->type == jk::array) {
+            jset(nm, "partition-specs", *specs);
+            jset(nm, "default-spec-id", jnum(jint_or(md.find("default-spec-id"), 0)));
+            jset(nm, "last-partition-id", jnum(jint_or(md.find("last-partition-id"), 999)));
+        } else {
+            json_value spec;
+            std::string err;
+            detail::parse_json(R"([{"spec-id":0,"fields":[]}])", spec, err);
+            jset(nm, "partition-specs", std::move(spec));
+            jset(nm, "default-spec-id", jnum(0));
+            jset(nm, "last-partition-id", jnum(999));  // unpartitioned: partition field ids start at 1000
+        }
+        if (const auto* so = md.find("sort-orders"); so && so->type == jk::array) {
+            jset(nm, "sort-orders", *so);
+            jset(nm, "default-sort-order-id", jnum(jint_or(md.find("default-sort-order-id"), 0)));
+        } else {
+            json_value so2;
+            std::string err;
+            detail::parse_json(R"([{"order-id":0,"fields":[]}])", so2, err);
+            jset(nm, "sort-orders", std::move(so2));
+            jset(nm, "default-sort-order-id", jnum(0));
+        }
+        auto props = md.find("properties") && md.find("properties")->type == jk::object ? *md.find("properties") : jobj();
+        jset(props, "write.format.default", jstr("parquet"));
+        jset(nm, "properties", std::move(props));
+        jset(nm, "current-snapshot-id", jnum(snapshot_id));
+
+        auto snap = jobj();
+        jset(snap, "snapshot-id", jnum(snapshot_id));
+        if (parent >= 0) jset(snap, "parent-snapshot-id", jnum(parent));
+        jset(snap, "sequence-number", jnum(seq));
+        jset(snap, "timestamp-ms", jnum(ts));
+        jset(snap, "manifest-list", jstr(list_path));
+        auto summary = jobj();
+        jset(summary, "operation", jstr(mode == iceberg_mode::append ? "append" : "overwrite"));
+        jset(summary, "added-data-files", jstr(std::to_string(files.size())));
+        jset(summary, "added-records", jstr(std::to_string(added_rows)));
+        jset(summary, "added-files-size", jstr(std::to_string(added_bytes)));
+        if (mode == iceberg_mode::overwrite && parent >= 0) {
+            const auto* ps = find_snapshot(md, parent);
+            const auto* psum = ps ? ps->find("summary") : nullptr;
+            const auto* tr = psum ? psum->find("total-records") : nullptr;
+            const auto* tf = psum ? psum->find("total-data-files") : nullptr;
+            if (tr && tr->type == jk::string) jset(summary, "deleted-records", *tr);
+            if (tf && tf->type == jk::string) jset(summary, "deleted-data-files", *tf);
+        }
+        jset(summary, "total-data-files", jstr(std::to_string(total_files)));
+        jset(summary, "total-records", jstr(std::to_string(total_rows)));
+        jset(summary, "total-delete-files", jstr("0"));
+        jset(summary, "total-position-deletes", jstr("0"));
+        jset(summary, "total-equality-deletes", jstr("0"));
+        jset(snap, "summary", std::move(summary));
+        jset(snap, "schema-id", jnum(plan.schema_id));
+        auto snaps = array_or_empty(md, "snapshots");
+        snaps.items.push_back(std::move(snap));
+        jset(nm, "snapshots", std::move(snaps));
+        auto slog = array_or_empty(md, "snapshot-log");
+        auto sl = jobj();
+        jset(sl, "timestamp-ms", jnum(ts));
+        jset(sl, "snapshot-id", jnum(snapshot_id));
+        slog.items.push_back(std::move(sl));
+        jset(nm, "snapshot-log", std::move(slog));
+        auto mlog = array_or_empty(md, "metadata-log");
+        if (version > 0) {
+            auto e = jobj();
+            jset(e, "timestamp-ms", jnum(prev_updated));
+            jset(e, "metadata-file", jstr(metadata_file(plan.location, version).string()));
+            mlog.items.push_back(std::move(e));
+        }
+        jset(nm, "metadata-log", std::move(mlog));
+        auto refs = jobj();
+        auto main = jobj();
+        jset(main, "snapshot-id", jnum(snapshot_id));
+        jset(main, "type", jstr("branch"));
+        jset(refs, "main", std::move(main));
+        jset(nm, "refs", std::move(refs));
+
+        // Commit: the new version appears complete (written and synced under a
+        // temporary name) and only if no other writer created it first: link()
+        // fails with EEXIST where rename() would replace.
+        const auto target = metadata_file(plan.location, version + 1);
+        const auto tmp = meta_dir / (".v" + std::to_string(version + 1) + "." + new_uuid() + ".metadata.json.tmp");
+        if (auto st = write_synced(tmp, jtext(nm), true); !st) return st;
+        const int rc = ::link(tmp.c_str(), target.c_str());
+        const int err = errno;
+        fs::remove(tmp, ec);
+        if (rc != 0) {
+            fs::remove(list_path, ec);
+            if (err == EEXIST) continue;  // another writer took version+1: re-read and retry
+            return {errc::io_error, target.string() + ": " + std::strerror(err)};
+        }
+        sync_dir(meta_dir);
+        // The hint is advisory (readers look past it), so a plain replace is fine.
+        const auto hint_tmp = meta_dir / (".version-hint." + new_uuid() + ".tmp");
+        if (write_synced(hint_tmp, std::to_string(version + 1), true).ok())
+            fs::rename(hint_tmp, meta_dir / "version-hint.text", ec);
+        sync_dir(meta_dir);
+        out.snapshot_id = snapshot_id;
+        out.sequence_number = seq;
+        out.version = version + 1;
+        out.total_files = static_cast<std::uint64_t>(total_files);
+        out.total_rows = static_cast<std::uint64_t>(total_rows);
+        return {};
+    }
+    fs::remove(manifest_path, ec);
+    return {errc::commit_conflict, "gave up after 20 attempts: other writers kept committing first"};
+}
+
+status iceberg_read_table(const fs::path& location, iceberg_table_info& out) {
+    out = iceberg_table_info{};
+    json_value md;
+    if (auto st = read_metadata(location, out.version, md); !st) return st;
+    if (out.version == 0) return {errc::bad_iceberg, location.string() + ": no Iceberg table (no metadata/vN.metadata.json)"};
+    out.format_version = static_cast<int>(jint_or(md.find("format-version"), 1));
+    if (const auto* u = md.find("table-uuid"); u && u->type == jk::string) out.uuid = u->text;
+    if (const auto* l = md.find("location"); l && l->type == jk::string) out.location = l->text;
+    if (auto c = current_snapshot_id(md); c >= 0) out.current_snapshot = c;
+    out.current_schema_id = static_cast<std::int32_t>(jint_or(md.find("current-schema-id"), 0));
+    if (const auto* s = current_schema(md)) out.current_schema = jtext(*s);
+    if (const auto* s = md.find("schemas"); s && s->type == jk::array)
+        out.schema_count = static_cast<std::int32_t>(s->items.size());
+    if (const auto* snaps = md.find("snapshots"); snaps && snaps->type == jk::array)
+        for (const auto& s : snaps->items) {
+            iceberg_snapshot x;
+            if (!jint(s.find("snapshot-id"), x.id)) return {errc::bad_iceberg, "snapshot without snapshot-id"};
+            std::int64_t p = 0;
+            if (jint(s.find("parent-snapshot-id"), p)) x.parent = p;
+            x.sequence_number = jint_or(s.find("sequence-number"), 0);
+            x.timestamp_ms = jint_or(s.find("timestamp-ms"), 0);
+            if (const auto* ml = s.find("manifest-list"); ml && ml->type == jk::string) x.manifest_list = ml->text;
+            std::int64_t sid = 0;
+            if (jint(s.find("schema-id"), sid)) x.schema_id = static_cast<std::int32_t>(sid);
+            if (const auto* sum = s.find("summary"); sum && sum->type == jk::object)
+                for (std::size_t i = 0; i < sum->keys.size(); ++i) {
+                    const auto& v = sum->items[i];
+                    if (sum->keys[i] == "operation") x.operation = v.text;
+                    else x.summary.emplace_back(sum->keys[i], v.type == jk::string ? v.text : jtext(v));
+                }
+            out.snapshots.push_back(std::move(x));
+        }
+    return {};
+}
+
+status iceberg_select_snapshot(const iceberg_table_info& t, std::optional<std::int64_t> id,
+                               std::optional<std::int64_t> as_of_ms, std::int64_t& out) {
+    if (id) {
+        for (const auto& s : t.snapshots)
+            if (s.id == *id) {
+                out = s.id;
+                return {};
+            }
+        return {errc::bad_iceberg, "no snapshot " + std::to_string(*id)};
+    }
+    if (as_of_ms) {
+        const iceberg_snapshot* best = nullptr;
+        for (const auto& s : t.snapshots)
+            if (s.timestamp_ms <= *as_of_ms && (!best || s.timestamp_ms >= best->timestamp_ms)) best = &s;
+        if (!best) return {errc::bad_iceberg, "no snapshot at or before " + std::to_string(*as_of_ms) + " ms"};
+        out = best->id;
+        return {};
+    }
+    if (!t.current_snapshot) return {errc::bad_iceberg, "the table has no current snapshot"};
+    out = *t.current_snapshot;
+    return {};
+}
+
+status iceberg_snapshot_files(const fs::path& location, const iceberg_table_info& t, std::int64_t snapshot_id,
+                              std::vector<iceberg_data_file>& out) {
+    (void)location;
+    out.clear();
+    const iceberg_snapshot* snap = nullptr;
+    for (const auto& s : t.snapshots)
+        if (s.id == snapshot_id) snap = &s;
+    if (!snap || snap->manifest_list.empty())
+        return {errc::bad_iceberg, "snapshot " + std::to_string(snapshot_id) + " has no manifest-list"};
+    std::vector<manifest_ref> manifests;
+    if (auto st = read_manifest_list(snap->manifest_list, manifests); !st) return st;
+    for (const auto& m : manifests) {
+        if (m.content != 0)
+            return {errc::bad_iceberg, m.path + ": delete manifests (row-level deletes) are not supported"};
+        detail::avro_file f;
+        if (auto st = read_avro(strip_scheme(m.path), f); !st) return st;
+        for (const auto& e : f.records.items) {
+            if (jint_or(e.find("status"), 1) == 2) continue;  // DELETED
+            const auto* df = e.find("data_file");
+            const auto* p = df ? df->find("file_path") : nullptr;
+            const auto* fmt = df ? df->find("file_format") : nullptr;
+            if (!p || p->type != jk::string) return {errc::bad_iceberg, m.path + ": entry without data_file.file_path"};
+            if (jint_or(df->find("content"), 0) != 0)
+                return {errc::bad_iceberg, p->text + ": delete files are not supported"};
+            if (fmt && fmt->type == jk::string) {
+                std::string f2 = fmt->text;
+                for (auto& ch : f2) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+                if (f2 != "PARQUET") return {errc::bad_iceberg, p->text + ": " + fmt->text + " data files are not supported"};
+            }
+            iceberg_data_file d;
+            d.path = strip_scheme(p->text);
+            d.rows = static_cast<std::uint64_t>(jint_or(df->find("record_count"), 0));
+            d.bytes = static_cast<std::uint64_t>(jint_or(df->find("file_size_in_bytes"), 0));
+            out.push_back(std::move(d));
+        }
+    }
+    return {};
+}
+
+bool parse_iceberg_time(const std::string& s, std::int64_t& ms) {
+    if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        auto r = std::from_chars(s.data(), s.data() + s.size(), ms);
+        return r.ec == std::errc{};
+    }
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+    int n = 0;
+    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return false;
+    std::size_t i = 10;
+    std::int64_t frac_ms = 0;
+    if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
+        int m = 0;
+        if (std::sscanf(s.c_str() + i + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &m) != 3 || m != 8) return false;
+        i += 9;
+        if (i < s.size() && s[i] == '.') {
+            int digits = 0;
+            ++i;
+            while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+                if (digits < 3) frac_ms = frac_ms * 10 + (s[i] - '0');
+                ++digits;
+                ++i;
+            }
+            if (digits == 0) return false;
+            for (int k = digits; k < 3; ++k) frac_ms *= 10;
+        }
+    }
+    std::int64_t offset_min = 0;
+    if (i < s.size()) {
+        if (s[i] == 'Z' && i + 1 == s.size()) {
+            ++i;
+        } else if ((s[i] == '+' || s[i] == '-') && s.size() - i == 6 && s[i + 3] == ':') {
+            int oh = 0, om = 0;
+            if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return false;
+            offset_min = (s[i] == '-' ? -1 : 1) * (oh * 60 + om);
+            i = s.size();
+        } else {
+            return false;
+        }
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
+    // Days from civil (proleptic Gregorian).
+    const int yy = y - (mo <= 2);
+    const int era = (yy >= 0 ? yy : yy - 399) / 400;
+    const int yoe = yy - era * 400;
+    const int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+    ms = ((days * 24 + h) * 60 + mi) * 60000 + sec * 1000 + frac_ms - offset_min * 60000;
+    return true;
+}
+
+}  // namespace cqlpp::bulk

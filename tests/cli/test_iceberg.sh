@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# `cqlpp bulk unload/load --format iceberg` on a 3-node `cqlpp sim` (ports
+# 24000-24999, CQLPP_TEST_PORT_BASE moves them): every CQL type round trips
+# through an Iceberg v2 table to the original checksum; two append snapshots
+# then --snapshot-id / --as-of the first restores the first; overwrite; a
+# column added gets a new field id; then readers we did not write (avsc for
+# the Avro manifests, DuckDB for the data files) check the table. Skips (77)
+# without python3-cassandra, the Node part without npm registry access.
+set -u
+CQLPP=${1:?usage: test_iceberg.sh path/to/cqlpp}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+fails=0; oks=0
+ok() { oks=$((oks + 1)); }
+bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+if ! "$PY" -c 'import cassandra' 2>/dev/null; then echo "SKIP: python3-cassandra missing"; exit 77; fi
+
+WORK=$(mktemp -d /tmp/cqlpp_cli_iceberg.XXXXXX)
+SIM_LOG_DIR=$WORK
+sim_pid=""
+# shellcheck source=../interop/sim_lib.sh
+source "$HERE/../interop/sim_lib.sh"
+cleanup() { stop_sim; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"; }
+trap cleanup EXIT
+SIM_PORT=""
+for _ in $(seq 1 50); do
+  p=$(( ${CQLPP_TEST_PORT_BASE:-24000} + RANDOM % 1000))
+  if ! port_open 127.0.0.1 "$p" && ! port_open 127.0.0.2 "$p" && ! port_open 127.0.0.3 "$p"; then SIM_PORT=$p; break; fi
+done
+[ -n "$SIM_PORT" ] || { echo "test_iceberg: no free port" >&2; exit 1; }
+start_sim iceberg 3 --nodes 3 --num-tokens 8 >/dev/null || exit 1
+CONN=(--hosts 127.0.0.1 --port "$SIM_PORT" --progress none)
+cql() {
+  "$PY" - "$SIM_PORT" "$1" <<'EOF'
+import sys
+from cassandra.cluster import Cluster
+port, text = int(sys.argv[1]), sys.argv[2]
+c = Cluster(["127.0.0.1"], port=port, protocol_version=4)
+s = c.connect()
+for q in [q.strip() for q in text.split(";") if q.strip()]:
+    s.execute(q)
+c.shutdown()
+EOF
+}
+run() { local name=$1; shift; "$CQLPP" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; rc=$?; }
+expect_rc() { if [ "$rc" -ne "$2" ]; then bad "$1: exit $rc, expected $2: $(cat "$WORK/$1.err")"; return 1; fi; ok; }
+
+cql "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};
+     CREATE TABLE ks.t (k bigint, c int, ti tinyint, si smallint, f float, d double, b boolean, t text, a ascii,
+       bl blob, u uuid, tu timeuuid, ts timestamp, dt date, tm time, dec decimal, vi varint, ip inet, du duration,
+       l list<int>, s set<text>, m map<text, int>, tup frozen<tuple<int, text>>, v vector<float, 3>,
+       PRIMARY KEY (k, c))" || { bad schema; exit 1; }
+# As test_parquet.sh's rows, but times in whole microseconds: Iceberg's time
+# is microseconds, nanoseconds are truncated (docs/iceberg.md).
+# Rows with extreme tokens (k = min/max bigint hash anywhere) and extreme values.
+{
+  echo 'k,c,ti,si,f,d,b,t,a,bl,u,tu,ts,dt,tm,dec,vi,ip,du,l,s,m,tup,v'
+  for i in $(seq 0 299); do
+    k=$(( i * 30748686693451 - 4611686018427387904 ))
+    if [ $((i % 11)) -eq 5 ]; then echo "$k,$i,,,,,,,,,,,,,,,,,,,,,,"; continue; fi
+    echo "$k,$i,$(( i % 2 ? -128 : 127 )),$(( i - 150 )),$i.5,1e$(( i % 300 )),$(( i % 2 ? 1 : 0 )) ,\"tëxt $((i % 5))\",asc$i,0x0a0b$(printf %02x $((i % 256))),123e4567-e89b-12d3-a456-4266141$(printf %05d $i),d2177dd0-eaa2-11de-a572-001b779c76e3,$(( i * 86400000 - 86400000 * 100 )),2020-01-$(printf %02d $(( i % 28 + 1 ))),12:34:56.123456,$i.10,-$i$i$i$i,10.0.$((i % 256)).1,1d2h$(( i ))ms,\"[1, $i]\",\"[\"\"x\"\", \"\"y$i\"\"]\",\"{\"\"a\"\": $i}\",\"[$i, \"\"z\"\"]\",\"[1.5, -2, $i]\""
+  done
+} | sed 's/ ,/,/; s/,1 ,/,true,/' | sed 's/,\([01]\),"t/,\1,"t/' > "$WORK/rows.csv"
+sed -i -E 's/^([^,]*,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*),1,/\1,true,/; s/^([^,]*,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*),0,/\1,false,/' "$WORK/rows.csv"
+run load0 bulk load "${CONN[@]}" -k ks -t t --input "$WORK/rows.csv"
+expect_rc load0 0
+run sum bulk checksum "${CONN[@]}" -k ks -t t
+expect_rc sum 0
+SUM=$(sed -n 's/^checksum: \([0-9a-f]*\) rows: 300$/\1/p' "$WORK/sum.out")
+[ ${#SUM} -eq 48 ] && ok || bad "checksum of 300 rows: $(cat "$WORK/sum.out")"
+
+
+W=$WORK/warehouse
+T=$W/ns/all
+# 1. Every type: unload to an Iceberg table, truncate, load it back: the same checksum.
+run ice bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --namespace ns --table-name all --row-group-rows 7
+expect_rc ice 0 && { grep -qF "checksum: $SUM" "$WORK/ice.out" && ok || bad "iceberg unload: $(cat "$WORK/ice.out")"; }
+grep -q "^iceberg: .* snapshot [0-9]* (sequence 1, v1.metadata.json, schema 0): .* table .* 300 rows$" "$WORK/ice.out" && ok || bad "commit line: $(cat "$WORK/ice.out")"
+[ "$(cat "$T/metadata/version-hint.text")" = 1 ] && ok || bad "version hint"
+cql "TRUNCATE ks.t"
+run ice_load bulk load "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --namespace ns --table-name all
+expect_rc ice_load 0 && { grep -qF "checksum: $SUM" "$WORK/ice_load.out" && ok || bad "iceberg load: $(cat "$WORK/ice_load.out" "$WORK/ice_load.err")"; }
+run ice_sum bulk checksum "${CONN[@]}" -k ks -t t
+grep -qF "checksum: $SUM rows: 300" "$WORK/ice_sum.out" && ok || bad "table checksum after iceberg load: $(cat "$WORK/ice_sum.out")"
+
+# An interrupted unload commits nothing; resumed (--resume its data directory) it commits every range once.
+run part bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name resumed --splits 30 --max-ranges 5
+expect_rc part 1
+[ ! -e "$W/ks/resumed/metadata" ] && ok || bad "an interrupted unload committed"
+PART=$(sed -n 's/.*(run again with --resume \(.*\) to finish and commit)$/\1/p' "$WORK/part.err")
+[ -d "$PART" ] && ok || bad "no resume hint: $(cat "$WORK/part.err")"
+run rest bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name resumed --splits 30 --resume "$PART"
+expect_rc rest 0 && { grep -qF "checksum: $SUM" "$WORK/rest.out" && ok || bad "resumed unload: $(cat "$WORK/rest.out")"; }
+grep -q "table .* 300 rows$" "$WORK/rest.out" && ok || bad "resumed commit: $(cat "$WORK/rest.out")"
+cql "TRUNCATE ks.t"
+run res_load bulk load "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name resumed
+expect_rc res_load 0
+run res_sum bulk checksum "${CONN[@]}" -k ks -t t
+grep -qF "checksum: $SUM rows: 300" "$WORK/res_sum.out" && ok || bad "table checksum after resumed load: $(cat "$WORK/res_sum.out")"
+
+# 2. Time travel: two append snapshots, then the first by --snapshot-id and by --as-of.
+cql "CREATE TABLE ks.s (k int PRIMARY KEY, v text)"
+for i in $(seq 1 20); do echo "$i,v$i"; done | sed '1i k,v' > "$WORK/s1.csv"
+run s1 bulk load "${CONN[@]}" -k ks -t s --input "$WORK/s1.csv"; expect_rc s1 0
+run s1sum bulk checksum "${CONN[@]}" -k ks -t s; S1=$(sed -n 's/^checksum: \([0-9a-f]*\) rows: 20$/\1/p' "$WORK/s1sum.out")
+run u1 bulk unload "${CONN[@]}" -k ks -t s --format iceberg --warehouse "$W" --splits 4; expect_rc u1 0
+sleep 0.01
+for i in $(seq 21 30); do echo "$i,w$i"; done | sed '1i k,v' > "$WORK/s2.csv"
+run s2 bulk load "${CONN[@]}" -k ks -t s --input "$WORK/s2.csv"; expect_rc s2 0
+run s2sum bulk checksum "${CONN[@]}" -k ks -t s; S2=$(sed -n 's/^checksum: \([0-9a-f]*\) rows: 30$/\1/p' "$WORK/s2sum.out")
+run u2 bulk unload "${CONN[@]}" -k ks -t s --format iceberg --warehouse "$W" --splits 4; expect_rc u2 0
+grep -q "sequence 2, v2.metadata.json.* table .* 50 rows$" "$WORK/u2.out" && ok || bad "append keeps the first snapshot's files: $(cat "$WORK/u2.out")"
+run info bulk iceberg-info "$W/ks/s"; expect_rc info 0
+SNAP1=$(sed -n 's/^  \([0-9]*\)  .*  append  added 20 records.*/\1/p' "$WORK/info.out")
+TS1=$(sed -n 's/^  [0-9]*  [^ ]* (\([0-9]*\))  append  added 20 records.*/\1/p' "$WORK/info.out")
+ISO1=$(sed -n 's/^  [0-9]*  \([^ ]*\) ([0-9]*)  append  added 20 records.*/\1/p' "$WORK/info.out")
+[ -n "$SNAP1" ] && [ -n "$TS1" ] && grep -q "added 30 records, total 50 records in" "$WORK/info.out" && ok || bad "iceberg-info: $(cat "$WORK/info.out")"
+load_s() {  # load_s NAME EXPECTED_SUM ROWS ARGS...: truncate ks.s, load the snapshot, compare
+  local name=$1 want=$2 rows=$3; shift 3
+  cql "TRUNCATE ks.s"
+  run "$name" bulk load "${CONN[@]}" -k ks -t s --format iceberg --warehouse "$W" "$@"
+  expect_rc "$name" 0
+  run "${name}_sum" bulk checksum "${CONN[@]}" -k ks -t s
+  grep -qF "checksum: $want rows: $rows" "$WORK/${name}_sum.out" && ok || bad "$name: $(cat "$WORK/${name}_sum.out" "$WORK/$name.err")"
+}
+load_s by_id "$S1" 20 --snapshot-id "$SNAP1"
+load_s by_ms "$S1" 20 --as-of "$TS1"
+load_s by_iso "$S1" 20 --as-of "$ISO1"
+load_s current "$S2" 30
+run too_early bulk load "${CONN[@]}" -k ks -t s --format iceberg --warehouse "$W" --as-of 1000
+expect_rc too_early 1
+
+# 3. Overwrite: the new snapshot holds only its own files.
+run ow bulk unload "${CONN[@]}" -k ks -t s --format iceberg --warehouse "$W" --mode overwrite; expect_rc ow 0
+grep -q "table .* 30 rows$" "$WORK/ow.out" && ok || bad "overwrite: $(cat "$WORK/ow.out")"
+
+# 4. Schema evolution: a column added gets a new field id; the others keep theirs.
+cql "ALTER TABLE ks.s ADD x int; INSERT INTO ks.s (k, v, x) VALUES (99, 'z', 7)"
+run evo bulk unload "${CONN[@]}" -k ks -t s --format iceberg --warehouse "$W"; expect_rc evo 0
+grep -q "schema 1)" "$WORK/evo.out" && ok || bad "evolution: $(cat "$WORK/evo.out")"
+run evo_sum bulk checksum "${CONN[@]}" -k ks -t s; S3=$(sed -n 's/^checksum: \([0-9a-f]*\) rows: 31$/\1/p' "$WORK/evo_sum.out")
+load_s evolved "$S3" 31
+cql "DELETE FROM ks.s WHERE k = 99"
+run s2x bulk checksum "${CONN[@]}" -k ks -t s; S2X=$(sed -n 's/^checksum: \([0-9a-f]*\) rows: 30$/\1/p' "$WORK/s2x.out")
+load_s before_evolution "$S2X" 30 --snapshot-id "$(sed -n 's/^iceberg: .* snapshot \([0-9]*\) .*/\1/p' "$WORK/ow.out")"
+
+# 5. Readers we did not write: metadata and Avro manifests (avsc), data files (DuckDB).
+if ! (cd "$HERE/../parquet_interop" && timeout 300 npm install --no-audit --no-fund >"$WORK/npm.log" 2>&1); then
+  echo "SKIP (Node part): npm registry unreachable: $(tail -2 "$WORK/npm.log")"
+else
+  if node "$HERE/../parquet_interop/iceberg_check.mjs" "$T" >"$WORK/chk.out" 2>&1; then ok; else bad "iceberg_check all: $(cat "$WORK/chk.out")"; fi
+  grep -q "^rows 300$" "$WORK/chk.out" && ok || bad "duckdb rows (all): $(cat "$WORK/chk.out")"
+  if node "$HERE/../parquet_interop/iceberg_check.mjs" "$W/ks/s" >"$WORK/chk_s.out" 2>&1; then ok; else bad "iceberg_check s: $(cat "$WORK/chk_s.out")"; fi
+  # overwrite (30 rows) + the evolved unload (31) appended
+  grep -q "^rows 61$" "$WORK/chk_s.out" && ok || bad "duckdb rows (s): $(cat "$WORK/chk_s.out")"
+  grep -q "^schemas 2$" "$WORK/chk_s.out" && ok || bad "schemas: $(cat "$WORK/chk_s.out")"
+  grep -q "^ids k=1,v=2 | k=1,v=2,x=3$" "$WORK/chk_s.out" && ok || bad "field ids: $(cat "$WORK/chk_s.out")"
+fi
+echo "test_iceberg: $oks ok, $fails failed"
+[ "$fails" -eq 0 ]
