@@ -132,6 +132,23 @@ def _bridge_for(loop):
     return b
 
 
+_PendingRows = _cqlpp.PendingRows
+_SLICE = 0.0005  # seconds of row conversion per loop callback
+
+
+async def _rows(rows):
+    """A page's rows as a list. The drain that resolved the request converts a
+    small page whole; a large one arrives as PendingRows and is converted here a
+    slice at a time, yielding to the loop in between so that it never stalls."""
+    if type(rows) is not _PendingRows:
+        return rows
+    while True:
+        out = rows.convert(_SLICE)
+        if out is not None:
+            return out
+        await asyncio.sleep(0)
+
+
 async def _await(fut, handle):
     try:
         return await fut
@@ -323,6 +340,7 @@ class AsyncResultStream:
         fut = loop.create_future()
         h = self._session._engine.next_page(self._native, _bridge_for(loop), fut, self._factory)
         rows, done, ps = await _await(fut, h)
+        rows = await _rows(rows)
         self._done = done
         self.paging_state = ps
         if rows or not done:
@@ -458,6 +476,8 @@ class Session:
         else:
             h = self._engine.execute_bound(self._native, _bridge_for(loop), fut, native, values, opts, factory)
         rows, ps, names, info = await _await(fut, h)
+        if type(rows) is _PendingRows:
+            rows = await _rows(rows)
         return ResultSet(self, query, parameters,
                          dict(timeout=timeout, consistency=consistency, page_size=page_size,
                               serial_consistency=serial_consistency, idempotent=idempotent),
@@ -474,6 +494,7 @@ class Session:
         fut = loop.create_future()
         h = self._engine.execute_batch(self._native, _bridge_for(loop), fut, batch.batch_type, entries, opts)
         rows, ps, names, info = await _await(fut, h)
+        rows = await _rows(rows)
         return ResultSet(self, batch, None, {}, None, rows, ps, names, info)
 
     async def execute_stream(self, query, parameters=None, fetch_size=None, timeout=None, consistency=None,
