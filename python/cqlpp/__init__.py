@@ -13,6 +13,7 @@ import decimal
 import functools
 import ipaddress
 import re
+import time
 import uuid
 
 from . import _cqlpp
@@ -133,7 +134,8 @@ def _bridge_for(loop):
 
 
 _PendingRows = _cqlpp.PendingRows
-_SLICE = 0.0005  # seconds of row conversion per loop callback
+_SLICE = 0.0005  # seconds of row conversion (or row iteration) per loop callback
+_clock = time.perf_counter
 
 
 async def _rows(rows):
@@ -318,7 +320,11 @@ class ResultSet:
 
     async def __aiter__(self):
         async for page in self.pages():
-            for row in page:
+            resumed = _clock()
+            for i, row in enumerate(page):
+                if not i & 63 and i and _clock() - resumed >= _SLICE:
+                    await asyncio.sleep(0)  # as AsyncResultStream.__anext__
+                    resumed = _clock()
                 yield row
 
 
@@ -332,6 +338,7 @@ class AsyncResultStream:
         self._rows = []
         self._i = 0
         self._done = False
+        self._resumed = _clock()  # when this stream's consumer last got the loop back
         self.paging_state = None
         self.pages_fetched = 0
 
@@ -351,11 +358,19 @@ class AsyncResultStream:
         return self
 
     async def __anext__(self):
-        while self._i >= len(self._rows):
-            if self._done:
-                raise StopAsyncIteration
-            self._rows = await self._fetch()
-            self._i = 0
+        i = self._i
+        if i >= len(self._rows):
+            while self._i >= len(self._rows):
+                if self._done:
+                    raise StopAsyncIteration
+                self._rows = await self._fetch()
+                self._i = 0
+            self._resumed = _clock()
+        elif not i & 63 and _clock() - self._resumed >= _SLICE:
+            # Rows at hand never suspend: without this, `async for` over a page
+            # would hold the loop for the whole page.
+            await asyncio.sleep(0)
+            self._resumed = _clock()
         r = self._rows[self._i]
         self._i += 1
         return r

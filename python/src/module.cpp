@@ -504,6 +504,7 @@ private:
         if (as_dict_) r = PyDict_New();
         else if (cls_) r = cls_->tp_alloc(cls_, width);  // named tuples are tuple subclasses
         else r = PyTuple_New(width);
+        bool holds_tracked = false;
         for (Py_ssize_t c = 0; r && c < width; ++c) {
             const auto& cell = row.raw(static_cast<std::size_t>(c));
             PyObject* v = decode((*cols)[static_cast<std::size_t>(c)].type, cell.is_set() ? cell.bytes.data() : nullptr,
@@ -512,6 +513,7 @@ private:
                 Py_CLEAR(r);
                 break;
             }
+            holds_tracked = holds_tracked || PyObject_GC_IsTracked(v);
             if (as_dict_) {
                 const int rc = PyDict_SetItem(r, PyTuple_GET_ITEM(names_, c), v);
                 Py_DECREF(v);
@@ -520,6 +522,11 @@ private:
                 PyTuple_SET_ITEM(r, c, v);
             }
         }
+        // A row of values the collector does not track cannot be part of a cycle
+        // (CPython untracks such tuples and dicts itself, but only once a
+        // collection has traversed them): untracked now, a large page costs the
+        // collections that run while it is converted and held nothing.
+        if (r && !holds_tracked) PyObject_GC_UnTrack(r);
         return r;
     }
 
