@@ -11,7 +11,7 @@
 // then drains the stack under one GIL acquisition per callback, turning rows
 // into Python objects and resolving the futures. A callback is bounded (the
 // loop's other callbacks and timers must not wait): a drain stops after
-// drain_budget and wakes the loop again for the rest, and a large page is
+// drain_budget or drain_max_jobs and wakes the loop again for the rest, and a large page is
 // converted a slice at a time (row_builder, PendingRows).
 #include "codec.hpp"
 
@@ -218,9 +218,12 @@ void job::complete() {
 
 // The work one drain does before leaving the rest to another loop iteration.
 constexpr std::chrono::microseconds drain_budget{500};
+// Each resolved future wakes a task that runs in the loop's next iteration
+// (tens of microseconds each: a whole batch would make that iteration long).
+constexpr std::size_t drain_max_jobs = 16;
 
 // Resolves the finished jobs of this loop, oldest first, for up to
-// drain_budget (at least one job); the loop is woken again for the rest.
+// drain_budget or drain_max_jobs (at least one job); the loop is woken again for the rest.
 // GIL held (called by the loop).
 std::size_t drain(bridge_core& b) {
     std::uint64_t n;
@@ -237,7 +240,7 @@ std::size_t drain(bridge_core& b) {
     static PyObject* s_set_result = PyUnicode_InternFromString("set_result");
     static PyObject* s_set_exception = PyUnicode_InternFromString("set_exception");
     for (job* j = list; j;) {
-        if (done > 0 && std::chrono::steady_clock::now() >= until) {
+        if (done > 0 && (done == drain_max_jobs || std::chrono::steady_clock::now() >= until)) {
             b.deferred = j;
             b.wake();
             break;
