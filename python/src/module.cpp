@@ -469,10 +469,10 @@ public:
     std::size_t size() const noexcept { return rows_.size(); }
     bool complete() const noexcept { return items_.size() == rows_.size(); }
 
-    // Converts rows until all are done or `budget` has passed (checked every few
-    // rows; at least one slice is converted). False with an exception set.
+    // Converts rows until all are done or `budget` has passed (checked every
+    // ~256 cells; at least one slice is converted). False with an exception set.
     bool fill(std::chrono::nanoseconds budget) {
-        constexpr std::size_t slice = 32;
+        const std::size_t slice = std::max<std::size_t>(1, 256 / std::max<std::size_t>(1, rows_.column_count()));
         const auto until = std::chrono::steady_clock::now() + budget;
         while (!complete()) {
             const std::size_t end = std::min(rows_.size(), items_.size() + slice);
