@@ -13,6 +13,7 @@ import decimal
 import functools
 import ipaddress
 import re
+import time
 import uuid
 
 from . import _cqlpp
@@ -130,6 +131,24 @@ def _bridge_for(loop):
         b.set_wake(lambda: loop.call_soon_threadsafe(b.drain))
     _bridges[loop] = b
     return b
+
+
+_PendingRows = _cqlpp.PendingRows
+_SLICE = 0.0005  # seconds of row conversion (or row iteration) per loop callback
+_clock = time.perf_counter
+
+
+async def _rows(rows):
+    """A page's rows as a list. The drain that resolved the request converts a
+    small page whole; a large one arrives as PendingRows and is converted here a
+    slice at a time, yielding to the loop in between so that it never stalls."""
+    if type(rows) is not _PendingRows:
+        return rows
+    while True:
+        out = rows.convert(_SLICE)
+        if out is not None:
+            return out
+        await asyncio.sleep(0)
 
 
 async def _await(fut, handle):
@@ -301,7 +320,11 @@ class ResultSet:
 
     async def __aiter__(self):
         async for page in self.pages():
-            for row in page:
+            resumed = _clock()
+            for i, row in enumerate(page):
+                if not i & 63 and i and _clock() - resumed >= _SLICE:
+                    await asyncio.sleep(0)  # as AsyncResultStream.__anext__
+                    resumed = _clock()
                 yield row
 
 
@@ -315,6 +338,7 @@ class AsyncResultStream:
         self._rows = []
         self._i = 0
         self._done = False
+        self._resumed = _clock()  # when this stream's consumer last got the loop back
         self.paging_state = None
         self.pages_fetched = 0
 
@@ -323,6 +347,7 @@ class AsyncResultStream:
         fut = loop.create_future()
         h = self._session._engine.next_page(self._native, _bridge_for(loop), fut, self._factory)
         rows, done, ps = await _await(fut, h)
+        rows = await _rows(rows)
         self._done = done
         self.paging_state = ps
         if rows or not done:
@@ -333,11 +358,19 @@ class AsyncResultStream:
         return self
 
     async def __anext__(self):
-        while self._i >= len(self._rows):
-            if self._done:
-                raise StopAsyncIteration
-            self._rows = await self._fetch()
-            self._i = 0
+        i = self._i
+        if i >= len(self._rows):
+            while self._i >= len(self._rows):
+                if self._done:
+                    raise StopAsyncIteration
+                self._rows = await self._fetch()
+                self._i = 0
+            self._resumed = _clock()
+        elif not i & 63 and _clock() - self._resumed >= _SLICE:
+            # Rows at hand never suspend: without this, `async for` over a page
+            # would hold the loop for the whole page.
+            await asyncio.sleep(0)
+            self._resumed = _clock()
         r = self._rows[self._i]
         self._i += 1
         return r
@@ -458,6 +491,8 @@ class Session:
         else:
             h = self._engine.execute_bound(self._native, _bridge_for(loop), fut, native, values, opts, factory)
         rows, ps, names, info = await _await(fut, h)
+        if type(rows) is _PendingRows:
+            rows = await _rows(rows)
         return ResultSet(self, query, parameters,
                          dict(timeout=timeout, consistency=consistency, page_size=page_size,
                               serial_consistency=serial_consistency, idempotent=idempotent),
@@ -474,6 +509,7 @@ class Session:
         fut = loop.create_future()
         h = self._engine.execute_batch(self._native, _bridge_for(loop), fut, batch.batch_type, entries, opts)
         rows, ps, names, info = await _await(fut, h)
+        rows = await _rows(rows)
         return ResultSet(self, batch, None, {}, None, rows, ps, names, info)
 
     async def execute_stream(self, query, parameters=None, fetch_size=None, timeout=None, consistency=None,

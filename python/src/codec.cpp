@@ -259,6 +259,11 @@ PyObject* decode(const proto::cql_type& t, const std::uint8_t* p, std::size_t n,
             PyObject* args[] = {nullptr, b};
             PyObject* r = PyObject_Vectorcall(types().uuid_cls, args + 1, PY_VECTORCALL_ARGUMENTS_OFFSET, kw);
             Py_DECREF(b);
+            // A UUID holds an int and an enum member and refuses attribute assignment:
+            // it cannot be part of a cycle, so the collector need not traverse it
+            // (nor the row holding it: see row_builder).
+            if (r && Py_TYPE(r) == reinterpret_cast<PyTypeObject*>(types().uuid_cls) && PyObject_IS_GC(r))
+                PyObject_GC_UnTrack(r);
             return r;
         }
         case type_kind::inet:

@@ -8,8 +8,11 @@
 // completion stack of the asyncio loop that awaits it (a Bridge, one per
 // loop). The push that finds that stack empty writes the loop's eventfd,
 // which the loop watches with add_reader: one wake-up per batch. The loop
-// then drains the stack in one callback under one GIL acquisition, turning
-// rows into Python objects and resolving the futures.
+// then drains the stack under one GIL acquisition per callback, turning rows
+// into Python objects and resolving the futures. A callback is bounded (the
+// loop's other callbacks and timers must not wait): a drain stops after
+// drain_budget or drain_max_jobs and wakes the loop again for the rest, and a large page is
+// converted a slice at a time (row_builder, PendingRows).
 #include "codec.hpp"
 
 #include "cqlpp/bulk/operations.hpp"
@@ -28,13 +31,16 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <future>
 #include <memory>
 #include <string>
 #include <thread>
 #include <variant>
+#include <vector>
 
 namespace py = pybind11;
 namespace drv = cqlpp::driver;
@@ -144,6 +150,7 @@ struct job_ref {
 
 struct bridge_core {
     std::atomic<job*> head{nullptr};
+    job* deferred = nullptr;  // loop thread only: taken, not yet resolved (oldest first)
     int efd = -1;
     std::atomic<bool> closed{false};
     PyObject* wake_cb = nullptr;  // loops without add_reader: call_soon_threadsafe(drain)
@@ -165,6 +172,10 @@ struct bridge_core {
             j->next = old;
         } while (!head.compare_exchange_weak(old, j, std::memory_order_release, std::memory_order_relaxed));
         if (old) return;  // the loop is already woken for this batch
+        wake();
+    }
+    // Makes the loop call drain (once more).
+    void wake() {
         if (wake_cb) {
             if (finalizing()) return;
             PyGILState_STATE g = PyGILState_Ensure();
@@ -205,15 +216,35 @@ void job::complete() {
     b->push(this);
 }
 
-// Resolves every finished job of this loop. GIL held (called by the loop).
+// The work one drain does before leaving the rest to another loop iteration.
+constexpr std::chrono::microseconds drain_budget{500};
+// Each resolved future wakes a task that runs in the loop's next iteration
+// (tens of microseconds each: a whole batch would make that iteration long).
+constexpr std::size_t drain_max_jobs = 16;
+
+// Resolves the finished jobs of this loop, oldest first, for up to
+// drain_budget or drain_max_jobs (at least one job); the loop is woken again for the rest.
+// GIL held (called by the loop).
 std::size_t drain(bridge_core& b) {
     std::uint64_t n;
     [[maybe_unused]] auto r = ::read(b.efd, &n, sizeof n);
     std::size_t done = 0;
+    job* list = std::exchange(b.deferred, nullptr);
+    if (job* fresh = b.take_all()) {
+        job** tail = &list;
+        while (*tail) tail = &(*tail)->next;
+        *tail = fresh;
+    }
+    const auto until = std::chrono::steady_clock::now() + drain_budget;
     static PyObject* s_done = PyUnicode_InternFromString("done");
     static PyObject* s_set_result = PyUnicode_InternFromString("set_result");
     static PyObject* s_set_exception = PyUnicode_InternFromString("set_exception");
-    for (job* j = b.take_all(); j;) {
+    for (job* j = list; j;) {
+        if (done > 0 && (done == drain_max_jobs || std::chrono::steady_clock::now() >= until)) {
+            b.deferred = j;
+            b.wake();
+            break;
+        }
         job* next = j->next;
         if (!j->future) {
             j->run_callback();
@@ -388,69 +419,161 @@ PyObject* make_exception(const std::error_code& ec, const drv::diagnostics& d) {
     }
 }
 
-// Rows of a page as a list, shaped by the row factory (new reference).
-PyObject* rows_to_python(const drv::rows_view& rows, PyObject* factory) {
-    const auto* cols = rows.columns();
-    const std::size_t width = rows.column_count();
-    const std::size_t n = rows.size();
-    if (width > 0 && !cols) {
-        PyErr_SetString(PyExc_RuntimeError, "result page without column metadata");
-        return nullptr;
+// The rows of a page as Python objects, converted a slice at a time: a large
+// page is turned into rows over several loop callbacks (cqlpp's coroutines
+// yield to the loop between slices, see PendingRows), so that no one callback
+// holds the loop for a whole page. GIL held for every member.
+class row_builder {
+public:
+    row_builder() = default;
+    row_builder(const row_builder&) = delete;
+    row_builder& operator=(const row_builder&) = delete;
+    ~row_builder() {
+        for (PyObject* o : items_) Py_XDECREF(o);
+        Py_XDECREF(reinterpret_cast<PyObject*>(cls_));
+        Py_XDECREF(names_);
+        Py_XDECREF(factory_);
     }
-    PyObject* names = PyTuple_New(static_cast<Py_ssize_t>(width));
-    if (!names) return nullptr;
-    for (std::size_t c = 0; c < width; ++c)
-        PyTuple_SET_ITEM(names, static_cast<Py_ssize_t>(c), PyUnicode_FromString((*cols)[c].name.c_str()));
-    const auto& h = hk();
-    const bool as_dict = factory == h.dict_factory;
-    const bool named = factory == nullptr || factory == Py_None || factory == h.named_tuple_factory;
-    const bool plain = factory == h.tuple_factory || (!named && !as_dict);  // user factories get tuples
-    PyTypeObject* cls = nullptr;
-    if (named) {
-        PyObject* c = PyObject_CallOneArg(h.row_class, names);
-        if (!c) {
-            Py_DECREF(names);
-            return nullptr;
+
+    // False with an exception set.
+    bool init(drv::rows_view rows, PyObject* factory) {
+        rows_ = std::move(rows);
+        const auto* cols = rows_.columns();
+        const std::size_t width = rows_.column_count();
+        if (width > 0 && !cols) {
+            PyErr_SetString(PyExc_RuntimeError, "result page without column metadata");
+            return false;
         }
-        cls = reinterpret_cast<PyTypeObject*>(c);
+        names_ = PyTuple_New(static_cast<Py_ssize_t>(width));
+        if (!names_) return false;
+        for (std::size_t c = 0; c < width; ++c) {
+            PyObject* s = PyUnicode_FromString((*cols)[c].name.c_str());
+            if (!s) return false;
+            PyTuple_SET_ITEM(names_, static_cast<Py_ssize_t>(c), s);
+        }
+        const auto& h = hk();
+        as_dict_ = factory == h.dict_factory;
+        const bool named = factory == nullptr || factory == Py_None || factory == h.named_tuple_factory;
+        if (named) {
+            PyObject* c = PyObject_CallOneArg(h.row_class, names_);
+            if (!c) return false;
+            cls_ = reinterpret_cast<PyTypeObject*>(c);
+        } else if (!as_dict_ && factory != h.tuple_factory) {  // a user factory: called on tuples at the end
+            Py_INCREF(factory);
+            factory_ = factory;
+        }
+        items_.reserve(rows_.size());
+        return true;
     }
-    decode_ctx ctx;
-    PyObject* list = PyList_New(static_cast<Py_ssize_t>(n));
-    for (std::size_t i = 0; list && i < n; ++i) {
-        const drv::row_view row = rows[i];
+
+    std::size_t size() const noexcept { return rows_.size(); }
+    bool complete() const noexcept { return items_.size() == rows_.size(); }
+
+    // Converts rows until all are done or `budget` has passed (checked every
+    // ~256 cells; at least one slice is converted). False with an exception set.
+    bool fill(std::chrono::nanoseconds budget) {
+        const std::size_t slice = std::max<std::size_t>(1, 256 / std::max<std::size_t>(1, rows_.column_count()));
+        const auto until = std::chrono::steady_clock::now() + budget;
+        while (!complete()) {
+            const std::size_t end = std::min(rows_.size(), items_.size() + slice);
+            for (std::size_t i = items_.size(); i < end; ++i) {
+                PyObject* r = convert_row(rows_[i]);
+                if (!r) return false;
+                items_.push_back(r);
+            }
+            if (std::chrono::steady_clock::now() >= until) break;
+        }
+        return true;
+    }
+
+    // complete(): the list (new reference), through the user factory if any;
+    // null with an exception set.
+    PyObject* finish() {
+        PyObject* list = PyList_New(static_cast<Py_ssize_t>(items_.size()));
+        if (!list) return nullptr;
+        for (std::size_t i = 0; i < items_.size(); ++i) PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), items_[i]);
+        items_.clear();
+        if (!factory_) return list;
+        PyObject* out = PyObject_CallFunctionObjArgs(factory_, names_, list, nullptr);  // DataStax signature
+        Py_DECREF(list);
+        return out;
+    }
+
+private:
+    PyObject* convert_row(const drv::row_view& row) {
+        const auto* cols = rows_.columns();
+        const auto width = static_cast<Py_ssize_t>(rows_.column_count());
         PyObject* r;
-        if (as_dict) r = PyDict_New();
-        else if (cls) r = cls->tp_alloc(cls, static_cast<Py_ssize_t>(width));  // named tuples are tuple subclasses
-        else r = PyTuple_New(static_cast<Py_ssize_t>(width));
-        for (std::size_t c = 0; r && c < width; ++c) {
-            const auto& cell = row.raw(c);
-            PyObject* v = decode((*cols)[c].type, cell.is_set() ? cell.bytes.data() : nullptr,
-                                 cell.is_set() ? cell.bytes.size() : 0, ctx);
+        if (as_dict_) r = PyDict_New();
+        else if (cls_) r = cls_->tp_alloc(cls_, width);  // named tuples are tuple subclasses
+        else r = PyTuple_New(width);
+        bool holds_tracked = false;
+        for (Py_ssize_t c = 0; r && c < width; ++c) {
+            const auto& cell = row.raw(static_cast<std::size_t>(c));
+            PyObject* v = decode((*cols)[static_cast<std::size_t>(c)].type, cell.is_set() ? cell.bytes.data() : nullptr,
+                                 cell.is_set() ? cell.bytes.size() : 0, ctx_);
             if (!v) {
                 Py_CLEAR(r);
                 break;
             }
-            if (as_dict) {
-                PyDict_SetItem(r, PyTuple_GET_ITEM(names, static_cast<Py_ssize_t>(c)), v);
+            holds_tracked = holds_tracked || PyObject_GC_IsTracked(v);
+            if (as_dict_) {
+                const int rc = PyDict_SetItem(r, PyTuple_GET_ITEM(names_, c), v);
                 Py_DECREF(v);
+                if (rc < 0) Py_CLEAR(r);
             } else {
-                PyTuple_SET_ITEM(r, static_cast<Py_ssize_t>(c), v);
+                PyTuple_SET_ITEM(r, c, v);
             }
         }
-        if (!r) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), r);
+        // A row of values the collector does not track cannot be part of a cycle
+        // (CPython untracks such tuples and dicts itself, but only once a
+        // collection has traversed them): untracked now, a large page costs the
+        // collections that run while it is converted and held nothing.
+        if (r && !holds_tracked) PyObject_GC_UnTrack(r);
+        return r;
     }
-    Py_XDECREF(reinterpret_cast<PyObject*>(cls));
-    if (list && plain && factory && factory != h.tuple_factory && factory != Py_None) {
-        PyObject* out = PyObject_CallFunctionObjArgs(factory, names, list, nullptr);  // DataStax signature
-        Py_DECREF(list);
-        list = out;
+
+    drv::rows_view rows_;  // shares the page: its bytes live as long as this does
+    PyObject* names_ = nullptr;
+    PyTypeObject* cls_ = nullptr;    // named tuple class, or null
+    PyObject* factory_ = nullptr;    // a user factory, or null
+    bool as_dict_ = false;
+    std::vector<PyObject*> items_;   // converted rows; the list is only made (and seen) once complete
+    decode_ctx ctx_;
+};
+
+// What the loop converts of a page in the drain that resolves its request;
+// the rest waits for PendingRows.convert, called by the awaiting coroutine.
+constexpr std::chrono::microseconds eager_budget{100};
+
+// A page not yet fully converted (exposed to Python as PendingRows).
+struct pending_rows {
+    std::unique_ptr<row_builder> b;
+    // The list when complete (then this object is spent), else None.
+    py::object convert(double budget_s) {
+        if (!b) throw std::runtime_error("PendingRows already converted");
+        if (!b->fill(std::chrono::nanoseconds(static_cast<std::int64_t>(budget_s * 1e9)))) throw py::error_already_set();
+        if (!b->complete()) return py::none();
+        PyObject* out = b->finish();
+        b.reset();
+        if (!out) throw py::error_already_set();
+        return py::reinterpret_steal<py::object>(out);
     }
-    Py_DECREF(names);
-    return list;
+    std::size_t size() const { return b ? b->size() : 0; }
+};
+
+// Rows of a page (new reference): the list shaped by the row factory when it
+// converts within eager_budget, else a PendingRows holding the rest.
+PyObject* rows_to_python(const drv::rows_view& rows, PyObject* factory) {
+    auto b = std::make_unique<row_builder>();
+    if (!b->init(rows, factory) || !b->fill(eager_budget)) return nullptr;
+    if (b->complete()) return b->finish();
+    try {
+        return py::cast(pending_rows{std::move(b)}).release().ptr();
+    } catch (py::error_already_set& e) {
+        e.restore();
+        return nullptr;
+    }
 }
 
 PyObject* bytes_or_none(std::span<const std::uint8_t> b) {
@@ -838,6 +961,12 @@ struct py_bridge {
     // The loop is going away: drop what is queued; later completions are dropped on arrival.
     void close() {
         if (core->closed.exchange(true)) return;
+        for (job* j = std::exchange(core->deferred, nullptr); j;) {
+            job* n = j->next;
+            j->clear_python();
+            j->release();
+            j = n;
+        }
         for (job* j = core->take_all(); j;) {
             job* n = j->next;
             j->clear_python();
@@ -975,6 +1104,11 @@ PYBIND11_MODULE(_cqlpp, m) {
         .def("drain", &py_bridge::drain_now, "Resolve every finished request of this loop.")
         .def("set_wake", &py_bridge::set_wake)
         .def("close", &py_bridge::close);
+
+    py::class_<pending_rows>(m, "PendingRows")
+        .def("convert", &pending_rows::convert, py::arg("budget"),
+             "Converts rows for about `budget` seconds: the page's list once all are done, else None.")
+        .def("__len__", &pending_rows::size);
 
     py::class_<cancel_handle>(m, "Request").def("cancel", &cancel_handle::cancel);
 
