@@ -15,6 +15,7 @@ import sys
 import time
 
 import cqlpp
+from runqueue import RunQueueClock
 
 BLOB = b"\xab" * 100
 
@@ -29,22 +30,6 @@ def percentile(sorted_vals, q):
         return 0.0
     i = max(0, min(len(sorted_vals) - 1, int(-(-q * len(sorted_vals) // 1)) - 1))
     return sorted_vals[i]
-
-
-class RunQueueClock:
-    """The calling thread's run-queue wait in seconds (as python_bench.py): field 2
-    of /proc/thread-self/schedstat, one pread on a kept-open fd."""
-
-    def __init__(self):
-        try:
-            self.fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
-        except OSError:
-            self.fd = None
-
-    def wait_s(self):
-        if self.fd is None:
-            return 0.0
-        return int(os.pread(self.fd, 128, 0).split()[1]) / 1e9
 
 
 def parse_args():

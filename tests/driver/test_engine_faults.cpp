@@ -1,5 +1,6 @@
 // The request engine under faults: server errors on every path, connections
 // cut mid-response and nodes stopped under load, speculative cancellation.
+#include "session_test_util.hpp"
 #include "transport_test_util.hpp"
 
 #include "cqlpp/driver/session.hpp"
@@ -24,26 +25,6 @@ drv::session_config engine_cfg(const sim::cluster& c) {
     cfg.reconnect.max_delay = 200ms;
     cfg.refresh_debounce = 20ms;
     return cfg;
-}
-
-asio::awaitable<std::shared_ptr<drv::session>> open(asio::any_io_executor ex, drv::session_config cfg) {
-    auto r = co_await drv::session::connect(ex, std::move(cfg));
-    INFO(r.diag.message);
-    REQUIRE_FALSE(r.ec);
-    co_return r.s;
-}
-
-asio::awaitable<void> ok(drv::session& s, std::string_view cql) {
-    auto r = co_await s.execute(cql);
-    INFO(cql << ": " << r.diag().message);
-    REQUIRE(r.ok());
-}
-
-asio::awaitable<drv::prepared_statement> prepare(drv::session& s, std::string q) {
-    auto p = co_await s.prepare(std::move(q));
-    INFO(p.diag.message);
-    REQUIRE(p.ok());
-    co_return p.value;
 }
 
 asio::awaitable<void> pause(asio::any_io_executor ex, std::chrono::milliseconds d) {

@@ -1,6 +1,7 @@
 // Preparing on every host before prepare() returns, re-preparing a batch's
 // statements on UNPREPARED, connecting while a node refuses connections, and
 // the server's own error when the session's keyspace does not exist.
+#include "session_test_util.hpp"
 #include "transport_test_util.hpp"
 
 #include "cqlpp/driver/session.hpp"
@@ -24,26 +25,6 @@ drv::session_config strict_cfg(const sim::cluster& c) {
     cfg.refresh_debounce = 20ms;
     cfg.retry = std::make_shared<drv::fallthrough_retry_policy>();
     return cfg;
-}
-
-asio::awaitable<std::shared_ptr<drv::session>> open(asio::any_io_executor ex, drv::session_config cfg) {
-    auto r = co_await drv::session::connect(ex, std::move(cfg));
-    INFO(r.diag.message);
-    REQUIRE_FALSE(r.ec);
-    co_return r.s;
-}
-
-asio::awaitable<void> ok(drv::session& s, std::string_view cql) {
-    auto r = co_await s.execute(cql);
-    INFO(cql << ": " << r.diag().message);
-    REQUIRE(r.ok());
-}
-
-asio::awaitable<drv::prepared_statement> prepare(drv::session& s, std::string q) {
-    auto p = co_await s.prepare(std::move(q));
-    INFO(p.diag.message);
-    REQUIRE(p.ok());
-    co_return p.value;
 }
 
 std::uint64_t prepares_on(const sim::cluster& c, int node) {
