@@ -409,7 +409,9 @@ expect_out "describe ddl" "" exec --hosts "$HOSTS" \
   -e "CREATE KEYSPACE dk WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}" \
   -e "CREATE TYPE dk.zip (code text)" -e "CREATE TYPE dk.addr (street text, zip frozen<zip>)" \
   -e "CREATE TABLE dk.people (id int, at timestamp, n int, home frozen<addr>, PRIMARY KEY (id, at, n)) WITH CLUSTERING ORDER BY (at DESC, n ASC) AND comment = 'who''s here' AND gc_grace_seconds = 3600 AND default_time_to_live = 86400 AND compaction = {'class': 'LeveledCompactionStrategy', 'sstable_size_in_mb': '160'}" \
-  -e "CREATE TABLE dk.plain (id int PRIMARY KEY, v text) WITH caching = {'keys': 'NONE', 'rows_per_partition': 'ALL'}"
+  -e "CREATE TABLE dk.plain (id int PRIMARY KEY, v text, t text) WITH caching = {'keys': 'NONE', 'rows_per_partition': 'ALL'}" \
+  -e "CREATE INDEX ON dk.plain (v)" \
+  -e "CREATE CUSTOM INDEX plain_t ON dk.plain (t) USING 'sai' WITH OPTIONS = {'case_sensitive': 'false'}"
 "$CQLPP" exec --hosts "$HOSTS" -e "DESCRIBE KEYSPACE dk" >"$work/dk1.cql" 2>"$work/err" || bad "describe keyspace dk: $(cat "$work/err")"
 grep -q "CLUSTERING ORDER BY (at DESC, n ASC)" "$work/dk1.cql" && ok || bad "describe: no clustering order: $(cat "$work/dk1.cql")"
 for opt in "    AND comment = 'who''s here'" "    AND gc_grace_seconds = 3600" "    AND default_time_to_live = 86400" \
@@ -417,6 +419,11 @@ for opt in "    AND comment = 'who''s here'" "    AND gc_grace_seconds = 3600" "
            ") WITH additional_write_policy = '99p'" "    AND caching = {'keys': 'NONE', 'rows_per_partition': 'ALL'}"; do
   grep -qxF "$opt" "$work/dk1.cql" && ok || bad "describe: no '$opt' in: $(cat "$work/dk1.cql")"
 done
+for idx in "CREATE INDEX plain_v_idx ON dk.plain (v);" \
+           "CREATE CUSTOM INDEX plain_t ON dk.plain (t) USING 'org.apache.cassandra.index.sai.StorageAttachedIndex' WITH OPTIONS = {'case_sensitive': 'false'};"; do
+  grep -qxF "$idx" "$work/dk1.cql" && ok || bad "describe: no index '$idx' in: $(cat "$work/dk1.cql")"
+done
+expect_contains "describe table with index" "CREATE INDEX plain_v_idx ON dk.plain (v);" exec --hosts "$HOSTS" -e "DESCRIBE TABLE dk.plain"
 grep -q "read_repair_chance" "$work/dk1.cql" && bad "describe: an option Cassandra 4+ refuses: $(cat "$work/dk1.cql")" || ok
 zip_line=$(grep -n "CREATE TYPE dk.zip" "$work/dk1.cql" | cut -d: -f1 || true)
 addr_line=$(grep -n "CREATE TYPE dk.addr" "$work/dk1.cql" | cut -d: -f1 || true)

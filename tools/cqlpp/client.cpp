@@ -38,6 +38,8 @@ struct schema_extras {
     std::set<std::pair<std::string, std::string>> descending;  // (table, column)
     // table -> (option, CQL literal), by option name
     std::map<std::string, std::vector<std::pair<std::string, std::string>>> options;
+    // table -> its CREATE [CUSTOM] INDEX statements, by index name
+    std::map<std::string, std::vector<std::string>> indexes;
 };
 
 namespace {
@@ -248,7 +250,11 @@ std::string create_table_text(const driver::table_metadata& t, const schema_extr
                 s += joiner + name + " = " + literal;
                 joiner = "\n    AND ";
             }
-    return s + ";\n";
+    s += ";\n";
+    if (extras)
+        if (auto it = extras->indexes.find(t.name); it != extras->indexes.end())
+            for (const auto& create : it->second) s += '\n' + create;
+    return s;
 }
 
 void setup_logging(bool verbose) {
@@ -713,6 +719,38 @@ asio::awaitable<std::shared_ptr<const schema_extras>> client::schema_extras_for(
                 opts.emplace_back(col.name, protocol::format_literal(col.type, v));
             }
         }
+
+    // Indexes, as CREATE statements after their table (cqlsh prints them so).
+    auto idx = co_await session_->execute(
+        "SELECT table_name, index_name, kind, options FROM system_schema.indexes WHERE keyspace_name = " + lit);
+    if (!idx.ok()) fail("reading system_schema.indexes: " + error_text(idx.error(), idx.diag()));
+    auto text_literal = [](std::string_view v) {
+        std::string out = "'";
+        for (char ch : v) out += ch == '\'' ? "''" : std::string(1, ch);
+        return out + '\'';
+    };
+    std::map<std::string, std::map<std::string, std::string>> by_table;  // table -> name -> statement
+    for (auto row : idx.rows()) {
+        std::string table, name, kind;
+        std::map<std::string, std::string> options;
+        if (row.try_get(0, table) || row.try_get(1, name) || row.try_get(2, kind) || row.try_get(3, options))
+            fail("unexpected row in system_schema.indexes for keyspace '" + ks + "'");
+        const bool custom = upper(kind) == "CUSTOM";
+        std::string create = std::string(custom ? "CREATE CUSTOM INDEX " : "CREATE INDEX ") + quote_identifier(name) +
+                             " ON " + quote_identifier(ks) + '.' + quote_identifier(table) + " (" + options["target"] +
+                             ')';
+        if (custom) {
+            create += " USING " + text_literal(options["class_name"]);
+            std::string rest;
+            for (const auto& [k, v] : options)
+                if (k != "target" && k != "class_name")
+                    rest += (rest.empty() ? "" : ", ") + text_literal(k) + ": " + text_literal(v);
+            if (!rest.empty()) create += " WITH OPTIONS = {" + rest + '}';
+        }
+        by_table[table][name] = create + ";\n";
+    }
+    for (auto& [table, named] : by_table)
+        for (auto& [name, create] : named) extras->indexes[table].push_back(std::move(create));
     co_return extras;
 }
 
