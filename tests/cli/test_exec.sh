@@ -373,6 +373,12 @@ PYEOF
 then ok; else bad "tracing output: $(cat "$work/trace.out")"; fi
 expect_contains "tracing in the shell" "Request complete" shell --hosts "$HOSTS" <<<"TRACING ON
 SELECT c FROM ks.t WHERE k = 1 AND c = 1;"
+# With --format json the rows stay alone on stdout; the trace goes to stderr.
+"$CQLPP" exec --hosts "$HOSTS" --format json -e "TRACING ON" -e "SELECT c FROM ks.t WHERE k = 1 AND c = 1" \
+  >"$work/trace.json" 2>"$work/trace.err" || bad "tracing json: $(cat "$work/trace.err")"
+grep -q "Tracing session" "$work/trace.json" && bad "tracing json: trace on stdout: $(cat "$work/trace.json")" || ok
+grep -qx '{"c": 1}' "$work/trace.json" && grep -q "Request complete" "$work/trace.err" && ok \
+  || bad "tracing json: stdout $(cat "$work/trace.json") stderr $(cat "$work/trace.err")"
 expect_fail "tracing bogus" "TRACING takes ON or OFF" exec --hosts "$HOSTS" -e "TRACING maybe"
 
 # --- the shell on a terminal (pty): Ctrl-D with an unfinished statement discards it

@@ -612,10 +612,13 @@ asio::awaitable<void> client::print_trace(const protocol::uuid_bytes& id) {
     }
     if (auto d = cell_i32(s, 3))
         rows.push_back({"Request complete", trace_time(started_us + *d), coordinator, std::to_string(*d), client_addr});
-    std::cout << "\nTracing session: " << id_text << "\n\n";
-    print_text_table({"activity", "timestamp", "source", "source_elapsed", "client"}, rows, std::cout);
-    std::cout << '\n';
+    // With --format csv|json stdout is data for a program: the trace, a table for people, goes to stderr.
     std::cout.flush();
+    std::ostream& out = format_ == output_format::table ? std::cout : std::cerr;
+    out << "\nTracing session: " << id_text << "\n\n";
+    print_text_table({"activity", "timestamp", "source", "source_elapsed", "client"}, rows, out);
+    out << '\n';
+    out.flush();
 }
 
 asio::awaitable<void> client::use_keyspace(std::string ks) {
