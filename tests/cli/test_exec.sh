@@ -380,6 +380,11 @@ grep -q "Tracing session" "$work/trace.json" && bad "tracing json: trace on stdo
 grep -qx '{"c": 1}' "$work/trace.json" && grep -q "Request complete" "$work/trace.err" && ok \
   || bad "tracing json: stdout $(cat "$work/trace.json") stderr $(cat "$work/trace.err")"
 expect_fail "tracing bogus" "TRACING takes ON or OFF" exec --hosts "$HOSTS" -e "TRACING maybe"
+# ... and so do the switches' acknowledgements: stdout is only the rows.
+"$CQLPP" exec --hosts "$HOSTS" --format csv -e "CONSISTENCY ONE" -e "PAGING 10" -e "EXPAND OFF" -e "TRACING OFF" \
+  -e "SELECT c FROM ks.t WHERE k = 1 AND c = 1" >"$work/sw.csv" 2>"$work/sw.err" || bad "switches csv: $(cat "$work/sw.err")"
+[ "$(cat "$work/sw.csv")" = "$(printf 'c\n1')" ] && grep -q "Consistency level set to ONE" "$work/sw.err" && ok \
+  || bad "switches csv: stdout $(cat "$work/sw.csv") stderr $(cat "$work/sw.err")"
 
 # --- the shell on a terminal (pty): Ctrl-D with an unfinished statement discards it
 if command -v python3 >/dev/null; then
@@ -430,6 +435,8 @@ for idx in "CREATE INDEX plain_v_idx ON dk.plain (v);" \
   grep -qxF "$idx" "$work/dk1.cql" && ok || bad "describe: no index '$idx' in: $(cat "$work/dk1.cql")"
 done
 expect_contains "describe table with index" "CREATE INDEX plain_v_idx ON dk.plain (v);" exec --hosts "$HOSTS" -e "DESCRIBE TABLE dk.plain"
+# Doubles as Cassandra's DESCRIBE prints them (Java's Double.toString).
+grep -qxF "    AND crc_check_chance = 1.0" "$work/dk1.cql" && ok || bad "describe: crc_check_chance not 1.0: $(grep crc "$work/dk1.cql")"
 grep -q "read_repair_chance" "$work/dk1.cql" && bad "describe: an option Cassandra 4+ refuses: $(cat "$work/dk1.cql")" || ok
 zip_line=$(grep -n "CREATE TYPE dk.zip" "$work/dk1.cql" | cut -d: -f1 || true)
 addr_line=$(grep -n "CREATE TYPE dk.addr" "$work/dk1.cql" | cut -d: -f1 || true)

@@ -719,7 +719,12 @@ asio::awaitable<std::shared_ptr<const schema_extras>> client::schema_extras_for(
                 if (!row.raw(i).is_set() ||
                     protocol::decode_value(col.type, row.raw(i).bytes, v) != protocol::errc::ok)
                     continue;
-                opts.emplace_back(col.name, protocol::format_literal(col.type, v));
+                auto text = protocol::format_literal(col.type, v);
+                // Cassandra's DESCRIBE prints doubles as Java does: 1.0, not 1.
+                if (col.type.kind == protocol::type_kind::double_ &&
+                    text.find_first_of(".eEIN") == std::string::npos)
+                    text += ".0";
+                opts.emplace_back(col.name, std::move(text));
             }
         }
 
@@ -861,11 +866,15 @@ asio::awaitable<void> client::describe(std::string_view what) {
     std::cout.flush();
 }
 
+// A switch's acknowledgement is not a row: with --format csv|json it goes to
+// stderr so stdout stays machine-readable.
+std::ostream& client::notice() const { return format_ == output_format::table ? std::cout : std::cerr; }
+
 void client::consistency_command(std::string_view arg, bool serial) {
     auto& level = serial ? serial_consistency_ : consistency_;
     const std::string what = serial ? "serial consistency level" : "consistency level";
     if (arg.empty()) {
-        std::cout << "Current " << what << " is " << protocol::to_string(level) << ".\n";
+        notice() << "Current " << what << " is " << protocol::to_string(level) << ".\n";
         return;
     }
     auto cl = protocol::parse_consistency(arg);
@@ -873,7 +882,7 @@ void client::consistency_command(std::string_view arg, bool serial) {
     if (serial && *cl != protocol::consistency::serial && *cl != protocol::consistency::local_serial)
         fail("serial consistency must be SERIAL or LOCAL_SERIAL");
     level = *cl;
-    std::cout << (serial ? "Serial consistency level" : "Consistency level") << " set to " << protocol::to_string(level)
+    notice() << (serial ? "Serial consistency level" : "Consistency level") << " set to " << protocol::to_string(level)
               << ".\n";
 }
 
@@ -881,16 +890,16 @@ void client::paging_command(std::string_view arg) {
     const auto a = upper(arg);
     if (a.empty()) {
         if (paging_)
-            std::cout << "Query paging is currently enabled. Use PAGING OFF to disable\nPage size: " << page_size_
+            notice() << "Query paging is currently enabled. Use PAGING OFF to disable\nPage size: " << page_size_
                       << '\n';
         else
-            std::cout << "Query paging is currently disabled. Use PAGING ON to enable.\n";
+            notice() << "Query paging is currently disabled. Use PAGING ON to enable.\n";
     } else if (a == "OFF") {
         paging_ = false;
-        std::cout << "Disabled Query paging.\n";
+        notice() << "Disabled Query paging.\n";
     } else if (a == "ON") {
         paging_ = true;
-        std::cout << "Now Query paging is enabled\nPage size: " << page_size_ << '\n';
+        notice() << "Now Query paging is enabled\nPage size: " << page_size_ << '\n';
     } else {
         int n = 0;
         auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), n);
@@ -898,7 +907,7 @@ void client::paging_command(std::string_view arg) {
             fail("PAGING takes ON, OFF or a page size, not '" + std::string(arg) + "'");
         paging_ = true;
         page_size_ = n;
-        std::cout << "Page size: " << page_size_ << '\n';
+        notice() << "Page size: " << page_size_ << '\n';
     }
 }
 
@@ -926,14 +935,14 @@ asio::awaitable<void> client::show_command(std::string_view arg) {
 void client::expand_command(std::string_view arg) {
     const auto a = upper(arg);
     if (a.empty())
-        std::cout << "Expanded output is currently " << (expand_ ? "enabled. Use EXPAND OFF to disable\n"
+        notice() << "Expanded output is currently " << (expand_ ? "enabled. Use EXPAND OFF to disable\n"
                                                                  : "disabled. Use EXPAND ON to enable.\n");
     else if (a == "ON") {
         expand_ = true;
-        std::cout << "Now Expanded output is enabled\n";
+        notice() << "Now Expanded output is enabled\n";
     } else if (a == "OFF") {
         expand_ = false;
-        std::cout << "Disabled Expanded output.\n";
+        notice() << "Disabled Expanded output.\n";
     } else {
         fail("EXPAND takes ON or OFF, not '" + std::string(arg) + "'");
     }
@@ -943,21 +952,21 @@ void client::tracing_command(std::string_view arg) {
     // cqlsh's words for its switches.
     const auto a = upper(arg);
     if (a.empty())
-        std::cout << "Tracing is currently " << (tracing_ ? "enabled. Use TRACING OFF to disable\n"
+        notice() << "Tracing is currently " << (tracing_ ? "enabled. Use TRACING OFF to disable\n"
                                                         : "disabled. Use TRACING ON to enable.\n");
     else if (a == "ON") {
         if (tracing_) {
-            std::cout << "TRACING is already enabled. Use TRACING OFF to disable.\n";
+            notice() << "TRACING is already enabled. Use TRACING OFF to disable.\n";
         } else {
             tracing_ = true;
-            std::cout << "Now Tracing is enabled\n";
+            notice() << "Now Tracing is enabled\n";
         }
     } else if (a == "OFF") {
         if (!tracing_) {
-            std::cout << "TRACING is not enabled.\n";
+            notice() << "TRACING is not enabled.\n";
         } else {
             tracing_ = false;
-            std::cout << "Disabled Tracing.\n";
+            notice() << "Disabled Tracing.\n";
         }
     } else {
         fail("TRACING takes ON or OFF, not '" + std::string(arg) + "'");

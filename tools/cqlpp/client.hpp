@@ -10,6 +10,7 @@
 #include <asio/awaitable.hpp>
 
 #include <cstdint>
+#include <iosfwd>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -105,6 +106,7 @@ private:
     asio::awaitable<void> describe(std::string_view what);
     // The keyspace's user types and clustering order, from system_schema.
     asio::awaitable<std::shared_ptr<const schema_extras>> schema_extras_for(const std::string& ks);
+    std::ostream& notice() const;
     void consistency_command(std::string_view arg, bool serial);
     void paging_command(std::string_view arg);
     void expand_command(std::string_view arg);
