@@ -386,6 +386,60 @@ expect_fail "tracing bogus" "TRACING takes ON or OFF" exec --hosts "$HOSTS" -e "
 [ "$(cat "$work/sw.csv")" = "$(printf 'c\n1')" ] && grep -q "Consistency level set to ONE" "$work/sw.err" && ok \
   || bad "switches csv: stdout $(cat "$work/sw.csv") stderr $(cat "$work/sw.err")"
 
+# --- COPY TO / FROM (cqlsh's syntax: positional columns, HEADER default false), SOURCE, CAPTURE
+expect_out "copy ddl" "" exec --hosts "$HOSTS" \
+  -e "CREATE TABLE ks.cp (k int, c int, v text, l list<int>, PRIMARY KEY (k, c))" \
+  -e "CREATE TABLE ks.cp2 (k int, c int, v text, l list<int>, PRIMARY KEY (k, c))" \
+  -e "INSERT INTO ks.cp (k, c, v, l) VALUES (1, 1, 'a,b \"q\"', [1, 2])" \
+  -e "INSERT INTO ks.cp (k, c, v) VALUES (1, 2, 'line
+break')" -e "INSERT INTO ks.cp (k, c, v, l) VALUES (2, 1, '', [3])"
+"$CQLPP" exec --hosts "$HOSTS" -e "COPY ks.cp TO '$work/cp.csv' WITH HEADER = true" >"$work/copy.out" 2>"$work/err" \
+  || bad "copy to: $(cat "$work/err")"
+grep -q "^3 rows exported to 1 files in " "$work/copy.out" && ok || bad "copy to summary: $(cat "$work/copy.out")"
+[ "$(head -1 "$work/cp.csv")" = "k,c,l,v" ] && [ "$(grep -c . "$work/cp.csv")" -ge 4 ] && ok \
+  || bad "copy to file: $(cat "$work/cp.csv")"
+"$CQLPP" exec --hosts "$HOSTS" -e "COPY ks.cp2 FROM '$work/cp.csv' WITH HEADER = true" >"$work/copy.out" 2>"$work/err" \
+  || bad "copy from: $(cat "$work/err")"
+grep -q "^3 rows imported from 1 files in .* (0 skipped)" "$work/copy.out" && ok || bad "copy from summary: $(cat "$work/copy.out")"
+a=$("$CQLPP" exec --hosts "$HOSTS" --format json -e "SELECT * FROM ks.cp")
+b=$("$CQLPP" exec --hosts "$HOSTS" --format json -e "SELECT * FROM ks.cp2")
+[ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "copy round trip: $a vs $b"
+# A column list, another delimiter, no header, STDOUT; then FROM with that list.
+# (the summary goes to stderr then: stdout is the data)
+out=$("$CQLPP" exec --hosts "$HOSTS" -k ks -e "COPY cp (k, c, v) TO STDOUT WITH DELIMITER = '|'" 2>"$work/err") || bad "copy to stdout: $(cat "$work/err")"
+[ "$out" = '1|1|"a,b ""q"""
+1|2|"line
+break"
+2|1|""' ] && grep -q "3 rows exported" "$work/err" && ok || bad "copy to stdout: $out"
+printf '7|1|seven\n7|2|\n' >"$work/in.psv"
+expect_contains "copy from column list" "2 rows imported" exec --hosts "$HOSTS" -e "COPY ks.cp2 (k, c, v) FROM '$work/in.psv' WITH DELIMITER = '|'"
+expect_out "copy from column list rows" "k,c,v,l
+7,1,seven,
+7,2,," exec --hosts "$HOSTS" --format csv -e "SELECT k, c, v, l FROM ks.cp2 WHERE k = 7"
+printf 'x,1,bad\n' >"$work/bad.csv"
+expect_fail "copy from bad value" "rows were not imported" exec --hosts "$HOSTS" -e "COPY ks.cp2 (k, c, v) FROM '$work/bad.csv'"
+bad_file=$(grep -o '/[^ ]*/bad_records.jsonl' "$work/err" || true)
+[ -n "$bad_file" ] && grep -q '"x' "$bad_file" && ok || bad "copy from bad value: no reason file: $(cat "$work/err")"
+[ -n "$bad_file" ] && rm -rf "$(dirname "$(dirname "$bad_file")")"
+expect_fail "copy unknown column" "has no column 'nope'" exec --hosts "$HOSTS" -e "COPY ks.cp (k, nope) TO '$work/x.csv'"
+expect_fail "copy unknown table" "does not exist" exec --hosts "$HOSTS" -e "COPY ks.nope TO '$work/x.csv'"
+expect_fail "copy unknown option" "unrecognized option 'FOO'" exec --hosts "$HOSTS" -e "COPY ks.cp TO '$work/x.csv' WITH foo = 1"
+expect_fail "copy no keyspace" "no keyspace given" exec --hosts "$HOSTS" -e "COPY cp TO '$work/x.csv'"
+# SOURCE runs a file's statements; an error names the file and statement.
+printf "USE ks;\nSELECT v FROM cp WHERE k = 2 AND c = 1;\n" >"$work/src.cql"
+expect_contains "source" "(1 rows)" shell --hosts "$HOSTS" <<<"SOURCE '$work/src.cql'"
+printf "SELECT * FROM ks.nope;\n" >"$work/src_bad.cql"
+expect_fail "source error" "src_bad.cql, statement 1" exec --hosts "$HOSTS" -e "SOURCE '$work/src_bad.cql'"
+# CAPTURE: query results go to the file, not the screen, until CAPTURE OFF.
+"$CQLPP" shell --hosts "$HOSTS" >"$work/cap.out" 2>"$work/err" <<CAPEOF || bad "capture: $(cat "$work/err")"
+CAPTURE '$work/cap.txt'
+SELECT v FROM ks.cp WHERE k = 1 AND c = 1;
+CAPTURE OFF
+SELECT c FROM ks.cp WHERE k = 2;
+CAPEOF
+grep -q 'a,b "q"' "$work/cap.txt" && ! grep -q 'a,b "q"' "$work/cap.out" && grep -q "Stopped capture" "$work/cap.out" \
+  && grep -q "(1 rows)" "$work/cap.out" && ok || bad "capture: file $(cat "$work/cap.txt") screen $(cat "$work/cap.out")"
+
 # --- the shell on a terminal (pty): Ctrl-D with an unfinished statement discards it
 if command -v python3 >/dev/null; then
   printf 'wait cqlpp>\nsend INSERT INTO ks.b (id, v) VALUES (99, \x27unfinished\x27)\nwait ...\neof\n' >"$work/pty1"

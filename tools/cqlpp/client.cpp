@@ -1,4 +1,5 @@
 #include "client.hpp"
+#include "client_text.hpp"
 
 #include "client_output.hpp"
 #include "commands.hpp"
@@ -46,6 +47,9 @@ namespace {
 
 constexpr std::string_view tool_version = "0.1.0";  // the project's version (CMakeLists.txt)
 
+}  // namespace
+
+// Shared with client_copy.cpp (client_text.hpp).
 std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -77,6 +81,8 @@ std::string error_text(std::error_code ec, const driver::diagnostics& d) {
 }
 
 [[noreturn]] void fail(std::string msg) { throw command_error("error: " + std::move(msg)); }
+
+namespace {
 
 // Scans CQL text from `from`: returns the offset just past the first
 // top-level ';' (npos when there is none) and appends the statement text,
@@ -421,7 +427,9 @@ client::client(client_options o) : opts_(std::move(o)) {
     setup_logging(opts_.verbose);
 }
 
-client::~client() = default;
+client::~client() {
+    if (saved_cout_) std::cout.rdbuf(saved_cout_);
+}
 
 asio::awaitable<void> client::connect(asio::any_io_executor ex) {
     ex_ = ex;
@@ -446,7 +454,8 @@ bool client::is_line_command(std::string_view line) {
     auto w = upper(first_word(line).first);
     while (!w.empty() && w.back() == ';') w.pop_back();
     return w == "DESCRIBE" || w == "DESC" || w == "CONSISTENCY" || w == "SERIAL" || w == "PAGING" ||
-           w == "EXPAND" || w == "TRACING" || w == "HELP" || w == "?" || w == "EXIT" || w == "QUIT" || w == "SHOW";
+           w == "EXPAND" || w == "TRACING" || w == "HELP" || w == "?" || w == "EXIT" || w == "QUIT" || w == "SHOW" ||
+           w == "COPY" || w == "SOURCE" || w == "CAPTURE";
 }
 
 asio::awaitable<void> client::run(std::string_view stmt) {
@@ -470,6 +479,12 @@ asio::awaitable<void> client::run(std::string_view stmt) {
         tracing_command(rest);
     } else if (w == "SHOW") {
         co_await show_command(rest);
+    } else if (w == "COPY") {
+        co_await copy_command(rest);
+    } else if (w == "SOURCE") {
+        co_await source_command(rest);
+    } else if (w == "CAPTURE") {
+        capture_command(rest);
     } else if (w == "HELP" || w == "?") {
         help();
     } else if ((w == "EXIT" || w == "QUIT") && rest.empty()) {
@@ -868,7 +883,8 @@ asio::awaitable<void> client::describe(std::string_view what) {
 
 // A switch's acknowledgement is not a row: with --format csv|json it goes to
 // stderr so stdout stays machine-readable.
-std::ostream& client::notice() const { return format_ == output_format::table ? std::cout : std::cerr; }
+std::ostream& client::notice() const { return format_ == output_format::table ? console() : std::cerr; }
+std::ostream& client::console() const { return console_ ? *console_ : std::cout; }
 
 void client::consistency_command(std::string_view arg, bool serial) {
     auto& level = serial ? serial_consistency_ : consistency_;
@@ -983,6 +999,10 @@ void client::help() {
                  "  EXPAND [ON | OFF]                one line per column\n"
                  "  TRACING [ON | OFF]               print each statement's trace (system_traces)\n"
                  "  SHOW VERSION | HOST              versions of the tool, server and protocol; the host\n"
+                 "  COPY [ks.]t [(c, ...)] TO|FROM 'file' | STDOUT | STDIN [WITH HEADER = true AND DELIMITER = '|' ...]\n"
+                 "                                   export a table to CSV, or import CSV into it\n"
+                 "  SOURCE 'file'                    run the statements in a file\n"
+                 "  CAPTURE ['file' | OFF]           append query results to a file instead of the screen\n"
                  "  HELP                             this text\n"
                  "  EXIT | QUIT                      leave\n\n";
 }

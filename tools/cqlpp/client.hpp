@@ -10,6 +10,7 @@
 #include <asio/awaitable.hpp>
 
 #include <cstdint>
+#include <fstream>
 #include <iosfwd>
 #include <functional>
 #include <memory>
@@ -107,6 +108,12 @@ private:
     // The keyspace's user types and clustering order, from system_schema.
     asio::awaitable<std::shared_ptr<const schema_extras>> schema_extras_for(const std::string& ks);
     std::ostream& notice() const;
+    // Where output goes that CAPTURE must not take (cqlsh captures query results only).
+    std::ostream& console() const;
+    // COPY [ks.]t [(cols)] TO|FROM 'file' [WITH opt = v AND ...], SOURCE 'file', CAPTURE ['file' | OFF].
+    asio::awaitable<void> copy_command(std::string_view rest);
+    asio::awaitable<void> source_command(std::string_view rest);
+    void capture_command(std::string_view rest);
     void consistency_command(std::string_view arg, bool serial);
     void paging_command(std::string_view arg);
     void expand_command(std::string_view arg);
@@ -130,6 +137,12 @@ private:
     bool tracing_ = false;
     std::function<asio::awaitable<bool>()> more_;
     bool quit_ = false;
+    // CAPTURE: std::cout's buffer goes to the file; console_ keeps the terminal's.
+    std::unique_ptr<std::ofstream> capture_;
+    std::string capture_path_;
+    std::streambuf* saved_cout_ = nullptr;
+    std::unique_ptr<std::ostream> console_;
+    int source_depth_ = 0;  // SOURCE inside SOURCE, bounded
 };
 
 }  // namespace cqlpp::tools
