@@ -143,3 +143,41 @@ TEST_CASE("session: NEW_NODE and REMOVED_NODE refresh the hosts, pools and routi
         co_await s->close();
     });
 }
+
+TEST_CASE("session: a response carrying a custom payload (echoed by the sim) with tracing and warnings decodes",
+          "[driver][session][payload]") {
+    auto cluster = start_cluster_at_33k(1);
+    run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+        drv::session_config cfg;
+        cfg.contact_points = {endpoint_of(*cluster, 0)};
+        cfg.connection.connect_timeout = 10s;
+        auto s = co_await open(ex, cfg);
+        co_await ok(*s, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+        co_await ok(*s, "CREATE TABLE ks.t (k int PRIMARY KEY, v int)");
+        co_await ok(*s, "INSERT INTO ks.t (k, v) VALUES (1, 41)");
+        // Flags 0x02 | 0x08 | 0x04: tracing id, warnings, then the payload precede the body.
+        drv::statement st("SELECT max(v) FROM ks.t");
+        st.options().tracing = true;
+        st.options().custom_payload.emplace_back("k", proto::byte_buffer{1, 2, 3});
+        st.options().custom_payload.emplace_back("empty", proto::byte_buffer{});
+        // Once as Cassandra answers (payload ignored), once echoed: the same
+        // response but for the payload ([short] count, then [string] key and
+        // [bytes] value each: 2 + (2+1+4+3) + (2+5+4+0) = 23 bytes).
+        std::uint64_t sent[2] = {};
+        for (int echo = 0; echo < 2; ++echo) {
+            cluster->echo_payload(0, echo == 1);
+            const auto before = cluster->counters(0).bytes_out;
+            auto r = co_await s->execute(st);
+            co_await sleep_for(50ms);  // the server counts bytes once its write completes
+            sent[echo] = cluster->counters(0).bytes_out - before;
+            INFO(r.diag().message);
+            REQUIRE(r.ok());
+            CHECK(r.first_row().get<std::int32_t>(0) == 41);
+            CHECK(r.tracing_id().has_value());
+            REQUIRE(r.warnings().size() == 1);
+            CHECK(r.warnings()[0] == "Aggregation query used without partition key");
+        }
+        CHECK(sent[1] == sent[0] + 23);
+        co_await s->close();
+    });
+}
