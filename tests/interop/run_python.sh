@@ -59,6 +59,12 @@ else
   total_failed=$((total_failed + 1))
 fi
 
+if start_sim topology 3 --nodes 3; then
+  suite topology --mode topology --nodes 3 --protocol 5
+else
+  total_failed=$((total_failed + 1))
+fi
+
 if start_sim auth 2 --nodes 2 --user cassandra:s3cret --user reader:pw; then
   suite auth-v5 --mode auth --nodes 2 --protocol 5 --user cassandra:s3cret
   suite auth-v4 --mode auth --nodes 2 --protocol 4 --user reader:pw

@@ -86,3 +86,47 @@ TEST_CASE("index: SAI serves = and ranges; CUSTOM and USING forms", "[sim][engin
     f.ok("CREATE INDEX ON p (v) USING 'sai'");
     CHECK(f.prepare("SELECT k FROM p WHERE v = ?").ok());
 }
+
+TEST_CASE("index: CONTAINS / CONTAINS KEY through values(), keys() and full() indexes", "[sim][engine][index]") {
+    fixture f;
+    f.schema();
+    f.ok("CREATE TABLE c (k int PRIMARY KEY, tags set<text>, l list<int>, m map<text, int>, fl frozen<list<int>>, n int)");
+    f.ok("INSERT INTO c (k, tags, l, m, fl, n) VALUES (1, {'a', 'b'}, [1, 2], {'x': 1}, [1, 2], 1)");
+    f.ok("INSERT INTO c (k, tags, l, m, fl, n) VALUES (2, {'b'}, [3], {'y': 2, 'z': 1}, [3], 2)");
+    f.ok("INSERT INTO c (k, tags, l, m, fl, n) VALUES (3, {'c'}, [2], {'x': 3}, [2], 3)");
+    for (const char* q : {"SELECT k FROM c WHERE tags CONTAINS 'b'", "SELECT k FROM c WHERE l CONTAINS 2",
+                          "SELECT k FROM c WHERE m CONTAINS 1", "SELECT k FROM c WHERE m CONTAINS KEY 'x'",
+                          "SELECT k FROM c WHERE fl = [3]"})
+        CHECK(f.q(q).message() == filtering);
+
+    f.ok("CREATE INDEX ON c (tags)");         // values(tags), the default on a collection
+    f.ok("CREATE INDEX ON c (values(l))");
+    f.ok("CREATE INDEX ON c (keys(m))");
+    f.ok("CREATE INDEX ON c (full(fl))");
+    CHECK(f.ok("SELECT k FROM c WHERE tags CONTAINS 'b'").row_count() == 2);
+    CHECK(f.ok("SELECT k FROM c WHERE l CONTAINS 2").row_count() == 2);
+    CHECK(f.ok("SELECT k FROM c WHERE m CONTAINS KEY 'x'").row_count() == 2);
+    CHECK(f.ok("SELECT k FROM c WHERE m CONTAINS KEY 'y'").text(0, 0) == "2");
+    CHECK(f.ok("SELECT k FROM c WHERE fl = [3]").text(0, 0) == "2");
+    // keys(m) does not answer CONTAINS (values), nor values(l) a CONTAINS KEY.
+    CHECK(f.q("SELECT k FROM c WHERE m CONTAINS 1").message() == filtering);
+    f.ok("CREATE INDEX m_vals ON c (values(m))");
+    CHECK(f.ok("SELECT k FROM c WHERE m CONTAINS 1").row_count() == 2);
+    // One legacy index per query: a second indexed restriction is a filter.
+    CHECK(f.q("SELECT k FROM c WHERE tags CONTAINS 'b' AND l CONTAINS 2").message() == filtering);
+    CHECK(f.ok("SELECT k FROM c WHERE tags CONTAINS 'b' AND l CONTAINS 2 ALLOW FILTERING").text(0, 0) == "1");
+    // SAI serves CONTAINS too.
+    f.ok("CREATE TABLE s (k int PRIMARY KEY, tags set<text>)");
+    f.ok("INSERT INTO s (k, tags) VALUES (1, {'a'})");
+    f.ok("CREATE INDEX ON s (tags) USING 'sai'");
+    CHECK(f.ok("SELECT k FROM s WHERE tags CONTAINS 'a'").row_count() == 1);
+
+    // Targets that do not fit the column, as Cassandra words them.
+    CHECK(f.q("CREATE INDEX ON c (keys(l))").message() == "Cannot create index on keys of column l with non-map type");
+    CHECK(f.q("CREATE INDEX ON c (entries(tags))").message() == "Cannot create index on entries of column tags with non-map type");
+    CHECK(f.q("CREATE INDEX ON c (full(l))").message() == "full() indexes can only be created on frozen collections");
+    CHECK(f.q("CREATE INDEX ON c (values(fl))").message() ==
+          "Cannot create values() index on frozen column fl. Frozen collections are immutable and must be fully indexed by "
+          "using the 'full(fl)' modifier");
+    CHECK(f.q("CREATE INDEX ON c (keys(n))").message() == "Cannot create keys() index on n. Non-collection columns only support simple indexes");
+}

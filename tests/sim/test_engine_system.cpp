@@ -200,7 +200,7 @@ TEST_CASE("engine: the sim keyspace through a control plane", "[sim][engine]") {
     f.db->set_control_plane(&cp);
     r = f.ok("SELECT * FROM sim.nodes");
     CHECK(r.row_count() == 3);
-    CHECK(r.rows().metadata.columns.size() == 11);
+    CHECK(r.rows().metadata.columns.size() == 12);
     CHECK(r.rows().metadata.columns[0].name == "node");
     r = f.ok("SELECT state, address FROM sim.nodes WHERE node = 1");
     REQUIRE(r.row_count() == 1);
@@ -217,5 +217,9 @@ TEST_CASE("engine: the sim keyspace through a control plane", "[sim][engine]") {
     r = f.ok("SELECT * FROM sim.counters WHERE node = 1");
     REQUIRE(r.row_count() == 1);
     CHECK(r.text(0, "value") == "7");
-    CHECK(f.q("INSERT INTO sim.nodes (node) VALUES (1)").code() == proto::server_errc::invalid);
+    // INSERT adds a node (the next id only); without a cluster, none can start.
+    CHECK(f.q("INSERT INTO sim.nodes (node) VALUES (7)").message() ==
+          "Cannot add node 7: the next node is 3 (ids are given in order and never reused)");
+    CHECK(f.q("INSERT INTO sim.nodes (node) VALUES (3)").message() == "Node 3 could not start: Adding nodes needs a cluster");
+    CHECK(f.topo->member_count() == 3);
 }

@@ -9,6 +9,8 @@ Each invocation runs one mode against a simulator that run_python.sh started:
   auth     PasswordAuthenticator: good and bad credentials
   v4only   a v4-only cluster: the driver downgrades
   nolz4    a cluster without LZ4: the driver falls back to no compression
+  topology nodes join and leave at run time (NEW_NODE / REMOVED_NODE), system_views.clients,
+           custom payload echo
 
 It prints one line per check and 'INTEROP-TOTALS <passed> <failed>' at the end.
 """
@@ -1285,12 +1287,92 @@ def run_negotiate(args, suite):
     suite.run("negotiation: no protocol_version given -> v%d" % args.protocol, negotiate, args.protocol)
 
 
+def run_topology(args, suite):
+    """A node joins (INSERT INTO sim.nodes) and one is decommissioned (DELETE FROM
+    sim.nodes): the driver follows the TOPOLOGY_CHANGE events; its connections show
+    in system_views.clients; custom payloads come back when the sim echoes them."""
+    import cassandra
+    state = {}
+
+    def connect():
+        # The driver waits a random part of this window before it refreshes on an event.
+        c = make_cluster(args, protocol_version=args.protocol, topology_event_refresh_window=0.2)
+        state["cluster"], state["session"] = c, c.connect()
+        state["sim"] = simctl.Sim(state["session"], EXEC_PROFILE_DEFAULT)
+        eq(len(c.metadata.all_hosts()), args.nodes, "hosts before")
+        s = state["session"]
+        s.execute("CREATE KEYSPACE IF NOT EXISTS interop_topo WITH replication = "
+                  "{'class': 'SimpleStrategy', 'replication_factor': 2}")
+        s.execute("CREATE TABLE IF NOT EXISTS interop_topo.kv (k int PRIMARY KEY, v int)")
+        ins = s.prepare("INSERT INTO interop_topo.kv (k, v) VALUES (?, ?)")
+        for k in range(100):
+            s.execute(ins, [k, k])
+
+    def addresses():
+        return sorted(str(h.address) for h in state["cluster"].metadata.all_hosts())
+
+    def clients():
+        rows = list(state["session"].execute(
+            "SELECT address, driver_name, driver_version, protocol_version, connection_stage, request_count, "
+            "username FROM system_views.clients"))
+        check(len(rows) >= 1, "no rows in system_views.clients")
+        for r in rows:
+            eq(r.driver_name, "DataStax Python Driver", "driver_name")
+            eq(r.driver_version, cassandra.__version__, "driver_version")
+            eq(r.protocol_version, args.protocol, "protocol_version")
+            eq(r.connection_stage, "ready", "connection_stage")
+            eq(r.username, "anonymous", "username")
+            check(r.request_count >= 1, "request_count %r" % r.request_count)
+
+    def new_node():
+        new = "127.0.0.%d" % (args.nodes + 1)
+        state["sim"]._execute("INSERT INTO sim.nodes (node) VALUES (%d)" % args.nodes)
+        simctl.wait_for(lambda: new in addresses(), 10, "NEW_NODE: %s in the driver's hosts" % new)
+        host = state["cluster"].metadata.get_host(new)
+        simctl.wait_for(lambda: host.is_up and state["session"].get_pool_state().get(host) is not None, 10,
+                        "a pool to %s" % new)
+        s = state["session"]
+        sel = s.prepare("SELECT v FROM interop_topo.kv WHERE k = ?")
+        served = 0
+        for k in range(100):
+            rs = s.execute(sel, [k])
+            eq(rs.one().v, k, "row %d after the join" % k)
+            served += str(rs.response_future.coordinator_host.address) == new
+        check(served > 0, "no request reached the new node %s" % new)
+
+    def removed_node():
+        gone = "127.0.0.2"
+        state["sim"]._execute("DELETE FROM sim.nodes WHERE node = 1")
+        simctl.wait_for(lambda: gone not in addresses(), 10, "REMOVED_NODE: %s out of the driver's hosts" % gone)
+        eq(len(addresses()), args.nodes, "hosts after one joined and one left")
+        s = state["session"]
+        sel = s.prepare("SELECT v FROM interop_topo.kv WHERE k = ?")
+        for k in range(100):
+            eq(s.execute(sel, [k]).one().v, k, "row %d after the decommission" % k)
+
+    def payload():
+        s = state["session"]
+        rs = s.execute("SELECT key FROM system.local", custom_payload={"k": b"v"})
+        check(not rs.response_future.custom_payload, "Cassandra ignores custom payloads by default")
+        for node in state["sim"].node_ids().values():
+            state["sim"]._execute("UPDATE sim.nodes SET echo_payload = true WHERE node = %d" % node)
+        rs = s.execute("SELECT key FROM system.local", custom_payload={"k": b"v", "empty": b""})
+        eq(rs.response_future.custom_payload, {"k": b"v", "empty": b""}, "echoed payload")
+
+    suite.setup("topology: connect, 100 rows at RF 2", connect)
+    suite.run("system_views.clients: the driver's connections (name, version, protocol, ready)", clients)
+    suite.run("topology: INSERT INTO sim.nodes -> NEW_NODE, a pool, requests, every row", new_node)
+    suite.run("topology: DELETE FROM sim.nodes -> REMOVED_NODE, every row still there", removed_node)
+    suite.run("custom payload: ignored by default, echoed when sim.nodes.echo_payload", payload)
+    suite.run("shutdown", lambda: state["cluster"].shutdown(), needs_setup=False)
+
+
 # ---------------------------------------------------------------------------
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--mode", required=True, choices=["main", "tokens", "dcs", "auth", "v4only", "nolz4",
-                                                           "negotiate"])
+                                                           "negotiate", "topology"])
     p.add_argument("--contact-points", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--nodes", type=int, default=3)
@@ -1324,6 +1406,8 @@ def main():
         run_nolz4(args, suite)
     elif args.mode == "negotiate":
         run_negotiate(args, suite)
+    elif args.mode == "topology":
+        run_topology(args, suite)
     harness.exit_with(suite)
 
 

@@ -94,6 +94,8 @@ struct node_runtime {
     std::atomic<int> fail_error{static_cast<int>(fault_error::overloaded)};
     std::atomic<int> close_mid{0};
     std::atomic<int> corrupt_crc{0};
+    std::atomic<bool> removed{false};  // decommissioned: gone for good
+    std::atomic<bool> echo_payload{false};  // answer with the request's custom payload
     atomic_counters counters;
     std::mutex conns_mu;
     std::list<std::weak_ptr<connection_base>> conns;
@@ -101,9 +103,44 @@ struct node_runtime {
     node_state current() const noexcept { return static_cast<node_state>(state.load(std::memory_order_relaxed)); }
 };
 
+// The nodes' runtimes, indexed by id. Nodes join at run time while I/O
+// threads walk the list, so storage is fixed (never reallocated) and the
+// count is published after the new slot is filled.
+class node_slots {
+public:
+    using slot = std::unique_ptr<node_runtime>;
+    const slot* begin() const noexcept { return slots_.data(); }
+    const slot* end() const noexcept { return slots_.data() + size(); }
+    std::size_t size() const noexcept { return count_.load(std::memory_order_acquire); }
+    const slot& at(std::size_t i) const {
+        if (i >= size()) throw std::out_of_range("no such node");
+        return slots_[i];
+    }
+    // One writer at a time (the engine's exclusive lock, or construction).
+    void push_back(slot s) {
+        const auto n = size();
+        if (n >= slots_.size()) throw std::length_error("too many nodes");
+        slots_[n] = std::move(s);
+        count_.store(n + 1, std::memory_order_release);
+    }
+
+private:
+    std::array<slot, topology::max_nodes> slots_{};
+    std::atomic<std::size_t> count_{0};
+};
+
+// What system_views.clients shows of a connection, read from other threads.
+struct client_state {
+    std::mutex mu;
+    control_plane::client_row row;  // guarded by mu (request_count aside)
+    std::atomic<std::uint64_t> requests{0};
+    std::atomic<bool> closed{false};
+};
+
 class connection_base : public std::enable_shared_from_this<connection_base> {
 public:
     virtual ~connection_base() = default;
+    client_state client;
     // Both thread-safe: they post to the connection's strand.
     virtual void close() = 0;
     virtual void push_event(const proto::event_response& ev, proto::event_type type) = 0;
@@ -115,7 +152,7 @@ struct cluster::impl : control_plane {
     engine db;
     asio::io_context io;
     std::optional<asio::ssl::context> tls;
-    std::vector<std::unique_ptr<node_runtime>> runtimes;
+    node_slots runtimes;
     std::vector<std::thread> threads;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     bool bound = false;  // listeners open (listen() before run())
@@ -123,12 +160,7 @@ struct cluster::impl : control_plane {
 
     explicit impl(cluster_config c)
         : cfg(std::move(c)), topo(cfg.topology), db(topo, cfg.engine), io(std::max(1, cfg.threads)) {
-        for (std::size_t i = 0; i < topo.size(); ++i) {
-            auto n = std::make_unique<node_runtime>();
-            n->id = static_cast<int>(i);
-            n->strand.emplace(asio::make_strand(io));
-            runtimes.push_back(std::move(n));
-        }
+        for (std::size_t i = 0; i < topo.size(); ++i) add_runtime(static_cast<int>(i));
         if (cfg.tls) {
             tls.emplace(asio::ssl::context::tls_server);
             tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -140,6 +172,14 @@ struct cluster::impl : control_plane {
     }
 
     node_runtime& node(int id) { return *runtimes.at(static_cast<std::size_t>(id)); }
+    node_runtime& add_runtime(int id) {
+        auto n = std::make_unique<node_runtime>();
+        n->id = id;
+        n->strand.emplace(asio::make_strand(io));
+        auto& ref = *n;
+        runtimes.push_back(std::move(n));
+        return ref;
+    }
 
     void listen(node_runtime& n);
     void close_node(node_runtime& n);
@@ -163,11 +203,15 @@ struct cluster::impl : control_plane {
     asio::awaitable<void> accept_loop(node_runtime& n);
     void broadcast(const proto::event_response& ev, proto::event_type type, int except_node);
     void broadcast_status(int node, bool up);
+    void broadcast_topology(int node, bool added);
 
     // control_plane
     std::vector<node_row> nodes() override;
     std::string update_node(int node, const std::string& column, const proto::cql_value& value) override;
     std::vector<counter_row> counters() override;
+    std::string node_added(int node) override;
+    void node_removed(int node) override;
+    std::vector<client_row> clients(int node) override;
 };
 
 // ---------------------------------------------------------------------------
@@ -223,6 +267,20 @@ private:
                 auto b = peer.address().to_v4().to_bytes();
                 std::copy(b.begin(), b.end(), a.addr.begin());
                 session_.client_address = a;
+            }
+            std::lock_guard lock(client.mu);
+            auto& row = client.row;
+            if (!ec) {
+                row.address = session_.client_address.value_or(proto::inet_address{});
+                row.port = peer.port();
+                // Cassandra shows the reverse lookup; loopback resolves to localhost.
+                row.hostname = peer.address().is_loopback() ? "localhost" : peer.address().to_string();
+            }
+            row.connection_stage = "established";
+            if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+                row.ssl_enabled = true;
+                if (const char* v = SSL_get_version(stream_.native_handle())) row.ssl_protocol = v;
+                if (const char* c = SSL_get_cipher_name(stream_.native_handle())) row.ssl_cipher_suite = c;
             }
         }
         auto self = shared_from_this();
@@ -297,6 +355,7 @@ private:
     void do_close() {
         if (closed_) return;
         closed_ = true;
+        client.closed.store(true, std::memory_order_relaxed);
         std::error_code ignored;
         if constexpr (std::is_same_v<Stream, tcp::socket>) {
             stream_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -396,6 +455,7 @@ private:
     void handle(const proto::envelope_view& ev) {
         auto& c = node_.counters;
         c.requests.fetch_add(1, std::memory_order_relaxed);
+        client.requests.fetch_add(1, std::memory_order_relaxed);
         c.by_opcode[static_cast<std::size_t>(ev.header.op) & 0x0F].fetch_add(1, std::memory_order_relaxed);
         const auto& h = ev.header;
 
@@ -481,19 +541,33 @@ private:
         execution_info info;
         // BATCH too: Cassandra traces batches although the spec lists only QUERY, PREPARE, EXECUTE.
         info.trace = (h.flags & proto::envelope_flags::tracing) != 0;
+        // Cassandra's default query handler ignores custom payloads; echoing
+        // them (a sim setting) lets clients test their payload path.
+        const auto* echo = (h.flags & proto::envelope_flags::custom_payload) &&
+                                   node_.echo_payload.load(std::memory_order_relaxed)
+                               ? &prefix.custom_payload
+                               : nullptr;
         build(h, [&](proto::byte_writer& w, proto::envelope_header& rh) {
             const std::size_t start = w.size();
             rh.op = cluster_.db.execute(node_.id, session_, req, w, info);
-            if (!info.warnings.empty() || info.tracing_id) {
-                // The tracing id, then warnings, precede the message body (spec 2.2, flags 0x02, 0x08).
+            if (session_.keyspace != shown_keyspace_) {  // USE changed it
+                shown_keyspace_ = session_.keyspace;
+                std::lock_guard lock(client.mu);
+                client.row.keyspace = shown_keyspace_;
+            }
+            if (!info.warnings.empty() || info.tracing_id || echo) {
+                // The tracing id, warnings, then the custom payload precede the
+                // message body (spec 2.2, flags 0x02, 0x08, 0x04).
                 if (info.tracing_id) rh.flags |= proto::envelope_flags::tracing;
                 if (!info.warnings.empty()) rh.flags |= proto::envelope_flags::warning;
-                proto::body_prefix prefix;
-                prefix.tracing_id = info.tracing_id;
-                for (const auto& wn : info.warnings) prefix.warnings.emplace_back(wn);
+                if (echo) rh.flags |= proto::envelope_flags::custom_payload;
+                proto::body_prefix out_prefix;
+                out_prefix.tracing_id = info.tracing_id;
+                for (const auto& wn : info.warnings) out_prefix.warnings.emplace_back(wn);
+                if (echo) out_prefix.custom_payload = *echo;
                 proto::byte_buffer pre;
                 proto::byte_writer pw(pre);
-                proto::write_body_prefix(pw, rh, prefix);
+                proto::write_body_prefix(pw, rh, out_prefix);
                 auto& buf = w.buffer();
                 buf.insert(buf.begin() + static_cast<std::ptrdiff_t>(start), pre.begin(), pre.end());
             }
@@ -562,6 +636,16 @@ private:
                 return;
             }
         }
+        {
+            std::lock_guard lock(client.mu);
+            auto& row = client.row;
+            row.protocol_version = static_cast<int>(session_.version);
+            for (const auto& [k, v] : s.options) row.client_options[std::string(k)] = std::string(v);
+            if (auto d = s.find("DRIVER_NAME")) row.driver_name = std::string(*d);
+            if (auto d = s.find("DRIVER_VERSION")) row.driver_version = std::string(*d);
+            row.connection_stage = cluster_.cfg.users.empty() ? "ready" : "authenticating";
+            if (cluster_.cfg.users.empty()) row.username = "anonymous";
+        }
         if (!cluster_.cfg.users.empty()) {
             authenticating_ = true;
             send_response(h, proto::authenticate_response{"org.apache.cassandra.auth.PasswordAuthenticator"});
@@ -600,6 +684,11 @@ private:
         }
         authenticating_ = false;
         ready_ = true;
+        {
+            std::lock_guard lock(client.mu);
+            client.row.username = user;
+            client.row.connection_stage = "ready";
+        }
         send_response(h, proto::auth_success_response{});
     }
 
@@ -622,6 +711,7 @@ private:
     bool closing_ = false;
     bool finish_after_flush_ = false;
     bool closed_ = false;
+    std::string shown_keyspace_;  // last keyspace published to system_views.clients
 };
 
 }  // namespace
@@ -683,7 +773,7 @@ void cluster::impl::close_node(node_runtime& n) {
 
 void cluster::impl::broadcast(const proto::event_response& ev, proto::event_type type, int except_node) {
     for (auto& n : runtimes) {
-        if (n->id == except_node || n->current() == node_state::down) continue;
+        if (n->id == except_node || n->current() == node_state::down || n->removed.load()) continue;
         std::lock_guard lock(n->conns_mu);
         for (auto& w : n->conns)
             if (auto c = w.lock()) c->push_event(ev, type);
@@ -700,9 +790,67 @@ void cluster::impl::broadcast_status(int node_id, bool up) {
     broadcast(ev, proto::event_type::status_change, node_id);
 }
 
+void cluster::impl::broadcast_topology(int node_id, bool added) {
+    proto::topology_change_event t;
+    t.change = added ? proto::topology_change_type::new_node : proto::topology_change_type::removed_node;
+    t.node.address = topo.node(node_id).inet();
+    t.node.port = topo.node(node_id).config.port;
+    proto::event_response ev;
+    ev.value = t;
+    broadcast(ev, proto::event_type::topology_change, node_id);
+}
+
+// Under the engine's exclusive lock: the node is in the ring already.
+std::string cluster::impl::node_added(int node_id) {
+    if (static_cast<std::size_t>(node_id) != runtimes.size()) return "node ids out of step";
+    auto& n = add_runtime(node_id);
+    if (bound) {
+        try {
+            listen(n);
+        } catch (const std::system_error& e) {
+            // The slot stays, marked removed: ids are never reused.
+            n.removed.store(true);
+            n.state.store(static_cast<int>(node_state::down));
+            return "cannot listen on " + topo.node(node_id).config.address + ":" +
+                   std::to_string(topo.node(node_id).config.port) + ": " + e.what();
+        }
+    }
+    // Listening before the announcement: drivers connect as soon as they hear of it.
+    broadcast_topology(node_id, true);
+    return "";
+}
+
+// Under the engine's exclusive lock: the node has left the ring.
+void cluster::impl::node_removed(int node_id) {
+    auto& n = node(node_id);
+    n.removed.store(true);
+    broadcast_topology(node_id, false);
+    // Like a stopped process, after the current request (it may be this node's own) is answered.
+    asio::post(*n.strand, [this, &n] {
+        n.state.store(static_cast<int>(node_state::down));
+        close_node(n);
+    });
+}
+
+std::vector<control_plane::client_row> cluster::impl::clients(int node_id) {
+    std::vector<client_row> rows;
+    if (node_id < 0 || static_cast<std::size_t>(node_id) >= runtimes.size()) return rows;
+    auto& n = node(node_id);
+    std::lock_guard lock(n.conns_mu);
+    for (auto& w : n.conns) {
+        auto c = w.lock();
+        if (!c || c->client.closed.load(std::memory_order_relaxed)) continue;
+        std::lock_guard row_lock(c->client.mu);
+        rows.push_back(c->client.row);
+        rows.back().request_count = static_cast<std::int64_t>(c->client.requests.load(std::memory_order_relaxed));
+    }
+    return rows;
+}
+
 std::vector<control_plane::node_row> cluster::impl::nodes() {
     std::vector<node_row> rows;
     for (auto& n : runtimes) {
+        if (n->removed.load()) continue;
         const auto& cfg = topo.node(n->id).config;
         node_row r;
         r.node = n->id;
@@ -720,6 +868,7 @@ std::vector<control_plane::node_row> cluster::impl::nodes() {
         r.fail_error = std::string(to_string(static_cast<fault_error>(n->fail_error.load())));
         r.close_mid_response = n->close_mid.load();
         r.corrupt_crc = n->corrupt_crc.load();
+        r.echo_payload = n->echo_payload.load();
         rows.push_back(std::move(r));
     }
     return rows;
@@ -729,6 +878,7 @@ std::string cluster::impl::update_node(int node_id, const std::string& column, c
     if (node_id < 0 || static_cast<std::size_t>(node_id) >= runtimes.size())
         return "No node " + std::to_string(node_id) + " (nodes are 0.." + std::to_string(runtimes.size() - 1) + ")";
     auto& n = node(node_id);
+    if (n.removed.load()) return "Node " + std::to_string(node_id) + " was removed";
     auto as_int = [&](std::atomic<int>& dst) -> std::string {
         if (v.kind() != proto::value_kind::integer || v.as_int() < 0) return column + " must be a non-negative int";
         dst.store(static_cast<int>(v.as_int()));
@@ -738,6 +888,11 @@ std::string cluster::impl::update_node(int node_id, const std::string& column, c
     if (column == "fail_next") return as_int(n.fail_next);
     if (column == "close_mid_response") return as_int(n.close_mid);
     if (column == "corrupt_crc") return as_int(n.corrupt_crc);
+    if (column == "echo_payload") {
+        if (v.kind() != proto::value_kind::boolean) return "echo_payload must be a boolean";
+        n.echo_payload.store(v.as_bool());
+        return "";
+    }
     if (column == "fail_error") {
         if (v.kind() != proto::value_kind::string) return "fail_error must be text";
         auto e = parse_fault_error(v.as_string());
@@ -786,6 +941,7 @@ std::vector<control_plane::counter_row> cluster::impl::counters() {
 // Runs on the node's strand.
 void cluster::impl::set_state(int node_id, node_state st) {
     auto& n = node(node_id);
+    if (n.removed.load()) return;
     auto before = n.current();
     if (before == st) return;
     if (st == node_state::paused) {
@@ -836,7 +992,8 @@ void cluster::start() {
 
 void cluster::listen() {
     if (impl_->bound) return;
-    for (auto& n : impl_->runtimes) impl_->listen(*n);
+    for (auto& n : impl_->runtimes)
+        if (!n->removed.load()) impl_->listen(*n);
     impl_->bound = true;
 }
 
@@ -875,9 +1032,29 @@ engine& cluster::db() noexcept { return impl_->db; }
 
 std::vector<std::string> cluster::contact_points() const {
     std::vector<std::string> out;
-    for (const auto& n : impl_->topo.nodes()) out.push_back(n.config.address + ":" + std::to_string(n.config.port));
+    for (const auto& n : impl_->runtimes) {
+        if (n->removed.load()) continue;
+        const auto& cfg = impl_->topo.node(n->id).config;
+        out.push_back(cfg.address + ":" + std::to_string(cfg.port));
+    }
     return out;
 }
+
+int cluster::add_node(const std::string& datacenter, const std::string& rack) {
+    std::string error;
+    int id = impl_->db.add_node(datacenter, rack, error);
+    if (id < 0) throw std::runtime_error(error);
+    return id;
+}
+
+void cluster::remove_node(int node) {
+    auto err = impl_->db.remove_node(node);
+    if (!err.empty()) throw std::runtime_error(err);
+    // Return once its connections are closed, as stop_node does.
+    impl_->on_node(node, [] {});
+}
+
+bool cluster::is_removed(int node) const { return impl_->node(node).removed.load(); }
 
 void cluster::stop_node(int node) {
     impl_->on_node(node, [this, node] { impl_->set_state(node, node_state::down); });
@@ -898,6 +1075,7 @@ void cluster::fail_next(int node, int count, fault_error error) {
     n.fail_next.store(count);
 }
 void cluster::close_mid_response(int node, int count) { impl_->node(node).close_mid.store(count); }
+void cluster::echo_payload(int node, bool on) { impl_->node(node).echo_payload.store(on); }
 void cluster::corrupt_crc(int node, int count) { impl_->node(node).corrupt_crc.store(count); }
 
 double cluster::io_cpu_seconds() const {

@@ -175,6 +175,38 @@ void engine_impl::replan_all() {
     }
 }
 
+void engine_impl::topology_changed() {
+    for (auto& [name, ks] : keyspaces) compute_replicas(*ks);
+    node_prepared.resize(topo.size());
+    // Cached plans hold no placement, but drop them anyway: cheap and safe.
+    std::lock_guard lock(query_cache_mu);
+    query_cache.clear();
+}
+
+int engine_impl::add_node_locked(const std::string& datacenter, const std::string& rack) {
+    if (!topo_w || !cp) throw_invalid("Adding nodes needs a cluster");
+    const int id = topo_w->add_node(datacenter, rack);
+    if (id < 0) throw_invalid("No more nodes can be added (at most " + std::to_string(topology::max_nodes) + " ids)");
+    topology_changed();
+    auto err = cp->node_added(id);
+    if (!err.empty()) {
+        topo_w->remove_node(id);
+        topology_changed();
+        throw_invalid("Node " + std::to_string(id) + " could not start: " + err);
+    }
+    return id;
+}
+
+void engine_impl::remove_node_locked(int node) {
+    if (!topo_w || !cp) throw_invalid("Removing nodes needs a cluster");
+    if (!topo.is_member(node)) throw_invalid("No node " + std::to_string(node) + " in the ring");
+    if (topo.member_count() <= 1) throw_invalid("Cannot decommission the last node of the cluster");
+    topo_w->remove_node(node);
+    topology_changed();
+    node_prepared[static_cast<std::size_t>(node)].clear();
+    cp->node_removed(node);
+}
+
 proto::opcode engine_impl::run(prepared_stmt& p, exec_ctx& ctx, proto::byte_writer& body) {
     ctx.stmt = &p;
     if (auto* sp = std::get_if<select_plan>(&p.plan)) {
@@ -528,6 +560,7 @@ struct engine::impl : engine_impl {
 };
 
 engine::engine(const topology& topo, engine_config cfg) : impl_(std::make_unique<impl>(topo, cfg)) {}
+engine::engine(topology& topo, engine_config cfg) : impl_(std::make_unique<impl>(topo, cfg)) { impl_->topo_w = &topo; }
 engine::~engine() = default;
 
 void engine::set_control_plane(control_plane* cp) noexcept { impl_->cp = cp; }
@@ -549,6 +582,26 @@ protocol::opcode engine::execute(int coordinator, session_state& session, const 
     ctx.session = &session;
     info.tracing_id = impl_->record_trace(ctx, req, routed, started_us, took, failure ? &*failure : nullptr);
     return op;
+}
+
+int engine::add_node(const std::string& datacenter, const std::string& rack, std::string& error) {
+    std::unique_lock lock(impl_->mu);
+    try {
+        return impl_->add_node_locked(datacenter, rack);
+    } catch (const cql_error& e) {
+        error = e.message;
+        return -1;
+    }
+}
+
+std::string engine::remove_node(int node) {
+    std::unique_lock lock(impl_->mu);
+    try {
+        impl_->remove_node_locked(node);
+        return "";
+    } catch (const cql_error& e) {
+        return e.message;
+    }
 }
 
 void engine::forget_prepared(int node) {

@@ -1171,7 +1171,8 @@ void engine_impl::check_available(const keyspace_def& ks, std::int64_t t, proto:
                 return;
             }
             std::set<std::string> dcs;
-            for (const auto& n : topo.nodes()) dcs.insert(n.config.datacenter);
+            for (const auto& n : topo.nodes())
+                if (n.member) dcs.insert(n.config.datacenter);
             for (const auto& dc : dcs) {
                 int rf = dc_factor(ks.repl, dc);
                 if (rf <= 0) continue;
@@ -1349,10 +1350,36 @@ void engine_impl::run_modify(const modify_plan& p, exec_ctx& ctx, proto::byte_wr
 
     if (p.sim_nodes) {
         if (!cp) throw_invalid("sim control plane not available");
+        if (p.if_exists || p.if_not_exists || !p.conditions.empty()) throw_invalid("Conditions are not supported on sim.nodes");
         for (const auto& k : keys) {
             if (k.comps[0].size() != 4) throw_invalid("Invalid node id");
             int node = read_i32(k.comps[0]);
+            // DELETE FROM sim.nodes WHERE node = N decommissions node N.
+            if (p.k == modify_plan::kind::delete_) {
+                if (!p.deleted_columns.empty() || !p.deleted_elements.empty())
+                    throw_invalid("Only whole rows of sim.nodes can be deleted (that decommissions the node)");
+                remove_node_locked(node);
+                continue;
+            }
+            auto text_of = [&](std::string_view column) {
+                for (const auto& a : p.assignments)
+                    if (a.column->name == column) {
+                        auto v = get_value(a.value, ctx);
+                        if (v.is_set()) return std::string(proto::as_chars(v.bytes));
+                    }
+                return std::string();
+            };
+            // INSERT of the next node id adds a node (datacenter and rack optional).
+            bool added = false;
+            if (p.k == modify_plan::kind::insert && !topo.is_member(node)) {
+                if (node != static_cast<int>(topo.size()))
+                    throw_invalid("Cannot add node " + std::to_string(node) + ": the next node is " + std::to_string(topo.size()) +
+                                  " (ids are given in order and never reused)");
+                add_node_locked(text_of("datacenter"), text_of("rack"));
+                added = true;
+            }
             for (const auto& a : p.assignments) {
+                if (added && (a.column->name == "datacenter" || a.column->name == "rack")) continue;
                 auto v = get_value(a.value, ctx);
                 if (v.is_unset()) continue;
                 proto::cql_value cv;

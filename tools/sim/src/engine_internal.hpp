@@ -449,7 +449,7 @@ struct modify_plan {
     std::optional<value_src> ttl, timestamp;
     bool if_not_exists = false, if_exists = false;
     std::vector<condition_plan> conditions;
-    bool sim_nodes = false;  // UPDATE sim.nodes
+    bool sim_nodes = false;  // INSERT / UPDATE / DELETE on sim.nodes (faults, topology)
     // INSERT JSON: the document (text); every column's value_src is kind::json.
     std::optional<value_src> json;
     bool json_default_unset = false;  // DEFAULT UNSET: absent columns are left as they are
@@ -542,6 +542,7 @@ public:
     engine_impl(const topology& t, engine_config c);
 
     const topology& topo;
+    topology* topo_w = nullptr;  // set when the engine may change the topology (a cluster's)
     engine_config cfg;
     control_plane* cp = nullptr;
     mutable std::shared_mutex mu;
@@ -583,6 +584,13 @@ public:
     void check_available(const keyspace_def& ks, std::int64_t t, proto::consistency cl, int coordinator, bool write) const;
     void check_range_available(const keyspace_def& ks, proto::consistency cl, int coordinator) const;
     void note_partition(exec_ctx& ctx, const keyspace_def& ks, std::int64_t t) const;
+
+    // Topology at run time, under the exclusive lock (engine.cpp): the ring
+    // changes, every keyspace's placement is computed again, and the control
+    // plane opens or closes the node's listener. Throw cql_error.
+    int add_node_locked(const std::string& datacenter, const std::string& rack);
+    void remove_node_locked(int node);
+    void topology_changed();
 };
 
 // value resolution during execution

@@ -449,15 +449,24 @@ struct planner {
                 throw_invalid("Only EQ and IN relation are supported on the partition key (unless you use the token() function or ALLOW FILTERING)");
             out.filters.push_back(make_filter(t, r));
             // An index answers the restriction without ALLOW FILTERING: SAI for = and
-            // ranges on any of its columns, a legacy index for = on one column.
+            // ranges on any of its columns, a legacy index for = on one column;
+            // on collections CONTAINS through values(c), CONTAINS KEY through
+            // keys(m), = on a frozen collection through full(c).
             if (c.kind == column_kind::regular || c.kind == column_kind::static_) {
                 const bool range = r.op == relation_op::lt || r.op == relation_op::lte || r.op == relation_op::gt ||
                                    r.op == relation_op::gte;
                 bool served = false;
                 for (const auto& ix : t.indexes) {
-                    if (ix.column != c.name || ix.options.at("target") != c.name) continue;
-                    if (ix.sai && (r.op == relation_op::eq || range)) served = true;
-                    if (!ix.sai && r.op == relation_op::eq && !legacy_used) served = legacy_used = true;
+                    if (ix.column != c.name) continue;
+                    const auto& target = ix.options.at("target");
+                    bool ok = false;
+                    if (target == c.name) ok = r.op == relation_op::eq || (ix.sai && range);
+                    else if (target == "values(" + c.name + ")") ok = r.op == relation_op::contains;
+                    else if (target == "keys(" + c.name + ")") ok = r.op == relation_op::contains_key;
+                    else if (target == "full(" + c.name + ")") ok = r.op == relation_op::eq;
+                    if (!ok) continue;
+                    if (ix.sai) served = true;
+                    else if (!legacy_used) served = legacy_used = true;
                 }
                 if (served) {
                     ++indexed_filters;
@@ -683,7 +692,8 @@ struct planner {
         out.k = modify_plan::kind::insert;
         auto& t = table_of(s.table, out.ks);
         out.table = &t;
-        check_modifiable(*out.ks, t, false);
+        out.sim_nodes = out.ks->name == "sim" && t.name == "nodes";
+        check_modifiable(*out.ks, t, true);
         if (t.is_counter) throw_invalid("INSERT statements are not allowed on counter tables, use UPDATE instead");
         out.pk_values.resize(t.pk.size());
         out.pk_in_marker.resize(t.pk.size());
@@ -918,7 +928,8 @@ struct planner {
         out.k = modify_plan::kind::delete_;
         auto& t = table_of(s.table, out.ks);
         out.table = &t;
-        check_modifiable(*out.ks, t, false);
+        out.sim_nodes = out.ks->name == "sim" && t.name == "nodes";
+        check_modifiable(*out.ks, t, true);
         for (const auto& d : s.columns) {
             const auto& c = column_of(t, d.column);
             if (c.is_key()) throw_invalid("Invalid identifier " + c.name + " for deletion (should not be a PRIMARY KEY part)");

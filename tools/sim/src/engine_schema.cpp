@@ -155,11 +155,14 @@ std::vector<std::string> token_strings(const node_info& n) {
 
 int peer_port(const topology& topo, const node_info& n) { return topo.config().base_port ? 7000 + n.id : 7000; }
 
-// Every keyspace listed in system_schema (the virtual system_virtual_schema is not).
+// Cassandra's virtual keyspaces: listed in system_virtual_schema, not in system_schema.
+bool is_virtual_keyspace(std::string_view name) { return name == "system_virtual_schema" || name == "system_views"; }
+
+// Every keyspace listed in system_schema.
 std::vector<const keyspace_def*> schema_keyspaces(const engine_impl& e) {
     std::vector<const keyspace_def*> v;
     for (const auto& [name, ks] : e.keyspaces)
-        if (name != "system_virtual_schema") v.push_back(ks.get());
+        if (!is_virtual_keyspace(name)) v.push_back(ks.get());
     return v;
 }
 
@@ -268,7 +271,7 @@ void engine_impl::install_system_keyspaces() {
                {"release_version", "text"}, {"rpc_address", "inet"}, {"schema_version", "uuid"}, {"tokens", "set<text>"}},
               [](engine_impl& e, const exec_ctx& ctx, const table_def& t, partition_map& m) {
                   for (const auto& n : e.topo.nodes()) {
-                      if (n.id == ctx.coordinator) continue;
+                      if (n.id == ctx.coordinator || !n.member) continue;
                       row_builder(t, m)
                           .set("peer", enc_inet(n.inet()))
                           .set("data_center", enc_text(n.config.datacenter))
@@ -288,7 +291,7 @@ void engine_impl::install_system_keyspaces() {
                {"rack", "text"}, {"release_version", "text"}, {"schema_version", "uuid"}, {"tokens", "set<text>"}},
               [](engine_impl& e, const exec_ctx& ctx, const table_def& t, partition_map& m) {
                   for (const auto& n : e.topo.nodes()) {
-                      if (n.id == ctx.coordinator) continue;
+                      if (n.id == ctx.coordinator || !n.member) continue;
                       row_builder(t, m)
                           .set("peer", enc_inet(n.inet()))
                           .set("peer_port", enc_int(peer_port(e.topo, n)))
@@ -445,27 +448,98 @@ void engine_impl::install_system_keyspaces() {
                               .commit();
               });
 
-    // ---- system_virtual_schema ----
+    // ---- system_views (Cassandra 5.0's columns; what drivers and operators read) ----
+    auto& views = make_ks("system_views", local, true);
+    add_table(views, "clients",
+              {{"address", "inet", PK}, {"port", "int", CK}, {"client_options", "map<text, text>"},
+               {"connection_stage", "text"}, {"driver_name", "text"}, {"driver_version", "text"}, {"hostname", "text"},
+               {"keyspace_name", "text"}, {"protocol_version", "int"}, {"request_count", "bigint"},
+               {"ssl_cipher_suite", "text"}, {"ssl_enabled", "boolean"}, {"ssl_protocol", "text"}, {"username", "text"}},
+              [](engine_impl& e, const exec_ctx& ctx, const table_def& t, partition_map& m) {
+                  if (!e.cp) return;
+                  for (const auto& c : e.cp->clients(ctx.coordinator)) {
+                      row_builder r(t, m);
+                      r.set("address", enc_inet(c.address))
+                          .set("port", enc_int(c.port))
+                          .set("connection_stage", enc_text(c.connection_stage))
+                          .set("hostname", enc_text(c.hostname))
+                          .set("protocol_version", enc_int(c.protocol_version))
+                          .set("request_count", enc_bigint(c.request_count))
+                          .set("ssl_enabled", enc_bool(c.ssl_enabled));
+                      if (!c.client_options.empty()) r.set("client_options", enc_text_map(c.client_options));
+                      auto opt = [&](std::string_view col, const std::string& v) {
+                          if (!v.empty()) r.set(col, enc_text(v));
+                      };
+                      opt("driver_name", c.driver_name);
+                      opt("driver_version", c.driver_version);
+                      opt("keyspace_name", c.keyspace);
+                      opt("ssl_cipher_suite", c.ssl_cipher_suite);
+                      opt("ssl_protocol", c.ssl_protocol);
+                      opt("username", c.username);
+                      r.commit();
+                  }
+              });
+    // A few of the node's settings, with Cassandra 5.0's names and default values.
+    add_table(views, "settings", {{"name", "text", PK}, {"value", "text"}},
+              [](engine_impl& e, const exec_ctx& ctx, const table_def& t, partition_map& m) {
+                  const auto& n = e.topo.node(ctx.coordinator);
+                  const std::map<std::string, std::string> settings{
+                      {"batch_size_fail_threshold", "50KiB"},
+                      {"batch_size_warn_threshold", "5KiB"},
+                      {"cas_contention_timeout", "1000ms"},
+                      {"cdc_enabled", "false"},
+                      {"cluster_name", e.topo.config().cluster_name},
+                      {"counter_write_request_timeout", "5000ms"},
+                      {"default_secondary_index", "legacy_local_table"},
+                      {"endpoint_snitch", "SimpleSnitch"},
+                      {"listen_address", n.config.address},
+                      {"materialized_views_enabled", "false"},
+                      {"native_transport_allow_older_protocols", "true"},
+                      {"native_transport_port", std::to_string(n.config.port)},
+                      {"num_tokens", std::to_string(e.topo.config().num_tokens)},
+                      {"partitioner", "org.apache.cassandra.dht.Murmur3Partitioner"},
+                      {"range_request_timeout", "10000ms"},
+                      {"read_request_timeout", "5000ms"},
+                      {"request_timeout", "10000ms"},
+                      {"rpc_address", n.config.address},
+                      {"sasi_indexes_enabled", "false"},
+                      {"storage_compatibility_mode", "CASSANDRA_4"},
+                      {"truncate_request_timeout", "60000ms"},
+                      {"write_request_timeout", "2000ms"},
+                  };
+                  for (const auto& [name, value] : settings)
+                      row_builder(t, m).set("name", enc_text(name)).set("value", enc_text(value)).commit();
+              });
+
+    // ---- system_virtual_schema: the virtual keyspaces and their tables ----
     auto& vs = make_ks("system_virtual_schema", local, true);
+    auto each_virtual = [](engine_impl& e, auto&& f) {
+        for (const auto& [name, ks] : e.keyspaces)
+            if (is_virtual_keyspace(name)) f(*ks);
+    };
     add_table(vs, "keyspaces", {{"keyspace_name", "text", PK}},
-              [](engine_impl&, const exec_ctx&, const table_def& t, partition_map& m) {
-                  row_builder(t, m).set("keyspace_name", enc_text("system_virtual_schema")).commit();
+              [each_virtual](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
+                  each_virtual(e, [&](const keyspace_def& ks) { row_builder(t, m).set("keyspace_name", enc_text(ks.name)).commit(); });
               });
     add_table(vs, "tables", {{"keyspace_name", "text", PK}, {"table_name", "text", CK}, {"comment", "text"}},
-              [](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
-                  for (const auto& [name, tab] : e.keyspaces.at("system_virtual_schema")->tables)
-                      row_builder(t, m)
-                          .set("keyspace_name", enc_text("system_virtual_schema"))
-                          .set("table_name", enc_text(name))
-                          .set("comment", enc_text(""))
-                          .commit();
+              [each_virtual](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
+                  each_virtual(e, [&](const keyspace_def& ks) {
+                      for (const auto& [name, tab] : ks.tables)
+                          row_builder(t, m)
+                              .set("keyspace_name", enc_text(ks.name))
+                              .set("table_name", enc_text(name))
+                              .set("comment", enc_text(""))
+                              .commit();
+                  });
               });
     add_table(vs, "columns",
               {{"keyspace_name", "text", PK}, {"table_name", "text", CK}, {"column_name", "text", CK},
                {"clustering_order", "text"}, {"column_name_bytes", "blob"}, {"kind", "text"}, {"position", "int"},
                {"type", "text"}},
-              [](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
-                  for (const auto& [name, tab] : e.keyspaces.at("system_virtual_schema")->tables) column_rows(*tab, t, m);
+              [each_virtual](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
+                  each_virtual(e, [&](const keyspace_def& ks) {
+                      for (const auto& [name, tab] : ks.tables) column_rows(*tab, t, m);
+                  });
               });
 
     // ---- sim: fault injection and counters through CQL ----
@@ -473,7 +547,7 @@ void engine_impl::install_system_keyspaces() {
     add_table(sim, "nodes",
               {{"node", "int", PK}, {"address", "text"}, {"port", "int"}, {"datacenter", "text"}, {"rack", "text"},
                {"state", "text"}, {"latency_ms", "int"}, {"fail_next", "int"}, {"fail_error", "text"},
-               {"close_mid_response", "int"}, {"corrupt_crc", "int"}},
+               {"close_mid_response", "int"}, {"corrupt_crc", "int"}, {"echo_payload", "boolean"}},
               [](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
                   if (!e.cp) throw_invalid("sim control plane not available");
                   for (const auto& n : e.cp->nodes())
@@ -489,6 +563,7 @@ void engine_impl::install_system_keyspaces() {
                           .set("fail_error", enc_text(n.fail_error))
                           .set("close_mid_response", enc_int(n.close_mid_response))
                           .set("corrupt_crc", enc_int(n.corrupt_crc))
+                          .set("echo_payload", enc_bool(n.echo_payload))
                           .commit();
               });
     add_table(sim, "counters", {{"node", "int", PK}, {"name", "text", CK}, {"value", "bigint"}},
@@ -505,10 +580,11 @@ void engine_impl::install_system_keyspaces() {
 void engine_impl::compute_replicas(keyspace_def& ks) const {
     ks.total_rf = 0;
     if (ks.repl.kind == replication::strategy::simple) ks.total_rf = ks.repl.replication_factor;
-    else if (ks.repl.kind == replication::strategy::everywhere) ks.total_rf = static_cast<int>(topo.size());
+    else if (ks.repl.kind == replication::strategy::everywhere) ks.total_rf = static_cast<int>(topo.member_count());
     else if (ks.repl.kind == replication::strategy::network_topology) {
         std::set<std::string> dcs;
-        for (const auto& n : topo.nodes()) dcs.insert(n.config.datacenter);
+        for (const auto& n : topo.nodes())
+            if (n.member) dcs.insert(n.config.datacenter);
         for (const auto& [dc, f] : ks.repl.dc_factors) dcs.insert(dc);
         for (const auto& dc : dcs) {
             auto it = ks.repl.dc_factors.find(dc);
@@ -681,7 +757,8 @@ void engine_impl::execute_schema(const statement& s, exec_ctx& ctx, proto::byte_
             throw_error(proto::server_errc::config_error, "Unable to use given strategy class: LocalStrategy is reserved for internal use.");
         if (ks->repl.kind == replication::strategy::network_topology) {
             std::set<std::string> dcs;
-            for (const auto& n : topo.nodes()) dcs.insert(n.config.datacenter);
+            for (const auto& n : topo.nodes())
+                if (n.member) dcs.insert(n.config.datacenter);
             for (const auto& [dc, f] : ks->repl.dc_factors)
                 if (!dcs.count(dc))
                     throw_error(proto::server_errc::config_error,
@@ -831,6 +908,19 @@ void engine_impl::execute_schema(const statement& s, exec_ctx& ctx, proto::byte_
         else if (cls.find("sasi") != std::string::npos) throw_invalid("SASI indexes are disabled. Enable in cassandra.yaml to use.");
         else if (!cls.empty() && cls != "legacy_local_table") throw_invalid("Unable to find custom indexer class '" + ci->using_class + "'");
         if (!sai && col->type.kind == type_kind::vector) throw_invalid("Cannot create secondary index on vector column " + col->name);
+        if (const auto& kind = ci->target_kind; !kind.empty()) {
+            // Cassandra's checks of keys()/values()/entries()/full() targets, in its order.
+            const bool frozen_collection = col->type.is_collection() && !col->multi_cell;
+            if (frozen_collection && kind != "full")
+                throw_invalid("Cannot create " + kind + "() index on frozen column " + col->name +
+                              ". Frozen collections are immutable and must be fully indexed by using the 'full(" + col->name +
+                              ")' modifier");
+            if (!frozen_collection && kind == "full") throw_invalid("full() indexes can only be created on frozen collections");
+            if (!col->type.is_collection())
+                throw_invalid("Cannot create " + kind + "() index on " + col->name + ". Non-collection columns only support simple indexes");
+            if ((kind == "keys" || kind == "entries") && !(col->type.kind == type_kind::map && col->multi_cell))
+                throw_invalid("Cannot create index on " + kind + " of column " + col->name + " with non-map type");
+        }
         std::map<std::string, std::string> opts;
         for (const auto& [key, v] : ci->options) {
             if (!sai) throw_invalid("Cannot specify options for a non-CUSTOM index");
@@ -910,11 +1000,11 @@ void engine_impl::execute_schema(const statement& s, exec_ctx& ctx, proto::byte_
         auto it = k->tables.find(tr->table.name);
         if (it == k->tables.end()) throw_invalid("unconfigured table " + tr->table.name);
         if (k->is_system) throw_error(proto::server_errc::unauthorized, ksn + " keyspace is not user-modifiable.");
+        const auto members = static_cast<std::int32_t>(topo.member_count());
         for (const auto& n : topo.nodes())
-            if (!topo.is_up(n.id))
+            if (n.member && !topo.is_up(n.id))
                 throw_error(proto::server_errc::unavailable, "Cannot achieve consistency level ALL",
-                            proto::unavailable_info{proto::consistency::all, static_cast<std::int32_t>(topo.size()),
-                                                    static_cast<std::int32_t>(topo.size()) - 1});
+                            proto::unavailable_info{proto::consistency::all, members, members - 1});
         it->second->clear_data();
         return void_result(body);
     }

@@ -121,45 +121,75 @@ topology::topology(const topology_config& cfg) : config_(cfg) {
     for (auto& [name, n] : dcs) total += n;
     if (total != cfg.nodes) throw std::invalid_argument("datacenter node counts must add up to the number of nodes");
 
-    std::uint64_t rng = cfg.seed;
-    std::set<token> used;
+    nodes_.reserve(max_nodes);
+    up_ = std::make_unique<std::atomic<bool>[]>(max_nodes);
+    rng_ = cfg.seed;
     int id = 0;
-    for (const auto& [dc, count] : dcs) {
-        for (int i = 0; i < count; ++i, ++id) {
-            node_info n;
-            n.id = id;
-            n.config.datacenter = dc;
-            n.config.rack = "rack" + std::to_string(1 + i % std::max(1, cfg.racks_per_dc));
-            if (cfg.base_port != 0) {
-                n.config.address = cfg.base_address;
-                n.config.port = static_cast<std::uint16_t>(cfg.base_port + id);
-            } else {
-                n.config.address = "127.0.0." + std::to_string(id + 1);
-                n.config.port = cfg.port;
-            }
-            // Random version-4 UUID from the seed.
-            std::uint64_t hi = splitmix64(rng), lo = splitmix64(rng);
-            for (int b = 0; b < 8; ++b) {
-                n.host_id[static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(hi >> (56 - 8 * b));
-                n.host_id[static_cast<std::size_t>(8 + b)] = static_cast<std::uint8_t>(lo >> (56 - 8 * b));
-            }
-            n.host_id[6] = static_cast<std::uint8_t>((n.host_id[6] & 0x0F) | 0x40);
-            n.host_id[8] = static_cast<std::uint8_t>((n.host_id[8] & 0x3F) | 0x80);
-            while (n.tokens.size() < static_cast<std::size_t>(cfg.num_tokens)) {
-                auto t = static_cast<token>(splitmix64(rng));
-                // The minimum token is the ring's start, never a node's token.
-                if (t == std::numeric_limits<token>::min() || !used.insert(t).second) continue;
-                n.tokens.push_back(t);
-            }
-            std::sort(n.tokens.begin(), n.tokens.end());
-            nodes_.push_back(std::move(n));
-        }
+    for (const auto& [dc, count] : dcs)
+        for (int i = 0; i < count; ++i, ++id) make_node(id, dc, "rack" + std::to_string(1 + i % std::max(1, cfg.racks_per_dc)));
+    rebuild_ring();
+}
+
+void topology::make_node(int id, const std::string& dc, const std::string& rack) {
+    node_info n;
+    n.id = id;
+    n.config.datacenter = dc;
+    n.config.rack = rack;
+    if (config_.base_port != 0) {
+        n.config.address = config_.base_address;
+        n.config.port = static_cast<std::uint16_t>(config_.base_port + id);
+    } else {
+        n.config.address = "127.0.0." + std::to_string(id + 1);
+        n.config.port = config_.port;
     }
+    // Random version-4 UUID from the seed.
+    std::uint64_t hi = splitmix64(rng_), lo = splitmix64(rng_);
+    for (int b = 0; b < 8; ++b) {
+        n.host_id[static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(hi >> (56 - 8 * b));
+        n.host_id[static_cast<std::size_t>(8 + b)] = static_cast<std::uint8_t>(lo >> (56 - 8 * b));
+    }
+    n.host_id[6] = static_cast<std::uint8_t>((n.host_id[6] & 0x0F) | 0x40);
+    n.host_id[8] = static_cast<std::uint8_t>((n.host_id[8] & 0x3F) | 0x80);
+    while (n.tokens.size() < static_cast<std::size_t>(config_.num_tokens)) {
+        auto t = static_cast<token>(splitmix64(rng_));
+        // The minimum token is the ring's start, never a node's token.
+        if (t == std::numeric_limits<token>::min() || !used_.insert(t).second) continue;
+        n.tokens.push_back(t);
+    }
+    std::sort(n.tokens.begin(), n.tokens.end());
+    up_[static_cast<std::size_t>(id)].store(true);
+    nodes_.push_back(std::move(n));
+    count_.store(nodes_.size(), std::memory_order_release);
+}
+
+void topology::rebuild_ring() {
+    ring_.clear();
     for (const auto& n : nodes_)
-        for (auto t : n.tokens) ring_.push_back({t, n.id});
+        if (n.member)
+            for (auto t : n.tokens) ring_.push_back({t, n.id});
     std::sort(ring_.begin(), ring_.end(), [](const ring_entry& a, const ring_entry& b) { return a.t < b.t; });
-    up_ = std::make_unique<std::atomic<bool>[]>(nodes_.size());
-    for (std::size_t i = 0; i < nodes_.size(); ++i) up_[i].store(true);
+}
+
+std::size_t topology::member_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& node : nodes_) n += node.member ? 1 : 0;
+    return n;
+}
+
+int topology::add_node(const std::string& datacenter, const std::string& rack) {
+    if (nodes_.size() >= max_nodes) return -1;
+    const int id = static_cast<int>(nodes_.size());
+    make_node(id, datacenter.empty() ? nodes_.front().config.datacenter : datacenter, rack.empty() ? "rack1" : rack);
+    rebuild_ring();
+    return id;
+}
+
+bool topology::remove_node(int id) {
+    if (!is_member(id) || member_count() <= 1) return false;
+    nodes_[static_cast<std::size_t>(id)].member = false;
+    up_[static_cast<std::size_t>(id)].store(false);
+    rebuild_ring();
+    return true;
 }
 
 std::size_t topology::ring_position(token t) const noexcept {
@@ -176,10 +206,11 @@ std::vector<int> topology::replicas(const replication& r, token t) const {
     switch (r.kind) {
         case replication::strategy::local: return out;
         case replication::strategy::everywhere:
-            for (const auto& node : nodes_) out.push_back(node.id);
+            for (const auto& node : nodes_)
+                if (node.member) out.push_back(node.id);
             return out;
         case replication::strategy::simple: {
-            const std::size_t want = std::min<std::size_t>(static_cast<std::size_t>(r.replication_factor), nodes_.size());
+            const std::size_t want = std::min<std::size_t>(static_cast<std::size_t>(r.replication_factor), member_count());
             for (std::size_t i = 0; i < n && out.size() < want; ++i) {
                 int node = ring_[(start + i) % n].node;
                 if (!contains(node)) out.push_back(node);
@@ -200,6 +231,7 @@ std::vector<int> topology::replicas(const replication& r, token t) const {
     std::map<std::string, dc_state> dcs;
     std::map<std::string, std::pair<int, std::set<std::string>>> members;  // dc -> (node count, racks)
     for (const auto& node : nodes_) {
+        if (!node.member) continue;
         auto& m = members[node.config.datacenter];
         ++m.first;
         m.second.insert(node.config.rack);

@@ -9,7 +9,11 @@
 //   UPDATE sim.nodes SET fail_next = 3, fail_error = 'OVERLOADED' WHERE node = 2;
 //   UPDATE sim.nodes SET close_mid_response = 1 WHERE node = 0;
 //   UPDATE sim.nodes SET corrupt_crc = 1 WHERE node = 0;
+//   UPDATE sim.nodes SET echo_payload = true WHERE node = 0;  -- custom payloads come back
 //   SELECT * FROM sim.counters WHERE node = 0;  -- requests by opcode, bytes, ...
+//   INSERT INTO sim.nodes (node) VALUES (3);     -- a new node joins (the next id;
+//                                                -- datacenter, rack optional)
+//   DELETE FROM sim.nodes WHERE node = 1;        -- decommission node 1
 //
 // Tracing: QUERY / PREPARE / EXECUTE / BATCH with the tracing flag (0x02) get
 // a tracing id (a timeuuid) before the body; system_traces.sessions and
@@ -118,6 +122,23 @@ public:
     void fail_next(int node, int count, fault_error error);
     void close_mid_response(int node, int count);  // the next N responses are cut and the connection closed
     void corrupt_crc(int node, int count);         // the next N response flushes get a bad CRC32 (v5 only)
+    // Answer QUERY/PREPARE/EXECUTE/BATCH with the request's custom payload
+    // (flag 0x04). Cassandra's default handler ignores payloads; this lets
+    // clients test their payload path.
+    void echo_payload(int node, bool on);
+
+    // ---- topology at run time (thread-safe) ----
+    // A new node joins: it gets the next id, fresh vnode tokens, its
+    // listener (when the cluster serves) and every connection registered for
+    // TOPOLOGY_CHANGE gets NEW_NODE. An empty datacenter means node 0's.
+    // Throws std::runtime_error when it cannot (no ids left, address taken).
+    int add_node(const std::string& datacenter = {}, const std::string& rack = {});
+    // Decommission: the node leaves the ring (its ranges move to the others;
+    // every row stays readable), REMOVED_NODE goes out, its listener and
+    // connections close. Its id is never reused. Throws std::runtime_error
+    // for a node not in the ring, or the last one.
+    void remove_node(int node);
+    bool is_removed(int node) const;
 
     node_counters counters(int node) const;
     // CPU time used so far by the cluster's I/O threads (start() only), so

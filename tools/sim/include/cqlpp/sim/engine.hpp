@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,7 +62,7 @@ public:
     // Rows of sim.nodes: one per node. Columns (in this order):
     // node int (pk), address text, port int, datacenter text, rack text,
     // state text ('up' | 'down' | 'paused'), latency_ms int, fail_next int,
-    // fail_error text, close_mid_response int, corrupt_crc int.
+    // fail_error text, close_mid_response int, corrupt_crc int, echo_payload boolean.
     struct node_row {
         int node = 0;
         std::string address;
@@ -70,6 +71,7 @@ public:
         int latency_ms = 0, fail_next = 0;
         std::string fail_error;
         int close_mid_response = 0, corrupt_crc = 0;
+        bool echo_payload = false;
     };
     virtual std::vector<node_row> nodes() = 0;
     // UPDATE sim.nodes SET <column> = <value> WHERE node = N. Returns an
@@ -83,6 +85,35 @@ public:
         std::int64_t value = 0;
     };
     virtual std::vector<counter_row> counters() = 0;
+
+    // Topology at run time. The engine has already placed the node in the
+    // ring (or taken it out); the network layer opens its listener and sends
+    // TOPOLOGY_CHANGE NEW_NODE (closes it, REMOVED_NODE). node_added returns
+    // an error message ("" on success), and the engine then takes the node out again.
+    virtual std::string node_added(int node) {
+        (void)node;
+        return "Adding nodes needs a cluster";
+    }
+    virtual void node_removed(int node) { (void)node; }
+
+    // Rows of system_views.clients on `node`: its open client connections.
+    struct client_row {
+        protocol::inet_address address;
+        int port = 0;
+        std::string hostname;
+        std::string username;  // "anonymous" without authentication; empty before it
+        std::string connection_stage;  // "established" | "authenticating" | "ready"
+        int protocol_version = 0;
+        std::map<std::string, std::string> client_options;  // the STARTUP options
+        std::string driver_name, driver_version, keyspace;  // empty: null
+        std::int64_t request_count = 0;
+        bool ssl_enabled = false;
+        std::string ssl_protocol, ssl_cipher_suite;  // empty: null
+    };
+    virtual std::vector<client_row> clients(int node) {
+        (void)node;
+        return {};
+    }
 };
 
 struct engine_config {
@@ -94,6 +125,8 @@ struct engine_config {
 class engine {
 public:
     engine(const topology& topo, engine_config cfg = {});
+    // With a mutable topology, nodes can be added and removed at run time.
+    engine(topology& topo, engine_config cfg = {});
     ~engine();
     engine(const engine&) = delete;
     engine& operator=(const engine&) = delete;
@@ -110,6 +143,15 @@ public:
     // Node `n` restarted: it forgets the statements prepared on it (so the
     // driver's re-prepare on UNPREPARED can be exercised).
     void forget_prepared(int node);
+
+    // Topology at run time (an engine built on a mutable topology, with a
+    // control plane): a new node joins the ring with fresh vnode tokens, or a
+    // node is decommissioned and its ranges move to the remaining nodes. Data
+    // stays where it is (one copy serves every replica), so every row stays
+    // readable. add_node returns the id or -1 (then `error` says why);
+    // remove_node returns "" or an error message.
+    int add_node(const std::string& datacenter, const std::string& rack, std::string& error);
+    std::string remove_node(int node);
 
 private:
     struct impl;

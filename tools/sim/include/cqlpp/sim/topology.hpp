@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,7 @@ struct node_info {
     node_config config;
     protocol::uuid_bytes host_id{};
     std::vector<token> tokens;  // sorted
+    bool member = true;         // false once decommissioned (the id is never reused)
     protocol::inet_address inet() const;
 };
 
@@ -62,10 +64,29 @@ class topology {
 public:
     explicit topology(const topology_config& cfg);
 
+    // Most nodes a cluster can ever have (ids are never reused after a removal).
+    static constexpr std::size_t max_nodes = 250;
+
     const topology_config& config() const noexcept { return config_; }
+    // Every node ever added, decommissioned ones too (member == false): ids index it.
     const std::vector<node_info>& nodes() const noexcept { return nodes_; }
-    const node_info& node(int id) const { return nodes_.at(static_cast<std::size_t>(id)); }
-    std::size_t size() const noexcept { return nodes_.size(); }
+    // Storage is reserved for max_nodes, so a node_info reference stays valid
+    // while nodes are added (the network layer reads its own node's config).
+    const node_info& node(int id) const { return nodes_.data()[static_cast<std::size_t>(id)]; }
+    std::size_t size() const noexcept { return count_.load(std::memory_order_acquire); }
+    bool is_member(int id) const noexcept {
+        return id >= 0 && static_cast<std::size_t>(id) < size() && node(id).member;
+    }
+    std::size_t member_count() const noexcept;
+
+    // Run-time changes (the caller serialises them against every reader of
+    // nodes()/ring(); the engine does so under its exclusive lock).
+    // Adds a node with fresh vnode tokens; an empty datacenter means the first
+    // node's. Returns its id, or -1 when max_nodes ids are used up.
+    int add_node(const std::string& datacenter = {}, const std::string& rack = {});
+    // Decommission: the node leaves the ring (its ranges go to the next
+    // nodes clockwise) and goes down. False if it is not a member or is the last one.
+    bool remove_node(int id);
 
     // Sorted ring: every vnode token with the node that owns it.
     struct ring_entry {
@@ -84,10 +105,16 @@ public:
     void set_up(int id, bool up) noexcept { up_[static_cast<std::size_t>(id)].store(up, std::memory_order_relaxed); }
 
 private:
+    void make_node(int id, const std::string& dc, const std::string& rack);
+    void rebuild_ring();
+
     topology_config config_;
     std::vector<node_info> nodes_;
+    std::atomic<std::size_t> count_{0};
     std::vector<ring_entry> ring_;
     std::unique_ptr<std::atomic<bool>[]> up_;
+    std::uint64_t rng_ = 0;   // token and host id generator state
+    std::set<token> used_;    // every token handed out
 };
 
 }  // namespace cqlpp::sim
