@@ -61,6 +61,11 @@ std::optional<protocol::uuid_bytes> result::tracing_id() const noexcept {
     return response_ ? response_->prefix.tracing_id : std::nullopt;
 }
 
+std::span<const std::pair<std::string_view, std::optional<protocol::bytes_view>>> result::custom_payload() const noexcept {
+    if (!response_) return {};
+    return response_->prefix.custom_payload;
+}
+
 std::span<const std::string_view> result::warnings() const noexcept {
     return response_ ? std::span<const std::string_view>(response_->prefix.warnings)
                      : std::span<const std::string_view>(no_warnings());

@@ -176,6 +176,17 @@ TEST_CASE("session: a response carrying a custom payload (echoed by the sim) wit
             CHECK(r.tracing_id().has_value());
             REQUIRE(r.warnings().size() == 1);
             CHECK(r.warnings()[0] == "Aggregation query used without partition key");
+            if (echo == 0) {
+                CHECK(r.custom_payload().empty());
+            } else {
+                REQUIRE(r.custom_payload().size() == 2);
+                CHECK(r.custom_payload()[0].first == "k");
+                REQUIRE(r.custom_payload()[0].second.has_value());
+                CHECK(std::vector<std::uint8_t>(r.custom_payload()[0].second->begin(), r.custom_payload()[0].second->end()) ==
+                      std::vector<std::uint8_t>{1, 2, 3});
+                CHECK(r.custom_payload()[1].first == "empty");
+                CHECK(r.custom_payload()[1].second.has_value());
+            }
         }
         CHECK(sent[1] == sent[0] + 23);
         co_await s->close();

@@ -52,6 +52,9 @@ public:
 
     std::optional<protocol::uuid_bytes> tracing_id() const noexcept;
     std::span<const std::string_view> warnings() const noexcept;
+    // The response's custom payload (flag 0x04: what a server-side query handler
+    // returned), as (key, value or null) pairs borrowing the response's bytes.
+    std::span<const std::pair<std::string_view, std::optional<protocol::bytes_view>>> custom_payload() const noexcept;
     // The node that answered ("127.0.0.1:9042") and how many attempts it took.
     const std::string& coordinator() const noexcept { return coordinator_; }
     int attempts() const noexcept { return attempts_; }
