@@ -1364,8 +1364,10 @@ void iceberg_partition_of(const iceberg_write_plan& plan, std::span<const protoc
     out.resize(plan.partition.size());
     for (std::size_t i = 0; i < plan.partition.size(); ++i) {
         const auto& f = plan.partition[i];
-        auto& o = out[i];
-        o = iceberg_partition_value{};
+        auto& o = out[i];  // reused row after row: keep the string's capacity
+        o.null = true;
+        o.i = 0;
+        o.s.clear();
         if (f.column >= row.size() || row[f.column].is_null() || row[f.column].is_empty()) continue;
         const auto& v = row[f.column];
         const auto& src = plan.column_types[f.column];

@@ -437,7 +437,9 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                             for (const auto& x : pv) {
                                 pkey += x.null ? 'n' : 'v';
                                 pkey.append(reinterpret_cast<const char*>(&x.i), sizeof x.i);
-                                pkey += std::to_string(x.s.size()) + ':' + x.s;
+                                const auto len = x.s.size();
+                                pkey.append(reinterpret_cast<const char*>(&len), sizeof len);
+                                pkey += x.s;
                             }
                             auto it = by_partition.find(pkey);
                             if (it == by_partition.end()) {

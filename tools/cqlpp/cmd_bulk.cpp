@@ -712,7 +712,7 @@ void run_commit(const bulk_cli& c) {
             collect_data_files(dir, share.j, files);
         } else {
             for (const auto& r : share.m.ranges)
-                parquet_files.push_back(fs::relative(dir / bulk::range_file_name(r.range, bulk::data_format::parquet), base)
+                parquet_files.push_back((fs::path(dir.filename()) / bulk::range_file_name(r.range, bulk::data_format::parquet))
                                             .string());
         }
         rows += share.m.rows;
@@ -726,7 +726,7 @@ void run_commit(const bulk_cli& c) {
     if (iceberg) {
         bulk::iceberg_write_plan plan;
         if (auto st = bulk::iceberg_parse_plan_json(plan_text, plan); !st) throw command_error(st.message);
-        if (fs::absolute(base).lexically_normal() != plan.location)
+        if (fs::absolute(base, ec).lexically_normal() != plan.location)
             throw command_error("the workers wrote for table " + plan.location.string() + ", not " + base.string());
         bulk::iceberg_commit_result cr;
         const auto mode = c.mode == "overwrite" ? bulk::iceberg_mode::overwrite : bulk::iceberg_mode::append;
