@@ -124,6 +124,8 @@ for i in 1 2 3; do
   expect_rc "w$i" 0
 done
 [ ! -e "$W/ks/workers/metadata" ] && ok || bad "a worker committed by itself"
+run w1_again bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name workers --worker 1/3 --job j1
+expect_rc w1_again 0 && { grep -q "already finished" "$WORK/w1_again.out" && ok || bad "finished worker again: $(cat "$WORK/w1_again.out")"; }
 run wc bulk commit --format iceberg --warehouse "$W" -k ks --table-name workers --workers 3 --job j1
 expect_rc wc 0 && { grep -q "snapshot [0-9]* (sequence 1, v1.metadata.json) from 3 worker(s): .* 300 rows, checksum $SUM; table .* 300 rows$" "$WORK/wc.out" && ok || bad "commit: $(cat "$WORK/wc.out")"; }
 run wc_again bulk commit --format iceberg --warehouse "$W" -k ks --table-name workers --workers 3 --job j1

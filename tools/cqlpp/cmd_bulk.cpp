@@ -341,9 +341,12 @@ void run_operation(const bulk_cli& c, const std::string& op) {
                 if (!c.resume.empty()) throw command_error("--worker with --format iceberg resumes by itself; no --resume");
                 o.output_dir = worker_dir(table_dir, c.job, *o.plan.worker);
                 std::error_code ec;
-                if (fs::exists(o.output_dir / "worker.json", ec))
-                    throw command_error("worker " + c.worker + " of job '" + c.job + "' already finished (" +
-                                        (o.output_dir / "worker.json").string() + ")");
+                if (fs::exists(o.output_dir / "worker.json", ec)) {
+                    // A retried pod of a worker that finished: nothing to do (idempotent for schedulers).
+                    std::cout << "iceberg: worker " << c.worker << " of job '" << c.job << "' already finished ("
+                              << (o.output_dir / "worker.json").string() << "); nothing to do\n";
+                    return;
+                }
                 if (fs::exists(o.output_dir / "journal.jsonl", ec)) {
                     o.run_dir = o.output_dir;
                     o.resume = true;
