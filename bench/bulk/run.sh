@@ -7,6 +7,14 @@
 #   bench/bulk/run.sh                       # 1,000,000 rows, build in build/release
 #   ROWS=200000 BUILD_DIR=/tmp/b bench/bulk/run.sh
 #   CQLPP=/path/to/cqlpp PORT=22500 bench/bulk/run.sh
+#   PYTHON=0 bench/bulk/run.sh              # skip the Python jobs (formats only)
+#
+# Then the output formats, each against the CSV unload of the same run: unload
+# to Parquet (zstd), to an Iceberg table, and the two-step path without them
+# (the CSV unload, then DuckDB converting the CSV files to zstd Parquet: node
+# tests/parquet_interop/csv_to_parquet.mjs, needs `npm install` there):
+# rows/s, output MB/s, peak RSS, bytes of data files, and each as a ratio to
+# the CSV unload.
 #
 # Prints, per job: rows, seconds, rows/s and peak RSS (/usr/bin/time -v) of
 # each tool, and cqlpp's rows/s as a multiple of Python's. Both tools use the
@@ -78,6 +86,8 @@ echo "loaded $(field load rows) rows in $(field load elapsed_seconds) s ($(field
 
 COMMON=(--splits "$SPLITS" --concurrency "$CONCURRENCY" --page-size "$PAGE_SIZE")
 PYCOMMON=(--port "$PORT" --keyspace bench --table rows --splits "$SPLITS" --concurrency "$CONCURRENCY" --page-size "$PAGE_SIZE")
+PYTHON=${PYTHON:-1}
+if [ "$PYTHON" = 1 ]; then
 measure cq_count "$CQLPP" bulk count "${CONN[@]}" -k bench -t rows "${COMMON[@]}"
 measure py_count "$PY" "$ROOT/bench/bulk/python_bulk.py" "${PYCOMMON[@]}" --op count
 measure cq_rows "$CQLPP" bulk count "${CONN[@]}" -k bench -t rows "${COMMON[@]}" --count-mode rows
@@ -107,4 +117,48 @@ echo "cqlpp / python rows/s: count(*) $(ratio cq_count py_count), count rows $(r
 for j in count rows unload; do
   [ "$(field cq_$j rows)" = "$ROWS" ] || { echo "run.sh: cqlpp $j saw $(field cq_$j rows) rows, expected $ROWS" >&2; exit 1; }
   [ "$(field py_$j rows)" = "$ROWS" ] || { echo "run.sh: python $j saw $(field py_$j rows) rows, expected $ROWS" >&2; exit 1; }
+done
+fi
+
+# ---- Output formats, against the CSV unload of this run ----
+measure f_csv "$CQLPP" bulk unload "${CONN[@]}" -k bench -t rows "${COMMON[@]}" --output "$WORK/f_csv"
+measure f_parquet "$CQLPP" bulk unload "${CONN[@]}" -k bench -t rows "${COMMON[@]}" --output "$WORK/f_parquet" \
+  --format parquet --compression zstd
+measure f_iceberg "$CQLPP" bulk unload "${CONN[@]}" -k bench -t rows "${COMMON[@]}" --format iceberg \
+  --warehouse "$WORK/wh" --table-name rows
+INTEROP=$ROOT/tests/parquet_interop
+have_duckdb=0
+if [ -d "$INTEROP/node_modules/@duckdb" ] || (cd "$INTEROP" && timeout 300 npm install --no-audit --no-fund >/dev/null 2>&1); then
+  measure f_duckdb node "$INTEROP/csv_to_parquet.mjs" "$WORK/f_csv/*.csv" "$WORK/duckdb.parquet"
+  have_duckdb=1
+fi
+data_bytes() { find "$@" -type f \( -name '*.csv' -o -name '*.parquet' \) -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
+secs_of() { field "$1" "$( [ "$1" = f_duckdb ] && echo seconds || echo elapsed_seconds)"; }
+echo
+echo "output formats: $ROWS rows, same sim and settings"
+printf '%-32s %9s %11s %8s %9s %12s   %s\n' job seconds rows/s MB/s "RSS MiB" "data bytes" "vs CSV unload (rows/s, RSS, size)"
+csv_secs=$(secs_of f_csv); csv_rss=$(rss_mib f_csv); csv_bytes=$(data_bytes "$WORK/f_csv")
+fmt_row() {  # fmt_row LABEL SECONDS RSS BYTES
+  "$PY" - "$@" "$ROWS" "$csv_secs" "$csv_rss" "$csv_bytes" <<'PYEOF'
+import sys
+label, secs, rss, size, rows, csv_secs, csv_rss, csv_size = sys.argv[1], *map(float, sys.argv[2:])
+rate = rows / secs
+print(f"{label:<32} {secs:9.3f} {rate:11.0f} {size / 1e6 / secs:8.1f} {rss:9.1f} {int(size):12d}   "
+      f"{(rows / secs) / (rows / csv_secs):.2f}x, {rss / csv_rss:.2f}x, {size / csv_size:.2f}x")
+PYEOF
+}
+fmt_row "unload CSV" "$csv_secs" "$csv_rss" "$csv_bytes"
+fmt_row "unload Parquet zstd" "$(secs_of f_parquet)" "$(rss_mib f_parquet)" "$(data_bytes "$WORK/f_parquet")"
+fmt_row "unload Iceberg (zstd Parquet)" "$(secs_of f_iceberg)" "$(rss_mib f_iceberg)" "$(data_bytes "$WORK/wh")"
+if [ "$have_duckdb" = 1 ]; then
+  fmt_row "DuckDB CSV -> Parquet alone" "$(secs_of f_duckdb)" "$(rss_mib f_duckdb)" "$(data_bytes "$WORK/duckdb.parquet")"
+  two=$("$PY" -c 'import sys; print(float(sys.argv[1]) + float(sys.argv[2]))' "$csv_secs" "$(secs_of f_duckdb)")
+  two_rss=$("$PY" -c 'import sys; print(max(float(sys.argv[1]), float(sys.argv[2])))' "$csv_rss" "$(rss_mib f_duckdb)")
+  fmt_row "two-step CSV unload + DuckDB" "$two" "$two_rss" "$(data_bytes "$WORK/duckdb.parquet")"
+  [ "$(field f_duckdb rows)" = "$ROWS" ] || { echo "run.sh: DuckDB read back $(field f_duckdb rows) rows" >&2; exit 1; }
+else
+  echo "(DuckDB two-step skipped: no @duckdb/node-api in $INTEROP)"
+fi
+for j in f_csv f_parquet f_iceberg; do
+  [ "$(field $j rows)" = "$ROWS" ] || { echo "run.sh: $j saw $(field $j rows) rows, expected $ROWS" >&2; exit 1; }
 done

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <climits>
+#include <cmath>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -312,7 +314,7 @@ void collect_ids(const json_value& type, std::vector<std::int32_t>& out, int dep
 
 // ---- Avro schemas of manifests and manifest lists (Iceberg spec field ids) ----
 
-constexpr std::string_view manifest_entry_schema =
+constexpr std::string_view manifest_entry_schema_template =
     R"({"type":"record","name":"manifest_entry","fields":[)"
     R"({"name":"status","type":"int","field-id":0},)"
     R"({"name":"snapshot_id","type":["null","long"],"default":null,"field-id":1},)"
@@ -322,12 +324,14 @@ constexpr std::string_view manifest_entry_schema =
     R"({"name":"content","type":"int","doc":"Contents of the file: 0=data, 1=position deletes, 2=equality deletes","field-id":134},)"
     R"({"name":"file_path","type":"string","doc":"Location URI with FS scheme","field-id":100},)"
     R"({"name":"file_format","type":"string","doc":"File format name: avro, orc, or parquet","field-id":101},)"
-    R"({"name":"partition","type":{"type":"record","name":"r102","fields":[]},"doc":"Partition data tuple, schema based on the partition spec","field-id":102},)"
+    R"({"name":"partition","type":@PARTITION@,"doc":"Partition data tuple, schema based on the partition spec","field-id":102},)"
     R"({"name":"record_count","type":"long","doc":"Number of records in the file","field-id":103},)"
     R"({"name":"file_size_in_bytes","type":"long","doc":"Total file size in bytes","field-id":104},)"
     R"({"name":"column_sizes","type":["null",{"type":"array","items":{"type":"record","name":"k117_v118","fields":[{"name":"key","type":"int","field-id":117},{"name":"value","type":"long","field-id":118}]},"logicalType":"map"}],"default":null,"field-id":108},)"
     R"({"name":"value_counts","type":["null",{"type":"array","items":{"type":"record","name":"k119_v120","fields":[{"name":"key","type":"int","field-id":119},{"name":"value","type":"long","field-id":120}]},"logicalType":"map"}],"default":null,"field-id":109},)"
     R"({"name":"null_value_counts","type":["null",{"type":"array","items":{"type":"record","name":"k121_v122","fields":[{"name":"key","type":"int","field-id":121},{"name":"value","type":"long","field-id":122}]},"logicalType":"map"}],"default":null,"field-id":110},)"
+    R"({"name":"lower_bounds","type":["null",{"type":"array","items":{"type":"record","name":"k126_v127","fields":[{"name":"key","type":"int","field-id":126},{"name":"value","type":"bytes","field-id":127}]},"logicalType":"map"}],"default":null,"field-id":125},)"
+    R"({"name":"upper_bounds","type":["null",{"type":"array","items":{"type":"record","name":"k129_v130","fields":[{"name":"key","type":"int","field-id":129},{"name":"value","type":"bytes","field-id":130}]},"logicalType":"map"}],"default":null,"field-id":128},)"
     R"({"name":"sort_order_id","type":["null","int"],"default":null,"field-id":140})"
     R"(]},"field-id":2}]})";
 
@@ -353,6 +357,60 @@ constexpr std::string_view manifest_file_schema =
     R"({"name":"upper_bound","type":["null","bytes"],"default":null,"field-id":511})"
     R"(]},"element-id":508}],"default":null,"doc":"Summary for each partition","field-id":507},)"
     R"({"name":"key_metadata","type":["null","bytes"],"default":null,"field-id":519}]})";
+
+std::string partition_record_schema(const std::vector<iceberg_partition_field>& fields);
+
+std::string manifest_entry_schema(const std::vector<iceberg_partition_field>& fields) {
+    std::string s(manifest_entry_schema_template);
+    const auto at = s.find("@PARTITION@");
+    return s.replace(at, 11, partition_record_schema(fields));
+}
+
+// column_sizes, value_counts, null_value_counts, lower_bounds, upper_bounds
+// (Avro maps with int keys are arrays of key/value records), sort_order_id.
+void encode_metrics(std::string& out, const iceberg_file_stats& st) {
+    using namespace detail;
+    auto long_map = [&](auto get, std::size_t n) {
+        if (n == 0) {
+            avro_branch(out, 0);
+            return;
+        }
+        avro_branch(out, 1);
+        avro_long(out, static_cast<std::int64_t>(n));
+        for (std::size_t i = 0; i < n; ++i) get(i);
+        avro_long(out, 0);
+    };
+    long_map(
+        [&](std::size_t i) {
+            avro_long(out, st.column_sizes[i].first);
+            avro_long(out, static_cast<std::int64_t>(st.column_sizes[i].second));
+        },
+        st.column_sizes.size());
+    long_map(
+        [&](std::size_t i) {
+            avro_long(out, st.metrics[i].id);
+            avro_long(out, static_cast<std::int64_t>(st.metrics[i].values));
+        },
+        st.metrics.size());
+    long_map(
+        [&](std::size_t i) {
+            avro_long(out, st.metrics[i].id);
+            avro_long(out, static_cast<std::int64_t>(st.metrics[i].nulls));
+        },
+        st.metrics.size());
+    for (int upper = 0; upper < 2; ++upper) {
+        std::vector<const iceberg_column_metrics*> with;
+        for (const auto& m : st.metrics)
+            if (upper ? m.upper.has_value() : m.lower.has_value()) with.push_back(&m);
+        long_map(
+            [&](std::size_t i) {
+                avro_long(out, with[i]->id);
+                avro_bytes(out, upper ? *with[i]->upper : *with[i]->lower);
+            },
+            with.size());
+    }
+    avro_branch(out, 0);  // sort_order_id: null
+}
 
 struct manifest_ref {
     std::string path;
@@ -437,6 +495,154 @@ json_value array_or_empty(const json_value& md, const char* key) {
     return a && a->type == jk::array ? *a : jarr();
 }
 
+// ---- Partitioning helpers ----
+
+constexpr std::int64_t ms_per_day = 86'400'000;
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+    auto q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+    return q;
+}
+
+// Days since 1970-01-01 -> civil date (proleptic Gregorian).
+void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
+    z += 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = static_cast<std::int64_t>(yoe) + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2) ++y;
+}
+
+// The value of a primitive column as the Iceberg spec's integer form:
+// int/long as is, date in days, time in microseconds, timestamptz in microseconds.
+bool iceberg_integer(std::string_view type, const protocol::cql_value& v, std::int64_t& out) {
+    using protocol::value_kind;
+    if (type == "date") {
+        if (v.kind() != value_kind::date) return false;
+        out = protocol::date_to_epoch_days(v.as_date());
+        return true;
+    }
+    if (v.kind() != value_kind::integer) return false;
+    const auto x = v.as_int();
+    if (type == "int" || type == "long") out = x;
+    else if (type == "time") out = floor_div(x, 1000);
+    else if (type == "timestamptz") {
+        if (x > INT64_MAX / 1000 || x < INT64_MIN / 1000) return false;
+        out = x * 1000;
+    } else return false;
+    return true;
+}
+
+void put_le(std::string& s, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+std::string to_hex(std::string_view s) {
+    static const char* hex = "0123456789abcdef";
+    std::string o;
+    o.reserve(s.size() * 2);
+    for (unsigned char c : s) {
+        o += hex[c >> 4];
+        o += hex[c & 15];
+    }
+    return o;
+}
+
+bool from_hex(std::string_view h, std::string& out) {
+    if (h.size() % 2) return false;
+    out.clear();
+    auto nib = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < h.size(); i += 2) {
+        const int a = nib(h[i]), b = nib(h[i + 1]);
+        if (a < 0 || b < 0) return false;
+        out.push_back(static_cast<char>(a * 16 + b));
+    }
+    return true;
+}
+
+bool avro_name_ok(std::string_view n) {
+    if (n.empty() || !(std::isalpha(static_cast<unsigned char>(n[0])) || n[0] == '_')) return false;
+    return std::all_of(n.begin(), n.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+std::string trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return std::string(s);
+}
+
+// The Avro type of a partition value of Iceberg type `t`.
+std::string partition_avro_type(const std::string& t) {
+    if (t == "int") return R"("int")";
+    if (t == "long") return R"("long")";
+    if (t == "boolean") return R"("boolean")";
+    if (t == "string") return R"("string")";
+    if (t == "binary") return R"("bytes")";
+    if (t == "date") return R"({"type":"int","logicalType":"date"})";
+    if (t == "time") return R"({"type":"long","logicalType":"time-micros"})";
+    if (t == "timestamptz") return R"({"type":"long","logicalType":"timestamp-micros","adjust-to-utc":true})";
+    if (t == "uuid") return R"({"type":"fixed","name":"uuid_fixed","size":16,"logicalType":"uuid"})";
+    return R"("string")";
+}
+
+std::string partition_record_schema(const std::vector<iceberg_partition_field>& fields) {
+    std::string s = R"({"type":"record","name":"r102","fields":[)";
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i) s += ',';
+        s += R"({"name":)";
+        detail::append_json_string(s, fields[i].name);
+        s += R"(,"type":["null",)" + partition_avro_type(fields[i].result_type) + R"(],"default":null,"field-id":)" +
+             std::to_string(fields[i].field_id) + "}";
+    }
+    return s + "]}";
+}
+
+void encode_partition(std::string& out, const std::vector<iceberg_partition_field>& fields,
+                      const std::vector<iceberg_partition_value>& values) {
+    using namespace detail;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        const auto* v = i < values.size() ? &values[i] : nullptr;
+        if (!v || v->null) {
+            avro_branch(out, 0);
+            continue;
+        }
+        avro_branch(out, 1);
+        const auto& t = fields[i].result_type;
+        if (t == "boolean") avro_bool(out, v->i != 0);
+        else if (t == "string" || t == "binary") avro_bytes(out, v->s);
+        else if (t == "uuid") out.append(v->s.size() == 16 ? v->s : std::string(16, '\0'));
+        else avro_long(out, v->i);
+    }
+}
+
+// Metric kinds of a top-level column.
+enum metric_kind : int { m_counts = 0, m_int4, m_int8, m_float, m_double, m_bool, m_string, m_binary };
+
+// Iceberg truncates string/binary bounds; we keep up to 16 code points / bytes:
+// a prefix is a valid lower bound; an upper bound is written only when not truncated.
+constexpr std::size_t bound_prefix = 16;
+
+std::size_t utf8_prefix_len(std::string_view s, std::size_t code_points) {
+    std::size_t i = 0, n = 0;
+    while (i < s.size() && n < code_points) {
+        ++i;
+        while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) ++i;
+        ++n;
+    }
+    return i;
+}
+
 }  // namespace
 
 fs::path iceberg_table_location(const fs::path& warehouse, const std::string& ns, const std::string& table) {
@@ -447,8 +653,156 @@ fs::path iceberg_table_location(const fs::path& warehouse, const std::string& ns
     return p / table;
 }
 
+namespace {
+
+// Plans the partition spec of a write: parses --partition-by against the
+// columns, then reuses the table's equal spec or adds a new one.
+status plan_partition_spec(const json_value& md, std::string_view text, iceberg_write_plan& out) {
+    auto bad = [](std::string m) { return status{errc::bad_iceberg, "--partition-by: " + std::move(m)}; };
+    std::vector<std::string> items;
+    {
+        int depth = 0;
+        std::string cur;
+        for (char ch : text) {
+            if (ch == '(') ++depth;
+            if (ch == ')') --depth;
+            if (depth < 0) return bad("unbalanced parentheses");
+            if (ch == ',' && depth == 0) {
+                items.push_back(trim(cur));
+                cur.clear();
+            } else {
+                cur += ch;
+            }
+        }
+        if (depth != 0) return bad("unbalanced parentheses");
+        if (!trim(cur).empty() || !items.empty()) items.push_back(trim(cur));
+    }
+    if (items.size() > 16) return bad("at most 16 partition fields");
+    for (const auto& item : items) {
+        if (item.empty()) return bad("empty field in '" + std::string(text) + "'");
+        iceberg_partition_field f;
+        std::string fn = "identity", col;
+        std::vector<std::string> args;
+        const auto open = item.find('(');
+        if (open == std::string::npos) {
+            col = item;
+        } else {
+            if (item.back() != ')') return bad("expected TRANSFORM(ARGS) in '" + item + "'");
+            fn = trim(std::string_view(item).substr(0, open));
+            std::stringstream ss(item.substr(open + 1, item.size() - open - 2));
+            for (std::string a; std::getline(ss, a, ',');) args.push_back(trim(a));
+            for (auto& ch : fn) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            if (fn == "bucket") {
+                if (args.size() != 2) return bad("expected bucket(N, column) in '" + item + "'");
+                std::int64_t n = 0;
+                auto r = std::from_chars(args[0].data(), args[0].data() + args[0].size(), n);
+                if (r.ec != std::errc{} || r.ptr != args[0].data() + args[0].size() || n < 1 || n > INT32_MAX)
+                    return bad("bucket count must be 1..2147483647 in '" + item + "'");
+                f.buckets = static_cast<std::int32_t>(n);
+                col = args[1];
+            } else {
+                if (args.size() != 1) return bad("expected " + fn + "(column) in '" + item + "'");
+                col = args[0];
+            }
+        }
+        if (col.size() >= 2 && col.front() == '"' && col.back() == '"') col = col.substr(1, col.size() - 2);
+        std::size_t ci = out.columns.size();
+        for (std::size_t i = 0; i < out.columns.size(); ++i)
+            if (out.columns[i].name == col) ci = i;
+        if (ci == out.columns.size()) return bad("no column '" + col + "' in the table");
+        const auto& t = out.column_types[ci];
+        const auto ck = out.columns[ci].type.kind;
+        const bool text_form = ck == type_kind::decimal || ck == type_kind::varint || ck == type_kind::inet;
+        f.column = ci;
+        std::string suffix;
+        if (fn == "identity") {
+            f.transform = iceberg_transform::identity;
+            if (t.empty() || t == "float" || t == "double" || text_form)
+                return bad("identity of a " + protocol::to_cql_name(out.columns[ci].type) + " column is not supported");
+            f.result_type = t;
+        } else if (fn == "bucket") {
+            f.transform = iceberg_transform::bucket;
+            suffix = "_bucket";
+            if (t.empty() || t == "float" || t == "double" || t == "boolean" || text_form)
+                return bad("bucket of a " + protocol::to_cql_name(out.columns[ci].type) + " column is not supported");
+            f.result_type = "int";
+        } else if (fn == "year" || fn == "month" || fn == "day" || fn == "hour") {
+            f.transform = fn == "year"    ? iceberg_transform::year
+                          : fn == "month" ? iceberg_transform::month
+                          : fn == "day"   ? iceberg_transform::day
+                                          : iceberg_transform::hour;
+            suffix = "_" + fn;
+            if (!(t == "timestamptz" || (t == "date" && fn != "hour")))
+                return bad(fn + "() needs a timestamp" + std::string(fn == "hour" ? "" : " or date") + " column, '" +
+                           col + "' is " + protocol::to_cql_name(out.columns[ci].type));
+            f.result_type = "int";
+        } else {
+            return bad("unknown transform '" + fn + "' (bucket, year, month, day, hour, identity)");
+        }
+        f.name = col + suffix;
+        if (!avro_name_ok(f.name)) return bad("column name '" + col + "' is not a valid Avro name");
+        for (const auto& o : out.partition)
+            if (o.name == f.name) return bad("'" + f.name + "' twice");
+        out.partition.push_back(std::move(f));
+    }
+    // Source ids: the columns' top-level field ids.
+    json_value arr;
+    std::string err;
+    detail::parse_json(out.schema_fields, arr, err);
+    for (auto& f : out.partition) f.source_id = static_cast<std::int32_t>(jint_or(arr.items[f.column].find("id"), 0));
+
+    const auto* specs = md.find("partition-specs");
+    out.specs_base = specs ? jtext(*specs) : "[]";
+    out.last_partition_id = static_cast<std::int32_t>(jint_or(md.find("last-partition-id"), 999));
+    std::int32_t max_spec = -1;
+    bool matched = false;
+    if (specs && specs->type == jk::array)
+        for (const auto& sp : specs->items) {
+            const auto sid = static_cast<std::int32_t>(jint_or(sp.find("spec-id"), 0));
+            max_spec = std::max(max_spec, sid);
+            const auto* fl = sp.find("fields");
+            if (!fl || fl->type != jk::array || fl->items.size() != out.partition.size()) continue;
+            bool same = true;
+            for (std::size_t i = 0; i < fl->items.size() && same; ++i) {
+                const auto& x = fl->items[i];
+                const auto* n = x.find("name");
+                const auto* tr = x.find("transform");
+                same = jint_or(x.find("source-id"), -1) == out.partition[i].source_id && n && n->type == jk::string &&
+                       n->text == out.partition[i].name && tr && tr->type == jk::string &&
+                       tr->text == out.partition[i].transform_text();
+            }
+            if (!same) continue;
+            matched = true;
+            out.spec_id = sid;
+            out.new_spec = false;
+            for (std::size_t i = 0; i < fl->items.size(); ++i)
+                out.partition[i].field_id = static_cast<std::int32_t>(jint_or(fl->items[i].find("field-id"), 0));
+            break;
+        }
+    if (!matched) {
+        out.new_spec = true;
+        out.spec_id = max_spec + 1;
+        std::int32_t next = out.last_partition_id;
+        for (auto& f : out.partition) f.field_id = ++next;
+        out.last_partition_id = next;
+    }
+    std::string fields = "[";
+    for (std::size_t i = 0; i < out.partition.size(); ++i) {
+        const auto& f = out.partition[i];
+        if (i) fields += ',';
+        fields += R"({"name":)";
+        detail::append_json_string(fields, f.name);
+        fields += R"(,"transform":")" + f.transform_text() + R"(","source-id":)" + std::to_string(f.source_id) +
+                  R"(,"field-id":)" + std::to_string(f.field_id) + "}";
+    }
+    out.spec_fields = fields + "]";
+    return {};
+}
+
+}  // namespace
+
 status iceberg_plan_write(const fs::path& location, const std::vector<protocol::column_spec>& columns,
-                          iceberg_write_plan& out) {
+                          iceberg_write_plan& out, std::string_view partition_by) {
     out = iceberg_write_plan{};
     std::error_code ec;
     out.location = fs::absolute(location, ec).lexically_normal();
@@ -509,7 +863,11 @@ status iceberg_plan_write(const fs::path& location, const std::vector<protocol::
             }
         }
     if (out.new_schema) out.schema_id = max_id + 1;
-    return {};
+    for (const auto& f : arr.items) {
+        const auto* t = f.find("type");
+        out.column_types.push_back(t && t->type == jk::string ? t->text : std::string());
+    }
+    return plan_partition_spec(md, partition_by, out);
 }
 
 status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_data_file>& files, iceberg_mode mode,
@@ -548,25 +906,25 @@ status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_
         avro_long(records, 0);  // content: data
         avro_bytes(records, fs::absolute(f.path).lexically_normal().string());
         avro_bytes(records, "PARQUET");
-        // partition: the empty record has no bytes
+        encode_partition(records, plan.partition, f.stats.partition);
         avro_long(records, static_cast<std::int64_t>(f.rows));
         avro_long(records, static_cast<std::int64_t>(f.bytes));
-        avro_branch(records, 0);
-        avro_branch(records, 0);
-        avro_branch(records, 0);
-        avro_branch(records, 0);
+        encode_metrics(records, f.stats);
         added_rows += static_cast<std::int64_t>(f.rows);
         added_bytes += static_cast<std::int64_t>(f.bytes);
     }
     const std::string manifest_path = (meta_dir / (new_uuid() + "-m0.avro")).string();
     {
+        for (const auto& f : files)
+            if (f.stats.partition.size() != plan.partition.size())
+                return {errc::bad_iceberg, f.path.string() + ": partition tuple does not match the partition spec"};
         const detail::avro_metadata meta = {{"schema", jtext(schema_json)},
                                             {"schema-id", std::to_string(plan.schema_id)},
-                                            {"partition-spec", "[]"},
-                                            {"partition-spec-id", "0"},
+                                            {"partition-spec", plan.spec_fields},
+                                            {"partition-spec-id", std::to_string(plan.spec_id)},
                                             {"format-version", "2"},
                                             {"content", "data"}};
-        auto bytes = detail::avro_container(manifest_entry_schema, meta, files.size(), records);
+        auto bytes = detail::avro_container(manifest_entry_schema(plan.partition), meta, files.size(), records);
         if (auto st = write_synced(manifest_path, bytes, true); !st) return st;
     }
     const auto manifest_len = static_cast<std::int64_t>(fs::file_size(manifest_path, ec));
@@ -596,7 +954,24 @@ status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_
         const std::int64_t seq = jint_or(md.find("last-sequence-number"), 0) + 1;
         const std::int64_t parent = current_snapshot_id(md);
         std::vector<manifest_ref> manifests;
-        manifests.push_back({manifest_path, manifest_len, seq, seq, snapshot_id, 0, 0,
+        // Likewise the partition spec: ours must be in the table as planned.
+        if (const auto* specs = md.find("partition-specs"); version != plan.base_version &&
+                                                            (specs ? jtext(*specs) : "[]") != plan.specs_base) {
+            bool same = false, exists = false;
+            if (specs && specs->type == jk::array)
+                for (const auto& sp : specs->items)
+                    if (jint_or(sp.find("spec-id"), -1) == plan.spec_id) {
+                        exists = true;
+                        same = sp.find("fields") && jtext(*sp.find("fields")) == plan.spec_fields;
+                    }
+            if (!same && (exists || !plan.new_spec ||
+                          jint_or(md.find("last-partition-id"), 999) + static_cast<std::int64_t>(plan.partition.size()) !=
+                              plan.last_partition_id)) {
+                fs::remove(manifest_path, ec);
+                return {errc::commit_conflict, "the table's partition specs changed since the unload started; unload again"};
+            }
+        }
+        manifests.push_back({manifest_path, manifest_len, seq, seq, snapshot_id, plan.spec_id, 0,
                              static_cast<std::int64_t>(files.size()), 0, 0, added_rows, 0, 0});
         if (mode == iceberg_mode::append && parent >= 0) {
             const auto* ps = find_snapshot(md, parent);
@@ -643,17 +1018,23 @@ status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_
         if (!have) schemas.items.push_back(schema_json);
         jset(nm, "schemas", std::move(schemas));
         jset(nm, "current-schema-id", jnum(plan.schema_id));
-        if (const auto* specs = md.find("partition-specs"); specs && specs->type == jk::array) {
-            jset(nm, "partition-specs", *specs);
-            jset(nm, "default-spec-id", jnum(jint_or(md.find("default-spec-id"), 0)));
-            jset(nm, "last-partition-id", jnum(jint_or(md.find("last-partition-id"), 999)));
-        } else {
-            json_value spec;
-            std::string err;
-            detail::parse_json(R"([{"spec-id":0,"fields":[]}])", spec, err);
-            jset(nm, "partition-specs", std::move(spec));
-            jset(nm, "default-spec-id", jnum(0));
-            jset(nm, "last-partition-id", jnum(999));  // unpartitioned: partition field ids start at 1000
+        {
+            // The table's specs, plus ours when it is new; it becomes the default.
+            auto specs = array_or_empty(md, "partition-specs");
+            bool have_spec = false;
+            for (const auto& sp : specs.items) have_spec = have_spec || jint_or(sp.find("spec-id"), -1) == plan.spec_id;
+            if (!have_spec) {
+                json_value spec;
+                std::string err;
+                detail::parse_json(R"({"spec-id":)" + std::to_string(plan.spec_id) + R"(,"fields":)" + plan.spec_fields + "}",
+                                   spec, err);
+                specs.items.push_back(std::move(spec));
+            }
+            jset(nm, "partition-specs", std::move(specs));
+            jset(nm, "default-spec-id", jnum(plan.spec_id));
+            // Partition field ids start at 1000 (999: none yet).
+            jset(nm, "last-partition-id",
+                 jnum(std::max<std::int64_t>(plan.last_partition_id, jint_or(md.find("last-partition-id"), 999))));
         }
         if (const auto* so = md.find("sort-orders"); so && so->type == jk::array) {
             jset(nm, "sort-orders", *so);
@@ -897,6 +1278,517 @@ bool parse_iceberg_time(const std::string& s, std::int64_t& ms) {
     const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
     ms = ((days * 24 + h) * 60 + mi) * 60000 + sec * 1000 + frac_ms - offset_min * 60000;
     return true;
+}
+
+
+// ---- Partitioning ----
+
+std::string iceberg_partition_field::transform_text() const {
+    switch (transform) {
+        case iceberg_transform::identity: return "identity";
+        case iceberg_transform::bucket: return "bucket[" + std::to_string(buckets) + "]";
+        case iceberg_transform::year: return "year";
+        case iceberg_transform::month: return "month";
+        case iceberg_transform::day: return "day";
+        case iceberg_transform::hour: return "hour";
+    }
+    return "identity";
+}
+
+std::int32_t iceberg_murmur3_32(std::string_view bytes) noexcept {
+    constexpr std::uint32_t c1 = 0xcc9e2d51, c2 = 0x1b873593;
+    auto rotl = [](std::uint32_t x, int r) { return (x << r) | (x >> (32 - r)); };
+    std::uint32_t h = 0;
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    const std::size_t n = bytes.size(), blocks = n / 4;
+    for (std::size_t i = 0; i < blocks; ++i) {
+        std::uint32_t k = std::uint32_t(p[4 * i]) | std::uint32_t(p[4 * i + 1]) << 8 | std::uint32_t(p[4 * i + 2]) << 16 |
+                          std::uint32_t(p[4 * i + 3]) << 24;
+        k *= c1;
+        k = rotl(k, 15);
+        k *= c2;
+        h ^= k;
+        h = rotl(h, 13);
+        h = h * 5 + 0xe6546b64;
+    }
+    std::uint32_t k = 0;
+    const auto* tail = p + blocks * 4;
+    switch (n & 3) {
+        case 3: k ^= std::uint32_t(tail[2]) << 16; [[fallthrough]];
+        case 2: k ^= std::uint32_t(tail[1]) << 8; [[fallthrough]];
+        case 1:
+            k ^= tail[0];
+            k *= c1;
+            k = rotl(k, 15);
+            k *= c2;
+            h ^= k;
+    }
+    h ^= static_cast<std::uint32_t>(n);
+    h ^= h >> 16;
+    h *= 0x85ebca6b;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35;
+    h ^= h >> 16;
+    return static_cast<std::int32_t>(h);
+}
+
+bool iceberg_bucket_hash(std::string_view type, const protocol::cql_value& v, std::int32_t& hash) {
+    using protocol::value_kind;
+    std::int64_t x = 0;
+    if (iceberg_integer(type, v, x)) {  // ints, longs, dates, times, timestamps: hashLong of the spec's integer form
+        std::string b;
+        put_le(b, static_cast<std::uint64_t>(x), 8);
+        hash = iceberg_murmur3_32(b);
+        return true;
+    }
+    if (type == "string" && v.kind() == value_kind::string) {
+        hash = iceberg_murmur3_32(v.as_string());
+        return true;
+    }
+    if (type == "binary" && v.kind() == value_kind::blob) {
+        const auto& b = v.as_blob();
+        hash = iceberg_murmur3_32({reinterpret_cast<const char*>(b.data()), b.size()});
+        return true;
+    }
+    if (type == "uuid" && v.kind() == value_kind::uuid) {
+        const auto& u = v.as_uuid();  // wire order is big-endian, as the spec hashes it
+        hash = iceberg_murmur3_32({reinterpret_cast<const char*>(u.data()), u.size()});
+        return true;
+    }
+    return false;
+}
+
+void iceberg_partition_of(const iceberg_write_plan& plan, std::span<const protocol::cql_value> row,
+                          std::vector<iceberg_partition_value>& out) {
+    using protocol::value_kind;
+    out.resize(plan.partition.size());
+    for (std::size_t i = 0; i < plan.partition.size(); ++i) {
+        const auto& f = plan.partition[i];
+        auto& o = out[i];  // reused row after row: keep the string's capacity
+        o.null = true;
+        o.i = 0;
+        o.s.clear();
+        if (f.column >= row.size() || row[f.column].is_null() || row[f.column].is_empty()) continue;
+        const auto& v = row[f.column];
+        const auto& src = plan.column_types[f.column];
+        std::int64_t x = 0;
+        switch (f.transform) {
+            case iceberg_transform::bucket: {
+                std::int32_t h = 0;
+                if (!iceberg_bucket_hash(src, v, h)) continue;
+                o.i = (h & 0x7FFFFFFF) % f.buckets;
+                break;
+            }
+            case iceberg_transform::identity:
+                if (src == "boolean") {
+                    if (v.kind() != value_kind::boolean) continue;
+                    o.i = v.as_bool() ? 1 : 0;
+                } else if (src == "string") {
+                    if (v.kind() != value_kind::string) continue;
+                    o.s = v.as_string();
+                } else if (src == "binary") {
+                    if (v.kind() != value_kind::blob) continue;
+                    o.s.assign(reinterpret_cast<const char*>(v.as_blob().data()), v.as_blob().size());
+                } else if (src == "uuid") {
+                    if (v.kind() != value_kind::uuid) continue;
+                    o.s.assign(reinterpret_cast<const char*>(v.as_uuid().data()), 16);
+                } else if (!iceberg_integer(src, v, o.i)) {
+                    continue;
+                }
+                break;
+            default: {
+                if (!iceberg_integer(src, v, x)) continue;
+                // Days (dates) or microseconds (timestamps) -> the transform's unit.
+                const std::int64_t days = src == "date" ? x : floor_div(x, ms_per_day * 1000);
+                if (f.transform == iceberg_transform::day) o.i = days;
+                else if (f.transform == iceberg_transform::hour) o.i = floor_div(x, std::int64_t(3'600'000'000));
+                else {
+                    std::int64_t y = 0;
+                    unsigned m = 0, d = 0;
+                    civil_from_days(days, y, m, d);
+                    o.i = f.transform == iceberg_transform::year ? y - 1970 : (y - 1970) * 12 + (m - 1);
+                }
+            }
+        }
+        o.null = false;
+    }
+}
+
+std::string iceberg_partition_text(const iceberg_write_plan& plan, const std::vector<iceberg_partition_value>& p) {
+    std::string s;
+    char buf[64];
+    for (std::size_t i = 0; i < plan.partition.size() && i < p.size(); ++i) {
+        const auto& f = plan.partition[i];
+        if (i) s += '/';
+        s += f.name + "=";
+        if (p[i].null) {
+            s += "null";
+            continue;
+        }
+        std::int64_t y = 0;
+        unsigned m = 0, d = 0;
+        const bool is_date = f.transform == iceberg_transform::day ||
+                             (f.transform == iceberg_transform::identity && f.result_type == "date");
+        if (is_date) {
+            civil_from_days(p[i].i, y, m, d);
+            std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+            s += buf;
+        } else if (f.transform == iceberg_transform::month) {
+            y = 1970 + floor_div(p[i].i, 12);
+            std::snprintf(buf, sizeof buf, "%04lld-%02lld", static_cast<long long>(y),
+                          static_cast<long long>(p[i].i - floor_div(p[i].i, 12) * 12 + 1));
+            s += buf;
+        } else if (f.transform == iceberg_transform::year) {
+            s += std::to_string(1970 + p[i].i);
+        } else if (f.transform == iceberg_transform::hour) {
+            civil_from_days(floor_div(p[i].i, 24), y, m, d);
+            std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u-%02lld", static_cast<long long>(y), m, d,
+                          static_cast<long long>(p[i].i - floor_div(p[i].i, 24) * 24));
+            s += buf;
+        } else if (f.result_type == "string") {
+            s += p[i].s;
+        } else if (f.result_type == "binary" || f.result_type == "uuid") {
+            s += to_hex(p[i].s);
+        } else if (f.result_type == "boolean") {
+            s += p[i].i ? "true" : "false";
+        } else {
+            s += std::to_string(p[i].i);
+        }
+    }
+    return s;
+}
+
+// ---- Metrics ----
+
+iceberg_metrics_builder::iceberg_metrics_builder(const iceberg_write_plan& plan) {
+    for (std::size_t i = 0; i < plan.columns.size() && i < plan.column_types.size(); ++i) {
+        const auto& t = plan.column_types[i];
+        if (t.empty()) continue;  // nested: no metrics
+        int kind = m_counts;
+        const auto ck = plan.columns[i].type.kind;
+        if (t == "int" || t == "date") kind = m_int4;
+        else if (t == "long" || t == "time" || t == "timestamptz") kind = m_int8;
+        else if (t == "float") kind = m_float;
+        else if (t == "double") kind = m_double;
+        else if (t == "boolean") kind = m_bool;
+        else if (t == "string" && (ck == type_kind::text || ck == type_kind::ascii)) kind = m_string;
+        else if (t == "binary" && ck == type_kind::blob) kind = m_binary;
+        // uuid (engines disagree on its order), decimal/varint/inet (strings of
+        // our own text form): counts only.
+        col c;
+        c.index = i;
+        c.kind = kind;
+        c.type = t;
+        cols_.push_back(std::move(c));
+    }
+    // The top-level field ids, in column order, from the plan's id list (pre-order).
+    std::vector<std::int32_t> top;
+    json_value arr;
+    std::string err;
+    if (detail::parse_json(plan.schema_fields, arr, err) && arr.type == jk::array)
+        for (const auto& f : arr.items) top.push_back(static_cast<std::int32_t>(jint_or(f.find("id"), 0)));
+    for (auto& c : cols_) c.id = c.index < top.size() ? top[c.index] : 0;
+}
+
+void iceberg_metrics_builder::add(std::span<const protocol::cql_value> row) {
+    using protocol::value_kind;
+    for (auto& c : cols_) {
+        if (c.index >= row.size()) continue;
+        const auto& v = row[c.index];
+        ++c.values;
+        if (v.is_null() || v.is_empty()) {
+            ++c.nulls;
+            continue;
+        }
+        switch (c.kind) {
+            case m_int4:
+            case m_int8: {
+                std::int64_t x = 0;
+                if (!iceberg_integer(c.type, v, x)) break;  // as the file holds it (micros, days)
+                if (!c.have || x < c.imin) c.imin = x;
+                if (!c.have || x > c.imax) c.imax = x;
+                c.have = true;
+                break;
+            }
+            case m_float:
+            case m_double: {
+                double x = v.kind() == value_kind::float32 ? v.as_float()
+                           : v.kind() == value_kind::float64 ? v.as_double()
+                                                             : std::nan("");
+                if (std::isnan(x)) break;  // bounds exclude NaN
+                if (!c.have || x < c.dmin) c.dmin = x;
+                if (!c.have || x > c.dmax) c.dmax = x;
+                c.have = true;
+                break;
+            }
+            case m_bool: {
+                if (v.kind() != value_kind::boolean) break;
+                const std::int64_t x = v.as_bool();
+                if (!c.have || x < c.imin) c.imin = x;
+                if (!c.have || x > c.imax) c.imax = x;
+                c.have = true;
+                break;
+            }
+            case m_string:
+            case m_binary: {
+                std::string_view x;
+                if (v.kind() == value_kind::string) x = v.as_string();
+                else if (v.kind() == value_kind::blob)
+                    x = {reinterpret_cast<const char*>(v.as_blob().data()), v.as_blob().size()};
+                else break;
+                // Unsigned byte order = Unicode code point order for UTF-8.
+                auto less = [](std::string_view a, std::string_view b) {
+                    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char p, char q) {
+                        return static_cast<unsigned char>(p) < static_cast<unsigned char>(q);
+                    });
+                };
+                if (!c.have || less(x, c.smin)) c.smin.assign(x);
+                if (!c.have || less(c.smax, x)) c.smax.assign(x);
+                c.have = true;
+                break;
+            }
+            default: break;
+        }
+    }
+}
+
+std::vector<iceberg_column_metrics> iceberg_metrics_builder::finish() const {
+    std::vector<iceberg_column_metrics> out;
+    for (const auto& c : cols_) {
+        iceberg_column_metrics m;
+        m.id = c.id;
+        m.values = c.values;
+        m.nulls = c.nulls;
+        if (c.have) {
+            std::string lo, hi;
+            switch (c.kind) {
+                case m_int4:
+                case m_int8:
+                    put_le(lo, static_cast<std::uint64_t>(c.imin), c.kind == m_int4 ? 4 : 8);
+                    put_le(hi, static_cast<std::uint64_t>(c.imax), c.kind == m_int4 ? 4 : 8);
+                    break;
+                case m_float: {
+                    float a = static_cast<float>(c.dmin), b = static_cast<float>(c.dmax);
+                    lo.assign(reinterpret_cast<const char*>(&a), 4);
+                    hi.assign(reinterpret_cast<const char*>(&b), 4);
+                    break;
+                }
+                case m_double:
+                    lo.assign(reinterpret_cast<const char*>(&c.dmin), 8);
+                    hi.assign(reinterpret_cast<const char*>(&c.dmax), 8);
+                    break;
+                case m_bool:
+                    lo.push_back(static_cast<char>(c.imin));
+                    hi.push_back(static_cast<char>(c.imax));
+                    break;
+                case m_string:
+                case m_binary: {
+                    const auto lp = c.kind == m_string ? utf8_prefix_len(c.smin, bound_prefix)
+                                                       : std::min(c.smin.size(), bound_prefix);
+                    lo = c.smin.substr(0, lp);
+                    const auto hp = c.kind == m_string ? utf8_prefix_len(c.smax, bound_prefix)
+                                                       : std::min(c.smax.size(), bound_prefix);
+                    if (hp == c.smax.size()) hi = c.smax;
+                    m.lower = lo;
+                    if (hp == c.smax.size()) m.upper = hi;
+                    out.push_back(std::move(m));
+                    continue;
+                }
+                default: out.push_back(std::move(m)); continue;
+            }
+            m.lower = std::move(lo);
+            m.upper = std::move(hi);
+        }
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+// ---- range_<first>_<last>.files.json ----
+
+std::string iceberg_files_json(const std::vector<iceberg_data_file>& files, const fs::path& dir) {
+    (void)dir;
+    std::string s = R"({"files":[)";
+    for (std::size_t k = 0; k < files.size(); ++k) {
+        const auto& f = files[k];
+        if (k) s += ',';
+        s += R"({"file":)";
+        detail::append_json_string(s, f.path.filename().string());
+        s += R"(,"rows":)" + std::to_string(f.rows) + R"(,"bytes":)" + std::to_string(f.bytes) + R"(,"partition":[)";
+        for (std::size_t i = 0; i < f.stats.partition.size(); ++i) {
+            const auto& p = f.stats.partition[i];
+            if (i) s += ',';
+            if (p.null) s += "null";
+            else s += R"({"i":)" + std::to_string(p.i) + R"(,"s":")" + to_hex(p.s) + "\"}";
+        }
+        s += R"(],"metrics":[)";
+        for (std::size_t i = 0; i < f.stats.metrics.size(); ++i) {
+            const auto& m = f.stats.metrics[i];
+            if (i) s += ',';
+            s += "[" + std::to_string(m.id) + "," + std::to_string(m.values) + "," + std::to_string(m.nulls) + ",";
+            s += m.lower ? "\"" + to_hex(*m.lower) + "\"" : std::string("null");
+            s += ",";
+            s += m.upper ? "\"" + to_hex(*m.upper) + "\"" : std::string("null");
+            s += "]";
+        }
+        s += R"(],"column_sizes":[)";
+        for (std::size_t i = 0; i < f.stats.column_sizes.size(); ++i) {
+            if (i) s += ',';
+            s += "[" + std::to_string(f.stats.column_sizes[i].first) + "," +
+                 std::to_string(f.stats.column_sizes[i].second) + "]";
+        }
+        s += "]}";
+    }
+    return s + "]}\n";
+}
+
+status iceberg_parse_files_json(std::string_view text, const fs::path& dir, std::vector<iceberg_data_file>& out) {
+    out.clear();
+    json_value v;
+    std::string err;
+    auto bad = [](std::string m) { return status{errc::bad_iceberg, "data file list: " + std::move(m)}; };
+    if (!detail::parse_json(text, v, err)) return bad(err);
+    const auto* fl = v.find("files");
+    if (v.type != jk::object || !fl || fl->type != jk::array) return bad("no \"files\" array");
+    for (const auto& f : fl->items) {
+        iceberg_data_file d;
+        const auto* name = f.find("file");
+        std::int64_t rows = 0, bytes = 0;
+        if (!name || name->type != jk::string || name->text.empty() || name->text.find('/') != std::string::npos ||
+            name->text == "." || name->text == "..")
+            return bad("entry without a plain file name");
+        if (!jint(f.find("rows"), rows) || !jint(f.find("bytes"), bytes) || rows < 0 || bytes < 0)
+            return bad(name->text + ": bad rows/bytes");
+        d.path = dir / name->text;
+        d.rows = static_cast<std::uint64_t>(rows);
+        d.bytes = static_cast<std::uint64_t>(bytes);
+        if (const auto* p = f.find("partition"); p && p->type == jk::array)
+            for (const auto& x : p->items) {
+                iceberg_partition_value pv;
+                if (x.type == jk::object) {
+                    const auto* hs = x.find("s");
+                    if (!jint(x.find("i"), pv.i) || !hs || hs->type != jk::string || !from_hex(hs->text, pv.s))
+                        return bad(name->text + ": bad partition value");
+                    pv.null = false;
+                } else if (x.type != jk::null) {
+                    return bad(name->text + ": bad partition value");
+                }
+                d.stats.partition.push_back(std::move(pv));
+            }
+        if (const auto* ms = f.find("metrics"); ms && ms->type == jk::array)
+            for (const auto& x : ms->items) {
+                if (x.type != jk::array || x.items.size() != 5) return bad(name->text + ": bad metrics");
+                iceberg_column_metrics m;
+                std::int64_t id = 0, vals = 0, nulls = 0;
+                if (!jint(&x.items[0], id) || !jint(&x.items[1], vals) || !jint(&x.items[2], nulls) || vals < 0 ||
+                    nulls < 0 || id < INT32_MIN || id > INT32_MAX)
+                    return bad(name->text + ": bad metrics");
+                m.id = static_cast<std::int32_t>(id);
+                m.values = static_cast<std::uint64_t>(vals);
+                m.nulls = static_cast<std::uint64_t>(nulls);
+                for (int b = 0; b < 2; ++b) {
+                    const auto& h = x.items[3 + b];
+                    if (h.type == jk::null) continue;
+                    std::string raw;
+                    if (h.type != jk::string || !from_hex(h.text, raw)) return bad(name->text + ": bad bound");
+                    (b ? m.upper : m.lower) = std::move(raw);
+                }
+                d.stats.metrics.push_back(std::move(m));
+            }
+        if (const auto* cs = f.find("column_sizes"); cs && cs->type == jk::array)
+            for (const auto& x : cs->items) {
+                std::int64_t id = 0, n = 0;
+                if (x.type != jk::array || x.items.size() != 2 || !jint(&x.items[0], id) || !jint(&x.items[1], n) ||
+                    n < 0 || id < INT32_MIN || id > INT32_MAX)
+                    return bad(name->text + ": bad column_sizes");
+                d.stats.column_sizes.emplace_back(static_cast<std::int32_t>(id), static_cast<std::uint64_t>(n));
+            }
+        out.push_back(std::move(d));
+    }
+    return {};
+}
+
+
+// ---- plan <-> JSON (worker manifests) ----
+
+std::string iceberg_plan_json(const iceberg_write_plan& p) {
+    std::string s = R"({"location":)";
+    detail::append_json_string(s, p.location.string());
+    s += R"(,"schema_fields":)" + p.schema_fields;
+    s += R"(,"schema_id":)" + std::to_string(p.schema_id);
+    s += R"(,"new_schema":)" + std::string(p.new_schema ? "true" : "false");
+    s += R"(,"last_column_id":)" + std::to_string(p.last_column_id);
+    s += R"(,"base_last_column_id":)" + std::to_string(p.base_last_column_id);
+    s += R"(,"base_version":)" + std::to_string(p.base_version);
+    s += R"(,"field_ids":[)";
+    for (std::size_t i = 0; i < p.field_ids.size(); ++i) s += (i ? "," : "") + std::to_string(p.field_ids[i]);
+    s += R"(],"spec_id":)" + std::to_string(p.spec_id);
+    s += R"(,"new_spec":)" + std::string(p.new_spec ? "true" : "false");
+    s += R"(,"spec_fields":)" + p.spec_fields;
+    s += R"(,"last_partition_id":)" + std::to_string(p.last_partition_id);
+    s += R"(,"specs_base":)";
+    detail::append_json_string(s, p.specs_base);
+    s += R"(,"partition_types":[)";
+    for (std::size_t i = 0; i < p.partition.size(); ++i) {
+        if (i) s += ',';
+        detail::append_json_string(s, p.partition[i].result_type);
+    }
+    return s + "]}";
+}
+
+status iceberg_parse_plan_json(std::string_view text, iceberg_write_plan& out) {
+    out = iceberg_write_plan{};
+    auto bad = [](std::string m) { return status{errc::bad_iceberg, "worker plan: " + std::move(m)}; };
+    json_value v;
+    std::string err;
+    if (!detail::parse_json(text, v, err) || v.type != jk::object) return bad(err.empty() ? "not an object" : err);
+    const auto* loc = v.find("location");
+    const auto* sf = v.find("schema_fields");
+    const auto* fids = v.find("field_ids");
+    const auto* spf = v.find("spec_fields");
+    const auto* sb = v.find("specs_base");
+    const auto* pt = v.find("partition_types");
+    std::int64_t sid = 0, lc = 0, blc = 0, bv = 0, spid = 0, lpid = 0;
+    if (!loc || loc->type != jk::string || !sf || sf->type != jk::array || !fids || fids->type != jk::array || !spf ||
+        spf->type != jk::array || !sb || sb->type != jk::string || !pt || pt->type != jk::array ||
+        !jint(v.find("schema_id"), sid) || !jint(v.find("last_column_id"), lc) ||
+        !jint(v.find("base_last_column_id"), blc) || !jint(v.find("base_version"), bv) || bv < 0 ||
+        !jint(v.find("spec_id"), spid) || !jint(v.find("last_partition_id"), lpid) || spf->items.size() != pt->items.size())
+        return bad("missing or malformed fields");
+    out.location = loc->text;
+    out.schema_fields = jtext(*sf);
+    out.schema_id = static_cast<std::int32_t>(sid);
+    const auto* ns = v.find("new_schema");
+    out.new_schema = ns && ns->type == jk::boolean && ns->boolean;
+    out.last_column_id = static_cast<std::int32_t>(lc);
+    out.base_last_column_id = static_cast<std::int32_t>(blc);
+    out.base_version = static_cast<std::uint64_t>(bv);
+    for (const auto& x : fids->items) {
+        std::int64_t id = 0;
+        if (!jint(&x, id)) return bad("bad field id");
+        out.field_ids.push_back(static_cast<std::int32_t>(id));
+    }
+    out.spec_id = static_cast<std::int32_t>(spid);
+    const auto* nsp = v.find("new_spec");
+    out.new_spec = nsp && nsp->type == jk::boolean && nsp->boolean;
+    out.spec_fields = jtext(*spf);
+    out.last_partition_id = static_cast<std::int32_t>(lpid);
+    out.specs_base = sb->text;
+    for (std::size_t i = 0; i < spf->items.size(); ++i) {
+        const auto& f = spf->items[i];
+        iceberg_partition_field pf;
+        const auto* n = f.find("name");
+        std::int64_t fid = 0, src = 0;
+        if (!n || n->type != jk::string || !avro_name_ok(n->text) || !jint(f.find("field-id"), fid) ||
+            !jint(f.find("source-id"), src) || pt->items[i].type != jk::string)
+            return bad("bad partition field");
+        pf.name = n->text;
+        pf.field_id = static_cast<std::int32_t>(fid);
+        pf.source_id = static_cast<std::int32_t>(src);
+        pf.result_type = pt->items[i].text;
+        out.partition.push_back(std::move(pf));
+    }
+    return {};
 }
 
 }  // namespace cqlpp::bulk

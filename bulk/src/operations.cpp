@@ -312,29 +312,70 @@ status flush(part_file& f, std::string& buf) {
     return st;
 }
 
+// One output file of a range being unloaded: the file, its pending bytes,
+// and for Parquet/Iceberg its writer (and Iceberg partition and metrics).
+struct range_output {
+    part_file file;
+    std::string buf;
+    std::unique_ptr<parquet_writer> pw;
+    std::unique_ptr<iceberg_metrics_builder> metrics;
+    std::vector<iceberg_partition_value> partition;
+    std::uint64_t rows = 0;
+};
+
+status open_output(range_output& out, const fs::path& dir, const std::string& name) {
+    out.file.final_path = dir / name;
+    out.file.part = dir / (name + ".part");
+    out.file.fd = ::open(out.file.part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out.file.fd < 0) return {errc::io_error, out.file.part.string() + ": cannot create: " + std::strerror(errno)};
+    return {};
+}
+
+void discard_outputs(std::vector<std::unique_ptr<range_output>>& outs) {
+    for (auto& o : outs)
+        if (o->file.fd >= 0) {
+            ::close(o->file.fd);
+            o->file.fd = -1;
+            std::error_code ec;
+            fs::remove(o->file.part, ec);
+        }
+}
+
 // Reads one range, page by page; returns when it is finished, failed or abandoned.
 asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
     const auto t0 = clock_type::now();
     range_entry e;
     e.range = rr.range;
-    part_file file;
-    std::string buf;  // this range's pending output
-    std::unique_ptr<parquet_writer> pw;
-    if (c.kind == scan_kind::unload && c.o.format == data_format::parquet)
-        pw = std::make_unique<parquet_writer>(c.columns, c.o.parquet);
-    if (c.kind == scan_kind::unload) {
-        auto name = range_file_name(rr.range, c.o.format);
-        file.final_path = c.o.output_dir / name;
-        file.part = c.o.output_dir / (name + ".part");
-        file.fd = ::open(file.part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (file.fd < 0) {
-            c.fail({errc::io_error, file.part.string() + ": cannot create: " + std::strerror(errno)});
-            co_return;
-        }
+    const iceberg_write_plan* ice = c.kind == scan_kind::unload ? c.o.iceberg.get() : nullptr;
+    const bool partitioned = ice && !ice->partition.empty();
+    // Outputs: one per range (CSV, JSON, Parquet: created now, so an empty range
+    // has its file), or for Iceberg one per partition value, created by the first row.
+    std::vector<std::unique_ptr<range_output>> outs;
+    std::map<std::string, std::size_t> by_partition;
+    std::vector<iceberg_partition_value> pv;
+    std::string pkey;
+    const auto base_name = range_file_name(rr.range, c.o.format);
+    auto writer_options = c.o.parquet;
+    if (partitioned)  // several writers per range: keep their row groups small enough together
+        writer_options.row_group_bytes =
+            std::max<std::size_t>(1u << 20, writer_options.row_group_bytes / std::max<std::size_t>(1, c.o.max_open_partitions));
+    auto new_output = [&](std::string name) -> status {
+        auto o = std::make_unique<range_output>();
+        if (auto st = open_output(*o, c.o.output_dir, name); !st) return st;
+        if (c.o.format == data_format::parquet) o->pw = std::make_unique<parquet_writer>(c.columns, writer_options);
+        if (ice) o->metrics = std::make_unique<iceberg_metrics_builder>(*ice);
         if (c.o.format == data_format::csv) {
             csv_write_options wo;
             wo.delimiter = c.o.delimiter;
-            append_csv_header(buf, c.columns, wo);
+            append_csv_header(o->buf, c.columns, wo);
+        }
+        outs.push_back(std::move(o));
+        return {};
+    };
+    if (c.kind == scan_kind::unload && !ice) {
+        if (auto st = new_output(base_name); !st) {
+            c.fail(st);
+            co_return;
         }
     }
     const auto& prepared = rr.range.start_inclusive ? c.select_incl : c.select_excl;
@@ -354,12 +395,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
     wo.delimiter = c.o.delimiter;
     while (!finished) {
         if (c.should_stop()) {
-            if (file.fd >= 0) {
-                ::close(file.fd);
-                file.fd = -1;
-                std::error_code ec;
-                fs::remove(file.part, ec);
-            }
+            discard_outputs(outs);
             co_return;
         }
         auto b = base;
@@ -394,9 +430,44 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                             c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
                             continue;
                         }
+                        range_output* out = outs.empty() ? nullptr : outs.front().get();
+                        if (ice) {
+                            iceberg_partition_of(*ice, c.values, pv);
+                            pkey.clear();
+                            for (const auto& x : pv) {
+                                pkey += x.null ? 'n' : 'v';
+                                pkey.append(reinterpret_cast<const char*>(&x.i), sizeof x.i);
+                                const auto len = x.s.size();
+                                pkey.append(reinterpret_cast<const char*>(&len), sizeof len);
+                                pkey += x.s;
+                            }
+                            auto it = by_partition.find(pkey);
+                            if (it == by_partition.end()) {
+                                if (outs.size() >= c.o.max_open_partitions) {
+                                    discard_outputs(outs);
+                                    c.fail({errc::bad_iceberg,
+                                            "range " + rr.range.to_string() + " has more than " +
+                                                std::to_string(c.o.max_open_partitions) +
+                                                " partition values (--max-open-partitions); use a coarser --partition-by or more --splits"});
+                                    co_return;
+                                }
+                                std::string name = base_name;
+                                if (partitioned)
+                                    name = name.substr(0, name.size() - 8) + ".p" + std::to_string(outs.size()) + ".parquet";
+                                if (auto st = new_output(std::move(name)); !st) {
+                                    discard_outputs(outs);
+                                    c.fail(st);
+                                    co_return;
+                                }
+                                outs.back()->partition = pv;
+                                it = by_partition.emplace(pkey, outs.size() - 1).first;
+                            }
+                            out = outs[it->second].get();
+                        }
+                        auto& buf = out->buf;
                         const auto before = buf.size();
-                        if (pw) {
-                            if (auto pst = pw->add_row(c.values, buf); !pst) {
+                        if (out->pw) {
+                            if (auto pst = out->pw->add_row(c.values, buf); !pst) {
                                 c.reject({"unload " + rr.range.to_string(), 0, 0, pst.message, {}});
                                 continue;
                             }
@@ -405,16 +476,19 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                         } else {
                             append_json_row(buf, c.columns, c.values);
                         }
+                        if (out->metrics) out->metrics->add(c.values);
+                        ++out->rows;
                         e.bytes += buf.size() - before;
+                        if (buf.size() >= (partitioned ? std::size_t(64) << 10 : std::size_t(1) << 20)) {
+                            if (auto st = flush(out->file, buf); !st) {
+                                discard_outputs(outs);
+                                c.fail(st);
+                                co_return;
+                            }
+                        }
                     }
                 }
                 page_rows = n;
-                if (buf.size() >= (std::size_t(1) << 20)) {
-                    if (auto st = flush(file, buf); !st) {
-                        c.fail(st);
-                        co_return;
-                    }
-                }
             }
             e.rows += page_rows;
             c.rows += page_rows;
@@ -433,12 +507,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
         co_await sleep_ms(backoff(c.o, attempts));
     }
     if (!finished) {
-        if (file.fd >= 0) {
-            ::close(file.fd);
-            file.fd = -1;
-            std::error_code ec;
-            fs::remove(file.part, ec);
-        }
+        discard_outputs(outs);
         // The rows counted so far are not kept: the range is not done.
         c.rows -= e.rows;
         c.reject({"range " + rr.range.to_string(), 0, 0,
@@ -447,29 +516,65 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                   {}});
         co_return;
     }
-    if (file.fd >= 0) {
-        if (pw) {
-            const auto before = buf.size();
-            if (auto st = pw->finish(buf); !st) {
+    std::vector<iceberg_data_file> written;
+    for (auto& op : outs) {
+        auto& out = *op;
+        if (out.pw) {
+            const auto before = out.buf.size();
+            if (auto st = out.pw->finish(out.buf); !st) {
+                discard_outputs(outs);
                 c.fail(st);
                 co_return;
             }
-            e.bytes += buf.size() - before;
+            e.bytes += out.buf.size() - before;
         }
-        if (auto st = flush(file, buf); !st) {
+        if (auto st = flush(out.file, out.buf); !st) {
+            discard_outputs(outs);
             c.fail(st);
             co_return;
         }
-        ::close(file.fd);
-        file.fd = -1;
+    }
+    for (auto& op : outs) {
+        auto& out = *op;
+        ::close(out.file.fd);
+        out.file.fd = -1;
         std::error_code ec;
-        fs::rename(file.part, file.final_path, ec);
+        fs::rename(out.file.part, out.file.final_path, ec);
         if (ec) {
-            c.fail({errc::io_error, file.final_path.string() + ": cannot rename: " + ec.message()});
+            discard_outputs(outs);
+            c.fail({errc::io_error, out.file.final_path.string() + ": cannot rename: " + ec.message()});
             co_return;
         }
-        c.bytes += e.bytes;
+        if (ice) {
+            iceberg_data_file d;
+            d.path = out.file.final_path;
+            d.rows = out.rows;
+            d.bytes = out.pw ? out.pw->bytes_written() : 0;
+            d.stats.partition = std::move(out.partition);
+            if (out.metrics) d.stats.metrics = out.metrics->finish();
+            if (out.pw) d.stats.column_sizes = out.pw->column_sizes();
+            written.push_back(std::move(d));
+        }
     }
+    if (ice) {
+        // The range's data files, listed before the range is journaled: a
+        // resumed or committed run takes exactly these (stray files of an
+        // abandoned attempt are not listed).
+        const auto list = c.o.output_dir / (base_name.substr(0, base_name.size() - 8) + ".files.json");
+        const auto tmp = fs::path(list.string() + ".part");
+        int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        std::string text = iceberg_files_json(written, c.o.output_dir);
+        status st = fd < 0 ? status{errc::io_error, tmp.string() + ": cannot create: " + std::strerror(errno)}
+                           : write_all(fd, text, tmp);
+        if (fd >= 0) ::close(fd);
+        std::error_code ec;
+        if (st) fs::rename(tmp, list, ec);
+        if (!st || ec) {
+            c.fail(st ? status{errc::io_error, list.string() + ": cannot rename: " + ec.message()} : st);
+            co_return;
+        }
+    }
+    if (c.kind == scan_kind::unload) c.bytes += e.bytes;
     e.ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
     c.latency.add(e.ms);
     c.sum.merge(e.checksum);

@@ -984,4 +984,16 @@ status parquet_writer::finish(std::string& out) {
 std::uint64_t parquet_writer::rows() const noexcept { return p_->total_rows; }
 std::uint64_t parquet_writer::bytes_written() const noexcept { return p_->written; }
 
+std::vector<std::pair<std::int32_t, std::uint64_t>> parquet_writer::column_sizes() const {
+    std::vector<std::pair<std::int32_t, std::uint64_t>> out;
+    for (std::size_t i = 0; i < p_->leaves.size(); ++i) {
+        if (p_->leaves[i]->field_id < 0) continue;
+        std::uint64_t n = 0;
+        for (const auto& g : p_->groups)
+            if (i < g.columns.size()) n += static_cast<std::uint64_t>(g.columns[i].compressed);
+        out.emplace_back(p_->leaves[i]->field_id, n);
+    }
+    return out;
+}
+
 }  // namespace cqlpp::bulk

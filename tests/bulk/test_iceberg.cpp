@@ -9,6 +9,7 @@
 
 #include <zlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -177,7 +178,7 @@ TEST_CASE("iceberg: commits, field ids by name, append and overwrite", "[iceberg
     fs::create_directories(loc / "data");
     std::ofstream(loc / "data" / "a.parquet") << "x";
     bulk::iceberg_commit_result r1;
-    REQUIRE(bulk::iceberg_commit(p1, {{loc / "data" / "a.parquet", 5, 1}}, bulk::iceberg_mode::append, r1).ok());
+    REQUIRE(bulk::iceberg_commit(p1, {{loc / "data" / "a.parquet", 5, 1, {}}}, bulk::iceberg_mode::append, r1).ok());
     CHECK(r1.version == 1);
     CHECK(r1.sequence_number == 1);
     CHECK(slurp(loc / "metadata" / "version-hint.text") == "1");
@@ -201,8 +202,8 @@ TEST_CASE("iceberg: commits, field ids by name, append and overwrite", "[iceberg
     REQUIRE(bulk::iceberg_plan_write(loc, c1, same).ok());
     CHECK_FALSE(same.new_schema);
     bulk::iceberg_commit_result r2, r2b;
-    REQUIRE(bulk::iceberg_commit(same, {{loc / "data" / "b.parquet", 7, 1}}, bulk::iceberg_mode::append, r2b).ok());
-    REQUIRE(bulk::iceberg_commit(same, {{loc / "data" / "c.parquet", 11, 1}}, bulk::iceberg_mode::append, r2).ok());
+    REQUIRE(bulk::iceberg_commit(same, {{loc / "data" / "b.parquet", 7, 1, {}}}, bulk::iceberg_mode::append, r2b).ok());
+    REQUIRE(bulk::iceberg_commit(same, {{loc / "data" / "c.parquet", 11, 1, {}}}, bulk::iceberg_mode::append, r2).ok());
     CHECK(r2.version == 3);
     CHECK(r2.total_rows == 5 + 7 + 11);
     CHECK(r2.total_files == 3);
@@ -214,7 +215,7 @@ TEST_CASE("iceberg: commits, field ids by name, append and overwrite", "[iceberg
     // Planned again, it lands (as an overwrite: only its file is in the new snapshot).
     REQUIRE(bulk::iceberg_plan_write(loc, c2, p2).ok());
     CHECK(p2.schema_id == 2);
-    REQUIRE(bulk::iceberg_commit(p2, {{loc / "data" / "d.parquet", 2, 1}}, bulk::iceberg_mode::overwrite, rc).ok());
+    REQUIRE(bulk::iceberg_commit(p2, {{loc / "data" / "d.parquet", 2, 1, {}}}, bulk::iceberg_mode::overwrite, rc).ok());
     CHECK(rc.total_rows == 2);
 
     bulk::iceberg_table_info info;
@@ -258,7 +259,7 @@ TEST_CASE("iceberg: concurrent appends from threads all land, none lost", "[iceb
     bulk::iceberg_write_plan p;
     REQUIRE(bulk::iceberg_plan_write(loc, c, p).ok());
     bulk::iceberg_commit_result first;
-    REQUIRE(bulk::iceberg_commit(p, {{loc / "f0", 1, 1}}, bulk::iceberg_mode::append, first).ok());
+    REQUIRE(bulk::iceberg_commit(p, {{loc / "f0", 1, 1, {}}}, bulk::iceberg_mode::append, first).ok());
     REQUIRE(bulk::iceberg_plan_write(loc, c, p).ok());
     constexpr int writers = 8;
     std::vector<std::thread> ts;
@@ -266,7 +267,7 @@ TEST_CASE("iceberg: concurrent appends from threads all land, none lost", "[iceb
     std::vector<bulk::iceberg_commit_result> rs(writers);
     for (int i = 0; i < writers; ++i)
         ts.emplace_back([&, i] {
-            sts[i] = bulk::iceberg_commit(p, {{loc / ("f" + std::to_string(i + 1)), 1u << i, 1}},
+            sts[i] = bulk::iceberg_commit(p, {{loc / ("f" + std::to_string(i + 1)), 1u << i, 1, {}}},
                                           bulk::iceberg_mode::append, rs[i]);
         });
     for (auto& t : ts) t.join();
@@ -331,4 +332,143 @@ TEST_CASE("iceberg: data files hold timestamps in micros, times truncated to mic
     CHECK(got[1].as_int() == 45296123456000);
     CHECK(got[2].as_varint().to_string() == "-123456789012345678901234567890123456789012");
     CHECK_FALSE(r.next(got, row_err));
+}
+
+TEST_CASE("iceberg: bucket hashes are the spec's (Appendix B test values)", "[iceberg]") {
+    using protocol::cql_value;
+    std::int32_t h = 0;
+    REQUIRE(bulk::iceberg_bucket_hash("int", cql_value::integer(34), h));
+    CHECK(h == 2017239379);
+    REQUIRE(bulk::iceberg_bucket_hash("long", cql_value::integer(34), h));
+    CHECK(h == 2017239379);
+    // 2017-11-16 = day 17486 since the epoch.
+    REQUIRE(bulk::iceberg_bucket_hash("date", cql_value::date(protocol::date_epoch + 17486), h));
+    CHECK(h == -653330422);
+    // 22:31:08 as CQL time (nanoseconds since midnight).
+    REQUIRE(bulk::iceberg_bucket_hash("time", cql_value::integer((22 * 3600 + 31 * 60 + 8) * 1'000'000'000LL), h));
+    CHECK(h == -662762989);
+    // 2017-11-16T22:31:08Z as a CQL timestamp (milliseconds).
+    const std::int64_t ts_ms = (17486LL * 86400 + 22 * 3600 + 31 * 60 + 8) * 1000;
+    REQUIRE(bulk::iceberg_bucket_hash("timestamptz", cql_value::integer(ts_ms), h));
+    CHECK(h == -2047944441);
+    REQUIRE(bulk::iceberg_bucket_hash("string", cql_value::string("iceberg"), h));
+    CHECK(h == 1210000089);
+    protocol::uuid_bytes u{0xF7, 0x9C, 0x3E, 0x09, 0x67, 0x7C, 0x4B, 0xBD, 0xA4, 0x79, 0x3F, 0x34, 0x9C, 0xB7, 0x85, 0xE7};
+    REQUIRE(bulk::iceberg_bucket_hash("uuid", cql_value::uuid(u), h));
+    CHECK(h == 1488055340);
+    REQUIRE(bulk::iceberg_bucket_hash("binary", cql_value::blob({0, 1, 2, 3}), h));
+    CHECK(h == -188683207);
+    CHECK(bulk::iceberg_murmur3_32("") == 0);
+    CHECK_FALSE(bulk::iceberg_bucket_hash("int", cql_value::null(), h));
+}
+
+TEST_CASE("iceberg: --partition-by plans a spec; rows get their partition tuple", "[iceberg]") {
+    temp_dir d;
+    const auto loc = d.p / "t";
+    auto c = cols({{"k", "int"}, {"ts", "timestamp"}, {"d", "date"}, {"s", "text"}, {"f", "double"}});
+    bulk::iceberg_write_plan p;
+    REQUIRE(bulk::iceberg_plan_write(loc, c, p, "bucket(16, k), day(ts), month(d), year(ts), hour(ts), s").ok());
+    REQUIRE(p.partition.size() == 6);
+    CHECK(p.spec_id == 0);
+    CHECK(p.new_spec);
+    CHECK(p.partition[0].field_id == 1000);
+    CHECK(p.partition[5].field_id == 1005);
+    CHECK(p.last_partition_id == 1005);
+    CHECK(p.spec_fields.find(R"({"name":"k_bucket","transform":"bucket[16]","source-id":1,"field-id":1000})") !=
+          std::string::npos);
+    CHECK(p.partition[1].name == "ts_day");
+    CHECK(p.partition[5].name == "s");
+    CHECK(p.partition[5].result_type == "string");
+
+    using protocol::cql_value;
+    // 2017-11-16T22:31:08Z; date 1969-12-31 (day -1).
+    const std::int64_t ts_ms = (17486LL * 86400 + 22 * 3600 + 31 * 60 + 8) * 1000;
+    std::vector<cql_value> row{cql_value::integer(34), cql_value::integer(ts_ms), cql_value::date(protocol::date_epoch - 1),
+                               cql_value::string("x"), cql_value::float64(1)};
+    std::vector<bulk::iceberg_partition_value> pv;
+    bulk::iceberg_partition_of(p, row, pv);
+    REQUIRE(pv.size() == 6);
+    CHECK(pv[0].i == 2017239379 % 16);
+    CHECK(pv[1].i == 17486);
+    CHECK(pv[2].i == -1);                // December 1969
+    CHECK(pv[3].i == 47);                // 2017
+    CHECK(pv[4].i == 17486 * 24 + 22);   // hours
+    CHECK(pv[5].s == "x");
+    CHECK(bulk::iceberg_partition_text(p, pv) == "k_bucket=3/ts_day=2017-11-16/d_month=1969-12/ts_year=2017/"
+                                                 "ts_hour=2017-11-16-22/s=x");
+    // Negative timestamps round down (the day before the epoch).
+    row[1] = cql_value::integer(-1);
+    row[0] = cql_value::null();
+    bulk::iceberg_partition_of(p, row, pv);
+    CHECK(pv[0].null);
+    CHECK(pv[1].i == -1);
+
+    // Bad specs are one clear error each.
+    for (const char* bad : {"bucket(k)", "bucket(0, k)", "day(k)", "hour(d)", "nope(k)", "bucket(4, f)", "missing",
+                            "day(ts", "k, k"}) {
+        bulk::iceberg_write_plan q;
+        auto st = bulk::iceberg_plan_write(loc, c, q, bad);
+        CHECK_FALSE(st.ok());
+        CHECK(st.message.starts_with("--partition-by: "));
+    }
+
+    // Commit two files with partitions and metrics; a second plan with the same spec reuses it,
+    // another spec is added with the next field ids.
+    fs::create_directories(loc / "data");
+    std::ofstream(loc / "data" / "a.parquet") << "x";
+    bulk::iceberg_metrics_builder mb(p);
+    mb.add(row);
+    row[3] = cql_value::null();
+    mb.add(row);
+    auto m = mb.finish();
+    bulk::iceberg_data_file f{loc / "data" / "a.parquet", 2, 1, {}};
+    f.stats.partition = pv;
+    f.stats.metrics = m;
+    bulk::iceberg_commit_result r;
+    REQUIRE(bulk::iceberg_commit(p, {f}, bulk::iceberg_mode::append, r).ok());
+    // Metrics: k (id 1) 2 values 2 nulls, no bounds; s (id 4) 1 null, bounds "x".
+    REQUIRE(m.size() == 5);
+    CHECK(m[0].id == 1);
+    CHECK(m[0].values == 2);
+    CHECK(m[0].nulls == 2);
+    CHECK_FALSE(m[0].lower);
+    // ts (id 2): timestamptz bounds are 8-byte little-endian microseconds; the last row's ts is -1 ms.
+    std::string lo(8, '\0');
+    const std::int64_t us = -1000;
+    std::memcpy(lo.data(), &us, 8);
+    CHECK(m[1].lower == std::optional<std::string>(lo));
+    CHECK(m[3].id == 4);
+    CHECK(m[3].nulls == 1);
+    CHECK(m[3].lower == std::optional<std::string>("x"));
+    CHECK(m[3].upper == std::optional<std::string>("x"));
+    // The sidecar list round trips.
+    std::vector<bulk::iceberg_data_file> back;
+    REQUIRE(bulk::iceberg_parse_files_json(bulk::iceberg_files_json({f}, loc / "data"), loc / "data", back).ok());
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].stats.partition == f.stats.partition);
+    CHECK(back[0].stats.metrics.size() == 5);
+    CHECK(back[0].stats.metrics[3].upper == std::optional<std::string>("x"));
+    CHECK_FALSE(bulk::iceberg_parse_files_json(R"({"files":[{"file":"../x","rows":1,"bytes":1}]})", loc, back).ok());
+    CHECK_FALSE(bulk::iceberg_parse_files_json(R"({"files":[{"file":"x","rows":1,"bytes":1,"metrics":[[1]]}]})", loc, back).ok());
+    CHECK_FALSE(bulk::iceberg_parse_files_json("{", loc, back).ok());
+
+    bulk::iceberg_write_plan same;
+    REQUIRE(bulk::iceberg_plan_write(loc, c, same, "bucket(16, k), day(ts), month(d), year(ts), hour(ts), s").ok());
+    CHECK_FALSE(same.new_spec);
+    CHECK(same.spec_id == 0);
+    CHECK(same.partition[0].field_id == 1000);
+    bulk::iceberg_write_plan other;
+    REQUIRE(bulk::iceberg_plan_write(loc, c, other, "day(ts)").ok());
+    CHECK(other.new_spec);
+    CHECK(other.spec_id == 1);
+    CHECK(other.partition[0].field_id == 1006);
+    bulk::iceberg_write_plan none;
+    REQUIRE(bulk::iceberg_plan_write(loc, c, none).ok());
+    CHECK(none.new_spec);
+    CHECK(none.spec_id == 1);  // spec 0 is partitioned; the unpartitioned spec is new
+    // The plan survives its JSON form (worker manifests).
+    bulk::iceberg_write_plan again;
+    REQUIRE(bulk::iceberg_parse_plan_json(bulk::iceberg_plan_json(same), again).ok());
+    CHECK(bulk::iceberg_plan_json(again) == bulk::iceberg_plan_json(same));
+    CHECK_FALSE(bulk::iceberg_parse_plan_json(R"({"location":1})", again).ok());
 }

@@ -98,7 +98,70 @@ cql "DELETE FROM ks.s WHERE k = 99"
 run s2x bulk checksum "${CONN[@]}" -k ks -t s; S2X=$(sed -n 's/^checksum: \([0-9a-f]*\) rows: 30$/\1/p' "$WORK/s2x.out")
 load_s before_evolution "$S2X" 30 --snapshot-id "$(sed -n 's/^iceberg: .* snapshot \([0-9]*\) .*/\1/p' "$WORK/ow.out")"
 
-# 5. Readers we did not write: metadata and Avro manifests (avsc), data files (DuckDB).
+# 5. Partitioned: one data file per partition value per range, load reads them all.
+run parted bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --namespace ns --table-name parted \
+  --partition-by 'bucket(4, k), day(ts)' --splits 6 --compression snappy
+expect_rc parted 0 && { grep -qF "checksum: $SUM" "$WORK/parted.out" && ok || bad "partitioned unload: $(cat "$WORK/parted.out")"; }
+grep -q "table .* 300 rows$" "$WORK/parted.out" && ok || bad "partitioned commit: $(cat "$WORK/parted.out")"
+grep -q '"partition-specs":\[{"spec-id":0,"fields":\[{"name":"k_bucket","transform":"bucket\[4\]","source-id":1,"field-id":1000},{"name":"ts_day","transform":"day","source-id":[0-9]*,"field-id":1001}\]}\]' \
+  "$W/ns/parted/metadata/v1.metadata.json" && ok || bad "partition spec: $(grep -o '"partition-specs":[^]]*]' "$W/ns/parted/metadata/v1.metadata.json")"
+ls "$W"/ns/parted/data/unload-*/range_*.p1.parquet >/dev/null 2>&1 && ok || bad "no per-partition files"
+cql "TRUNCATE ks.t"
+run parted_load bulk load "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --namespace ns --table-name parted
+expect_rc parted_load 0
+run parted_sum bulk checksum "${CONN[@]}" -k ks -t t
+grep -qF "checksum: $SUM rows: 300" "$WORK/parted_sum.out" && ok || bad "checksum after partitioned load: $(cat "$WORK/parted_sum.out")"
+run toomany bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name toomany \
+  --partition-by 'k' --splits 2 --max-open-partitions 3
+expect_rc toomany 1 && { grep -q "more than 3 partition values" "$WORK/toomany.err" && ok || bad "cap: $(cat "$WORK/toomany.err")"; }
+[ ! -e "$W/ks/toomany/metadata" ] && ok || bad "over the cap committed"
+run badspec bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name badspec --partition-by 'day(t)'
+expect_rc badspec 1 && { grep -q -- "--partition-by: day() needs a timestamp or date column" "$WORK/badspec.err" && ok || bad "bad spec: $(cat "$WORK/badspec.err")"; }
+
+# 6. Workers: 3 shares staged, one commit = one snapshot with the table's rows and checksum.
+for i in 1 2 3; do
+  run "w$i" bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name workers --worker "$i/3" --job j1
+  expect_rc "w$i" 0
+done
+[ ! -e "$W/ks/workers/metadata" ] && ok || bad "a worker committed by itself"
+run w1_again bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name workers --worker 1/3 --job j1
+expect_rc w1_again 0 && { grep -q "already finished" "$WORK/w1_again.out" && ok || bad "finished worker again: $(cat "$WORK/w1_again.out")"; }
+run wc bulk commit --format iceberg --warehouse "$W" -k ks --table-name workers --workers 3 --job j1
+expect_rc wc 0 && { grep -q "snapshot [0-9]* (sequence 1, v1.metadata.json) from 3 worker(s): .* 300 rows, checksum $SUM; table .* 300 rows$" "$WORK/wc.out" && ok || bad "commit: $(cat "$WORK/wc.out")"; }
+run wc_again bulk commit --format iceberg --warehouse "$W" -k ks --table-name workers --workers 3 --job j1
+expect_rc wc_again 1
+cql "TRUNCATE ks.t"
+run w_load bulk load "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name workers
+expect_rc w_load 0
+run w_sum bulk checksum "${CONN[@]}" -k ks -t t
+grep -qF "checksum: $SUM rows: 300" "$WORK/w_sum.out" && ok || bad "checksum after worker load: $(cat "$WORK/w_sum.out")"
+# A worker missing: an error naming it, nothing committed.
+for i in 1 3; do run "m$i" bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name missing --worker "$i/3"; done
+run mc bulk commit --format iceberg --warehouse "$W" -k ks --table-name missing --workers 3
+expect_rc mc 1 && { grep -q "worker 2/3 is missing" "$WORK/mc.err" && ok || bad "missing worker: $(cat "$WORK/mc.err")"; }
+[ ! -e "$W/ks/missing/metadata" ] && ok || bad "commit with a worker missing committed"
+# An incomplete worker (interrupted): not finished, nothing committed.
+run m2 bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name missing --worker 2/3 --splits 30 --max-ranges 2
+expect_rc m2 1
+run mc2 bulk commit --format iceberg --warehouse "$W" -k ks --table-name missing --workers 3
+expect_rc mc2 1 && { grep -q "worker 2/3 has not finished" "$WORK/mc2.err" && ok || bad "incomplete worker: $(cat "$WORK/mc2.err")"; }
+# Run again, the worker resumes its staging directory; then the commit succeeds.
+run m2b bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name missing --worker 2/3 --splits 30
+expect_rc m2b 0
+run mc3 bulk commit --format iceberg --warehouse "$W" -k ks --table-name missing --workers 3
+expect_rc mc3 0 && { grep -q "300 rows, checksum $SUM;" "$WORK/mc3.out" && ok || bad "commit after resume: $(cat "$WORK/mc3.out")"; }
+# Parquet: workers write DIR/worker-I-of-N, the commit marks the dataset complete.
+DS=$WORK/ds
+run p1 bulk unload "${CONN[@]}" -k ks -t t --format parquet --output "$DS/worker-1-of-2" --worker 1/2; expect_rc p1 0
+run pc_missing bulk commit --format parquet --output "$DS" --workers 2
+expect_rc pc_missing 1
+[ ! -e "$DS/_SUCCESS" ] && ok || bad "_SUCCESS with a worker missing"
+run p2 bulk unload "${CONN[@]}" -k ks -t t --format parquet --output "$DS/worker-2-of-2" --worker 2/2; expect_rc p2 0
+run pc bulk commit --format parquet --output "$DS" --workers 2
+expect_rc pc 0
+[ -e "$DS/_SUCCESS" ] && grep -q "\"rows\":300,\"checksum\":\"$SUM\"" "$DS/_summary.json" && ok || bad "parquet dataset: $(cat "$WORK/pc.out" "$DS/_summary.json")"
+
+# 7. Readers we did not write: metadata and Avro manifests (avsc), data files (DuckDB).
 if ! (cd "$HERE/../parquet_interop" && timeout 300 npm install --no-audit --no-fund >"$WORK/npm.log" 2>&1); then
   echo "SKIP (Node part): npm registry unreachable: $(tail -2 "$WORK/npm.log")"
 else
@@ -109,6 +172,12 @@ else
   grep -q "^rows 61$" "$WORK/chk_s.out" && ok || bad "duckdb rows (s): $(cat "$WORK/chk_s.out")"
   grep -q "^schemas 2$" "$WORK/chk_s.out" && ok || bad "schemas: $(cat "$WORK/chk_s.out")"
   grep -q "^ids k=1,v=2 | k=1,v=2,x=3$" "$WORK/chk_s.out" && ok || bad "field ids: $(cat "$WORK/chk_s.out")"
+  # Partition values and column metrics against DuckDB's reading of each file.
+  grep -q "^metrics checked [1-9]" "$WORK/chk.out" && ok || bad "metrics (all): $(cat "$WORK/chk.out")"
+  if node "$HERE/../parquet_interop/iceberg_check.mjs" "$W/ns/parted" >"$WORK/chk_p.out" 2>&1; then ok; else bad "iceberg_check parted: $(cat "$WORK/chk_p.out")"; fi
+  grep -q "^rows 300$" "$WORK/chk_p.out" && ok || bad "duckdb rows (parted): $(cat "$WORK/chk_p.out")"
+  grep -q "^partition values checked [1-9]" "$WORK/chk_p.out" && ok || bad "partition values: $(cat "$WORK/chk_p.out")"
+  grep -q "^hyparquet files [1-9]" "$WORK/chk_p.out" && ok || bad "hyparquet (snappy files): $(cat "$WORK/chk_p.out")"
 fi
 echo "test_iceberg: $oks ok, $fails failed"
 [ "$fails" -eq 0 ]

@@ -7,6 +7,7 @@
 // "snapshots N", "schemas N", "ids NAME=ID ..." for the shell test.
 import avro from 'avsc';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { readFileSync, existsSync } from 'node:fs';
 
 const table = process.argv[2];
@@ -67,6 +68,7 @@ const fieldIds = (schemaText) => JSON.stringify(JSON.parse(schemaText)).match(/"
 const list = await readAvro(cur['manifest-list']);
 if (fieldIds(list.header.meta['avro.schema'].toString()) < 13) fail('manifest list schema lacks field ids');
 const files = [];
+const entries = [];
 for (const m of list.recs) {
   need(m, ['manifest_path', 'manifest_length', 'partition_spec_id', 'content', 'sequence_number', 'min_sequence_number',
     'added_snapshot_id', 'added_files_count', 'existing_files_count', 'deleted_files_count', 'added_rows_count',
@@ -82,6 +84,7 @@ for (const m of list.recs) {
     if (e.data_file.file_format !== 'PARQUET') fail(`file_format ${e.data_file.file_format}`);
     if (!existsSync(e.data_file.file_path)) fail(`missing data file ${e.data_file.file_path}`);
     files.push(e.data_file.file_path);
+    entries.push({ df: e.data_file, specId: m.partition_spec_id });
     rows += Number(e.data_file.record_count);
   }
   if (rows !== Number(m.added_rows_count) + Number(m.existing_rows_count)) fail(`manifest rows ${rows} != list's`);
@@ -103,6 +106,130 @@ if (files.length) {
   if (!ps.length) fail('no field ids in the Parquet schema');
 }
 if (total !== summaryRecords) fail(`DuckDB counts ${total}, summary total-records ${summaryRecords}`);
+
+// Partition values and column metrics of every entry against what DuckDB reads from its file.
+// murmur3_x86_32 (seed 0), written here from the algorithm's description, for bucket[N].
+const murmur3 = (buf) => {
+  let h = 0;
+  const c1 = 0xcc9e2d51, c2 = 0x1b873593, n = buf.length, blocks = n >> 2;
+  const mixk = (k) => Math.imul(((k = Math.imul(k, c1)) << 15) | (k >>> 17), c2);
+  for (let i = 0; i < blocks; i++) {
+    h ^= mixk(buf.readInt32LE(4 * i));
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  let k = 0;
+  const t = blocks * 4;
+  if ((n & 3) >= 3) k ^= buf[t + 2] << 16;
+  if ((n & 3) >= 2) k ^= buf[t + 1] << 8;
+  if ((n & 3) >= 1) { k ^= buf[t]; h ^= mixk(k); }
+  h ^= n;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+};
+if (murmur3(Buffer.from('iceberg')) !== 1210000089) fail('test murmur3 disagrees with the spec');
+const specs = new Map(md['partition-specs'].map((s) => [s['spec-id'], s]));
+const fieldById = new Map(schema.fields.map((f) => [f.id, f]));
+const q = async (sql) => (await con.runAndReadAll(sql)).getRowObjects();
+const mapOf = (arr) => new Map((arr || []).map((x) => [x.key, x.value]));
+let partitioned = 0, metricsChecked = 0;
+// At most 30 files (spread over the table) keep the check to seconds; MAX_FILES=0: all.
+const maxFiles = Number(process.env.MAX_FILES ?? 30) || entries.length;
+const step = Math.max(1, Math.ceil(entries.length / maxFiles));
+const sample = entries.filter((_, i) => i % step === 0);
+for (const { df, specId } of sample) {
+  const spec = specs.get(specId);
+  if (!spec) { fail(`no partition spec ${specId}`); continue; }
+  const file = `read_parquet('${df.file_path}')`;
+  for (const pf of spec.fields) {
+    const col = `"${fieldById.get(pf['source-id']).name}"`;
+    const want = df.partition[pf.name];
+    let got;
+    if (pf.transform === 'day') got = await q(`SELECT DISTINCT (epoch_us(${col}) // 86400000000)::BIGINT AS v FROM ${file}`);
+    else if (pf.transform === 'hour') got = await q(`SELECT DISTINCT (epoch_us(${col}) // 3600000000)::BIGINT AS v FROM ${file}`);
+    else if (pf.transform === 'month') got = await q(`SELECT DISTINCT ((year(${col}) - 1970) * 12 + month(${col}) - 1)::BIGINT AS v FROM ${file}`);
+    else if (pf.transform === 'year') got = await q(`SELECT DISTINCT (year(${col}) - 1970)::BIGINT AS v FROM ${file}`);
+    else if (pf.transform.startsWith('bucket[')) {
+      const n = Number(pf.transform.slice(7, -1));
+      const vals = await q(`SELECT DISTINCT ${col}::BIGINT AS v FROM ${file}`);
+      const bs = new Set(vals.map((r) => {
+        if (r.v === null) return null;
+        const b = Buffer.alloc(8); b.writeBigInt64LE(BigInt(r.v));
+        return (murmur3(b) & 0x7fffffff) % n;
+      }));
+      got = [...bs].map((v) => ({ v }));
+    } else got = await q(`SELECT DISTINCT ${col} AS v FROM ${file}`);
+    const vs = got.map((r) => (r.v === null ? null : typeof r.v === 'bigint' ? Number(r.v) : r.v));
+    if (vs.length !== 1 || String(vs[0]) !== String(want === null ? null : want))
+      fail(`${df.file_path}: partition ${pf.name}=${want}, DuckDB reads ${JSON.stringify(vs)}`);
+    else partitioned++;
+  }
+  // Metrics of top-level primitive columns.
+  const vc = mapOf(df.value_counts), nc = mapOf(df.null_value_counts);
+  const lo = mapOf(df.lower_bounds), hi = mapOf(df.upper_bounds);
+  for (const [id, count] of vc) {
+    const f = fieldById.get(id);
+    if (!f || typeof f.type !== 'string') { fail(`value_counts for field ${id}, not a top-level primitive`); continue; }
+    const col = `"${f.name}"`;
+    const [r] = await q(`SELECT count(*)::BIGINT AS n, count(${col})::BIGINT AS nn FROM ${file}`);
+    if (BigInt(count) !== BigInt(r.n) || BigInt(nc.get(id)) !== BigInt(r.n) - BigInt(r.nn))
+      fail(`${f.name}: value/null counts ${count}/${nc.get(id)}, DuckDB ${r.n}/${BigInt(r.n) - BigInt(r.nn)}`);
+    const decode = (b) => {
+      switch (f.type) {
+        case 'int': return String(b.readInt32LE(0));
+        case 'date': return String(b.readInt32LE(0));
+        case 'long': case 'timestamptz': case 'time': return String(b.readBigInt64LE(0));
+        case 'double': return String(b.readDoubleLE(0));
+        case 'float': return String(b.readFloatLE(0));
+        case 'boolean': return String(b[0] !== 0);
+        case 'string': return b.toString('utf8');
+        default: return b.toString('hex');
+      }
+    };
+    const expr = { date: (x) => `(${x} - DATE '1970-01-01')::BIGINT`, timestamptz: (x) => `epoch_us(${x})::BIGINT`,
+      time: (x) => `(epoch_us(${x}))::BIGINT`, float: (x) => `${x}::DOUBLE`, boolean: (x) => `${x}::VARCHAR`,
+      binary: (x) => `hex(${x})` }[f.type] || ((x) => x);
+    if (lo.has(id) || hi.has(id)) {
+      const [b] = await q(`SELECT ${expr(`min(${col})`)} AS lo, ${expr(`max(${col})`)} AS hi FROM ${file}`);
+      const norm = (v) => (f.type === 'binary' ? String(v).toLowerCase() : f.type === 'float' ? String(Math.fround(Number(v))) : String(v));
+      if (lo.has(id)) {
+        const l = decode(lo.get(id));
+        // Strings may be truncated: a lower bound is a prefix of the minimum.
+        if (f.type === 'string' ? !String(b.lo).startsWith(l) : l !== norm(b.lo)) fail(`${f.name}: lower bound ${l}, DuckDB min ${b.lo}`);
+      }
+      if (hi.has(id) && decode(hi.get(id)) !== norm(b.hi)) fail(`${f.name}: upper bound ${decode(hi.get(id))}, DuckDB max ${b.hi}`);
+      if (f.type === 'float' && lo.has(id) && !(Math.fround(Number(b.lo)) === Number(decode(lo.get(id))))) fail(`${f.name}: float bound`);
+    }
+    metricsChecked++;
+  }
+  let sizes = 0n;
+  for (const { key, value } of df.column_sizes || []) {
+    if (!allIds.includes(key)) fail(`column_sizes for unknown field ${key}`);
+    sizes += BigInt(value);
+  }
+  if (sizes > BigInt(df.file_size_in_bytes)) fail('column_sizes exceed the file size');
+}
+// hyparquet (a second reader we did not write; it has no zstd without an extra
+// package): every snappy/uncompressed data file's rows and field ids.
+let hyp = 0;
+for (const { df } of sample) {
+  const file = await asyncBufferFromFile(df.file_path);
+  const meta = await parquetMetadataAsync(file);
+  const codecs = new Set(meta.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data.codec)));
+  if ([...codecs].some((c) => c !== 'SNAPPY' && c !== 'UNCOMPRESSED')) continue;
+  const rowsRead = await parquetReadObjects({ file });
+  if (rowsRead.length !== Number(df.record_count)) fail(`hyparquet reads ${rowsRead.length} rows of ${df.file_path}, manifest ${df.record_count}`);
+  for (const f of schema.fields) {
+    const el = meta.schema.find((x) => x.name === f.name);
+    if (!el || el.field_id !== f.id) fail(`hyparquet: field_id of ${f.name} is ${el && el.field_id}, schema ${f.id}`);
+  }
+  hyp++;
+}
+console.log(`hyparquet files ${hyp}`);
+console.log(`partition values checked ${partitioned}`);
+console.log(`metrics checked ${metricsChecked}`);
+console.log(`specs ${md['partition-specs'].map((s) => `${s['spec-id']}:${s.fields.map((f) => `${f.name}=${f.transform}@${f['field-id']}`).join(',')}`).join(' ')}`);
 console.log(`rows ${total}`);
 console.log(`snapshots ${md.snapshots.length}`);
 console.log(`schemas ${md.schemas.length}`);

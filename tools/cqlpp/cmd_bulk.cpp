@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "util.hpp"
 
+#include "cqlpp/bulk/detail/json.hpp"
 #include "cqlpp/bulk/iceberg.hpp"
 #include "cqlpp/bulk/journal.hpp"
 #include "cqlpp/bulk/operations.hpp"
@@ -23,6 +24,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <ctime>
 #include <optional>
 #include <random>
@@ -71,6 +74,10 @@ struct bulk_cli {
     std::string warehouse, ns, table_name, mode = "append", as_of;
     std::optional<std::int64_t> snapshot_id;
     std::string info_table;
+    std::string partition_by;
+    std::size_t max_open_partitions = 64;
+    std::string job = "unload";  // --worker staging: DATA/job-<job>/worker-I-of-N
+    std::size_t workers = 0;     // bulk commit
 };
 
 std::string json_escape(std::string_view s) {
@@ -251,6 +258,64 @@ std::string random_hex(int bytes) {
     return s;
 }
 
+fs::path worker_dir(const fs::path& table_dir, const std::string& job, bulk::worker_id w) {
+    return table_dir / "data" / ("job-" + job) /
+           ("worker-" + std::to_string(w.index) + "-of-" + std::to_string(w.count));
+}
+
+void write_file_atomically(const fs::path& p, const std::string& text) {
+    const fs::path tmp = p.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.flush();
+        if (!out) throw command_error(tmp.string() + ": cannot write");
+    }
+    std::error_code ec;
+    fs::rename(tmp, p, ec);
+    if (ec) throw command_error(p.string() + ": " + ec.message());
+}
+
+// The data files of every journaled range of an Iceberg unload directory,
+// from each range's range_<first>_<last>.files.json (a directory written
+// before those lists: the range's one file, without metrics).
+void collect_data_files(const fs::path& dir, const bulk::journal_contents& j, std::vector<bulk::iceberg_data_file>& out) {
+    for (const auto& r : j.ranges) {
+        auto name = bulk::range_file_name(r.range, bulk::data_format::parquet);
+        const auto list = dir / (name.substr(0, name.size() - 8) + ".files.json");
+        std::error_code ec;
+        if (fs::exists(list, ec)) {
+            std::ifstream in(list, std::ios::binary);
+            std::string text((std::istreambuf_iterator<char>(in)), {});
+            std::vector<bulk::iceberg_data_file> files;
+            if (auto st = bulk::iceberg_parse_files_json(text, dir, files); !st)
+                throw command_error(list.string() + ": " + st.message);
+            std::uint64_t rows = 0;
+            for (auto& f : files) {
+                rows += f.rows;
+                const auto size = fs::file_size(f.path, ec);
+                if (ec || size != f.bytes)
+                    throw command_error(f.path.string() + ": missing or not the size its list says (" +
+                                        std::to_string(f.bytes) + " bytes)");
+                out.push_back(std::move(f));
+            }
+            if (rows != r.rows)
+                throw command_error(list.string() + ": lists " + std::to_string(rows) + " rows, the journal " +
+                                    std::to_string(r.rows));
+            continue;
+        }
+        auto p = dir / name;
+        if (r.rows == 0) {  // no data file for an empty range
+            fs::remove(p, ec);
+            continue;
+        }
+        auto size = fs::file_size(p, ec);
+        if (ec) throw command_error(p.string() + ": " + ec.message());
+        out.push_back({p, r.rows, size, {}});
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+}
+
 void run_operation(const bulk_cli& c, const std::string& op) {
     if (c.keyspace.empty() || c.table.empty()) throw command_error("--keyspace and --table are required");
     auto o = make_options(c);
@@ -267,11 +332,30 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         else if (c.mode != "append") throw command_error("--mode: expected append or overwrite, got '" + c.mode + "'");
         if (op == "unload") {
             o.parquet.iceberg = true;
+            o.max_open_partitions = c.max_open_partitions;
             // A directory of this run's files; only those the commit lists are in the table.
             // --resume DIR: an interrupted unload's directory, finished and then committed.
-            o.output_dir = !c.resume.empty() ? fs::path(c.resume)
-                                             : table_dir / "data" / ("unload-" + std::to_string(std::time(nullptr)) + "-" +
-                                                                     random_hex(8));
+            // --worker I/N: the job's staging directory of this worker, resumed if it has a
+            // journal (a retried pod), committed later by `bulk commit`.
+            if (o.plan.worker) {
+                if (!c.resume.empty()) throw command_error("--worker with --format iceberg resumes by itself; no --resume");
+                o.output_dir = worker_dir(table_dir, c.job, *o.plan.worker);
+                std::error_code ec;
+                if (fs::exists(o.output_dir / "worker.json", ec)) {
+                    // A retried pod of a worker that finished: nothing to do (idempotent for schedulers).
+                    std::cout << "iceberg: worker " << c.worker << " of job '" << c.job << "' already finished ("
+                              << (o.output_dir / "worker.json").string() << "); nothing to do\n";
+                    return;
+                }
+                if (fs::exists(o.output_dir / "journal.jsonl", ec)) {
+                    o.run_dir = o.output_dir;
+                    o.resume = true;
+                }
+            } else {
+                o.output_dir = !c.resume.empty() ? fs::path(c.resume)
+                                                 : table_dir / "data" / ("unload-" + std::to_string(std::time(nullptr)) + "-" +
+                                                                         random_hex(8));
+            }
         } else {
             if (!c.resume.empty()) throw command_error("--format iceberg: --resume is for unload only");
             bulk::iceberg_table_info info;
@@ -358,11 +442,12 @@ void run_operation(const bulk_cli& c, const std::string& op) {
                 if (auto st = co_await bulk::resolve_columns(*cr.s, c.keyspace, c.table, cols); !st) {
                     result.ec = st.code;
                     result.message = st.message;
-                } else if (st = bulk::iceberg_plan_write(table_dir, cols, plan); !st) {
+                } else if (st = bulk::iceberg_plan_write(table_dir, cols, plan, c.partition_by); !st) {
                     result.ec = st.code;
                     result.message = st.message;
                 } else {
                     o.parquet.field_ids = plan.field_ids;
+                    o.iceberg = std::make_shared<const bulk::iceberg_write_plan>(plan);
                     result = co_await bulk::unload(*cr.s, o, cb);
                 }
             } else if (op == "unload") result = co_await bulk::unload(*cr.s, o, cb);
@@ -387,23 +472,28 @@ void run_operation(const bulk_cli& c, const std::string& op) {
     if (iceberg && op == "unload" && !result.ok() && result.started)
         std::cerr << "cqlpp: nothing committed; the data files so far are in " << o.output_dir.string()
                   << " (run again with --resume " << o.output_dir.string() << " to finish and commit)\n";
-    if (iceberg && op == "unload" && result.ok()) {
+    if (iceberg && op == "unload" && result.ok() && o.plan.worker) {
+        // Staged, not committed: the worker manifest says this share is complete.
+        bulk::journal_contents j;
+        if (auto st = bulk::read_journal(o.output_dir / "journal.jsonl", j); !st) throw command_error(st.message);
+        std::vector<bulk::iceberg_data_file> files;
+        collect_data_files(o.output_dir, j, files);
+        std::string wj = "{\"worker\":" + std::to_string(o.plan.worker->index) + ",\"workers\":" +
+                         std::to_string(o.plan.worker->count) + ",\"rows\":" + std::to_string(result.summary.rows) +
+                         ",\"checksum\":\"" + result.summary.checksum.to_string() + "\",\"ranges\":" +
+                         std::to_string(j.ranges.size()) + ",\"files\":" + std::to_string(files.size()) +
+                         ",\"plan\":" + bulk::iceberg_plan_json(plan) + "}\n";
+        write_file_atomically(o.output_dir / "worker.json", wj);
+        if (!c.json_summary)
+            std::cout << "iceberg: worker " << c.worker << " of job '" << c.job << "' staged " << files.size()
+                      << " file(s), " << result.summary.rows << " rows in " << o.output_dir.string()
+                      << " (not committed: run `cqlpp bulk commit --workers " << o.plan.worker->count << "`)\n";
+    } else if (iceberg && op == "unload" && result.ok()) {
         // Every range of the job, this run's and (resumed) earlier runs', from the journal.
         bulk::journal_contents j;
         if (auto st = bulk::read_journal(o.output_dir / "journal.jsonl", j); !st) throw command_error(st.message);
         std::vector<bulk::iceberg_data_file> files;
-        for (const auto& r : j.ranges) {
-            auto p = o.output_dir / bulk::range_file_name(r.range, bulk::data_format::parquet);
-            std::error_code ec;
-            if (r.rows == 0) {  // no data file for an empty range
-                fs::remove(p, ec);
-                continue;
-            }
-            auto size = fs::file_size(p, ec);
-            if (ec) throw command_error(p.string() + ": " + ec.message());
-            files.push_back({p, r.rows, size});
-        }
-        std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+        collect_data_files(o.output_dir, j, files);
         bulk::iceberg_commit_result cr;
         if (auto st = bulk::iceberg_commit(plan, files, mode, cr); !st)
             throw command_error("iceberg commit failed (" + std::string(bulk::to_string(static_cast<bulk::errc>(st.code.value()))) +
@@ -525,6 +615,153 @@ void add_iceberg_options(CLI::App* sub, bulk_cli& c) {
     sub->add_option("--table-name", c.table_name, "iceberg: table name (default: the Cassandra table's)");
 }
 
+// One worker's share, checked: its journal covers exactly its slice of the
+// ring (every range once), and for Iceberg its worker.json agrees.
+struct worker_share {
+    bulk::merge_result m;
+    bulk::journal_contents j;
+    std::string plan;  // iceberg: the worker's plan JSON
+};
+
+worker_share check_worker(const fs::path& dir, bulk::worker_id w, bool iceberg) {
+    worker_share out;
+    const std::string who = "worker " + std::to_string(w.index) + "/" + std::to_string(w.count);
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) throw command_error(who + " is missing (no " + dir.string() + "): nothing committed");
+    if (iceberg && !fs::exists(dir / "worker.json", ec))
+        throw command_error(who + " has not finished (no " + (dir / "worker.json").string() + "): nothing committed");
+    if (auto st = bulk::read_journal(dir / "journal.jsonl", out.j); !st)
+        throw command_error(who + ": " + st.message + ": nothing committed");
+    const bulk::token_range slice = bulk::worker_slice(w);
+    const std::vector<bulk::token_range> expected{slice};
+    const std::vector<bulk::journal_contents> js{out.j};
+    if (auto st = bulk::merge_journals(js, out.m, expected); !st)
+        throw command_error(who + ": " + st.message + ": nothing committed");
+    if (!out.m.complete() || out.m.inconsistent)
+        throw command_error(who + " is incomplete: " + std::to_string(out.m.missing.size()) +
+                            " part(s) of its share " + slice.to_string() + " not unloaded (first: " +
+                            (out.m.missing.empty() ? std::string("-") : out.m.missing.front().to_string()) +
+                            "): nothing committed");
+    for (const auto& r : out.m.ranges)  // merge_journals says the slice is covered; nothing may lie outside it
+        if (r.range.first() < slice.first() || r.range.end > slice.end)
+            throw command_error(who + ": range " + r.range.to_string() + " is outside its share " + slice.to_string() +
+                                ": nothing committed");
+    if (iceberg) {
+        std::ifstream in(dir / "worker.json", std::ios::binary);
+        std::string text((std::istreambuf_iterator<char>(in)), {});
+        bulk::detail::json_value v;
+        std::string err;
+        if (!bulk::detail::parse_json(text, v, err) || v.type != bulk::detail::json_value::kind::object)
+            throw command_error((dir / "worker.json").string() + ": " + err);
+        auto num = [&](const char* k) {
+            const auto* x = v.find(k);
+            return x && x->type == bulk::detail::json_value::kind::number ? x->text : std::string();
+        };
+        const auto* cs = v.find("checksum");
+        const auto* plan = v.find("plan");
+        if (num("worker") != std::to_string(w.index) || num("workers") != std::to_string(w.count))
+            throw command_error((dir / "worker.json").string() + ": not " + who);
+        if (num("rows") != std::to_string(out.m.rows) || !cs || cs->text != out.m.checksum.to_string())
+            throw command_error(who + ": its journal (" + std::to_string(out.m.rows) + " rows, checksum " +
+                                out.m.checksum.to_string() + ") disagrees with its worker.json: nothing committed");
+        if (!plan) throw command_error((dir / "worker.json").string() + ": no plan");
+        bulk::detail::append_json(out.plan, *plan);
+    }
+    return out;
+}
+
+void run_commit(const bulk_cli& c) {
+    const bool iceberg = c.format == "iceberg";
+    if (!iceberg && c.format != "parquet") throw command_error("--format: commit takes iceberg or parquet");
+    const auto n = static_cast<std::uint32_t>(c.workers);
+    fs::path base;
+    if (iceberg) {
+        if (c.warehouse.empty()) throw command_error("--format iceberg needs --warehouse DIR");
+        if ((c.ns.empty() && c.keyspace.empty()) || (c.table_name.empty() && c.table.empty()))
+            throw command_error("name the table: --namespace (or -k) and --table-name (or -t)");
+        base = bulk::iceberg_table_location(c.warehouse, c.ns.empty() ? c.keyspace : c.ns,
+                                            c.table_name.empty() ? c.table : c.table_name);
+    } else {
+        if (c.output.empty()) throw command_error("--format parquet needs --output DIR (the dataset directory)");
+        base = c.output;
+    }
+    const fs::path job = iceberg ? base / "data" / ("job-" + c.job) : base;
+    std::error_code ec;
+    if (iceberg && fs::exists(job / "_COMMITTED", ec))
+        throw command_error("job '" + c.job + "' is already committed (" + (job / "_COMMITTED").string() + ")");
+    if (!iceberg && fs::exists(job / "_SUCCESS", ec)) throw command_error(job.string() + " is already complete (_SUCCESS)");
+    // Workers of another N in the same job would be left out silently: refuse.
+    for (const auto& e : fs::directory_iterator(job, ec)) {
+        const auto name = e.path().filename().string();
+        if (name.starts_with("worker-") && !name.ends_with("-of-" + std::to_string(n)))
+            throw command_error(e.path().string() + ": a worker of another --workers count in this job");
+    }
+    std::vector<bulk::journal_contents> all;
+    std::vector<bulk::iceberg_data_file> files;
+    std::vector<std::string> parquet_files;
+    std::string plan_text;
+    bulk::table_checksum sum;
+    std::uint64_t rows = 0;
+    for (std::uint32_t i = 1; i <= n; ++i) {
+        const bulk::worker_id w{i, n};
+        const fs::path dir = job / ("worker-" + std::to_string(i) + "-of-" + std::to_string(n));
+        auto share = check_worker(dir, w, iceberg);
+        if (iceberg) {
+            if (i == 1) plan_text = share.plan;
+            else if (share.plan != plan_text)
+                throw command_error("worker " + std::to_string(i) + "/" + std::to_string(n) +
+                                    " planned another schema or partition spec than worker 1 (the table changed while "
+                                    "they ran): nothing committed; run the job again");
+            collect_data_files(dir, share.j, files);
+        } else {
+            for (const auto& r : share.m.ranges)
+                parquet_files.push_back((fs::path(dir.filename()) / bulk::range_file_name(r.range, bulk::data_format::parquet))
+                                            .string());
+        }
+        rows += share.m.rows;
+        sum.merge(share.m.checksum);
+        all.push_back(std::move(share.j));
+    }
+    bulk::merge_result whole;
+    if (auto st = bulk::merge_journals(all, whole); !st) throw command_error(st.message + ": nothing committed");
+    if (!whole.complete() || whole.duplicates || whole.inconsistent)
+        throw command_error("the workers' shares do not cover the ring exactly once: nothing committed");
+    if (iceberg) {
+        bulk::iceberg_write_plan plan;
+        if (auto st = bulk::iceberg_parse_plan_json(plan_text, plan); !st) throw command_error(st.message);
+        if (fs::absolute(base, ec).lexically_normal() != plan.location)
+            throw command_error("the workers wrote for table " + plan.location.string() + ", not " + base.string());
+        bulk::iceberg_commit_result cr;
+        const auto mode = c.mode == "overwrite" ? bulk::iceberg_mode::overwrite : bulk::iceberg_mode::append;
+        if (auto st = bulk::iceberg_commit(plan, files, mode, cr); !st)
+            throw command_error("iceberg commit failed (" +
+                                std::string(bulk::to_string(static_cast<bulk::errc>(st.code.value()))) + "): " + st.message);
+        write_file_atomically(job / "_COMMITTED", std::to_string(cr.snapshot_id) + "\n");
+        if (c.json_summary)
+            std::cout << "{\"snapshot_id\":" << cr.snapshot_id << ",\"rows\":" << rows << ",\"checksum\":\""
+                      << sum.to_string() << "\",\"files\":" << files.size() << ",\"workers\":" << n << "}\n";
+        else
+            std::cout << "iceberg: " << base.string() << " snapshot " << cr.snapshot_id << " (sequence "
+                      << cr.sequence_number << ", v" << cr.version << ".metadata.json) from " << n << " worker(s): "
+                      << files.size() << " file(s), " << rows << " rows, checksum " << sum.to_string() << "; table "
+                      << cr.total_files << " file(s), " << cr.total_rows << " rows\n";
+        return;
+    }
+    std::string js = "{\"format\":\"parquet\",\"workers\":" + std::to_string(n) + ",\"rows\":" + std::to_string(rows) +
+                     ",\"checksum\":\"" + sum.to_string() + "\",\"ranges\":" + std::to_string(whole.ranges.size()) +
+                     ",\"files\":[";
+    std::sort(parquet_files.begin(), parquet_files.end());
+    for (std::size_t i = 0; i < parquet_files.size(); ++i)
+        js += (i ? ",\"" : "\"") + json_escape(parquet_files[i]) + "\"";
+    js += "]}\n";
+    write_file_atomically(base / "_summary.json", js);
+    write_file_atomically(base / "_SUCCESS", "");
+    if (c.json_summary) std::cout << js;
+    else
+        std::cout << "parquet: " << base.string() << " complete from " << n << " worker(s): " << parquet_files.size()
+                  << " file(s), " << rows << " rows, checksum " << sum.to_string() << " (_SUCCESS, _summary.json)\n";
+}
+
 void run_iceberg_info(const bulk_cli& c) {
     bulk::iceberg_table_info t;
     if (auto st = bulk::iceberg_read_table(c.info_table, t); !st) throw command_error(st.message);
@@ -576,6 +813,14 @@ void add_bulk_command(CLI::App& app) {
     unload->add_option("--mode", c->mode, "iceberg: append (a snapshot adding files) | overwrite (replacing them)")
         ->check(CLI::IsMember({"append", "overwrite"}))
         ->capture_default_str();
+    unload->add_option("--partition-by", c->partition_by,
+                       "iceberg: partition spec, e.g. 'bucket(16, k)', 'day(ts)', 'month(ts), k' (identity)");
+    unload->add_option("--max-open-partitions", c->max_open_partitions,
+                       "iceberg: partition values (open data files) per range at most; more is an error")
+        ->check(whole_number(1, 4096))
+        ->capture_default_str();
+    unload->add_option("--job", c->job, "iceberg --worker: job name of the staging directory DATA/job-NAME")
+        ->capture_default_str();
     unload->add_option("--delimiter", c->delimiter, "CSV field delimiter")->capture_default_str();
     unload->callback([c] { run_operation(*c, "unload"); });
 
@@ -601,6 +846,22 @@ void add_bulk_command(CLI::App& app) {
     auto* info = bulk_cmd->add_subcommand("iceberg-info", "show an Iceberg table's snapshots and current schema");
     info->add_option("table", c->info_table, "table directory (WAREHOUSE/NAMESPACE/TABLE)")->required();
     info->callback([c] { run_iceberg_info(*c); });
+
+    auto* commit = bulk_cmd->add_subcommand(
+        "commit", "check that N --worker unloads are all complete, then commit them as one Iceberg snapshot "
+                  "(or mark a Parquet dataset complete)");
+    commit->add_option("--format", c->format, "iceberg | parquet")->capture_default_str();
+    commit->add_option("--workers", c->workers, "N of the workers' --worker I/N")->required()->check(whole_number(1, 100000));
+    add_iceberg_options(commit, *c);
+    commit->add_option("-k,--keyspace", c->keyspace, "iceberg: default namespace");
+    commit->add_option("-t,--table", c->table, "iceberg: default table name");
+    commit->add_option("--job", c->job, "iceberg: the workers' --job")->capture_default_str();
+    commit->add_option("--mode", c->mode, "iceberg: append | overwrite")
+        ->check(CLI::IsMember({"append", "overwrite"}))
+        ->capture_default_str();
+    commit->add_option("--output", c->output, "parquet: the dataset directory (workers wrote DIR/worker-I-of-N)");
+    commit->add_flag("--json-summary", c->json_summary, "print the result as one JSON object");
+    commit->callback([c] { run_commit(*c); });
 
     auto* merge = bulk_cmd->add_subcommand("merge", "combine the journals of --worker runs (or resumed runs) into one result");
     merge->add_option("dirs", c->merge_dirs, "run directories or journal files")->required();

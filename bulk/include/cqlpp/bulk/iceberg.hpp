@@ -9,11 +9,14 @@
 
 #include "cqlpp/bulk/error.hpp"
 #include "cqlpp/protocol/result.hpp"
+#include "cqlpp/protocol/value.hpp"
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,6 +27,53 @@ enum class iceberg_mode { append, overwrite };
 // DIR/NS/T; the namespace may be dotted ("a.b" -> DIR/a/b/T).
 std::filesystem::path iceberg_table_location(const std::filesystem::path& warehouse, const std::string& ns,
                                              const std::string& table);
+
+// ---- Partitioning (--partition-by) ----
+
+enum class iceberg_transform { identity, bucket, year, month, day, hour };
+
+struct iceberg_partition_field {
+    std::size_t column = 0;  // index into the plan's columns
+    std::int32_t source_id = 0;
+    std::int32_t field_id = 0;  // 1000, 1001, ... (last-partition-id + 1 for a new spec)
+    std::string name;           // "k_bucket", "ts_day", "k" (identity)
+    iceberg_transform transform = iceberg_transform::identity;
+    std::int32_t buckets = 0;   // bucket[N]
+    std::string result_type;    // Iceberg type of the partition value: "int" for bucket and the time
+                                // transforms, the source's for identity
+    std::string transform_text() const;  // "identity", "bucket[16]", "day"...
+};
+
+// One partition value of a data file (a field of its partition tuple).
+struct iceberg_partition_value {
+    bool null = true;
+    std::int64_t i = 0;  // int, long, date, time, timestamptz, boolean (0/1)
+    std::string s;       // string, binary, uuid (16 bytes, big-endian)
+    friend bool operator==(const iceberg_partition_value&, const iceberg_partition_value&) = default;
+};
+
+// murmur3_x86_32 with seed 0 (the Iceberg spec's 32-bit hash, Appendix B).
+std::int32_t iceberg_murmur3_32(std::string_view bytes) noexcept;
+// The spec's hash of a value of Iceberg type `iceberg_type` ("int", "long",
+// "date", "time", "timestamptz", "string", "uuid", "binary") given as the CQL
+// value a row holds (timestamp ms, time ns, date in the wire form...).
+// false: null, or a type bucket does not hash.
+bool iceberg_bucket_hash(std::string_view iceberg_type, const protocol::cql_value& v, std::int32_t& hash);
+
+// ---- Column metrics of a data file (manifest data_file fields 108-110, 125, 128) ----
+
+struct iceberg_column_metrics {
+    std::int32_t id = 0;
+    std::uint64_t values = 0, nulls = 0;           // value_counts includes nulls
+    std::optional<std::string> lower, upper;       // single-value binary serialization
+};
+
+// What a manifest says about one data file.
+struct iceberg_file_stats {
+    std::vector<iceberg_partition_value> partition;  // one per spec field
+    std::vector<iceberg_column_metrics> metrics;     // top-level primitive columns
+    std::vector<std::pair<std::int32_t, std::uint64_t>> column_sizes;  // leaf field id -> bytes in the file
+};
 
 // What an unload needs before writing data files: the Iceberg schema of the
 // table's columns, with the ids of the table's current schema kept for
@@ -38,15 +88,70 @@ struct iceberg_write_plan {
     std::int32_t last_column_id = 0;
     std::int32_t base_last_column_id = 0;  // of the metadata the plan was made from
     std::uint64_t base_version = 0;        // 0: no table yet
+    std::vector<std::string> column_types;  // Iceberg type of each top-level column ("" for nested types)
+
+    // The partition spec (--partition-by): an equal spec of the table keeps
+    // its id, another one is added as a new spec (partition evolution).
+    std::vector<iceberg_partition_field> partition;
+    std::int32_t spec_id = 0;
+    bool new_spec = false;
+    std::string spec_fields = "[]";       // the spec's "fields" array (JSON)
+    std::int32_t last_partition_id = 999;
+    std::string specs_base;               // the table's partition-specs when planned (JSON), for commit checks
 };
+// partition_by: "bucket(16, k), day(ts)", "identity(k)" or "k", "month(ts)",
+// "year(ts)", "hour(ts)"; empty: unpartitioned (spec 0).
 status iceberg_plan_write(const std::filesystem::path& location, const std::vector<protocol::column_spec>& columns,
-                          iceberg_write_plan& out);
+                          iceberg_write_plan& out, std::string_view partition_by = {});
+
+// What a commit needs of a plan (everything but the columns), as JSON: the
+// worker manifest of `bulk unload --worker` keeps it for `bulk commit`.
+std::string iceberg_plan_json(const iceberg_write_plan& plan);
+status iceberg_parse_plan_json(std::string_view text, iceberg_write_plan& out);
+
+// The partition tuple of a row (values in the plan's column order). Never fails
+// for a row the Parquet writer accepts; a value of an unexpected kind is null.
+void iceberg_partition_of(const iceberg_write_plan& plan, std::span<const protocol::cql_value> row,
+                          std::vector<iceberg_partition_value>& out);
+// Human-readable "k_bucket=3/ts_day=2024-01-05".
+std::string iceberg_partition_text(const iceberg_write_plan& plan, const std::vector<iceberg_partition_value>& p);
+
+// Per data file: value and null counts and lower/upper bounds of the
+// top-level primitive columns (docs/iceberg.md says which types get bounds).
+class iceberg_metrics_builder {
+public:
+    explicit iceberg_metrics_builder(const iceberg_write_plan& plan);
+    void add(std::span<const protocol::cql_value> row);
+    std::vector<iceberg_column_metrics> finish() const;
+
+private:
+    struct col {
+        std::size_t index = 0;
+        std::int32_t id = 0;
+        int kind = 0;  // see iceberg.cpp
+        std::string type;  // Iceberg type
+        std::uint64_t values = 0, nulls = 0;
+        bool have = false, nan = false;
+        std::int64_t imin = 0, imax = 0;
+        double dmin = 0, dmax = 0;
+        std::string smin, smax;
+    };
+    std::vector<col> cols_;
+};
 
 struct iceberg_data_file {
     std::filesystem::path path;
     std::uint64_t rows = 0;
     std::uint64_t bytes = 0;
+    iceberg_file_stats stats;  // partition must match the plan's spec (empty when unpartitioned)
 };
+
+// The data files an unload wrote for one range, as JSON (file names relative
+// to `dir`): range_<first>_<last>.files.json beside them, written before the
+// range is journaled. Parsing is bounds-checked (bad_iceberg on a bad file).
+std::string iceberg_files_json(const std::vector<iceberg_data_file>& files, const std::filesystem::path& dir);
+status iceberg_parse_files_json(std::string_view text, const std::filesystem::path& dir,
+                                std::vector<iceberg_data_file>& out);
 
 struct iceberg_commit_result {
     std::int64_t snapshot_id = 0;

@@ -49,6 +49,7 @@
 #pragma once
 
 #include "cqlpp/bulk/error.hpp"
+#include "cqlpp/bulk/iceberg.hpp"
 #include "cqlpp/bulk/journal.hpp"
 #include "cqlpp/bulk/parquet.hpp"
 #include "cqlpp/bulk/ranges.hpp"
@@ -63,6 +64,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,6 +95,14 @@ struct operation_options {
     bool header = true;        // CSV input has a header line
     char delimiter = ',';
     parquet_write_options parquet;  // unload --format parquet: one file per range (docs/parquet.md)
+    // unload --format iceberg (docs/iceberg.md): rows are split by the plan's
+    // partition spec into one data file per partition value per range
+    // (range_<first>_<last>.parquet, or .p<N>.parquet when partitioned), each
+    // file's column metrics are gathered, and the range's files are listed in
+    // range_<first>_<last>.files.json before the range is journaled. A range
+    // with no rows gets no data file.
+    std::shared_ptr<const iceberg_write_plan> iceberg;
+    std::size_t max_open_partitions = 64;  // partition values of one range; more is an error
     std::size_t max_batch_rows = 32;  // rows of one partition per UNLOGGED batch; 1: no batches
 
     // Journal (journal.jsonl), summary (summary.json) and bad records

@@ -32,6 +32,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cqlpp::bulk {
@@ -76,6 +77,9 @@ public:
 
     std::uint64_t rows() const noexcept;
     std::uint64_t bytes_written() const noexcept;  // appended to `out` so far
+    // Bytes of each leaf column's chunks in the file so far (page headers and
+    // compressed pages), keyed by the leaf's field id (leaves without one skipped).
+    std::vector<std::pair<std::int32_t, std::uint64_t>> column_sizes() const;
 
 private:
     struct impl;
