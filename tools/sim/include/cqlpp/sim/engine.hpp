@@ -111,6 +111,15 @@ public:
     // driver's re-prepare on UNPREPARED can be exercised).
     void forget_prepared(int node);
 
+    // A statement prepared on any node, by id (for the activity log and
+    // priming): its text, keyspace and bind marker types.
+    struct prepared_statement_info {
+        std::string query;
+        std::string keyspace;
+        std::vector<protocol::cql_type> bind_types;
+    };
+    std::optional<prepared_statement_info> describe_prepared(protocol::bytes_view id) const;
+
 private:
     struct impl;
     std::unique_ptr<impl> impl_;

@@ -31,6 +31,8 @@ struct topology_config {
     std::string cluster_name = "cqlpp-sim";
     // Addresses: 127.0.0.1, 127.0.0.2, ... on `port`; or, with base_port != 0,
     // all nodes on `base_address` with ports base_port, base_port + 1, ...
+    // port 0: each node binds a free port on its own address (the cluster
+    // reports the ports it got), so parallel test runs never collide.
     std::uint16_t port = 9042;
     std::uint16_t base_port = 0;
     std::string base_address = "127.0.0.1";
@@ -66,6 +68,8 @@ public:
     const std::vector<node_info>& nodes() const noexcept { return nodes_; }
     const node_info& node(int id) const { return nodes_.at(static_cast<std::size_t>(id)); }
     std::size_t size() const noexcept { return nodes_.size(); }
+    // The port a node asked for as 0 got when bound (before it serves).
+    void set_port(int id, std::uint16_t port) { nodes_.at(static_cast<std::size_t>(id)).config.port = port; }
 
     // Sorted ring: every vnode token with the node that owns it.
     struct ring_entry {
