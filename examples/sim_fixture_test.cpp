@@ -1,7 +1,9 @@
 // Testing your own code against failures without a real cluster: cqlpp::sim
-// as a Catch2 fixture. A 3-node simulated cluster runs in the test process;
-// the test loads a schema through the driver, injects faults per node and
-// reads the nodes' counters.
+// as a Catch2 fixture. A 3-node simulated cluster runs in the test process on
+// free ports (parallel runs never collide); the test loads a schema through
+// the driver, injects faults per node, primes canned answers (an UNAVAILABLE
+// from one node), reads the nodes' counters and their activity log (what the
+// driver actually sent). See docs/sim_fixture.md.
 //
 // Build against an installed cqlpp: target_link_libraries(t cqlpp::driver cqlpp::sim).
 #define CATCH_CONFIG_MAIN
@@ -17,7 +19,6 @@
 #include <asio/use_future.hpp>
 
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -35,13 +36,9 @@ CQLPP_DESCRIBE(item, id, name, stock)
 
 namespace {
 
-std::uint16_t sim_port() {
-    const char* p = std::getenv("SIM_PORT");
-    return static_cast<std::uint16_t>(p ? std::atoi(p) : 26100);
-}
-
-// The cluster (127.0.0.1-3 on one port), an io_context on its own thread and
-// a connected session; run() waits for a coroutine on the session's executor.
+// The cluster (127.0.0.1-3, each on a free port), an io_context on its own
+// thread and a connected session; run() waits for a coroutine on the
+// session's executor.
 class cluster_fixture {
 public:
     cluster_fixture() : sim_(make_config()), work_(io_.get_executor()), thread_([this] { io_.run(); }) {
@@ -77,7 +74,8 @@ private:
     static sim::cluster_config make_config() {
         sim::cluster_config c;
         c.topology.nodes = 3;
-        c.topology.port = sim_port();
+        c.topology.port = 0;              // a free port per node: contact_points() has the real ones
+        c.activity_log_capacity = 100;    // the last 100 requests per node (off by default)
         return c;
     }
 
@@ -133,4 +131,72 @@ TEST_CASE_METHOD(cluster_fixture, "reads go on while a replica is down") {
     }
     CHECK(sim().counters(1).requests == before);  // nothing reached the stopped node
     CHECK(total(sim(), &sim::node_counters::requests) > 40);
+}
+
+TEST_CASE_METHOD(cluster_fixture, "a primed UNAVAILABLE from node 1: the driver tries the next host, as its retry policy says") {
+    const std::string query = "SELECT name FROM shop.items WHERE id = 1";
+    must(run(session().execute("INSERT INTO shop.items (id, name, stock) VALUES (1, 'apple', 5)")));
+    sim::prime_rule rule;
+    rule.query = query;
+    rule.node = 1;
+    rule.then = sim::unavailable_error(cqlpp::protocol::consistency::quorum, 2, 1);
+    rule.times = 1;
+    sim().prime(rule);
+    sim().clear_activity();
+    // Round robin: within three requests one starts at node 1, which answers
+    // UNAVAILABLE once; the default policy then tries the next host.
+    for (int i = 0; i < 3; ++i) {
+        drv::statement st(query);
+        st.options().consistency = cqlpp::protocol::consistency::quorum;
+        auto r = run(session().execute(st));
+        must(r);
+        CHECK(r.first_row().get<std::string>("name") == "apple");
+    }
+    CHECK(sim().counters(1).primed_responses == 1);
+    CHECK(sim().prime_count() == 0);  // the one-shot rule is used up
+    // Node 1's log: the request it refused, at the consistency the driver sent.
+    bool seen = false;
+    for (const auto& e : sim().activity(1))
+        if (e.query == query) {
+            seen = true;
+            CHECK(e.primed);
+            CHECK(e.consistency == cqlpp::protocol::consistency::quorum);
+        }
+    CHECK(seen);
+}
+
+TEST_CASE_METHOD(cluster_fixture, "UNAVAILABLE from every node reaches the caller after one retry") {
+    const std::string query = "SELECT name FROM shop.items WHERE id = 2";
+    sim::prime_rule rule;
+    rule.query = query;
+    rule.then = sim::unavailable_error(cqlpp::protocol::consistency::local_one, 1, 0);
+    sim().prime(rule);
+    sim().clear_activity();
+    auto r = run(session().execute(query));
+    CHECK(r.error() == cqlpp::protocol::server_errc::unavailable);
+    int attempts = 0;
+    for (int n = 0; n < 3; ++n)
+        for (const auto& e : sim().activity(n)) attempts += e.query == query;
+    CHECK(attempts == 2);  // the first host, then the next one once
+    sim().clear_primes();
+}
+
+TEST_CASE_METHOD(cluster_fixture, "the activity log shows what the driver sent for a prepared statement") {
+    auto sel = run(session().prepare("SELECT id, name, stock FROM shop.items WHERE id = ?")).value_or_throw();
+    sim().clear_activity();
+    auto b = sel.bind(7);
+    b.options().consistency = cqlpp::protocol::consistency::local_quorum;
+    b.options().page_size = 10;
+    must(run(session().execute(b)));
+    int executes = 0;
+    for (int n = 0; n < 3; ++n)
+        for (const auto& e : sim().activity(n)) {
+            if (e.op != cqlpp::protocol::opcode::execute) continue;
+            ++executes;
+            CHECK(e.query == "SELECT id, name, stock FROM shop.items WHERE id = ?");  // the prepared id, resolved
+            CHECK(e.consistency == cqlpp::protocol::consistency::local_quorum);
+            CHECK(e.page_size == 10);
+            CHECK(e.decoded_values == std::vector<std::string>{"7"});
+        }
+    CHECK(executes == 1);
 }

@@ -3,7 +3,8 @@
 // given on the command line, or against a cqlpp::sim cluster it starts itself.
 //
 //   consumer 127.0.0.1:26042        a running cluster (or `cqlpp sim`)
-//   consumer --in-process 26043      an in-process simulated node on that port
+//   consumer --in-process 26043      an in-process simulated node on that port (0: a free one),
+//                                    with a primed answer the driver must get
 #include <cqlpp/driver/session.hpp>
 #include <cqlpp/sim/cluster.hpp>
 
@@ -18,7 +19,7 @@
 
 namespace drv = cqlpp::driver;
 
-static asio::awaitable<int> run(asio::any_io_executor ex, std::string contact_point) {
+static asio::awaitable<int> run(asio::any_io_executor ex, std::string contact_point, bool primed) {
     drv::session_config cfg;
     cfg.contact_points = {contact_point};
     auto [ec, s, diag] = co_await drv::session::connect(ex, cfg);
@@ -41,6 +42,15 @@ static asio::awaitable<int> run(asio::any_io_executor ex, std::string contact_po
     auto r = co_await s->execute(sel.bind(7));
     r.value_or_throw();
     std::string v = r.row_count() ? r.first_row().get<std::string>("v") : "";
+    if (primed) {
+        // The in-process sim was primed with this answer (no such row exists).
+        auto p = co_await s->execute("SELECT v FROM consumer.t WHERE k = 1000");
+        p.value_or_throw();
+        if (p.row_count() != 1 || p.first_row().get<std::string>("v") != "primed") {
+            std::fprintf(stderr, "consumer: the primed answer did not arrive\n");
+            co_return 1;
+        }
+    }
     co_await s->close();
     std::printf("consumer: protocol v%d, read back '%s'\n", static_cast<int>(s->protocol_version()), v.c_str());
     co_return v == "v7" ? 0 : 1;
@@ -56,13 +66,19 @@ int main(int argc, char** argv) {
     if (contact_point == "--in-process" && argc > 2) {
         cqlpp::sim::cluster_config cc;
         cc.topology.nodes = 1;
-        cc.topology.base_port = static_cast<std::uint16_t>(std::atoi(argv[2]));
+        const int port = std::atoi(argv[2]);
+        if (port == 0) cc.topology.port = 0;  // 127.0.0.1, a free port
+        else cc.topology.base_port = static_cast<std::uint16_t>(port);
         sim = std::make_unique<cqlpp::sim::cluster>(cc);
+        cqlpp::sim::prime_rule rule;
+        rule.query = "SELECT v FROM consumer.t WHERE k = 1000";
+        rule.then = cqlpp::sim::prime_rows{{{"v", "text"}}, {{"'primed'"}}};
+        sim->prime(rule);
         sim->start();
         contact_point = sim->contact_points().at(0);
     }
     asio::io_context io;
-    auto done = asio::co_spawn(io, run(io.get_executor(), contact_point), asio::use_future);
+    auto done = asio::co_spawn(io, run(io.get_executor(), contact_point, sim != nullptr), asio::use_future);
     io.run();
     try {
         return done.get();

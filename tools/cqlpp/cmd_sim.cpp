@@ -111,8 +111,9 @@ void add_sim_command(CLI::App& app) {
     cmd->add_option("--nodes", o->nodes, "Number of nodes")->check(whole_number(1, max_nodes))->capture_default_str();
     cmd->add_option("--num-tokens", o->num_tokens, "vnodes per node")->check(whole_number(1, 4096))->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed for token generation")->capture_default_str();
-    cmd->add_option("--port", o->port, "Port of every node (nodes on 127.0.0.1, 127.0.0.2, ...)")
-        ->check(whole_number(1, 65535))
+    cmd->add_option("--port", o->port,
+                    "Port of every node (nodes on 127.0.0.1, 127.0.0.2, ...); 0: a free port per node, printed below")
+        ->check(whole_number(0, 65535))
         ->capture_default_str();
     cmd->add_option("--base-port", o->base_port, "Instead: all nodes on --address, ports base, base+1, ...")
         ->check(whole_number(1, 65535));

@@ -6,6 +6,7 @@
 #include "cqlpp/protocol/envelope.hpp"
 #include "cqlpp/protocol/messages.hpp"
 #include "cqlpp/sim/version.hpp"
+#include "observer.hpp"
 
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -41,6 +42,7 @@ struct atomic_counters {
     std::atomic<std::uint64_t> connections_open{0}, connections_total{0};
     std::atomic<std::uint64_t> bytes_in{0}, bytes_out{0};
     std::atomic<std::uint64_t> errors_injected{0};
+    std::atomic<std::uint64_t> primed{0};
 };
 
 // Takes one unit from a fault budget, if any is left.
@@ -150,6 +152,8 @@ struct cluster::impl : control_plane {
     cluster_config cfg;
     topology topo;
     engine db;
+    observer obs;  // priming and the activity log
+    std::atomic<std::uint64_t> next_connection_id{1};
     asio::io_context io;
     std::optional<asio::ssl::context> tls;
     node_slots runtimes;
@@ -159,7 +163,9 @@ struct cluster::impl : control_plane {
     bool started = false;
 
     explicit impl(cluster_config c)
-        : cfg(std::move(c)), topo(cfg.topology), db(topo, cfg.engine), io(std::max(1, cfg.threads)) {
+        : cfg(std::move(c)), topo(cfg.topology), db(topo, cfg.engine), obs(db, topology::max_nodes),
+          io(std::max(1, cfg.threads)) {
+        obs.set_activity_capacity(cfg.activity_log_capacity);
         for (std::size_t i = 0; i < topo.size(); ++i) add_runtime(static_cast<int>(i));
         if (cfg.tls) {
             tls.emplace(asio::ssl::context::tls_server);
@@ -222,7 +228,8 @@ template <class Stream>
 class connection final : public connection_base {
 public:
     connection(cluster::impl& c, node_runtime& n, Stream stream, strand_type strand)
-        : cluster_(c), node_(n), stream_(std::move(stream)), strand_(std::move(strand)), wake_(strand_),
+        : cluster_(c), node_(n), id_(c.next_connection_id.fetch_add(1, std::memory_order_relaxed)),
+          stream_(std::move(stream)), strand_(std::move(strand)), wake_(strand_),
           frames_(proto::default_max_envelope_body) {
         wake_.expires_at(asio::steady_timer::time_point::max());
     }
@@ -533,6 +540,7 @@ private:
         }
 
         // QUERY / PREPARE / EXECUTE / BATCH
+        if (cluster_.obs.active() && observed(h, req)) return;
         if (h.op != proto::opcode::prepare && take(node_.fail_next)) {
             c.errors_injected.fetch_add(1, std::memory_order_relaxed);
             send_response(h, injected_error(req), node_latency());
@@ -587,6 +595,28 @@ private:
             ev.value = e.change;
             cluster_.broadcast(ev, proto::event_type::schema_change, -1);
         }
+    }
+
+    // Logs the request and answers it from a prime, if one matches (true).
+    bool observed(const proto::envelope_header& h, const proto::request& req) {
+        auto p = cluster_.obs.on_request({node_.id, id_, h.stream}, req, session_);
+        if (!p) return false;
+        if (p->from_rule) node_.counters.primed.fetch_add(1, std::memory_order_relaxed);
+        switch (p->what) {
+            case primed_response::action::respond: send_response(h, p->response, p->delay); break;
+            case primed_response::action::close: {
+                if (p->delay.count() <= 0) {
+                    do_close();
+                    break;
+                }
+                auto timer = std::make_shared<asio::steady_timer>(strand_, p->delay);
+                auto self = std::static_pointer_cast<connection>(shared_from_this());
+                timer->async_wait([self, timer](std::error_code) { self->do_close(); });
+                break;
+            }
+            case primed_response::action::no_answer: break;
+        }
+        return true;
     }
 
     proto::response injected_error(const proto::request& req) {
@@ -694,6 +724,7 @@ private:
 
     cluster::impl& cluster_;
     node_runtime& node_;
+    std::uint64_t id_;
     Stream stream_;
     strand_type strand_;
     asio::steady_timer wake_;
@@ -726,6 +757,8 @@ void cluster::impl::listen(node_runtime& n) {
     acc->set_option(tcp::acceptor::reuse_address(true));
     acc->bind(ep);
     acc->listen(asio::socket_base::max_listen_connections);
+    // Port 0: the node keeps the free port it got (peers, events and restarts use it).
+    if (cfg.port == 0) topo.set_port(n.id, acc->local_endpoint().port());
     n.acceptor = std::move(acc);
     asio::co_spawn(*n.strand, accept_loop(n), asio::detached);
 }
@@ -934,6 +967,7 @@ std::vector<control_plane::counter_row> cluster::impl::counters() {
         add("bytes_in", c.bytes_in.load());
         add("bytes_out", c.bytes_out.load());
         add("errors_injected", c.errors_injected.load());
+        add("primed_responses", c.primed.load());
     }
     return rows;
 }
@@ -1056,6 +1090,18 @@ void cluster::remove_node(int node) {
 
 bool cluster::is_removed(int node) const { return impl_->node(node).removed.load(); }
 
+node_endpoint cluster::endpoint(int node) const {
+    const auto& cfg = impl_->topo.node(node).config;
+    return {cfg.address, cfg.port};
+}
+
+std::uint64_t cluster::prime(prime_rule rule) { return impl_->obs.add_prime(std::move(rule)); }
+void cluster::clear_primes() { impl_->obs.clear_primes(); }
+std::size_t cluster::prime_count() const { return impl_->obs.prime_count(); }
+void cluster::set_activity_log(std::size_t capacity) { impl_->obs.set_activity_capacity(capacity); }
+std::vector<activity_entry> cluster::activity(int node) const { return impl_->obs.activity(node); }
+void cluster::clear_activity() { impl_->obs.clear_activity(); }
+
 void cluster::stop_node(int node) {
     impl_->on_node(node, [this, node] { impl_->set_state(node, node_state::down); });
 }
@@ -1101,6 +1147,7 @@ node_counters cluster::counters(int node) const {
     out.bytes_in = c.bytes_in.load();
     out.bytes_out = c.bytes_out.load();
     out.errors_injected = c.errors_injected.load();
+    out.primed_responses = c.primed.load();
     return out;
 }
 

@@ -610,4 +610,16 @@ void engine::forget_prepared(int node) {
         impl_->node_prepared[static_cast<std::size_t>(node)].clear();
 }
 
+std::optional<engine::prepared_statement_info> engine::describe_prepared(bytes_view id) const {
+    if (id.size() != 16) return std::nullopt;
+    std::array<std::uint8_t, 16> key;
+    std::copy(id.begin(), id.end(), key.begin());
+    std::shared_lock lock(impl_->mu);
+    auto it = impl_->all_prepared.find(key);
+    if (it == impl_->all_prepared.end()) return std::nullopt;
+    prepared_statement_info out{it->second->query, it->second->keyspace, {}};
+    for (const auto& b : it->second->binds) out.bind_types.push_back(b.type);
+    return out;
+}
+
 }  // namespace cqlpp::sim

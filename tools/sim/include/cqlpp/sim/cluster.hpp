@@ -15,6 +15,14 @@
 //                                                -- datacenter, rack optional)
 //   DELETE FROM sim.nodes WHERE node = 1;        -- decommission node 1
 //
+// Ports: with topology.port = 0 (or base_port mode's ports taken as they
+// come, see topology_config) every node binds a free port; endpoint() and
+// contact_points() report the real ones after start()/listen(), and so do
+// system.local, system.peers_v2 and sim.nodes.
+//
+// Priming and the activity log (priming.hpp): canned answers per query and
+// node, and a per-node log of the requests received (off by default).
+//
 // Tracing: QUERY / PREPARE / EXECUTE / BATCH with the tracing flag (0x02) get
 // a tracing id (a timeuuid) before the body; system_traces.sessions and
 // system_traces.events then hold the trace (the last 10,000 kept), with
@@ -26,6 +34,7 @@
 
 #include "cqlpp/protocol/error_response.hpp"
 #include "cqlpp/sim/engine.hpp"
+#include "cqlpp/sim/priming.hpp"
 #include "cqlpp/sim/topology.hpp"
 
 #include <chrono>
@@ -58,6 +67,14 @@ struct cluster_config {
     // (drivers ignore DOWN for a host they still hold an open connection to).
     std::chrono::milliseconds down_event_delay{300};
     engine_config engine;
+    // Requests each node keeps in its activity log; 0: off (set_activity_log()).
+    std::size_t activity_log_capacity = 0;
+};
+
+struct node_endpoint {
+    std::string address;  // "127.0.0.2"
+    std::uint16_t port = 0;
+    std::string to_string() const { return address + ":" + std::to_string(port); }
 };
 
 // Faults the network layer can inject, per node.
@@ -85,6 +102,7 @@ struct node_counters {
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
     std::uint64_t errors_injected = 0;
+    std::uint64_t primed_responses = 0;  // requests a prime answered (or closed, or left unanswered)
     std::uint64_t requests_of(protocol::opcode op) const noexcept { return requests_by_opcode[static_cast<int>(op)]; }
 };
 
@@ -112,6 +130,8 @@ public:
     engine& db() noexcept;
     // "127.0.0.1:9042", ... one per node.
     std::vector<std::string> contact_points() const;
+    // Where node `node` listens (the real port once bound, when port 0 was asked).
+    node_endpoint endpoint(int node) const;
 
     // ---- faults (thread-safe; take effect for the next request) ----
     void stop_node(int node);   // close listener and connections, STATUS_CHANGE DOWN to others' listeners
@@ -139,6 +159,19 @@ public:
     // for a node not in the ring, or the last one.
     void remove_node(int node);
     bool is_removed(int node) const;
+
+    // ---- priming (priming.hpp; thread-safe, for the next request) ----
+    // Adds a rule; returns its id. Throws std::invalid_argument, saying what is
+    // wrong, for a malformed rule (bad regex, type, literal, row width, node...).
+    std::uint64_t prime(prime_rule rule);
+    void clear_primes();
+    std::size_t prime_count() const;  // rules left (one-shot rules go once used)
+
+    // ---- activity log ----
+    // Keep the last `capacity` QUERY/PREPARE/EXECUTE/BATCH requests per node; 0: off.
+    void set_activity_log(std::size_t capacity);
+    std::vector<activity_entry> activity(int node) const;  // oldest first
+    void clear_activity();
 
     node_counters counters(int node) const;
     // CPU time used so far by the cluster's I/O threads (start() only), so

@@ -152,6 +152,14 @@ public:
     // remove_node returns "" or an error message.
     int add_node(const std::string& datacenter, const std::string& rack, std::string& error);
     std::string remove_node(int node);
+    // A statement prepared on any node, by id (for the activity log and
+    // priming): its text, keyspace and bind marker types.
+    struct prepared_statement_info {
+        std::string query;
+        std::string keyspace;
+        std::vector<protocol::cql_type> bind_types;
+    };
+    std::optional<prepared_statement_info> describe_prepared(protocol::bytes_view id) const;
 
 private:
     struct impl;

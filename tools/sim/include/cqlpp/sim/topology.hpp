@@ -32,6 +32,8 @@ struct topology_config {
     std::string cluster_name = "cqlpp-sim";
     // Addresses: 127.0.0.1, 127.0.0.2, ... on `port`; or, with base_port != 0,
     // all nodes on `base_address` with ports base_port, base_port + 1, ...
+    // port 0: each node binds a free port on its own address (the cluster
+    // reports the ports it got), so parallel test runs never collide.
     std::uint16_t port = 9042;
     std::uint16_t base_port = 0;
     std::string base_address = "127.0.0.1";
@@ -87,6 +89,8 @@ public:
     // Decommission: the node leaves the ring (its ranges go to the next
     // nodes clockwise) and goes down. False if it is not a member or is the last one.
     bool remove_node(int id);
+    // The port a node asked for as 0 got when bound (before it serves).
+    void set_port(int id, std::uint16_t port) { nodes_.at(static_cast<std::size_t>(id)).config.port = port; }
 
     // Sorted ring: every vnode token with the node that owns it.
     struct ring_entry {

@@ -1,0 +1,142 @@
+// Priming and the activity log of the simulated cluster, for tests.
+//
+// Priming (like Simulacron): "when this query arrives (at this node, at this
+// consistency, with these values), answer these rows / this error, after this
+// delay" -- or close the connection, or never answer. A prime overlays the
+// sim's engine: requests no prime matches run on the engine as before.
+//
+//   sim::prime_rule r;
+//   r.query = "SELECT name FROM shop.items WHERE id = ?";
+//   r.node = 1;                                        // any node when unset
+//   r.params = {{"id", "int"}};                        // bind markers (PREPARE, value matching)
+//   r.values = std::vector<std::string>{"7"};          // CQL literals; "null" for null
+//   r.then = sim::prime_rows{{{"name", "text"}}, {{"'seven'"}}};
+//   r.delay = std::chrono::milliseconds(20);
+//   r.times = 1;                                       // one-shot; 0: until cleared
+//   cluster.prime(r);                                  // std::invalid_argument if malformed
+//
+// Matching: QUERY text, EXECUTE (the prepared id resolved to its text) and
+// every statement of a BATCH are compared with `query`; rules are tried
+// newest first; the first that matches answers (and a `times` budget counts
+// down; the rule is gone when it reaches 0). A prime answers before the
+// node's other faults (fail_next) and its latency apply.
+//
+// PREPARE of a text that matches a rule's `query` (node, consistency and
+// values are not looked at) is answered by the engine when it can prepare it
+// (the schema exists); otherwise it succeeds with metadata synthesised from
+// `params` (bind markers) and the rows' columns (result), and EXECUTE of that
+// id answers the prime. Such an id that no rule matches any more gets an
+// INVALID error saying so (never UNPREPARED, which a driver would answer by
+// preparing again, forever).
+//
+// Activity log: off by default (no cost on the request path). When on, each
+// node keeps the last `capacity` QUERY / PREPARE / EXECUTE / BATCH requests it
+// received, in order of arrival.
+#pragma once
+
+#include "cqlpp/protocol/bytes.hpp"
+#include "cqlpp/protocol/common.hpp"
+#include "cqlpp/protocol/error_response.hpp"
+#include "cqlpp/protocol/messages.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace cqlpp::sim {
+
+// A column or bind marker: name and CQL type as written in CQL ("int",
+// "map<text, frozen<list<int>>>").
+struct prime_column {
+    std::string name;
+    std::string type;
+};
+
+// ---- answers ----
+
+// A Rows result. Cells are CQL literals of their column's type ("'text'",
+// "42", "{1, 2}", "null"), parsed and encoded when the rule is primed.
+struct prime_rows {
+    std::vector<prime_column> columns;
+    std::vector<std::vector<std::string>> rows;
+    std::string keyspace = "primed";  // the table spec the metadata carries
+    std::string table = "primed";
+};
+
+struct prime_void {};            // RESULT Void (what a write returns)
+struct prime_close_connection {};  // the connection is closed instead of answering
+struct prime_no_answer {};       // nothing is sent: the client's timeout fires
+
+// Any server error, with its fields (details must be the alternative the code
+// carries, or monostate for the code's defaults). Helpers below.
+using prime_error = protocol::error_response;
+
+using prime_answer = std::variant<prime_void, prime_rows, prime_error, prime_close_connection, prime_no_answer>;
+
+prime_error unavailable_error(protocol::consistency cl, std::int32_t required, std::int32_t alive);
+prime_error read_timeout_error(protocol::consistency cl, std::int32_t received, std::int32_t block_for,
+                               bool data_present);
+// write_type: "SIMPLE", "BATCH", "UNLOGGED_BATCH", "COUNTER", "BATCH_LOG", "CAS", "VIEW", "CDC".
+prime_error write_timeout_error(protocol::consistency cl, std::int32_t received, std::int32_t block_for,
+                                std::string write_type);
+prime_error server_error(protocol::server_errc code, std::string message);
+
+// ---- rules ----
+
+enum class prime_match : std::uint8_t { exact, prefix, regex };  // regex: ECMAScript, whole text
+
+struct prime_rule {
+    // when
+    std::string query;
+    prime_match match = prime_match::exact;
+    std::optional<int> node;                          // any node when unset
+    std::optional<protocol::consistency> consistency;  // any when unset
+    // Bind markers: names and types, for a PREPARE the engine cannot answer
+    // and to compare `values`.
+    std::vector<prime_column> params;
+    // Bound values as CQL literals of params' types, compared byte for byte
+    // with what the request carries (positional). Requires params.
+    std::optional<std::vector<std::string>> values;
+    // then
+    prime_answer then = prime_void{};
+    std::chrono::milliseconds delay{0};
+    int times = 0;  // answers this many requests, then is removed; 0: until cleared
+};
+
+// ---- activity log ----
+
+struct activity_statement {  // one statement of a BATCH
+    std::string query;
+    std::optional<protocol::byte_buffer> prepared_id;
+    std::vector<std::optional<protocol::byte_buffer>> values;  // nullopt: null
+    std::vector<std::string> decoded_values;  // CQL literals when the types are known, else empty
+};
+
+struct activity_entry {
+    std::chrono::system_clock::time_point received;
+    int node = 0;
+    std::uint64_t connection = 0;  // unique per connection over the cluster's life
+    std::int16_t stream = 0;
+    protocol::opcode op = protocol::opcode::query;
+    // QUERY / PREPARE text, EXECUTE's prepared id resolved to its text
+    // (empty if the id is unknown), empty for BATCH (see `batch`).
+    std::string query;
+    std::optional<protocol::byte_buffer> prepared_id;  // EXECUTE
+    std::vector<std::optional<protocol::byte_buffer>> values;  // raw bound values; nullopt: null
+    std::vector<std::string> value_names;                      // names for values (flag 0x40)
+    std::vector<std::string> decoded_values;                   // see activity_statement
+    protocol::consistency consistency = protocol::consistency::one;
+    std::optional<protocol::consistency> serial_consistency;
+    std::optional<std::int32_t> page_size;
+    std::optional<protocol::byte_buffer> paging_state;
+    std::optional<std::int64_t> default_timestamp;
+    std::string keyspace;  // the request's v5 keyspace, else the connection's (USE)
+    std::vector<activity_statement> batch;
+    std::optional<protocol::batch_type> batch_type;
+    bool primed = false;  // answered by a prime
+};
+
+}  // namespace cqlpp::sim
