@@ -423,6 +423,13 @@ void flush_pending(bridge_core& b) {
     }
 }
 
+// GIL held, loop thread: submit now, after the requests queued before it (a
+// session's close must not overtake the requests made before it).
+void submit_in_order(bridge_core& b, engine& e, job* j) {
+    if (b.pending) flush_pending(b);
+    e.submit(j);
+}
+
 // GIL held, loop thread: submit now, or queue for the flush the loop runs next.
 void submit_batched(bridge_core& b, const std::shared_ptr<engine>& e, job* j) {
     if (!b.call_soon || b.closed.load(std::memory_order_relaxed)) return e->submit(j);
@@ -1264,7 +1271,7 @@ struct py_engine {
         auto* j = prepare_job_common<connect_job>(b, std::move(fut));
         j->eng = e;
         j->cfg = std::move(cfg);
-        e->submit(j);
+        submit_in_order(*b.core, *e, j);
         j->release();
     }
 };
@@ -1383,14 +1390,14 @@ PYBIND11_MODULE(_cqlpp, m) {
                  j->query = std::move(q);
                  j->keyspace = std::move(ks);
                  cancel_handle h{e.e, job_ref(j)};
-                 e.e->submit(j);
+                 submit_in_order(*b.core, *e.e, j);
                  return h;
              })
         .def("close_session",
              [](py_engine& e, session_handle& s, py_bridge& b, py::object fut) {
                  auto* j = e.prepare_job_common<close_job>(b, std::move(fut));
                  j->s = s.s;
-                 e.e->submit(j);
+                 submit_in_order(*b.core, *e.e, j);
                  j->release();
              })
         .def("open_stream",
@@ -1407,7 +1414,7 @@ PYBIND11_MODULE(_cqlpp, m) {
                  j->st = sh.st;
                  j->factory = factory.is_none() ? nullptr : factory.release().ptr();
                  cancel_handle h{e.e, job_ref(j)};
-                 e.e->submit(j);
+                 submit_in_order(*b.core, *e.e, j);
                  return h;
              })
         .def("bulk",
@@ -1438,7 +1445,7 @@ PYBIND11_MODULE(_cqlpp, m) {
                  j->opts = std::move(opts);
                  j->progress = progress.is_none() ? nullptr : progress.release().ptr();
                  cancel_handle h{e.e, job_ref(j)};
-                 e.e->submit(j);
+                 submit_in_order(*b.core, *e.e, j);
                  return h;
              })
         .def("metrics",
