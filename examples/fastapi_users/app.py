@@ -50,7 +50,11 @@ def _user(row) -> User:
 @contextlib.asynccontextmanager
 async def lifespan(app):
     hosts = os.environ.get("CQLPP_HOSTS", "127.0.0.1").split(",")
-    cluster = cqlpp.Cluster(hosts, port=int(os.environ.get("CQLPP_PORT", "9042")))
+    if os.environ.get("APP_DRIVER") == "datastax":  # the load test's comparison (see README)
+        from datastax_bridge import Cluster
+    else:
+        Cluster = cqlpp.Cluster
+    cluster = Cluster(hosts, port=int(os.environ.get("CQLPP_PORT", "9042")))
     session = await cluster.connect()
     await session.execute("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = "
                           "{'class': 'SimpleStrategy', 'replication_factor': 1}" % KEYSPACE)

@@ -125,6 +125,7 @@ def _bridge_for(loop):
     for other in [l for l in _bridges if l.is_closed()]:  # loops closed since: drop their queues
         _bridges.pop(other).close()
     b = _cqlpp.Bridge()
+    b.set_flush(loop.call_soon, b.flush)  # requests of one loop iteration start together
     try:
         loop.add_reader(b.fileno(), b.drain)
     except NotImplementedError:  # no add_reader: one call_soon_threadsafe per batch
@@ -134,6 +135,7 @@ def _bridge_for(loop):
 
 
 _PendingRows = _cqlpp.PendingRows
+_get_running_loop = asyncio.get_running_loop
 _SLICE = 0.0005  # seconds of row conversion (or row iteration) per loop callback
 _clock = time.perf_counter
 
@@ -174,6 +176,8 @@ class SimpleStatement:
 
 
 class PreparedStatement:
+    timeout = None  # (as BoundStatement) read by Session.execute like SimpleStatement's
+
     def __init__(self, native, session):
         self._native = native
         self._session = session
@@ -197,6 +201,8 @@ class PreparedStatement:
 
 
 class BoundStatement:
+    timeout = None
+
     def __init__(self, prepared_statement, values=None):
         self.prepared_statement = prepared_statement
         self.values = values
@@ -269,7 +275,13 @@ def _to_markers(query):
 class ResultSet:
     """One page of rows; iterate it, or `async for page in rs.pages()` for the rest."""
 
-    def __init__(self, session, statement, parameters, opts, factory, rows, paging_state, column_names, info):
+    __slots__ = ("_session", "_statement", "_parameters", "_opts", "_factory", "current_rows", "paging_state",
+                 "column_names", "coordinator", "warnings")
+
+    # One is made per request: plain slots, no per-result dicts (opts is the
+    # keyword arguments of the next page's execute, as a dict or None).
+    def __init__(self, session, statement, parameters, opts, factory, rows, paging_state, column_names,
+                 coordinator, warnings):
         self._session = session
         self._statement = statement
         self._parameters = parameters
@@ -278,8 +290,8 @@ class ResultSet:
         self.current_rows = rows
         self.paging_state = paging_state
         self.column_names = column_names
-        self.warnings = info.get("warnings")
-        self.coordinator = info.get("coordinator")
+        self.coordinator = coordinator
+        self.warnings = warnings
 
     @property
     def has_more_pages(self):
@@ -315,7 +327,7 @@ class ResultSet:
         yield rs.current_rows
         while rs.paging_state is not None:
             rs = await self._session.execute(self._statement, self._parameters, paging_state=rs.paging_state,
-                                             row_factory=self._factory, **self._opts)
+                                             row_factory=self._factory, **(self._opts or {}))
             yield rs.current_rows
 
     async def __aiter__(self):
@@ -416,6 +428,8 @@ class Session:
         self.default_consistency_level = None
         self.default_fetch_size = None
         self._closed = False
+        self._loop = None  # the loop of the last request, and its Bridge
+        self._bridge = None
 
     @property
     def keyspace(self):
@@ -477,26 +491,54 @@ class Session:
     async def execute(self, query, parameters=None, timeout=None, consistency=None, page_size=None,
                       paging_state=None, serial_consistency=None, idempotent=None, timestamp=None,
                       row_factory=None):
+        # The hot path (see python/PERFORMANCE.md): no coroutine but this one,
+        # no per-request dicts, one native call to submit.
         if self._closed:
             raise SessionClosed("session is closed")
-        loop = asyncio.get_running_loop()
+        loop = _get_running_loop()
+        bridge = self._bridge if loop is self._loop else self._bridge_of(loop)
         factory = row_factory or self.row_factory
-        if isinstance(query, BatchStatement):
+        tq = type(query)
+        if tq is PreparedStatement:
+            native, values, stmt = query._native, parameters, query
+        elif tq is BoundStatement:
+            native, values, stmt = query.prepared_statement._native, query.values if parameters is None else parameters, query
+        elif isinstance(query, BatchStatement):
             return await self._execute_batch(loop, query, timeout, consistency, serial_consistency, idempotent, timestamp)
-        native, values, stmt = await self._resolve(query, parameters)
-        opts = self._options(stmt, consistency, serial_consistency, page_size, paging_state, timeout, idempotent, timestamp)
-        fut = loop.create_future()
-        if isinstance(native, str):
-            h = self._engine.execute_simple(self._native, _bridge_for(loop), fut, native, opts, factory)
         else:
-            h = self._engine.execute_bound(self._native, _bridge_for(loop), fut, native, values, opts, factory)
-        rows, ps, names, info = await _await(fut, h)
+            native, values, stmt = await self._resolve(query, parameters)
+        if (timeout is None and consistency is None and page_size is None and paging_state is None
+                and serial_consistency is None and idempotent is None and timestamp is None
+                and self.default_consistency_level is None and self.default_fetch_size is None
+                and self.default_timeout is None
+                and (stmt is None or (stmt.consistency_level is None and stmt.serial_consistency_level is None
+                                      and stmt.fetch_size is None and stmt.is_idempotent is None
+                                      and stmt.timeout is None))):
+            opts = None
+        else:
+            opts = self._options(stmt, consistency, serial_consistency, page_size, paging_state, timeout, idempotent,
+                                 timestamp)
+        fut = loop.create_future()
+        if type(native) is str:
+            h = self._engine.execute_simple(self._native, bridge, fut, native, opts, factory)
+        else:
+            h = self._engine.execute_bound(self._native, bridge, fut, native, values, opts, factory)
+        try:
+            rows, ps, names, coordinator, warnings = await fut
+        except asyncio.CancelledError:
+            h.cancel()  # cancelling the awaiting task cancels the request
+            raise
         if type(rows) is _PendingRows:
             rows = await _rows(rows)
         return ResultSet(self, query, parameters,
-                         dict(timeout=timeout, consistency=consistency, page_size=page_size,
-                              serial_consistency=serial_consistency, idempotent=idempotent),
-                         factory, rows, ps, names, info)
+                         None if ps is None else dict(timeout=timeout, consistency=consistency, page_size=page_size,
+                                                      serial_consistency=serial_consistency, idempotent=idempotent),
+                         factory, rows, ps, names, coordinator, warnings)
+
+    def _bridge_of(self, loop):
+        self._bridge = _bridge_for(loop)
+        self._loop = loop
+        return self._bridge
 
     async def _execute_batch(self, loop, batch, timeout, consistency, serial_consistency, idempotent, timestamp):
         entries = []
@@ -508,9 +550,9 @@ class Session:
                      None, None, timeout if timeout is not None else self.default_timeout, idempotent, timestamp)
         fut = loop.create_future()
         h = self._engine.execute_batch(self._native, _bridge_for(loop), fut, batch.batch_type, entries, opts)
-        rows, ps, names, info = await _await(fut, h)
+        rows, ps, names, coordinator, warnings = await _await(fut, h)
         rows = await _rows(rows)
-        return ResultSet(self, batch, None, {}, None, rows, ps, names, info)
+        return ResultSet(self, batch, None, None, None, rows, ps, names, coordinator, warnings)
 
     async def execute_stream(self, query, parameters=None, fetch_size=None, timeout=None, consistency=None,
                              paging_state=None, row_factory=None):

@@ -77,7 +77,7 @@ class BatchStatement:
 class ResultSet:
     current_rows: List[Any]
     paging_state: Optional[bytes]
-    column_names: List[str]
+    column_names: Tuple[str, ...]
     warnings: Optional[List[str]]
     coordinator: Optional[str]
     @property

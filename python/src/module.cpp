@@ -106,6 +106,7 @@ struct job {
     job* next = nullptr;
     PyObject* future = nullptr;   // strong; cleared under the GIL when resolved
     std::shared_ptr<bridge_core> bridge;
+    std::weak_ptr<engine> target;  // while queued on its bridge, not yet submitted (weak: see connect_job)
     asio::cancellation_signal cancel;
     bool finished = false;  // I/O thread only
 
@@ -154,6 +155,13 @@ struct bridge_core {
     int efd = -1;
     std::atomic<bool> closed{false};
     PyObject* wake_cb = nullptr;  // loops without add_reader: call_soon_threadsafe(drain)
+    // Requests made during one loop iteration are handed to the I/O thread
+    // together by one flush the loop runs next (loop.call_soon): one wake-up of
+    // that thread per batch instead of per request (each cost a context switch
+    // on a busy machine). Loop thread only, GIL held.
+    job* pending = nullptr;  // newest first
+    PyObject* call_soon = nullptr;
+    PyObject* flush_cb = nullptr;
 
     bridge_core() {
         efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -162,6 +170,8 @@ struct bridge_core {
     ~bridge_core() {
         if (efd >= 0) ::close(efd);
         release_from_any_thread(wake_cb);
+        release_from_any_thread(call_soon);
+        release_from_any_thread(flush_cb);
     }
 
     // Any thread. Takes over the caller's reference.
@@ -249,36 +259,46 @@ std::size_t drain(bridge_core& b) {
         if (!j->future) {
             j->run_callback();
         } else {
-            PyObject* d = PyObject_CallMethodNoArgs(j->future, s_done);
-            if (d == Py_False) {
-                PyObject* exc = nullptr;
-                PyObject* v = nullptr;
-                try {
-                    v = j->value(&exc);
-                } catch (py::error_already_set& e) {
-                    e.restore();
-                } catch (const std::exception& e) {
-                    PyErr_SetString(PyExc_RuntimeError, e.what());
-                }
-                if (!v && !exc) {  // converting failed: deliver that error
-                    PyObject *t, *val, *tb;
-                    PyErr_Fetch(&t, &val, &tb);
-                    PyErr_NormalizeException(&t, &val, &tb);
-                    Py_XDECREF(t);
-                    Py_XDECREF(tb);
-                    exc = val;
-                }
-                PyObject* args[] = {j->future, v ? v : exc};
-                PyObject* res = PyObject_VectorcallMethod(v ? s_set_result : s_set_exception, args,
-                                                          2 | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
-                if (!res) PyErr_WriteUnraisable(j->future);
-                Py_XDECREF(res);
-                Py_XDECREF(v);
-                Py_XDECREF(exc);
-            } else if (!d) {
-                PyErr_WriteUnraisable(j->future);
+            // No done() call first: a future is rarely done (cancelled) before its
+            // result, and set_result then fails with InvalidStateError, dropped here.
+            PyObject* exc = nullptr;
+            PyObject* v = nullptr;
+            try {
+                v = j->value(&exc);
+            } catch (py::error_already_set& e) {
+                e.restore();
+            } catch (const std::exception& e) {
+                PyErr_SetString(PyExc_RuntimeError, e.what());
             }
-            Py_XDECREF(d);
+            if (!v && !exc) {  // converting failed: deliver that error
+                PyObject *t, *val, *tb;
+                PyErr_Fetch(&t, &val, &tb);
+                PyErr_NormalizeException(&t, &val, &tb);
+                Py_XDECREF(t);
+                Py_XDECREF(tb);
+                exc = val;
+            }
+            PyObject* args[] = {j->future, v ? v : exc};
+            PyObject* res = PyObject_VectorcallMethod(v ? s_set_result : s_set_exception, args,
+                                                      2 | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
+            if (!res) {
+                PyObject *t, *val, *tb;
+                PyErr_Fetch(&t, &val, &tb);
+                PyObject* d = PyObject_CallMethodNoArgs(j->future, s_done);
+                if (!d) PyErr_Clear();
+                if (d == Py_True) {  // cancelled meanwhile: nothing to deliver
+                    Py_XDECREF(t);
+                    Py_XDECREF(val);
+                    Py_XDECREF(tb);
+                } else {
+                    PyErr_Restore(t, val, tb);
+                    PyErr_WriteUnraisable(j->future);
+                }
+                Py_XDECREF(d);
+            }
+            Py_XDECREF(res);
+            Py_XDECREF(v);
+            Py_XDECREF(exc);
         }
         j->clear_python();
         j->release();
@@ -309,6 +329,14 @@ struct engine {
         do {
             j->next = old;
         } while (!submitted.compare_exchange_weak(old, j, std::memory_order_release, std::memory_order_relaxed));
+        if (!old) asio::post(io, [this] { start_submitted(); });
+    }
+    // Jobs already retained, linked newest first through next (newest .. oldest).
+    void submit_chain(job* newest, job* oldest) {
+        job* old = submitted.load(std::memory_order_relaxed);
+        do {
+            oldest->next = old;
+        } while (!submitted.compare_exchange_weak(old, newest, std::memory_order_release, std::memory_order_relaxed));
         if (!old) asio::post(io, [this] { start_submitted(); });
     }
     void start_submitted() {
@@ -342,6 +370,82 @@ struct engine {
         }
     }
 };
+
+// ---- batched submission (see bridge_core::pending) ---------------------------------
+
+// GIL held, loop thread: fails the request of a job that cannot start.
+void fail_unstarted(job* j, const char* msg) {
+    static PyObject* s_set_exception = PyUnicode_InternFromString("set_exception");
+    PyObject* exc = PyObject_CallFunction(PyExc_RuntimeError, "s", msg);
+    if (exc && j->future) {
+        PyObject* args[] = {j->future, exc};
+        PyObject* r = PyObject_VectorcallMethod(s_set_exception, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
+        if (!r) PyErr_Clear();  // the future was cancelled meanwhile
+        Py_XDECREF(r);
+    }
+    if (!exc) PyErr_Clear();
+    Py_XDECREF(exc);
+    j->clear_python();
+}
+
+// GIL held, loop thread: hands every queued job to its engine, one chain per
+// run of jobs for the same engine (one wake-up of its thread each).
+void flush_pending(bridge_core& b) {
+    job* list = std::exchange(b.pending, nullptr);
+    job* fifo = nullptr;  // oldest first
+    while (list) {
+        job* n = list->next;
+        list->next = fifo;
+        fifo = list;
+        list = n;
+    }
+    while (fifo) {
+        std::shared_ptr<engine> e = fifo->target.lock();
+        job* newest = nullptr;
+        job* oldest = nullptr;
+        while (fifo) {
+            std::shared_ptr<engine> je = fifo->target.lock();
+            if (je != e) break;
+            job* n = fifo->next;
+            fifo->target.reset();
+            if (!e || e->stopped.load()) {
+                fail_unstarted(fifo, "the cluster is shut down");
+                fifo->release();  // the queue's reference
+            } else {
+                // The queue's reference becomes the in-flight one.
+                fifo->next = newest;
+                newest = fifo;
+                if (!oldest) oldest = fifo;
+            }
+            fifo = n;
+        }
+        if (newest) e->submit_chain(newest, oldest);
+    }
+}
+
+// GIL held, loop thread: submit now, after the requests queued before it (a
+// session's close must not overtake the requests made before it).
+void submit_in_order(bridge_core& b, engine& e, job* j) {
+    if (b.pending) flush_pending(b);
+    e.submit(j);
+}
+
+// GIL held, loop thread: submit now, or queue for the flush the loop runs next.
+void submit_batched(bridge_core& b, const std::shared_ptr<engine>& e, job* j) {
+    if (!b.call_soon || b.closed.load(std::memory_order_relaxed)) return e->submit(j);
+    if (!b.pending) {
+        PyObject* r = PyObject_CallOneArg(b.call_soon, b.flush_cb);
+        if (!r) {  // the loop is closed: no batching
+            PyErr_Clear();
+            return e->submit(j);
+        }
+        Py_DECREF(r);
+    }
+    j->retain();
+    j->target = e;
+    j->next = b.pending;
+    b.pending = j;
+}
 
 // ---- conversion of results -------------------------------------------------------
 
@@ -419,6 +523,46 @@ PyObject* make_exception(const std::error_code& ec, const drv::diagnostics& d) {
     }
 }
 
+// What every result of one prepared statement shares, made into Python
+// objects once (not per result): the column names, and the named tuple class.
+// Touched under the GIL only. Keyed by the driver's column_set, which the
+// prepared statement's results share (a new one replaces it: ALTER TABLE).
+struct result_shape {
+    std::shared_ptr<const drv::column_set> cols;
+    PyObject* names = nullptr;  // tuple of str
+    PyObject* cls = nullptr;    // named tuple class, made on first use
+    result_shape() = default;
+    result_shape(const result_shape&) = delete;
+    result_shape& operator=(const result_shape&) = delete;
+    ~result_shape() { reset(); }
+    void reset() {
+        if (finalizing()) {
+            names = cls = nullptr;
+            return;
+        }
+        PyGILState_STATE g = PyGILState_Ensure();
+        Py_CLEAR(names);
+        Py_CLEAR(cls);
+        PyGILState_Release(g);
+    }
+};
+
+// A tuple of the column names (new reference).
+PyObject* column_names(const drv::column_set* cols, std::size_t width) {
+    PyObject* names = PyTuple_New(static_cast<Py_ssize_t>(width));
+    if (!names) return nullptr;
+    for (std::size_t c = 0; c < width; ++c) {
+        const auto& n = (*cols)[c].name;
+        PyObject* s = PyUnicode_FromStringAndSize(n.data(), static_cast<Py_ssize_t>(n.size()));
+        if (!s) {
+            Py_DECREF(names);
+            return nullptr;
+        }
+        PyTuple_SET_ITEM(names, static_cast<Py_ssize_t>(c), s);
+    }
+    return names;
+}
+
 // The rows of a page as Python objects, converted a slice at a time: a large
 // page is turned into rows over several loop callbacks (cqlpp's coroutines
 // yield to the loop between slices, see PendingRows), so that no one callback
@@ -435,8 +579,9 @@ public:
         Py_XDECREF(factory_);
     }
 
-    // False with an exception set.
-    bool init(drv::rows_view rows, PyObject* factory) {
+    // False with an exception set. `shape` (may be null) caches the names
+    // and the row class across the results of a prepared statement.
+    bool init(drv::rows_view rows, PyObject* factory, result_shape* shape) {
         rows_ = std::move(rows);
         const auto* cols = rows_.columns();
         const std::size_t width = rows_.column_count();
@@ -444,20 +589,32 @@ public:
             PyErr_SetString(PyExc_RuntimeError, "result page without column metadata");
             return false;
         }
-        names_ = PyTuple_New(static_cast<Py_ssize_t>(width));
-        if (!names_) return false;
-        for (std::size_t c = 0; c < width; ++c) {
-            PyObject* s = PyUnicode_FromString((*cols)[c].name.c_str());
-            if (!s) return false;
-            PyTuple_SET_ITEM(names_, static_cast<Py_ssize_t>(c), s);
+        const bool cached = shape && shape->names && cols && shape->cols.get() == cols;
+        if (cached) {
+            Py_INCREF(shape->names);
+            names_ = shape->names;
+        } else {
+            names_ = column_names(cols, width);
+            if (!names_) return false;
+            if (shape && cols) {
+                Py_CLEAR(shape->cls);
+                Py_XSETREF(shape->names, Py_NewRef(names_));
+                shape->cols = rows_.shared_columns();
+            }
         }
         const auto& h = hk();
         as_dict_ = factory == h.dict_factory;
         const bool named = factory == nullptr || factory == Py_None || factory == h.named_tuple_factory;
         if (named) {
-            PyObject* c = PyObject_CallOneArg(h.row_class, names_);
-            if (!c) return false;
-            cls_ = reinterpret_cast<PyTypeObject*>(c);
+            if (shape && shape->cls && shape->names == names_) {
+                Py_INCREF(shape->cls);
+                cls_ = reinterpret_cast<PyTypeObject*>(shape->cls);
+            } else {
+                PyObject* c = PyObject_CallOneArg(h.row_class, names_);
+                if (!c) return false;
+                cls_ = reinterpret_cast<PyTypeObject*>(c);
+                if (shape && shape->names == names_) shape->cls = Py_NewRef(c);
+            }
         } else if (!as_dict_ && factory != h.tuple_factory) {  // a user factory: called on tuples at the end
             Py_INCREF(factory);
             factory_ = factory;
@@ -468,6 +625,7 @@ public:
 
     std::size_t size() const noexcept { return rows_.size(); }
     bool complete() const noexcept { return items_.size() == rows_.size(); }
+    PyObject* names() const noexcept { return names_; }  // borrowed
 
     // Converts rows until all are done or `budget` has passed (checked every
     // ~256 cells; at least one slice is converted). False with an exception set.
@@ -564,16 +722,43 @@ struct pending_rows {
 
 // Rows of a page (new reference): the list shaped by the row factory when it
 // converts within eager_budget, else a PendingRows holding the rest.
-PyObject* rows_to_python(const drv::rows_view& rows, PyObject* factory) {
+// *names_out (optional) receives the column names tuple (new reference).
+PyObject* rows_to_python(const drv::rows_view& rows, PyObject* factory, result_shape* shape = nullptr,
+                         PyObject** names_out = nullptr) {
     auto b = std::make_unique<row_builder>();
-    if (!b->init(rows, factory) || !b->fill(eager_budget)) return nullptr;
-    if (b->complete()) return b->finish();
+    if (!b->init(rows, factory, shape) || !b->fill(eager_budget)) return nullptr;
+    if (names_out) *names_out = Py_NewRef(b->names());
+    if (b->complete()) {
+        PyObject* out = b->finish();
+        if (!out && names_out) Py_CLEAR(*names_out);
+        return out;
+    }
     try {
         return py::cast(pending_rows{std::move(b)}).release().ptr();
     } catch (py::error_already_set& e) {
+        if (names_out) Py_CLEAR(*names_out);
         e.restore();
         return nullptr;
     }
+}
+
+// The coordinator's address as str: a request's result names one of a few
+// hosts, so the last ones' objects are reused. GIL held.
+PyObject* coordinator_str(const std::string& host) {
+    struct entry {
+        std::string host;
+        PyObject* obj = nullptr;
+    };
+    static entry cache[8];
+    static unsigned next = 0;
+    for (auto& e : cache)
+        if (e.obj && e.host == host) return Py_NewRef(e.obj);
+    PyObject* o = PyUnicode_FromStringAndSize(host.data(), static_cast<Py_ssize_t>(host.size()));
+    if (!o) return nullptr;
+    auto& e = cache[next++ % 8];
+    e.host = host;
+    Py_XSETREF(e.obj, Py_NewRef(o));
+    return o;
 }
 
 PyObject* bytes_or_none(std::span<const std::uint8_t> b) {
@@ -581,30 +766,55 @@ PyObject* bytes_or_none(std::span<const std::uint8_t> b) {
     return PyBytes_FromStringAndSize(reinterpret_cast<const char*>(b.data()), static_cast<Py_ssize_t>(b.size()));
 }
 
-// (rows, paging_state, column_names, info) for a successful result.
-PyObject* result_tuple(const drv::result& r, PyObject* factory) {
-    PyObject* rows = rows_to_python(r.rows(), factory);
+// (rows, paging_state, column_names, coordinator, warnings or None) for a
+// successful result (new reference).
+PyObject* result_tuple(const drv::result& r, PyObject* factory, result_shape* shape) {
+    PyObject* names = nullptr;
+    PyObject* rows = rows_to_python(r.rows(), factory, shape, &names);
     if (!rows) return nullptr;
-    py::dict info;
-    info["coordinator"] = r.coordinator();
+    PyObject* warnings = Py_None;
     if (!r.warnings().empty()) {
-        py::list w;
-        for (auto s : r.warnings()) w.append(py::str(s.data(), s.size()));
-        info["warnings"] = w;
+        warnings = PyList_New(0);
+        for (auto s : r.warnings()) {
+            PyObject* w = warnings ? PyUnicode_FromStringAndSize(s.data(), static_cast<Py_ssize_t>(s.size())) : nullptr;
+            if (!w || PyList_Append(warnings, w) < 0) Py_CLEAR(warnings);
+            Py_XDECREF(w);
+        }
+    } else {
+        Py_INCREF(warnings);
     }
-    if (auto ks = r.set_keyspace(); !ks.empty()) info["keyspace"] = std::string(ks);
-    py::list names;
-    if (const auto* cols = r.rows().columns())
-        for (std::size_t i = 0; i < cols->size(); ++i) names.append((*cols)[i].name);
-    return PyTuple_Pack(4, py::reinterpret_steal<py::object>(rows).ptr(),
-                        py::reinterpret_steal<py::object>(bytes_or_none(r.paging_state())).ptr(), names.ptr(),
-                        info.ptr());
+    PyObject* coord = coordinator_str(r.coordinator());
+    PyObject* ps = bytes_or_none(r.paging_state());
+    if (!warnings || !coord || !ps) {
+        Py_DECREF(rows);
+        Py_DECREF(names);
+        Py_XDECREF(warnings);
+        Py_XDECREF(coord);
+        Py_XDECREF(ps);
+        return nullptr;
+    }
+    PyObject* t = PyTuple_New(5);
+    if (!t) {
+        Py_DECREF(rows);
+        Py_DECREF(names);
+        Py_DECREF(warnings);
+        Py_DECREF(coord);
+        Py_DECREF(ps);
+        return nullptr;
+    }
+    PyTuple_SET_ITEM(t, 0, rows);
+    PyTuple_SET_ITEM(t, 1, ps);
+    PyTuple_SET_ITEM(t, 2, names);
+    PyTuple_SET_ITEM(t, 3, coord);
+    PyTuple_SET_ITEM(t, 4, warnings);
+    return t;
 }
 
 // ---- sessions, statements -----------------------------------------------------------
 
 struct prepared_handle {
     drv::prepared_statement ps;
+    std::shared_ptr<result_shape> shape = std::make_shared<result_shape>();
     py::tuple marker_names() const {
         py::list l;
         for (const auto& m : ps.markers()) l.append(m.name);
@@ -723,6 +933,7 @@ struct exec_job final : job {
     std::shared_ptr<drv::session> s;
     std::variant<drv::statement, drv::bound_statement, drv::batch> stmt;
     PyObject* factory = nullptr;
+    std::shared_ptr<result_shape> shape;  // the prepared statement's, or null
     drv::result r;
     std::string failure;  // an exception escaped the coroutine
 
@@ -748,7 +959,7 @@ struct exec_job final : job {
             *exc = make_exception(r.error(), r.diag());
             return nullptr;
         }
-        return result_tuple(r, factory);
+        return result_tuple(r, factory, shape.get());
     }
 };
 
@@ -809,6 +1020,7 @@ struct stream_state {
     std::variant<drv::statement, drv::bound_statement> stmt;
     drv::page_stream ps;
     bool opened = false;
+    result_shape shape;  // the pages' names and row class
 };
 
 struct page_job final : job {
@@ -841,7 +1053,7 @@ struct page_job final : job {
             *exc = make_exception(r.error(), r.diag());
             return nullptr;
         }
-        PyObject* rows = rows_to_python(r.rows(), factory);
+        PyObject* rows = rows_to_python(r.rows(), factory, &st->shape);
         if (!rows) return nullptr;
         PyObject* ps = bytes_or_none(paging_state);
         PyObject* out = Py_BuildValue("(NON)", rows, done_flag ? Py_True : Py_False, ps);
@@ -957,10 +1169,25 @@ struct py_bridge {
     std::shared_ptr<bridge_core> core = std::make_shared<bridge_core>();
     int fd() const { return core->efd; }
     std::size_t drain_now() { return drain(*core); }
+    void flush() { flush_pending(*core); }
     void set_wake(py::object cb) { core->wake_cb = cb.release().ptr(); }
+    // call_soon: the loop's; flush: this bridge's flush (a bound method).
+    void set_flush(py::object call_soon, py::object flush) {
+        Py_XSETREF(core->call_soon, call_soon.release().ptr());
+        Py_XSETREF(core->flush_cb, flush.release().ptr());
+    }
     // The loop is going away: drop what is queued; later completions are dropped on arrival.
     void close() {
         if (core->closed.exchange(true)) return;
+        for (job* j = std::exchange(core->pending, nullptr); j;) {
+            job* n = j->next;
+            j->target.reset();
+            j->clear_python();
+            j->release();
+            j = n;
+        }
+        Py_CLEAR(core->call_soon);  // breaks bridge -> flush method -> bridge
+        Py_CLEAR(core->flush_cb);
         for (job* j = std::exchange(core->deferred, nullptr); j;) {
             job* n = j->next;
             j->clear_python();
@@ -1044,19 +1271,21 @@ struct py_engine {
         auto* j = prepare_job_common<connect_job>(b, std::move(fut));
         j->eng = e;
         j->cfg = std::move(cfg);
-        e->submit(j);
+        submit_in_order(*b.core, *e, j);
         j->release();
     }
 };
 
 cancel_handle submit_exec(py_engine& pe, session_handle& sh, py_bridge& b, py::object fut,
-                          std::variant<drv::statement, drv::bound_statement, drv::batch> st, py::object factory) {
+                          std::variant<drv::statement, drv::bound_statement, drv::batch> st, py::object factory,
+                          std::shared_ptr<result_shape> shape = nullptr) {
     auto* j = pe.prepare_job_common<exec_job>(b, std::move(fut));
+    j->shape = std::move(shape);
     j->s = sh.s;
     j->stmt = std::move(st);
     j->factory = factory.is_none() ? nullptr : factory.release().ptr();
     cancel_handle h{pe.e, job_ref(j)};  // takes the creation reference
-    pe.e->submit(j);
+    submit_batched(*b.core, pe.e, j);
     return h;
 }
 
@@ -1102,6 +1331,8 @@ PYBIND11_MODULE(_cqlpp, m) {
         .def(py::init<>())
         .def("fileno", &py_bridge::fd)
         .def("drain", &py_bridge::drain_now, "Resolve every finished request of this loop.")
+        .def("flush", &py_bridge::flush, "Start the requests queued since the last flush.")
+        .def("set_flush", &py_bridge::set_flush)
         .def("set_wake", &py_bridge::set_wake)
         .def("close", &py_bridge::close);
 
@@ -1139,7 +1370,7 @@ PYBIND11_MODULE(_cqlpp, m) {
         .def("execute_bound",
              [](py_engine& e, session_handle& s, py_bridge& b, py::object fut, const prepared_handle& p, py::object values,
                 py::object opts, py::object factory) {
-                 return submit_exec(e, s, b, std::move(fut), bound_statement(p, values, opts), std::move(factory));
+                 return submit_exec(e, s, b, std::move(fut), bound_statement(p, values, opts), std::move(factory), p.shape);
              })
         .def("execute_batch",
              [](py_engine& e, session_handle& s, py_bridge& b, py::object fut, int type, py::list entries, py::object opts) {
@@ -1159,14 +1390,14 @@ PYBIND11_MODULE(_cqlpp, m) {
                  j->query = std::move(q);
                  j->keyspace = std::move(ks);
                  cancel_handle h{e.e, job_ref(j)};
-                 e.e->submit(j);
+                 submit_in_order(*b.core, *e.e, j);
                  return h;
              })
         .def("close_session",
              [](py_engine& e, session_handle& s, py_bridge& b, py::object fut) {
                  auto* j = e.prepare_job_common<close_job>(b, std::move(fut));
                  j->s = s.s;
-                 e.e->submit(j);
+                 submit_in_order(*b.core, *e.e, j);
                  j->release();
              })
         .def("open_stream",
@@ -1183,7 +1414,7 @@ PYBIND11_MODULE(_cqlpp, m) {
                  j->st = sh.st;
                  j->factory = factory.is_none() ? nullptr : factory.release().ptr();
                  cancel_handle h{e.e, job_ref(j)};
-                 e.e->submit(j);
+                 submit_in_order(*b.core, *e.e, j);
                  return h;
              })
         .def("bulk",
@@ -1214,7 +1445,7 @@ PYBIND11_MODULE(_cqlpp, m) {
                  j->opts = std::move(opts);
                  j->progress = progress.is_none() ? nullptr : progress.release().ptr();
                  cancel_handle h{e.e, job_ref(j)};
-                 e.e->submit(j);
+                 submit_in_order(*b.core, *e.e, j);
                  return h;
              })
         .def("metrics",

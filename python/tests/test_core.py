@@ -341,3 +341,27 @@ async def test_compat_names(sim):
         assert rs.one().key == "local"
         stream = await session.execute_stream("SELECT key FROM system.local", stream_config=StreamConfig(fetch_size=10))
         assert [r.key async for r in stream] == ["local"]
+
+
+async def test_requests_queued_in_one_iteration_start_before_close(sim):
+    # Requests of one loop iteration are handed to the I/O thread together by a
+    # flush the loop runs next; a close made in the same iteration must not
+    # overtake them (they complete, as requests in flight do).
+    c, s = await connect(sim)
+    async with c:
+        tasks = [asyncio.ensure_future(s.execute("SELECT release_version FROM system.local")) for _ in range(8)]
+        await asyncio.sleep(0)  # every task has queued its request; the flush has not run yet
+        await s.close()
+        for rs in await asyncio.wait_for(asyncio.gather(*tasks), 5):
+            assert rs.one() is not None
+
+
+async def test_request_queued_when_the_engine_stops_fails(sim):
+    c, s = await connect(sim)
+    task = asyncio.ensure_future(s.execute("SELECT release_version FROM system.local"))
+    await asyncio.sleep(0)  # queued, not yet flushed
+    c._engine.shutdown()
+    with pytest.raises(RuntimeError, match="shut down"):
+        await asyncio.wait_for(task, 5)
+    c._engine = None
+    c._sessions.clear()
