@@ -1,3 +1,4 @@
+#include "request_decision.hpp"
 #include "request_encoding.hpp"
 
 #include <asio/associated_cancellation_slot.hpp>
@@ -18,9 +19,10 @@ namespace cqlpp::driver::detail {
 // is one chain of tries over the shared query plan; a plain request has one,
 // a speculative request adds attempts (allocated only then) on a timer. The
 // connection calls back from its reader when an answer comes and the caller's
-// coroutine resumes right there. What to do after an answer is on_answer()'s
-// decision; settle() is the one way out (answer, error, deadline, cancellation):
-// it abandons the other attempts (their ids stay orphaned until their answers
+// coroutine resumes right there. What to do after an answer is decide()'s
+// choice (request_decision.hpp), which on_answer() feeds and carries out;
+// settle() is the one way out (answer, error, deadline, cancellation): it
+// abandons the other attempts (their ids stay orphaned until their answers
 // arrive), stops speculation and does the bookkeeping once.
 
 bool session_impl::speculative(const exec_state& st) const noexcept {
@@ -58,12 +60,66 @@ bool session_impl::finish(exec_state& st) {
     return refresh_now;
 }
 
-// What an execution does after an answer (decided outside the coroutine, so
-// the coroutine frame holds none of the temporaries: it is kept per request
-// in flight, and its size is the driver's memory per in-flight request).
-next_step session_impl::on_answer(exec_state& st, transport::request_result& r, std::size_t pi,
-                                  int& unprepared_retries) {
-    if (!r.ec) {
+namespace {
+
+// UNPREPARED names the statement the host lacks: the bound statement's, or
+// one of a batch's (then each of them may be missing there, but no more).
+const prepared_data* unprepared_target(const exec_state& st, const proto::error_response& se, int& limit) {
+    limit = 2;
+    if (!st.batch_stmt) return st.prepared;
+    limit = static_cast<int>(std::min<std::size_t>(st.batch_stmt->size(), 100)) + 1;
+    const auto* info = std::get_if<proto::unprepared_info>(&se.details);
+    for (std::size_t i = 0; info && i < st.batch_stmt->size(); ++i) {
+        const auto& e = st.batch_stmt->entries()[i];
+        if (!e.bound) continue;
+        const auto& p = st.batch_stmt->bound_at(e.index).prepared();
+        if (p && p->id == info->id) return p.get();
+    }
+    return nullptr;
+}
+
+std::string timed_out_after(const exec_state& st, clock_type::time_point now) {
+    return "request timed out after " +
+           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - st.started).count()) + " ms";
+}
+
+}  // namespace
+
+// Gathers the facts about an answer, lets decide() (request_decision.hpp)
+// choose, and does what it chose to the request's outcome; the caller moves
+// the attempt on. h is the attempt's host: a retry on the next host replaces
+// it (with null when the plan is used up). Decided outside any coroutine so
+// no frame holds the temporaries (memory per in-flight request).
+action session_impl::on_answer(exec_state& st, transport::request_result& r, std::size_t pi, const host*& h,
+                               int& unprepared_retries) {
+    answer_facts f;
+    const prepared_data* target = nullptr;
+    clock_type::time_point now{};
+    if (r.ec) {
+        // Only a failed answer pays for the facts (a clock read, the policy's inputs).
+        f.server_error = r.response ? r.response->server_error() : nullptr;
+        f.kind = classify_answer(r.ec, f.server_error != nullptr);
+        f.ec = r.ec;
+        f.idempotent = st.idempotent;
+        f.is_write = st.is_write;
+        f.consistency = st.cl;
+        f.retries = st.retries;
+        if (f.kind == answer_kind::server_error && f.server_error->code == proto::server_errc::unprepared) {
+            int limit = 0;
+            target = unprepared_target(st, *f.server_error, limit);
+            f.unprepared_target = target != nullptr;
+            f.reprepare_left = unprepared_retries < limit;
+        }
+        now = clock_type::now();
+        f.deadline_left = now < st.deadline;
+    }
+    const auto d = decide(f, *retry, [&] {
+        h = st.plan.next();
+        return h != nullptr;
+    });
+    const auto& endpoint = pools[pi].endpoint;
+    switch (d.act) {
+    case action::deliver: {
         const auto& frame = *r.response;
         std::shared_ptr<const column_set> cols;
         if (st.prepared) cols = st.prepared->result_columns;
@@ -82,73 +138,52 @@ next_step session_impl::on_answer(exec_state& st, transport::request_result& r, 
         }
         st.out = result();
         st.out.set_response(std::move(r.response), std::move(cols));
-        st.out.set_origin(pools[pi].endpoint, st.attempts);
+        st.out.set_origin(endpoint, st.attempts);
         st.done = true;
-        return next_step::done;
+        return d.act;
     }
-    if (r.ec == transport::errc::cancelled) {
-        // The caller cancelled the co_await (e.g. an awaitable_operators race):
-        // no retry; the stream id stays orphaned until the answer arrives.
-        st.fail(r.ec, "request cancelled while waiting for " + pools[pi].endpoint);
-        return next_step::done;
-    }
-    if (r.ec == transport::errc::timeout) {
-        st.fail(driver::errc::request_timeout,
-                "request timed out after " +
-                    std::to_string(
-                        std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - st.started).count()) +
-                    " ms waiting for " + pools[pi].endpoint);
-        return next_step::done;
-    }
-    const auto* se = r.response ? r.response->server_error() : nullptr;
-    if (se && se->code == proto::server_errc::unprepared) {
+    case action::reprepare:
         // The host does not know the statement (restarted, evicted, or the
-        // PREPARE has not reached it): prepare it there and send again. A
-        // batch names the one of its statements it did not find.
-        const prepared_data* target = st.prepared;
-        int limit = 2;
-        if (st.batch_stmt) {
-            target = nullptr;
-            const auto* info = std::get_if<proto::unprepared_info>(&se->details);
-            for (std::size_t i = 0; info && i < st.batch_stmt->size() && !target; ++i) {
-                const auto& e = st.batch_stmt->entries()[i];
-                if (!e.bound) continue;
-                const auto& p = st.batch_stmt->bound_at(e.index).prepared();
-                if (p && p->id == info->id) target = p.get();
-            }
-            // Each of its statements may be missing there (but no more than that).
-            limit = static_cast<int>(std::min<std::size_t>(st.batch_stmt->size(), 100)) + 1;
-        }
-        if (target && unprepared_retries++ < limit) {
-            st.unprepared = target;
-            ++counters.reprepares;
-            return next_step::reprepare;
-        }
+        // PREPARE has not reached it): prepare it there and send again.
+        ++unprepared_retries;
+        st.unprepared = target;
+        ++counters.reprepares;
+        return d.act;
+    default: break;
     }
-    st.note(pools[pi].endpoint, r.ec, se);
-    retry_context ctx;
-    ctx.ec = r.ec;
-    ctx.server_error = se;
-    ctx.idempotent = st.idempotent;
-    ctx.is_write = st.is_write;
-    ctx.retry_count = st.retries;
-    ctx.consistency = st.cl;
-    const auto d = retry->decide(ctx);
-    if (d == retry_decision::rethrow) {
-        st.fail(r.ec, describe_error(r.ec, se, pools[pi].endpoint));
-        return next_step::done;
+    if (d.why == fail_reason::cancelled) {
+        // The caller cancelled the co_await (e.g. an awaitable_operators race):
+        // the stream id stays orphaned until the answer arrives.
+        st.fail(d.error, "request cancelled while waiting for " + endpoint);
+        return d.act;
     }
-    if (d == retry_decision::ignore) {
+    if (d.why == fail_reason::timed_out) {
+        st.fail(d.error, timed_out_after(st, now) + " waiting for " + endpoint);
+        return d.act;
+    }
+    // The host answered with an error or lost the request: it is one of the
+    // failed attempts the caller's diagnostics list.
+    st.note(endpoint, r.ec, f.server_error);
+    switch (d.act) {
+    case action::deliver_empty:
         st.out = result();
-        st.out.set_origin(pools[pi].endpoint, st.attempts);
+        st.out.set_origin(endpoint, st.attempts);
         st.done = true;
-        return next_step::done;
+        break;
+    case action::fail:
+        if (d.why == fail_reason::deadline_passed) st.fail(d.error, timed_out_after(st, now));
+        else st.fail(d.error, describe_error(r.ec, f.server_error, endpoint));
+        break;
+    case action::retry_same_host:
+    case action::retry_next_host:
+        ++st.retries;
+        ++counters.retries;
+        log()->debug("cqlpp: retrying ({}) after {} from {}",
+                     d.act == action::retry_same_host ? "same host" : "next host", r.ec.message(), endpoint);
+        break;
+    default: break;  // no_host_left: the engine ends the attempt (fail_exhausted says why)
     }
-    ++st.retries;
-    ++counters.retries;
-    log()->debug("cqlpp: retrying ({}) after {} from {}", d == retry_decision::retry_same ? "same host" : "next host",
-                 r.ec.message(), pools[pi].endpoint);
-    return d == retry_decision::retry_next ? next_step::next_host : next_step::same_host;
+    return d.act;
 }
 
 namespace {
@@ -415,13 +450,17 @@ void on_attempt_complete(transport::pending_request& p) {
     transport::request_result r{a.ec, std::move(a.response)};
     const std::size_t pi = a.h->pool_index;
     int unprepared = a.unprepared_retries;
-    const auto step = s.on_answer(op.st, r, pi, unprepared);
+    const auto act = s.on_answer(op.st, r, pi, a.h, unprepared);
     a.unprepared_retries = static_cast<std::uint8_t>(unprepared);
-    if (step == next_step::reprepare) return send_prepare(s, op, a);
+    if (act == action::reprepare) return send_prepare(s, op, a);
     a.conn.reset();
-    if (step == next_step::done) return settle(s, op, false);
-    if (step == next_step::next_host) a.h = op.st.plan.next();
-    run_attempt(s, op, a, false);
+    switch (act) {
+    case action::retry_same_host:
+    case action::retry_next_host:  // a.h is the next host
+    case action::no_host_left:     // a.h is null: the attempt ends, the request too unless another runs
+        return run_attempt(s, op, a, false);
+    default: return settle(s, op, false);
+    }
 }
 
 template <class Statement, class Context>
