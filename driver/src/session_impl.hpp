@@ -34,7 +34,7 @@ struct prepare_spec {
     std::string_view query;
     std::string_view keyspace;  // empty: the session's
 };
-enum class next_step { done, same_host, next_host, reprepare };
+enum class action : std::uint8_t;  // request_decision.hpp
 
 struct session_impl : std::enable_shared_from_this<session_impl> {
     using executor_type = asio::any_io_executor;
@@ -120,7 +120,8 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     bool begin(exec_state& st);
     bool speculative(const exec_state& st) const noexcept;
     bool finish(exec_state& st);
-    next_step on_answer(exec_state& st, transport::request_result& r, std::size_t pool_index, int& unprepared_retries);
+    action on_answer(exec_state& st, transport::request_result& r, std::size_t pool_index, const host*& h,
+                     int& unprepared_retries);
     asio::awaitable<std::error_code> reprepare(transport::connection& c, std::size_t pool_index, const prepared_data& p,
                                                std::chrono::milliseconds timeout);
     asio::awaitable<outcome<prepared_statement>> prepare(std::string query, std::string keyspace);

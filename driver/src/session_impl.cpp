@@ -1,0 +1,92 @@
+// The session's internal state: construction, start (control connection,
+// then the first pools) and shutdown.
+#include "session_impl.hpp"
+#include "session_util.hpp"
+
+namespace cqlpp::driver::detail {
+
+session_impl::session_impl(executor_type e, session_config c)
+    : ex(e), cfg(std::move(c)), control_wake(e), refresh_timer(e), drained(e) {
+    if (!cfg.load_balancing) {
+        auto lbc = cfg.load_balancing_config;
+        if (!lbc.in_flight) {
+            // Least-busy replica choice reads the pool's in-flight count. The
+            // policy lives as long as the session (it holds no reference back).
+            lbc.in_flight = [this](const host& h) -> std::size_t {
+                if (h.pool_index >= pools.size() || !pools[h.pool_index].pool) return 0;
+                return pools[h.pool_index].pool->in_flight();
+            };
+        }
+        lb = std::make_shared<default_policy>(std::move(lbc));
+    } else {
+        lb = cfg.load_balancing;
+    }
+    retry = cfg.retry ? cfg.retry : std::make_shared<default_retry_policy>();
+    meta = std::make_shared<cluster_metadata>();
+}
+
+asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {
+    auto ec = co_await open_control(diag, true);
+    if (ec) co_return ec;
+    // Give local pools a moment to connect so the first requests are routed
+    // well. A pool is waited for until its first attempt settles: a host that
+    // refuses (down) fails at once and must not hold the session up; one that
+    // does not answer at all is waited for until the connect timeout.
+    const auto deadline = clock_type::now() + cfg.connection.connect_timeout;
+    for (std::size_t i = 0; i < pools.size(); ++i) {
+        auto p = pools[i].pool;
+        if (!p || !pools[i].h || lb->distance(*pools[i].h) != host_distance::local) continue;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+        if (left.count() <= 0) break;
+        co_await p->async_wait_settled(left);
+    }
+    bool any = false;
+    for (const auto& slot : pools)
+        if (slot.pool && slot.pool->open_connections() > 0) any = true;
+    if (!any) {
+        // The server refused the handshake (e.g. USE of a keyspace that does
+        // not exist): its error is the answer, not a connection failure.
+        for (const auto& slot : pools) {
+            if (!slot.pool || !slot.pool->last_server_error()) continue;
+            const auto& se = *slot.pool->last_server_error();
+            diag.message = se.message;
+            diag.server_error = se;
+            co_return std::error_code(se.code);
+        }
+        diag.message = "connected to " + control_endpoint + " but no pool could open a connection";
+        for (const auto& slot : pools)
+            if (slot.pool && slot.pool->last_error())
+                diag.message += "; " + slot.endpoint + ": " + slot.pool->last_error().message();
+        co_return make_error_code(driver::errc::no_host_available);
+    }
+    co_return std::error_code{};
+}
+
+asio::awaitable<void> session_impl::close() {
+    auto self = shared_from_this();
+    if (closed) co_return;
+    closed = true;
+    if (active > 0) {
+        drained.expires_after(cfg.drain_timeout);
+        co_await drained.async_wait(use_tuple);
+    }
+    for (auto& slot : pools)
+        if (slot.pool) {
+            // In-flight requests have drained (or the deadline passed): close politely.
+            for (const auto& c : slot.pool->connections()) co_await c->async_close(std::chrono::milliseconds(100));
+        }
+    shutdown_now();
+}
+
+void session_impl::shutdown_now() {
+    closed = true;
+    for (auto& slot : pools)
+        if (slot.pool) slot.pool->close();
+    if (control) control->close();
+    control.reset();
+    control_wake.cancel();
+    refresh_timer.cancel();
+    drained.cancel();
+}
+
+}  // namespace cqlpp::driver::detail
