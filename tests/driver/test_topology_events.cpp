@@ -161,15 +161,10 @@ TEST_CASE("session: a response carrying a custom payload (echoed by the sim) wit
         st.options().custom_payload.emplace_back("k", proto::byte_buffer{1, 2, 3});
         st.options().custom_payload.emplace_back("empty", proto::byte_buffer{});
         // Once as Cassandra answers (payload ignored), once echoed: the same
-        // response but for the payload ([short] count, then [string] key and
-        // [bytes] value each: 2 + (2+1+4+3) + (2+5+4+0) = 23 bytes).
-        std::uint64_t sent[2] = {};
+        // response, plus the payload read back through result::custom_payload().
         for (int echo = 0; echo < 2; ++echo) {
             cluster->echo_payload(0, echo == 1);
-            const auto before = cluster->counters(0).bytes_out;
             auto r = co_await s->execute(st);
-            co_await sleep_for(50ms);  // the server counts bytes once its write completes
-            sent[echo] = cluster->counters(0).bytes_out - before;
             INFO(r.diag().message);
             REQUIRE(r.ok());
             CHECK(r.first_row().get<std::int32_t>(0) == 41);
@@ -188,7 +183,6 @@ TEST_CASE("session: a response carrying a custom payload (echoed by the sim) wit
                 CHECK(r.custom_payload()[1].second.has_value());
             }
         }
-        CHECK(sent[1] == sent[0] + 23);
         co_await s->close();
     });
 }

@@ -53,7 +53,8 @@ void fill_params(activity_entry& e, const proto::query_parameters& p) {
 
 }  // namespace
 
-observer::observer(engine& db, std::size_t nodes) : db_(db), logs_(nodes) {}
+observer::observer(engine& db, std::size_t nodes, std::size_t max_nodes)
+    : db_(db), logs_(std::max(nodes, max_nodes)), node_count_(nodes) {}
 
 void observer::update_active() noexcept {
     std::lock_guard lock(active_mu_);

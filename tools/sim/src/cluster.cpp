@@ -163,7 +163,7 @@ struct cluster::impl : control_plane {
     bool started = false;
 
     explicit impl(cluster_config c)
-        : cfg(std::move(c)), topo(cfg.topology), db(topo, cfg.engine), obs(db, topology::max_nodes),
+        : cfg(std::move(c)), topo(cfg.topology), db(topo, cfg.engine), obs(db, topo.size(), topology::max_nodes),
           io(std::max(1, cfg.threads)) {
         obs.set_activity_capacity(cfg.activity_log_capacity);
         for (std::size_t i = 0; i < topo.size(); ++i) add_runtime(static_cast<int>(i));
@@ -837,6 +837,7 @@ void cluster::impl::broadcast_topology(int node_id, bool added) {
 std::string cluster::impl::node_added(int node_id) {
     if (static_cast<std::size_t>(node_id) != runtimes.size()) return "node ids out of step";
     auto& n = add_runtime(node_id);
+    obs.set_node_count(runtimes.size());
     if (bound) {
         try {
             listen(n);

@@ -33,7 +33,9 @@ struct primed_response {
 
 class observer {
 public:
-    observer(engine& db, std::size_t nodes);
+    // `nodes` now, log slots for up to `max_nodes` (nodes join at run time).
+    observer(engine& db, std::size_t nodes, std::size_t max_nodes);
+    void set_node_count(std::size_t n) noexcept { node_count_.store(n, std::memory_order_relaxed); }
 
     // Primes or activity on: the only thing the request path reads otherwise.
     bool active() const noexcept { return active_.load(std::memory_order_relaxed); }
@@ -81,6 +83,7 @@ private:
     mutable std::mutex log_mu_;
     std::atomic<std::size_t> capacity_{0};  // 0: off (written under log_mu_)
     std::vector<std::deque<activity_entry>> logs_;
+    std::atomic<std::size_t> node_count_{0};  // ids a prime may name
 };
 
 }  // namespace cqlpp::sim

@@ -164,8 +164,9 @@ std::uint64_t observer::add_prime(prime_rule r) {
     } else if (r.match != prime_match::exact && r.match != prime_match::prefix) {
         bad("unknown match kind");
     }
-    if (r.node && (*r.node < 0 || static_cast<std::size_t>(*r.node) >= logs_.size()))
-        bad("node " + std::to_string(*r.node) + " does not exist (nodes are 0.." + std::to_string(logs_.size() - 1) + ")");
+    const auto nodes = node_count_.load(std::memory_order_relaxed);
+    if (r.node && (*r.node < 0 || static_cast<std::size_t>(*r.node) >= nodes))
+        bad("node " + std::to_string(*r.node) + " does not exist (nodes are 0.." + std::to_string(nodes - 1) + ")");
     if (r.consistency && !proto::is_valid_consistency(static_cast<std::uint16_t>(*r.consistency)))
         bad("invalid consistency level");
     if (r.times < 0) bad("times must be >= 0 (0: until cleared)");
