@@ -1,6 +1,7 @@
 // The simulated cluster over real sockets: handshake, version negotiation,
 // framing, compression, authentication, events, faults and counters.
 #include "raw_client.hpp"
+#include "sim_requests.hpp"
 #include "tls_cert.hpp"
 
 #include "cqlpp/sim/cluster.hpp"
@@ -11,6 +12,8 @@
 
 using namespace cqlpp;
 using cqlpp::test::raw_client;
+using cqlpp::test::rows_of;
+using cqlpp::test::simple;
 namespace proto = cqlpp::protocol;
 
 namespace {
@@ -30,18 +33,6 @@ sim::cluster_config small_cluster(int nodes = 3) {
 }
 
 std::uint16_t port_of(const sim::cluster& c, int node) { return c.topo().node(node).config.port; }
-
-proto::query_request simple(std::string_view q) {
-    proto::query_request r;
-    r.query = q;
-    r.params.cl = proto::consistency::one;
-    return r;
-}
-
-const proto::rows_result& rows_of(const proto::response& r) {
-    if (auto* e = std::get_if<proto::error_response>(&r)) FAIL("server error: " << e->message);
-    return std::get<proto::rows_result>(std::get<proto::result_response>(r).value);
-}
 
 proto::server_errc error_code(const proto::response& r) {
     REQUIRE(std::holds_alternative<proto::error_response>(r));

@@ -1,6 +1,7 @@
 // The simulated cluster as a test fixture: free ports, priming (canned
 // answers per query and node) and the activity log, over real sockets.
 #include "raw_client.hpp"
+#include "sim_requests.hpp"
 
 #include "cqlpp/sim/cluster.hpp"
 
@@ -10,6 +11,8 @@
 
 using namespace cqlpp;
 using cqlpp::test::raw_client;
+using cqlpp::test::rows_of;
+using cqlpp::test::simple;
 namespace proto = cqlpp::protocol;
 
 namespace {
@@ -21,20 +24,6 @@ sim::cluster_config free_ports(int nodes = 2) {
     cfg.topology.num_tokens = 4;
     cfg.topology.port = 0;
     return cfg;
-}
-
-proto::query_request simple(std::string_view q, proto::consistency cl = proto::consistency::one) {
-    proto::query_request r;
-    r.query = q;
-    r.params.cl = cl;
-    return r;
-}
-
-const proto::rows_result& rows_of(const proto::response& r) {
-    if (auto* e = std::get_if<proto::error_response>(&r)) FAIL("server error: " << e->message);
-    const auto& res = std::get<proto::result_response>(r);
-    REQUIRE(std::holds_alternative<proto::rows_result>(res.value));
-    return std::get<proto::rows_result>(res.value);
 }
 
 const proto::error_response& error_of(const proto::response& r) {

@@ -2,6 +2,7 @@
 // CQL through sim.nodes), with TOPOLOGY_CHANGE events, system.local/peers
 // kept current on every node, token ownership moved and every row readable.
 #include "raw_client.hpp"
+#include "sim_requests.hpp"
 
 #include "cqlpp/sim/cluster.hpp"
 
@@ -13,6 +14,8 @@
 
 using namespace cqlpp;
 using cqlpp::test::raw_client;
+using cqlpp::test::rows_of;
+using cqlpp::test::simple;
 namespace proto = cqlpp::protocol;
 
 namespace {
@@ -35,18 +38,6 @@ sim::cluster_config cfg_of(int nodes) {
 }
 
 std::uint16_t port_of(const sim::cluster& c, int node) { return c.topo().node(node).config.port; }
-
-proto::query_request simple(std::string_view q, proto::consistency cl = proto::consistency::one) {
-    proto::query_request r;
-    r.query = q;
-    r.params.cl = cl;
-    return r;
-}
-
-const proto::rows_result& rows_of(const proto::response& r) {
-    if (auto* e = std::get_if<proto::error_response>(&r)) FAIL("server error: " << e->message);
-    return std::get<proto::rows_result>(std::get<proto::result_response>(r).value);
-}
 
 void ok(raw_client& cl, std::string_view q, proto::consistency cl_ = proto::consistency::one) {
     auto r = cl.request(simple(q, cl_));

@@ -2,6 +2,7 @@
 // before the body, and system_traces.sessions / events hold the trace with
 // Cassandra 5.0's columns.
 #include "raw_client.hpp"
+#include "sim_requests.hpp"
 
 #include "cqlpp/protocol/literal.hpp"
 #include "cqlpp/sim/cluster.hpp"
@@ -13,6 +14,8 @@
 
 using namespace cqlpp;
 using cqlpp::test::raw_client;
+using cqlpp::test::rows_of;
+using cqlpp::test::simple;
 namespace proto = cqlpp::protocol;
 
 namespace {
@@ -21,13 +24,6 @@ std::uint16_t tracing_base_port() {
     static std::uint16_t port = static_cast<std::uint16_t>(28000 + (::getpid() % 40) * 10);
     port = static_cast<std::uint16_t>(port + 5);
     return port;
-}
-
-proto::query_request simple(std::string_view q, proto::consistency cl = proto::consistency::one) {
-    proto::query_request r;
-    r.query = q;
-    r.params.cl = cl;
-    return r;
 }
 
 std::string text(proto::value_view v) { return std::string(proto::as_chars(v.bytes)); }
@@ -57,11 +53,6 @@ traced_reply send_traced(raw_client& cl, const proto::request& r, std::vector<pr
     out.tracing_id = prefix.tracing_id;
     REQUIRE(proto::decode_response(env->header.op, message, env->header.version, out.response) == proto::errc::ok);
     return out;
-}
-
-const proto::rows_result& rows_of(const proto::response& r) {
-    if (auto* e = std::get_if<proto::error_response>(&r)) FAIL("server error: " << e->message);
-    return std::get<proto::rows_result>(std::get<proto::result_response>(r).value);
 }
 
 std::map<std::string, proto::type_kind> column_types(const proto::rows_result& rows) {

@@ -1,6 +1,7 @@
 // Virtual tables drivers and operators read (system_views.clients and
 // settings, system_virtual_schema) and the custom payload echo, over sockets.
 #include "raw_client.hpp"
+#include "sim_requests.hpp"
 
 #include "cqlpp/sim/cluster.hpp"
 
@@ -15,6 +16,8 @@
 
 using namespace cqlpp;
 using cqlpp::test::raw_client;
+using cqlpp::test::rows_of;
+using cqlpp::test::simple;
 namespace proto = cqlpp::protocol;
 
 namespace {
@@ -36,18 +39,6 @@ sim::cluster_config cfg_of(int nodes) {
 }
 
 std::uint16_t port_of(const sim::cluster& c, int node) { return c.topo().node(node).config.port; }
-
-proto::query_request simple(std::string_view q) {
-    proto::query_request r;
-    r.query = q;
-    r.params.cl = proto::consistency::one;
-    return r;
-}
-
-const proto::rows_result& rows_of(const proto::response& r) {
-    if (auto* e = std::get_if<proto::error_response>(&r)) FAIL("server error: " << e->message);
-    return std::get<proto::rows_result>(std::get<proto::result_response>(r).value);
-}
 
 std::string text(proto::value_view v) { return std::string(proto::as_chars(v.bytes)); }
 std::int32_t i32(proto::value_view v) { return static_cast<std::int32_t>(proto::detail::load_be32(v.bytes.data())); }
