@@ -6,11 +6,13 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# Packages first: setup installs ccache, and the launcher must be the same in
+# every configure of build/release, or the second one rebuilds everything.
+bash scripts/setup.sh demo
 # ccache, when installed, makes rebuilds in a fresh clone cheap (paths relative to the clone).
 if command -v ccache >/dev/null; then
   export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 fi
-bash scripts/setup.sh demo
 # Every option is given, so whatever configured build/release before (scripts/test.sh
 # turns tests and benchmarks on) this configure gets the same result; the compile
 # flags match scripts/test.sh's, so the two share their objects.

@@ -6,11 +6,13 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# Packages first: setup installs ccache, and the launcher must be the same in
+# every configure of build/release, or the second one rebuilds everything.
+bash scripts/setup.sh test
 # ccache, when installed, makes rebuilds in a fresh clone cheap (paths relative to the clone).
 if command -v ccache >/dev/null; then
   export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 fi
-bash scripts/setup.sh test
 
 jobs="${JOBS:-$(nproc)}"
 # Each section header carries the seconds since this script started, so a CI log
@@ -79,7 +81,9 @@ for t in cqlpp_unit_tests cqlpp_transport_tests cqlpp_driver_tests; do
 done
 
 section "tests"
-ctest --test-dir build/release --output-on-failure
+# A test without its own TIMEOUT gets 600 s, not ctest's 1500; stdin is closed so
+# nothing can wait on a terminal that CI does not have.
+ctest --test-dir build/release --output-on-failure --timeout 600 </dev/null
 
 section "instructions and allocations per request (callgrind; fails over bench/instr/baseline.json + margin)"
 python3 bench/instr/instr.py --build-dir build/release --check

@@ -105,6 +105,8 @@ expect_fail "incomplete envelope" wire decode-envelope 0500000005000000
 expect_fail "bad_version" wire decode-envelope 070000000500000000
 expect_fail "run with --help" wire no-such-command
 expect_contains "decode-segment" wire --help
+expect_contains "INSERT INTO sim.nodes (node) VALUES (3)" sim --help
+expect_contains "DELETE FROM sim.nodes WHERE node = 1" sim --help
 
 # --- option values: one short message, no 300-digit range, nothing accepted silently
 expect_fail "--page-size: must be >= 1, not 0" exec --page-size 0 -e "SELECT 1"
@@ -127,11 +129,31 @@ expect_fail "--num-tokens: must be >= 1, not 0" sim --num-tokens 0
 expect_fail "--num-tokens: must be <= 4096, not 100000" sim --num-tokens 100000
 expect_fail "--racks: must be <= 250, not 251" sim --racks 251
 expect_fail "--port: must be <= 65535, not 70000" sim --port 70000
-expect_fail "--port: must be >= 1, not 0" sim --port 0
+expect_fail "--port: must be >= 0, not -1" sim --port -1
 expect_fail "--non-replica-delay-us: must be >= 0, not -1" sim --non-replica-delay-us -1
 expect_fail "--dcs: at most 250 nodes in all" sim --dcs a:200,b:200
 expect_fail "--dcs: expected NAME:NODES" sim --dcs a:3x
 expect_fail "--base-port: 3 nodes from port 65534 go past 65535" sim --base-port 65534
+# sim --port 0: each node gets a free port, printed in the banner; exec reaches
+# the cluster through the printed contact points. Bounded: the sim is killed here.
+sim_out="$(mktemp)"
+"$CQLPP" sim --nodes 2 --port 0 >"$sim_out" 2>&1 </dev/null &
+sim_pid=$!
+contact=""
+for _ in $(seq 100); do
+  contact="$(sed -n 's/^contact points: //p' "$sim_out")"
+  [ -n "$contact" ] && break
+  sleep 0.1
+done
+case "$contact" in
+  127.0.0.1:[1-9]*,127.0.0.2:[1-9]*) ok ;;
+  *) bad "sim --port 0 printed no free ports: $(cat "$sim_out")" ;;
+esac
+if [ -n "$contact" ]; then
+  expect_contains "release_version" exec --hosts "$contact" --format csv -e "SELECT release_version FROM system.local" </dev/null
+fi
+kill "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null
+rm -f "$sim_out"
 # exec -f with a directory: an error, not a silent success
 expect_fail "cannot read .: is a directory" exec -f .
 

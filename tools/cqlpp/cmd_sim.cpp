@@ -130,6 +130,17 @@ void add_sim_command(CLI::App& app) {
                     "Extra delay for single-partition requests coordinated by a non-replica")
         ->check(whole_number(0, 10'000'000))
         ->capture_default_str();
+    cmd->footer(
+        "At run time, from any CQL client (cqlpp shell, cqlsh, a driver), through the sim keyspace:\n"
+        "  INSERT INTO sim.nodes (node) VALUES (3);                  a node joins (NEW_NODE)\n"
+        "  DELETE FROM sim.nodes WHERE node = 1;                     a node is decommissioned (REMOVED_NODE)\n"
+        "  UPDATE sim.nodes SET state = 'down' WHERE node = 1;       'up' | 'down' | 'paused'\n"
+        "  UPDATE sim.nodes SET latency_ms = 50 WHERE node = 0;\n"
+        "  UPDATE sim.nodes SET fail_next = 3, fail_error = 'OVERLOADED' WHERE node = 2;\n"
+        "  UPDATE sim.nodes SET close_mid_response = 1, corrupt_crc = 1 WHERE node = 0;\n"
+        "  UPDATE sim.nodes SET echo_payload = true WHERE node = 0;  custom payloads come back\n"
+        "  SELECT node, name, value FROM sim.counters;\n"
+        "Also system_views.clients / settings and system_traces.*; see docs/sim.md and docs/sim_fixture.md.");
     cmd->callback([o] { run_sim(*o); });
 }
 
