@@ -73,8 +73,10 @@ else
   total_failed=$((total_failed + 1))
 fi
 
-if start_sim features 3 --nodes 3; then
+# A fresh simulator: features leaves the topology as it is, topology changes it.
+if start_sim topology 3 --nodes 3; then
   suite features features 3
+  suite topology topology 3
 else
   total_failed=$((total_failed + 1))
 fi

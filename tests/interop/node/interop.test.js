@@ -5,6 +5,7 @@
 //   INTEROP_MODE=tokens  4 nodes: token and replica agreement, token-aware routing
 //   INTEROP_MODE=auth    PasswordAuthenticator (INTEROP_USER=name:password)
 //   INTEROP_MODE=features 3 nodes: system_views.clients/settings, tracing, warnings, custom payloads
+//   INTEROP_MODE=topology 3 nodes (then on the same simulator as features): a node joins, one leaves
 // INTEROP_PORT: the simulator's port (nodes on 127.0.0.1..N).
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -1173,6 +1174,187 @@ if (MODE === 'features') {
       }
       rs = await client.execute(q, [], { host: host0, customPayload: payload });
       assert.equal(rs.info.customPayload, undefined, 'echo off again');
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Nodes joining and leaving at run time (docs/sim.md), on a 3-node simulator:
+// INSERT INTO sim.nodes adds node 3 (127.0.0.4), DELETE FROM sim.nodes removes node 1.
+
+if (MODE === 'topology') {
+  const TKS = 'interop_node_topology';
+  const ROWS = 200;
+
+  describe('node driver: nodes join and leave (3 nodes, then 4, then 3)', { timeout: 60000 }, () => {
+    let client;
+    let sim;
+    let ctlHost;
+    const added = [];
+    const removed = [];
+    const newAddr = `127.0.0.${NODES + 1}`;
+    const newEnd = `${newAddr}:${PORT}`;
+    const goneAddr = '127.0.0.2';  // node 1
+    const goneEnd = `${goneAddr}:${PORT}`;
+
+    before(async () => {
+      client = newClient();
+      client.on('hostAdd', (host) => added.push(host.address));
+      client.on('hostRemove', (host) => removed.push(host.address));
+      await client.connect();
+      ctlHost = client.controlConnection.host;
+      assert.equal(h.hostAddress(ctlHost), '127.0.0.1', 'control connection on node 0');
+      sim = new h.Sim(client, ctlHost);
+      await client.execute(`DROP KEYSPACE IF EXISTS ${TKS}`);
+      await client.execute(`CREATE KEYSPACE ${TKS} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}`);
+      await client.execute(`CREATE TABLE ${TKS}.t (k int PRIMARY KEY, v text)`);
+      await cassandra.concurrent.executeConcurrent(client, `INSERT INTO ${TKS}.t (k, v) VALUES (?, ?)`,
+        Array.from({ length: ROWS }, (_, k) => [k, `v${k}`]), { concurrencyLevel: 32, consistency: cl.quorum });
+    });
+
+    after(async () => {
+      if (client) await client.shutdown();
+    });
+
+    async function readAll(c, consistency, extra = {}) {
+      const got = await h.mapConcurrent(Array.from({ length: ROWS }, (_, k) => k), 32, async (k) => {
+        const rs = await c.execute(`SELECT v FROM ${TKS}.t WHERE k = ?`, [k], { prepare: true, consistency, ...extra });
+        return rs.rows.length ? rs.rows[0].v : null;
+      });
+      const bad = got.map((v, k) => [k, v]).filter(([k, v]) => v !== `v${k}`);
+      assert.deepEqual(bad.slice(0, 5), [], `${bad.length} of ${ROWS} rows unreadable or wrong at ${consistency}`);
+    }
+
+    // Token-aware prepared reads from a client that connected after the change
+    // (the Node driver builds its token map only when it connects): none may
+    // reach a non-replica, so its ring from system.local/peers is the one the
+    // simulator places data by. Returns replica_requests per node id.
+    async function freshClientRouting(expectHosts) {
+      const c2 = newClient();
+      try {
+        await c2.connect();
+        assert.deepEqual(c2.hosts.values().map((x) => x.address).sort(), expectHosts, 'hosts of a new client');
+        assert.equal(c2.metadata.ring.length, expectHosts.length * NUM_TOKENS, 'ring tokens of a new client');
+        const before = await sim.counters();
+        await readAll(c2, cl.quorum);
+        const after = await sim.counters();
+        const ids = await sim.nodeIds();
+        const non = {};
+        const rep = {};
+        for (const [addr, node] of ids) {
+          non[addr] = h.delta(before, after, node, 'non_replica_requests');
+          rep[addr] = h.delta(before, after, node, 'replica_requests');
+        }
+        assert.deepEqual(non, Object.fromEntries([...ids.keys()].map((a) => [a, 0])), 'non_replica_requests per node');
+        assert.equal(Object.values(rep).reduce((a, b) => a + b, 0), ROWS, 'replica_requests');
+        return rep;
+      } finally {
+        await c2.shutdown();
+      }
+    }
+
+    it('starts with 3 hosts', async () => {
+      assert.deepEqual(client.hosts.values().map((x) => x.address).sort(),
+        Array.from({ length: NODES }, (_, i) => `127.0.0.${i + 1}:${PORT}`));
+      assert.equal((await sim.nodes()).size, NODES);
+    });
+
+    it('INSERT INTO sim.nodes: NEW_NODE reaches the driver, which adds the host and uses it', async () => {
+      await client.execute(`INSERT INTO sim.nodes (node) VALUES (${NODES})`, [], { host: ctlHost });
+      const t0 = Date.now();
+      await h.waitFor(() => added.includes(newEnd), 10000, `hostAdd ${newEnd}`);
+      assert.deepEqual(added, [newEnd], 'hostAdd events');
+      assert.equal(client.hosts.length, NODES + 1, 'client.hosts');
+      const host = client.hosts.get(newEnd);
+      assert.ok(host, `host ${newEnd}`);
+      assert.deepEqual([host.datacenter, host.rack, host.tokens.length], ['datacenter1', 'rack1', NUM_TOKENS]);
+      await h.waitFor(() => host.isUp(), 10000, `${newEnd} up`);
+      const upAfter = Date.now() - t0;
+
+      // system.peers_v2 and system.peers of node 0 list it with the tokens the driver took.
+      const v2 = await client.execute('SELECT peer, native_address, native_port, data_center, rack, tokens FROM system.peers_v2',
+        [], { host: ctlHost });
+      const row = v2.rows.find((r) => r.peer.toString() === newAddr);
+      assert.ok(row, `peers_v2 has ${newAddr}: ${v2.rows.map((r) => r.peer).join(', ')}`);
+      assert.equal(v2.rows.length, NODES, 'peers_v2 rows on node 0');
+      assert.deepEqual([row.native_address.toString(), row.native_port, row.data_center, row.rack],
+        [newAddr, PORT, 'datacenter1', 'rack1']);
+      assert.deepEqual([...row.tokens].sort(), [...host.tokens].sort(), 'peers_v2 tokens == driver host tokens');
+      const peers = await client.execute('SELECT peer FROM system.peers', [], { host: ctlHost });
+      assert.ok(peers.rows.some((r) => r.peer.toString() === newAddr), 'system.peers');
+      const ids = await sim.nodeIds();
+      assert.equal(ids.get(newAddr), NODES, 'sim.nodes id of the new node');
+
+      // Queries pinned to the new host run there; its system.local describes it.
+      const local = await client.execute('SELECT broadcast_address, rpc_address, tokens FROM system.local', [], { host });
+      assert.equal(local.info.queriedHost, newEnd);
+      assert.equal(local.rows[0].broadcast_address.toString(), newAddr);
+      assert.deepEqual([...local.rows[0].tokens].sort(), [...host.tokens].sort());
+      // Round robin over the grown plan: unrouted queries reach all four hosts.
+      const seen = new Set();
+      for (let i = 0; i < 4 * (NODES + 1); i++) {
+        seen.add((await client.execute('SELECT release_version FROM system.local')).info.queriedHost);
+      }
+      assert.deepEqual([...seen].sort(), client.hosts.keys().sort(), 'queried hosts');
+      // Every row written before the join is readable through the new node at QUORUM and ALL.
+      await readAll(client, cl.quorum, { host });
+      await readAll(client, cl.all, { host });
+      assert.ok(upAfter < 10000);
+    });
+
+    it('after the join: a new client\'s token-aware reads reach only replicas, node 3 among them', async () => {
+      const rep = await freshClientRouting(Array.from({ length: NODES + 1 }, (_, i) => `127.0.0.${i + 1}:${PORT}`));
+      assert.ok(rep[newAddr] > 0, `replica_requests on the new node: ${JSON.stringify(rep)}`);
+    });
+
+    it('DELETE FROM sim.nodes: REMOVED_NODE reaches the driver, which drops the host; no row is lost', async () => {
+      const gone = client.hosts.get(goneEnd);
+      assert.ok(gone, goneEnd);
+      await client.execute('DELETE FROM sim.nodes WHERE node = 1', [], { host: ctlHost });
+      await h.waitFor(() => removed.includes(goneEnd), 10000, `hostRemove ${goneEnd}`);
+      assert.deepEqual(removed, [goneEnd], 'hostRemove events');
+      assert.equal(client.hosts.length, NODES, 'client.hosts');
+      assert.equal(client.hosts.get(goneEnd), undefined);
+      assert.deepEqual(client.hosts.keys().sort(), ['127.0.0.1', '127.0.0.3', newAddr].map((a) => `${a}:${PORT}`));
+
+      const ids = await sim.nodeIds();
+      assert.deepEqual([...ids.values()].sort(), [0, 2, 3], 'sim.nodes ids');
+      const v2 = await client.execute('SELECT peer FROM system.peers_v2', [], { host: ctlHost });
+      assert.deepEqual(v2.rows.map((r) => r.peer.toString()).sort(), ['127.0.0.3', newAddr], 'peers_v2 on node 0');
+      // The removed node's address no longer accepts connections.
+      const refused = await new Promise((resolve) => {
+        const s = require('node:net').connect({ host: goneAddr, port: PORT });
+        s.setTimeout(3000, () => { s.destroy(); resolve('timeout'); });
+        s.on('connect', () => { s.destroy(); resolve('connected'); });
+        s.on('error', (e) => resolve(e.code));
+      });
+      assert.equal(refused, 'ECONNREFUSED', `connecting to ${goneAddr}:${PORT}`);
+
+      // RF 3 on three members: every row written before both changes, at QUORUM and ALL.
+      await readAll(client, cl.quorum);
+      await readAll(client, cl.all);
+      for (const host of client.hosts.values()) await readAll(client, cl.all, { host });
+      // And the cluster keeps taking writes at ALL.
+      await client.execute(`INSERT INTO ${TKS}.t (k, v) VALUES (?, ?)`, [ROWS, 'after'], { prepare: true, consistency: cl.all });
+      assert.equal((await client.execute(`SELECT v FROM ${TKS}.t WHERE k = ?`, [ROWS], { prepare: true, consistency: cl.all }))
+        .rows[0].v, 'after');
+    });
+
+    it('after the removal: a new client\'s token-aware reads reach only replicas', async () => {
+      const rep = await freshClientRouting(['127.0.0.1', '127.0.0.3', newAddr].map((a) => `${a}:${PORT}`));
+      assert.equal(rep[goneAddr], undefined, 'the removed node is not in sim.nodes');
+    });
+
+    it('sim.nodes refuses an id that is not the next one, and a removed node', async () => {
+      let e = await rejectsWithCode(() => client.execute('INSERT INTO sim.nodes (node) VALUES (9)', [], { host: ctlHost }),
+        codes.invalid, 'id that is not the next');
+      assert.match(e.message, new RegExp(`Cannot add node 9: the next node is ${NODES + 1}`));
+      e = await rejectsWithCode(() => client.execute('DELETE FROM sim.nodes WHERE node = 1', [], { host: ctlHost }),
+        codes.invalid, 'removed node');
+      assert.match(e.message, /No node 1 in the ring/);
+      assert.equal(client.hosts.length, NODES, 'no topology change');
+      assert.deepEqual(added, [newEnd]);
+      assert.deepEqual(removed, [goneEnd]);
     });
   });
 }
