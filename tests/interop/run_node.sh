@@ -42,7 +42,7 @@ suite() {  # suite NAME MODE NODES [VAR=VALUE...]: one node --test run
      timeout 240 node --test --test-reporter=spec --test-reporter-destination=stdout \
        --test-reporter=tap --test-reporter-destination="$tap" interop.test.js)
   local rc=$?
-  local p f
+  local p f t
   p=$(grep -E '^# pass [0-9]+$' "$tap" 2>/dev/null | tail -1 | awk '{print $3}')
   f=$(grep -E '^# fail [0-9]+$' "$tap" 2>/dev/null | tail -1 | awk '{print $3}')
   if [ -z "$p" ] || [ -z "$f" ]; then
@@ -51,7 +51,11 @@ suite() {  # suite NAME MODE NODES [VAR=VALUE...]: one node --test run
     return
   fi
   [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1  # a crash outside any test
-  echo "[$name] $p passed, $f failed"
+  # todo tests (known simulator gaps) run and report but count neither way.
+  t=$(grep -E '^# todo [0-9]+$' "$tap" 2>/dev/null | tail -1 | awk '{print $3}')
+  local todo=""
+  [ -n "$t" ] && [ "$t" -gt 0 ] && todo=", $t todo"
+  echo "[$name] $p passed, $f failed$todo"
   total_passed=$((total_passed + p))
   total_failed=$((total_failed + f))
 }
@@ -65,6 +69,14 @@ fi
 
 if start_sim tokens 4 --nodes 4 --racks 2; then
   suite tokens tokens 4
+else
+  total_failed=$((total_failed + 1))
+fi
+
+# A fresh simulator: features leaves the topology as it is, topology changes it.
+if start_sim topology 3 --nodes 3; then
+  suite features features 3
+  suite topology topology 3
 else
   total_failed=$((total_failed + 1))
 fi

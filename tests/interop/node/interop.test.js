@@ -4,6 +4,8 @@
 //   INTEROP_MODE=main    3 nodes: metadata, every type, batches, paging, errors
 //   INTEROP_MODE=tokens  4 nodes: token and replica agreement, token-aware routing
 //   INTEROP_MODE=auth    PasswordAuthenticator (INTEROP_USER=name:password)
+//   INTEROP_MODE=features 3 nodes: system_views.clients/settings, tracing, warnings, custom payloads
+//   INTEROP_MODE=topology 3 nodes (then on the same simulator as features): a node joins, one leaves
 // INTEROP_PORT: the simulator's port (nodes on 127.0.0.1..N).
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -889,6 +891,470 @@ if (MODE === 'negotiate') {
       } finally {
         await c.shutdown();
       }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// What the simulator shows of its clients and requests (docs/sim.md): the
+// system_views tables, tracing, warnings and custom payloads. A fresh 3-node
+// simulator; the topology mode runs on it afterwards.
+
+const DRIVER_PACKAGE = require('cassandra-driver/package.json');
+
+// "address:port" of each connection this client has to host (the control
+// connection included), as the server sees its peer.
+function localEnds(client, host) {
+  const conns = [...host.pool.connections];
+  const cc = client.controlConnection;
+  if (cc.host === host && cc.connection) conns.push(cc.connection);
+  // The Node driver's control connection is one of its host's pooled connections.
+  return [...new Set(conns.map((c) => `${c.netClient.localAddress}:${c.netClient.localPort}`))].sort();
+}
+
+// system_views.clients rows of one node whose STARTUP carried this client's id.
+async function clientRows(viaClient, host, ofClient) {
+  const rs = await viaClient.execute('SELECT * FROM system_views.clients', [], { host });
+  const id = ofClient.options.id.toString();
+  return rs.rows.filter((r) => r.client_options && r.client_options.CLIENT_ID === id);
+}
+
+if (MODE === 'features') {
+  const FKS = 'interop_node_features';
+
+  describe('node driver: system_views, tracing, warnings, custom payloads (3 nodes)', { timeout: 60000 }, () => {
+    let client;
+    let sim;
+    let ids;
+    let hosts;  // address -> Host, sorted by address
+
+    before(async () => {
+      client = newClient({
+        applicationName: 'cqlpp-interop', applicationVersion: '1.2.3',
+        pooling: { heartBeatInterval: 0 },  // request_count moves only with our requests
+      });
+      await client.connect();
+      const ctl = h.hostAddress(client.controlConnection.host);
+      sim = new h.Sim(client, hostByAddress(client, ctl));
+      ids = await sim.nodeIds();
+      assert.equal(ids.size, NODES);
+      hosts = new Map([...ids.keys()].sort().map((a) => [a, hostByAddress(client, a)]));
+      await client.execute(`DROP KEYSPACE IF EXISTS ${FKS}`);
+      await client.execute(`CREATE KEYSPACE ${FKS} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}`);
+      await client.execute(`CREATE TABLE ${FKS}.t (k int PRIMARY KEY, v text)`);
+    });
+
+    after(async () => {
+      if (client) await client.shutdown();
+    });
+
+    it('system_views.clients: this driver\'s connections on every node, with its STARTUP options', async () => {
+      assert.equal(DRIVER_PACKAGE.description, 'Apache Cassandra Node.js Driver', 'the DRIVER_NAME 4.x sends');
+      for (const [addr, host] of hosts) {
+        const rows = await clientRows(client, host, client);
+        const want = localEnds(client, host);
+        assert.ok(want.length >= 1, `connections to ${addr}`);
+        assert.deepEqual(rows.map((r) => `${r.address}:${r.port}`).sort(), want, `clients rows on ${addr} (address:port)`);
+        for (const r of rows) {
+          const what = `${addr} ${r.address}:${r.port}`;
+          assert.equal(r.driver_name, 'Apache Cassandra Node.js Driver', `driver_name ${what}`);
+          assert.equal(r.driver_version, DRIVER_PACKAGE.version, `driver_version ${what}`);
+          assert.equal(r.protocol_version, 4, `protocol_version ${what}`);
+          assert.equal(r.connection_stage, 'ready', `connection_stage ${what}`);
+          assert.equal(r.username, 'anonymous', `username ${what}`);
+          assert.equal(r.ssl_enabled, false, `ssl_enabled ${what}`);
+          assert.equal(r.keyspace_name, null, `keyspace_name ${what}`);
+          assert.ok(r.request_count instanceof Long && r.request_count.toNumber() >= 2,
+            `request_count ${what}: ${r.request_count}`);
+          assert.deepEqual({ ...r.client_options }, {
+            CQL_VERSION: '3.0.0',
+            DRIVER_NAME: 'Apache Cassandra Node.js Driver',
+            DRIVER_VERSION: DRIVER_PACKAGE.version,
+            CLIENT_ID: client.options.id.toString(),
+            APPLICATION_NAME: 'cqlpp-interop',
+            APPLICATION_VERSION: '1.2.3',
+          }, `client_options ${what}`);
+        }
+      }
+    });
+
+    it('system_views.clients: request_count counts each request; keyspace_name follows USE', async () => {
+      const [addr, host] = [...hosts][1];
+      assert.equal(host.pool.connections.length, 1, 'one pooled connection (v4 default)');
+      const pooled = `${host.pool.connections[0].netClient.localAddress}:${host.pool.connections[0].netClient.localPort}`;
+      const count = async () => {
+        const r = (await clientRows(client, host, client)).find((x) => `${x.address}:${x.port}` === pooled);
+        assert.ok(r, `row of the pooled connection ${pooled} on ${addr}`);
+        return r.request_count.toNumber();
+      };
+      const c1 = await count();
+      await client.execute('SELECT key FROM system.local', [], { host });
+      await client.execute('SELECT key FROM system.local', [], { host });
+      const c2 = await count();
+      assert.equal(c2 - c1, 3, 'two queries and the next SELECT of clients');
+
+      const ksClient = newClient({ keyspace: FKS });
+      try {
+        await ksClient.connect();
+        const kh = hostByAddress(ksClient, addr);
+        const rows = await clientRows(client, host, ksClient);
+        const pool = new Set(kh.pool.connections.map((c) => `${c.netClient.localAddress}:${c.netClient.localPort}`));
+        assert.deepEqual(rows.map((r) => `${r.address}:${r.port}`).sort(), localEnds(ksClient, kh), 'rows of the second client');
+        assert.ok(pool.size >= 1);
+        for (const r of rows) {
+          const end = `${r.address}:${r.port}`;
+          assert.equal(r.keyspace_name, pool.has(end) ? FKS : null, `keyspace_name of ${end} (pooled: ${pool.has(end)})`);
+        }
+      } finally {
+        await ksClient.shutdown();
+      }
+      // Closed connections leave the table.
+      await h.waitFor(async () => (await clientRows(client, host, ksClient)).length === 0, 5000, 'closed connections gone');
+    });
+
+    it('system_views.settings: the node\'s own port, addresses, tokens and partitioner', async () => {
+      for (const [addr, host] of hosts) {
+        const rs = await client.execute('SELECT name, value FROM system_views.settings', [], { host });
+        const s = Object.fromEntries(rs.rows.map((r) => [r.name, r.value]));
+        const local = (await client.execute('SELECT cluster_name, partitioner FROM system.local', [], { host })).rows[0];
+        assert.deepEqual([s.native_transport_port, s.rpc_address, s.listen_address, s.num_tokens],
+          [String(PORT), addr, addr, String(NUM_TOKENS)], `settings of ${addr}`);
+        assert.equal(s.partitioner, 'org.apache.cassandra.dht.Murmur3Partitioner');
+        assert.equal(s.partitioner, local.partitioner, 'partitioner as system.local');
+        assert.equal(s.cluster_name, local.cluster_name, 'cluster_name as system.local');
+        assert.equal(host.tokens.length, Number(s.num_tokens), `driver's token count of ${addr}`);
+        const one = await client.execute('SELECT value FROM system_views.settings WHERE name = ?', ['native_transport_port'],
+          { host, prepare: true });
+        assert.deepEqual(one.rows.map((r) => r.value), [String(PORT)], 'single-row prepared read');
+      }
+      const rs = await client.execute("SELECT table_name FROM system_virtual_schema.tables WHERE keyspace_name = 'system_views'");
+      const names = rs.rows.map((r) => r.table_name);
+      for (const t of ['clients', 'settings']) assert.ok(names.includes(t), `system_virtual_schema.tables has ${t}: ${names}`);
+    });
+
+    it('tracing: traceQuery gives a traceId; getTrace() reads coordinator, duration and events', async () => {
+      const [addr, host] = [...hosts][2];
+      const others = [...hosts.keys()].filter((a) => a !== addr);
+      const q = `INSERT INTO ${FKS}.t (k, v) VALUES (1, 'traced')`;
+      const plain = await client.execute(q, [], { host, consistency: cl.quorum });
+      assert.equal(plain.info.traceId, undefined, 'no traceId without traceQuery');
+
+      const rs = await client.execute(q, [], { host, consistency: cl.quorum, traceQuery: true });
+      assert.ok(rs.info.traceId instanceof types.Uuid, `traceId: ${rs.info.traceId}`);
+      assert.equal(rs.info.queriedHost, host.address);
+      const t0 = Date.now();
+      const trace = await client.metadata.getTrace(rs.info.traceId);
+      assert.equal(trace.coordinator.toString(), addr, 'coordinator');
+      assert.equal(typeof trace.duration, 'number');
+      assert.ok(trace.duration > 0, `duration ${trace.duration}`);
+      assert.equal(trace.requestType, 'Execute CQL3 query');
+      assert.equal(trace.parameters.query, q);
+      assert.equal(trace.parameters.consistency_level, 'QUORUM');
+      assert.ok(Math.abs(trace.startedAt.getTime() - t0) < 60000, `startedAt ${trace.startedAt.toISOString()}`);
+      const acts = trace.events.map((e) => e.activity);
+      assert.equal(acts[0], `Parsing ${q}`, 'first event');
+      assert.ok(acts.includes('Determining replicas for mutation'), acts.join(' | '));
+      // RF 3 on 3 nodes: the coordinator writes locally and sends to both others.
+      for (const o of others) {
+        assert.ok(acts.some((a) => a.startsWith(`Sending MUTATION_REQ message to /${o}:`)), `mutation sent to ${o}: ${acts.join(' | ')}`);
+        assert.ok(acts.some((a) => a.startsWith(`MUTATION_RSP message received from /${o}:`)), `response from ${o}`);
+      }
+      assert.deepEqual(new Set(trace.events.map((e) => e.source.toString())), new Set(hosts.keys()), 'event sources');
+      for (const e of trace.events) {
+        assert.ok(typeof e.elapsed === 'number' && e.elapsed >= 0, `elapsed ${e.elapsed}`);
+        assert.ok(e.id instanceof types.TimeUuid, 'event_id is a timeuuid');
+        assert.equal(typeof e.thread, 'string');
+      }
+      const times = trace.events.map((e) => e.id.getDate().getTime());
+      assert.deepEqual(times, [...times].sort((a, b) => a - b), 'events in event_id order');
+
+      // A traced prepared read at ONE on a replica: the coordinator reads locally.
+      const rq = `SELECT v FROM ${FKS}.t WHERE k = ?`;
+      const rr = await client.execute(rq, [1], { host, prepare: true, consistency: cl.one, traceQuery: true });
+      assert.equal(rr.rows[0].v, 'traced');
+      const rt = await client.metadata.getTrace(rr.info.traceId);
+      assert.equal(rt.requestType, 'Execute CQL3 prepared query');
+      assert.equal(rt.parameters.query, rq);
+      assert.equal(rt.parameters.consistency_level, 'ONE');
+      assert.ok(rt.events.some((e) => e.activity === 'Executing single-partition query on t' && e.source.toString() === addr),
+        rt.events.map((e) => e.activity).join(' | '));
+      assert.ok(!rt.events.some((e) => /READ_REQ/.test(e.activity)), 'ONE on a replica asks no other node');
+      assert.notEqual(rt.events.length, 0);
+    });
+
+    it('warnings: aggregation without partition key, and over an IN', async () => {
+      const ins = `INSERT INTO ${FKS}.t (k, v) VALUES (?, ?)`;
+      for (let k = 100; k < 110; k++) await client.execute(ins, [k, `w${k}`], { prepare: true });
+      let rs = await client.execute(`SELECT count(*) FROM ${FKS}.t`);
+      assert.deepEqual(rs.info.warnings, ['Aggregation query used without partition key']);
+      assert.ok(rs.rows[0].count.toNumber() >= 10);
+      rs = await client.execute(`SELECT count(*) FROM ${FKS}.t`, [], { prepare: true });
+      assert.deepEqual(rs.info.warnings, ['Aggregation query used without partition key'], 'prepared');
+      rs = await client.execute(`SELECT count(*) FROM ${FKS}.t WHERE k IN (100, 101, 102)`);
+      assert.deepEqual(rs.info.warnings, ['Aggregation query used on multiple partition keys (IN restriction)']);
+      assert.equal(rs.rows[0].count.toNumber(), 3);
+      rs = await client.execute(`SELECT count(*) FROM ${FKS}.t WHERE k = 100`);
+      assert.equal(rs.info.warnings, undefined, 'single-partition aggregate: no warning');
+      assert.equal(rs.rows[0].count.toNumber(), 1);
+      rs = await client.execute(`SELECT v FROM ${FKS}.t WHERE k = 100`);
+      assert.equal(rs.info.warnings, undefined, 'a plain read: no warning');
+    });
+
+    it('warnings: BEGIN UNLOGGED BATCH over 11 partitions, and a batch over 5 KiB', async () => {
+      const stmts = (n) => Array.from({ length: n }, (_, i) => `INSERT INTO ${FKS}.t (k, v) VALUES (${200 + i}, 'b${i}');`).join(' ');
+      let rs = await client.execute(`BEGIN UNLOGGED BATCH ${stmts(11)} APPLY BATCH`);
+      assert.deepEqual(rs.info.warnings, [`Unlogged batch covering 11 partitions detected against table [${FKS}.t]. ` +
+        'You should use a logged batch for atomicity, or asynchronous writes for performance.']);
+      rs = await client.execute(`BEGIN UNLOGGED BATCH ${stmts(10)} APPLY BATCH`);
+      assert.equal(rs.info.warnings, undefined, '10 partitions: no warning');
+      assert.equal((await client.execute(`SELECT v FROM ${FKS}.t WHERE k = 210`)).rows[0].v, 'b10');
+
+      // Over batch_size_warn_threshold (5 KiB) across two partitions. The size the
+      // simulator counts differs from Cassandra's serialized mutation size, so
+      // only the wording and the arithmetic are checked.
+      const ins = `INSERT INTO ${FKS}.t (k, v) VALUES (?, ?);`;
+      rs = await client.execute(`BEGIN BATCH ${ins} ${ins} APPLY BATCH`, [300, 'x'.repeat(3000), 301, 'y'.repeat(3000)],
+        { prepare: true });
+      assert.equal(rs.info.warnings && rs.info.warnings.length, 1, `warnings: ${rs.info.warnings}`);
+      const m = /^Batch for \[(.+)\] is of size (\d+), exceeding specified threshold of 5120 by (\d+)\.$/.exec(rs.info.warnings[0]);
+      assert.ok(m, rs.info.warnings[0]);
+      assert.equal(m[1], `${FKS}.t`);
+      assert.equal(Number(m[2]) - 5120, Number(m[3]));
+      assert.ok(Number(m[2]) >= 6000, `size ${m[2]}`);
+    });
+
+    // Sim gap: the batch warnings above come only for BEGIN ... APPLY BATCH sent
+    // as a QUERY/EXECUTE (engine_impl::run_batch). A protocol BATCH message
+    // (opcode 0x0D, what client.batch() sends; engine.cpp do_batch) gets neither
+    // warning, nor the 50 KiB 'Batch too large' error; Cassandra 5.0 checks both
+    // kinds of batch alike. Marked todo: it reports, but does not count as a failure.
+    it('warnings: client.batch() (protocol BATCH) unlogged over 11 partitions', {
+      todo: 'cqlpp sim: no batch warnings for the BATCH message',
+    }, async () => {
+      const ins = `INSERT INTO ${FKS}.t (k, v) VALUES (?, ?)`;
+      const qs = Array.from({ length: 11 }, (_, i) => ({ query: ins, params: [400 + i, `b${i}`] }));
+      const rs = await client.batch(qs, { prepare: true, logged: false });
+      assert.deepEqual(rs.info.warnings, [`Unlogged batch covering 11 partitions detected against table [${FKS}.t]. ` +
+        'You should use a logged batch for atomicity, or asynchronous writes for performance.']);
+    });
+
+    it('custom payload: echoed by a node with echo_payload = true, on QUERY, EXECUTE and BATCH', async () => {
+      const [addr0, host0] = [...hosts][0];
+      const [, host1] = [...hosts][1];
+      const payload = { 'cqlpp-key': Buffer.from('hello \u00e9', 'utf8'), bin: Buffer.from([0, 255, 1, 254]), empty: Buffer.alloc(0) };
+      const asHex = (p) => (p ? Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v.toString('hex')])) : p);
+      const q = `SELECT v FROM ${FKS}.t WHERE k = 1`;
+      let rs = await client.execute(q, [], { host: host0, customPayload: payload });
+      assert.equal(rs.info.customPayload, undefined, 'echo off: no payload back');
+
+      await sim.setNode(ids.get(addr0), { echo_payload: true });
+      try {
+        assert.equal((await sim.nodes()).get(addr0).echo_payload, true, 'sim.nodes.echo_payload');
+        rs = await client.execute(q, [], { host: host0, customPayload: payload });
+        assert.deepEqual(asHex(rs.info.customPayload), asHex(payload), 'QUERY');
+        assert.equal(rs.rows[0].v, 'traced');
+        rs = await client.execute(`SELECT v FROM ${FKS}.t WHERE k = ?`, [1], { host: host0, prepare: true, customPayload: payload });
+        assert.deepEqual(asHex(rs.info.customPayload), asHex(payload), 'EXECUTE');
+        assert.equal(rs.rows[0].v, 'traced');
+        rs = await client.batch([{ query: `INSERT INTO ${FKS}.t (k, v) VALUES (?, ?)`, params: [2, 'payload'] }],
+          { host: host0, prepare: true, customPayload: payload });
+        assert.deepEqual(asHex(rs.info.customPayload), asHex(payload), 'BATCH');
+        rs = await client.execute(q, [], { host: host0 });
+        assert.equal(rs.info.customPayload, undefined, 'no payload sent, none back');
+        rs = await client.execute(q, [], { host: host1, customPayload: payload });
+        assert.equal(rs.info.customPayload, undefined, 'another node does not echo');
+        // Tracing id, warnings and payload together, in the spec's order.
+        rs = await client.execute(`SELECT count(*) FROM ${FKS}.t`, [], { host: host0, customPayload: payload, traceQuery: true });
+        assert.deepEqual(asHex(rs.info.customPayload), asHex(payload), 'payload with tracing and warnings');
+        assert.deepEqual(rs.info.warnings, ['Aggregation query used without partition key']);
+        assert.ok(rs.info.traceId instanceof types.Uuid);
+        assert.equal((await client.metadata.getTrace(rs.info.traceId)).parameters.query, `SELECT count(*) FROM ${FKS}.t`);
+      } finally {
+        await sim.setNode(ids.get(addr0), { echo_payload: false });
+      }
+      rs = await client.execute(q, [], { host: host0, customPayload: payload });
+      assert.equal(rs.info.customPayload, undefined, 'echo off again');
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Nodes joining and leaving at run time (docs/sim.md), on a 3-node simulator:
+// INSERT INTO sim.nodes adds node 3 (127.0.0.4), DELETE FROM sim.nodes removes node 1.
+
+if (MODE === 'topology') {
+  const TKS = 'interop_node_topology';
+  const ROWS = 200;
+
+  describe('node driver: nodes join and leave (3 nodes, then 4, then 3)', { timeout: 60000 }, () => {
+    let client;
+    let sim;
+    let ctlHost;
+    const added = [];
+    const removed = [];
+    const newAddr = `127.0.0.${NODES + 1}`;
+    const newEnd = `${newAddr}:${PORT}`;
+    const goneAddr = '127.0.0.2';  // node 1
+    const goneEnd = `${goneAddr}:${PORT}`;
+
+    before(async () => {
+      client = newClient();
+      client.on('hostAdd', (host) => added.push(host.address));
+      client.on('hostRemove', (host) => removed.push(host.address));
+      await client.connect();
+      ctlHost = client.controlConnection.host;
+      assert.equal(h.hostAddress(ctlHost), '127.0.0.1', 'control connection on node 0');
+      sim = new h.Sim(client, ctlHost);
+      await client.execute(`DROP KEYSPACE IF EXISTS ${TKS}`);
+      await client.execute(`CREATE KEYSPACE ${TKS} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}`);
+      await client.execute(`CREATE TABLE ${TKS}.t (k int PRIMARY KEY, v text)`);
+      await cassandra.concurrent.executeConcurrent(client, `INSERT INTO ${TKS}.t (k, v) VALUES (?, ?)`,
+        Array.from({ length: ROWS }, (_, k) => [k, `v${k}`]), { concurrencyLevel: 32, consistency: cl.quorum });
+    });
+
+    after(async () => {
+      if (client) await client.shutdown();
+    });
+
+    async function readAll(c, consistency, extra = {}) {
+      const got = await h.mapConcurrent(Array.from({ length: ROWS }, (_, k) => k), 32, async (k) => {
+        const rs = await c.execute(`SELECT v FROM ${TKS}.t WHERE k = ?`, [k], { prepare: true, consistency, ...extra });
+        return rs.rows.length ? rs.rows[0].v : null;
+      });
+      const bad = got.map((v, k) => [k, v]).filter(([k, v]) => v !== `v${k}`);
+      assert.deepEqual(bad.slice(0, 5), [], `${bad.length} of ${ROWS} rows unreadable or wrong at ${consistency}`);
+    }
+
+    // Token-aware prepared reads from a client that connected after the change
+    // (the Node driver builds its token map only when it connects): none may
+    // reach a non-replica, so its ring from system.local/peers is the one the
+    // simulator places data by. Returns replica_requests per node id.
+    async function freshClientRouting(expectHosts) {
+      const c2 = newClient();
+      try {
+        await c2.connect();
+        assert.deepEqual(c2.hosts.values().map((x) => x.address).sort(), expectHosts, 'hosts of a new client');
+        assert.equal(c2.metadata.ring.length, expectHosts.length * NUM_TOKENS, 'ring tokens of a new client');
+        const before = await sim.counters();
+        await readAll(c2, cl.quorum);
+        const after = await sim.counters();
+        const ids = await sim.nodeIds();
+        const non = {};
+        const rep = {};
+        for (const [addr, node] of ids) {
+          non[addr] = h.delta(before, after, node, 'non_replica_requests');
+          rep[addr] = h.delta(before, after, node, 'replica_requests');
+        }
+        assert.deepEqual(non, Object.fromEntries([...ids.keys()].map((a) => [a, 0])), 'non_replica_requests per node');
+        assert.equal(Object.values(rep).reduce((a, b) => a + b, 0), ROWS, 'replica_requests');
+        return rep;
+      } finally {
+        await c2.shutdown();
+      }
+    }
+
+    it('starts with 3 hosts', async () => {
+      assert.deepEqual(client.hosts.values().map((x) => x.address).sort(),
+        Array.from({ length: NODES }, (_, i) => `127.0.0.${i + 1}:${PORT}`));
+      assert.equal((await sim.nodes()).size, NODES);
+    });
+
+    it('INSERT INTO sim.nodes: NEW_NODE reaches the driver, which adds the host and uses it', async () => {
+      await client.execute(`INSERT INTO sim.nodes (node) VALUES (${NODES})`, [], { host: ctlHost });
+      const t0 = Date.now();
+      await h.waitFor(() => added.includes(newEnd), 10000, `hostAdd ${newEnd}`);
+      assert.deepEqual(added, [newEnd], 'hostAdd events');
+      assert.equal(client.hosts.length, NODES + 1, 'client.hosts');
+      const host = client.hosts.get(newEnd);
+      assert.ok(host, `host ${newEnd}`);
+      assert.deepEqual([host.datacenter, host.rack, host.tokens.length], ['datacenter1', 'rack1', NUM_TOKENS]);
+      await h.waitFor(() => host.isUp(), 10000, `${newEnd} up`);
+      const upAfter = Date.now() - t0;
+
+      // system.peers_v2 and system.peers of node 0 list it with the tokens the driver took.
+      const v2 = await client.execute('SELECT peer, native_address, native_port, data_center, rack, tokens FROM system.peers_v2',
+        [], { host: ctlHost });
+      const row = v2.rows.find((r) => r.peer.toString() === newAddr);
+      assert.ok(row, `peers_v2 has ${newAddr}: ${v2.rows.map((r) => r.peer).join(', ')}`);
+      assert.equal(v2.rows.length, NODES, 'peers_v2 rows on node 0');
+      assert.deepEqual([row.native_address.toString(), row.native_port, row.data_center, row.rack],
+        [newAddr, PORT, 'datacenter1', 'rack1']);
+      assert.deepEqual([...row.tokens].sort(), [...host.tokens].sort(), 'peers_v2 tokens == driver host tokens');
+      const peers = await client.execute('SELECT peer FROM system.peers', [], { host: ctlHost });
+      assert.ok(peers.rows.some((r) => r.peer.toString() === newAddr), 'system.peers');
+      const ids = await sim.nodeIds();
+      assert.equal(ids.get(newAddr), NODES, 'sim.nodes id of the new node');
+
+      // Queries pinned to the new host run there; its system.local describes it.
+      const local = await client.execute('SELECT broadcast_address, rpc_address, tokens FROM system.local', [], { host });
+      assert.equal(local.info.queriedHost, newEnd);
+      assert.equal(local.rows[0].broadcast_address.toString(), newAddr);
+      assert.deepEqual([...local.rows[0].tokens].sort(), [...host.tokens].sort());
+      // Round robin over the grown plan: unrouted queries reach all four hosts.
+      const seen = new Set();
+      for (let i = 0; i < 4 * (NODES + 1); i++) {
+        seen.add((await client.execute('SELECT release_version FROM system.local')).info.queriedHost);
+      }
+      assert.deepEqual([...seen].sort(), client.hosts.keys().sort(), 'queried hosts');
+      // Every row written before the join is readable through the new node at QUORUM and ALL.
+      await readAll(client, cl.quorum, { host });
+      await readAll(client, cl.all, { host });
+      assert.ok(upAfter < 10000);
+    });
+
+    it('after the join: a new client\'s token-aware reads reach only replicas, node 3 among them', async () => {
+      const rep = await freshClientRouting(Array.from({ length: NODES + 1 }, (_, i) => `127.0.0.${i + 1}:${PORT}`));
+      assert.ok(rep[newAddr] > 0, `replica_requests on the new node: ${JSON.stringify(rep)}`);
+    });
+
+    it('DELETE FROM sim.nodes: REMOVED_NODE reaches the driver, which drops the host; no row is lost', async () => {
+      const gone = client.hosts.get(goneEnd);
+      assert.ok(gone, goneEnd);
+      await client.execute('DELETE FROM sim.nodes WHERE node = 1', [], { host: ctlHost });
+      await h.waitFor(() => removed.includes(goneEnd), 10000, `hostRemove ${goneEnd}`);
+      assert.deepEqual(removed, [goneEnd], 'hostRemove events');
+      assert.equal(client.hosts.length, NODES, 'client.hosts');
+      assert.equal(client.hosts.get(goneEnd), undefined);
+      assert.deepEqual(client.hosts.keys().sort(), ['127.0.0.1', '127.0.0.3', newAddr].map((a) => `${a}:${PORT}`));
+
+      const ids = await sim.nodeIds();
+      assert.deepEqual([...ids.values()].sort(), [0, 2, 3], 'sim.nodes ids');
+      const v2 = await client.execute('SELECT peer FROM system.peers_v2', [], { host: ctlHost });
+      assert.deepEqual(v2.rows.map((r) => r.peer.toString()).sort(), ['127.0.0.3', newAddr], 'peers_v2 on node 0');
+      // The removed node's address no longer accepts connections.
+      const refused = await new Promise((resolve) => {
+        const s = require('node:net').connect({ host: goneAddr, port: PORT });
+        s.setTimeout(3000, () => { s.destroy(); resolve('timeout'); });
+        s.on('connect', () => { s.destroy(); resolve('connected'); });
+        s.on('error', (e) => resolve(e.code));
+      });
+      assert.equal(refused, 'ECONNREFUSED', `connecting to ${goneAddr}:${PORT}`);
+
+      // RF 3 on three members: every row written before both changes, at QUORUM and ALL.
+      await readAll(client, cl.quorum);
+      await readAll(client, cl.all);
+      for (const host of client.hosts.values()) await readAll(client, cl.all, { host });
+      // And the cluster keeps taking writes at ALL.
+      await client.execute(`INSERT INTO ${TKS}.t (k, v) VALUES (?, ?)`, [ROWS, 'after'], { prepare: true, consistency: cl.all });
+      assert.equal((await client.execute(`SELECT v FROM ${TKS}.t WHERE k = ?`, [ROWS], { prepare: true, consistency: cl.all }))
+        .rows[0].v, 'after');
+    });
+
+    it('after the removal: a new client\'s token-aware reads reach only replicas', async () => {
+      const rep = await freshClientRouting(['127.0.0.1', '127.0.0.3', newAddr].map((a) => `${a}:${PORT}`));
+      assert.equal(rep[goneAddr], undefined, 'the removed node is not in sim.nodes');
+    });
+
+    it('sim.nodes refuses an id that is not the next one, and a removed node', async () => {
+      let e = await rejectsWithCode(() => client.execute('INSERT INTO sim.nodes (node) VALUES (9)', [], { host: ctlHost }),
+        codes.invalid, 'id that is not the next');
+      assert.match(e.message, new RegExp(`Cannot add node 9: the next node is ${NODES + 1}`));
+      e = await rejectsWithCode(() => client.execute('DELETE FROM sim.nodes WHERE node = 1', [], { host: ctlHost }),
+        codes.invalid, 'removed node');
+      assert.match(e.message, /No node 1 in the ring/);
+      assert.equal(client.hosts.length, NODES, 'no topology change');
+      assert.deepEqual(added, [newEnd]);
+      assert.deepEqual(removed, [goneEnd]);
     });
   });
 }
