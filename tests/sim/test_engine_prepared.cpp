@@ -169,3 +169,43 @@ TEST_CASE("engine: BATCH", "[sim][engine]") {
     CHECK(f.ok("SELECT * FROM t WHERE k = 7").row_count() == 1);
     CHECK(f.ok("SELECT * FROM t WHERE k = 1").row_count() == 0);
 }
+
+TEST_CASE("engine: a protocol BATCH gets the batch warnings and size error of a text batch", "[sim][engine]") {
+    fixture f;
+    f.schema();
+    f.ok("CREATE TABLE kv (k int PRIMARY KEY, v text)");
+    auto ins = f.prepared("INSERT INTO kv (k, v) VALUES (?, ?)");
+    // Each statement keeps its own values alive while the batch runs.
+    auto run = [&](proto::batch_type type, int n, std::size_t len) {
+        std::vector<values> vals(static_cast<std::size_t>(n));
+        std::vector<proto::batch_statement> stmts;
+        for (int i = 0; i < n; ++i) {
+            vals[static_cast<std::size_t>(i)].i(i).txt(std::string(len, 'x'));
+            stmts.push_back(proto::batch_statement::with_id(
+                ins.id, std::span<const proto::value_view>(vals[static_cast<std::size_t>(i)].views)));
+        }
+        proto::batch_request b;
+        b.type = type;
+        b.statements = std::span<const proto::batch_statement>(stmts);
+        return f.run(b);
+    };
+    auto quiet = run(proto::batch_type::unlogged, 10, 1);
+    REQUIRE(quiet.ok());
+    CHECK(quiet.info.warnings.empty());
+    auto r = run(proto::batch_type::unlogged, 11, 1);
+    REQUIRE(r.ok());
+    REQUIRE(r.info.warnings.size() == 1);
+    CHECK(r.info.warnings[0] == "Unlogged batch covering 11 partitions detected against table [ks.kv]. You should use a "
+                                "logged batch for atomicity, or asynchronous writes for performance.");
+    CHECK(run(proto::batch_type::logged, 11, 1).info.warnings.empty());
+    // Same arithmetic as the text batch: 2 x (4 key bytes + 3000 value bytes).
+    auto big = run(proto::batch_type::logged, 2, 3000);
+    REQUIRE(big.ok());
+    REQUIRE(big.info.warnings.size() == 1);
+    CHECK(big.info.warnings[0] == "Batch for [ks.kv] is of size 6008, exceeding specified threshold of 5120 by 888.");
+    auto huge = run(proto::batch_type::logged, 2, 30000);
+    CHECK(huge.code() == proto::server_errc::invalid);
+    CHECK(huge.message() == "Batch too large");
+    // Refused whole: nothing of the too-large batch was written.
+    CHECK(f.ok("SELECT v FROM kv WHERE k = 0").text(0, 0) == "'" + std::string(3000, 'x') + "'");
+}

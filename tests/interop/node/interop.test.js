@@ -1123,14 +1123,9 @@ if (MODE === 'features') {
       assert.ok(Number(m[2]) >= 6000, `size ${m[2]}`);
     });
 
-    // Sim gap: the batch warnings above come only for BEGIN ... APPLY BATCH sent
-    // as a QUERY/EXECUTE (engine_impl::run_batch). A protocol BATCH message
-    // (opcode 0x0D, what client.batch() sends; engine.cpp do_batch) gets neither
-    // warning, nor the 50 KiB 'Batch too large' error; Cassandra 5.0 checks both
-    // kinds of batch alike. Marked todo: it reports, but does not count as a failure.
-    it('warnings: client.batch() (protocol BATCH) unlogged over 11 partitions', {
-      todo: 'cqlpp sim: no batch warnings for the BATCH message',
-    }, async () => {
+    // The protocol BATCH message (opcode 0x0D, what client.batch() sends) gets
+    // the same warnings as BEGIN ... APPLY BATCH text.
+    it('warnings: client.batch() (protocol BATCH) unlogged over 11 partitions', async () => {
       const ins = `INSERT INTO ${FKS}.t (k, v) VALUES (?, ?)`;
       const qs = Array.from({ length: 11 }, (_, i) => ({ query: ins, params: [400 + i, `b${i}`] }));
       const rs = await client.batch(qs, { prepare: true, logged: false });

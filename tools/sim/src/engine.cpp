@@ -548,6 +548,15 @@ struct engine::impl : engine_impl {
                               std::to_string(s.values.size()) + " bound variables");
             stmts.push_back(std::move(p));
         }
+        if (b.type != proto::batch_type::counter && stmts.size() > 1) {
+            batch_extent e;
+            for (std::size_t i = 0; i < stmts.size(); ++i) {
+                ctx.values = b.statements[i].values.span();
+                ctx.stmt = stmts[i].get();
+                add_to_extent(e, std::get<modify_plan>(stmts[i]->plan), ctx);
+            }
+            check_batch_extent(e, b.type == proto::batch_type::unlogged, ctx);
+        }
         // Validate everything first (values, availability), then apply: a batch is all or nothing here.
         for (std::size_t i = 0; i < stmts.size(); ++i) {
             ctx.values = b.statements[i].values.span();

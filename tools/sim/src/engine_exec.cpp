@@ -1699,41 +1699,44 @@ void engine_impl::run_batch(const batch_plan& b, exec_ctx& ctx, proto::byte_writ
         if (c.if_exists || c.if_not_exists || !c.conditions.empty())
             throw_invalid("Conditional statements in batches are not supported by the simulator");
     }
-    // Cassandra's batch warnings: size over batch_size_warn_threshold (5 KiB; an
-    // error over 50 KiB) when the batch spans partitions, and unlogged batches
-    // over more than 10 partitions.
     if (b.type != batch_type::counter && b.children.size() > 1) {
-        std::set<std::pair<std::string, byte_buffer>> keys;
-        std::set<std::string> tables;
-        std::int64_t size = 0;
-        for (const auto& c : b.children) {
-            const std::string name = c.table->keyspace + "." + c.table->name;
-            tables.insert(name);
-            load_json(c, ctx);
-            for (auto& k : partition_keys(*c.table, c.pk_values, c.pk_in_marker, ctx)) {
-                size += static_cast<std::int64_t>(k.key.size());
-                keys.emplace(name, std::move(k.key));
-            }
-            for (const auto& a : c.assignments) {
-                auto v = get_value(a.value, ctx);
-                if (v.is_set()) size += static_cast<std::int64_t>(v.bytes.size());
-            }
-        }
-        std::string names = "[";
-        for (const auto& n : tables) names += (names.size() > 1 ? ", " : "") + n;
-        names += "]";
-        if (keys.size() > 1 && size > 5120) {
-            if (size > 51200) throw_invalid("Batch too large");
-            ctx.info->warnings.push_back("Batch for " + names + " is of size " + std::to_string(size) +
-                                         ", exceeding specified threshold of 5120 by " + std::to_string(size - 5120) + ".");
-        }
-        if (b.type == batch_type::unlogged && keys.size() > 10)
-            ctx.info->warnings.push_back("Unlogged batch covering " + std::to_string(keys.size()) + " partitions detected against table" +
-                                         (tables.size() == 1 ? "" : "s") + " " + names +
-                                         ". You should use a logged batch for atomicity, or asynchronous writes for performance.");
+        batch_extent e;
+        for (const auto& c : b.children) add_to_extent(e, c, ctx);
+        check_batch_extent(e, b.type == batch_type::unlogged, ctx);
     }
     for (const auto& c : b.children) run_modify(c, ctx, nullptr, ts, true);
     body.i32(static_cast<std::int32_t>(proto::result_kind::void_));
+}
+
+void engine_impl::add_to_extent(batch_extent& e, const modify_plan& c, exec_ctx& ctx) {
+    const std::string name = c.table->keyspace + "." + c.table->name;
+    e.tables.insert(name);
+    load_json(c, ctx);
+    for (auto& k : partition_keys(*c.table, c.pk_values, c.pk_in_marker, ctx)) {
+        e.size += static_cast<std::int64_t>(k.key.size());
+        e.keys.emplace(name, std::move(k.key));
+    }
+    for (const auto& a : c.assignments) {
+        auto v = get_value(a.value, ctx);
+        if (v.is_set()) e.size += static_cast<std::int64_t>(v.bytes.size());
+    }
+}
+
+// Size over batch_size_warn_threshold (5 KiB; an error over 50 KiB) when the
+// batch spans partitions, and unlogged batches over more than 10 partitions.
+void engine_impl::check_batch_extent(const batch_extent& e, bool unlogged, exec_ctx& ctx) {
+    std::string names = "[";
+    for (const auto& n : e.tables) names += (names.size() > 1 ? ", " : "") + n;
+    names += "]";
+    if (e.keys.size() > 1 && e.size > 5120) {
+        if (e.size > 51200) throw_invalid("Batch too large");
+        ctx.info->warnings.push_back("Batch for " + names + " is of size " + std::to_string(e.size) +
+                                     ", exceeding specified threshold of 5120 by " + std::to_string(e.size - 5120) + ".");
+    }
+    if (unlogged && e.keys.size() > 10)
+        ctx.info->warnings.push_back("Unlogged batch covering " + std::to_string(e.keys.size()) + " partitions detected against table" +
+                                     (e.tables.size() == 1 ? "" : "s") + " " + names +
+                                     ". You should use a logged batch for atomicity, or asynchronous writes for performance.");
 }
 
 }  // namespace cqlpp::sim::detail

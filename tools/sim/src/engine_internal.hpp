@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <mutex>
 #include <string>
@@ -581,6 +582,15 @@ public:
     void run_select(const select_plan& p, exec_ctx& ctx, proto::byte_writer& body);
     void run_modify(const modify_plan& p, exec_ctx& ctx, proto::byte_writer* body, std::int64_t ts, bool in_batch);
     void run_batch(const batch_plan& p, exec_ctx& ctx, proto::byte_writer& body);
+    // Cassandra's batch size and partition-count checks, for text and protocol
+    // BATCHes alike: add each statement (with its values in ctx), then warn.
+    struct batch_extent {
+        std::set<std::pair<std::string, byte_buffer>> keys;
+        std::set<std::string> tables;
+        std::int64_t size = 0;
+    };
+    void add_to_extent(batch_extent& e, const modify_plan& c, exec_ctx& ctx);
+    void check_batch_extent(const batch_extent& e, bool unlogged, exec_ctx& ctx);
     void check_available(const keyspace_def& ks, std::int64_t t, proto::consistency cl, int coordinator, bool write) const;
     void check_range_available(const keyspace_def& ks, proto::consistency cl, int coordinator) const;
     void note_partition(exec_ctx& ctx, const keyspace_def& ks, std::int64_t t) const;
