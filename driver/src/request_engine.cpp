@@ -357,11 +357,7 @@ void run_attempt(session_impl& s, request_op& op, attempt& a, bool post) {
     while (!st.done && a.h) {
         const auto now = st.attempts == 0 ? st.started : clock_type::now();
         if (now >= st.deadline) {
-            st.fail(driver::errc::request_timeout,
-                    "request timed out after " +
-                        std::to_string(
-                            std::chrono::duration_cast<std::chrono::milliseconds>(now - st.started).count()) +
-                        " ms");
+            st.fail(driver::errc::request_timeout, timed_out_after(st, now));
             break;
         }
         const std::size_t pi = a.h->pool_index;
@@ -421,10 +417,7 @@ void on_prepared(session_impl& s, request_op& op, attempt& a) {
     a.conn.reset();
     if (a.ec == transport::errc::timeout) {
         st.fail(driver::errc::request_timeout,
-                "request timed out after " +
-                    std::to_string(
-                        std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - st.started).count()) +
-                    " ms re-preparing on " + s.pools[pi].endpoint);
+                timed_out_after(st, clock_type::now()) + " re-preparing on " + s.pools[pi].endpoint);
         return settle(s, op, false);
     }
     const auto* res = !a.ec && a.response ? std::get_if<proto::result_response>(&a.response->message) : nullptr;
