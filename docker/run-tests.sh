@@ -18,7 +18,7 @@ if [ -z "${CQLPP_CONTACT_POINTS:-}" ]; then
   export CQLPP_CONTACT_POINTS="$ip:9042"
 fi
 bash scripts/setup.sh test
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLPP_BUILD_TESTS=ON -DCQLPP_BUILD_CORE_TESTS=ON >/dev/null
 cmake --build build/release --target cqlpp_driver_tests -j "$(nproc)"
 echo "== real-cluster tests against $CQLPP_CONTACT_POINTS"
 ./build/release/tests/cqlpp_driver_tests "[real]"

@@ -10,7 +10,7 @@ cd "$root"
 build="${BUILD_DIR:-build/release}"
 seconds="${SECONDS_OF_LOAD:-60}"
 if [ ! -x "$build/tests/cqlpp_driver_tests" ]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLPP_WERROR=ON >/dev/null
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLPP_WERROR=ON -DCQLPP_BUILD_TESTS=ON -DCQLPP_BUILD_CORE_TESTS=ON >/dev/null
   cmake --build "$build" --target cqlpp_driver_tests
 fi
 # Hard bound: the load plus drain, healing, read-back and close.
