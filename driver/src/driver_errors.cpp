@@ -29,6 +29,7 @@ public:
         case errc::unexpected_response: return "unexpected response";
         case errc::metadata_error: return "cluster metadata could not be read";
         case errc::paging_state_mismatch: return "paging state does not belong to this statement";
+        case errc::unknown_execution_profile: return "no such execution profile";
         }
         return "unknown driver error " + std::to_string(v);
     }
@@ -63,7 +64,8 @@ std::optional<condition> classify(const std::error_code& ec) noexcept {
             case errc::no_such_marker:
             case errc::bind_type_mismatch:
             case errc::needs_protocol_v5:
-            case errc::paging_state_mismatch: return condition::invalid_query;
+            case errc::paging_state_mismatch:
+            case errc::unknown_execution_profile: return condition::invalid_query;
             case errc::unexpected_response:
             case errc::metadata_error: return condition::protocol;
         }

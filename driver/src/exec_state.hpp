@@ -34,6 +34,9 @@ struct exec_state {
     using encode_fn = void (*)(const void* ctx, const transport::connection& c, proto::byte_buffer& out,
                                std::error_code& ec, std::string& why);
     session_impl* s = nullptr;
+    // Its execution profile, resolved once (setup() when null): the session's
+    // defaults, or a named profile over them. Lives as long as the session.
+    const resolved_profile* profile = nullptr;
     std::shared_ptr<const cluster_metadata> meta;  // keeps the plan's hosts alive
     request_info info;
     plan_buffer plan;

@@ -51,7 +51,7 @@ host_distance default_policy::distance(const host& h) const noexcept {
 }
 
 bool default_policy::remote_allowed(const request_info& info) const noexcept {
-    if (local_dc_.empty() || config_.used_hosts_per_remote_dc == 0) return false;
+    if (local_dc_.empty() || config_.used_hosts_per_remote_dc == 0 || info.local_dc_only) return false;
     return !is_local_consistency(info.consistency) || config_.allow_remote_dcs_for_local_consistency;
 }
 

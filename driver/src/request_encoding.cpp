@@ -43,13 +43,41 @@ std::int64_t session_impl::next_timestamp() noexcept {
 
 namespace {
 
-void fill_common(session_impl& s, const statement_options& o, common_params& c, exec_state& st) {
-    c.qp.cl = o.consistency.value_or(s.cfg.consistency);
+void set_error(exec_state& st, std::error_code ec, std::string message) {
+    st.out = result(ec, diagnostics{std::move(message), {}, {}});
+}
+
+// The statement's profile, once per request: a re-encoding for another
+// connection comes with the one its request resolved.
+bool resolve_profile(session_impl& s, const statement_options& o, exec_state& st) {
+    if (st.profile) return true;
+    if (o.execution_profile.empty()) {
+        st.profile = &s.defaults;
+        return true;
+    }
+    auto it = s.profiles.find(o.execution_profile);
+    if (it == s.profiles.end()) {
+        std::string known;
+        for (const auto& [name, p] : s.profiles) known += (known.empty() ? "" : ", ") + name;
+        set_error(st, driver::errc::unknown_execution_profile,
+                  "no execution profile named \"" + o.execution_profile + "\" in session_config::execution_profiles" +
+                      (known.empty() ? std::string(" (none defined)") : " (defined: " + known + ")"));
+        return false;
+    }
+    st.profile = &it->second;
+    return true;
+}
+
+bool fill_common(session_impl& s, const statement_options& o, common_params& c, exec_state& st) {
+    if (!resolve_profile(s, o, st)) return false;
+    const auto& p = *st.profile;
+    c.qp.cl = o.consistency.value_or(p.consistency);
     st.cl = c.qp.cl;
-    const auto page = o.page_size.value_or(s.cfg.page_size);
+    const auto page = o.page_size.value_or(p.page_size);
     if (page > 0) c.qp.page_size = page;
     if (!o.paging_state.empty()) c.qp.paging_state = proto::bytes_view(o.paging_state);
     if (o.serial_consistency) c.qp.serial_consistency = *o.serial_consistency;
+    else if (p.serial_consistency) c.qp.serial_consistency = *p.serial_consistency;
     if (o.timestamp) c.qp.default_timestamp = *o.timestamp;
     else if (s.cfg.client_timestamps) c.qp.default_timestamp = s.next_timestamp();
     if (!o.keyspace.empty()) c.qp.keyspace = std::string_view(o.keyspace);
@@ -59,8 +87,10 @@ void fill_common(session_impl& s, const statement_options& o, common_params& c, 
         c.eo.custom_payload = c.payload;
     }
     c.eo.tracing = o.tracing;
-    st.deadline = st.started + o.timeout.value_or(s.cfg.request_timeout);
-    st.idempotent = o.idempotent.value_or(s.cfg.default_idempotent);
+    st.deadline = st.started + o.timeout.value_or(p.request_timeout);
+    st.idempotent = o.idempotent.value_or(p.idempotent);
+    st.info.local_dc_only = p.local_dc_only;
+    return true;
 }
 
 bool check_v5(const transport::connection& c, const proto::query_parameters& qp, std::error_code& ec, std::string& why) {
@@ -74,12 +104,6 @@ bool check_v5(const transport::connection& c, const proto::query_parameters& qp,
 
 }  // namespace
 
-namespace {
-void set_error(exec_state& st, std::error_code ec, std::string message) {
-    st.out = result(ec, diagnostics{std::move(message), {}, {}});
-}
-}  // namespace
-
 bool session_impl::setup(const statement& s, simple_ctx& ctx, exec_state& st) {
     if (s.error()) {
         set_error(st, s.error(), s.error_message());
@@ -87,7 +111,7 @@ bool session_impl::setup(const statement& s, simple_ctx& ctx, exec_state& st) {
     }
     ctx.s = &s;
     st.started = clock_type::now();
-    fill_common(*this, s.options(), ctx.c, st);
+    if (!fill_common(*this, s.options(), ctx.c, st)) return false;
     ctx.c.qp.values = ctx.views.fill(s.values());
     if (!s.names().empty()) {
         ctx.names.assign(s.names().begin(), s.names().end());
@@ -131,7 +155,7 @@ bool session_impl::setup(const bound_statement& b, bound_ctx& ctx, exec_state& s
     const auto& p = b.prepared();
     ctx.p = p.get();
     st.started = clock_type::now();
-    fill_common(*this, b.options(), ctx.c, st);
+    if (!fill_common(*this, b.options(), ctx.c, st)) return false;
     ctx.c.qp.values = ctx.views.fill(b.values());
     ctx.c.qp.skip_metadata = p->result_columns != nullptr;
     st.prepared = p.get();
@@ -178,7 +202,7 @@ bool session_impl::setup(const batch& bt, batch_ctx& ctx, exec_state& st) {
     ctx.bt = &bt;
     st.batch_stmt = &bt;
     st.started = clock_type::now();
-    fill_common(*this, bt.options(), ctx.c, st);
+    if (!fill_common(*this, bt.options(), ctx.c, st)) return false;
     ctx.values.resize(bt.size());
     ctx.stmts.resize(bt.size());
     st.is_write = true;
@@ -240,6 +264,7 @@ bool session_impl::setup(const batch& bt, batch_ctx& ctx, exec_state& st) {
 
 bool session_impl::setup(const prepare_spec& p, prepare_ctx& ctx, exec_state& st) {
     ctx.p = &p;
+    st.profile = &defaults;
     st.started = clock_type::now();
     st.deadline = st.started + cfg.request_timeout;
     st.idempotent = true;

@@ -26,7 +26,7 @@ namespace cqlpp::driver::detail {
 // arrive), stops speculation and does the bookkeeping once.
 
 bool session_impl::speculative(const exec_state& st) const noexcept {
-    return st.idempotent && cfg.speculative.max_executions > 1;
+    return st.idempotent && st.profile->speculative.max_executions > 1;
 }
 
 bool session_impl::begin(exec_state& st) {
@@ -308,9 +308,9 @@ void attempt_over(session_impl& s, request_op& op, attempt& a, bool post) {
     settle(s, op, post);
 }
 
-void arm_speculation(session_impl& s, request_op& op) {
+void arm_speculation(request_op& op) {
     if (op.launched > op.extra_count) return;  // every attempt started
-    op.spec->timer.expires_after(s.cfg.speculative.delay);
+    op.spec->timer.expires_after(op.st.profile->speculative.delay);
     op.spec->timer.async_wait([sp = op.spec](std::error_code ec) {
         // Cancelled (the request is over, or the session closed): never a new attempt.
         if (ec || !sp->op) return;
@@ -324,7 +324,7 @@ void arm_speculation(session_impl& s, request_op& op) {
         ++op.running;
         a.running = true;
         ++s.counters.speculative_executions;
-        arm_speculation(s, op);
+        arm_speculation(op);
         run_attempt(s, op, a, false);
     });
 }
@@ -469,6 +469,7 @@ void reencode_as(request_op& op, attempt& a, const transport::connection& c, std
     if (copied) return;
     Context ctx;
     exec_state tmp;
+    tmp.profile = op.st.profile;
     if (!op.st.s->setup(*static_cast<const Statement*>(op.stmt), ctx, tmp)) {
         ec = tmp.out.error();
         why = tmp.out.diag().message;
@@ -519,13 +520,13 @@ struct request_initiation {
         op->launched = op->running = 1;
         if (s->speculative(st)) {
             // Allocated only here: a plain request pays for none of it.
-            const auto n = std::min<std::size_t>(s->cfg.speculative.max_executions - 1, 254);
+            const auto n = std::min<std::size_t>(st.profile->speculative.max_executions - 1, 254);
             op->extra_count = static_cast<std::uint8_t>(n);
             op->extra = std::make_unique<attempt[]>(n);
             for (std::size_t i = 0; i < n; ++i) op->extra[i].op = op;
             op->spec = std::make_shared<speculation>(s->ex);
             op->spec->op = op;
-            arm_speculation(*s, *op);
+            arm_speculation(*op);
         }
         run_attempt(*s, *op, op->first, true);
     }

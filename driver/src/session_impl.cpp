@@ -23,6 +23,23 @@ session_impl::session_impl(executor_type e, session_config c)
     }
     retry = cfg.retry ? cfg.retry : std::make_shared<default_retry_policy>();
     meta = std::make_shared<cluster_metadata>();
+
+    defaults.consistency = cfg.consistency;
+    defaults.page_size = cfg.page_size;
+    defaults.request_timeout = cfg.request_timeout;
+    defaults.idempotent = cfg.default_idempotent;
+    defaults.speculative = cfg.speculative;
+    for (const auto& [name, p] : cfg.execution_profiles) {
+        resolved_profile r = defaults;
+        if (p.consistency) r.consistency = *p.consistency;
+        if (p.serial_consistency) r.serial_consistency = *p.serial_consistency;
+        if (p.page_size) r.page_size = *p.page_size;
+        if (p.request_timeout) r.request_timeout = *p.request_timeout;
+        if (p.idempotent) r.idempotent = *p.idempotent;
+        if (p.speculative) r.speculative = *p.speculative;
+        r.local_dc_only = p.local_dc_only;
+        profiles.emplace(name, r);
+    }
 }
 
 asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {

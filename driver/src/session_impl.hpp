@@ -36,6 +36,19 @@ struct prepare_spec {
 };
 enum class action : std::uint8_t;  // request_decision.hpp
 
+// An execution profile over the session's defaults: every option a request
+// reads, resolved when the session is built so a request pays one lookup (or
+// none, without a profile) and never a per-option fallback chain.
+struct resolved_profile {
+    protocol::consistency consistency = protocol::consistency::local_one;
+    std::optional<protocol::consistency> serial_consistency;  // unset: none sent (the server's SERIAL)
+    std::int32_t page_size = 5000;
+    std::chrono::milliseconds request_timeout{12000};
+    bool idempotent = false;
+    speculative_execution_config speculative{};
+    bool local_dc_only = false;
+};
+
 struct session_impl : std::enable_shared_from_this<session_impl> {
     using executor_type = asio::any_io_executor;
 
@@ -49,6 +62,8 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     std::vector<pool_slot> pools;  // host::pool_index
     protocol::protocol_version version = protocol::protocol_version::v5;
     bool policy_initialised = false;
+    resolved_profile defaults;  // the session's own options
+    std::map<std::string, resolved_profile, std::less<>> profiles;
 
     // Control connection.
     std::shared_ptr<transport::connection> control;

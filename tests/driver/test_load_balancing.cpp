@@ -126,6 +126,27 @@ TEST_CASE("plans: remote DCs after the local one, replicas first, bounded per DC
     CHECK(remote_first.size() == 3);
 }
 
+TEST_CASE("plans: a request limited to the local DC (an execution profile's limit) never leaves it", "[driver]") {
+    cluster c;
+    default_policy policy({.local_dc = "dc1", .used_hosts_per_remote_dc = 2});
+    plan_buffer p;
+    auto info = routed(c.map, 50, consistency::quorum);
+    policy.plan(info, p);
+    CHECK(walk(p).size() == 6);  // the limit is what keeps dc2 out below
+    info.local_dc_only = true;
+    policy.plan(info, p);
+    auto plan = walk(p);
+    CHECK(plan.size() == 4);
+    for (const host* h : plan) CHECK(h->datacenter == "dc1");
+    // Without a routing token too.
+    request_info plain;
+    plain.map = &c.map;
+    plain.consistency = consistency::one;
+    plain.local_dc_only = true;
+    policy.plan(plain, p);
+    CHECK(indices(walk(p)).size() == 4);
+}
+
 TEST_CASE("plans: down hosts are left out", "[driver]") {
     cluster c;
     default_policy policy({.local_dc = "dc1", .used_hosts_per_remote_dc = 3});

@@ -32,6 +32,7 @@ enum class errc {
     unexpected_response,    // the server answered with the wrong kind of message
     metadata_error,         // system tables could not be read or parsed
     paging_state_mismatch,  // a paging state used with another statement
+    unknown_execution_profile,  // the statement names a profile session_config does not define
 };
 
 const std::error_category& driver_category() noexcept;
@@ -46,7 +47,7 @@ enum class condition {
     unavailable,      // not enough replicas alive (UNAVAILABLE), or no host could take it
     overloaded,       // OVERLOADED, IS_BOOTSTRAPPING, too many orphaned ids
     unprepared,       // UNPREPARED
-    invalid_query,    // SYNTAX_ERROR, INVALID, ALREADY_EXISTS, CONFIG_ERROR, bad bindings
+    invalid_query,    // SYNTAX_ERROR, INVALID, ALREADY_EXISTS, CONFIG_ERROR, bad bindings, unknown profile
     authentication,   // AUTH_ERROR, UNAUTHORIZED, failed credentials
     connection_lost,  // the connection closed, failed or could not be opened
     server_failure,   // SERVER_ERROR, READ/WRITE/FUNCTION/CDC failures, TRUNCATE_ERROR, CAS_WRITE_UNKNOWN

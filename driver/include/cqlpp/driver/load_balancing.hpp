@@ -35,6 +35,7 @@ struct request_info {
     std::optional<token> routing_token;  // token_of(routing key), if known
     protocol::consistency consistency = protocol::consistency::local_one;
     bool is_lwt = false;                 // conditional update: keep replica order deterministic
+    bool local_dc_only = false;          // never plan a remote DC's host (an execution profile's limit)
 };
 
 class load_balancing_policy;

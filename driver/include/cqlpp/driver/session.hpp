@@ -52,6 +52,23 @@
 
 namespace cqlpp::driver {
 
+// A named set of request options (session_config::execution_profiles) that a
+// statement picks with set_execution_profile("name"). For each option, the
+// statement's own setting wins, then the profile's, then the session's default.
+// The name is looked up once per request, not per attempt. Members have
+// default initializers so designated initializers may omit any.
+struct execution_profile {
+    std::optional<protocol::consistency> consistency{};
+    std::optional<protocol::consistency> serial_consistency{};
+    std::optional<std::chrono::milliseconds> request_timeout{};
+    std::optional<bool> idempotent{};
+    std::optional<speculative_execution_config> speculative{};
+    std::optional<std::int32_t> page_size{};
+    // Never leave the local datacenter (request_info::local_dc_only), even when
+    // the load-balancing policy may use remote DCs (used_hosts_per_remote_dc).
+    bool local_dc_only = false;
+};
+
 // Every knob has a sensible default; only contact_points usually changes.
 struct session_config {
     // "host" or "host:port" ("[::1]:9042" for IPv6); the others are found
@@ -94,6 +111,9 @@ struct session_config {
     bool fetch_schema = true;
     // close(): how long in-flight requests may take to finish.
     std::chrono::milliseconds drain_timeout{5000};
+
+    // Profiles statements may name (statement_options::execution_profile).
+    std::map<std::string, execution_profile, std::less<>> execution_profiles{};
 };
 
 struct column_metadata {

@@ -37,7 +37,8 @@
 
 namespace cqlpp::driver {
 
-// Per-statement settings. Unset fields take the session's defaults.
+// Per-statement settings. Unset fields take the statement's execution profile's
+// value, then the session's default.
 struct statement_options {
     std::optional<protocol::consistency> consistency;
     std::optional<protocol::consistency> serial_consistency;
@@ -62,6 +63,9 @@ struct statement_options {
     // token range being scanned); overrides the key from bound values. Needs a
     // keyspace (the prepared statement's, options().keyspace or the session's).
     std::optional<std::int64_t> routing_token;
+    // A profile of session_config::execution_profiles (empty: none). A name the
+    // session does not define fails the request with errc::unknown_execution_profile.
+    std::string execution_profile;
 };
 
 // The CQL type a C++ value binds to when no marker type is known.
@@ -225,6 +229,11 @@ public:
         return *this;
     }
     const std::optional<protocol::byte_buffer>& routing_key() const noexcept { return routing_key_; }
+    // Runs with the named execution profile (options().execution_profile).
+    statement& set_execution_profile(std::string name) {
+        options_.execution_profile = std::move(name);
+        return *this;
+    }
     const std::string& routing_keyspace() const noexcept { return routing_keyspace_; }
 
     // The first binding error (empty when every value bound).
@@ -317,6 +326,10 @@ public:
 
     statement_options& options() noexcept { return options_; }
     const statement_options& options() const noexcept { return options_; }
+    bound_statement& set_execution_profile(std::string name) {
+        options_.execution_profile = std::move(name);
+        return *this;
+    }
     std::error_code error() const noexcept { return error_; }
     const std::string& error_message() const noexcept { return error_message_; }
     const detail::value_list& values() const noexcept { return values_; }
@@ -399,6 +412,11 @@ public:
     std::size_t size() const noexcept { return order_.size(); }
     statement_options& options() noexcept { return options_; }
     const statement_options& options() const noexcept { return options_; }
+    // The batch's profile; its statements' own profiles are ignored, like their other options.
+    batch& set_execution_profile(std::string name) {
+        options_.execution_profile = std::move(name);
+        return *this;
+    }
 
     struct entry {
         bool bound;
