@@ -29,6 +29,7 @@ public:
         case errc::unexpected_response: return "unexpected response";
         case errc::metadata_error: return "cluster metadata could not be read";
         case errc::paging_state_mismatch: return "paging state does not belong to this statement";
+        case errc::request_throttled: return "request throttled: the session's queue is full";
         case errc::unknown_execution_profile: return "no such execution profile";
         }
         return "unknown driver error " + std::to_string(v);
@@ -66,6 +67,8 @@ std::optional<condition> classify(const std::error_code& ec) noexcept {
             case errc::needs_protocol_v5:
             case errc::paging_state_mismatch:
             case errc::unknown_execution_profile: return condition::invalid_query;
+            // The client's own overload: waiting and trying again may succeed.
+            case errc::request_throttled: return condition::overloaded;
             case errc::unexpected_response:
             case errc::metadata_error: return condition::protocol;
         }

@@ -60,6 +60,12 @@ bool session_impl::finish(exec_state& st) {
     return refresh_now;
 }
 
+void session_impl::finish_unstarted(exec_state& st) {
+    ++counters.requests;
+    ++counters.errors;
+    if (st.out.error() == driver::errc::request_timeout) ++counters.timeouts;
+}
+
 namespace {
 
 // UNPREPARED names the statement the host lacks: the bound statement's, or
@@ -211,7 +217,8 @@ struct speculation {
     request_op* op = nullptr;  // null once the request is over
 };
 
-struct request_op {
+// A request waits in the throttle's queue as its throttle_waiter base.
+struct request_op : throttle_waiter {
     using reencode_fn = void (*)(request_op&, attempt&, const transport::connection&, std::error_code&, std::string&);
     using deliver_fn = void (*)(request_op&, bool post);
 
@@ -265,6 +272,7 @@ struct request_op_for final : request_op {
 };
 
 void run_attempt(session_impl& s, request_op& op, attempt& a, bool post);
+void throttle_released(session_impl& s);
 
 // The one way out: every attempt stops, speculation stops, then finish()'s
 // bookkeeping and the delivery.
@@ -281,7 +289,11 @@ void settle(session_impl& s, request_op& op, bool post) {
         op.spec->op = nullptr;
         op.spec->timer.cancel();
     }
-    if (s.finish(op.st)) {
+    const bool refresh_first = s.finish(op.st);
+    // Before the delivery, so a waiter gets the slot ahead of whatever the
+    // resumed caller sends next.
+    if (s.throttle) throttle_released(s);
+    if (refresh_first) {
         // DDL: answer once the metadata shows the change.
         op.busy = true;
         asio::co_spawn(
@@ -479,11 +491,126 @@ void reencode_as(request_op& op, attempt& a, const transport::connection& c, std
     tmp.encode(&ctx, c, a.buf, ec, why);
 }
 
+// ---- the throttle (session_config::throttle) ------------------------------------
+// Off, a request pays one test of s.throttle in its initiation and one in
+// settle(). On, a request the throttle lets through starts within its
+// initiation as usual; one that must wait is queued (an intrusive FIFO plus a
+// deadline heap in request_throttle, no allocation of its own) and started by
+// drain_throttle() when a slot frees up or the rate allows. A waiter fails
+// without ever being sent when its deadline passes, when it is cancelled and
+// when the session closes; those deliveries are posted, as no caller's
+// initiation is on the stack to return to.
+
+request_op& op_of(throttle_waiter* w) { return static_cast<request_op&>(*w); }
+
+// Starts a request: counts it active, plans it, runs its first attempt and
+// arms speculation.
+void launch(session_impl& s, request_op& op, bool post) {
+    auto& st = op.st;
+    // Fails only on a closed session, which no request the throttle admitted
+    // meets: close() fails the waiters first, and one let through at once
+    // starts right here in its initiation.
+    if (!s.begin(st)) return op.deliver(op, post);
+    op.first.buf = s.take_buffer();
+    op.first.h = st.plan.next();
+    op.first.running = true;
+    op.launched = op.running = 1;
+    if (s.speculative(st)) {
+        // Allocated only here: a plain request pays for none of it.
+        const auto n = std::min<std::size_t>(st.profile->speculative.max_executions - 1, 254);
+        op.extra_count = static_cast<std::uint8_t>(n);
+        op.extra = std::make_unique<attempt[]>(n);
+        for (std::size_t i = 0; i < n; ++i) op.extra[i].op = &op;
+        op.spec = std::make_shared<speculation>(s.ex);
+        op.spec->op = &op;
+        arm_speculation(op);
+    }
+    run_attempt(s, op, op.first, post);
+}
+
+void fail_unstarted(session_impl& s, request_op& op, std::error_code ec, std::string why) {
+    op.st.fail(ec, std::move(why));
+    s.finish_unstarted(op.st);
+    op.deliver(op, true);
+}
+
+void drain_throttle(session_impl& s);
+
+// Sets the timer for the next change that only time brings (a deadline in the
+// queue, the rate's next slot), unless it already wakes up sooner.
+void arm_throttle(session_impl& s, clock_type::time_point now) {
+    auto& t = *s.throttle;
+    const auto wake = t.core.next_wake(now);
+    if (!wake || (t.armed && *t.armed <= *wake)) return;
+    t.armed = *wake;
+    t.timer.expires_at(*wake);
+    t.timer.async_wait([w = s.weak_from_this()](std::error_code ec) {
+        // Aborted: a sooner wake-up replaced this one, or the session closed.
+        if (ec) return;
+        auto self = w.lock();
+        if (!self || !self->throttle || self->closed) return;
+        self->throttle->armed.reset();
+        drain_throttle(*self);
+    });
+}
+
+// Fails the waiters whose deadline has passed, starts those the limits now
+// allow, oldest first, and sets the timer for the rest.
+void drain_throttle(session_impl& s) {
+    auto& t = *s.throttle;
+    // A request started below may fail at once and release its slot: this
+    // loop starts the next one, not a call nested in it (no recursion as deep
+    // as the queue).
+    if (t.draining) return;
+    t.draining = true;
+    const auto now = clock_type::now();
+    while (auto* w = t.core.pop_expired(now)) {
+        auto& op = op_of(w);
+        fail_unstarted(s, op, driver::errc::request_timeout,
+                       timed_out_after(op.st, now) + " waiting in the throttle queue");
+    }
+    while (auto* w = t.core.pop_ready(now)) launch(s, op_of(w), true);
+    t.draining = false;
+    arm_throttle(s, now);
+}
+
+void throttle_released(session_impl& s) {
+    s.throttle->core.release();
+    if (s.throttle->core.queue_depth() > 0) drain_throttle(s);
+}
+
+// Whether the request may start now. Otherwise it waits in the queue (the
+// throttle starts it later) or, the queue being full, has failed.
+bool admit(session_impl& s, request_op& op) {
+    auto& t = *s.throttle;
+    op.st.s = &s;
+    op.deadline = op.st.deadline;
+    const auto now = clock_type::now();
+    switch (t.core.admit(op, now)) {
+        case request_throttle::verdict::start: return true;
+        case request_throttle::verdict::queued:
+            // The initiation's encoding context dies with it: the first
+            // attempt encodes from the statement, which outlives the wait.
+            op.st.ctx = nullptr;
+            arm_throttle(s, now);
+            return false;
+        case request_throttle::verdict::full: break;
+    }
+    fail_unstarted(s, op, driver::errc::request_throttled,
+                   "request throttled: queue of " + std::to_string(t.core.max_queue_size()) + " full");
+    return false;
+}
+
 struct request_canceller {
     request_op* op;
     void operator()(asio::cancellation_type t) const {
         if (t == asio::cancellation_type::none || op->settled) return;
         auto& s = *op->st.s;
+        if (op->queued()) {
+            s.throttle->core.remove(*op, clock_type::now());
+            return fail_unstarted(s, *op, transport::errc::cancelled,
+                                  "request cancelled while waiting in the throttle queue");
+        }
         const auto* h = op->first.h;
         op->st.fail(transport::errc::cancelled,
                     "request cancelled while waiting for " + (h ? s.pools[h->pool_index].endpoint : std::string()));
@@ -510,25 +637,11 @@ struct request_initiation {
             st.s = s;
             return op->deliver(*op, true);
         }
-        if (!s->begin(st)) return op->deliver(*op, true);
         op->timestamp = ctx.c.qp.default_timestamp;
         auto slot = asio::get_associated_cancellation_slot(op->handler);
         if (slot.is_connected()) slot.template emplace<request_canceller>(request_canceller{op});
-        op->first.buf = s->take_buffer();
-        op->first.h = st.plan.next();
-        op->first.running = true;
-        op->launched = op->running = 1;
-        if (s->speculative(st)) {
-            // Allocated only here: a plain request pays for none of it.
-            const auto n = std::min<std::size_t>(st.profile->speculative.max_executions - 1, 254);
-            op->extra_count = static_cast<std::uint8_t>(n);
-            op->extra = std::make_unique<attempt[]>(n);
-            for (std::size_t i = 0; i < n; ++i) op->extra[i].op = op;
-            op->spec = std::make_shared<speculation>(s->ex);
-            op->spec->op = op;
-            arm_speculation(*op);
-        }
-        run_attempt(*s, *op, op->first, true);
+        if (s->throttle && !s->closed && !admit(*s, *op)) return;  // waiting, or refused
+        launch(*s, *op, true);
     }
 };
 
@@ -539,6 +652,11 @@ asio::awaitable<result> run_request(session_impl* s, const Statement& stmt) {
 }
 
 }  // namespace
+
+void session_impl::fail_queued(std::error_code ec, std::string_view why) {
+    const auto now = clock_type::now();
+    while (auto* w = throttle->core.pop_front(now)) fail_unstarted(*this, op_of(w), ec, std::string(why));
+}
 
 asio::awaitable<result> session_impl::execute(const statement& s) { return run_request<statement, simple_ctx>(this, s); }
 asio::awaitable<result> session_impl::execute(const bound_statement& b) {

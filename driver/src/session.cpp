@@ -83,6 +83,7 @@ session::executor_type session::get_executor() const noexcept { return impl_->ex
 
 session_metrics session::metrics() const {
     session_metrics m = impl_->counters;
+    if (impl_->throttle) m.throttle = impl_->throttle->core.metrics();
     for (const auto& slot : impl_->pools) {
         if (!slot.h) continue;
         host_metrics hm;

@@ -40,6 +40,7 @@ session_impl::session_impl(executor_type e, session_config c)
         r.local_dc_only = p.local_dc_only;
         profiles.emplace(name, r);
     }
+    if (cfg.throttle.enabled()) throttle = std::make_unique<throttle_state>(cfg.throttle, ex);
 }
 
 asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {
@@ -83,6 +84,7 @@ asio::awaitable<void> session_impl::close() {
     auto self = shared_from_this();
     if (closed) co_return;
     closed = true;
+    if (throttle) fail_queued(driver::errc::session_closed, "the session closed while the request waited in the throttle queue");
     if (active > 0) {
         drained.expires_after(cfg.drain_timeout);
         co_await drained.async_wait(use_tuple);
@@ -97,6 +99,10 @@ asio::awaitable<void> session_impl::close() {
 
 void session_impl::shutdown_now() {
     closed = true;
+    if (throttle) {
+        fail_queued(driver::errc::session_closed, "the session closed while the request waited in the throttle queue");
+        throttle->timer.cancel();
+    }
     for (auto& slot : pools)
         if (slot.pool) slot.pool->close();
     if (control) control->close();

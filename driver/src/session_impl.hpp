@@ -1,6 +1,8 @@
 // Internals of session (not installed).
 #pragma once
 
+#include "throttle.hpp"
+
 #include "cqlpp/driver/session.hpp"
 #include "cqlpp/transport/connection.hpp"
 #include "cqlpp/transport/host_pool.hpp"
@@ -49,6 +51,17 @@ struct resolved_profile {
     bool local_dc_only = false;
 };
 
+// The throttle and its one timer (request deadlines in the queue, the rate's
+// next slot). Allocated only when session_config::throttle is enabled.
+struct throttle_state {
+    throttle_state(const throttle_config& c, const asio::any_io_executor& ex)
+        : core(c, std::chrono::steady_clock::now()), timer(ex) {}
+    request_throttle core;
+    asio::steady_timer timer;
+    std::optional<std::chrono::steady_clock::time_point> armed;  // when the pending wait ends
+    bool draining = false;
+};
+
 struct session_impl : std::enable_shared_from_this<session_impl> {
     using executor_type = asio::any_io_executor;
 
@@ -64,6 +77,8 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     bool policy_initialised = false;
     resolved_profile defaults;  // the session's own options
     std::map<std::string, resolved_profile, std::less<>> profiles;
+    // Null unless session_config::throttle is enabled: the request path tests only this.
+    std::unique_ptr<throttle_state> throttle;
 
     // Control connection.
     std::shared_ptr<transport::connection> control;
@@ -108,7 +123,10 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
         return b;
     }
     void give_buffer(protocol::byte_buffer&& b) {
-        if (free_buffers.size() < 1024 && b.capacity() <= 64 * 1024) free_buffers.push_back(std::move(b));
+        // A request that never sent anything has no buffer: keeping it would
+        // hand the next request a buffer without its reserved capacity.
+        if (free_buffers.size() < 1024 && b.capacity() != 0 && b.capacity() <= 64 * 1024)
+            free_buffers.push_back(std::move(b));
     }
 
     std::int64_t last_timestamp = 0;
@@ -135,6 +153,10 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     bool begin(exec_state& st);
     bool speculative(const exec_state& st) const noexcept;
     bool finish(exec_state& st);
+    // The throttle: a request it failed before starting it (counted, not active),
+    // and failing every waiter (closing).
+    void finish_unstarted(exec_state& st);
+    void fail_queued(std::error_code ec, std::string_view why);
     action on_answer(exec_state& st, transport::request_result& r, std::size_t pool_index, const host*& h,
                      int& unprepared_retries);
     asio::awaitable<std::error_code> reprepare(transport::connection& c, std::size_t pool_index, const prepared_data& p,

@@ -3,7 +3,7 @@
 //
 // A request's error_code is one of:
 //   * protocol::server_errc  the server answered ERROR (diagnostics::server_error has its fields);
-//   * driver::errc           below (no host, deadline, bad binding, closed session, ...);
+//   * driver::errc           below (no host, deadline, bad binding, closed session, throttled, ...);
 //   * transport::errc        a connection-level failure that no retry could hide;
 //   * conversion_errc        a bind value that does not fit its marker.
 #pragma once
@@ -32,6 +32,7 @@ enum class errc {
     unexpected_response,    // the server answered with the wrong kind of message
     metadata_error,         // system tables could not be read or parsed
     paging_state_mismatch,  // a paging state used with another statement
+    request_throttled,      // session_config::throttle: the queue of waiting requests was full
     unknown_execution_profile,  // the statement names a profile session_config does not define
 };
 
@@ -45,7 +46,7 @@ enum class condition {
     timeout = 1,      // a deadline passed: driver request_timeout, transport timeout, READ/WRITE_TIMEOUT, asio timed_out
     cancelled,        // the caller (or close()) cancelled it
     unavailable,      // not enough replicas alive (UNAVAILABLE), or no host could take it
-    overloaded,       // OVERLOADED, IS_BOOTSTRAPPING, too many orphaned ids
+    overloaded,       // OVERLOADED, IS_BOOTSTRAPPING, too many orphaned ids, the client's throttle queue full
     unprepared,       // UNPREPARED
     invalid_query,    // SYNTAX_ERROR, INVALID, ALREADY_EXISTS, CONFIG_ERROR, bad bindings, unknown profile
     authentication,   // AUTH_ERROR, UNAUTHORIZED, failed credentials

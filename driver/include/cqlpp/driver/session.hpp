@@ -69,6 +69,26 @@ struct execution_profile {
     bool local_dc_only = false;
 };
 
+// Client-side request throttling, off by default (both limits 0). A request
+// that may not start yet waits in a FIFO queue; its wait counts toward its
+// deadline (it fails with errc::request_timeout if the deadline passes while
+// queued), cancelling it or closing the session takes it out, and when
+// max_queue_size requests already wait it fails at once with
+// errc::request_throttled. Every request the application runs passes (statements,
+// batches, page fetches, session::prepare); the driver's own traffic (metadata,
+// PREPARE on the other hosts, re-prepares) does not. The limits combine.
+struct throttle_config {
+    // Requests running at once (from their first send to their answer, retries
+    // and speculative executions included); 0: no limit.
+    std::size_t max_in_flight = 0;
+    // Requests started per second, spaced evenly; 0: no limit.
+    double max_per_second = 0;
+    // Under max_per_second: how many may start back to back after an idle spell.
+    std::size_t rate_burst = 1;
+    std::size_t max_queue_size = 10000;
+    bool enabled() const noexcept { return max_in_flight > 0 || max_per_second > 0; }
+};
+
 // Every knob has a sensible default; only contact_points usually changes.
 struct session_config {
     // "host" or "host:port" ("[::1]:9042" for IPv6); the others are found
@@ -114,6 +134,7 @@ struct session_config {
 
     // Profiles statements may name (statement_options::execution_profile).
     std::map<std::string, execution_profile, std::less<>> execution_profiles{};
+    throttle_config throttle{};
 };
 
 struct column_metadata {
@@ -180,8 +201,18 @@ struct host_metrics {
     transport::pool_metrics pool;
 };
 
+// session_config::throttle at work (all zero when it is off).
+struct throttle_metrics {
+    std::size_t queue_depth = 0;  // requests waiting now
+    std::size_t in_flight = 0;    // requests let through and not answered yet
+    std::uint64_t queued = 0;     // requests that had to wait
+    std::uint64_t rejected = 0;   // requests refused because the queue was full
+    std::uint64_t expired = 0;    // requests whose deadline passed while they waited
+    std::chrono::nanoseconds total_delay{0};  // time spent waiting, summed over every request that waited
+};
+
 struct session_metrics {
-    std::uint64_t requests = 0;   // logical requests completed
+    std::uint64_t requests = 0;   // logical requests completed (those the throttle refused or failed included)
     std::uint64_t errors = 0;     // ... that failed
     std::uint64_t retries = 0;
     std::uint64_t speculative_executions = 0;
@@ -190,7 +221,9 @@ struct session_metrics {
     std::uint64_t control_reconnects = 0;
     std::uint64_t topology_refreshes = 0;
     std::uint64_t schema_refreshes = 0;
-    latency_histogram latency;  // successful requests, first send to answer
+    // Successful requests, execute() to answer (a wait in the throttle's queue included).
+    latency_histogram latency;
+    throttle_metrics throttle;
     std::vector<host_metrics> hosts;
 };
 

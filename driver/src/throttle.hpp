@@ -1,0 +1,94 @@
+// Request throttling (session_config::throttle), sans-I/O: which request may
+// start, which waits, which is refused, which has waited past its deadline.
+// Time comes in as arguments; the engine (request_engine.cpp) owns the timer
+// and starts or fails what this hands back. Unit-tested in
+// tests/driver/test_throttle.cpp.
+#pragma once
+
+#include "cqlpp/driver/session.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+namespace cqlpp::driver::detail {
+
+// A request as the throttle sees it: a base of the engine's request op, so
+// waiting costs no allocation of its own (only the deadline heap's growth).
+struct throttle_waiter {
+    using time_point = std::chrono::steady_clock::time_point;
+    static constexpr std::size_t not_queued = static_cast<std::size_t>(-1);
+
+    time_point deadline{};
+    time_point queued_at{};
+    throttle_waiter* prev = nullptr;  // the FIFO, older
+    throttle_waiter* next = nullptr;  // the FIFO, newer
+    std::size_t heap_index = not_queued;
+    bool queued() const noexcept { return heap_index != not_queued; }
+};
+
+class request_throttle {
+public:
+    using time_point = throttle_waiter::time_point;
+    using duration = std::chrono::steady_clock::duration;
+
+    request_throttle(const throttle_config& cfg, time_point now);
+    request_throttle(const request_throttle&) = delete;
+    request_throttle& operator=(const request_throttle&) = delete;
+
+    enum class verdict { start, queued, full };
+    // A new request (w.deadline set): start now (it counts in flight), wait,
+    // or be refused because max_queue_size requests already wait.
+    verdict admit(throttle_waiter& w, time_point now);
+    // A request that was let through has finished.
+    void release() noexcept;
+
+    // The oldest waiter, if it may start now: off the queue, counted in flight.
+    throttle_waiter* pop_ready(time_point now);
+    // A waiter whose deadline is not after now, off the queue.
+    throttle_waiter* pop_expired(time_point now);
+    // The oldest waiter, off the queue (the session is closing).
+    throttle_waiter* pop_front(time_point now);
+    // A waiter that gave up (cancelled), off the queue.
+    void remove(throttle_waiter& w, time_point now);
+
+    // When pop_ready or pop_expired will have something without a release
+    // happening first: the earliest deadline, or the rate's next slot when
+    // only the rate holds the oldest waiter back. Nothing: no waiter.
+    std::optional<time_point> next_wake(time_point now) const;
+
+    std::size_t queue_depth() const noexcept { return heap_.size(); }
+    std::size_t in_flight() const noexcept { return in_flight_; }
+    std::size_t max_queue_size() const noexcept { return max_queue_; }
+    throttle_metrics metrics() const;
+
+private:
+    bool may_start(time_point now) const noexcept;
+    void take(time_point now) noexcept;
+    void unlink(throttle_waiter& w, time_point now);
+    bool earlier(std::size_t a, std::size_t b) const noexcept { return heap_[a]->deadline < heap_[b]->deadline; }
+    void place(std::size_t i, throttle_waiter* w) noexcept {
+        heap_[i] = w;
+        w->heap_index = i;
+    }
+    void sift_up(std::size_t i) noexcept;
+    void sift_down(std::size_t i) noexcept;
+
+    std::size_t max_in_flight_;  // 0: no limit
+    std::size_t max_queue_;
+    std::size_t in_flight_ = 0;
+    // The rate as GCRA (the generic cell rate algorithm): a request may start
+    // when now >= tat_ - tolerance_; each start moves tat_ one interval on.
+    // Integer time keeps the spacing exact over any number of requests.
+    bool rate_limited_;
+    duration interval_{};
+    duration tolerance_{};  // (rate_burst - 1) intervals
+    time_point tat_{};      // theoretical arrival time of the next request
+    throttle_waiter* oldest_ = nullptr;
+    throttle_waiter* newest_ = nullptr;
+    std::vector<throttle_waiter*> heap_;  // min-heap on deadline: the next to expire on top
+    throttle_metrics stats_;
+};
+
+}  // namespace cqlpp::driver::detail
