@@ -217,8 +217,9 @@ struct speculation {
     request_op* op = nullptr;  // null once the request is over
 };
 
-// A request waits in the throttle's queue as its throttle_waiter base.
-struct request_op : throttle_waiter {
+struct queued_request;
+
+struct request_op {
     using reencode_fn = void (*)(request_op&, attempt&, const transport::connection&, std::error_code&, std::string&);
     using deliver_fn = void (*)(request_op&, bool post);
 
@@ -230,6 +231,7 @@ struct request_op : throttle_waiter {
     reencode_fn reencode = nullptr;
     deliver_fn deliver = nullptr;
     std::optional<std::int64_t> timestamp;  // kept when re-encoding for another connection
+    queued_request* queued = nullptr;       // its place in the throttle's queue while it waits
     std::uint8_t launched = 0;              // attempts started
     std::uint8_t running = 0;               // attempts still going
     std::uint8_t extra_count = 0;
@@ -241,6 +243,11 @@ struct request_op : throttle_waiter {
         f(first);
         for (std::uint8_t i = 0; i < extra_count; ++i) f(extra[i]);
     }
+};
+
+// A request waiting in the throttle's queue (allocated only then).
+struct queued_request final : throttle_waiter {
+    request_op* op = nullptr;
 };
 
 template <class Handler>
@@ -494,14 +501,21 @@ void reencode_as(request_op& op, attempt& a, const transport::connection& c, std
 // ---- the throttle (session_config::throttle) ------------------------------------
 // Off, a request pays one test of s.throttle in its initiation and one in
 // settle(). On, a request the throttle lets through starts within its
-// initiation as usual; one that must wait is queued (an intrusive FIFO plus a
-// deadline heap in request_throttle, no allocation of its own) and started by
-// drain_throttle() when a slot frees up or the rate allows. A waiter fails
+// initiation as usual; one that must wait gets a queued_request (request_throttle
+// keeps them in a FIFO plus a deadline heap) and is started by drain_throttle()
+// when a slot frees up or the rate allows. A waiter fails
 // without ever being sent when its deadline passes, when it is cancelled and
 // when the session closes; those deliveries are posted, as no caller's
 // initiation is on the stack to return to.
 
-request_op& op_of(throttle_waiter* w) { return static_cast<request_op&>(*w); }
+// The request of a waiter the throttle has let go (started, expired, ...).
+request_op& leave_queue(throttle_waiter* w) {
+    auto* q = static_cast<queued_request*>(w);
+    auto& op = *q->op;
+    op.queued = nullptr;
+    delete q;
+    return op;
+}
 
 // Starts a request: counts it active, plans it, runs its first attempt and
 // arms speculation.
@@ -565,11 +579,11 @@ void drain_throttle(session_impl& s) {
     t.draining = true;
     const auto now = clock_type::now();
     while (auto* w = t.core.pop_expired(now)) {
-        auto& op = op_of(w);
+        auto& op = leave_queue(w);
         fail_unstarted(s, op, driver::errc::request_timeout,
                        timed_out_after(op.st, now) + " waiting in the throttle queue");
     }
-    while (auto* w = t.core.pop_ready(now)) launch(s, op_of(w), true);
+    while (auto* w = t.core.pop_ready(now)) launch(s, leave_queue(w), true);
     t.draining = false;
     arm_throttle(s, now);
 }
@@ -583,21 +597,22 @@ void throttle_released(session_impl& s) {
 // throttle starts it later) or, the queue being full, has failed.
 bool admit(session_impl& s, request_op& op) {
     auto& t = *s.throttle;
-    op.st.s = &s;
-    op.deadline = op.st.deadline;
     const auto now = clock_type::now();
-    switch (t.core.admit(op, now)) {
-        case request_throttle::verdict::start: return true;
-        case request_throttle::verdict::queued:
-            // The initiation's encoding context dies with it: the first
-            // attempt encodes from the statement, which outlives the wait.
-            op.st.ctx = nullptr;
-            arm_throttle(s, now);
-            return false;
-        case request_throttle::verdict::full: break;
+    if (t.core.try_start(now)) return true;
+    op.st.s = &s;
+    auto q = std::make_unique<queued_request>();
+    q->op = &op;
+    q->deadline = op.st.deadline;
+    if (!t.core.enqueue(*q, now)) {
+        fail_unstarted(s, op, driver::errc::request_throttled,
+                       "request throttled: queue of " + std::to_string(t.core.max_queue_size()) + " full");
+        return false;
     }
-    fail_unstarted(s, op, driver::errc::request_throttled,
-                   "request throttled: queue of " + std::to_string(t.core.max_queue_size()) + " full");
+    op.queued = q.release();
+    // The initiation's encoding context dies with it: the first attempt
+    // encodes from the statement, which outlives the wait.
+    op.st.ctx = nullptr;
+    arm_throttle(s, now);
     return false;
 }
 
@@ -606,8 +621,9 @@ struct request_canceller {
     void operator()(asio::cancellation_type t) const {
         if (t == asio::cancellation_type::none || op->settled) return;
         auto& s = *op->st.s;
-        if (op->queued()) {
-            s.throttle->core.remove(*op, clock_type::now());
+        if (op->queued) {
+            s.throttle->core.remove(*op->queued, clock_type::now());
+            leave_queue(op->queued);
             return fail_unstarted(s, *op, transport::errc::cancelled,
                                   "request cancelled while waiting in the throttle queue");
         }
@@ -655,7 +671,7 @@ asio::awaitable<result> run_request(session_impl* s, const Statement& stmt) {
 
 void session_impl::fail_queued(std::error_code ec, std::string_view why) {
     const auto now = clock_type::now();
-    while (auto* w = throttle->core.pop_front(now)) fail_unstarted(*this, op_of(w), ec, std::string(why));
+    while (auto* w = throttle->core.pop_front(now)) fail_unstarted(*this, leave_queue(w), ec, std::string(why));
 }
 
 asio::awaitable<result> session_impl::execute(const statement& s) { return run_request<statement, simple_ctx>(this, s); }

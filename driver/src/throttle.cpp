@@ -24,15 +24,16 @@ void request_throttle::take(time_point now) noexcept {
     if (rate_limited_) tat_ = std::max(tat_, now) + interval_;
 }
 
-request_throttle::verdict request_throttle::admit(throttle_waiter& w, time_point now) {
-    // Nobody overtakes a waiter: a request may start only when none waits.
-    if (!oldest_ && may_start(now)) {
-        take(now);
-        return verdict::start;
-    }
+bool request_throttle::try_start(time_point now) {
+    if (oldest_ || !may_start(now)) return false;
+    take(now);
+    return true;
+}
+
+bool request_throttle::enqueue(throttle_waiter& w, time_point now) {
     if (heap_.size() >= max_queue_) {
         ++stats_.rejected;
-        return verdict::full;
+        return false;
     }
     w.queued_at = now;
     w.prev = newest_;
@@ -44,7 +45,7 @@ request_throttle::verdict request_throttle::admit(throttle_waiter& w, time_point
     place(heap_.size() - 1, &w);
     sift_up(heap_.size() - 1);
     ++stats_.queued;
-    return verdict::queued;
+    return true;
 }
 
 void request_throttle::release() noexcept {

@@ -14,8 +14,9 @@
 
 namespace cqlpp::driver::detail {
 
-// A request as the throttle sees it: a base of the engine's request op, so
-// waiting costs no allocation of its own (only the deadline heap's growth).
+// A request waiting to start, as the throttle sees it. The engine allocates
+// one (derived, pointing at its request) only for a request that must wait,
+// so a request that starts at once carries none of it.
 struct throttle_waiter {
     using time_point = std::chrono::steady_clock::time_point;
     static constexpr std::size_t not_queued = static_cast<std::size_t>(-1);
@@ -37,10 +38,12 @@ public:
     request_throttle(const request_throttle&) = delete;
     request_throttle& operator=(const request_throttle&) = delete;
 
-    enum class verdict { start, queued, full };
-    // A new request (w.deadline set): start now (it counts in flight), wait,
-    // or be refused because max_queue_size requests already wait.
-    verdict admit(throttle_waiter& w, time_point now);
+    // A new request: true when it may start now (it then counts in flight).
+    // Nobody overtakes a waiter, so that needs an empty queue.
+    bool try_start(time_point now);
+    // A new request that may not start (w.deadline set): false when
+    // max_queue_size requests already wait (it is refused).
+    bool enqueue(throttle_waiter& w, time_point now);
     // A request that was let through has finished.
     void release() noexcept;
 
