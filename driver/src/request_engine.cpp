@@ -501,9 +501,9 @@ void reencode_as(request_op& op, attempt& a, const transport::connection& c, std
 // ---- the throttle (session_config::throttle) ------------------------------------
 // Off, a request pays one test of s.throttle in its initiation and one in
 // settle(). On, a request the throttle lets through starts within its
-// initiation as usual; one that must wait gets a queued_request (request_throttle
-// keeps them in a FIFO plus a deadline heap) and is started by drain_throttle()
-// when a slot frees up or the rate allows. A waiter fails
+// initiation as usual; one that must wait gets a queued_request
+// (request_throttle keeps them in a FIFO plus a deadline heap) and is started
+// by drain_throttle() when a slot frees up or the rate allows. A waiter fails
 // without ever being sent when its deadline passes, when it is cancelled and
 // when the session closes; those deliveries are posted, as no caller's
 // initiation is on the stack to return to.
