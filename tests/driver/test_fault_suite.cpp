@@ -695,7 +695,14 @@ TEST_CASE("fault suite: mixed load through overlapping node, connection and serv
                     auto a = idle_of(*plain), b = idle_of(*spec);
                     return a.up == 3 && b.up == 3 && a.connections >= 3 && b.connections >= 3;
                 },
-                20s);
+                30s);
+            if (!all_up) {
+                // Which host did not come back, in which session (the check below fails).
+                for (const auto* s : {plain.get(), spec.get()})
+                    for (const auto& h : s->metrics().hosts)
+                        report("not all up: %s session, host %s up=%d connections=%zu", s == plain.get() ? "plain" : "spec",
+                               h.endpoint.c_str(), h.up ? 1 : 0, static_cast<std::size_t>(h.pool.connections));
+            }
             // In-flight ids return to zero and orphaned ids are released as their late answers arrive.
             const auto settle_start = clock_type::now();
             settled = co_await eventually(
