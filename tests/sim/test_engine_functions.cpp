@@ -114,6 +114,16 @@ TEST_CASE("functions: GROUP BY partition and clustering columns", "[sim][engine]
     CHECK(byc.info.warnings.empty());
     auto limited = f.ok("SELECT k, c1, max(v) FROM g WHERE k = 1 GROUP BY k, c1 LIMIT 2");
     CHECK(limited.row_count() == 2);
+    // With GROUP BY, PER PARTITION LIMIT counts groups, not rows: two groups of
+    // two rows each per partition, whole.
+    auto ppl = f.ok("SELECT k, c1, count(*) FROM g GROUP BY k, c1 PER PARTITION LIMIT 2");
+    REQUIRE(ppl.row_count() == 4);
+    for (std::size_t i = 0; i < 4; ++i) {
+        CHECK(ppl.text(i, 1) == std::to_string(i % 2));
+        CHECK(ppl.text(i, 2) == "2");
+    }
+    // Without GROUP BY it still counts rows.
+    CHECK(f.ok("SELECT k, c1 FROM g PER PARTITION LIMIT 3").row_count() == 6);
     // A non-aggregate selector shows the group's first row.
     auto first = f.ok("SELECT k, c2, v FROM g WHERE k = 0 GROUP BY k, c1");
     REQUIRE(first.row_count() == 3);

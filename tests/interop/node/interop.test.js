@@ -1331,9 +1331,9 @@ if (MODE === 'features') {
       assert.deepEqual(rowsOf(rs), h.norm([[1, L(2)], [2, L(2)], [3, L(1)]]), 'GROUP BY c with p = 1');
       rs = await client.execute(`SELECT c, count(*) FROM ${T('agg')} WHERE p = 1 GROUP BY p, c LIMIT 2`);
       assert.deepEqual(rowsOf(rs), h.norm([[1, L(2)], [2, L(2)]]), 'LIMIT 2 groups');
-      // Left out: with GROUP BY, Cassandra's PER PARTITION LIMIT counts groups too
-      // (DataLimits.groupByLimits), so `... WHERE p = 1 GROUP BY p, c PER PARTITION LIMIT 2`
-      // answers (1, 2), (2, 2); the simulator limits rows before grouping and answers (1, 2) only.
+      // With GROUP BY, PER PARTITION LIMIT counts groups too (Cassandra's DataLimits.groupByLimits).
+      rs = await client.execute(`SELECT c, count(*) FROM ${T('agg')} WHERE p = 1 GROUP BY p, c PER PARTITION LIMIT 2`);
+      assert.deepEqual(rowsOf(rs), h.norm([[1, L(2)], [2, L(2)]]), 'PER PARTITION LIMIT 2 groups');
       const e = await rejectsWithCode(() => client.execute(`SELECT count(*) FROM ${T('agg')} WHERE p = 1 GROUP BY p, s`),
         codes.invalid, 'GROUP BY skipping c');
       assert.equal(e.message, 'Group by currently only support groups of columns following their declared order in the PRIMARY KEY');

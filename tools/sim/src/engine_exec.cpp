@@ -704,8 +704,11 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
     // IN on the partition key with ORDER BY: collect, merge by clustering, then emit.
     bool collect = p.ann_column >= 0;  // ANN: collect, rank by similarity, then emit
     std::vector<row_ref> collected;
+    // With GROUP BY, PER PARTITION LIMIT counts groups, as Cassandra's group-by
+    // limits do; otherwise rows.
+    const bool limit_groups = p.count && !p.group_by.empty();
     auto emit = [&](const row_ref& rr, std::int32_t& part_rows) {
-        if (ppl && part_rows >= *ppl) return;
+        if (ppl && !limit_groups && part_rows >= *ppl) return;
         if (collect) {
             collected.push_back(rr);
             ++part_rows;
@@ -720,9 +723,11 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
                        (!v || proto::same_bytes(*v, bytes_view(*group_key[i])));
             }
             if (!same) {
+                if (limit_groups && ppl && part_rows >= *ppl) return;
                 flush_group();
                 if (stop) return;
                 group_open = true;
+                if (limit_groups) ++part_rows;
                 for (std::size_t i = 0; i < p.group_by.size(); ++i) {
                     auto v = column_value(t, p.group_by[i], rr, now_s);
                     if (v) group_key[i] = byte_buffer(v->begin(), v->end());
@@ -777,7 +782,7 @@ void engine_impl::run_select(const select_plan& p, exec_ctx& ctx, proto::byte_wr
                 if (eval_sel(e.args[0], t, rr, ctx, b)) aggregate_add(e, states[i], bytes_view(b));
                 else aggregate_add(e, states[i], std::nullopt);
             }
-            ++part_rows;
+            if (!limit_groups) ++part_rows;
             return;
         }
         if (remaining >= 0 && emitted >= remaining) {
