@@ -360,16 +360,16 @@ void run_shard(const options& o, int index, int concurrency, std::atomic<int>& r
             cfg.page_size = o.page_size;
             cfg.client_timestamps = true;
             auto c = co_await drv::session::connect(io.get_executor(), cfg);
-            if (c.ec) {
-                fatal = "connect: " + c.diag.message;
+            if (c.error()) {
+                fatal = "connect: " + c.diag().message;
                 ++ready;
                 co_return;
             }
-            auto s = c.s;
+            auto s = c.value();
             auto rp = co_await s->prepare("SELECT v FROM kv WHERE k = ?");
             auto wp = co_await s->prepare("INSERT INTO kv (k, v) VALUES (?, ?)");
             if (!rp.ok() || !wp.ok()) {
-                fatal = "prepare: " + (rp.ok() ? wp.diag.message : rp.diag.message);
+                fatal = "prepare: " + (rp.ok() ? wp.diag().message : rp.diag().message);
                 ++ready;
                 co_return;
             }
@@ -393,10 +393,10 @@ void run_shard(const options& o, int index, int concurrency, std::atomic<int>& r
                     ++running;
                     const auto seed = static_cast<unsigned>(index * 100003 + i + 1);
                     if (paced)
-                        asio::co_spawn(io, paced_worker(s, rp.value, wp.value, o, tl, r, pace, seed, &running, &done),
+                        asio::co_spawn(io, paced_worker(s, rp.value(), wp.value(), o, tl, r, pace, seed, &running, &done),
                                        asio::detached);
                     else
-                        asio::co_spawn(io, worker(s, rp.value, wp.value, o, tl, r, seed, &running, &done),
+                        asio::co_spawn(io, worker(s, rp.value(), wp.value(), o, tl, r, seed, &running, &done),
                                        asio::detached);
                 }
                 if (paced) asio::co_spawn(io, pace_slots(tl, pace), asio::detached);

@@ -54,7 +54,7 @@ asio::awaitable<int> run(asio::any_io_executor ex, std::string contact_point) {
     auto ins = co_await session->prepare("INSERT INTO demo.users (id, name, score, tags) VALUES (?, ?, ?, ?)");
     auto sel = co_await session->prepare("SELECT name, score, tags FROM demo.users WHERE id = ?");
     if (!ins.ok() || !sel.ok()) {
-        std::fprintf(stderr, "quickstart: prepare failed: %s%s\n", ins.diag.message.c_str(), sel.diag.message.c_str());
+        std::fprintf(stderr, "quickstart: prepare failed: %s%s\n", ins.diag().message.c_str(), sel.diag().message.c_str());
         co_return 1;
     }
 
@@ -68,7 +68,7 @@ asio::awaitable<int> run(asio::any_io_executor ex, std::string contact_point) {
         asio::co_spawn(
             ex,
             [&]() -> asio::awaitable<void> {
-                auto b = ins.value.bind_empty();
+                auto b = ins.value().bind_empty();
                 while (next < rows) {
                     const int id = next++;
                     b.clear();
@@ -86,7 +86,7 @@ asio::awaitable<int> run(asio::any_io_executor ex, std::string contact_point) {
     std::printf("wrote %d rows in %.2f s (%.0f writes/s, %d failed), one thread, 256 in flight\n", rows, secs,
                 rows / secs, failed);
 
-    auto r = co_await session->execute(sel.value.bind(42));
+    auto r = co_await session->execute(sel.value().bind(42));
     if (!check(r, "SELECT")) co_return 1;
     auto row = r.first_row();
     std::printf("id 42: name=%s score=%lld tags=%zu (answered by %s)\n", row.get<std::string>("name").c_str(),

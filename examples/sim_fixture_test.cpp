@@ -46,8 +46,8 @@ public:
         drv::session_config cfg;
         cfg.contact_points = sim_.contact_points();
         auto c = run(drv::session::connect(io_.get_executor(), cfg));
-        if (c.ec) FAIL("connect: " << c.diag.message);
-        session_ = c.s;
+        if (c.error()) FAIL("connect: " << c.diag().message);
+        session_ = c.value();
         must(run(session_->execute("CREATE KEYSPACE shop WITH replication = "
                                    "{'class': 'SimpleStrategy', 'replication_factor': 3}")));
         must(run(session_->execute("CREATE TABLE shop.items (id int PRIMARY KEY, name text, stock bigint)")));

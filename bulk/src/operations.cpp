@@ -684,11 +684,11 @@ asio::awaitable<operation_result> run_scan(driver::session& s, const operation_o
         if (!p.ok()) {
             operation_result r;
             r.ec = make_error_code(errc::request_failed);
-            r.message = "cannot prepare " + q + ": " + p.ec.message() + (p.diag.message.empty() ? "" : ": " + p.diag.message);
+            r.message = "cannot prepare " + q + ": " + p.error().message() + (p.diag().message.empty() ? "" : ": " + p.diag().message);
             r.summary.operation = name;
             co_return r;
         }
-        (incl ? c.select_incl : c.select_excl) = p.value;
+        (incl ? c.select_incl : c.select_excl) = p.value();
     }
     if (kind == scan_kind::unload || kind == scan_kind::checksum) {
         // Types as the server describes them (user types with their fields).
@@ -1080,8 +1080,8 @@ asio::awaitable<status> resolve_columns(driver::session& s, const std::string& k
     for (std::size_t i = 0; i < out.size(); ++i) q += (i ? ", " : "") + quote_identifier(out[i].name);
     q += " FROM " + quote_identifier(keyspace) + "." + quote_identifier(table);
     auto p = co_await s.prepare(q);
-    if (!p.ok()) co_return status{errc::request_failed, "cannot prepare " + q + ": " + p.ec.message()};
-    auto rc = p.value.result_columns();
+    if (!p.ok()) co_return status{errc::request_failed, "cannot prepare " + q + ": " + p.error().message()};
+    auto rc = p.value().result_columns();
     if (rc && rc->size() == out.size())
         for (std::size_t i = 0; i < out.size(); ++i) out[i].type = (*rc)[i].type;
     co_return status{};
@@ -1173,8 +1173,8 @@ asio::awaitable<operation_result> load(driver::session& s, const operation_optio
     q += ")";
     auto p = co_await s.prepare(q);
     if (!p.ok())
-        co_return fail_early({errc::request_failed, "cannot prepare " + q + ": " + p.ec.message() + ": " + p.diag.message});
-    c.insert = p.value;
+        co_return fail_early({errc::request_failed, "cannot prepare " + q + ": " + p.error().message() + ": " + p.diag().message});
+    c.insert = p.value();
     if (auto mk = c.insert.markers(); mk.size() == c.columns.size())
         for (std::size_t i = 0; i < c.columns.size(); ++i) c.columns[i].type = mk[i].type;
 

@@ -60,28 +60,25 @@ std::shared_ptr<prepared_data> session_impl::cache_prepared(const std::string& k
 
 asio::awaitable<outcome<prepared_statement>> session_impl::prepare(std::string query, std::string keyspace) {
     auto self = shared_from_this();
-    outcome<prepared_statement> out;
+    using out_t = outcome<prepared_statement>;
     if (keyspace.empty()) keyspace = cfg.keyspace;
     std::string key = keyspace + '\n' + query;
     if (auto it = prepared.find(key); it != prepared.end()) {
         prepared_lru.splice(prepared_lru.begin(), prepared_lru, it->second.lru);
-        out.value = prepared_statement(it->second.data);
-        co_return out;
+        co_return out_t(prepared_statement(it->second.data));
     }
     const prepare_spec spec{query, keyspace != cfg.keyspace ? std::string_view(keyspace) : std::string_view()};
     const auto deadline = clock_type::now() + cfg.request_timeout;
     auto r = co_await run(spec);
     if (!r.ok()) {
-        out.ec = r.error();
-        out.diag = r.diag();
-        co_return out;
+        co_return out_t(r.error(), r.diag());
     }
     const auto* res = r.response() ? std::get_if<proto::result_response>(&r.response()->message) : nullptr;
     const auto* prep = res ? std::get_if<proto::prepared_result>(&res->value) : nullptr;
     if (!prep) {
-        out.ec = driver::errc::unexpected_response;
-        out.diag.message = "PREPARE was not answered with RESULT Prepared";
-        co_return out;
+        diagnostics d;
+        d.message = "PREPARE was not answered with RESULT Prepared";
+        co_return out_t(driver::errc::unexpected_response, std::move(d));
     }
     auto p = std::make_shared<prepared_data>();
     p->query = query;
@@ -110,8 +107,7 @@ asio::awaitable<outcome<prepared_statement>> session_impl::prepare(std::string q
         // fails with UNPREPARED. Failures are only logged: the coordinator has it.
         co_await prepare_everywhere(p, except, deadline);
     }
-    out.value = prepared_statement(p);
-    co_return out;
+    co_return out_t(prepared_statement(p));
 }
 
 // PREPAREs on every other host with an open connection, in parallel, until all

@@ -51,6 +51,7 @@ struct answer_facts {
 };
 
 enum class action : std::uint8_t {
+    send,             // send the attempt to its host (before_send)
     deliver,          // the answer is the result
     deliver_empty,    // the policy ignores the error: an empty, successful result
     reprepare,        // PREPARE on the same connection, then send the request again
@@ -130,6 +131,43 @@ decision decide(const answer_facts& f, const retry_policy& policy, TakeNextHost&
         return go(action::retry_next_host);
     }
     return {action::fail, fail_reason::rethrown, f.ec};  // an out-of-range policy answer
+}
+
+// The walk over the plan, before and between answers. An attempt is about to
+// be sent: the request's one deadline covers every attempt, so none is sent
+// once it has passed.
+inline decision before_send(bool deadline_left) noexcept {
+    if (!deadline_left) return {action::fail, fail_reason::deadline_passed, make_error_code(driver::errc::request_timeout)};
+    return go(action::send);
+}
+
+// The attempt's host could not take it (no open connection, or the connection
+// refused it before anything was written): nothing reached the server, so
+// moving on is safe whatever the statement, and the retry policy is not asked.
+// Without a next host the attempt is over; the request then fails (the last
+// server error, else no_host_available) unless another attempt still runs.
+template <class TakeNextHost>
+decision after_unsent(TakeNextHost&& take_next_host) {
+    if (!take_next_host()) return {action::no_host_left, fail_reason::exhausted, make_error_code(driver::errc::no_host_available)};
+    return go(action::retry_next_host);
+}
+
+// How the PREPARE sent for an UNPREPARED answer ended.
+enum class reprepare_result : std::uint8_t {
+    prepared,   // RESULT Prepared: run the statement again on the same host
+    timed_out,  // the request's deadline passed while preparing
+    failed,     // an error, a lost connection or another answer: the host cannot run it now
+};
+
+template <class TakeNextHost>
+decision after_reprepare(reprepare_result r, TakeNextHost&& take_next_host) {
+    switch (r) {
+    case reprepare_result::prepared: return go(action::retry_same_host);
+    case reprepare_result::timed_out:
+        return {action::fail, fail_reason::timed_out, make_error_code(driver::errc::request_timeout)};
+    case reprepare_result::failed: break;
+    }
+    return after_unsent(take_next_host);
 }
 
 }  // namespace cqlpp::driver::detail

@@ -370,13 +370,18 @@ bool encode_for(request_op& op, attempt& a, const transport::connection& conn) {
 }
 
 // Walks the plan from a.h until one connection takes the request (then
-// returns: on_attempt_complete continues), or the attempt is over.
+// returns: on_attempt_complete continues), or the attempt is over. What to do
+// at each step is request_decision.hpp's before_send / after_unsent.
 void run_attempt(session_impl& s, request_op& op, attempt& a, bool post) {
     auto& st = op.st;
+    const auto next_host = [&] {
+        a.h = st.plan.next();
+        return a.h != nullptr;
+    };
     while (!st.done && a.h) {
         const auto now = st.attempts == 0 ? st.started : clock_type::now();
-        if (now >= st.deadline) {
-            st.fail(driver::errc::request_timeout, timed_out_after(st, now));
+        if (const auto d = before_send(now < st.deadline); d.act == action::fail) {
+            st.fail(d.error, timed_out_after(st, now));
             break;
         }
         const std::size_t pi = a.h->pool_index;
@@ -384,7 +389,7 @@ void run_attempt(session_impl& s, request_op& op, attempt& a, bool post) {
         if (pi < s.pools.size() && s.pools[pi].pool) conn = s.pools[pi].pool->pick();
         if (!conn) {
             st.note(a.h->endpoint_string(), transport::errc::no_connection, nullptr);
-            a.h = st.plan.next();
+            after_unsent(next_host);
             continue;
         }
         // The envelope is reused for a retry unless the connection speaks
@@ -395,7 +400,7 @@ void run_attempt(session_impl& s, request_op& op, attempt& a, bool post) {
         a.on_complete = &on_attempt_complete;
         if (auto ec = conn->submit(a)) {
             st.note(s.pools[pi].endpoint, ec, nullptr);
-            a.h = st.plan.next();
+            after_unsent(next_host);
             continue;
         }
         ++st.attempts;
@@ -424,7 +429,10 @@ void send_prepare(session_impl& s, request_op& op, attempt& a) {
         a.repreparing = false;
         st.note(s.pools[a.h->pool_index].endpoint, ec, nullptr);
         a.conn.reset();
-        a.h = st.plan.next();
+        after_unsent([&] {
+            a.h = st.plan.next();
+            return a.h != nullptr;
+        });
         run_attempt(s, op, a, false);
     }
 }
@@ -434,23 +442,28 @@ void on_prepared(session_impl& s, request_op& op, attempt& a) {
     a.repreparing = false;
     const std::size_t pi = a.h->pool_index;
     a.conn.reset();
-    if (a.ec == transport::errc::timeout) {
-        st.fail(driver::errc::request_timeout,
-                timed_out_after(st, clock_type::now()) + " re-preparing on " + s.pools[pi].endpoint);
-        return settle(s, op, false);
-    }
     const auto* res = !a.ec && a.response ? std::get_if<proto::result_response>(&a.response->message) : nullptr;
     const auto* prep = res ? std::get_if<proto::prepared_result>(&res->value) : nullptr;
-    if (!prep) {
-        // The host cannot prepare it now (connection lost, error): next host.
+    const auto outcome = a.ec == transport::errc::timeout ? reprepare_result::timed_out
+                         : prep                           ? reprepare_result::prepared
+                                                          : reprepare_result::failed;
+    if (outcome == reprepare_result::prepared && prep->id != st.unprepared->id)
+        log()->warn("cqlpp: re-prepare of \"{}\" returned another id (schema changed?)", st.unprepared->query);
+    if (outcome == reprepare_result::failed) {
         const auto* se = a.response ? a.response->server_error() : nullptr;
         st.note(s.pools[pi].endpoint, a.ec ? a.ec : make_error_code(driver::errc::unexpected_response), se);
-        a.response.reset();
-        a.h = st.plan.next();
-    } else if (prep->id != st.unprepared->id) {
-        log()->warn("cqlpp: re-prepare of \"{}\" returned another id (schema changed?)", st.unprepared->query);
     }
     a.response.reset();
+    const auto d = after_reprepare(outcome, [&] {
+        a.h = st.plan.next();
+        return a.h != nullptr;
+    });
+    if (d.act == action::fail) {
+        st.fail(d.error, timed_out_after(st, clock_type::now()) + " re-preparing on " + s.pools[pi].endpoint);
+        return settle(s, op, false);
+    }
+    // retry_same_host, retry_next_host (a.h moved on) or no_host_left (a.h is
+    // null: run_attempt ends the attempt).
     run_attempt(s, op, a, false);
 }
 

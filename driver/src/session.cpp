@@ -16,15 +16,13 @@ session::~session() {
 
 asio::awaitable<connect_result> session::connect(executor_type ex, session_config cfg) {
     auto impl = std::make_shared<detail::session_impl>(ex, std::move(cfg));
-    connect_result out;
-    auto ec = co_await impl->start(out.diag);
+    diagnostics diag;
+    auto ec = co_await impl->start(diag);
     if (ec) {
         impl->shutdown_now();
-        out.ec = ec;
-        co_return out;
+        co_return connect_result(ec, std::move(diag));
     }
-    out.s = std::make_shared<session>(impl);
-    co_return out;
+    co_return connect_result(std::make_shared<session>(impl));
 }
 
 asio::awaitable<result> session::execute(const statement& s) { return impl_->execute(s); }
@@ -76,7 +74,13 @@ std::future<outcome<prepared_statement>> session::prepare_future(std::string que
 asio::awaitable<void> session::close() { return impl_->close(); }
 bool session::is_closed() const noexcept { return impl_->closed; }
 std::shared_ptr<const cluster_metadata> session::metadata() const noexcept { return std::atomic_load(&impl_->meta); }
-asio::awaitable<std::error_code> session::refresh_metadata() { return impl_->refresh(true, true, nullptr); }
+asio::awaitable<outcome<void>> session::refresh_metadata() {
+    diagnostics diag;
+    auto ec = co_await impl_->refresh(true, true, &diag);
+    if (!ec) co_return outcome<void>();
+    if (diag.message.empty()) diag.message = "metadata refresh failed: " + ec.message();
+    co_return outcome<void>(ec, std::move(diag));
+}
 const session_config& session::config() const noexcept { return impl_->cfg; }
 protocol::protocol_version session::protocol_version() const noexcept { return impl_->version; }
 session::executor_type session::get_executor() const noexcept { return impl_->ex; }

@@ -975,10 +975,10 @@ struct prepare_job final : job {
     }
     PyObject* value(PyObject** exc) override {
         if (!out.ok()) {
-            *exc = make_exception(out.ec, out.diag);
+            *exc = make_exception(out.error(), out.diag());
             return nullptr;
         }
-        return py::cast(prepared_handle{out.value}).release().ptr();
+        return py::cast(prepared_handle{out.value()}).release().ptr();
     }
 };
 
@@ -991,8 +991,8 @@ struct connect_job final : job {
               [](job& j, std::exception_ptr, drv::connect_result r) { static_cast<connect_job&>(j).out = std::move(r); });
     }
     PyObject* value(PyObject** exc) override {
-        if (out.ec || !out.s) {
-            *exc = make_exception(out.ec ? out.ec : make_error_code(drv::errc::no_contact_point), out.diag);
+        if (!out.ok() || !out.value()) {
+            *exc = make_exception(out.ok() ? make_error_code(drv::errc::no_contact_point) : out.error(), out.diag());
             return nullptr;
         }
         auto h = std::make_unique<session_handle>();
@@ -1001,7 +1001,7 @@ struct connect_job final : job {
             PyErr_SetString(PyExc_RuntimeError, "the cluster was shut down while connecting");
             return nullptr;
         }
-        h->s = std::move(out.s);
+        h->s = std::move(out.value());
         return py::cast(std::move(h)).release().ptr();
     }
 };

@@ -36,9 +36,9 @@ drv::session_config session_cfg(const sim::cluster& c) {
 
 asio::awaitable<std::shared_ptr<drv::session>> connect(asio::any_io_executor ex, const sim::cluster& c) {
     auto r = co_await drv::session::connect(ex, session_cfg(c));
-    INFO(r.diag.message);
-    REQUIRE_FALSE(r.ec);
-    co_return r.s;
+    INFO(r.diag().message);
+    REQUIRE_FALSE(r.error());
+    co_return r.value();
 }
 
 asio::awaitable<void> must(drv::session& s, std::string q) {
@@ -49,9 +49,9 @@ asio::awaitable<void> must(drv::session& s, std::string q) {
 
 asio::awaitable<drv::prepared_statement> prep(drv::session& s, std::string q) {
     auto p = co_await s.prepare(std::move(q));
-    INFO(p.diag.message);
+    INFO(p.diag().message);
     REQUIRE(p.ok());
-    co_return p.value;
+    co_return p.value();
 }
 
 // Runs execute() on `stmts` with up to 128 in flight; every one must succeed.

@@ -15,9 +15,9 @@ namespace cqlpp::test {
 
 inline asio::awaitable<std::shared_ptr<driver::session>> open(asio::any_io_executor ex, driver::session_config cfg) {
     auto r = co_await driver::session::connect(ex, std::move(cfg));
-    INFO(r.diag.message);
-    REQUIRE_FALSE(r.ec);
-    co_return r.s;
+    INFO(r.diag().message);
+    REQUIRE_FALSE(r.error());
+    co_return r.value();
 }
 
 inline asio::awaitable<void> ok(driver::session& s, std::string_view cql) {
@@ -28,9 +28,9 @@ inline asio::awaitable<void> ok(driver::session& s, std::string_view cql) {
 
 inline asio::awaitable<driver::prepared_statement> prepare(driver::session& s, std::string q) {
     auto p = co_await s.prepare(std::move(q));
-    INFO(p.diag.message);
+    INFO(p.diag().message);
     REQUIRE(p.ok());
-    co_return p.value;
+    co_return p.value();
 }
 
 }  // namespace cqlpp::test

@@ -1,5 +1,6 @@
 // One error model: portable conditions over every category a request can end with.
 #include "cqlpp/driver/error.hpp"
+#include "cqlpp/driver/outcome.hpp"
 #include "cqlpp/driver/value_codec.hpp"
 #include "cqlpp/protocol/error_response.hpp"
 #include "cqlpp/transport/error.hpp"
@@ -73,4 +74,50 @@ TEST_CASE("conditions: transport, driver, conversion and asio errors", "[driver]
     CHECK_FALSE(drv::is_retryable({}));
     CHECK_FALSE(drv::is_fatal({}));
     CHECK(std::error_condition(condition::timeout).message() == "timeout");
+}
+
+// connect(), prepare() and refresh_metadata() answer in outcome<T>, which asks
+// the same questions as a query's result.
+TEST_CASE("outcome: one shape with result's accessors, and structured bindings", "[driver][errors]") {
+    drv::outcome<std::string> good(std::string("value"));
+    CHECK(good.ok());
+    CHECK(static_cast<bool>(good));
+    CHECK_FALSE(good.error());
+    CHECK(good.diag().message.empty());
+    CHECK(good.value() == "value");
+    CHECK(good.value_or_throw() == "value");
+
+    drv::diagnostics d;
+    d.message = "Keyspace 'nope' does not exist";
+    drv::outcome<std::string> bad(make_error_code(proto::server_errc::invalid), d);
+    CHECK_FALSE(bad.ok());
+    CHECK_FALSE(static_cast<bool>(bad));
+    CHECK(bad.error() == condition::invalid_query);
+    CHECK(drv::is_fatal(bad.error()));
+    CHECK(bad.diag().message == d.message);
+    CHECK(bad.value().empty());
+    try {
+        (void)bad.value_or_throw();
+        FAIL("value_or_throw did not throw");
+    } catch (const drv::request_error& e) {
+        CHECK(e.code() == proto::server_errc::invalid);
+        CHECK(e.diag().message == d.message);
+    }
+
+    auto [ec, value, diag] = std::move(bad);
+    CHECK(ec == proto::server_errc::invalid);
+    CHECK(value.empty());
+    CHECK(diag.message == d.message);
+    auto& [gec, gvalue, gdiag] = good;
+    gvalue += "!";
+    CHECK(good.value() == "value!");
+    CHECK_FALSE(gec);
+    CHECK(gdiag.message.empty());
+
+    drv::outcome<void> done;
+    CHECK(done.ok());
+    (void)done.value_or_throw();
+    drv::outcome<void> failed(make_error_code(drv::errc::metadata_error), d);
+    CHECK(failed.error() == drv::errc::metadata_error);
+    CHECK_THROWS_AS(failed.value_or_throw(), drv::request_error);
 }

@@ -34,8 +34,8 @@ TEST_CASE("driver heap per in-flight request stays under 1 KiB", "[driver][memor
         drv::session_config cfg;
         cfg.contact_points = {"127.0.0.1:" + std::to_string(c->topo().node(0).config.port)};
         auto conn = co_await drv::session::connect(ex, cfg);
-        REQUIRE(conn.s);
-        auto s = conn.s;
+        REQUIRE(conn.value());
+        auto s = conn.value();
         for (const char* ddl : {"CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
                                 "CREATE TABLE ks.kv (k int PRIMARY KEY, v blob)"}) {
             auto r = co_await s->execute(ddl);
@@ -46,7 +46,7 @@ TEST_CASE("driver heap per in-flight request stays under 1 KiB", "[driver][memor
         REQUIRE(p.ok());
         // The application's own state (one bound statement per request) exists before counting.
         std::vector<drv::bound_statement> stmts;
-        for (int i = 0; i < n; ++i) stmts.push_back(p.value.bind(i));
+        for (int i = 0; i < n; ++i) stmts.push_back(p.value().bind(i));
         for (int i = 0; i < 3; ++i) REQUIRE((co_await s->execute(stmts[0])).ok());  // warm up
         c->set_latency(0, 1000ms);
 

@@ -147,12 +147,12 @@ TEST_CASE("connect: a keyspace that does not exist fails with the server's error
         const auto t0 = clock_type::now();
         auto r = co_await drv::session::connect(ex, cfg);
         const auto took = clock_type::now() - t0;
-        INFO(r.diag.message);
-        REQUIRE(r.ec);
-        CHECK(proto::server_errc_of(r.ec) == proto::server_errc::invalid);
-        REQUIRE(r.diag.server_error.has_value());
-        CHECK(r.diag.server_error->code == proto::server_errc::invalid);
-        CHECK(r.diag.message == "Keyspace 'nope' does not exist");
+        INFO(r.diag().message);
+        REQUIRE(r.error());
+        CHECK(proto::server_errc_of(r.error()) == proto::server_errc::invalid);
+        REQUIRE(r.diag().server_error.has_value());
+        CHECK(r.diag().server_error->code == proto::server_errc::invalid);
+        CHECK(r.diag().message == "Keyspace 'nope' does not exist");
         CHECK(took < 2s);
     });
 }

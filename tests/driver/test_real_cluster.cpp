@@ -45,9 +45,9 @@ TEST_CASE("real cluster: metadata, prepared statements, routing, paging, batches
             cfg.contact_points = points;
             cfg.request_timeout = 30s;
             auto c = co_await drv::session::connect(ex, cfg);
-            INFO(c.diag.message);
-            REQUIRE_FALSE(c.ec);
-            auto s = c.s;
+            INFO(c.diag().message);
+            REQUIRE_FALSE(c.error());
+            auto s = c.value();
             auto meta = s->metadata();
             CHECK(meta->tokens.hosts().size() >= 1);
             CHECK_FALSE(meta->tokens.ring().empty());
@@ -65,13 +65,13 @@ TEST_CASE("real cluster: metadata, prepared statements, routing, paging, batches
             REQUIRE(sel.ok());
             for (int k = 0; k < 50; ++k)
                 for (int cc = 0; cc < 20; ++cc)
-                    co_await ok(s->execute(ins.value.bind(k, cc, "v" + std::to_string(k * 100 + cc))));
+                    co_await ok(s->execute(ins.value().bind(k, cc, "v" + std::to_string(k * 100 + cc))));
             for (int k = 0; k < 50; ++k) {
-                auto r = co_await ok(s->execute(sel.value.bind(k)));
+                auto r = co_await ok(s->execute(sel.value().bind(k)));
                 REQUIRE(r.row_count() == 20);
                 CHECK(r.first_row().get<std::string>("v") == "v" + std::to_string(k * 100));
                 // Token-aware: with RF 1 the coordinator is the owner of k.
-                const auto* t = s->metadata()->tokens.primary(drv::token_of(sel.value.bind(k).values().view(0).bytes));
+                const auto* t = s->metadata()->tokens.primary(drv::token_of(sel.value().bind(k).values().view(0).bytes));
                 REQUIRE(t != nullptr);
                 CHECK(r.coordinator() == t->endpoint_string());
             }
@@ -86,9 +86,9 @@ TEST_CASE("real cluster: metadata, prepared statements, routing, paging, batches
             CHECK(n == 1000);
 
             drv::batch b(cqlpp::protocol::batch_type::unlogged);
-            for (int cc = 100; cc < 110; ++cc) b.add(ins.value.bind(7, cc, std::string("batch")));
+            for (int cc = 100; cc < 110; ++cc) b.add(ins.value().bind(7, cc, std::string("batch")));
             co_await ok(s->execute(b));
-            auto r7 = co_await ok(s->execute(sel.value.bind(7)));
+            auto r7 = co_await ok(s->execute(sel.value().bind(7)));
             CHECK(r7.row_count() == 30);
 
             auto bad = co_await s->execute("SELECT * FROM cqlpp_it.nope");

@@ -332,3 +332,58 @@ TEST_CASE("decision: a cancelled request never starts a new attempt, whatever el
         }
     }
 }
+
+// The walk over the plan between answers: run_attempt and the re-preparation
+// ask these, never the retry policy (nothing reached the server as a statement).
+TEST_CASE("decision: before sending, the deadline; a host that cannot take it, the next", "[decision]") {
+    CHECK(det::before_send(true).act == action::send);
+    const auto late = det::before_send(false);
+    CHECK(late.act == action::fail);
+    CHECK(late.why == fail_reason::deadline_passed);
+    CHECK(late.error == drv::errc::request_timeout);
+
+    for (int hosts_left : {0, 1, 3}) {
+        INFO("hosts left " << hosts_left);
+        int taken = 0;
+        const auto d = det::after_unsent([&] {
+            ++taken;
+            return hosts_left-- > 0;
+        });
+        CHECK(taken == 1);  // exactly one host taken from the shared plan per move
+        if (d.act == action::retry_next_host) {
+            CHECK(d.why == fail_reason::none);
+            CHECK_FALSE(d.error);
+        } else {
+            CHECK(d.act == action::no_host_left);
+            CHECK(d.why == fail_reason::exhausted);
+            CHECK(d.error == drv::errc::no_host_available);
+        }
+        CHECK((d.act == action::retry_next_host) == (hosts_left >= 0));
+    }
+}
+
+TEST_CASE("decision: after re-preparing, the same host, the deadline, or the next host", "[decision]") {
+    using det::reprepare_result;
+    for (bool host_left : {false, true}) {
+        INFO("host left " << host_left);
+        int taken = 0;
+        auto take = [&] {
+            ++taken;
+            return host_left;
+        };
+        const auto ok = det::after_reprepare(reprepare_result::prepared, take);
+        CHECK(ok.act == action::retry_same_host);
+        CHECK(taken == 0);  // the same host: nothing taken from the plan
+
+        const auto late = det::after_reprepare(reprepare_result::timed_out, take);
+        CHECK(late.act == action::fail);
+        CHECK(late.why == fail_reason::timed_out);
+        CHECK(late.error == drv::errc::request_timeout);
+        CHECK(taken == 0);  // a request past its deadline starts nothing
+
+        const auto moved = det::after_reprepare(reprepare_result::failed, take);
+        CHECK(taken == 1);
+        CHECK(moved.act == (host_left ? action::retry_next_host : action::no_host_left));
+        if (!host_left) CHECK(moved.error == drv::errc::no_host_available);
+    }
+}

@@ -29,10 +29,10 @@ drv::session_config session_cfg(const sim::cluster& c, int node = 0) {
 
 asio::awaitable<std::shared_ptr<drv::session>> connect(asio::any_io_executor ex, drv::session_config cfg) {
     auto r = co_await drv::session::connect(ex, std::move(cfg));
-    INFO(r.diag.message);
-    REQUIRE_FALSE(r.ec);
-    REQUIRE(r.s);
-    co_return r.s;
+    INFO(r.diag().message);
+    REQUIRE_FALSE(r.error());
+    REQUIRE(r.value());
+    co_return r.value();
 }
 
 asio::awaitable<drv::result> must(asio::awaitable<drv::result> a) {
@@ -44,9 +44,9 @@ asio::awaitable<drv::result> must(asio::awaitable<drv::result> a) {
 
 asio::awaitable<drv::prepared_statement> prep(drv::session& s, std::string q) {
     auto p = co_await s.prepare(std::move(q));
-    INFO(p.diag.message);
+    INFO(p.diag().message);
     REQUIRE(p.ok());
-    co_return p.value;
+    co_return p.value();
 }
 
 asio::awaitable<void> sleep_for(asio::any_io_executor ex, std::chrono::milliseconds d) {
@@ -560,14 +560,14 @@ TEST_CASE("session: TLS and password authentication", "[driver][session][tls]") 
 
         cfg.connection.auth = tr::credentials{"alice", "wrong"};
         auto bad = co_await drv::session::connect(ex, cfg);
-        CHECK(bad.ec == tr::errc::auth_failed);
-        CHECK(bad.diag.message.find("authentication") != std::string::npos);
+        CHECK(bad.error() == tr::errc::auth_failed);
+        CHECK(bad.diag().message.find("authentication") != std::string::npos);
 
         auto no_tls = session_cfg(*cluster);
         no_tls.connection.connect_timeout = 1s;
         no_tls.connection.auth = tr::credentials{"alice", "secret"};
         auto plain = co_await drv::session::connect(ex, no_tls);
-        CHECK(plain.ec == drv::errc::no_contact_point);
+        CHECK(plain.error() == drv::errc::no_contact_point);
     });
 }
 
@@ -615,7 +615,7 @@ TEST_CASE("session: futures and callbacks from other threads; schema events from
     auto pf = s->prepare_future("SELECT key FROM system.local WHERE key = ?");
     auto p = pf.get();
     REQUIRE(p.ok());
-    auto r = s->execute_future(p.value.bind(std::string("local"))).get();
+    auto r = s->execute_future(p.value().bind(std::string("local"))).get();
     CHECK(r.row_count() == 1);
 
     asio::co_spawn(

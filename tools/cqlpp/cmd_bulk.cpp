@@ -428,18 +428,18 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         io,
         [&]() -> asio::awaitable<void> {
             auto cr = co_await driver::session::connect(io.get_executor(), cfg);
-            if (cr.ec) {
+            if (cr.error()) {
                 connect_error = "cannot connect to " + c.hosts + ": " +
-                                (cr.diag.message.empty() ? cr.ec.message() : cr.diag.message);
+                                (cr.diag().message.empty() ? cr.error().message() : cr.diag().message);
                 co_return;
             }
             const bulk::progress_callback cb = [&display](const bulk::progress& p) { display(p); };
-            if (op == "count") result = co_await bulk::count(*cr.s, o, cb);
+            if (op == "count") result = co_await bulk::count(*cr.value(), o, cb);
             else if (op == "unload" && iceberg) {
                 // The field ids go into the Parquet schema: plan them from the
                 // table's columns (the unload resolves the same) before writing.
                 std::vector<protocol::column_spec> cols;
-                if (auto st = co_await bulk::resolve_columns(*cr.s, c.keyspace, c.table, cols); !st) {
+                if (auto st = co_await bulk::resolve_columns(*cr.value(), c.keyspace, c.table, cols); !st) {
                     result.ec = st.code;
                     result.message = st.message;
                 } else if (st = bulk::iceberg_plan_write(table_dir, cols, plan, c.partition_by); !st) {
@@ -448,12 +448,12 @@ void run_operation(const bulk_cli& c, const std::string& op) {
                 } else {
                     o.parquet.field_ids = plan.field_ids;
                     o.iceberg = std::make_shared<const bulk::iceberg_write_plan>(plan);
-                    result = co_await bulk::unload(*cr.s, o, cb);
+                    result = co_await bulk::unload(*cr.value(), o, cb);
                 }
-            } else if (op == "unload") result = co_await bulk::unload(*cr.s, o, cb);
-            else if (op == "load") result = co_await bulk::load(*cr.s, o, cb);
-            else result = co_await bulk::checksum(*cr.s, o, cb);
-            co_await cr.s->close();
+            } else if (op == "unload") result = co_await bulk::unload(*cr.value(), o, cb);
+            else if (op == "load") result = co_await bulk::load(*cr.value(), o, cb);
+            else result = co_await bulk::checksum(*cr.value(), o, cb);
+            co_await cr.value()->close();
         },
         [&](std::exception_ptr e) {
             crash = e;

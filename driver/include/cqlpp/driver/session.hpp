@@ -27,6 +27,7 @@
 
 #include "cqlpp/driver/error.hpp"
 #include "cqlpp/driver/load_balancing.hpp"
+#include "cqlpp/driver/outcome.hpp"
 #include "cqlpp/driver/result.hpp"
 #include "cqlpp/driver/retry.hpp"
 #include "cqlpp/driver/statement.hpp"
@@ -228,23 +229,8 @@ struct session_metrics {
 };
 
 class session;
-struct connect_result {
-    std::error_code ec;
-    std::shared_ptr<session> s;  // see session: a handle shared by its users
-    diagnostics diag;
-};
-
-template <class T>
-struct outcome {
-    std::error_code ec;
-    T value{};
-    diagnostics diag;
-    bool ok() const noexcept { return !ec; }
-    const T& value_or_throw() const& {
-        if (ec) throw request_error(ec, diag);
-        return value;
-    }
-};
+// connect(): the session handle on success; `auto [ec, s, diag] = co_await connect(...)`.
+using connect_result = outcome<std::shared_ptr<session>>;
 
 class page_stream;
 
@@ -299,7 +285,7 @@ public:
 
     std::shared_ptr<const cluster_metadata> metadata() const noexcept;
     // Re-reads topology and schema now (also happens on events).
-    asio::awaitable<std::error_code> refresh_metadata();
+    asio::awaitable<outcome<void>> refresh_metadata();
     session_metrics metrics() const;
     const session_config& config() const noexcept;
     protocol::protocol_version protocol_version() const noexcept;

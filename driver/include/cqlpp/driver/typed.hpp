@@ -323,7 +323,7 @@ struct value_codec<T> {
                     if (e != conversion_errc::ok) return;
                     auto i = index_of(t, fd.name);
                     if (!i) return void(e = conversion_errc::type_mismatch);
-                    e = u.try_get(*i, out.*(fd.member));
+                    e = u.decode_field(*i, out.*(fd.member));
                 };
                 (one(f), ...);
             },

@@ -959,20 +959,23 @@ public:
     // Field i as a value_view (null when the value stops before it); i < size().
     protocol::value_view field(std::size_t i) const noexcept;
 
+    // Non-throwing access, as row_view::try_get: empty on success, else a
+    // conversion_errc (no_such_column, type_mismatch, unexpected_null, ...).
     template <class T>
-    conversion_errc try_get(std::size_t i, T& out) const {
-        if (i >= size()) return conversion_errc::no_such_column;
-        return decode_value(type_->params[i], field(i), out);
+    std::error_code try_get(std::size_t i, T& out) const {
+        if (auto e = decode_field(i, out); e != conversion_errc::ok) return make_error_code(e);
+        return {};
     }
     template <class T>
-    conversion_errc try_get(std::string_view name, T& out) const {
+    std::error_code try_get(std::string_view name, T& out) const {
         auto i = field_index(name);
-        return i ? try_get(*i, out) : conversion_errc::no_such_column;
+        if (!i) return make_error_code(conversion_errc::no_such_column);
+        return try_get(*i, out);
     }
     template <class T>
     T get(std::size_t i) const {
         T out{};
-        if (auto e = try_get(i, out); e != conversion_errc::ok) throw_error(e, i, {});
+        if (auto e = decode_field(i, out); e != conversion_errc::ok) throw_error(e, i, {});
         return out;
     }
     template <class T>
@@ -980,8 +983,14 @@ public:
         T out{};
         auto i = field_index(name);
         if (!i) throw_error(conversion_errc::no_such_column, 0, name);
-        if (auto e = try_get(*i, out); e != conversion_errc::ok) throw_error(e, *i, {});
+        if (auto e = decode_field(*i, out); e != conversion_errc::ok) throw_error(e, *i, {});
         return out;
+    }
+    // For value_codec specialisations, whose decode() answers in conversion_errc.
+    template <class T>
+    conversion_errc decode_field(std::size_t i, T& out) const {
+        if (i >= size()) return conversion_errc::no_such_column;
+        return decode_value(type_->params[i], field(i), out);
     }
 
 private:
