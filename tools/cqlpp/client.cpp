@@ -434,8 +434,8 @@ client::~client() {
 asio::awaitable<void> client::connect(asio::any_io_executor ex) {
     ex_ = ex;
     auto r = co_await driver::session::connect(ex, cfg_);
-    if (r.error() && protocol::server_errc_of(r.error())) fail(error_text(r.error(), r.diag));  // the server's answer, e.g. to -k's USE
-    if (r.error()) fail("cannot connect to " + opts_.hosts + ": " + error_text(r.error(), r.diag));
+    if (r.error() && protocol::server_errc_of(r.error())) fail(error_text(r.error(), r.diag()));  // the server's answer, e.g. to -k's USE
+    if (r.error()) fail("cannot connect to " + opts_.hosts + ": " + error_text(r.error(), r.diag()));
     session_ = std::move(r.value());
     keyspace_ = cfg_.keyspace;
     if (opts_.verbose)
@@ -646,7 +646,7 @@ asio::awaitable<void> client::use_keyspace(std::string ks) {
     auto cfg = cfg_;
     cfg.keyspace = ks;
     auto c = co_await driver::session::connect(ex_, cfg);
-    if (c.error()) fail("cannot connect to " + opts_.hosts + " with keyspace " + ks + ": " + error_text(c.error(), c.diag));
+    if (c.error()) fail("cannot connect to " + opts_.hosts + " with keyspace " + ks + ": " + error_text(c.error(), c.diag()));
     auto old = std::move(session_);
     session_ = std::move(c.value());
     cfg_ = std::move(cfg);
