@@ -123,7 +123,7 @@ asio::awaitable<std::error_code> session_impl::open_control(diagnostics& diag, b
             c->close();
             continue;
         }
-        log()->info("cqlpp: control connection to {} (protocol v{})", control_endpoint, static_cast<int>(version));
+        log()->info("cqlpp: control connection to {} (protocol v{})", control_endpoint, static_cast<int>(version.load()));
         co_return std::error_code{};
     }
     diag.message = "no contact point could be reached: " + errors;

@@ -1,4 +1,5 @@
-#include "cqlpp/driver/session.hpp"
+#include "live_metrics.hpp"
+
 
 #include <bit>
 
@@ -55,3 +56,34 @@ void latency_histogram::merge(const latency_histogram& o) noexcept {
 }
 
 }  // namespace cqlpp::driver
+
+namespace cqlpp::driver::detail {
+
+latency_histogram live_histogram::snapshot() const noexcept {
+    latency_histogram h;
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < counts_.size(); ++i) {
+        h.counts_[i] = counts_[i].load(std::memory_order_relaxed);
+        total += h.counts_[i];
+    }
+    // The sum of the buckets copied, so percentiles stay consistent with them
+    // even while requests complete during the copy.
+    h.count_ = total;
+    h.max_ = max_.load(std::memory_order_relaxed);
+    return h;
+}
+
+void live_metrics::snapshot_into(session_metrics& m) const noexcept {
+    m.requests = requests.get();
+    m.errors = errors.get();
+    m.retries = retries.get();
+    m.speculative_executions = speculative_executions.get();
+    m.timeouts = timeouts.get();
+    m.reprepares = reprepares.get();
+    m.control_reconnects = control_reconnects.get();
+    m.topology_refreshes = topology_refreshes.get();
+    m.schema_refreshes = schema_refreshes.get();
+    m.latency = latency.snapshot();
+}
+
+}  // namespace cqlpp::driver::detail

@@ -3,6 +3,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -13,12 +14,16 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }
 
 struct page_stream::state : std::enable_shared_from_this<page_stream::state> {
-    state(std::shared_ptr<detail::session_impl> s) : impl(std::move(s)), ready(impl->ex) {}
+    state(std::shared_ptr<detail::session_impl> s) : impl(std::move(s)) {}
 
     std::shared_ptr<detail::session_impl> impl;
     std::optional<statement> simple;
     std::optional<bound_statement> bound;
-    asio::steady_timer ready;  // cancelled when a fetch completes
+    // The stream lives on the executor of the coroutine that reads it (its
+    // "home", which may be another thread than the session's): the fetch
+    // runs there and its execute() hands the request to the session.
+    std::optional<asio::steady_timer> ready;  // cancelled when a fetch completes
+    asio::any_io_executor home;
     bool started = false;
     bool fetching = false;
     bool done = false;
@@ -35,13 +40,13 @@ struct page_stream::state : std::enable_shared_from_this<page_stream::state> {
     void start_fetch() {
         fetching = true;
         asio::co_spawn(
-            impl->ex,
+            home,
             [self = shared_from_this()]() -> asio::awaitable<void> {
                 // Not a ?: around co_await: GCC 12 mishandles the temporaries.
                 if (self->simple) self->ahead = co_await self->impl->execute(*self->simple);
                 else self->ahead = co_await self->impl->execute(*self->bound);
                 self->fetching = false;
-                self->ready.cancel();
+                self->ready->cancel();
             },
             asio::detached);
     }
@@ -56,11 +61,13 @@ asio::awaitable<result> page_stream::next_page() {
     if (!s || s->done) co_return result();
     if (!s->started) {
         s->started = true;
+        s->home = co_await asio::this_coro::executor;
+        s->ready.emplace(s->home);
         s->start_fetch();
     }
     while (s->fetching) {
-        s->ready.expires_at(asio::steady_timer::time_point::max());
-        co_await s->ready.async_wait(use_tuple);
+        s->ready->expires_at(asio::steady_timer::time_point::max());
+        co_await s->ready->async_wait(use_tuple);
     }
     result r = std::move(*s->ahead);
     s->ahead.reset();

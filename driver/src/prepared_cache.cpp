@@ -85,7 +85,7 @@ asio::awaitable<outcome<prepared_statement>> session_impl::prepare(std::string q
     // The connection's USE keyspace is the session's, so only an explicit one is sent.
     if (keyspace != cfg.keyspace) p->prepare_keyspace = keyspace;
     p->id = prep->id;
-    p->result_metadata_id = prep->result_metadata_id;
+
     p->markers = prep->variables.columns;
     p->pk_indices = prep->variables.pk_indices;
     if (prep->variables.global_table) p->keyspace = prep->variables.global_table->keyspace;
@@ -93,8 +93,9 @@ asio::awaitable<outcome<prepared_statement>> session_impl::prepare(std::string q
     else if (prep->result.global_table) p->keyspace = prep->result.global_table->keyspace;
     if (p->keyspace.empty()) p->keyspace = keyspace;
     p->marker_names = std::make_shared<const column_set>(p->markers);
-    if (!prep->result.no_metadata && !prep->result.columns.empty())
-        p->result_columns = std::make_shared<const column_set>(prep->result.columns);
+    p->set_shape(prep->result_metadata_id, !prep->result.no_metadata && !prep->result.columns.empty()
+                                               ? std::make_shared<const column_set>(prep->result.columns)
+                                               : nullptr);
     p->is_lwt = is_lwt_query(query);
     p->is_write = is_write_query(query);
     p = cache_prepared(key, std::move(p));

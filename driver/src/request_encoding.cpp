@@ -157,7 +157,7 @@ bool session_impl::setup(const bound_statement& b, bound_ctx& ctx, exec_state& s
     st.started = clock_type::now();
     if (!fill_common(*this, b.options(), ctx.c, st)) return false;
     ctx.c.qp.values = ctx.views.fill(b.values());
-    ctx.c.qp.skip_metadata = p->result_columns != nullptr;
+    ctx.c.qp.skip_metadata = p->shape().columns != nullptr;
     st.prepared = p.get();
     st.is_write = p->is_write;
     st.info.keyspace = !b.options().keyspace.empty() ? std::string_view(b.options().keyspace) : std::string_view(p->keyspace);
@@ -191,7 +191,7 @@ bool session_impl::setup(const bound_statement& b, bound_ctx& ctx, exec_state& s
         if (!check_v5(c, x.c.qp, ec, why)) return;
         proto::execute_request e;
         e.id = x.p->id;
-        e.result_metadata_id = x.p->result_metadata_id;  // read now: METADATA_CHANGED may have replaced it
+        e.result_metadata_id = x.p->shape().metadata_id;  // read now: METADATA_CHANGED may have replaced it
         e.params = x.c.qp;
         c.encode(proto::request(std::move(e)), x.c.eo, out);
     };

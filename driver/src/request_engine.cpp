@@ -128,15 +128,14 @@ action session_impl::on_answer(exec_state& st, transport::request_result& r, std
     case action::deliver: {
         const auto& frame = *r.response;
         std::shared_ptr<const column_set> cols;
-        if (st.prepared) cols = st.prepared->result_columns;
+        if (st.prepared) cols = st.prepared->shape().columns;
         if (const auto* res = std::get_if<proto::result_response>(&frame.message)) {
             if (const auto* rows = std::get_if<proto::rows_result>(&res->value)) {
                 if (rows->metadata.new_metadata_id && st.prepared) {
                     // v5 METADATA_CHANGED: the table changed since PREPARE;
                     // later executions send the new id and use the new columns.
-                    st.prepared->result_metadata_id = *rows->metadata.new_metadata_id;
-                    st.prepared->result_columns = std::make_shared<const column_set>(rows->metadata.columns);
-                    cols = st.prepared->result_columns;
+                    cols = std::make_shared<const column_set>(rows->metadata.columns);
+                    st.prepared->set_shape(*rows->metadata.new_metadata_id, cols);
                 } else if (!rows->metadata.no_metadata) {
                     cols = nullptr;  // the page carries its own metadata
                 }
@@ -218,6 +217,15 @@ struct speculation {
 };
 
 struct queued_request;
+struct request_op;
+
+// A request initiated from a thread other than the session's: the caller's
+// cancellation slot lives on the caller's thread, so the canceller it holds
+// reaches the request through this link, on the session's thread, and only
+// while the request is not over (the session clears op before delivering).
+struct foreign_link {
+    request_op* op = nullptr;
+};
 
 struct request_op {
     using reencode_fn = void (*)(request_op&, attempt&, const transport::connection&, std::error_code&, std::string&);
@@ -232,6 +240,7 @@ struct request_op {
     deliver_fn deliver = nullptr;
     std::optional<std::int64_t> timestamp;  // kept when re-encoding for another connection
     queued_request* queued = nullptr;       // its place in the throttle's queue while it waits
+    std::shared_ptr<foreign_link> link;     // set when the caller is on another thread
     std::uint8_t launched = 0;              // attempts started
     std::uint8_t running = 0;               // attempts still going
     std::uint8_t extra_count = 0;
@@ -260,6 +269,7 @@ struct request_op_for final : request_op {
     static void deliver_now(request_op& base, bool post) {
         auto& self = static_cast<request_op_for&>(base);
         auto& s = *self.st.s;
+        if (self.link) return deliver_foreign(self, s);
         // No cancellation may reach the op once it is gone (even while a
         // posted delivery waits). Safe from inside the canceller itself: it
         // touches nothing after this.
@@ -275,6 +285,22 @@ struct request_op_for final : request_op {
             return;
         }
         std::move(h)(std::move(out));
+    }
+
+    // To the caller's executor, always posted; the slot is cleared there, on
+    // the thread that owns it.
+    static void deliver_foreign(request_op_for& self, session_impl& s) {
+        self.link->op = nullptr;
+        self.for_each_attempt([&](attempt& a) { s.give_buffer(std::move(a.buf)); });
+        auto h = std::move(self.handler);
+        result out = std::move(self.st.out);
+        delete &self;
+        auto ex = asio::get_associated_executor(h, s.ex);
+        asio::post(ex, [h = std::move(h), out = std::move(out)]() mutable {
+            auto slot = asio::get_associated_cancellation_slot(h);
+            if (slot.is_connected()) slot.clear();
+            std::move(h)(std::move(out));
+        });
     }
 };
 
@@ -647,6 +673,19 @@ struct request_canceller {
     }
 };
 
+// Cancels a foreign caller's request: emitted on the caller's thread, carried
+// out on the session's.
+struct foreign_canceller {
+    std::shared_ptr<foreign_link> link;
+    asio::any_io_executor ex;
+    void operator()(asio::cancellation_type t) const {
+        if (t == asio::cancellation_type::none) return;
+        asio::post(ex, [link = link, t] {
+            if (link->op) request_canceller{link->op}(t);
+        });
+    }
+};
+
 template <class Statement, class Context>
 struct request_initiation {
     session_impl* s;
@@ -654,9 +693,25 @@ struct request_initiation {
 
     template <class Handler>
     void operator()(Handler&& handler) const {
+        if (s->on_executor()) return start(std::forward<Handler>(handler), nullptr);
+        // Another thread: the request starts on the session's executor (the
+        // statement stays alive meanwhile: its caller awaits the answer).
+        auto link = std::make_shared<foreign_link>();
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        if (slot.is_connected()) slot.template emplace<foreign_canceller>(foreign_canceller{link, s->ex});
+        asio::post(s->ex, [keep = s->shared_from_this(), init = *this, h = std::move(handler),
+                           link = std::move(link)]() mutable { init.start(std::move(h), std::move(link)); });
+    }
+
+    template <class Handler>
+    void start(Handler&& handler, std::shared_ptr<foreign_link> link) const {
         using op_type = request_op_for<std::decay_t<Handler>>;
         auto* op = new op_type(std::move(handler));
         op->deliver = &op_type::deliver_now;
+        if (link) {
+            link->op = op;
+            op->link = std::move(link);
+        }
         op->stmt = stmt;
         op->reencode = &reencode_as<Statement, Context>;
         op->first.op = op;
@@ -667,8 +722,9 @@ struct request_initiation {
             return op->deliver(*op, true);
         }
         op->timestamp = ctx.c.qp.default_timestamp;
+        // A foreign caller's slot already holds its foreign_canceller.
         auto slot = asio::get_associated_cancellation_slot(op->handler);
-        if (slot.is_connected()) slot.template emplace<request_canceller>(request_canceller{op});
+        if (!op->link && slot.is_connected()) slot.template emplace<request_canceller>(request_canceller{op});
         if (s->throttle && !s->closed && !admit(*s, *op)) return;  // waiting, or refused
         launch(*s, *op, true);
     }

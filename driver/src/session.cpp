@@ -2,6 +2,8 @@
 #include "session_impl.hpp"
 
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/detached.hpp>
 #include <asio/use_future.hpp>
 
@@ -10,18 +12,37 @@ namespace cqlpp::driver {
 session::session(std::shared_ptr<detail::session_impl> impl) : impl_(std::move(impl)) {}
 
 session::~session() {
-    // Closing is asynchronous; a session dropped without close() stops at once.
-    if (impl_ && !impl_->closed) impl_->shutdown_now();
+    if (!impl_ || impl_->closed) return;
+    // Closing is asynchronous; a session dropped without close() stops at
+    // once, on its own executor whichever thread dropped the last handle.
+    if (impl_->on_executor()) {
+        impl_->shutdown_now();
+        return;
+    }
+    asio::post(impl_->ex, [impl = impl_] {
+        if (!impl->closed) impl->shutdown_now();
+    });
 }
 
 asio::awaitable<connect_result> session::connect(executor_type ex, session_config cfg) {
     auto impl = std::make_shared<detail::session_impl>(ex, std::move(cfg));
     diagnostics diag;
-    auto ec = co_await impl->start(diag);
-    if (ec) {
-        impl->shutdown_now();
-        co_return connect_result(ec, std::move(diag));
+    std::error_code ec;
+    // The session's work runs on its executor, whichever the caller's is.
+    if (impl->on_executor()) {
+        ec = co_await impl->start(diag);
+        if (ec) impl->shutdown_now();
+    } else {
+        // Named, not a temporary inside the co_await: GCC 12 destroys such
+        // temporaries twice.
+        auto start = [impl, d = &diag]() -> asio::awaitable<std::error_code> {
+            auto e = co_await impl->start(*d);
+            if (e) impl->shutdown_now();
+            co_return e;
+        };
+        ec = co_await asio::co_spawn(ex, std::move(start), asio::use_awaitable);
     }
+    if (ec) co_return connect_result(ec, std::move(diag));
     co_return connect_result(std::make_shared<session>(impl));
 }
 
@@ -32,8 +53,12 @@ asio::awaitable<result> session::execute(std::string_view cql) {
     statement s{std::string(cql)};
     co_return co_await impl_->execute(s);
 }
+// The coroutine members run on the session's executor: awaited from another
+// one, the work is spawned there and the caller resumes on its own.
 asio::awaitable<outcome<prepared_statement>> session::prepare(std::string query, std::string keyspace) {
-    return impl_->prepare(std::move(query), std::move(keyspace));
+    auto work = impl_->prepare(std::move(query), std::move(keyspace));
+    if (impl_->on_executor()) co_return co_await std::move(work);
+    co_return co_await asio::co_spawn(impl_->ex, std::move(work), asio::use_awaitable);
 }
 
 std::future<result> session::execute_future(statement s) {
@@ -71,12 +96,22 @@ std::future<outcome<prepared_statement>> session::prepare_future(std::string que
         asio::use_future);
 }
 
-asio::awaitable<void> session::close() { return impl_->close(); }
+asio::awaitable<void> session::close() {
+    auto work = impl_->close();
+    if (impl_->on_executor()) co_return co_await std::move(work);
+    co_await asio::co_spawn(impl_->ex, std::move(work), asio::use_awaitable);
+}
 bool session::is_closed() const noexcept { return impl_->closed; }
 std::shared_ptr<const cluster_metadata> session::metadata() const noexcept { return std::atomic_load(&impl_->meta); }
 asio::awaitable<outcome<void>> session::refresh_metadata() {
     diagnostics diag;
-    auto ec = co_await impl_->refresh(true, true, &diag);
+    std::error_code ec;
+    if (impl_->on_executor()) {
+        ec = co_await impl_->refresh(true, true, &diag);
+    } else {
+        auto work = impl_->refresh(true, true, &diag);
+        ec = co_await asio::co_spawn(impl_->ex, std::move(work), asio::use_awaitable);
+    }
     if (!ec) co_return outcome<void>();
     if (diag.message.empty()) diag.message = "metadata refresh failed: " + ec.message();
     co_return outcome<void>(ec, std::move(diag));
@@ -86,16 +121,32 @@ protocol::protocol_version session::protocol_version() const noexcept { return i
 session::executor_type session::get_executor() const noexcept { return impl_->ex; }
 
 session_metrics session::metrics() const {
-    session_metrics m = impl_->counters;
-    if (impl_->throttle) m.throttle = impl_->throttle->core.metrics();
-    for (const auto& slot : impl_->pools) {
-        if (!slot.h) continue;
-        host_metrics hm;
-        hm.endpoint = slot.endpoint;
-        hm.datacenter = slot.h->datacenter;
-        hm.up = slot.h->is_up();
-        if (slot.pool) hm.pool = slot.pool->metrics();
-        m.hosts.push_back(std::move(hm));
+    session_metrics m;
+    impl_->counters.snapshot_into(m);
+    if (impl_->on_executor()) {
+        if (impl_->throttle) m.throttle = impl_->throttle->core.metrics();
+        m.hosts = impl_->host_figures();
+        return m;
+    }
+    // The pools and the throttle belong to the session's thread: ask it, but
+    // never wait long (it may be stopped, or be this caller's own loop under
+    // another executor); without an answer the counters come alone.
+    struct answer {
+        std::vector<host_metrics> hosts;
+        throttle_metrics throttle;
+    };
+    auto p = std::make_shared<std::promise<answer>>();
+    auto f = p->get_future();
+    asio::post(impl_->ex, [impl = impl_, p] {
+        answer a;
+        a.hosts = impl->host_figures();
+        if (impl->throttle) a.throttle = impl->throttle->core.metrics();
+        p->set_value(std::move(a));
+    });
+    if (f.wait_for(std::chrono::milliseconds(500)) == std::future_status::ready) {
+        auto a = f.get();
+        m.hosts = std::move(a.hosts);
+        m.throttle = a.throttle;
     }
     return m;
 }

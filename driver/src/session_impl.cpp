@@ -3,6 +3,9 @@
 #include "session_impl.hpp"
 #include "session_util.hpp"
 
+#include <asio/io_context.hpp>
+#include <asio/strand.hpp>
+
 namespace cqlpp::driver::detail {
 
 session_impl::session_impl(executor_type e, session_config c)
@@ -80,11 +83,40 @@ asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {
     co_return std::error_code{};
 }
 
+namespace {
+constexpr std::string_view closed_while_queued = "the session closed while the request waited in the throttle queue";
+}
+
+bool session_impl::on_executor() const noexcept {
+    using io_ex = asio::io_context::executor_type;
+    // The same executor with outstanding work tracked (asio::make_work_guard's kind).
+    using io_ex_tracked = asio::io_context::basic_executor_type<std::allocator<void>, 4>;
+    if (const auto* e = ex.target<io_ex>()) return e->running_in_this_thread();
+    if (const auto* e = ex.target<io_ex_tracked>()) return e->running_in_this_thread();
+    if (const auto* e = ex.target<asio::strand<io_ex>>()) return e->running_in_this_thread();
+    if (const auto* e = ex.target<asio::strand<asio::any_io_executor>>()) return e->running_in_this_thread();
+    return false;
+}
+
+std::vector<host_metrics> session_impl::host_figures() const {
+    std::vector<host_metrics> out;
+    for (const auto& slot : pools) {
+        if (!slot.h) continue;
+        host_metrics hm;
+        hm.endpoint = slot.endpoint;
+        hm.datacenter = slot.h->datacenter;
+        hm.up = slot.h->is_up();
+        if (slot.pool) hm.pool = slot.pool->metrics();
+        out.push_back(std::move(hm));
+    }
+    return out;
+}
+
 asio::awaitable<void> session_impl::close() {
     auto self = shared_from_this();
     if (closed) co_return;
     closed = true;
-    if (throttle) fail_queued(driver::errc::session_closed, "the session closed while the request waited in the throttle queue");
+    if (throttle) fail_queued(driver::errc::session_closed, closed_while_queued);
     if (active > 0) {
         drained.expires_after(cfg.drain_timeout);
         co_await drained.async_wait(use_tuple);
@@ -100,7 +132,7 @@ asio::awaitable<void> session_impl::close() {
 void session_impl::shutdown_now() {
     closed = true;
     if (throttle) {
-        fail_queued(driver::errc::session_closed, "the session closed while the request waited in the throttle queue");
+        fail_queued(driver::errc::session_closed, closed_while_queued);
         throttle->timer.cancel();
     }
     for (auto& slot : pools)

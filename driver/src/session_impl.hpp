@@ -1,6 +1,7 @@
 // Internals of session (not installed).
 #pragma once
 
+#include "live_metrics.hpp"
 #include "throttle.hpp"
 
 #include "cqlpp/driver/session.hpp"
@@ -9,6 +10,7 @@
 
 #include <asio/steady_timer.hpp>
 
+#include <atomic>
 #include <list>
 #include <map>
 #include <memory>
@@ -73,7 +75,8 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     std::shared_ptr<retry_policy> retry;
     std::shared_ptr<const cluster_metadata> meta;
     std::vector<pool_slot> pools;  // host::pool_index
-    protocol::protocol_version version = protocol::protocol_version::v5;
+    // Read by session::protocol_version() from any thread.
+    std::atomic<protocol::protocol_version> version{protocol::protocol_version::v5};
     bool policy_initialised = false;
     resolved_profile defaults;  // the session's own options
     std::map<std::string, resolved_profile, std::less<>> profiles;
@@ -92,8 +95,8 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     bool refresh_schema = false;
     bool refresher_running = false;
 
-    // Shutdown.
-    bool closed = false;
+    // Shutdown (closed is read by session::is_closed() from any thread).
+    std::atomic<bool> closed{false};
     std::size_t active = 0;  // logical requests in flight
     asio::steady_timer drained;
 
@@ -132,7 +135,15 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     std::int64_t last_timestamp = 0;
     std::int64_t next_timestamp() noexcept;
 
-    session_metrics counters;  // hosts filled on demand
+    live_metrics counters;  // session::metrics() adds the hosts and the throttle
+
+    // Whether the calling thread runs the session's executor: then a request
+    // starts right there; from any other thread it is handed over (posted).
+    // Known for an io_context's executor and strands over it; for any other
+    // executor the answer is no, which is always safe (only slower).
+    bool on_executor() const noexcept;
+    // The hosts' figures for metrics(); on the session's executor only.
+    std::vector<host_metrics> host_figures() const;
 
     // ---- lifecycle ----
     asio::awaitable<std::error_code> start(diagnostics& diag);

@@ -18,6 +18,10 @@
 
 namespace cqlpp::driver {
 
+namespace detail {
+struct session_impl;
+}
+
 class result {
 public:
     result() = default;
@@ -61,14 +65,14 @@ public:
     // The raw response (null on failure): holds the bytes the rows borrow.
     const transport::response_ptr& response() const noexcept { return response_; }
 
-    // Internal: filled by the session.
+private:
+    friend struct detail::session_impl;  // fills it from the answer
     void set_response(transport::response_ptr r, std::shared_ptr<const column_set> columns);
     void set_origin(std::string coordinator, int attempts) {
         coordinator_ = std::move(coordinator);
         attempts_ = attempts;
     }
 
-private:
     std::error_code ec_;
     std::unique_ptr<diagnostics> diag_;
     transport::response_ptr response_;

@@ -12,14 +12,20 @@
 //   }, asio::detached);
 //   io.run();
 //
-// Threading model. A session lives on ONE executor: an io_context run by one
-// thread, or a strand. Its coroutines (control connection, pools, requests)
-// all run there, so nothing in the driver locks. co_await its member
-// functions from coroutines on that executor; from anywhere else (other
-// threads, non-coroutine code) use the *_future / callback forms, which post
-// to the session's executor and are thread-safe. To use several cores, run
-// one io_context per core with one session each (shard per core, as Seastar
-// and ScyllaDB do): sessions share nothing but the cluster.
+// Threading model. A session's own work (control connection, pools, request
+// state machines) runs on ONE executor, the one given to connect(): an
+// io_context run by one thread, or a strand; nothing in it locks. Every public
+// member is safe to call from any thread, and one session is meant to be
+// shared by the whole application: co_await execute()/prepare()/close() from
+// coroutines on any executor (a request from another thread is handed to the
+// session's executor with one post, and its answer comes back on the caller's
+// executor; cancellation works the same from there), read metrics(),
+// metadata(), is_closed() anywhere, and drop the last handle on any thread
+// (the shutdown then runs on the session's executor). From non-coroutine code
+// use the *_future / *_async forms. A caller already on the session's
+// executor pays no hop at all. To use several cores, run one io_context per
+// core with one session each (shard per core, as Seastar and ScyllaDB do);
+// prepared statements may be shared between them.
 //
 // Nothing blocks: connecting, metadata refresh, reconnection, paging and
 // prepared-statement handling are all asynchronous.
@@ -175,6 +181,10 @@ struct cluster_metadata {
 
 // HDR-style latency histogram: log-linear buckets (1/16 of a power of two, so
 // percentiles are within ~6%), fixed size, no allocation when recording.
+namespace detail {
+class live_histogram;
+}
+
 class latency_histogram {
 public:
     void record(std::chrono::nanoseconds d) noexcept;
@@ -186,6 +196,7 @@ public:
     void reset() noexcept { *this = latency_histogram(); }
 
 private:
+    friend class detail::live_histogram;  // the session's thread-safe twin
     static constexpr int sub_bits = 4;
     static constexpr int buckets = 64 << sub_bits;
     static int index_of(std::uint64_t v) noexcept;
@@ -302,7 +313,8 @@ private:
 // Rows of a query, page by page or row by row. Once a page has been handed
 // out, the next one is already being fetched; a stream never holds more than
 // that one page ahead, so memory is bounded by two pages whatever the result.
-// Use from the session's executor.
+// Use it from one coroutine at a time (any executor: the fetches run on the
+// reader's and hand their requests to the session).
 class page_stream {
 public:
     page_stream() = default;

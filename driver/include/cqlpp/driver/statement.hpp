@@ -24,10 +24,12 @@
 #include "cqlpp/protocol/requests.hpp"
 #include "cqlpp/protocol/result.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -162,9 +164,33 @@ struct prepared_data {
     std::shared_ptr<const column_set> marker_names;  // name -> marker index
     bool is_lwt = false;    // IF ... : plans keep replica order (fewer Paxos contentions)
     bool is_write = false;  // INSERT / UPDATE / DELETE (for the retry policy)
-    // Mutable on the session's executor only (METADATA_CHANGED / re-prepare).
-    protocol::byte_buffer result_metadata_id;
-    std::shared_ptr<const column_set> result_columns;  // null: the result has no rows (or no_metadata)
+
+    // What the statement's rows look like. A session that sees METADATA_CHANGED
+    // (v5) replaces it as a whole while other threads encode from it (a
+    // prepared statement may be shared by every thread of an application), so
+    // it is published through an atomic pointer. Replaced shapes are kept
+    // until the statement goes: a reader may still hold one, and a table's
+    // schema changes rarely.
+    struct result_shape {
+        protocol::byte_buffer metadata_id;
+        std::shared_ptr<const column_set> columns;  // null: the result has no rows (or no_metadata)
+    };
+    const result_shape& shape() const noexcept { return *shape_.load(std::memory_order_acquire); }
+    void set_shape(protocol::byte_buffer metadata_id, std::shared_ptr<const column_set> columns) {
+        auto next = std::make_unique<const result_shape>(result_shape{std::move(metadata_id), std::move(columns)});
+        std::lock_guard lock(shapes_mutex_);
+        shape_.store(next.get(), std::memory_order_release);
+        shapes_.push_back(std::move(next));
+    }
+
+    prepared_data() { set_shape({}, nullptr); }
+    prepared_data(const prepared_data&) = delete;
+    prepared_data& operator=(const prepared_data&) = delete;
+
+private:
+    std::atomic<const result_shape*> shape_{nullptr};
+    std::mutex shapes_mutex_;
+    std::vector<std::unique_ptr<const result_shape>> shapes_;
 };
 }  // namespace detail
 
@@ -384,9 +410,8 @@ public:
     const std::string& keyspace() const noexcept { return p_->keyspace; }
     std::span<const protocol::column_spec> markers() const noexcept { return p_->markers; }
     std::span<const std::uint16_t> partition_key_indices() const noexcept { return p_->pk_indices; }
-    std::shared_ptr<const column_set> result_columns() const noexcept { return p_->result_columns; }
+    std::shared_ptr<const column_set> result_columns() const noexcept { return p_->shape().columns; }
     const protocol::byte_buffer& id() const noexcept { return p_->id; }
-    const std::shared_ptr<detail::prepared_data>& data() const noexcept { return p_; }
     explicit operator bool() const noexcept { return p_ != nullptr; }
 
 private:
