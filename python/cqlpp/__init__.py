@@ -125,7 +125,7 @@ def _bridge_for(loop):
     for other in [l for l in _bridges if l.is_closed()]:  # loops closed since: drop their queues
         _bridges.pop(other).close()
     b = _cqlpp.Bridge()
-    b.set_flush(loop.call_soon, b.flush)  # requests of one loop iteration start together
+    b.set_loop(loop, b.flush)  # requests of one loop iteration start together
     try:
         loop.add_reader(b.fileno(), b.drain)
     except NotImplementedError:  # no add_reader: one call_soon_threadsafe per batch
@@ -151,15 +151,6 @@ async def _rows(rows):
         if out is not None:
             return out
         await asyncio.sleep(0)
-
-
-async def _await(fut, handle):
-    try:
-        return await fut
-    except asyncio.CancelledError:
-        if handle is not None:
-            handle.cancel()  # cancelling the awaiting task cancels the request
-        raise
 
 
 # ---- statements -------------------------------------------------------------------------
@@ -355,10 +346,11 @@ class AsyncResultStream:
         self.pages_fetched = 0
 
     async def _fetch(self):
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        h = self._session._engine.next_page(self._native, _bridge_for(loop), fut, self._factory)
-        rows, done, ps = await _await(fut, h)
+        # The engine's calls return a native awaitable (_cqlpp.Request): awaited
+        # as a Future is, resolved by the loop's Bridge, and cancelling the
+        # awaiting task cancels the request.
+        bridge = _bridge_for(asyncio.get_running_loop())
+        rows, done, ps = await self._session._engine.next_page(self._native, bridge, self._factory)
         rows = await _rows(rows)
         self._done = done
         self.paging_state = ps
@@ -447,10 +439,7 @@ class Session:
         p = self._prepared.get(key)
         if p is not None:
             return p
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        h = self._engine.prepare(self._native, _bridge_for(loop), fut, query, keyspace or "")
-        native = await _await(fut, h)
+        native = await self._engine.prepare(self._native, _bridge_for(asyncio.get_running_loop()), query, keyspace or "")
         p = PreparedStatement(native, self)
         if len(self._prepared) > 4096:
             self._prepared.clear()
@@ -518,16 +507,11 @@ class Session:
         else:
             opts = self._options(stmt, consistency, serial_consistency, page_size, paging_state, timeout, idempotent,
                                  timestamp)
-        fut = loop.create_future()
         if type(native) is str:
-            h = self._engine.execute_simple(self._native, bridge, fut, native, opts, factory)
+            req = self._engine.execute_simple(self._native, bridge, native, opts, factory)
         else:
-            h = self._engine.execute_bound(self._native, bridge, fut, native, values, opts, factory)
-        try:
-            rows, ps, names, coordinator, warnings = await fut
-        except asyncio.CancelledError:
-            h.cancel()  # cancelling the awaiting task cancels the request
-            raise
+            req = self._engine.execute_bound(self._native, bridge, native, values, opts, factory)
+        rows, ps, names, coordinator, warnings = await req  # cancelling this task cancels the request
         if type(rows) is _PendingRows:
             rows = await _rows(rows)
         return ResultSet(self, query, parameters,
@@ -548,9 +532,8 @@ class Session:
         opts = _opts(_cl(consistency if consistency is not None else batch.consistency_level),
                      serial_consistency if serial_consistency is not None else batch.serial_consistency_level,
                      None, None, timeout if timeout is not None else self.default_timeout, idempotent, timestamp)
-        fut = loop.create_future()
-        h = self._engine.execute_batch(self._native, _bridge_for(loop), fut, batch.batch_type, entries, opts)
-        rows, ps, names, coordinator, warnings = await _await(fut, h)
+        rows, ps, names, coordinator, warnings = await self._engine.execute_batch(
+            self._native, _bridge_for(loop), batch.batch_type, entries, opts)
         rows = await _rows(rows)
         return ResultSet(self, batch, None, None, None, rows, ps, names, coordinator, warnings)
 
@@ -568,10 +551,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        self._engine.close_session(self._native, _bridge_for(loop), fut)
-        await fut
+        await self._engine.close_session(self._native, _bridge_for(asyncio.get_running_loop()))
 
     shutdown = close
 
@@ -592,15 +572,12 @@ class Session:
     async def _bulk(self, op, keyspace, table, progress=None, concurrency=0, page_size=5000, splits=0,
                     server_side_count=True, format="csv", output_dir=None, inputs=(), run_dir=None,
                     resume=False, consistency=None, progress_interval=1.0):
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
         o = dict(keyspace=keyspace, table=table, concurrency=concurrency, page_size=page_size, splits=splits,
                  server_side_count=server_side_count, format=format,
                  output_dir=None if output_dir is None else str(output_dir),
                  inputs=[str(i) for i in inputs], run_dir=None if run_dir is None else str(run_dir),
                  resume=resume, consistency=_cl(consistency), progress_interval=progress_interval)
-        h = self._engine.bulk(self._native, _bridge_for(loop), fut, op, o, progress)
-        return await _await(fut, h)
+        return await self._engine.bulk(self._native, _bridge_for(asyncio.get_running_loop()), op, o, progress)
 
     async def count(self, keyspace, table, **kw):
         return await self._bulk("count", keyspace, table, **kw)
@@ -689,16 +666,14 @@ class Cluster:
     async def connect(self, keyspace=None):
         if self._engine is None:
             self._engine = _cqlpp.Engine()
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        self._engine.connect(_bridge_for(loop), fut, dict(
+        req = self._engine.connect(_bridge_for(asyncio.get_running_loop()), dict(
             contact_points=self.contact_points, port=self.port, keyspace=keyspace,
             protocol_version=self.protocol_version, compression=self.compression,
             username=self.auth[0] if self.auth else None, password=self.auth[1] if self.auth else None,
             tls=self._tls, connect_timeout=self.connect_timeout, request_timeout=self.request_timeout,
             consistency=_cl(self.consistency), page_size=self.page_size,
             connections_per_host=self.connections_per_host, fetch_schema=self.fetch_schema))
-        native = await fut
+        native = await req
         s = Session(self, native)
         self._sessions.append(s)
         return s

@@ -9,10 +9,12 @@
 // loop). The push that finds that stack empty writes the loop's eventfd,
 // which the loop watches with add_reader: one wake-up per batch. The loop
 // then drains the stack under one GIL acquisition per callback, turning rows
-// into Python objects and resolving the futures. A callback is bounded (the
-// loop's other callbacks and timers must not wait): a drain stops after
-// drain_budget or drain_max_jobs and wakes the loop again for the rest, and a large page is
-// converted a slice at a time (row_builder, PendingRows).
+// into Python objects and resolving the request objects (request_obj, the
+// awaitables in place of asyncio Futures), whose awaiting tasks it resumes
+// directly. A callback is bounded (the loop's other callbacks and timers must
+// not wait): a drain stops after drain_budget or drain_max_jobs and wakes the
+// loop again for the rest, and a large page is converted a slice at a time
+// (row_builder, PendingRows).
 #include "codec.hpp"
 
 #include "cqlpp/bulk/operations.hpp"
@@ -99,24 +101,40 @@ void release_from_any_thread(PyObject*& o) {
 struct bridge_core;
 struct engine;
 
+// Takes a job's reference to its request object (GIL held). A pending request
+// is kept alive by its job, which the cyclic collector cannot see, so it is
+// only tracked from here on (see request_new), if anything else still holds it.
+PyObject* take_request_ref(PyObject*& req) {
+    if (req && Py_REFCNT(req) > 1 && !PyObject_GC_IsTracked(req)) PyObject_GC_Track(req);
+    return std::exchange(req, nullptr);
+}
+void drop_request_ref(PyObject*& req) { Py_XDECREF(take_request_ref(req)); }  // and releases it
+
 // ---- jobs --------------------------------------------------------------------------
 
 struct job {
     std::atomic<int> refs{1};
     job* next = nullptr;
-    PyObject* future = nullptr;   // strong; cleared under the GIL when resolved
+    PyObject* req = nullptr;  // strong: the request object awaited (a request_obj); cleared under the GIL when resolved
     std::shared_ptr<bridge_core> bridge;
     std::weak_ptr<engine> target;  // while queued on its bridge, not yet submitted (weak: see connect_job)
     asio::cancellation_signal cancel;
-    bool finished = false;  // I/O thread only
+    bool finished = false;         // I/O thread only
+    bool cancelled_early = false;  // I/O thread only: cancelled before it started (never starts)
 
-    virtual ~job() { release_from_any_thread(future); }
-    // GIL held, future not done: the value to set (new ref), or null with
-    // *exc set to the exception instance (new ref) to deliver.
+    virtual ~job() {
+        if (!req) return;
+        if (finalizing()) return;  // the interpreter is going away: leak rather than touch it
+        PyGILState_STATE g = PyGILState_Ensure();
+        drop_request_ref(req);
+        PyGILState_Release(g);
+    }
+    // GIL held, request not done: its value (new ref), or null with *exc set
+    // to the exception instance (new ref) to deliver.
     virtual PyObject* value(PyObject** exc) = 0;
     // GIL held: drop every Python reference (resolved, or given up).
-    virtual void clear_python() { Py_CLEAR(future); }
-    // Jobs without a future (progress reports) run here instead.
+    virtual void clear_python() { drop_request_ref(req); }
+    // Jobs without a request object (progress reports) run here instead.
     virtual void run_callback() {}
     // I/O thread: start the operation.
     virtual void start(engine& e) = 0;
@@ -160,6 +178,7 @@ struct bridge_core {
     // that thread per batch instead of per request (each cost a context switch
     // on a busy machine). Loop thread only, GIL held.
     job* pending = nullptr;  // newest first
+    PyObject* loop = nullptr;  // the requests' get_loop(); cleared by close
     PyObject* call_soon = nullptr;
     PyObject* flush_cb = nullptr;
 
@@ -170,6 +189,7 @@ struct bridge_core {
     ~bridge_core() {
         if (efd >= 0) ::close(efd);
         release_from_any_thread(wake_cb);
+        release_from_any_thread(loop);
         release_from_any_thread(call_soon);
         release_from_any_thread(flush_cb);
     }
@@ -226,19 +246,452 @@ void job::complete() {
     b->push(this);
 }
 
+// ---- the awaitable: one per request, in place of an asyncio.Future ------------------------
+
+// What `await engine.execute_...(...)` waits on. Towards an asyncio Task it is a
+// Future (the `_asyncio_future_blocking` protocol of asyncio/tasks.py: get_loop,
+// add_done_callback, result, cancel ...), but the drain that resolves it calls
+// the awaiting task's wake-up itself, inside the loop callback it already runs
+// in: no asyncio.Future, no call_soon Handle and no extra loop iteration per
+// request. Callbacks of a request resolved anywhere else (cancel, a request
+// that cannot start) are scheduled with call_soon, as a Future's are. The
+// awaiting coroutine gets the value through am_send (no StopIteration).
+// Loop thread, GIL held.
+struct request_obj {
+    PyObject_HEAD
+    job* j;                       // a reference while pending: cancel reaches the native request through it
+    std::shared_ptr<engine> eng;  // while pending (constructed in place by request_new)
+    PyObject* loop;
+    PyObject* value;  // done: the result
+    PyObject* exc;    // done: the exception instance, or null
+    PyObject* cb;     // the first done callback (the awaiting Task's wake-up) and its context
+    PyObject* cb_ctx;
+    PyObject* more;  // further callbacks: a list of (callback, context), or null
+    PyObject* cancel_msg;
+    std::uint8_t state;
+    bool blocking;  // _asyncio_future_blocking
+};
+constexpr std::uint8_t req_pending = 0, req_done = 1, req_cancelled = 2;
+
+struct asyncio_names {
+    PyObject* cancelled_error = nullptr;
+    PyObject* invalid_state_error = nullptr;
+    PyObject* call_soon = nullptr;
+    PyObject* call_exception_handler = nullptr;
+    PyObject* context_kwnames = nullptr;  // ("context",)
+    PyObject* s_message = nullptr;
+    PyObject* s_exception = nullptr;
+};
+asyncio_names& aio() {
+    static asyncio_names a;
+    return a;
+}
+
+extern PyTypeObject request_type;
+void post_cancel(const std::shared_ptr<engine>& e, job* j);  // after engine
+
+request_obj* as_request(PyObject* o) { return reinterpret_cast<request_obj*>(o); }
+
+// New reference, pending, holding a reference to `j`; null with an exception set.
+// Not tracked by the cyclic collector yet: while pending, its job holds it, so
+// no collection could free it, and tracked, each young collection that finds
+// it in flight would move it a generation up, towards the full collections
+// (milliseconds) that such promotions trigger. drop_request_ref tracks it.
+PyObject* request_new(PyObject* loop, std::shared_ptr<engine> e, job* j) {
+    request_obj* r = PyObject_GC_New(request_obj, &request_type);
+    if (!r) return nullptr;
+    new (&r->eng) std::shared_ptr<engine>(std::move(e));
+    j->retain();
+    r->j = j;
+    r->loop = Py_NewRef(loop);
+    r->value = r->exc = r->cb = r->cb_ctx = r->more = r->cancel_msg = nullptr;
+    r->state = req_pending;
+    r->blocking = false;
+    return reinterpret_cast<PyObject*>(r);
+}
+
+// Resolved or cancelled: the native side is no longer needed from here.
+void request_drop_native(request_obj* r) {
+    if (job* j = std::exchange(r->j, nullptr)) j->release();
+    r->eng.reset();
+}
+
+// loop.call_soon(cb, r, context=ctx). False with an exception set.
+bool request_schedule(request_obj* r, PyObject* cb, PyObject* ctx) {
+    PyObject* args[] = {r->loop, cb, reinterpret_cast<PyObject*>(r), ctx};
+    PyObject* res = PyObject_VectorcallMethod(aio().call_soon, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                              aio().context_kwnames);
+    Py_XDECREF(res);
+    return res != nullptr;
+}
+
+// Runs cb(r) in ctx now, as the loop runs a Handle: an exception goes to the
+// loop's exception handler, except KeyboardInterrupt and SystemExit, which
+// propagate (false with the exception set).
+bool request_run_now(request_obj* r, PyObject* cb, PyObject* ctx) {
+    if (PyContext_Enter(ctx) < 0) {  // the context is entered already (shared): leave it to the loop
+        PyErr_Clear();
+        if (request_schedule(r, cb, ctx)) return true;
+        PyErr_WriteUnraisable(cb);
+        return true;
+    }
+    PyObject* res = PyObject_CallOneArg(cb, reinterpret_cast<PyObject*>(r));
+    PyObject *t = nullptr, *v = nullptr, *tb = nullptr;
+    if (!res) PyErr_Fetch(&t, &v, &tb);
+    if (PyContext_Exit(ctx) < 0) PyErr_Clear();
+    if (res) {
+        Py_DECREF(res);
+        return true;
+    }
+    if (PyErr_GivenExceptionMatches(t, PyExc_KeyboardInterrupt) || PyErr_GivenExceptionMatches(t, PyExc_SystemExit)) {
+        PyErr_Restore(t, v, tb);
+        return false;
+    }
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (v && tb) PyException_SetTraceback(v, tb);
+    PyObject* d = PyDict_New();
+    PyObject* msg = PyUnicode_FromFormat("Exception in callback %R", cb);
+    bool reported = false;
+    if (d && msg && v && PyDict_SetItem(d, aio().s_message, msg) == 0 && PyDict_SetItem(d, aio().s_exception, v) == 0) {
+        PyObject* args[] = {r->loop, d};
+        PyObject* h = PyObject_VectorcallMethod(aio().call_exception_handler, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                                nullptr);
+        reported = h != nullptr;
+        Py_XDECREF(h);
+    }
+    if (!reported) {
+        PyErr_Clear();
+        PyErr_Restore(Py_XNewRef(t), Py_XNewRef(v), Py_XNewRef(tb));
+        PyErr_WriteUnraisable(cb);
+    }
+    Py_XDECREF(d);
+    Py_XDECREF(msg);
+    Py_XDECREF(t);
+    Py_XDECREF(v);
+    Py_XDECREF(tb);
+    return true;
+}
+
+// Hands the callbacks their turn: now (`direct`: the caller is a loop
+// callback, not inside a task) or through call_soon. False with an exception
+// set (KeyboardInterrupt/SystemExit when direct; call_soon failing otherwise).
+bool request_fire(request_obj* r, bool direct) {
+    PyObject* cb = std::exchange(r->cb, nullptr);
+    PyObject* ctx = std::exchange(r->cb_ctx, nullptr);
+    PyObject* more = std::exchange(r->more, nullptr);
+    bool ok = true;
+    if (cb) ok = direct ? request_run_now(r, cb, ctx) : request_schedule(r, cb, ctx);
+    Py_XDECREF(cb);
+    Py_XDECREF(ctx);
+    if (more) {
+        for (Py_ssize_t i = 0; ok && i < PyList_GET_SIZE(more); ++i) {
+            PyObject* item = PyList_GET_ITEM(more, i);
+            PyObject* c = PyTuple_GET_ITEM(item, 0);
+            PyObject* x = PyTuple_GET_ITEM(item, 1);
+            ok = direct ? request_run_now(r, c, x) : request_schedule(r, c, x);
+        }
+        Py_DECREF(more);
+    }
+    return ok;
+}
+
+// Resolves a pending request with `value` or `exc` (stolen; one of them set).
+// A request done already (cancelled) drops them. False with an exception set:
+// see request_fire.
+bool request_resolve(request_obj* r, PyObject* value, PyObject* exc, bool direct) {
+    if (r->state != req_pending) {
+        Py_XDECREF(value);
+        Py_XDECREF(exc);
+        return true;
+    }
+    r->value = value;
+    r->exc = exc;
+    r->state = req_done;
+    request_drop_native(r);
+    return request_fire(r, direct);
+}
+
+PyObject* request_cancelled_error(request_obj* r) {
+    return r->cancel_msg ? PyObject_CallOneArg(aio().cancelled_error, r->cancel_msg)
+                         : PyObject_CallNoArgs(aio().cancelled_error);
+}
+
+// Sets the exception a done request raises.
+void request_raise(request_obj* r) {
+    if (r->state == req_cancelled) {
+        if (PyObject* e = request_cancelled_error(r)) {
+            PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(e)), e);
+            Py_DECREF(e);
+        }
+        return;
+    }
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(r->exc)), r->exc);
+}
+
+PySendResult request_send(PyObject* self, PyObject*, PyObject** result) {
+    request_obj* r = as_request(self);
+    if (r->state == req_pending) {
+        if (r->blocking) {  // resumed while still pending: not awaited through a Task
+            PyErr_SetString(PyExc_RuntimeError, "await wasn't used with future");
+            *result = nullptr;
+            return PYGEN_ERROR;
+        }
+        r->blocking = true;
+        *result = Py_NewRef(self);
+        return PYGEN_NEXT;
+    }
+    if (r->state == req_done && !r->exc) {
+        *result = Py_NewRef(r->value);
+        return PYGEN_RETURN;
+    }
+    request_raise(r);
+    *result = nullptr;
+    return PYGEN_ERROR;
+}
+
+PyObject* request_iternext(PyObject* self) {
+    PyObject* out = nullptr;
+    switch (request_send(self, Py_None, &out)) {
+        case PYGEN_NEXT: return out;
+        case PYGEN_RETURN:
+            _PyGen_SetStopIterationValue(out);
+            Py_DECREF(out);
+            return nullptr;
+        default: return nullptr;
+    }
+}
+
+PyObject* request_self(PyObject* self) { return Py_NewRef(self); }
+
+PyObject* request_done(PyObject* self, PyObject*) { return PyBool_FromLong(as_request(self)->state != req_pending); }
+PyObject* request_is_cancelled(PyObject* self, PyObject*) {
+    return PyBool_FromLong(as_request(self)->state == req_cancelled);
+}
+PyObject* request_get_loop(PyObject* self, PyObject*) { return Py_NewRef(as_request(self)->loop); }
+
+PyObject* request_result(PyObject* self, PyObject*) {
+    request_obj* r = as_request(self);
+    if (r->state == req_pending) {
+        PyErr_SetString(aio().invalid_state_error, "Result is not ready.");
+        return nullptr;
+    }
+    if (r->state == req_done && !r->exc) return Py_NewRef(r->value);
+    request_raise(r);
+    return nullptr;
+}
+
+PyObject* request_exception(PyObject* self, PyObject*) {
+    request_obj* r = as_request(self);
+    if (r->state == req_pending) {
+        PyErr_SetString(aio().invalid_state_error, "Exception is not set.");
+        return nullptr;
+    }
+    if (r->state == req_cancelled) {
+        request_raise(r);
+        return nullptr;
+    }
+    return Py_NewRef(r->exc ? r->exc : Py_None);
+}
+
+// add_done_callback(fn, *, context=None)
+PyObject* request_add_done_callback(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    request_obj* r = as_request(self);
+    PyObject* ctx = nullptr;
+    const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t i = 0; i < nkw; ++i) {
+        if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, i), "context") != 0) {
+            PyErr_Format(PyExc_TypeError, "add_done_callback() got an unexpected keyword argument '%U'",
+                         PyTuple_GET_ITEM(kwnames, i));
+            return nullptr;
+        }
+        ctx = args[nargs + i];
+    }
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "add_done_callback() takes exactly one positional argument");
+        return nullptr;
+    }
+    PyObject* fn = args[0];
+    ctx = (ctx && ctx != Py_None) ? Py_NewRef(ctx) : PyContext_CopyCurrent();
+    if (!ctx) return nullptr;
+    if (r->state != req_pending) {
+        const bool ok = request_schedule(r, fn, ctx);
+        Py_DECREF(ctx);
+        if (!ok) return nullptr;
+        Py_RETURN_NONE;
+    }
+    if (!r->cb) {
+        r->cb = Py_NewRef(fn);
+        r->cb_ctx = ctx;
+        Py_RETURN_NONE;
+    }
+    if (!r->more && !(r->more = PyList_New(0))) {
+        Py_DECREF(ctx);
+        return nullptr;
+    }
+    PyObject* item = PyTuple_Pack(2, fn, ctx);
+    Py_DECREF(ctx);
+    if (!item) return nullptr;
+    const int rc = PyList_Append(r->more, item);
+    Py_DECREF(item);
+    if (rc < 0) return nullptr;
+    Py_RETURN_NONE;
+}
+
+// remove_done_callback(fn) -> how many were removed
+PyObject* request_remove_done_callback(PyObject* self, PyObject* fn) {
+    request_obj* r = as_request(self);
+    Py_ssize_t removed = 0;
+    if (r->cb) {
+        const int eq = PyObject_RichCompareBool(r->cb, fn, Py_EQ);
+        if (eq < 0) return nullptr;
+        if (eq) {
+            Py_CLEAR(r->cb);
+            Py_CLEAR(r->cb_ctx);
+            ++removed;
+        }
+    }
+    if (r->more) {
+        PyObject* keep = PyList_New(0);
+        if (!keep) return nullptr;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(r->more); ++i) {
+            PyObject* item = PyList_GET_ITEM(r->more, i);
+            const int eq = PyObject_RichCompareBool(PyTuple_GET_ITEM(item, 0), fn, Py_EQ);
+            if (eq < 0 || (!eq && PyList_Append(keep, item) < 0)) {
+                Py_DECREF(keep);
+                return nullptr;
+            }
+            removed += eq;
+        }
+        Py_SETREF(r->more, keep);
+    }
+    return PyLong_FromSsize_t(removed);
+}
+
+// cancel(msg=None): cancels the native request too.
+PyObject* request_cancel(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    request_obj* r = as_request(self);
+    PyObject* msg = nargs > 0 ? args[0] : nullptr;
+    const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t i = 0; i < nkw; ++i) {
+        if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, i), "msg") != 0 || nargs > 0) {
+            PyErr_SetString(PyExc_TypeError, "cancel() takes one optional argument, msg");
+            return nullptr;
+        }
+        msg = args[nargs + i];
+    }
+    if (nargs > 1) {
+        PyErr_SetString(PyExc_TypeError, "cancel() takes one optional argument, msg");
+        return nullptr;
+    }
+    if (r->state != req_pending) Py_RETURN_FALSE;
+    r->state = req_cancelled;
+    if (msg && msg != Py_None) r->cancel_msg = Py_NewRef(msg);
+    if (r->j && r->eng) post_cancel(r->eng, r->j);
+    request_drop_native(r);
+    if (!request_fire(r, false)) return nullptr;
+    Py_RETURN_TRUE;
+}
+
+PyObject* request_get_blocking(PyObject* self, void*) { return PyBool_FromLong(as_request(self)->blocking); }
+int request_set_blocking(PyObject* self, PyObject* v, void*) {
+    if (!v) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete _asyncio_future_blocking");
+        return -1;
+    }
+    const int t = PyObject_IsTrue(v);
+    if (t < 0) return -1;
+    as_request(self)->blocking = t != 0;
+    return 0;
+}
+PyObject* request_get_loop_attr(PyObject* self, void*) { return Py_NewRef(as_request(self)->loop); }
+
+int request_traverse(PyObject* self, visitproc visit, void* arg) {
+    request_obj* r = as_request(self);
+    Py_VISIT(r->loop);
+    Py_VISIT(r->value);
+    Py_VISIT(r->exc);
+    Py_VISIT(r->cb);
+    Py_VISIT(r->cb_ctx);
+    Py_VISIT(r->more);
+    Py_VISIT(r->cancel_msg);
+    return 0;
+}
+
+int request_clear(PyObject* self) {
+    request_obj* r = as_request(self);
+    Py_CLEAR(r->loop);
+    Py_CLEAR(r->value);
+    Py_CLEAR(r->exc);
+    Py_CLEAR(r->cb);
+    Py_CLEAR(r->cb_ctx);
+    Py_CLEAR(r->more);
+    Py_CLEAR(r->cancel_msg);
+    return 0;
+}
+
+void request_dealloc(PyObject* self) {
+    request_obj* r = as_request(self);
+    PyObject_GC_UnTrack(self);
+    request_clear(self);
+    request_drop_native(r);
+    r->eng.~shared_ptr();
+    PyObject_GC_Del(self);
+}
+
+PyMethodDef request_methods[] = {
+    {"done", request_done, METH_NOARGS, nullptr},
+    {"cancelled", request_is_cancelled, METH_NOARGS, nullptr},
+    {"result", request_result, METH_NOARGS, nullptr},
+    {"exception", request_exception, METH_NOARGS, nullptr},
+    {"get_loop", request_get_loop, METH_NOARGS, nullptr},
+    {"add_done_callback", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(request_add_done_callback)),
+     METH_FASTCALL | METH_KEYWORDS, nullptr},
+    {"remove_done_callback", request_remove_done_callback, METH_O, nullptr},
+    {"cancel", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(request_cancel)), METH_FASTCALL | METH_KEYWORDS,
+     "Cancel the request (the native one too)."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyGetSetDef request_getset[] = {
+    {"_asyncio_future_blocking", request_get_blocking, request_set_blocking, nullptr, nullptr},
+    {"_loop", request_get_loop_attr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+PyAsyncMethods request_async = {request_self, nullptr, nullptr, request_send};
+
+PyTypeObject request_type = [] {
+    PyTypeObject t{PyVarObject_HEAD_INIT(nullptr, 0)};
+    t.tp_name = "cqlpp._cqlpp.Request";
+    t.tp_basicsize = sizeof(request_obj);
+    t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;
+    t.tp_doc = "A request in flight, awaited as an asyncio Future is.";
+    t.tp_dealloc = request_dealloc;
+    t.tp_traverse = request_traverse;
+    t.tp_clear = request_clear;
+    t.tp_as_async = &request_async;
+    t.tp_iter = request_self;
+    t.tp_iternext = request_iternext;
+    t.tp_methods = request_methods;
+    t.tp_getset = request_getset;
+    return t;
+}();
+
 // The work one drain does before leaving the rest to another loop iteration.
+// The drain runs the awaiting tasks' next steps itself (see request_obj), so
+// the budget bounds those too.
 constexpr std::chrono::microseconds drain_budget{500};
-// Each resolved future wakes a task that runs in the loop's next iteration
-// (tens of microseconds each: a whole batch would make that iteration long).
 constexpr std::size_t drain_max_jobs = 16;
 
 // Resolves the finished jobs of this loop, oldest first, for up to
-// drain_budget or drain_max_jobs (at least one job); the loop is woken again for the rest.
-// GIL held (called by the loop).
-std::size_t drain(bridge_core& b) {
+// drain_budget or drain_max_jobs (at least one job); the loop is woken again
+// for the rest. False with KeyboardInterrupt/SystemExit set (raised by a
+// woken task: it propagates, as from a Handle). GIL held, called by the loop
+// as a callback of its own (never inside a task).
+bool drain(bridge_core& b, std::size_t& done) {
     std::uint64_t n;
     [[maybe_unused]] auto r = ::read(b.efd, &n, sizeof n);
-    std::size_t done = 0;
+    done = 0;
     job* list = std::exchange(b.deferred, nullptr);
     if (job* fresh = b.take_all()) {
         job** tail = &list;
@@ -246,9 +699,6 @@ std::size_t drain(bridge_core& b) {
         *tail = fresh;
     }
     const auto until = std::chrono::steady_clock::now() + drain_budget;
-    static PyObject* s_done = PyUnicode_InternFromString("done");
-    static PyObject* s_set_result = PyUnicode_InternFromString("set_result");
-    static PyObject* s_set_exception = PyUnicode_InternFromString("set_exception");
     for (job* j = list; j;) {
         if (done > 0 && (done == drain_max_jobs || std::chrono::steady_clock::now() >= until)) {
             b.deferred = j;
@@ -256,11 +706,12 @@ std::size_t drain(bridge_core& b) {
             break;
         }
         job* next = j->next;
-        if (!j->future) {
+        bool ok = true;
+        // The job lets go of its request before the awaiting task resumes (in resolve).
+        PyObject* req = take_request_ref(j->req);
+        if (!req) {
             j->run_callback();
-        } else {
-            // No done() call first: a future is rarely done (cancelled) before its
-            // result, and set_result then fails with InvalidStateError, dropped here.
+        } else if (as_request(req)->state == req_pending) {  // else cancelled: nothing to deliver
             PyObject* exc = nullptr;
             PyObject* v = nullptr;
             try {
@@ -278,34 +729,22 @@ std::size_t drain(bridge_core& b) {
                 Py_XDECREF(tb);
                 exc = val;
             }
-            PyObject* args[] = {j->future, v ? v : exc};
-            PyObject* res = PyObject_VectorcallMethod(v ? s_set_result : s_set_exception, args,
-                                                      2 | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
-            if (!res) {
-                PyObject *t, *val, *tb;
-                PyErr_Fetch(&t, &val, &tb);
-                PyObject* d = PyObject_CallMethodNoArgs(j->future, s_done);
-                if (!d) PyErr_Clear();
-                if (d == Py_True) {  // cancelled meanwhile: nothing to deliver
-                    Py_XDECREF(t);
-                    Py_XDECREF(val);
-                    Py_XDECREF(tb);
-                } else {
-                    PyErr_Restore(t, val, tb);
-                    PyErr_WriteUnraisable(j->future);
-                }
-                Py_XDECREF(d);
-            }
-            Py_XDECREF(res);
-            Py_XDECREF(v);
-            Py_XDECREF(exc);
+            ok = request_resolve(as_request(req), v, exc, true);
         }
+        Py_XDECREF(req);
         j->clear_python();
         j->release();
         j = next;
         ++done;
+        if (!ok) {
+            if (j) {
+                b.deferred = j;
+                b.wake();
+            }
+            return false;
+        }
     }
-    return done;
+    return true;
 }
 
 // ---- the engine: the I/O thread -------------------------------------------------------
@@ -351,7 +790,9 @@ struct engine {
         while (rev) {
             job* n = rev->next;
             rev->next = nullptr;
-            rev->start(*this);  // the job's in-flight reference (taken by submit) moves to its handler
+            // The job's in-flight reference (taken by submit) moves to its handler.
+            if (rev->cancelled_early) rev->complete();
+            else rev->start(*this);
             rev = n;
         }
     }
@@ -371,20 +812,31 @@ struct engine {
     }
 };
 
+// Cancels `j` on the I/O thread of `e`, unless it has finished; a job not
+// started yet (a request cancelled in the loop iteration that made it, still
+// queued for the flush) never starts.
+void post_cancel(const std::shared_ptr<engine>& e, job* j) {
+    if (e->stopped.load()) return;
+    j->retain();
+    asio::post(e->io, [jr = job_ref(j)] {
+        if (jr->finished) return;
+        jr->cancelled_early = true;  // read by start_submitted if it has not started yet
+        jr->cancel.emit(asio::cancellation_type::terminal);
+    });
+}
+
 // ---- batched submission (see bridge_core::pending) ---------------------------------
 
-// GIL held, loop thread: fails the request of a job that cannot start.
+// GIL held, loop thread (possibly inside a task: the callbacks are scheduled):
+// fails the request of a job that cannot start.
 void fail_unstarted(job* j, const char* msg) {
-    static PyObject* s_set_exception = PyUnicode_InternFromString("set_exception");
     PyObject* exc = PyObject_CallFunction(PyExc_RuntimeError, "s", msg);
-    if (exc && j->future) {
-        PyObject* args[] = {j->future, exc};
-        PyObject* r = PyObject_VectorcallMethod(s_set_exception, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
-        if (!r) PyErr_Clear();  // the future was cancelled meanwhile
-        Py_XDECREF(r);
+    if (exc && j->req) {
+        if (!request_resolve(as_request(j->req), nullptr, exc, false)) PyErr_WriteUnraisable(j->req);
+    } else {
+        if (!exc) PyErr_Clear();
+        Py_XDECREF(exc);
     }
-    if (!exc) PyErr_Clear();
-    Py_XDECREF(exc);
     j->clear_python();
 }
 
@@ -632,16 +1084,30 @@ public:
     bool fill(std::chrono::nanoseconds budget) {
         const std::size_t slice = std::max<std::size_t>(1, 256 / std::max<std::size_t>(1, rows_.column_count()));
         const auto until = std::chrono::steady_clock::now() + budget;
-        while (!complete()) {
+        // Every row allocated counts towards the collector's next young
+        // collection (one per 700), and each of those moves whatever the
+        // application has in flight a generation up, until a full collection
+        // of the whole heap (several ms) runs: a 5,000-row page made seven.
+        // Rows are made under the GIL with no other Python code running, and
+        // one made of plain values is untracked at once (convert_row): so the
+        // collector waits for the end of this slice, which costs it at most one
+        // young collection instead of one per 700 rows.
+        const int was_enabled = PyGC_Disable();
+        bool ok = true;
+        while (ok && !complete()) {
             const std::size_t end = std::min(rows_.size(), items_.size() + slice);
             for (std::size_t i = items_.size(); i < end; ++i) {
                 PyObject* r = convert_row(rows_[i]);
-                if (!r) return false;
+                if (!r) {
+                    ok = false;
+                    break;
+                }
                 items_.push_back(r);
             }
             if (std::chrono::steady_clock::now() >= until) break;
         }
-        return true;
+        if (was_enabled) PyGC_Enable();
+        return ok;
     }
 
     // complete(): the list (new reference), through the user factory if any;
@@ -1168,12 +1634,17 @@ void progress_job::run_callback() {
 struct py_bridge {
     std::shared_ptr<bridge_core> core = std::make_shared<bridge_core>();
     int fd() const { return core->efd; }
-    std::size_t drain_now() { return drain(*core); }
+    std::size_t drain_now() {
+        std::size_t done = 0;
+        if (!drain(*core, done)) throw py::error_already_set();
+        return done;
+    }
     void flush() { flush_pending(*core); }
     void set_wake(py::object cb) { core->wake_cb = cb.release().ptr(); }
-    // call_soon: the loop's; flush: this bridge's flush (a bound method).
-    void set_flush(py::object call_soon, py::object flush) {
-        Py_XSETREF(core->call_soon, call_soon.release().ptr());
+    // The loop this bridge serves; flush: this bridge's flush (a bound method).
+    void set_loop(py::object loop, py::object flush) {
+        Py_XSETREF(core->call_soon, py::object(loop.attr("call_soon")).release().ptr());
+        Py_XSETREF(core->loop, loop.release().ptr());
         Py_XSETREF(core->flush_cb, flush.release().ptr());
     }
     // The loop is going away: drop what is queued; later completions are dropped on arrival.
@@ -1188,6 +1659,7 @@ struct py_bridge {
         }
         Py_CLEAR(core->call_soon);  // breaks bridge -> flush method -> bridge
         Py_CLEAR(core->flush_cb);
+        Py_CLEAR(core->loop);
         for (job* j = std::exchange(core->deferred, nullptr); j;) {
             job* n = j->next;
             j->clear_python();
@@ -1204,17 +1676,6 @@ struct py_bridge {
     ~py_bridge() { close(); }
 };
 
-struct cancel_handle {
-    std::shared_ptr<engine> eng;
-    job_ref j;
-    void cancel() {
-        if (!j.j || eng->stopped.load()) return;
-        asio::post(eng->io, [j = j] {
-            if (!j->finished) j->cancel.emit(asio::cancellation_type::terminal);
-        });
-    }
-};
-
 struct py_engine {
     std::shared_ptr<engine> e = std::make_shared<engine>();
 
@@ -1229,16 +1690,25 @@ struct py_engine {
         }
     }
 
+    // A job of this engine for the loop of `b`, and the request object its
+    // caller awaits (*out). The job's creation reference is the caller's to
+    // hand on (submit) or release.
     template <class J>
-    J* prepare_job_common(py_bridge& b, py::object fut) {
+    J* new_job(py_bridge& b, py::object& out) {
         if (e->stopped.load()) throw std::runtime_error("the cluster is shut down");
+        if (!b.core->loop) throw std::runtime_error("the event loop of this request is closed");
         auto* j = new J();
         j->bridge = b.core;
-        j->future = fut.release().ptr();
+        j->req = request_new(b.core->loop, e, j);
+        if (!j->req) {
+            j->release();
+            throw py::error_already_set();
+        }
+        out = py::reinterpret_borrow<py::object>(j->req);
         return j;
     }
 
-    void connect(py_bridge& b, py::object fut, py::dict c) {
+    py::object connect(py_bridge& b, py::dict c) {
         drv::session_config cfg;
         cfg.contact_points = c["contact_points"].cast<std::vector<std::string>>();
         cfg.default_port = c["port"].cast<std::uint16_t>();
@@ -1268,25 +1738,28 @@ struct py_engine {
         cfg.page_size = c["page_size"].cast<std::int32_t>();
         cfg.connections_per_host = c["connections_per_host"].cast<std::size_t>();
         cfg.fetch_schema = c["fetch_schema"].cast<bool>();
-        auto* j = prepare_job_common<connect_job>(b, std::move(fut));
+        py::object req;
+        auto* j = new_job<connect_job>(b, req);
         j->eng = e;
         j->cfg = std::move(cfg);
         submit_in_order(*b.core, *e, j);
         j->release();
+        return req;
     }
 };
 
-cancel_handle submit_exec(py_engine& pe, session_handle& sh, py_bridge& b, py::object fut,
-                          std::variant<drv::statement, drv::bound_statement, drv::batch> st, py::object factory,
-                          std::shared_ptr<result_shape> shape = nullptr) {
-    auto* j = pe.prepare_job_common<exec_job>(b, std::move(fut));
+py::object submit_exec(py_engine& pe, session_handle& sh, py_bridge& b,
+                       std::variant<drv::statement, drv::bound_statement, drv::batch> st, py::object factory,
+                       std::shared_ptr<result_shape> shape = nullptr) {
+    py::object req;
+    auto* j = pe.new_job<exec_job>(b, req);
     j->shape = std::move(shape);
     j->s = sh.s;
     j->stmt = std::move(st);
     j->factory = factory.is_none() ? nullptr : factory.release().ptr();
-    cancel_handle h{pe.e, job_ref(j)};  // takes the creation reference
     submit_batched(*b.core, pe.e, j);
-    return h;
+    j->release();
+    return req;
 }
 
 drv::statement simple_statement(const std::string& q, const py::object& opts) {
@@ -1332,7 +1805,7 @@ PYBIND11_MODULE(_cqlpp, m) {
         .def("fileno", &py_bridge::fd)
         .def("drain", &py_bridge::drain_now, "Resolve every finished request of this loop.")
         .def("flush", &py_bridge::flush, "Start the requests queued since the last flush.")
-        .def("set_flush", &py_bridge::set_flush)
+        .def("set_loop", &py_bridge::set_loop)
         .def("set_wake", &py_bridge::set_wake)
         .def("close", &py_bridge::close);
 
@@ -1341,7 +1814,20 @@ PYBIND11_MODULE(_cqlpp, m) {
              "Converts rows for about `budget` seconds: the page's list once all are done, else None.")
         .def("__len__", &pending_rows::size);
 
-    py::class_<cancel_handle>(m, "Request").def("cancel", &cancel_handle::cancel);
+    {
+        auto& a = aio();
+        py::module_ ex = py::module_::import("asyncio.exceptions");
+        a.cancelled_error = py::object(ex.attr("CancelledError")).release().ptr();
+        a.invalid_state_error = py::object(ex.attr("InvalidStateError")).release().ptr();
+        a.call_soon = PyUnicode_InternFromString("call_soon");
+        a.call_exception_handler = PyUnicode_InternFromString("call_exception_handler");
+        a.context_kwnames = py::make_tuple("context").release().ptr();
+        a.s_message = PyUnicode_InternFromString("message");
+        a.s_exception = PyUnicode_InternFromString("exception");
+        if (PyType_Ready(&request_type) < 0) throw py::error_already_set();
+        Py_INCREF(&request_type);
+        m.add_object("Request", reinterpret_cast<PyObject*>(&request_type));
+    }
 
     py::class_<prepared_handle>(m, "Prepared")
         .def_property_readonly("query", [](const prepared_handle& p) { return p.ps.query(); })
@@ -1365,15 +1851,16 @@ PYBIND11_MODULE(_cqlpp, m) {
         .def("shutdown", &py_engine::shutdown)
         .def("connect", &py_engine::connect)
         .def("execute_simple",
-             [](py_engine& e, session_handle& s, py_bridge& b, py::object fut, const std::string& q, py::object opts,
-                py::object factory) { return submit_exec(e, s, b, std::move(fut), simple_statement(q, opts), std::move(factory)); })
+             [](py_engine& e, session_handle& s, py_bridge& b, const std::string& q, py::object opts, py::object factory) {
+                 return submit_exec(e, s, b, simple_statement(q, opts), std::move(factory));
+             })
         .def("execute_bound",
-             [](py_engine& e, session_handle& s, py_bridge& b, py::object fut, const prepared_handle& p, py::object values,
+             [](py_engine& e, session_handle& s, py_bridge& b, const prepared_handle& p, py::object values,
                 py::object opts, py::object factory) {
-                 return submit_exec(e, s, b, std::move(fut), bound_statement(p, values, opts), std::move(factory), p.shape);
+                 return submit_exec(e, s, b, bound_statement(p, values, opts), std::move(factory), p.shape);
              })
         .def("execute_batch",
-             [](py_engine& e, session_handle& s, py_bridge& b, py::object fut, int type, py::list entries, py::object opts) {
+             [](py_engine& e, session_handle& s, py_bridge& b, int type, py::list entries, py::object opts) {
                  drv::batch bt(static_cast<proto::batch_type>(type));
                  for (auto item : entries) {
                      auto t = item.cast<py::tuple>();
@@ -1381,24 +1868,27 @@ PYBIND11_MODULE(_cqlpp, m) {
                      else bt.add(bound_statement(t[0].cast<const prepared_handle&>(), t[1], py::none()));
                  }
                  apply_options(bt.options(), opts);
-                 return submit_exec(e, s, b, std::move(fut), std::move(bt), py::none());
+                 return submit_exec(e, s, b, std::move(bt), py::none());
              })
         .def("prepare",
-             [](py_engine& e, session_handle& s, py_bridge& b, py::object fut, std::string q, std::string ks) {
-                 auto* j = e.prepare_job_common<prepare_job>(b, std::move(fut));
+             [](py_engine& e, session_handle& s, py_bridge& b, std::string q, std::string ks) {
+                 py::object req;
+                 auto* j = e.new_job<prepare_job>(b, req);
                  j->s = s.s;
                  j->query = std::move(q);
                  j->keyspace = std::move(ks);
-                 cancel_handle h{e.e, job_ref(j)};
                  submit_in_order(*b.core, *e.e, j);
-                 return h;
+                 j->release();
+                 return req;
              })
         .def("close_session",
-             [](py_engine& e, session_handle& s, py_bridge& b, py::object fut) {
-                 auto* j = e.prepare_job_common<close_job>(b, std::move(fut));
+             [](py_engine& e, session_handle& s, py_bridge& b) {
+                 py::object req;
+                 auto* j = e.new_job<close_job>(b, req);
                  j->s = s.s;
                  submit_in_order(*b.core, *e.e, j);
                  j->release();
+                 return req;
              })
         .def("open_stream",
              [](py_engine& e, session_handle& s, py::object query, py::object values, py::object opts) {
@@ -1409,16 +1899,17 @@ PYBIND11_MODULE(_cqlpp, m) {
                  return stream_handle{e.e, std::move(st)};
              })
         .def("next_page",
-             [](py_engine& e, stream_handle& sh, py_bridge& b, py::object fut, py::object factory) {
-                 auto* j = e.prepare_job_common<page_job>(b, std::move(fut));
+             [](py_engine& e, stream_handle& sh, py_bridge& b, py::object factory) {
+                 py::object req;
+                 auto* j = e.new_job<page_job>(b, req);
                  j->st = sh.st;
                  j->factory = factory.is_none() ? nullptr : factory.release().ptr();
-                 cancel_handle h{e.e, job_ref(j)};
                  submit_in_order(*b.core, *e.e, j);
-                 return h;
+                 j->release();
+                 return req;
              })
         .def("bulk",
-             [](py_engine& e, session_handle& s, py_bridge& b, py::object fut, std::string op, py::dict o,
+             [](py_engine& e, session_handle& s, py_bridge& b, std::string op, py::dict o,
                 py::object progress) {
                  if (op != "count" && op != "unload" && op != "load" && op != "checksum")
                      throw py::value_error("unknown bulk operation " + op);
@@ -1439,14 +1930,15 @@ PYBIND11_MODULE(_cqlpp, m) {
                      static_cast<std::int64_t>(o["progress_interval"].cast<double>() * 1000));
                  if (!o["consistency"].is_none())
                      opts.consistency = static_cast<proto::consistency>(o["consistency"].cast<int>());
-                 auto* j = e.prepare_job_common<bulk_job>(b, std::move(fut));
+                 py::object req;
+                 auto* j = e.new_job<bulk_job>(b, req);
                  j->s = s.s;
                  j->op = std::move(op);
                  j->opts = std::move(opts);
                  j->progress = progress.is_none() ? nullptr : progress.release().ptr();
-                 cancel_handle h{e.e, job_ref(j)};
                  submit_in_order(*b.core, *e.e, j);
-                 return h;
+                 j->release();
+                 return req;
              })
         .def("metrics",
              [](py_engine& e, session_handle& s) {
