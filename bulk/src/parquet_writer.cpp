@@ -5,6 +5,8 @@
 #include "parquet_format.hpp"
 #include "parquet_thrift.hpp"
 
+#include "cqlpp/protocol/detail/text.hpp"
+
 #include <snappy-c.h>
 #include <xxhash.h>
 #include <zstd.h>
@@ -537,6 +539,7 @@ struct parquet_writer::impl {
     };
     std::vector<mark> marks;  // add_row: each leaf's state before the row, to undo it
     status fault;             // why the last shred() failed
+    cql_value cell_value;     // add_row(cells): a cell the scalar path does not take
     ZSTD_CCtx* zctx = nullptr;
 
     ~impl() {
@@ -674,6 +677,14 @@ struct parquet_writer::impl {
         // if a later value of the row fails).
         const std::size_t at = b.plain.size();
         if (!value_bytes(n, v, b.plain)) return false;
+        commit_value(b, at, r, d);
+        return true;
+    }
+
+    // The value whose PLAIN bytes start at `at` of b.plain: its levels,
+    // dictionary index and statistics.
+    void commit_value(leaf_buf& b, std::size_t at, int r, int d) {
+        const node& n = *b.n;
         const std::string_view val(b.plain.data() + at, b.plain.size() - at);
         if (n.max_def > 0) b.defs.push_back(static_cast<std::uint16_t>(d));
         if (n.max_rep > 0) b.reps.push_back(static_cast<std::uint16_t>(r));
@@ -695,7 +706,93 @@ struct parquet_writer::impl {
             }
         }
         if (b.stats) update_stats(b, val);
+    }
+
+    // A top-level scalar cell straight from its protocol bytes to PLAIN, as
+    // decode_value() then value_bytes() would write it. False, with nothing
+    // written, for what takes the general path: other types, zero-length
+    // (empty) values, and bytes decode_value() rejects (it says why).
+    bool wire_scalar(const node& n, protocol::bytes_view c) {
+        using protocol::detail::load_be16;
+        using protocol::detail::load_be32;
+        using protocol::detail::load_be64;
+        auto& b = bufs[n.leaf];
+        const std::size_t at = b.plain.size();
+        const auto chars = [&] { return std::string_view(reinterpret_cast<const char*>(c.data()), c.size()); };
+        switch (n.type.kind) {
+            case type_kind::boolean:
+                if (c.size() != 1) return false;
+                b.plain.push_back(c[0] != 0 ? 1 : 0);
+                break;
+            case type_kind::tinyint:
+                if (c.size() != 1) return false;
+                put32(b.plain, static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<std::int8_t>(c[0]))));
+                break;
+            case type_kind::smallint:
+                if (c.size() != 2) return false;
+                put32(b.plain, static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<std::int16_t>(load_be16(c.data())))));
+                break;
+            case type_kind::int_:
+            case type_kind::float_:  // the bits, byte order swapped
+                if (c.size() != 4) return false;
+                put32(b.plain, load_be32(c.data()));
+                break;
+            case type_kind::date:
+                if (c.size() != 4) return false;
+                put32(b.plain, static_cast<std::uint32_t>(static_cast<std::int32_t>(protocol::date_to_epoch_days(load_be32(c.data())))));
+                break;
+            case type_kind::bigint:
+            case type_kind::counter:
+            case type_kind::double_:
+                if (c.size() != 8) return false;
+                put64(b.plain, load_be64(c.data()));
+                break;
+            case type_kind::timestamp: {
+                if (c.size() != 8) return false;
+                auto ms = static_cast<std::int64_t>(load_be64(c.data()));
+                if (n.cv == conv::ts_micros && __builtin_mul_overflow(ms, std::int64_t{1000}, &ms)) return false;
+                put64(b.plain, static_cast<std::uint64_t>(ms));
+                break;
+            }
+            case type_kind::text:
+                if (!protocol::detail::is_valid_utf8(chars())) return false;
+                put_bytes(b.plain, c.data(), c.size());
+                break;
+            case type_kind::ascii:
+                if (!protocol::detail::is_ascii(chars())) return false;
+                put_bytes(b.plain, c.data(), c.size());
+                break;
+            case type_kind::blob:
+            case type_kind::custom: put_bytes(b.plain, c.data(), c.size()); break;
+            case type_kind::uuid:
+                if (c.size() != 16) return false;
+                b.plain.append(reinterpret_cast<const char*>(c.data()), 16);
+                break;
+            default: return false;
+        }
+        commit_value(b, at, 0, n.max_def);
         return true;
+    }
+
+    // One cell of a result row into column `col`: nulls and scalars directly,
+    // anything else decoded to a cql_value and shredded. On failure `fault`
+    // holds the whole message (decode_row's words for an undecodable cell).
+    bool shred_cell(std::size_t col, const protocol::value_view& cell) {
+        const node& n = top[col];
+        if (!cell.is_set()) {
+            push_null(n, 0, 0);
+            return true;
+        }
+        if (n.sh == shape::leaf && !cell.bytes.empty() && wire_scalar(n, cell.bytes)) return true;
+        const auto& spec = columns[col];
+        if (auto e = protocol::decode_value(spec.type, cell.bytes, cell_value); e != protocol::errc::ok) {
+            fault = {errc::bad_value, "column \"" + spec.name + "\" (" + protocol::to_cql_name(spec.type) +
+                                          "): undecodable cell: " + std::string(protocol::to_string(e))};
+            return false;
+        }
+        if (shred(n, &cell_value, 0, 0)) return true;
+        fault.message = "column \"" + spec.name + "\": " + fault.message;
+        return false;
     }
 
     // Min/max in the column's Parquet sort order (NaN left out).
@@ -974,6 +1071,9 @@ struct parquet_writer::impl {
         return {};
     }
 
+    template <class Put>
+    status add_row(std::size_t n, Put&& put, std::string& out);
+
     void write_footer(std::string& out) {
         std::string meta;
         thrift::writer w(meta);
@@ -1082,27 +1182,27 @@ parquet_writer::parquet_writer(std::vector<protocol::column_spec> columns, parqu
 
 parquet_writer::~parquet_writer() = default;
 
-status parquet_writer::add_row(std::span<const cql_value> row, std::string& out) {
-    auto& p = *p_;
-    if (p.finished) return {errc::io_error, "parquet writer: add_row after finish"};
-    if (row.size() != p.top.size())
-        return {errc::field_count, "row has " + std::to_string(row.size()) + " values for " +
-                                       std::to_string(p.top.size()) + " columns"};
-    if (!p.started) {
-        p.emit(out, "PAR1");
-        p.started = true;
+// Shared by both add_row forms: `put(i)` shreds column i (false: p.fault says why, whole).
+template <class Put>
+status parquet_writer::impl::add_row(std::size_t n, Put&& put, std::string& out) {
+    if (finished) return {errc::io_error, "parquet writer: add_row after finish"};
+    if (n != top.size())
+        return {errc::field_count, "row has " + std::to_string(n) + " values for " + std::to_string(top.size()) +
+                                       " columns"};
+    if (!started) {
+        emit(out, "PAR1");
+        started = true;
     }
-    auto& marks = p.marks;
-    for (std::size_t i = 0; i < p.bufs.size(); ++i) {
-        const auto& b = p.bufs[i];
+    for (std::size_t i = 0; i < bufs.size(); ++i) {
+        const auto& b = bufs[i];
         marks[i] = {b.plain.size(), b.values, b.entries, b.nulls};
     }
-    for (std::size_t i = 0; i < row.size(); ++i) {
-        if (!p.shred(p.top[i], &row[i], 0, 0)) {
-            for (std::size_t k = 0; k < p.bufs.size(); ++k) {
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!put(i)) {
+            for (std::size_t k = 0; k < bufs.size(); ++k) {
                 // One level per entry (every leaf is under an optional column), one
                 // index per value while the dictionary is on.
-                auto& b = p.bufs[k];
+                auto& b = bufs[k];
                 b.plain.cut(marks[k].plain);
                 b.values = marks[k].values;
                 b.entries = marks[k].entries;
@@ -1111,13 +1211,30 @@ status parquet_writer::add_row(std::span<const cql_value> row, std::string& out)
                 b.reps.cut(b.entries);
                 if (b.dict_on) b.idx.cut(b.values);
             }
-            return {p.fault.code, "column \"" + p.columns[i].name + "\": " + p.fault.message};
+            return std::move(fault);
         }
     }
-    ++p.total_rows;
-    ++p.group_rows;
-    if (p.group_rows >= p.o.row_group_rows || p.buffered >= p.o.row_group_bytes) return p.flush_group(out);
+    ++total_rows;
+    ++group_rows;
+    if (group_rows >= o.row_group_rows || buffered >= o.row_group_bytes) return flush_group(out);
     return {};
+}
+
+status parquet_writer::add_row(std::span<const cql_value> row, std::string& out) {
+    auto& p = *p_;
+    return p.add_row(
+        row.size(),
+        [&](std::size_t i) {
+            if (p.shred(p.top[i], &row[i], 0, 0)) return true;
+            p.fault.message = "column \"" + p.columns[i].name + "\": " + p.fault.message;
+            return false;
+        },
+        out);
+}
+
+status parquet_writer::add_row(std::span<const protocol::value_view> cells, std::string& out) {
+    auto& p = *p_;
+    return p.add_row(cells.size(), [&](std::size_t i) { return p.shred_cell(i, cells[i]); }, out);
 }
 
 status parquet_writer::finish(std::string& out) {

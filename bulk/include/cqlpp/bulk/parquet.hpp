@@ -72,6 +72,11 @@ public:
     // digits); the row is then not written at all. Appends a whole row group
     // to `out` when one is full.
     status add_row(std::span<const protocol::cql_value> row, std::string& out);
+    // The same from the cells of a result row (protocol bytes, null or unset
+    // as null), decoded as decode_row() decodes them but without building
+    // cql_values for scalar columns (the unload's hot path). An undecodable
+    // cell is bad_value with decode_row()'s message.
+    status add_row(std::span<const protocol::value_view> cells, std::string& out);
     // Flushes the last row group and appends the footer. No rows after this.
     status finish(std::string& out);
 
