@@ -185,7 +185,7 @@ public:
                 added = true;
                 return id;
             }
-            if (hash_[s - 1] == h && entry(s - 1) == v) {
+            if (hash_[s - 1] == h && same(entry(s - 1), v)) {
                 added = false;
                 return s - 1;
             }
@@ -215,6 +215,23 @@ private:
         x ^= x >> 29;
         x *= 0xbf58476d1ce4e5b9ull;
         return static_cast<std::uint32_t>(x >> 32);
+    }
+    // Equality, without a memcmp call for the 4- and 8-byte values.
+    static bool same(std::string_view a, std::string_view b) noexcept {
+        if (a.size() != b.size()) return false;
+        if (a.size() == 8) {
+            std::uint64_t x, y;
+            std::memcpy(&x, a.data(), 8);
+            std::memcpy(&y, b.data(), 8);
+            return x == y;
+        }
+        if (a.size() == 4) {
+            std::uint32_t x, y;
+            std::memcpy(&x, a.data(), 4);
+            std::memcpy(&y, b.data(), 4);
+            return x == y;
+        }
+        return a == b;
     }
     std::string_view entry(std::uint32_t id) const noexcept {
         const std::size_t end = id + 1 < off_.size() ? off_[id + 1] : plain_.size();
@@ -755,7 +772,7 @@ struct parquet_writer::impl {
                 break;
             }
             case type_kind::text:
-                if (!protocol::detail::is_valid_utf8(chars())) return false;
+                if (!is_ascii8(c) && !protocol::detail::is_valid_utf8(chars())) return false;
                 put_bytes(b.plain, c.data(), c.size());
                 break;
             case type_kind::ascii:
@@ -772,6 +789,20 @@ struct parquet_writer::impl {
         }
         commit_value(b, at, 0, n.max_def);
         return true;
+    }
+
+    // ASCII (so valid UTF-8), tested 8 bytes at a time: most text is, and
+    // is_valid_utf8() goes byte by byte.
+    static bool is_ascii8(protocol::bytes_view c) noexcept {
+        std::size_t i = 0;
+        std::uint64_t high = 0;
+        for (; i + 8 <= c.size(); i += 8) {
+            std::uint64_t x;
+            std::memcpy(&x, c.data() + i, 8);
+            high |= x;
+        }
+        for (; i < c.size(); ++i) high |= c[i];
+        return (high & 0x8080808080808080ull) == 0;
     }
 
     // One cell of a result row into column `col`: nulls and scalars directly,
