@@ -871,7 +871,7 @@ status iceberg_plan_write(const fs::path& location, const std::vector<protocol::
 }
 
 status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_data_file>& files, iceberg_mode mode,
-                      iceberg_commit_result& out) {
+                      iceberg_commit_result& out, std::string_view job) {
     out = iceberg_commit_result{};
     const fs::path meta_dir = plan.location / "metadata";
     std::error_code ec;
@@ -934,6 +934,21 @@ status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_
         std::uint64_t version = 0;
         json_value md;
         if (auto st = read_metadata(plan.location, version, md); !st) return st;
+        // The job in a snapshot of the version we build on: committed already
+        // (by a concurrent commit, or by one that stopped before saying so).
+        if (const auto* snaps = md.find("snapshots"); !job.empty() && snaps && snaps->type == jk::array)
+            for (const auto& sn : snaps->items) {
+                const auto* sum = sn.find("summary");
+                const auto* j = sum ? sum->find("cqlpp.job") : nullptr;
+                if (j && j->type == jk::string && j->text == job) {
+                    fs::remove(manifest_path, ec);
+                    out.already_committed = true;
+                    out.snapshot_id = jint_or(sn.find("snapshot-id"), 0);
+                    out.sequence_number = jint_or(sn.find("sequence-number"), 0);
+                    out.version = version;
+                    return {};
+                }
+            }
         // The plan's ids were made from version plan.base_version: a schema
         // added since then may have given the same ids to other columns.
         if (version != plan.base_version) {
@@ -1062,6 +1077,7 @@ status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_
         jset(summary, "added-data-files", jstr(std::to_string(files.size())));
         jset(summary, "added-records", jstr(std::to_string(added_rows)));
         jset(summary, "added-files-size", jstr(std::to_string(added_bytes)));
+        if (!job.empty()) jset(summary, "cqlpp.job", jstr(std::string(job)));
         if (mode == iceberg_mode::overwrite && parent >= 0) {
             const auto* ps = find_snapshot(md, parent);
             const auto* psum = ps ? ps->find("summary") : nullptr;

@@ -288,6 +288,52 @@ TEST_CASE("iceberg: concurrent appends from threads all land, none lost", "[iceb
     CHECK(rows == 1 + (1u << writers) - 1);
 }
 
+TEST_CASE("iceberg: a job commits once, however many commits of it run at once or again", "[iceberg]") {
+    temp_dir d;
+    const auto loc = d.p / "t";
+    auto c = cols({{"k", "int"}});
+    bulk::iceberg_write_plan p;
+    REQUIRE(bulk::iceberg_plan_write(loc, c, p).ok());
+    bulk::iceberg_commit_result other;
+    REQUIRE(bulk::iceberg_commit(p, {{loc / "f0", 1, 1, {}}}, bulk::iceberg_mode::append, other, "job-a").ok());
+    REQUIRE(bulk::iceberg_plan_write(loc, c, p).ok());
+    constexpr int committers = 6;
+    std::vector<std::thread> ts;
+    std::vector<bulk::status> sts(committers);
+    std::vector<bulk::iceberg_commit_result> rs(committers);
+    for (int i = 0; i < committers; ++i)
+        ts.emplace_back([&, i] {
+            sts[i] = bulk::iceberg_commit(p, {{loc / "f1", 10, 1, {}}, {loc / "f2", 20, 1, {}}},
+                                          bulk::iceberg_mode::append, rs[i], "job-b");
+        });
+    for (auto& t : ts) t.join();
+    int wrote = 0;
+    for (int i = 0; i < committers; ++i) {
+        CHECK(sts[i].message == "");
+        if (!rs[i].already_committed) ++wrote;
+    }
+    CHECK(wrote == 1);
+    for (const auto& r : rs) CHECK(r.snapshot_id == rs[0].snapshot_id);
+    // And once more, later: still the same snapshot, nothing written.
+    bulk::iceberg_commit_result again;
+    REQUIRE(bulk::iceberg_commit(p, {{loc / "f1", 10, 1, {}}}, bulk::iceberg_mode::append, again, "job-b").ok());
+    CHECK(again.already_committed);
+    CHECK(again.snapshot_id == rs[0].snapshot_id);
+    bulk::iceberg_table_info info;
+    REQUIRE(bulk::iceberg_read_table(loc, info).ok());
+    CHECK(info.snapshots.size() == 2);
+    std::vector<bulk::iceberg_data_file> files;
+    REQUIRE(bulk::iceberg_snapshot_files(loc, info, *info.current_snapshot, files).ok());
+    std::uint64_t rows = 0;
+    for (const auto& f : files) rows += f.rows;
+    CHECK(rows == 31);
+    // The losers' manifests are removed: one per snapshot in metadata/.
+    int manifests = 0;
+    for (const auto& e : fs::directory_iterator(loc / "metadata"))
+        if (e.path().string().ends_with("-m0.avro")) ++manifests;
+    CHECK(manifests == 2);
+}
+
 TEST_CASE("iceberg: times for --as-of", "[iceberg]") {
     std::int64_t ms = 0;
     REQUIRE(bulk::parse_iceberg_time("1733390000123", ms));

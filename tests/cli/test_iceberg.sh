@@ -130,6 +130,13 @@ run wc bulk commit --format iceberg --warehouse "$W" -k ks --table-name workers 
 expect_rc wc 0 && { grep -q "snapshot [0-9]* (sequence 1, v1.metadata.json) from 3 worker(s): .* 300 rows, checksum $SUM; table .* 300 rows$" "$WORK/wc.out" && ok || bad "commit: $(cat "$WORK/wc.out")"; }
 run wc_again bulk commit --format iceberg --warehouse "$W" -k ks --table-name workers --workers 3 --job j1
 expect_rc wc_again 1
+# A commit that stopped between the table's commit and _COMMITTED: the table knows the job (its snapshot
+# summary); run again, it adds nothing, says so and writes _COMMITTED.
+rm -f "$W/ks/workers/data/job-j1/_COMMITTED"
+run wc_repair bulk commit --format iceberg --warehouse "$W" -k ks --table-name workers --workers 3 --job j1
+expect_rc wc_repair 1 && { grep -q "already committed (snapshot [0-9]* of the table)" "$WORK/wc_repair.err" && ok || bad "commit again: $(cat "$WORK/wc_repair.err")"; }
+[ -s "$W/ks/workers/data/job-j1/_COMMITTED" ] && [ "$(ls "$W/ks/workers/metadata/" | grep -c '^v[0-9]*\.metadata\.json$')" = 1 ] && ok ||
+  bad "after commit again: $(ls "$W/ks/workers/data/job-j1" "$W/ks/workers/metadata")"
 cql "TRUNCATE ks.t"
 run w_load bulk load "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name workers
 expect_rc w_load 0

@@ -159,13 +159,18 @@ struct iceberg_commit_result {
     std::uint64_t version = 0;  // vN.metadata.json written
     std::uint64_t total_files = 0, total_rows = 0;
     int attempts = 0;
+    bool already_committed = false;  // `job` was in the table: nothing written, snapshot_id is its snapshot
 };
 // Writes a manifest of `files`, a manifest list (with the current snapshot's
 // manifests too when appending) and vN+1.metadata.json, created with link()
 // so that of two writers of the same N+1 one fails; it then re-reads the
 // table and tries again (a schema changed meanwhile is a conflict error).
+// A non-empty `job` is recorded in the snapshot's summary ("cqlpp.job") and
+// checked in the metadata each attempt builds on: a job already there is not
+// committed again (already_committed), so concurrent or repeated commits of
+// one job make one snapshot.
 status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_data_file>& files, iceberg_mode mode,
-                      iceberg_commit_result& out);
+                      iceberg_commit_result& out, std::string_view job = {});
 
 struct iceberg_snapshot {
     std::int64_t id = 0;
