@@ -60,11 +60,12 @@ std::int32_t iceberg_murmur3_32(std::string_view bytes) noexcept;
 // false: null, or a type bucket does not hash.
 bool iceberg_bucket_hash(std::string_view iceberg_type, const protocol::cql_value& v, std::int32_t& hash);
 
-// ---- Column metrics of a data file (manifest data_file fields 108-110, 125, 128) ----
+// ---- Column metrics of a data file (manifest data_file fields 108-110, 125, 128, 137) ----
 
 struct iceberg_column_metrics {
     std::int32_t id = 0;
-    std::uint64_t values = 0, nulls = 0;           // value_counts includes nulls
+    std::uint64_t values = 0, nulls = 0;           // value_counts includes nulls (and NaNs)
+    std::optional<std::uint64_t> nans;             // float and double columns: NaN values (nan_value_counts)
     std::optional<std::string> lower, upper;       // single-value binary serialization
 };
 
@@ -130,8 +131,8 @@ private:
         std::int32_t id = 0;
         int kind = 0;  // see iceberg.cpp
         std::string type;  // Iceberg type
-        std::uint64_t values = 0, nulls = 0;
-        bool have = false, nan = false;
+        std::uint64_t values = 0, nulls = 0, nans = 0;
+        bool have = false;
         std::int64_t imin = 0, imax = 0;
         double dmin = 0, dmax = 0;
         std::string smin, smax;
