@@ -149,7 +149,7 @@ TEST_CASE("avro: deflate blocks are read", "[avro]") {
     z.next_out = reinterpret_cast<Bytef*>(comp.data());
     z.avail_out = static_cast<uInt>(comp.size());
     REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-    comp.resize(comp.size() - z.avail_out);
+    comp.resize(std::min<std::size_t>(comp.size(), z.total_out));  // not size - avail_out: GCC 12 warned of a huge resize
     deflateEnd(&z);
     auto file = avro_container(R"("long")", {{"avro.codec", "deflate"}}, 100, comp);
     // Our writer writes avro.codec=null first; the reader takes the first key, so drop that entry.
