@@ -330,6 +330,7 @@ constexpr std::string_view manifest_entry_schema_template =
     R"({"name":"column_sizes","type":["null",{"type":"array","items":{"type":"record","name":"k117_v118","fields":[{"name":"key","type":"int","field-id":117},{"name":"value","type":"long","field-id":118}]},"logicalType":"map"}],"default":null,"field-id":108},)"
     R"({"name":"value_counts","type":["null",{"type":"array","items":{"type":"record","name":"k119_v120","fields":[{"name":"key","type":"int","field-id":119},{"name":"value","type":"long","field-id":120}]},"logicalType":"map"}],"default":null,"field-id":109},)"
     R"({"name":"null_value_counts","type":["null",{"type":"array","items":{"type":"record","name":"k121_v122","fields":[{"name":"key","type":"int","field-id":121},{"name":"value","type":"long","field-id":122}]},"logicalType":"map"}],"default":null,"field-id":110},)"
+    R"({"name":"nan_value_counts","type":["null",{"type":"array","items":{"type":"record","name":"k138_v139","fields":[{"name":"key","type":"int","field-id":138},{"name":"value","type":"long","field-id":139}]},"logicalType":"map"}],"default":null,"field-id":137},)"
     R"({"name":"lower_bounds","type":["null",{"type":"array","items":{"type":"record","name":"k126_v127","fields":[{"name":"key","type":"int","field-id":126},{"name":"value","type":"bytes","field-id":127}]},"logicalType":"map"}],"default":null,"field-id":125},)"
     R"({"name":"upper_bounds","type":["null",{"type":"array","items":{"type":"record","name":"k129_v130","fields":[{"name":"key","type":"int","field-id":129},{"name":"value","type":"bytes","field-id":130}]},"logicalType":"map"}],"default":null,"field-id":128},)"
     R"({"name":"sort_order_id","type":["null","int"],"default":null,"field-id":140})"
@@ -366,8 +367,8 @@ std::string manifest_entry_schema(const std::vector<iceberg_partition_field>& fi
     return s.replace(at, 11, partition_record_schema(fields));
 }
 
-// column_sizes, value_counts, null_value_counts, lower_bounds, upper_bounds
-// (Avro maps with int keys are arrays of key/value records), sort_order_id.
+// column_sizes, value_counts, null_value_counts, nan_value_counts, lower_bounds,
+// upper_bounds (Avro maps with int keys are arrays of key/value records), sort_order_id.
 void encode_metrics(std::string& out, const iceberg_file_stats& st) {
     using namespace detail;
     auto long_map = [&](auto get, std::size_t n) {
@@ -398,6 +399,17 @@ void encode_metrics(std::string& out, const iceberg_file_stats& st) {
             avro_long(out, static_cast<std::int64_t>(st.metrics[i].nulls));
         },
         st.metrics.size());
+    {
+        std::vector<const iceberg_column_metrics*> floats;
+        for (const auto& m : st.metrics)
+            if (m.nans) floats.push_back(&m);
+        long_map(
+            [&](std::size_t i) {
+                avro_long(out, floats[i]->id);
+                avro_long(out, static_cast<std::int64_t>(*floats[i]->nans));
+            },
+            floats.size());
+    }
     for (int upper = 0; upper < 2; ++upper) {
         std::vector<const iceberg_column_metrics*> with;
         for (const auto& m : st.metrics)
@@ -412,13 +424,83 @@ void encode_metrics(std::string& out, const iceberg_file_stats& st) {
     avro_branch(out, 0);  // sort_order_id: null
 }
 
+// One field_summary (manifest list field 508) of a partition field.
+struct partition_summary {
+    bool contains_null = false;
+    std::optional<bool> contains_nan;
+    std::optional<std::string> lower, upper;  // single-value serialization
+};
+
 struct manifest_ref {
     std::string path;
     std::int64_t length = 0, seq = 0, min_seq = 0, snapshot = 0;
     std::int32_t spec_id = 0, content = 0;
     std::int64_t added_files = 0, existing_files = 0, deleted_files = 0;
     std::int64_t added_rows = 0, existing_rows = 0, deleted_rows = 0;
+    std::optional<std::vector<partition_summary>> partitions;  // null in the list when absent
 };
+
+// Single-value serialization (spec Appendix D) of a partition value of the
+// field's result type: ints, dates little-endian 4 bytes; longs, times and
+// timestamps 8; booleans one byte; strings and binary their bytes.
+std::string partition_bound_bytes(const iceberg_partition_field& f, const iceberg_partition_value& v) {
+    const auto& t = f.result_type;
+    if (t == "string" || t == "binary") return v.s;
+    const std::size_t n = t == "boolean" ? 1 : (t == "int" || t == "date") ? 4 : 8;
+    std::string out;
+    for (std::size_t b = 0; b < n; ++b) out.push_back(static_cast<char>(static_cast<std::uint64_t>(v.i) >> (8 * b)));
+    return out;
+}
+
+// The manifest list's summary of each partition field over `files`: whether
+// a null is among the values, and the least and greatest value in the field's
+// order (numbers by value, strings and binary by unsigned bytes). No
+// partition field is a float (no NaN); uuid fields get no bounds (engines
+// disagree on the order of UUIDs).
+std::vector<partition_summary> summarize_partitions(const std::vector<iceberg_partition_field>& fields,
+                                                    const std::vector<iceberg_data_file>& files) {
+    std::vector<partition_summary> out(fields.size());
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        const auto& f = fields[i];
+        const bool bytes = f.result_type == "string" || f.result_type == "binary";
+        out[i].contains_nan = false;
+        const iceberg_partition_value *lo = nullptr, *hi = nullptr;
+        for (const auto& d : files) {
+            if (i >= d.stats.partition.size() || d.stats.partition[i].null) {
+                out[i].contains_null = true;
+                continue;
+            }
+            const auto& v = d.stats.partition[i];
+            auto less = [bytes](const iceberg_partition_value& a, const iceberg_partition_value& b) {
+                return bytes ? std::string_view(a.s) < std::string_view(b.s) : a.i < b.i;  // char_traits: unsigned
+            };
+            if (!lo || less(v, *lo)) lo = &v;
+            if (!hi || less(*hi, v)) hi = &v;
+        }
+        if (lo && f.result_type != "uuid") {
+            out[i].lower = partition_bound_bytes(f, *lo);
+            out[i].upper = partition_bound_bytes(f, *hi);
+        }
+    }
+    return out;
+}
+
+// A manifest list's `partitions` as our avro reader gives it (null, or an
+// array of field_summary objects), kept to be written again.
+std::optional<std::vector<partition_summary>> read_partition_summaries(const json_value* v) {
+    if (!v || v->type != jk::array) return std::nullopt;
+    std::vector<partition_summary> out;
+    for (const auto& x : v->items) {
+        partition_summary p;
+        const auto* cn = x.find("contains_null");
+        p.contains_null = cn && cn->type == jk::boolean && cn->boolean;
+        if (const auto* nan = x.find("contains_nan"); nan && nan->type == jk::boolean) p.contains_nan = nan->boolean;
+        if (const auto* lo = x.find("lower_bound"); lo && lo->type == jk::string) p.lower = lo->text;
+        if (const auto* hi = x.find("upper_bound"); hi && hi->type == jk::string) p.upper = hi->text;
+        out.push_back(std::move(p));
+    }
+    return out;
+}
 
 void encode_manifest_ref(std::string& out, const manifest_ref& m) {
     using namespace detail;
@@ -435,7 +517,32 @@ void encode_manifest_ref(std::string& out, const manifest_ref& m) {
     avro_long(out, m.added_rows);
     avro_long(out, m.existing_rows);
     avro_long(out, m.deleted_rows);
-    avro_branch(out, 0);  // partitions: null (unpartitioned)
+    if (!m.partitions) {
+        avro_branch(out, 0);
+    } else {
+        avro_branch(out, 1);
+        if (!m.partitions->empty()) {
+            avro_long(out, static_cast<std::int64_t>(m.partitions->size()));
+            for (const auto& p : *m.partitions) {
+                avro_bool(out, p.contains_null);
+                if (p.contains_nan) {
+                    avro_branch(out, 1);
+                    avro_bool(out, *p.contains_nan);
+                } else {
+                    avro_branch(out, 0);
+                }
+                for (const auto* b : {&p.lower, &p.upper}) {
+                    if (!*b) {
+                        avro_branch(out, 0);
+                        continue;
+                    }
+                    avro_branch(out, 1);
+                    avro_bytes(out, **b);
+                }
+            }
+        }
+        avro_long(out, 0);  // end of the array
+    }
     avro_branch(out, 0);  // key_metadata: null
 }
 
@@ -472,6 +579,7 @@ status read_manifest_list(const std::string& path, std::vector<manifest_ref>& ou
         m.added_rows = jint_or(r.find("added_rows_count"), 0);
         m.existing_rows = jint_or(r.find("existing_rows_count"), 0);
         m.deleted_rows = jint_or(r.find("deleted_rows_count"), 0);
+        m.partitions = read_partition_summaries(r.find("partitions"));
         out.push_back(std::move(m));
     }
     return {};
@@ -871,7 +979,7 @@ status iceberg_plan_write(const fs::path& location, const std::vector<protocol::
 }
 
 status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_data_file>& files, iceberg_mode mode,
-                      iceberg_commit_result& out) {
+                      iceberg_commit_result& out, std::string_view job) {
     out = iceberg_commit_result{};
     const fs::path meta_dir = plan.location / "metadata";
     std::error_code ec;
@@ -928,12 +1036,30 @@ status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_
         if (auto st = write_synced(manifest_path, bytes, true); !st) return st;
     }
     const auto manifest_len = static_cast<std::int64_t>(fs::file_size(manifest_path, ec));
+    // The manifest list's summary of the new manifest's partition values (an
+    // empty list for an unpartitioned spec).
+    const auto partitions = summarize_partitions(plan.partition, files);
 
     for (int attempt = 1; attempt <= 20; ++attempt) {
         out.attempts = attempt;
         std::uint64_t version = 0;
         json_value md;
         if (auto st = read_metadata(plan.location, version, md); !st) return st;
+        // The job in a snapshot of the version we build on: committed already
+        // (by a concurrent commit, or by one that stopped before saying so).
+        if (const auto* snaps = md.find("snapshots"); !job.empty() && snaps && snaps->type == jk::array)
+            for (const auto& sn : snaps->items) {
+                const auto* sum = sn.find("summary");
+                const auto* j = sum ? sum->find("cqlpp.job") : nullptr;
+                if (j && j->type == jk::string && j->text == job) {
+                    fs::remove(manifest_path, ec);
+                    out.already_committed = true;
+                    out.snapshot_id = jint_or(sn.find("snapshot-id"), 0);
+                    out.sequence_number = jint_or(sn.find("sequence-number"), 0);
+                    out.version = version;
+                    return {};
+                }
+            }
         // The plan's ids were made from version plan.base_version: a schema
         // added since then may have given the same ids to other columns.
         if (version != plan.base_version) {
@@ -972,7 +1098,7 @@ status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_
             }
         }
         manifests.push_back({manifest_path, manifest_len, seq, seq, snapshot_id, plan.spec_id, 0,
-                             static_cast<std::int64_t>(files.size()), 0, 0, added_rows, 0, 0});
+                             static_cast<std::int64_t>(files.size()), 0, 0, added_rows, 0, 0, partitions});
         if (mode == iceberg_mode::append && parent >= 0) {
             const auto* ps = find_snapshot(md, parent);
             const auto* ml = ps ? ps->find("manifest-list") : nullptr;
@@ -1062,6 +1188,7 @@ status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_
         jset(summary, "added-data-files", jstr(std::to_string(files.size())));
         jset(summary, "added-records", jstr(std::to_string(added_rows)));
         jset(summary, "added-files-size", jstr(std::to_string(added_bytes)));
+        if (!job.empty()) jset(summary, "cqlpp.job", jstr(std::string(job)));
         if (mode == iceberg_mode::overwrite && parent >= 0) {
             const auto* ps = find_snapshot(md, parent);
             const auto* psum = ps ? ps->find("summary") : nullptr;
@@ -1512,10 +1639,14 @@ void iceberg_metrics_builder::add(std::span<const protocol::cql_value> row) {
             }
             case m_float:
             case m_double: {
-                double x = v.kind() == value_kind::float32 ? v.as_float()
-                           : v.kind() == value_kind::float64 ? v.as_double()
-                                                             : std::nan("");
-                if (std::isnan(x)) break;  // bounds exclude NaN
+                double x = 0;
+                if (v.kind() == value_kind::float32) x = v.as_float();
+                else if (v.kind() == value_kind::float64) x = v.as_double();
+                else break;
+                if (std::isnan(x)) {  // counted apart; bounds exclude NaN
+                    ++c.nans;
+                    break;
+                }
                 if (!c.have || x < c.dmin) c.dmin = x;
                 if (!c.have || x > c.dmax) c.dmax = x;
                 c.have = true;
@@ -1559,6 +1690,7 @@ std::vector<iceberg_column_metrics> iceberg_metrics_builder::finish() const {
         m.id = c.id;
         m.values = c.values;
         m.nulls = c.nulls;
+        if (c.kind == m_float || c.kind == m_double) m.nans = c.nans;
         if (c.have) {
             std::string lo, hi;
             switch (c.kind) {
@@ -1629,6 +1761,7 @@ std::string iceberg_files_json(const std::vector<iceberg_data_file>& files, cons
             s += m.lower ? "\"" + to_hex(*m.lower) + "\"" : std::string("null");
             s += ",";
             s += m.upper ? "\"" + to_hex(*m.upper) + "\"" : std::string("null");
+            if (m.nans) s += "," + std::to_string(*m.nans);
             s += "]";
         }
         s += R"(],"column_sizes":[)";
@@ -1677,7 +1810,9 @@ status iceberg_parse_files_json(std::string_view text, const fs::path& dir, std:
             }
         if (const auto* ms = f.find("metrics"); ms && ms->type == jk::array)
             for (const auto& x : ms->items) {
-                if (x.type != jk::array || x.items.size() != 5) return bad(name->text + ": bad metrics");
+                // [id, values, nulls, lower, upper] and, for float/double columns, NaNs
+                if (x.type != jk::array || (x.items.size() != 5 && x.items.size() != 6))
+                    return bad(name->text + ": bad metrics");
                 iceberg_column_metrics m;
                 std::int64_t id = 0, vals = 0, nulls = 0;
                 if (!jint(&x.items[0], id) || !jint(&x.items[1], vals) || !jint(&x.items[2], nulls) || vals < 0 ||
@@ -1686,6 +1821,11 @@ status iceberg_parse_files_json(std::string_view text, const fs::path& dir, std:
                 m.id = static_cast<std::int32_t>(id);
                 m.values = static_cast<std::uint64_t>(vals);
                 m.nulls = static_cast<std::uint64_t>(nulls);
+                if (x.items.size() == 6) {
+                    std::int64_t nans = 0;
+                    if (!jint(&x.items[5], nans) || nans < 0) return bad(name->text + ": bad metrics");
+                    m.nans = static_cast<std::uint64_t>(nans);
+                }
                 for (int b = 0; b < 2; ++b) {
                     const auto& h = x.items[3 + b];
                     if (h.type == jk::null) continue;

@@ -293,6 +293,7 @@ struct scan_run : run_base {
     std::vector<protocol::column_spec> columns;
     row_hasher hasher;
     std::vector<protocol::cql_value> values;
+    std::vector<protocol::value_view> cells;  // a row's cells, for the Parquet writer
     std::string out_buf;
     std::size_t active = 0;
 };
@@ -421,12 +422,23 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
             } else if (c.kind == scan_kind::count_rows) {
                 page_rows = n;
             } else {
+                // Plain Parquet takes the cells as the server sent them: no cql_values
+                // for scalar columns (Iceberg partitions and metrics need the values).
+                bool cells = false;
+                if (c.kind == scan_kind::unload && c.o.format == data_format::parquet && !ice && n > 0) {
+                    const driver::column_set* cols = r.rows()[0].columns();
+                    cells = cols && cols->specs().size() == c.columns.size() &&
+                            std::equal(c.columns.begin(), c.columns.end(), cols->specs().begin(),
+                                       [](const auto& a, const auto& b) { return a.type == b.type; });
+                }
                 for (std::size_t i = 0; i < n; ++i) {
                     auto row = r.rows()[i];
                     e.checksum.add_row_hash(c.hasher.hash_row(row));
                     if (c.kind == scan_kind::unload) {
-                        auto st = decode_row(row, c.values);
-                        if (!st) {
+                        if (cells) {
+                            c.cells.resize(row.size());
+                            for (std::size_t k = 0; k < row.size(); ++k) c.cells[k] = row.raw(k);
+                        } else if (auto st = decode_row(row, c.values); !st) {
                             c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
                             continue;
                         }
@@ -467,7 +479,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                         auto& buf = out->buf;
                         const auto before = buf.size();
                         if (out->pw) {
-                            if (auto pst = out->pw->add_row(c.values, buf); !pst) {
+                            if (auto pst = cells ? out->pw->add_row(c.cells, buf) : out->pw->add_row(c.values, buf); !pst) {
                                 c.reject({"unload " + rr.range.to_string(), 0, 0, pst.message, {}});
                                 continue;
                             }

@@ -29,6 +29,8 @@ namespace {
 constexpr std::size_t max_footer = 64u << 20;
 constexpr std::size_t max_page = 1u << 30;
 constexpr std::size_t max_schema = 100000;
+constexpr std::size_t max_groups = 1u << 20;
+constexpr std::size_t max_chunks = 1u << 22;
 
 status bad(std::string m) { return {errc::bad_parquet, std::move(m)}; }
 
@@ -179,6 +181,7 @@ void read_row_group(thrift::reader& r, group_info& g) {
         if (id == 1 && t == thrift::t_list) {
             thrift::ctype e{};
             auto n = r.read_list(e);
+            if (n > max_chunks) r.fail();  // see parse_footer
             for (std::size_t i = 0; i < n && r.ok(); ++i) {
                 if (e != thrift::t_struct) {
                     r.skip(e, true);
@@ -451,6 +454,8 @@ bool decode_plain(const rnode& n, const char* p, std::size_t len, std::size_t co
 }  // namespace
 
 struct parquet_reader::impl {
+    parquet_read_options opt;
+    std::uint64_t budget = 0;  // bytes the current row group may still decode into
     parquet_source src;
     std::uint64_t file_size = 0;
     std::vector<protocol::column_spec> columns;
@@ -502,6 +507,7 @@ struct parquet_reader::impl {
     status parse_footer(std::string_view meta) {
         thrift::reader r(meta.data(), meta.size());
         std::vector<rnode> flat;
+        std::size_t chunks_seen = 0;
         r.enter_struct();
         int id = 0;
         thrift::ctype t{};
@@ -520,10 +526,16 @@ struct parquet_reader::impl {
             } else if (id == 4 && t == thrift::t_list) {
                 thrift::ctype e{};
                 auto n = r.read_list(e);
+                // An empty struct is one byte: without a cap a 64 MiB footer could
+                // ask for gigabytes of row group and column chunk records.
+                if (n > max_groups) return bad("footer lists " + std::to_string(n) + " row groups");
                 for (std::size_t i = 0; i < n && r.ok(); ++i) {
                     if (e != thrift::t_struct) return bad("row group list of non-structs");
                     groups.emplace_back();
                     read_row_group(r, groups.back());
+                    chunks_seen += groups.back().chunks.size();
+                    if (chunks_seen > max_chunks) return bad("footer lists more than " + std::to_string(max_chunks) +
+                                                             " column chunks");
                 }
             } else {
                 r.skip(t);
@@ -542,7 +554,7 @@ struct parquet_reader::impl {
         std::int64_t sum = 0;
         for (const auto& g : groups) {
             if (g.rows < 0 || g.chunks.size() != leaves.size()) return bad("row group does not match the schema");
-            sum += g.rows;
+            if (__builtin_add_overflow(sum, g.rows, &sum)) return bad("row groups hold more than 2^63 rows");
             for (std::size_t k = 0; k < g.chunks.size(); ++k) {
                 const auto& c = g.chunks[k];
                 if (c.data_offset < 0) return bad("column chunks in other files are not supported");
@@ -633,6 +645,7 @@ struct parquet_reader::impl {
         if (start < 4 || c.compressed <= 0 || static_cast<std::uint64_t>(start) > file_size ||
             static_cast<std::uint64_t>(c.compressed) > file_size - static_cast<std::uint64_t>(start))
             return bad("column chunk " + n.name + " lies outside the file");
+        if (!take(static_cast<std::uint64_t>(c.compressed))) return over_budget(n);
         if (auto st = src(static_cast<std::uint64_t>(start), static_cast<std::size_t>(c.compressed), buf); !st) return st;
         const char* p = buf.data();
         const char* end = p + buf.size();
@@ -652,6 +665,11 @@ struct parquet_reader::impl {
             if (h.type == page_dictionary) {
                 if (have_dict) return bad("two dictionary pages in " + n.name);
                 have_dict = true;
+                if (h.num_values < 0) return bad("bad dictionary size in " + n.name);
+                const auto entries = static_cast<std::uint64_t>(h.num_values);
+                if (!take(static_cast<std::uint64_t>(h.unc)) || entries > budget / sizeof(std::string_view) ||
+                    !take(entries * sizeof(std::string_view)))
+                    return over_budget(n);
                 col.owned.emplace_back();
                 if (auto st = decompress(c.codec, body, static_cast<std::size_t>(h.unc), col.owned.back()); !st)
                     return st;
@@ -667,6 +685,10 @@ struct parquet_reader::impl {
             if (h.num_values < 0 || static_cast<std::uint64_t>(h.num_values) > total - col.entries)
                 return bad("page of " + n.name + " holds more values than its column chunk");
             const auto nv = static_cast<std::size_t>(h.num_values);
+            // Per entry: two levels, a value (a string_view at most), and the
+            // dictionary index or delta length decoded on the way.
+            if (!take(static_cast<std::uint64_t>(h.unc)) || nv > budget / 32 || !take(std::uint64_t(nv) * 32))
+                return over_budget(n);
             col.owned.emplace_back();
             std::string& data = col.owned.back();
             const char* q;
@@ -688,7 +710,8 @@ struct parquet_reader::impl {
                 };
                 if (!lv(n.max_rep, col.reps) || !lv(n.max_def, col.defs)) return bad("bad levels in " + n.name);
             } else {
-                if (h.rep_len < 0 || h.def_len < 0 || h.rep_len + h.def_len > h.comp || h.rep_len + h.def_len > h.unc)
+                if (h.rep_len < 0 || h.def_len < 0 || h.rep_len > h.comp || h.def_len > h.comp - h.rep_len ||
+                    h.rep_len + h.def_len > h.unc)
                     return bad("bad level sizes in " + n.name);
                 const char* lp = body.data();
                 if (n.max_rep > 0 && !rle_decode(lp, static_cast<std::size_t>(h.rep_len),
@@ -781,7 +804,19 @@ struct parquet_reader::impl {
         return {};
     }
 
+    // Counts `bytes` against the row group's budget before they are allocated.
+    bool take(std::uint64_t bytes) {
+        if (bytes > budget) return false;
+        budget -= bytes;
+        return true;
+    }
+    status over_budget(const rnode& n) const {
+        return bad("row group needs more than " + std::to_string(opt.max_row_group_bytes) +
+                   " bytes decoded (column " + n.name + ")");
+    }
+
     status load_group() {
+        budget = opt.max_row_group_bytes;
         const auto& g = groups[group];
         for (std::size_t k = 0; k < leaves.size(); ++k) {
             if (!leaf_needed[k]) continue;
@@ -1079,7 +1114,13 @@ struct parquet_reader::impl {
                     auto u = ts_unit(n);
                     if (u == 0) u = n.physical == p_int32 ? u_millis : u_nanos;
                     const std::int64_t mul = u == u_millis ? 1000000 : u == u_micros ? 1000 : 1;
-                    out = cql_value::integer(c.ints[vi] * mul);
+                    std::int64_t ns = 0;
+                    if (__builtin_mul_overflow(c.ints[vi], mul, &ns)) {
+                        conv_fail(std::to_string(c.ints[vi]) + " does not fit a time in nanoseconds");
+                        out = cql_value::null();
+                        return;
+                    }
+                    out = cql_value::integer(ns);
                     return;
                 }
                 break;
@@ -1106,7 +1147,7 @@ struct parquet_reader::impl {
     }
 };
 
-parquet_reader::parquet_reader() : p_(std::make_unique<impl>()) {}
+parquet_reader::parquet_reader(parquet_read_options o) : p_(std::make_unique<impl>()) { p_->opt = o; }
 parquet_reader::~parquet_reader() = default;
 
 status parquet_reader::open(parquet_source src, std::uint64_t file_size, std::vector<protocol::column_spec> columns) {

@@ -101,8 +101,9 @@ public:
         if (b == 0) return false;
         type = static_cast<ctype>(b & 0x0F);
         const int delta = b >> 4;
-        if (delta) id = last_id_ + delta;
-        else id = static_cast<int>(unzigzag(varint()));
+        // Field ids are i16: kept to 16 bits, so adding a delta cannot overflow.
+        if (delta) id = static_cast<std::int16_t>(last_id_ + delta);
+        else id = static_cast<std::int16_t>(unzigzag(varint()));
         last_id_ = id;
         if (type > t_struct) return fail();
         bool_value_ = type == t_true;

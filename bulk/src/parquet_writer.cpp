@@ -5,7 +5,10 @@
 #include "parquet_format.hpp"
 #include "parquet_thrift.hpp"
 
+#include "cqlpp/protocol/detail/text.hpp"
+
 #include <snappy-c.h>
+#include <xxhash.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -13,7 +16,6 @@
 #include <cmath>
 #include <cstring>
 #include <string_view>
-#include <unordered_map>
 
 namespace cqlpp::bulk {
 
@@ -118,25 +120,155 @@ struct node {
     std::vector<node> children;
 };
 
-struct sv_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+// A growable array of trivially copyable values for the per-value path:
+// appends are an inline size check and a store (std::vector's push_back is
+// out of line here, std::string zero-fills what it grows).
+template <class T>
+class pod_buf {
+public:
+    std::size_t size() const noexcept { return size_; }
+    const T* data() const noexcept { return data_.get(); }
+    T operator[](std::size_t i) const noexcept { return data_[i]; }
+    std::string_view view() const noexcept requires std::same_as<T, char> { return {data_.get(), size_}; }
+    void clear() noexcept { size_ = 0; }
+    // Back to n values (n <= size()).
+    void cut(std::size_t n) noexcept { size_ = std::min(size_, n); }
+    void push_back(T v) {
+        if (size_ == cap_) grow(size_ + 1);
+        data_[size_++] = v;
+    }
+    // n more values at the end, for the caller to write.
+    T* extend(std::size_t n) {
+        if (cap_ - size_ < n) grow(size_ + n);
+        T* p = data_.get() + size_;
+        size_ += n;
+        return p;
+    }
+    void append(const T* p, std::size_t n) {
+        if (n) std::memcpy(extend(n), p, n * sizeof(T));
+    }
+
+private:
+    void grow(std::size_t need) {
+        const std::size_t c = std::max({need, cap_ * 2, std::size_t{64}});
+        auto d = std::make_unique_for_overwrite<T[]>(c);
+        if (size_) std::memcpy(d.get(), data_.get(), size_ * sizeof(T));
+        data_ = std::move(d);
+        cap_ = c;
+    }
+
+    std::unique_ptr<T[]> data_;
+    std::size_t size_ = 0, cap_ = 0;
+};
+
+// The distinct PLAIN values of a column chunk, for its dictionary page: the
+// values' bytes back to back in `plain` (the page body), an open-addressing
+// table of ids over them. No allocation per value or per distinct value.
+class value_dict {
+public:
+    std::size_t size() const noexcept { return off_.size(); }
+    const std::string& plain() const noexcept { return plain_; }
+
+    // Id of `v`; `added` tells whether it was new.
+    std::uint32_t find_or_add(std::string_view v, bool& added) {
+        if ((off_.size() + 1) * 2 > slots_.size()) grow();
+        const auto h = hash(v);
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+            const std::uint32_t s = slots_[i];
+            if (s == 0) {
+                const auto id = static_cast<std::uint32_t>(off_.size());
+                slots_[i] = id + 1;
+                off_.push_back(static_cast<std::uint32_t>(plain_.size()));
+                hash_.push_back(h);
+                plain_.append(v);
+                added = true;
+                return id;
+            }
+            if (hash_[s - 1] == h && same(entry(s - 1), v)) {
+                added = false;
+                return s - 1;
+            }
+        }
+    }
+
+    void clear() noexcept {
+        plain_.clear();
+        off_.clear();
+        hash_.clear();
+        slots_.clear();
+    }
+
+private:
+    // 4- and 8-byte values (most dictionary columns) by a multiplicative mix, others by XXH3.
+    static std::uint32_t hash(std::string_view v) noexcept {
+        std::uint64_t x;
+        if (v.size() == 8) {
+            std::memcpy(&x, v.data(), 8);
+        } else if (v.size() == 4) {
+            std::uint32_t y;
+            std::memcpy(&y, v.data(), 4);
+            x = y;
+        } else {
+            return static_cast<std::uint32_t>(XXH3_64bits(v.data(), v.size()));
+        }
+        x ^= x >> 29;
+        x *= 0xbf58476d1ce4e5b9ull;
+        return static_cast<std::uint32_t>(x >> 32);
+    }
+    // Equality, without a memcmp call for the 4- and 8-byte values.
+    static bool same(std::string_view a, std::string_view b) noexcept {
+        if (a.size() != b.size()) return false;
+        if (a.size() == 8) {
+            std::uint64_t x, y;
+            std::memcpy(&x, a.data(), 8);
+            std::memcpy(&y, b.data(), 8);
+            return x == y;
+        }
+        if (a.size() == 4) {
+            std::uint32_t x, y;
+            std::memcpy(&x, a.data(), 4);
+            std::memcpy(&y, b.data(), 4);
+            return x == y;
+        }
+        return a == b;
+    }
+    std::string_view entry(std::uint32_t id) const noexcept {
+        const std::size_t end = id + 1 < off_.size() ? off_[id + 1] : plain_.size();
+        return std::string_view(plain_).substr(off_[id], end - off_[id]);
+    }
+    void grow() {
+        const std::size_t n = std::max<std::size_t>(64, slots_.size() * 2);
+        slots_.assign(n, 0);
+        for (std::uint32_t id = 0; id < off_.size(); ++id) {
+            std::size_t i = hash_[id] & (n - 1);
+            while (slots_[i] != 0) i = (i + 1) & (n - 1);
+            slots_[i] = id + 1;
+        }
+    }
+
+    std::string plain_;
+    std::vector<std::uint32_t> off_;    // where entry i starts in plain_
+    std::vector<std::uint32_t> hash_;   // of entry i
+    std::vector<std::uint32_t> slots_;  // id + 1, 0: empty; a power of two
 };
 
 struct leaf_buf {
     const node* n = nullptr;
-    std::vector<std::uint16_t> defs, reps;
-    std::string plain;
+    pod_buf<std::uint16_t> defs, reps;
+    pod_buf<char> plain;
     std::uint64_t values = 0;   // non-null
     std::uint64_t entries = 0;  // levels
     bool dict_on = true;
-    std::unordered_map<std::string, std::uint32_t, sv_hash, std::equal_to<>> dict;
-    std::string dict_plain;
-    std::vector<std::uint32_t> idx;
-    // statistics
+    value_dict dict;
+    pod_buf<std::uint32_t> idx;
+    // Statistics, kept as numbers for the numeric types (PLAIN bytes made at
+    // flush): comparing in place is most of the cost of a value otherwise.
     bool stats = false;     // the type has an order we write min/max for
     bool have_minmax = false;
-    std::string min, max;   // PLAIN bytes (byte arrays: without length)
+    std::int64_t imin = 0, imax = 0;  // INT32, INT64
+    double fmin = 0, fmax = 0;        // FLOAT (exact in a double), DOUBLE
+    std::string smin, smax;           // BYTE_ARRAY (without length), FLBA
     std::uint64_t nulls = 0;
 
     void reset() {
@@ -145,13 +277,37 @@ struct leaf_buf {
         plain.clear();
         values = entries = 0;
         dict.clear();
-        dict_plain.clear();
         idx.clear();
         dict_on = true;
         have_minmax = false;
-        min.clear();
-        max.clear();
+        smin.clear();
+        smax.clear();
         nulls = 0;
+    }
+
+    // Min/max as PLAIN bytes (byte arrays without their length).
+    void minmax_bytes(std::string& mn, std::string& mx) const {
+        switch (n->physical) {
+            case pq::p_int32:
+                pq::put_le32(mn, static_cast<std::uint32_t>(static_cast<std::int32_t>(imin)));
+                pq::put_le32(mx, static_cast<std::uint32_t>(static_cast<std::int32_t>(imax)));
+                break;
+            case pq::p_int64:
+                pq::put_le64(mn, static_cast<std::uint64_t>(imin));
+                pq::put_le64(mx, static_cast<std::uint64_t>(imax));
+                break;
+            case pq::p_float:
+                pq::put_le32(mn, std::bit_cast<std::uint32_t>(static_cast<float>(fmin)));
+                pq::put_le32(mx, std::bit_cast<std::uint32_t>(static_cast<float>(fmax)));
+                break;
+            case pq::p_double:
+                pq::put_le64(mn, std::bit_cast<std::uint64_t>(fmin));
+                pq::put_le64(mx, std::bit_cast<std::uint64_t>(fmax));
+                break;
+            default:
+                mn = smin;
+                mx = smax;
+        }
     }
 };
 
@@ -307,45 +463,6 @@ bool has_order_stats(const node& n) {
     }
 }
 
-std::string_view stat_bytes(const leaf_buf& b, std::string_view plain_value) {
-    if (b.n->physical == p_byte_array) return plain_value.substr(4);
-    return plain_value;
-}
-
-// Less-than in the column's Parquet sort order.
-bool stat_less(int physical, std::string_view a, std::string_view b) {
-    switch (physical) {
-        case p_int32: {
-            std::int32_t x, y;
-            std::memcpy(&x, a.data(), 4);
-            std::memcpy(&y, b.data(), 4);
-            return x < y;
-        }
-        case p_int64: {
-            std::int64_t x, y;
-            std::memcpy(&x, a.data(), 8);
-            std::memcpy(&y, b.data(), 8);
-            return x < y;
-        }
-        case p_float: {
-            float x, y;
-            std::memcpy(&x, a.data(), 4);
-            std::memcpy(&y, b.data(), 4);
-            return x < y;
-        }
-        case p_double: {
-            double x, y;
-            std::memcpy(&x, a.data(), 8);
-            std::memcpy(&y, b.data(), 8);
-            return x < y;
-        }
-        default:
-            return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char p, char q) {
-                return static_cast<unsigned char>(p) < static_cast<unsigned char>(q);
-            });
-    }
-}
-
 void write_logical(thrift::writer& w, const logical& lt) {
     w.field_struct(10);
     w.begin_struct();
@@ -430,7 +547,16 @@ struct parquet_writer::impl {
     std::uint64_t total_rows = 0, group_rows = 0, written = 0;
     std::size_t buffered = 0;
     bool started = false, finished = false;
-    std::string scratch, text, page, compressed, header;
+    std::string text, page, header;
+    std::unique_ptr<char[]> zbuf;  // compressed page (not zero-filled as a std::string would be)
+    std::size_t zcap = 0;
+    struct mark {
+        std::size_t plain;
+        std::uint64_t values, entries, nulls;
+    };
+    std::vector<mark> marks;  // add_row: each leaf's state before the row, to undo it
+    status fault;             // why the last shred() failed
+    cql_value cell_value;     // add_row(cells): a cell the scalar path does not take
     ZSTD_CCtx* zctx = nullptr;
 
     ~impl() {
@@ -454,11 +580,32 @@ struct parquet_writer::impl {
         for (const auto& c : n.children) push_null(c, r, d);
     }
 
-    status value_bytes(const node& n, const cql_value& v, std::string& s) {
-        s.clear();
+    // The shredding functions return false on a value that cannot be written,
+    // with the reason in `fault` (a status per value would cost more than the value).
+    bool fail(std::string m) {
+        fault = {errc::bad_value, std::move(m)};
+        return false;
+    }
+
+    // Little-endian stores (one instruction, where the byte loop was not merged).
+    static void put32(pod_buf<char>& s, std::uint32_t v) {
+        if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+        std::memcpy(s.extend(4), &v, 4);
+    }
+    static void put64(pod_buf<char>& s, std::uint64_t v) {
+        if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+        std::memcpy(s.extend(8), &v, 8);
+    }
+    static void put_bytes(pod_buf<char>& s, const void* data, std::size_t n) {
+        put32(s, static_cast<std::uint32_t>(n));
+        s.append(static_cast<const char*>(data), n);
+    }
+
+    // Appends the value's PLAIN bytes to s; on error appends nothing.
+    bool value_bytes(const node& n, const cql_value& v, pod_buf<char>& s) {
         auto mismatch = [&]() {
-            return status{errc::bad_value, "column value of kind " + std::string(protocol::to_string(v.kind())) +
-                                               " for " + protocol::to_cql_name(n.type)};
+            return fail("column value of kind " + std::string(protocol::to_string(v.kind())) + " for " +
+                        protocol::to_cql_name(n.type));
         };
         switch (n.cv) {
             case conv::boolean:
@@ -469,45 +616,43 @@ struct parquet_writer::impl {
             case conv::i16:
             case conv::i32:
                 if (v.kind() != value_kind::integer) return mismatch();
-                put_le32(s, static_cast<std::uint32_t>(static_cast<std::int32_t>(v.as_int())));
+                put32(s, static_cast<std::uint32_t>(static_cast<std::int32_t>(v.as_int())));
                 break;
             case conv::i64:
                 if (v.kind() != value_kind::integer) return mismatch();
-                put_le64(s, static_cast<std::uint64_t>(v.as_int()));
+                put64(s, static_cast<std::uint64_t>(v.as_int()));
                 break;
             case conv::ts_micros: {
                 if (v.kind() != value_kind::integer) return mismatch();
                 std::int64_t us = 0;
                 if (__builtin_mul_overflow(v.as_int(), std::int64_t{1000}, &us))
-                    return {errc::bad_value, "timestamp " + std::to_string(v.as_int()) + " ms does not fit in microseconds"};
-                put_le64(s, static_cast<std::uint64_t>(us));
+                    return fail("timestamp " + std::to_string(v.as_int()) + " ms does not fit in microseconds");
+                put64(s, static_cast<std::uint64_t>(us));
                 break;
             }
             case conv::time_micros:
                 if (v.kind() != value_kind::integer) return mismatch();
-                put_le64(s, static_cast<std::uint64_t>(v.as_int() / 1000));
+                put64(s, static_cast<std::uint64_t>(v.as_int() / 1000));
                 break;
             case conv::date:
                 if (v.kind() != value_kind::date) return mismatch();
-                put_le32(s, static_cast<std::uint32_t>(static_cast<std::int32_t>(protocol::date_to_epoch_days(v.as_date()))));
+                put32(s, static_cast<std::uint32_t>(static_cast<std::int32_t>(protocol::date_to_epoch_days(v.as_date()))));
                 break;
             case conv::f32:
                 if (v.kind() != value_kind::float32) return mismatch();
-                put_le32(s, std::bit_cast<std::uint32_t>(v.as_float()));
+                put32(s, std::bit_cast<std::uint32_t>(v.as_float()));
                 break;
             case conv::f64:
                 if (v.kind() != value_kind::float64) return mismatch();
-                put_le64(s, std::bit_cast<std::uint64_t>(v.as_double()));
+                put64(s, std::bit_cast<std::uint64_t>(v.as_double()));
                 break;
             case conv::text:
                 if (v.kind() != value_kind::string) return mismatch();
-                put_le32(s, static_cast<std::uint32_t>(v.as_string().size()));
-                s += v.as_string();
+                put_bytes(s, v.as_string().data(), v.as_string().size());
                 break;
             case conv::blob:
                 if (v.kind() != value_kind::blob) return mismatch();
-                put_le32(s, static_cast<std::uint32_t>(v.as_blob().size()));
-                s.append(reinterpret_cast<const char*>(v.as_blob().data()), v.as_blob().size());
+                put_bytes(s, v.as_blob().data(), v.as_blob().size());
                 break;
             case conv::uuid:
                 if (v.kind() != value_kind::uuid) return mismatch();
@@ -515,8 +660,7 @@ struct parquet_writer::impl {
                 break;
             case conv::as_text: {
                 text = to_field_text(n.type, v);
-                put_le32(s, static_cast<std::uint32_t>(text.size()));
-                s += text;
+                put_bytes(s, text.data(), text.size());
                 break;
             }
             case conv::varint_dec: {
@@ -524,149 +668,287 @@ struct parquet_writer::impl {
                 auto m = v.as_varint().minimal();
                 // DECIMAL(38, 0): 38 digits fit in 127 bits plus sign, 16 bytes.
                 if (m.bytes().size() > 16 || m.to_string().size() > 38 + (m.is_negative() ? 1u : 0u))
-                    return {errc::bad_value, "varint " + m.to_string() + " has more than 38 digits (Parquet DECIMAL(38, 0))"};
-                put_le32(s, static_cast<std::uint32_t>(m.bytes().size()));
-                s.append(reinterpret_cast<const char*>(m.bytes().data()), m.bytes().size());
+                    return fail("varint " + m.to_string() + " has more than 38 digits (Parquet DECIMAL(38, 0))");
+                put_bytes(s, m.bytes().data(), m.bytes().size());
                 break;
             }
             case conv::dur_months:
                 if (v.kind() != value_kind::duration) return mismatch();
-                put_le32(s, static_cast<std::uint32_t>(v.as_duration().months));
+                put32(s, static_cast<std::uint32_t>(v.as_duration().months));
                 break;
             case conv::dur_days:
                 if (v.kind() != value_kind::duration) return mismatch();
-                put_le32(s, static_cast<std::uint32_t>(v.as_duration().days));
+                put32(s, static_cast<std::uint32_t>(v.as_duration().days));
                 break;
             case conv::dur_nanos:
                 if (v.kind() != value_kind::duration) return mismatch();
-                put_le64(s, static_cast<std::uint64_t>(v.as_duration().nanos));
+                put64(s, static_cast<std::uint64_t>(v.as_duration().nanos));
                 break;
         }
-        return {};
+        return true;
     }
 
-    status push_value(const node& n, const cql_value& v, int r, int d) {
+    bool push_value(const node& n, const cql_value& v, int r, int d) {
         auto& b = bufs[n.leaf];
-        if (auto st = value_bytes(n, v, scratch); !st) return st;
+        // Encoded straight into the column's PLAIN buffer (add_row cuts it back
+        // if a later value of the row fails).
+        const std::size_t at = b.plain.size();
+        if (!value_bytes(n, v, b.plain)) return false;
+        commit_value(b, at, r, d);
+        return true;
+    }
+
+    // The value whose PLAIN bytes start at `at` of b.plain: its levels,
+    // dictionary index and statistics.
+    void commit_value(leaf_buf& b, std::size_t at, int r, int d) {
+        const node& n = *b.n;
+        const std::string_view val(b.plain.data() + at, b.plain.size() - at);
         if (n.max_def > 0) b.defs.push_back(static_cast<std::uint16_t>(d));
         if (n.max_rep > 0) b.reps.push_back(static_cast<std::uint16_t>(r));
         ++b.entries;
         ++b.values;
-        b.plain += scratch;
-        buffered += scratch.size() + 4;
+        buffered += val.size() + 4;
         if (b.dict_on) {
-            auto it = b.dict.find(std::string_view(scratch));
-            if (it == b.dict.end()) {
-                const auto id = static_cast<std::uint32_t>(b.dict.size());
-                b.dict.emplace(scratch, id);
-                b.dict_plain += scratch;
-                b.idx.push_back(id);
-                buffered += scratch.size() + 32;
+            bool added = false;
+            const auto id = b.dict.find_or_add(val, added);
+            b.idx.push_back(id);
+            if (added) {
+                buffered += val.size() + 32;
                 // Mostly distinct values: plain is smaller, stop paying for the hash table.
-                if ((b.dict.size() > 1024 && b.dict.size() * 2 > b.values) || b.dict_plain.size() > (1u << 20)) {
+                if ((b.dict.size() > 1024 && b.dict.size() * 2 > b.values) || b.dict.plain().size() > (1u << 20)) {
                     b.dict_on = false;
                     b.dict.clear();
-                    b.dict_plain.clear();
                     b.idx.clear();
                 }
-            } else {
-                b.idx.push_back(it->second);
             }
         }
-        if (b.stats) {
-            auto sv = stat_bytes(b, scratch);
-            bool nan = (n.physical == p_float && std::isnan(v.as_float())) ||
-                       (n.physical == p_double && std::isnan(v.as_double()));
-            if (sv.size() > 64) {
-                b.stats = false;  // long values: no min/max rather than truncated ones
-            } else if (!nan) {
-                if (!b.have_minmax) {
-                    b.min.assign(sv);
-                    b.max.assign(sv);
+        if (b.stats) update_stats(b, val);
+    }
+
+    // A top-level scalar cell straight from its protocol bytes to PLAIN, as
+    // decode_value() then value_bytes() would write it. False, with nothing
+    // written, for what takes the general path: other types, zero-length
+    // (empty) values, and bytes decode_value() rejects (it says why).
+    bool wire_scalar(const node& n, protocol::bytes_view c) {
+        using protocol::detail::load_be16;
+        using protocol::detail::load_be32;
+        using protocol::detail::load_be64;
+        auto& b = bufs[n.leaf];
+        const std::size_t at = b.plain.size();
+        const auto chars = [&] { return std::string_view(reinterpret_cast<const char*>(c.data()), c.size()); };
+        switch (n.type.kind) {
+            case type_kind::boolean:
+                if (c.size() != 1) return false;
+                b.plain.push_back(c[0] != 0 ? 1 : 0);
+                break;
+            case type_kind::tinyint:
+                if (c.size() != 1) return false;
+                put32(b.plain, static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<std::int8_t>(c[0]))));
+                break;
+            case type_kind::smallint:
+                if (c.size() != 2) return false;
+                put32(b.plain, static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<std::int16_t>(load_be16(c.data())))));
+                break;
+            case type_kind::int_:
+            case type_kind::float_:  // the bits, byte order swapped
+                if (c.size() != 4) return false;
+                put32(b.plain, load_be32(c.data()));
+                break;
+            case type_kind::date:
+                if (c.size() != 4) return false;
+                put32(b.plain, static_cast<std::uint32_t>(static_cast<std::int32_t>(protocol::date_to_epoch_days(load_be32(c.data())))));
+                break;
+            case type_kind::bigint:
+            case type_kind::counter:
+            case type_kind::double_:
+                if (c.size() != 8) return false;
+                put64(b.plain, load_be64(c.data()));
+                break;
+            case type_kind::timestamp: {
+                if (c.size() != 8) return false;
+                auto ms = static_cast<std::int64_t>(load_be64(c.data()));
+                if (n.cv == conv::ts_micros && __builtin_mul_overflow(ms, std::int64_t{1000}, &ms)) return false;
+                put64(b.plain, static_cast<std::uint64_t>(ms));
+                break;
+            }
+            case type_kind::text:
+                if (!is_ascii8(c) && !protocol::detail::is_valid_utf8(chars())) return false;
+                put_bytes(b.plain, c.data(), c.size());
+                break;
+            case type_kind::ascii:
+                if (!protocol::detail::is_ascii(chars())) return false;
+                put_bytes(b.plain, c.data(), c.size());
+                break;
+            case type_kind::blob:
+            case type_kind::custom: put_bytes(b.plain, c.data(), c.size()); break;
+            case type_kind::uuid:
+                if (c.size() != 16) return false;
+                b.plain.append(reinterpret_cast<const char*>(c.data()), 16);
+                break;
+            default: return false;
+        }
+        commit_value(b, at, 0, n.max_def);
+        return true;
+    }
+
+    // ASCII (so valid UTF-8), tested 8 bytes at a time: most text is, and
+    // is_valid_utf8() goes byte by byte.
+    static bool is_ascii8(protocol::bytes_view c) noexcept {
+        std::size_t i = 0;
+        std::uint64_t high = 0;
+        for (; i + 8 <= c.size(); i += 8) {
+            std::uint64_t x;
+            std::memcpy(&x, c.data() + i, 8);
+            high |= x;
+        }
+        for (; i < c.size(); ++i) high |= c[i];
+        return (high & 0x8080808080808080ull) == 0;
+    }
+
+    // One cell of a result row into column `col`: nulls and scalars directly,
+    // anything else decoded to a cql_value and shredded. On failure `fault`
+    // holds the whole message (decode_row's words for an undecodable cell).
+    bool shred_cell(std::size_t col, const protocol::value_view& cell) {
+        const node& n = top[col];
+        if (!cell.is_set()) {
+            push_null(n, 0, 0);
+            return true;
+        }
+        if (n.sh == shape::leaf && !cell.bytes.empty() && wire_scalar(n, cell.bytes)) return true;
+        const auto& spec = columns[col];
+        if (auto e = protocol::decode_value(spec.type, cell.bytes, cell_value); e != protocol::errc::ok) {
+            fault = {errc::bad_value, "column \"" + spec.name + "\" (" + protocol::to_cql_name(spec.type) +
+                                          "): undecodable cell: " + std::string(protocol::to_string(e))};
+            return false;
+        }
+        if (shred(n, &cell_value, 0, 0)) return true;
+        fault.message = "column \"" + spec.name + "\": " + fault.message;
+        return false;
+    }
+
+    // Min/max in the column's Parquet sort order (NaN left out).
+    static void update_stats(leaf_buf& b, std::string_view val) {
+        auto num = [&b](auto x, auto& mn, auto& mx) {
+            if (!b.have_minmax) {
+                mn = mx = x;
+                b.have_minmax = true;
+            } else if (x < mn) {
+                mn = x;
+            } else if (mx < x) {
+                mx = x;
+            }
+        };
+        switch (b.n->physical) {
+            case p_int32: num(static_cast<std::int64_t>(static_cast<std::int32_t>(get_le32(val.data()))), b.imin, b.imax); return;
+            case p_int64: num(static_cast<std::int64_t>(get_le64(val.data())), b.imin, b.imax); return;
+            case p_float: {
+                const float f = std::bit_cast<float>(get_le32(val.data()));
+                if (!std::isnan(f)) num(static_cast<double>(f), b.fmin, b.fmax);
+                return;
+            }
+            case p_double: {
+                const double f = std::bit_cast<double>(get_le64(val.data()));
+                if (!std::isnan(f)) num(f, b.fmin, b.fmax);
+                return;
+            }
+            default: {
+                // Byte arrays compare as unsigned bytes (char_traits<char> does).
+                const auto sv = b.n->physical == p_byte_array ? val.substr(4) : val;
+                if (sv.size() > 64) {
+                    b.stats = false;  // long values: no min/max rather than truncated ones
+                } else if (!b.have_minmax) {
+                    b.smin.assign(sv);
+                    b.smax.assign(sv);
                     b.have_minmax = true;
-                } else {
-                    if (stat_less(n.physical, sv, b.min)) b.min.assign(sv);
-                    if (stat_less(n.physical, b.max, sv)) b.max.assign(sv);
+                } else if (sv < std::string_view(b.smin)) {
+                    b.smin.assign(sv);
+                } else if (std::string_view(b.smax) < sv) {
+                    b.smax.assign(sv);
                 }
             }
         }
-        return {};
     }
 
-    status shred(const node& n, const cql_value* v, int r, int d) {
+    bool shred(const node& n, const cql_value* v, int r, int d) {
         if (n.rep == optional) {
             // Zero-length "empty" values have no Parquet form: written as null (docs/parquet.md).
             if (!v || v->is_null() || v->is_empty()) {
                 push_null(n, r, d);
-                return {};
+                return true;
             }
             ++d;
         } else if (!v || v->is_null() || v->is_empty()) {
-            return {errc::bad_value, "null inside a collection (" + n.name + ")"};
+            return fail("null inside a collection (" + n.name + ")");
         }
         switch (n.sh) {
             case shape::leaf: return push_value(n, *v, r, d);
             case shape::duration:
                 for (const auto& c : n.children)
-                    if (auto st = push_value(c, *v, r, d); !st) return st;
-                return {};
+                    if (!push_value(c, *v, r, d)) return false;
+                return true;
             case shape::structure: {
-                if (v->kind() != value_kind::tuple) return {errc::bad_value, n.name + ": not a tuple/UDT value"};
+                if (v->kind() != value_kind::tuple) return fail(n.name + ": not a tuple/UDT value");
                 const auto& el = v->elements();
-                if (el.size() > n.children.size()) return {errc::bad_value, n.name + ": too many fields"};
+                if (el.size() > n.children.size()) return fail(n.name + ": too many fields");
                 for (std::size_t i = 0; i < n.children.size(); ++i)
-                    if (auto st = shred(n.children[i], i < el.size() ? &el[i] : nullptr, r, d); !st) return st;
-                return {};
+                    if (!shred(n.children[i], i < el.size() ? &el[i] : nullptr, r, d)) return false;
+                return true;
             }
             case shape::list: {
-                if (v->kind() != value_kind::list) return {errc::bad_value, n.name + ": not a list/set value"};
+                if (v->kind() != value_kind::list) return fail(n.name + ": not a list/set value");
                 const auto& mid = n.children[0];
                 const auto& el = v->elements();
                 if (el.empty()) {
                     push_null(mid, r, d);
-                    return {};
+                    return true;
                 }
                 for (std::size_t i = 0; i < el.size(); ++i)
-                    if (auto st = shred(mid.children[0], &el[i], i == 0 ? r : mid.max_rep, d + 1); !st) return st;
-                return {};
+                    if (!shred(mid.children[0], &el[i], i == 0 ? r : mid.max_rep, d + 1)) return false;
+                return true;
             }
             case shape::map: {
-                if (v->kind() != value_kind::map) return {errc::bad_value, n.name + ": not a map value"};
+                if (v->kind() != value_kind::map) return fail(n.name + ": not a map value");
                 const auto& kv = n.children[0];
                 const auto& en = v->entries();
                 if (en.empty()) {
                     push_null(kv, r, d);
-                    return {};
+                    return true;
                 }
                 for (std::size_t i = 0; i < en.size(); ++i) {
                     const int rr = i == 0 ? r : kv.max_rep;
-                    if (auto st = shred(kv.children[0], &en[i].first, rr, d + 1); !st) return st;
-                    if (auto st = shred(kv.children[1], &en[i].second, rr, d + 1); !st) return st;
+                    if (!shred(kv.children[0], &en[i].first, rr, d + 1)) return false;
+                    if (!shred(kv.children[1], &en[i].second, rr, d + 1)) return false;
                 }
-                return {};
+                return true;
             }
         }
-        return {};
+        return true;
     }
 
-    status compress(std::string_view in, std::string& out) {
-        out.clear();
+    // The page body as stored: `in` itself when uncompressed, else zbuf.
+    status compress(std::string_view in, std::string_view& out) {
+        auto room = [&](std::size_t n) {
+            if (zcap < n) {
+                zbuf.reset(new char[n]);
+                zcap = n;
+            }
+        };
         switch (o.compression) {
-            case parquet_compression::none: out.assign(in); return {};
+            case parquet_compression::none: out = in; return {};
             case parquet_compression::snappy: {
                 std::size_t n = snappy_max_compressed_length(in.size());
-                out.resize(n);
-                if (snappy_compress(in.data(), in.size(), out.data(), &n) != SNAPPY_OK)
+                room(n);
+                if (snappy_compress(in.data(), in.size(), zbuf.get(), &n) != SNAPPY_OK)
                     return {errc::io_error, "snappy compression failed"};
-                out.resize(n);
+                out = std::string_view(zbuf.get(), n);
                 return {};
             }
             case parquet_compression::zstd: {
                 if (!zctx) zctx = ZSTD_createCCtx();
-                out.resize(ZSTD_compressBound(in.size()));
-                auto n = ZSTD_compressCCtx(zctx, out.data(), out.size(), in.data(), in.size(), o.zstd_level);
+                room(ZSTD_compressBound(in.size()));
+                auto n = ZSTD_compressCCtx(zctx, zbuf.get(), zcap, in.data(), in.size(), o.zstd_level);
                 if (ZSTD_isError(n)) return {errc::io_error, std::string("zstd: ") + ZSTD_getErrorName(n)};
-                out.resize(n);
+                out = std::string_view(zbuf.get(), n);
                 return {};
             }
         }
@@ -685,6 +967,7 @@ struct parquet_writer::impl {
     // Page header + compressed body to out; returns header+body sizes.
     status write_page(std::string& out, int type, std::string_view body, std::int64_t num_values, int enc,
                       std::int64_t& unc, std::int64_t& comp) {
+        std::string_view compressed;
         if (auto st = compress(body, compressed); !st) return st;
         header.clear();
         thrift::writer w(header);
@@ -735,7 +1018,7 @@ struct parquet_writer::impl {
                                   b.dict.size() * 2 <= b.values;
             if (use_dict) {
                 m.dict_offset = static_cast<std::int64_t>(written);
-                if (auto st = write_page(out, page_dictionary, b.dict_plain, static_cast<std::int64_t>(b.dict.size()),
+                if (auto st = write_page(out, page_dictionary, b.dict.plain(), static_cast<std::int64_t>(b.dict.size()),
                                          e_plain, unc, comp); !st)
                     return st;
                 m.encodings = {e_plain, e_rle, e_rle_dictionary};
@@ -744,7 +1027,7 @@ struct parquet_writer::impl {
             }
             m.data_offset = static_cast<std::int64_t>(written);
             page.clear();
-            auto levels = [&](const std::vector<std::uint16_t>& lv, int maxl) {
+            auto levels = [&](const pod_buf<std::uint16_t>& lv, int maxl) {
                 const auto at = page.size();
                 page.append(4, '\0');
                 rle_encode16(page, lv.data(), lv.size(), bit_width(static_cast<std::uint64_t>(maxl)));
@@ -770,7 +1053,7 @@ struct parquet_writer::impl {
                 }
                 if (b.plain.size() % 8) page.push_back(static_cast<char>(acc));
             } else {
-                page += b.plain;
+                page += b.plain.view();
             }
             if (auto st = write_page(out, page_data, page, m.num_values, use_dict ? e_rle_dictionary : e_plain, unc,
                                      comp); !st)
@@ -781,8 +1064,7 @@ struct parquet_writer::impl {
             m.nulls = static_cast<std::int64_t>(b.nulls);
             m.has_minmax = b.stats && b.have_minmax;
             if (m.has_minmax) {
-                m.min = b.min;
-                m.max = b.max;
+                b.minmax_bytes(m.min, m.max);
                 // Zeros: the spec asks for -0.0 as min and +0.0 as max.
                 if (n.physical == p_float || n.physical == p_double) {
                     auto fix = [&](std::string& s, bool neg) {
@@ -819,6 +1101,9 @@ struct parquet_writer::impl {
         buffered = 0;
         return {};
     }
+
+    template <class Put>
+    status add_row(std::size_t n, Put&& put, std::string& out);
 
     void write_footer(std::string& out) {
         std::string meta;
@@ -912,6 +1197,7 @@ parquet_writer::parquet_writer(std::vector<protocol::column_spec> columns, parqu
     for (auto& t : p_->top) assign_field_ids(t, p_->o.field_ids, next_id);
     for (auto& t : p_->top) assign_levels(t, 0, 0, p_->leaves);
     p_->bufs.resize(p_->leaves.size());
+    p_->marks.resize(p_->leaves.size());
     for (std::size_t i = 0; i < p_->leaves.size(); ++i) {
         p_->bufs[i].n = p_->leaves[i];
         p_->bufs[i].stats = has_order_stats(*p_->leaves[i]);
@@ -927,45 +1213,59 @@ parquet_writer::parquet_writer(std::vector<protocol::column_spec> columns, parqu
 
 parquet_writer::~parquet_writer() = default;
 
-status parquet_writer::add_row(std::span<const cql_value> row, std::string& out) {
-    auto& p = *p_;
-    if (p.finished) return {errc::io_error, "parquet writer: add_row after finish"};
-    if (row.size() != p.top.size())
-        return {errc::field_count, "row has " + std::to_string(row.size()) + " values for " +
-                                       std::to_string(p.top.size()) + " columns"};
-    if (!p.started) {
-        p.emit(out, "PAR1");
-        p.started = true;
+// Shared by both add_row forms: `put(i)` shreds column i (false: p.fault says why, whole).
+template <class Put>
+status parquet_writer::impl::add_row(std::size_t n, Put&& put, std::string& out) {
+    if (finished) return {errc::io_error, "parquet writer: add_row after finish"};
+    if (n != top.size())
+        return {errc::field_count, "row has " + std::to_string(n) + " values for " + std::to_string(top.size()) +
+                                       " columns"};
+    if (!started) {
+        emit(out, "PAR1");
+        started = true;
     }
-    struct mark {
-        std::size_t defs, reps, plain, idx;
-        std::uint64_t values, entries, nulls;
-    };
-    thread_local std::vector<mark> marks;
-    marks.resize(p.bufs.size());
-    for (std::size_t i = 0; i < p.bufs.size(); ++i) {
-        const auto& b = p.bufs[i];
-        marks[i] = {b.defs.size(), b.reps.size(), b.plain.size(), b.idx.size(), b.values, b.entries, b.nulls};
+    for (std::size_t i = 0; i < bufs.size(); ++i) {
+        const auto& b = bufs[i];
+        marks[i] = {b.plain.size(), b.values, b.entries, b.nulls};
     }
-    for (std::size_t i = 0; i < row.size(); ++i) {
-        if (auto st = p.shred(p.top[i], &row[i], 0, 0); !st) {
-            for (std::size_t k = 0; k < p.bufs.size(); ++k) {
-                auto& b = p.bufs[k];
-                b.defs.resize(marks[k].defs);
-                b.reps.resize(marks[k].reps);
-                b.plain.resize(marks[k].plain);
-                if (b.dict_on) b.idx.resize(std::min(b.idx.size(), marks[k].idx));
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!put(i)) {
+            for (std::size_t k = 0; k < bufs.size(); ++k) {
+                // One level per entry (every leaf is under an optional column), one
+                // index per value while the dictionary is on.
+                auto& b = bufs[k];
+                b.plain.cut(marks[k].plain);
                 b.values = marks[k].values;
                 b.entries = marks[k].entries;
                 b.nulls = marks[k].nulls;
+                b.defs.cut(b.entries);
+                b.reps.cut(b.entries);
+                if (b.dict_on) b.idx.cut(b.values);
             }
-            return {st.code, "column \"" + p.columns[i].name + "\": " + st.message};
+            return std::move(fault);
         }
     }
-    ++p.total_rows;
-    ++p.group_rows;
-    if (p.group_rows >= p.o.row_group_rows || p.buffered >= p.o.row_group_bytes) return p.flush_group(out);
+    ++total_rows;
+    ++group_rows;
+    if (group_rows >= o.row_group_rows || buffered >= o.row_group_bytes) return flush_group(out);
     return {};
+}
+
+status parquet_writer::add_row(std::span<const cql_value> row, std::string& out) {
+    auto& p = *p_;
+    return p.add_row(
+        row.size(),
+        [&](std::size_t i) {
+            if (p.shred(p.top[i], &row[i], 0, 0)) return true;
+            p.fault.message = "column \"" + p.columns[i].name + "\": " + p.fault.message;
+            return false;
+        },
+        out);
+}
+
+status parquet_writer::add_row(std::span<const protocol::value_view> cells, std::string& out) {
+    auto& p = *p_;
+    return p.add_row(cells.size(), [&](std::size_t i) { return p.shred_cell(i, cells[i]); }, out);
 }
 
 status parquet_writer::finish(std::string& out) {

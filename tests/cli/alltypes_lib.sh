@@ -9,10 +9,11 @@ source "$HERE/../interop/sim_lib.sh"
 cleanup() { stop_sim; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"; }
 trap cleanup EXIT
 
+# CQLPP_TEST_PORT_SPAN (default 1000): ports are drawn from PORT_BASE .. PORT_BASE + span - 1.
 start_alltypes_sim() {  # start_alltypes_sim NAME PORT_BASE: SIM_PORT and CONN set, or exit 1
   SIM_PORT=""
   for _ in $(seq 1 50); do
-    p=$(( $2 + RANDOM % 1000))
+    p=$(( $2 + RANDOM % ${CQLPP_TEST_PORT_SPAN:-1000}))
     if ! port_open 127.0.0.1 "$p" && ! port_open 127.0.0.2 "$p" && ! port_open 127.0.0.3 "$p"; then SIM_PORT=$p; break; fi
   done
   [ -n "$SIM_PORT" ] || { echo "$1: no free port" >&2; exit 1; }

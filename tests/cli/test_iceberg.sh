@@ -107,6 +107,15 @@ grep -q '"partition-specs":\[{"spec-id":0,"fields":\[{"name":"k_bucket","transfo
   "$W/ns/parted/metadata/v1.metadata.json" && ok || bad "partition spec: $(grep -o '"partition-specs":[^]]*]' "$W/ns/parted/metadata/v1.metadata.json")"
 ls "$W"/ns/parted/data/unload-*/range_*.p1.parquet >/dev/null 2>&1 && ok || bad "no per-partition files"
 cql "TRUNCATE ks.t"
+# NaNs (nan_value_counts, checked against DuckDB in part 7) and an identity partition with nulls.
+cql "CREATE TABLE ks.fl (k int PRIMARY KEY, f float, d double, p int)"
+{ echo k,f,d,p; for i in $(seq 1 40); do
+    echo "$i,$( [ $((i % 3)) = 0 ] && echo NaN || echo "$i.5"),$( [ $((i % 4)) = 0 ] && echo NaN || echo "-$i.25"),$( [ $((i % 5)) = 0 ] || echo $((i % 4)))"
+  done; } > "$WORK/fl.csv"
+run fl_load bulk load "${CONN[@]}" -k ks -t fl --input "$WORK/fl.csv"; expect_rc fl_load 0
+run fl bulk unload "${CONN[@]}" -k ks -t fl --format iceberg --warehouse "$W" --namespace ns --table-name fl \
+  --partition-by 'identity(p)' --splits 3
+expect_rc fl 0
 run parted_load bulk load "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --namespace ns --table-name parted
 expect_rc parted_load 0
 run parted_sum bulk checksum "${CONN[@]}" -k ks -t t
@@ -130,6 +139,13 @@ run wc bulk commit --format iceberg --warehouse "$W" -k ks --table-name workers 
 expect_rc wc 0 && { grep -q "snapshot [0-9]* (sequence 1, v1.metadata.json) from 3 worker(s): .* 300 rows, checksum $SUM; table .* 300 rows$" "$WORK/wc.out" && ok || bad "commit: $(cat "$WORK/wc.out")"; }
 run wc_again bulk commit --format iceberg --warehouse "$W" -k ks --table-name workers --workers 3 --job j1
 expect_rc wc_again 1
+# A commit that stopped between the table's commit and _COMMITTED: the table knows the job (its snapshot
+# summary); run again, it adds nothing, says so and writes _COMMITTED.
+rm -f "$W/ks/workers/data/job-j1/_COMMITTED"
+run wc_repair bulk commit --format iceberg --warehouse "$W" -k ks --table-name workers --workers 3 --job j1
+expect_rc wc_repair 1 && { grep -q "already committed (snapshot [0-9]* of the table)" "$WORK/wc_repair.err" && ok || bad "commit again: $(cat "$WORK/wc_repair.err")"; }
+[ -s "$W/ks/workers/data/job-j1/_COMMITTED" ] && [ "$(ls "$W/ks/workers/metadata/" | grep -c '^v[0-9]*\.metadata\.json$')" = 1 ] && ok ||
+  bad "after commit again: $(ls "$W/ks/workers/data/job-j1" "$W/ks/workers/metadata")"
 cql "TRUNCATE ks.t"
 run w_load bulk load "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name workers
 expect_rc w_load 0
@@ -178,6 +194,11 @@ else
   grep -q "^rows 300$" "$WORK/chk_p.out" && ok || bad "duckdb rows (parted): $(cat "$WORK/chk_p.out")"
   grep -q "^partition values checked [1-9]" "$WORK/chk_p.out" && ok || bad "partition values: $(cat "$WORK/chk_p.out")"
   grep -q "^hyparquet files [1-9]" "$WORK/chk_p.out" && ok || bad "hyparquet (snappy files): $(cat "$WORK/chk_p.out")"
+  grep -q "^partition summaries checked [1-9]" "$WORK/chk_p.out" && ok || bad "partition summaries: $(cat "$WORK/chk_p.out")"
+  if node "$HERE/../parquet_interop/iceberg_check.mjs" "$W/ns/fl" >"$WORK/chk_fl.out" 2>&1; then ok; else bad "iceberg_check fl: $(cat "$WORK/chk_fl.out")"; fi
+  grep -q "^rows 40$" "$WORK/chk_fl.out" && ok || bad "duckdb rows (fl): $(cat "$WORK/chk_fl.out")"
+  grep -q "^nan counts checked [1-9]" "$WORK/chk_fl.out" && ok || bad "nan_value_counts: $(cat "$WORK/chk_fl.out")"
+  grep -q "^partition summaries checked [1-9]" "$WORK/chk_fl.out" && ok || bad "partition summaries (fl): $(cat "$WORK/chk_fl.out")"
 fi
 echo "test_iceberg: $oks ok, $fails failed"
 [ "$fails" -eq 0 ]

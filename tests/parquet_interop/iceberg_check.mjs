@@ -69,6 +69,22 @@ const list = await readAvro(cur['manifest-list']);
 if (fieldIds(list.header.meta['avro.schema'].toString()) < 13) fail('manifest list schema lacks field ids');
 const files = [];
 const entries = [];
+// A partition value as the spec's single-value serialization (Appendix D) orders it.
+const specOf = new Map(md['partition-specs'].map((s) => [s['spec-id'], s]));
+const resultType = (pf) => {
+  if (pf.transform !== 'identity') return 'int';
+  const f = schema.fields.find((x) => x.id === pf['source-id']);
+  return f ? f.type : '?';
+};
+const boundOf = (type, b) => {
+  if (type === 'int' || type === 'date') return BigInt(b.readInt32LE(0));
+  if (type === 'long' || type === 'time' || type === 'timestamptz') return b.readBigInt64LE(0);
+  if (type === 'boolean') return BigInt(b[0]);
+  return b.toString('hex');  // string, binary: unsigned byte order is hex order
+};
+const valueOf = (type, v) => (type === 'string' ? Buffer.from(v, 'utf8').toString('hex')
+  : type === 'binary' ? Buffer.from(v).toString('hex') : type === 'boolean' ? BigInt(v ? 1 : 0) : BigInt(v));
+let summariesChecked = 0;
 for (const m of list.recs) {
   need(m, ['manifest_path', 'manifest_length', 'partition_spec_id', 'content', 'sequence_number', 'min_sequence_number',
     'added_snapshot_id', 'added_files_count', 'existing_files_count', 'deleted_files_count', 'added_rows_count',
@@ -88,6 +104,26 @@ for (const m of list.recs) {
     rows += Number(e.data_file.record_count);
   }
   if (rows !== Number(m.added_rows_count) + Number(m.existing_rows_count)) fail(`manifest rows ${rows} != list's`);
+  // The list's partition summaries (field 507) against the manifest's own entries.
+  const spec = specOf.get(m.partition_spec_id);
+  if (m.partitions === null) fail(`${m.manifest_path}: no partition summaries`);
+  else if (spec && m.partitions.length !== spec.fields.length) fail(`${m.manifest_path}: ${m.partitions.length} summaries for ${spec.fields.length} fields`);
+  else if (spec) {
+    spec.fields.forEach((pf, i) => {
+      const sum = m.partitions[i], type = resultType(pf);
+      const vals = man.recs.map((e) => e.data_file.partition[pf.name]);
+      const present = vals.filter((v) => v !== null).map((v) => valueOf(type, v));
+      if (sum.contains_null !== vals.some((v) => v === null)) fail(`${pf.name}: contains_null ${sum.contains_null}`);
+      if (sum.contains_nan === true) fail(`${pf.name}: contains_nan for a ${type} field`);
+      if (type === 'uuid') return;
+      const lt = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+      present.sort(lt);
+      const want = present.length ? [present[0], present[present.length - 1]] : [null, null];
+      const got = [sum.lower_bound, sum.upper_bound].map((b) => (b === null ? null : boundOf(type, b)));
+      if (String(got) !== String(want)) fail(`${pf.name}: summary bounds ${got}, entries ${want}`);
+      summariesChecked++;
+    });
+  }
 }
 const summaryRecords = Number(cur.summary['total-records']);
 const db = await DuckDBInstance.create(':memory:');
@@ -133,7 +169,7 @@ const specs = new Map(md['partition-specs'].map((s) => [s['spec-id'], s]));
 const fieldById = new Map(schema.fields.map((f) => [f.id, f]));
 const q = async (sql) => (await con.runAndReadAll(sql)).getRowObjects();
 const mapOf = (arr) => new Map((arr || []).map((x) => [x.key, x.value]));
-let partitioned = 0, metricsChecked = 0;
+let partitioned = 0, metricsChecked = 0, nansChecked = 0;
 // At most 30 files (spread over the table) keep the check to seconds; MAX_FILES=0: all.
 const maxFiles = Number(process.env.MAX_FILES ?? 30) || entries.length;
 const step = Math.max(1, Math.ceil(entries.length / maxFiles));
@@ -166,13 +202,19 @@ for (const { df, specId } of sample) {
     else partitioned++;
   }
   // Metrics of top-level primitive columns.
-  const vc = mapOf(df.value_counts), nc = mapOf(df.null_value_counts);
+  const vc = mapOf(df.value_counts), nc = mapOf(df.null_value_counts), nan = mapOf(df.nan_value_counts);
   const lo = mapOf(df.lower_bounds), hi = mapOf(df.upper_bounds);
   for (const [id, count] of vc) {
     const f = fieldById.get(id);
     if (!f || typeof f.type !== 'string') { fail(`value_counts for field ${id}, not a top-level primitive`); continue; }
     const col = `"${f.name}"`;
     const [r] = await q(`SELECT count(*)::BIGINT AS n, count(${col})::BIGINT AS nn FROM ${file}`);
+    // nan_value_counts: exactly the float and double columns, with DuckDB's count of NaNs.
+    if (f.type === 'float' || f.type === 'double') {
+      const [x] = await q(`SELECT count(*) FILTER (WHERE isnan(${col}))::BIGINT AS n FROM ${file}`);
+      if (!nan.has(id) || BigInt(nan.get(id)) !== BigInt(x.n)) fail(`${f.name}: nan_value_counts ${nan.get(id)}, DuckDB ${x.n}`);
+      else if (x.n > 0n) nansChecked++;
+    } else if (nan.has(id)) fail(`${f.name}: nan_value_counts for a ${f.type} column`);
     if (BigInt(count) !== BigInt(r.n) || BigInt(nc.get(id)) !== BigInt(r.n) - BigInt(r.nn))
       fail(`${f.name}: value/null counts ${count}/${nc.get(id)}, DuckDB ${r.n}/${BigInt(r.n) - BigInt(r.nn)}`);
     const decode = (b) => {
@@ -191,7 +233,9 @@ for (const { df, specId } of sample) {
       time: (x) => `(epoch_us(${x}))::BIGINT`, float: (x) => `${x}::DOUBLE`, boolean: (x) => `${x}::VARCHAR`,
       binary: (x) => `hex(${x})` }[f.type] || ((x) => x);
     if (lo.has(id) || hi.has(id)) {
-      const [b] = await q(`SELECT ${expr(`min(${col})`)} AS lo, ${expr(`max(${col})`)} AS hi FROM ${file}`);
+      // Bounds leave NaN out (DuckDB orders it above every number).
+      const agg = (fn) => (f.type === 'float' || f.type === 'double' ? `${fn}(${col}) FILTER (WHERE NOT isnan(${col}))` : `${fn}(${col})`);
+      const [b] = await q(`SELECT ${expr(agg('min'))} AS lo, ${expr(agg('max'))} AS hi FROM ${file}`);
       const norm = (v) => (f.type === 'binary' ? String(v).toLowerCase() : f.type === 'float' ? String(Math.fround(Number(v))) : String(v));
       if (lo.has(id)) {
         const l = decode(lo.get(id));
@@ -229,6 +273,8 @@ for (const { df } of sample) {
 console.log(`hyparquet files ${hyp}`);
 console.log(`partition values checked ${partitioned}`);
 console.log(`metrics checked ${metricsChecked}`);
+console.log(`nan counts checked ${nansChecked}`);
+console.log(`partition summaries checked ${summariesChecked}`);
 console.log(`specs ${md['partition-specs'].map((s) => `${s['spec-id']}:${s.fields.map((f) => `${f.name}=${f.transform}@${f['field-id']}`).join(',')}`).join(' ')}`);
 console.log(`rows ${total}`);
 console.log(`snapshots ${md.snapshots.length}`);

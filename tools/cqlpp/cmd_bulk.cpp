@@ -264,7 +264,8 @@ fs::path worker_dir(const fs::path& table_dir, const std::string& job, bulk::wor
 }
 
 void write_file_atomically(const fs::path& p, const std::string& text) {
-    const fs::path tmp = p.string() + ".tmp";
+    // A name of this process's own: two commands writing p at once must not share it.
+    const fs::path tmp = p.string() + "." + std::to_string(::getpid()) + ".tmp";
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out << text;
@@ -733,10 +734,16 @@ void run_commit(const bulk_cli& c) {
             throw command_error("the workers wrote for table " + plan.location.string() + ", not " + base.string());
         bulk::iceberg_commit_result cr;
         const auto mode = c.mode == "overwrite" ? bulk::iceberg_mode::overwrite : bulk::iceberg_mode::append;
-        if (auto st = bulk::iceberg_commit(plan, files, mode, cr); !st)
+        // The job's name goes into the snapshot: the table itself says whether
+        // the job is committed, so two commits of it at once, or a commit run
+        // again after one that stopped before writing _COMMITTED, add nothing.
+        if (auto st = bulk::iceberg_commit(plan, files, mode, cr, "job-" + c.job); !st)
             throw command_error("iceberg commit failed (" +
                                 std::string(bulk::to_string(static_cast<bulk::errc>(st.code.value()))) + "): " + st.message);
         write_file_atomically(job / "_COMMITTED", std::to_string(cr.snapshot_id) + "\n");
+        if (cr.already_committed)
+            throw command_error("job '" + c.job + "' is already committed (snapshot " + std::to_string(cr.snapshot_id) +
+                                " of the table)");
         if (c.json_summary)
             std::cout << "{\"snapshot_id\":" << cr.snapshot_id << ",\"rows\":" << rows << ",\"checksum\":\""
                       << sum.to_string() << "\",\"files\":" << files.size() << ",\"workers\":" << n << "}\n";

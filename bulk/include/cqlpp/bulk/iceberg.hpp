@@ -60,11 +60,12 @@ std::int32_t iceberg_murmur3_32(std::string_view bytes) noexcept;
 // false: null, or a type bucket does not hash.
 bool iceberg_bucket_hash(std::string_view iceberg_type, const protocol::cql_value& v, std::int32_t& hash);
 
-// ---- Column metrics of a data file (manifest data_file fields 108-110, 125, 128) ----
+// ---- Column metrics of a data file (manifest data_file fields 108-110, 125, 128, 137) ----
 
 struct iceberg_column_metrics {
     std::int32_t id = 0;
-    std::uint64_t values = 0, nulls = 0;           // value_counts includes nulls
+    std::uint64_t values = 0, nulls = 0;           // value_counts includes nulls (and NaNs)
+    std::optional<std::uint64_t> nans;             // float and double columns: NaN values (nan_value_counts)
     std::optional<std::string> lower, upper;       // single-value binary serialization
 };
 
@@ -130,8 +131,8 @@ private:
         std::int32_t id = 0;
         int kind = 0;  // see iceberg.cpp
         std::string type;  // Iceberg type
-        std::uint64_t values = 0, nulls = 0;
-        bool have = false, nan = false;
+        std::uint64_t values = 0, nulls = 0, nans = 0;
+        bool have = false;
         std::int64_t imin = 0, imax = 0;
         double dmin = 0, dmax = 0;
         std::string smin, smax;
@@ -159,13 +160,18 @@ struct iceberg_commit_result {
     std::uint64_t version = 0;  // vN.metadata.json written
     std::uint64_t total_files = 0, total_rows = 0;
     int attempts = 0;
+    bool already_committed = false;  // `job` was in the table: nothing written, snapshot_id is its snapshot
 };
 // Writes a manifest of `files`, a manifest list (with the current snapshot's
 // manifests too when appending) and vN+1.metadata.json, created with link()
 // so that of two writers of the same N+1 one fails; it then re-reads the
 // table and tries again (a schema changed meanwhile is a conflict error).
+// A non-empty `job` is recorded in the snapshot's summary ("cqlpp.job") and
+// checked in the metadata each attempt builds on: a job already there is not
+// committed again (already_committed), so concurrent or repeated commits of
+// one job make one snapshot.
 status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_data_file>& files, iceberg_mode mode,
-                      iceberg_commit_result& out);
+                      iceberg_commit_result& out, std::string_view job = {});
 
 struct iceberg_snapshot {
     std::int64_t id = 0;

@@ -14,9 +14,10 @@
 // Reader: any file whose columns map to the table's (written by us, DuckDB,
 // Spark, pyarrow...): data pages v1 and v2, PLAIN, PLAIN_DICTIONARY /
 // RLE_DICTIONARY, DELTA_BINARY_PACKED, snappy, zstd, gzip. One row group is
-// decoded at a time (bounded memory). File data never crashes the reader:
-// every size and count is checked before use and a bad file is one
-// bad_parquet status naming what is wrong.
+// decoded at a time, within parquet_read_options::max_row_group_bytes. File
+// data never crashes the reader (tests/fuzz/fuzz_parquet.cpp): every size and
+// count is checked before use and a bad file is one bad_parquet status naming
+// what is wrong.
 //
 // The CQL -> Parquet mapping is in docs/parquet.md.
 #pragma once
@@ -72,6 +73,11 @@ public:
     // digits); the row is then not written at all. Appends a whole row group
     // to `out` when one is full.
     status add_row(std::span<const protocol::cql_value> row, std::string& out);
+    // The same from the cells of a result row (protocol bytes, null or unset
+    // as null), decoded as decode_row() decodes them but without building
+    // cql_values for scalar columns (the unload's hot path). An undecodable
+    // cell is bad_value with decode_row()'s message.
+    status add_row(std::span<const protocol::value_view> cells, std::string& out);
     // Flushes the last row group and appends the footer. No rows after this.
     status finish(std::string& out);
 
@@ -90,9 +96,15 @@ private:
 // into `out` (resized by the callee), or return an error status.
 using parquet_source = std::function<status(std::uint64_t offset, std::size_t len, std::string& out)>;
 
+struct parquet_read_options {
+    // Decoded memory one row group may take (levels, values, pages): a file
+    // whose row group needs more is bad_parquet rather than a huge allocation.
+    std::uint64_t max_row_group_bytes = std::uint64_t(1) << 30;
+};
+
 class parquet_reader {
 public:
-    parquet_reader();
+    explicit parquet_reader(parquet_read_options o = {});
     ~parquet_reader();
     parquet_reader(const parquet_reader&) = delete;
     parquet_reader& operator=(const parquet_reader&) = delete;
