@@ -85,6 +85,28 @@ for t in cqlpp_unit_tests cqlpp_transport_tests cqlpp_driver_tests; do
   echo "$t: $(grep -E '^(All tests passed|test cases:)' "build/asan/$t.log" | tail -1)"
 done
 
+section "one session shared by application threads, under ThreadSanitizer"
+# Only the libraries under it and the example: the cluster is the optimised
+# build's simulator, in its own process.
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+      -DCQLPP_WERROR=ON -DCQLPP_SANITIZE_THREAD=ON -DCQLPP_BUILD_TESTS=OFF -DCQLPP_BUILD_BENCH=OFF -DCQLPP_BUILD_TOOLS=OFF \
+      -DCQLPP_BUILD_PYTHON=OFF -DCQLPP_BUILD_SIM=OFF -DCQLPP_BUILD_EXAMPLES=ON -DCQLPP_INSTALL=OFF >/dev/null
+cmake --build build/tsan -j "$jobs" --target cqlpp_shared_session
+tsan_port=19960
+./build/release/tools/cqlpp sim --nodes 3 --port "$tsan_port" >build/tsan/sim.log 2>&1 &
+tsan_sim=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tsan_port") 2>/dev/null && break; sleep 0.1; done
+tsan_rc=0
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" timeout 600 \
+  ./build/tsan/examples/cqlpp_shared_session "127.0.0.1:$tsan_port" 4 1500 >build/tsan/shared_session.log 2>&1 || tsan_rc=$?
+kill "$tsan_sim" 2>/dev/null; wait "$tsan_sim" 2>/dev/null || true
+if [ "$tsan_rc" -ne 0 ]; then
+  tail -80 build/tsan/shared_session.log >&2
+  echo "cqlpp_shared_session failed under ThreadSanitizer (exit $tsan_rc)" >&2
+  exit 1
+fi
+grep '^shared_session:' build/tsan/shared_session.log
+
 section "tests"
 # A test without its own TIMEOUT gets 600 s, not ctest's 1500; stdin is closed so
 # nothing can wait on a terminal that CI does not have.

@@ -748,6 +748,19 @@ asio::awaitable<result> session_impl::execute(const bound_statement& b) {
     return run_request<bound_statement, bound_ctx>(this, b);
 }
 asio::awaitable<result> session_impl::execute(const batch& bt) { return run_request<batch, batch_ctx>(this, bt); }
+
+void session_impl::start_async(result_handler h) {
+    const void* stmt = h.statement_ptr();
+    switch (h.kind()) {
+    case statement_kind::simple:
+        return request_initiation<statement, simple_ctx>{this, static_cast<const statement*>(stmt)}(std::move(h));
+    case statement_kind::bound:
+        return request_initiation<bound_statement, bound_ctx>{this, static_cast<const bound_statement*>(stmt)}(
+            std::move(h));
+    case statement_kind::batch:
+        return request_initiation<batch, batch_ctx>{this, static_cast<const batch*>(stmt)}(std::move(h));
+    }
+}
 asio::awaitable<result> session_impl::run(const prepare_spec& p) { return run_request<prepare_spec, prepare_ctx>(this, p); }
 
 }  // namespace cqlpp::driver::detail

@@ -46,6 +46,13 @@ asio::awaitable<connect_result> session::connect(executor_type ex, session_confi
     co_return connect_result(std::make_shared<session>(impl));
 }
 
+void session::start_async(const std::shared_ptr<detail::session_impl>& impl, detail::result_handler h) {
+    impl->start_async(std::move(h));
+}
+session::executor_type session::executor_of(const std::shared_ptr<detail::session_impl>& impl) noexcept {
+    return impl->ex;
+}
+
 asio::awaitable<result> session::execute(const statement& s) { return impl_->execute(s); }
 asio::awaitable<result> session::execute(const bound_statement& s) { return impl_->execute(s); }
 asio::awaitable<result> session::execute(const batch& b) { return impl_->execute(b); }

@@ -186,6 +186,8 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     asio::awaitable<result> execute(const statement& s);
     asio::awaitable<result> execute(const bound_statement& s);
     asio::awaitable<result> execute(const batch& b);
+    // session::async_execute: any completion token, through a type-erased handler.
+    void start_async(result_handler h);
 
     // A query on the control connection (system tables).
     asio::awaitable<result> control_query(std::string_view cql);

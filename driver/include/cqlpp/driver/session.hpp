@@ -41,7 +41,10 @@
 #include "cqlpp/transport/config.hpp"
 #include "cqlpp/transport/metrics.hpp"
 
+#include "cqlpp/driver/detail/result_handler.hpp"
+
 #include <asio/any_io_executor.hpp>
+#include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
 
 #include <array>
@@ -55,6 +58,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace cqlpp::driver {
@@ -282,6 +286,27 @@ public:
     page_stream stream(statement s);
     page_stream stream(bound_statement s);
 
+    // The same requests for any Asio completion token: asio::use_awaitable,
+    // asio::use_future, a callback void(result), asio::experimental::deferred,
+    // as_tuple(...), bind_cancellation_slot(...) (cancellation ends the request
+    // with transport::errc::cancelled). The statement is copied (or moved)
+    // into the request: the caller need not keep it. Callable from any
+    // thread; a handler without an executor of its own is called on the
+    // session's.
+    //   s->async_execute(ps.bind(42), [](cqlpp::driver::result r) { ... });
+    //   auto f = s->async_execute(stmt, asio::use_future);
+    template <class Statement, class CompletionToken>
+        requires std::is_same_v<std::decay_t<Statement>, statement> ||
+                 std::is_same_v<std::decay_t<Statement>, bound_statement> ||
+                 std::is_same_v<std::decay_t<Statement>, batch>
+    auto async_execute(Statement&& stmt, CompletionToken&& token) {
+        return asio::async_initiate<CompletionToken, void(result)>(
+            [impl = impl_](auto handler, auto s) {
+                start_async(impl, detail::result_handler(std::move(handler), std::move(s), executor_of(impl)));
+            },
+            token, std::decay_t<Statement>(std::forward<Statement>(stmt)));
+    }
+
     // For code outside the session's executor (thread-safe).
     std::future<result> execute_future(statement s);
     std::future<result> execute_future(bound_statement s);
@@ -306,7 +331,8 @@ public:
     explicit session(std::shared_ptr<detail::session_impl> impl);
 
 private:
-    detail::session_impl& impl() noexcept { return *impl_; }
+    static void start_async(const std::shared_ptr<detail::session_impl>& impl, detail::result_handler h);
+    static executor_type executor_of(const std::shared_ptr<detail::session_impl>& impl) noexcept;
     std::shared_ptr<detail::session_impl> impl_;
 };
 
