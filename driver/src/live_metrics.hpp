@@ -34,6 +34,7 @@ public:
         auto& b = counts_[static_cast<std::size_t>(latency_histogram::index_of(v))];
         b.store(b.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         count_.add();
+        sum_.add(v);
         if (v > max_.load(std::memory_order_relaxed)) max_.store(v, std::memory_order_relaxed);
     }
     // A copy: each bucket exact, the whole as of some moment during the copy.
@@ -42,6 +43,7 @@ public:
 private:
     std::array<std::atomic<std::uint64_t>, latency_histogram::buckets> counts_{};
     live_counter count_;
+    live_counter sum_;
     std::atomic<std::uint64_t> max_{0};
 };
 

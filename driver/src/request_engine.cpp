@@ -163,12 +163,14 @@ action session_impl::on_answer(exec_state& st, transport::request_result& r, std
         return d.act;
     }
     if (d.why == fail_reason::timed_out) {
+        ++pools[pi].errors.client_timeouts;
         st.fail(d.error, timed_out_after(st, now) + " waiting for " + endpoint);
         return d.act;
     }
     // The host answered with an error or lost the request: it is one of the
     // failed attempts the caller's diagnostics list.
     st.note(endpoint, r.ec, f.server_error);
+    count_node_error(pi, r.ec, f.server_error);
     switch (d.act) {
     case action::deliver_empty:
         st.out = result();
@@ -183,6 +185,7 @@ action session_impl::on_answer(exec_state& st, transport::request_result& r, std
     case action::retry_next_host:
         ++st.retries;
         ++counters.retries;
+        ++pools[pi].retries;
         log()->debug("cqlpp: retrying ({}) after {} from {}",
                      d.act == action::retry_same_host ? "same host" : "next host", r.ec.message(), endpoint);
         break;
@@ -227,6 +230,13 @@ struct foreign_link {
     request_op* op = nullptr;
 };
 
+// What a request_tracker needs beyond the request's state (allocated only
+// when one is configured).
+struct tracking_state {
+    std::uint64_t id = 0;
+    std::vector<clock_type::time_point> sent;  // per attempt: when it was last sent
+};
+
 struct request_op {
     using reencode_fn = void (*)(request_op&, attempt&, const transport::connection&, std::error_code&, std::string&);
     using deliver_fn = void (*)(request_op&, bool post);
@@ -241,6 +251,7 @@ struct request_op {
     std::optional<std::int64_t> timestamp;  // kept when re-encoding for another connection
     queued_request* queued = nullptr;       // its place in the throttle's queue while it waits
     std::shared_ptr<foreign_link> link;     // set when the caller is on another thread
+    std::unique_ptr<tracking_state> tracking;  // session_config::tracker only
     std::uint8_t launched = 0;              // attempts started
     std::uint8_t running = 0;               // attempts still going
     std::uint8_t extra_count = 0;
@@ -306,6 +317,7 @@ struct request_op_for final : request_op {
 
 void run_attempt(session_impl& s, request_op& op, attempt& a, bool post);
 void throttle_released(session_impl& s);
+void track_end(session_impl& s, request_op& op);
 
 // The one way out: every attempt stops, speculation stops, then finish()'s
 // bookkeeping and the delivery.
@@ -323,6 +335,7 @@ void settle(session_impl& s, request_op& op, bool post) {
         op.spec->timer.cancel();
     }
     const bool refresh_first = s.finish(op.st);
+    if (op.tracking) track_end(s, op);
     // Before the delivery, so a waiter gets the slot ahead of whatever the
     // resumed caller sends next.
     if (s.throttle) throttle_released(s);
@@ -369,12 +382,67 @@ void arm_speculation(request_op& op) {
         ++op.running;
         a.running = true;
         ++s.counters.speculative_executions;
+        ++s.pools[a.h->pool_index].speculative_executions;
         arm_speculation(op);
         run_attempt(s, op, a, false);
     });
 }
 
 void on_attempt_complete(transport::pending_request& p);
+
+// ---- session_config::tracker ------------------------------------------
+// Each call is made only when op.tracking exists, i.e. a tracker is configured.
+
+std::string_view query_text(const statement& st, std::string&) { return st.query(); }
+std::string_view query_text(const bound_statement& b, std::string&) {
+    return b.prepared() ? std::string_view(b.prepared()->query) : std::string_view();
+}
+std::string_view query_text(const batch& b, std::string& buf) {
+    buf = "BATCH of " + std::to_string(b.size()) + " statements";
+    return buf;
+}
+std::string_view query_text(const prepare_spec& p, std::string&) { return p.query; }
+
+template <class Statement>
+void track_start(session_impl& s, request_op& op, const Statement& stmt) {
+    op.tracking = std::make_unique<tracking_state>();
+    op.tracking->id = ++s.last_request_id;
+    std::string buf;
+    s.tracker->on_start({op.tracking->id, query_text(stmt, buf), op.st.info.keyspace, op.st.cl, op.st.idempotent});
+}
+
+std::size_t attempt_index(const request_op& op, const attempt& a) {
+    return &a == &op.first ? 0 : 1 + static_cast<std::size_t>(&a - op.extra.get());
+}
+
+void mark_sent(request_op& op, const attempt& a) {
+    auto& sent = op.tracking->sent;
+    const auto i = attempt_index(op, a);
+    if (sent.size() <= i) sent.resize(i + 1);
+    sent[i] = clock_type::now();
+}
+
+// One attempt is over on a.h: answered (ec empty), failed or never sent.
+void track_attempt(session_impl& s, request_op& op, const attempt& a, std::error_code ec) {
+    if (!op.tracking) return;
+    auto& sent = op.tracking->sent;
+    const auto i = attempt_index(op, a);
+    std::chrono::nanoseconds latency{0};
+    if (i < sent.size() && sent[i] != clock_type::time_point{}) {
+        latency = clock_type::now() - sent[i];
+        sent[i] = {};
+    }
+    const std::string_view host = a.h && a.h->pool_index < s.pools.size() ? std::string_view(s.pools[a.h->pool_index].endpoint)
+                                                                          : std::string_view();
+    s.tracker->on_attempt({op.tracking->id, host, ec, latency});
+}
+
+void track_end(session_impl& s, request_op& op) {
+    const auto& out = op.st.out;
+    s.tracker->on_end({op.tracking->id, out.error(), clock_type::now() - op.st.started, op.st.attempts,
+                       out.ok() ? std::string_view(out.coordinator()) : std::string_view()});
+    op.tracking.reset();
+}
 
 // Encodes op's request for conn into a.buf (reusing what is there when it fits).
 bool encode_for(request_op& op, attempt& a, const transport::connection& conn) {
@@ -415,6 +483,8 @@ void run_attempt(session_impl& s, request_op& op, attempt& a, bool post) {
         if (pi < s.pools.size() && s.pools[pi].pool) conn = s.pools[pi].pool->pick();
         if (!conn) {
             st.note(a.h->endpoint_string(), transport::errc::no_connection, nullptr);
+            if (pi < s.pools.size()) ++s.pools[pi].errors.unsent;
+            track_attempt(s, op, a, transport::errc::no_connection);
             after_unsent(next_host);
             continue;
         }
@@ -426,10 +496,13 @@ void run_attempt(session_impl& s, request_op& op, attempt& a, bool post) {
         a.on_complete = &on_attempt_complete;
         if (auto ec = conn->submit(a)) {
             st.note(s.pools[pi].endpoint, ec, nullptr);
+            ++s.pools[pi].errors.unsent;
+            track_attempt(s, op, a, ec);
             after_unsent(next_host);
             continue;
         }
         ++st.attempts;
+        if (op.tracking) mark_sent(op, a);
         a.conn = std::move(conn);
         st.ctx = nullptr;  // the initiation's context dies with it; re-encoding uses the statement
         return;
@@ -500,6 +573,7 @@ void on_attempt_complete(transport::pending_request& p) {
     if (a.repreparing) return on_prepared(s, op, a);
     transport::request_result r{a.ec, std::move(a.response)};
     const std::size_t pi = a.h->pool_index;
+    if (op.tracking) track_attempt(s, op, a, r.ec);
     int unprepared = a.unprepared_retries;
     const auto act = s.on_answer(op.st, r, pi, a.h, unprepared);
     a.unprepared_retries = static_cast<std::uint8_t>(unprepared);
@@ -563,7 +637,10 @@ void launch(session_impl& s, request_op& op, bool post) {
     // Fails only on a closed session, which no request the throttle admitted
     // meets: close() fails the waiters first, and one let through at once
     // starts right here in its initiation.
-    if (!s.begin(st)) return op.deliver(op, post);
+    if (!s.begin(st)) {
+        if (op.tracking) track_end(s, op);
+        return op.deliver(op, post);
+    }
     op.first.buf = s.take_buffer();
     op.first.h = st.plan.next();
     op.first.running = true;
@@ -584,6 +661,7 @@ void launch(session_impl& s, request_op& op, bool post) {
 void fail_unstarted(session_impl& s, request_op& op, std::error_code ec, std::string why) {
     op.st.fail(ec, std::move(why));
     s.finish_unstarted(op.st);
+    if (op.tracking) track_end(s, op);
     op.deliver(op, true);
 }
 
@@ -722,6 +800,7 @@ struct request_initiation {
             return op->deliver(*op, true);
         }
         op->timestamp = ctx.c.qp.default_timestamp;
+        if (s->tracker) track_start(*s, *op, *stmt);
         // A foreign caller's slot already holds its foreign_canceller.
         auto slot = asio::get_associated_cancellation_slot(op->handler);
         if (!op->link && slot.is_connected()) slot.template emplace<request_canceller>(request_canceller{op});

@@ -131,29 +131,28 @@ session_metrics session::metrics() const {
     session_metrics m;
     impl_->counters.snapshot_into(m);
     if (impl_->on_executor()) {
-        if (impl_->throttle) m.throttle = impl_->throttle->core.metrics();
-        m.hosts = impl_->host_figures();
+        impl_->fill_metrics(m);
         return m;
     }
-    // The pools and the throttle belong to the session's thread: ask it, but
-    // never wait long (it may be stopped, or be this caller's own loop under
-    // another executor); without an answer the counters come alone.
-    struct answer {
-        std::vector<host_metrics> hosts;
-        throttle_metrics throttle;
-    };
-    auto p = std::make_shared<std::promise<answer>>();
+    // The pools, the prepared cache and the throttle belong to the session's
+    // thread: ask it, but never wait long (it may be stopped, or be this
+    // caller's own loop under another executor); without an answer the
+    // counters come alone.
+    auto p = std::make_shared<std::promise<session_metrics>>();
     auto f = p->get_future();
     asio::post(impl_->ex, [impl = impl_, p] {
-        answer a;
-        a.hosts = impl->host_figures();
-        if (impl->throttle) a.throttle = impl->throttle->core.metrics();
-        p->set_value(std::move(a));
+        session_metrics part;
+        impl->fill_metrics(part);
+        p->set_value(std::move(part));
     });
     if (f.wait_for(std::chrono::milliseconds(500)) == std::future_status::ready) {
-        auto a = f.get();
-        m.hosts = std::move(a.hosts);
-        m.throttle = a.throttle;
+        auto part = f.get();
+        m.hosts = std::move(part.hosts);
+        m.throttle = part.throttle;
+        m.connected_nodes = part.connected_nodes;
+        m.bytes_sent = part.bytes_sent;
+        m.bytes_received = part.bytes_received;
+        m.prepared_cache_size = part.prepared_cache_size;
     }
     return m;
 }

@@ -44,6 +44,7 @@ session_impl::session_impl(executor_type e, session_config c)
         profiles.emplace(name, r);
     }
     if (cfg.throttle.enabled()) throttle = std::make_unique<throttle_state>(cfg.throttle, ex);
+    tracker = cfg.tracker.get();
 }
 
 asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {
@@ -98,8 +99,10 @@ bool session_impl::on_executor() const noexcept {
     return false;
 }
 
-std::vector<host_metrics> session_impl::host_figures() const {
-    std::vector<host_metrics> out;
+void session_impl::fill_metrics(session_metrics& m) const {
+    m.hosts.clear();
+    m.connected_nodes = 0;
+    m.bytes_sent = m.bytes_received = 0;
     for (const auto& slot : pools) {
         if (!slot.h) continue;
         host_metrics hm;
@@ -107,9 +110,39 @@ std::vector<host_metrics> session_impl::host_figures() const {
         hm.datacenter = slot.h->datacenter;
         hm.up = slot.h->is_up();
         if (slot.pool) hm.pool = slot.pool->metrics();
-        out.push_back(std::move(hm));
+        // 32,768 stream ids per connection in v4 and v5.
+        const std::uint64_t ids = hm.pool.connections * 32768;
+        const std::uint64_t used = hm.pool.in_flight + hm.pool.orphaned;
+        hm.available_streams = ids > used ? ids - used : 0;
+        hm.errors = slot.errors;
+        hm.retries = slot.retries;
+        hm.speculative_executions = slot.speculative_executions;
+        if (hm.pool.connections > 0) ++m.connected_nodes;
+        m.bytes_sent += hm.pool.bytes_written;
+        m.bytes_received += hm.pool.bytes_read;
+        m.hosts.push_back(std::move(hm));
     }
-    return out;
+    m.prepared_cache_size = prepared.size();
+    if (throttle) m.throttle = throttle->core.metrics();
+}
+
+void session_impl::count_node_error(std::size_t pi, std::error_code ec, const protocol::error_response* se) noexcept {
+    if (pi >= pools.size()) return;
+    auto& e = pools[pi].errors;
+    if (se) {
+        switch (se->code) {
+        case protocol::server_errc::read_timeout: ++e.read_timeouts; break;
+        case protocol::server_errc::write_timeout: ++e.write_timeouts; break;
+        case protocol::server_errc::unavailable: ++e.unavailables; break;
+        default: ++e.others; break;
+        }
+    } else if (ec == transport::errc::timeout || ec == driver::errc::request_timeout) {
+        ++e.client_timeouts;
+    } else if (ec == transport::errc::no_connection) {
+        ++e.unsent;
+    } else if (ec && ec != transport::errc::cancelled) {
+        ++e.aborted;
+    }
 }
 
 asio::awaitable<void> session_impl::close() {

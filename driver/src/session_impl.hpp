@@ -25,6 +25,10 @@ struct pool_slot {
     std::shared_ptr<transport::host_pool> pool;
     std::string endpoint;
     bool ever_connected = false;
+    // Per-node counters, on the session's executor only (metrics() asks it).
+    node_error_counts errors;
+    std::uint64_t retries = 0;
+    std::uint64_t speculative_executions = 0;
 };
 
 // How one logical request runs (shared by its executions when speculative).
@@ -82,6 +86,9 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     std::map<std::string, resolved_profile, std::less<>> profiles;
     // Null unless session_config::throttle is enabled: the request path tests only this.
     std::unique_ptr<throttle_state> throttle;
+    // session_config::tracker (null: off) and the ids it sees.
+    request_tracker* tracker = nullptr;
+    std::uint64_t last_request_id = 0;
 
     // Control connection.
     std::shared_ptr<transport::connection> control;
@@ -142,8 +149,11 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     // Known for an io_context's executor and strands over it; for any other
     // executor the answer is no, which is always safe (only slower).
     bool on_executor() const noexcept;
-    // The hosts' figures for metrics(); on the session's executor only.
-    std::vector<host_metrics> host_figures() const;
+    // What metrics() reads from the session's state (hosts, connected nodes,
+    // bytes, prepared cache, throttle); on the session's executor only.
+    void fill_metrics(session_metrics& m) const;
+    // A failed attempt, counted against the node it was for (pools[pi]).
+    void count_node_error(std::size_t pi, std::error_code ec, const protocol::error_response* se) noexcept;
 
     // ---- lifecycle ----
     asio::awaitable<std::error_code> start(diagnostics& diag);

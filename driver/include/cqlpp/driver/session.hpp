@@ -100,6 +100,43 @@ struct throttle_config {
     bool enabled() const noexcept { return max_in_flight > 0 || max_per_second > 0; }
 };
 
+// A per-request hook for tracing and logging systems (the Java driver's
+// RequestTracker): session_config::tracker. Called on the session's
+// executor, inline on the request path: keep each call short and never
+// block. Every application request (statements, batches, pages, prepare())
+// gets one on_start, one on_attempt per attempt that reached a host or failed
+// to (retries and speculative executions included), and one on_end, on every
+// way out (answer, error, deadline, cancellation, throttle refusal). A
+// request refused before it starts (a binding error, an unknown profile) is
+// not tracked: it never left the caller.
+struct request_started {
+    std::uint64_t id;             // unique within the session
+    std::string_view query;       // CQL text ("BATCH of N statements" for a batch)
+    std::string_view keyspace;    // routing keyspace, may be empty
+    protocol::consistency consistency;
+    bool idempotent;
+};
+struct request_attempted {
+    std::uint64_t id;
+    std::string_view host;        // "127.0.0.1:9042"
+    std::error_code error;        // empty: the host answered (the answer may still be retried)
+    std::chrono::nanoseconds latency;  // since this attempt was sent (0 when it never was)
+};
+struct request_ended {
+    std::uint64_t id;
+    std::error_code error;        // empty on success
+    std::chrono::nanoseconds latency;  // since execute()
+    int attempts;
+    std::string_view coordinator; // the host that answered (empty on failure)
+};
+class request_tracker {
+public:
+    virtual ~request_tracker() = default;
+    virtual void on_start(const request_started&) {}
+    virtual void on_attempt(const request_attempted&) {}
+    virtual void on_end(const request_ended&) {}
+};
+
 // Every knob has a sensible default; only contact_points usually changes.
 struct session_config {
     // "host" or "host:port" ("[::1]:9042" for IPv6); the others are found
@@ -146,6 +183,8 @@ struct session_config {
     // Profiles statements may name (statement_options::execution_profile).
     std::map<std::string, execution_profile, std::less<>> execution_profiles{};
     throttle_config throttle{};
+    // Null: none (a request then pays one pointer test per step).
+    std::shared_ptr<request_tracker> tracker{};
 };
 
 struct column_metadata {
@@ -196,6 +235,8 @@ public:
     // q in [0, 1]; 0 when empty.
     std::chrono::nanoseconds percentile(double q) const noexcept;
     std::chrono::nanoseconds max() const noexcept { return std::chrono::nanoseconds(max_); }
+    // The sum of every recorded value (Prometheus summaries' _sum).
+    std::chrono::nanoseconds sum() const noexcept { return std::chrono::nanoseconds(sum_); }
     void merge(const latency_histogram& o) noexcept;
     void reset() noexcept { *this = latency_histogram(); }
 
@@ -208,13 +249,30 @@ private:
     std::array<std::uint64_t, buckets> counts_{};
     std::uint64_t count_ = 0;
     std::uint64_t max_ = 0;
+    std::uint64_t sum_ = 0;
+};
+
+// Per node, in the Java driver's vocabulary (errors.request.*, retries,
+// speculative-executions, pool.*, available-streams, ...).
+struct node_error_counts {
+    std::uint64_t unsent = 0;          // no connection could take it, or the write failed
+    std::uint64_t aborted = 0;         // the connection closed or failed with it in flight
+    std::uint64_t read_timeouts = 0;   // READ_TIMEOUT
+    std::uint64_t write_timeouts = 0;  // WRITE_TIMEOUT
+    std::uint64_t unavailables = 0;    // UNAVAILABLE
+    std::uint64_t others = 0;          // any other server error
+    std::uint64_t client_timeouts = 0; // the request's deadline passed while this node had it
 };
 
 struct host_metrics {
     std::string endpoint;
     std::string datacenter;
     bool up = false;
-    transport::pool_metrics pool;
+    transport::pool_metrics pool;      // open connections, in flight, orphaned, bytes, ...
+    std::uint64_t available_streams = 0;  // stream ids free on its open connections
+    node_error_counts errors;
+    std::uint64_t retries = 0;         // attempts retried after this node's answer
+    std::uint64_t speculative_executions = 0;  // speculative attempts sent to it
 };
 
 // session_config::throttle at work (all zero when it is off).
@@ -241,7 +299,19 @@ struct session_metrics {
     latency_histogram latency;
     throttle_metrics throttle;
     std::vector<host_metrics> hosts;
+    // Summed over hosts / read from the session's state (Java: connected-nodes,
+    // bytes-sent, bytes-received, cql-prepared-cache-size).
+    std::size_t connected_nodes = 0;
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+    std::size_t prepared_cache_size = 0;
 };
+
+// The metrics in Prometheus's text exposition format (version 0.0.4), every
+// name prefixed with `prefix` + "_": session counters and gauges, request
+// latency as a summary (quantiles 0.5 ... 0.999, _sum, _count), and per-node
+// series labelled node="host:port", dc="...". Serve it from any HTTP endpoint.
+std::string to_prometheus(const session_metrics& m, std::string_view prefix = "cqlpp");
 
 class session;
 // connect(): the session handle on success; `auto [ec, s, diag] = co_await connect(...)`.
