@@ -113,12 +113,12 @@ std::span<const std::uint8_t> page_stream::paging_state() const noexcept {
 std::uint64_t page_stream::rows_seen() const noexcept { return s_ ? s_->rows_seen : 0; }
 
 page_stream session::stream(statement st) {
-    auto s = std::make_shared<page_stream::state>(impl_);
+    auto s = std::make_shared<page_stream::state>(pick());
     s->simple = std::move(st);
     return page_stream(std::move(s));
 }
 page_stream session::stream(bound_statement st) {
-    auto s = std::make_shared<page_stream::state>(impl_);
+    auto s = std::make_shared<page_stream::state>(pick());
     s->bound = std::move(st);
     return page_stream(std::move(s));
 }

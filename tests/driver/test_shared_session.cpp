@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <future>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -227,4 +229,81 @@ TEST_CASE("shared session: close() awaited from another thread drains and closes
         auto after = co_await s->execute("SELECT release_version FROM system.local");
         CHECK(after.error() == drv::errc::session_closed);
     });
+}
+
+namespace {
+// Which thread each request started on (the tracker runs on the request's shard).
+struct thread_recorder final : drv::request_tracker {
+    std::mutex m;
+    std::map<std::thread::id, int> starts;
+    void on_start(const drv::request_started&) override {
+        std::lock_guard l(m);
+        ++starts[std::this_thread::get_id()];
+    }
+};
+}  // namespace
+
+TEST_CASE("shards: one session on two I/O threads; a request stays on its thread's shard, others take turns",
+          "[driver][threads]") {
+    auto cluster = start_cluster(nodes(1));
+    io_thread a, b, app;
+    auto rec = std::make_shared<thread_recorder>();
+    auto cfg = cfg_for(*cluster);
+    cfg.tracker = rec;
+    std::shared_ptr<drv::session> s = app.run([&]() -> asio::awaitable<std::shared_ptr<drv::session>> {
+        std::vector<asio::any_io_executor> executors;  // not a braced temporary in co_await (GCC 12)
+        executors.push_back(a.io.get_executor());
+        executors.push_back(b.io.get_executor());
+        auto r = co_await drv::session::connect(std::move(executors), cfg);
+        INFO(r.diag().message);
+        REQUIRE(r.ok());
+        co_return r.value();
+    });
+    CHECK(s->shard_count() == 2);
+    const auto id_a = a.run([]() -> asio::awaitable<std::thread::id> { co_return std::this_thread::get_id(); });
+    const auto id_b = b.run([]() -> asio::awaitable<std::thread::id> { co_return std::this_thread::get_id(); });
+
+    const auto hundred = [&]() -> asio::awaitable<int> {
+        int good = 0;
+        for (int i = 0; i < 100; ++i)
+            if ((co_await s->execute("SELECT release_version FROM system.local")).ok()) ++good;
+        co_return good;
+    };
+    // Issued on shard b's thread: all 100 start there.
+    CHECK(b.run(hundred) == 100);
+    {
+        std::lock_guard l(rec->m);
+        CHECK(rec->starts[id_b] == 100);
+        CHECK(rec->starts[id_a] == 0);
+    }
+    // Issued from another thread: the shards share them.
+    CHECK(app.run(hundred) == 100);
+    {
+        std::lock_guard l(rec->m);
+        CHECK(rec->starts[id_a] == 50);
+        CHECK(rec->starts[id_b] == 150);
+        CHECK(rec->starts.size() == 2);
+    }
+    // A statement prepared on one shard runs on the other.
+    auto ps = b.run([&]() -> asio::awaitable<drv::prepared_statement> {
+        auto p = co_await s->prepare("SELECT key FROM system.local WHERE key = ?");
+        co_return p.value();
+    });
+    REQUIRE(ps);
+    const bool ran_on_a = a.run([&]() -> asio::awaitable<bool> {
+        auto r = co_await s->execute(ps.bind(std::string("local")));
+        co_return r.ok() && r.row_count() == 1;
+    });
+    CHECK(ran_on_a);
+
+    // metrics() adds the shards up: both have a connection to the one node.
+    const auto m = s->metrics();
+    CHECK(m.requests >= 202);
+    REQUIRE(m.hosts.size() == 1);
+    CHECK(m.hosts[0].pool.connections == 2);
+    CHECK(m.connected_nodes == 1);
+    app.run([&]() -> asio::awaitable<void> { co_await s->close(); });
+    CHECK(s->is_closed());
+    for (int i = 0; i < 200 && cluster->counters(0).connections_open > 0; ++i) std::this_thread::sleep_for(10ms);
+    CHECK(cluster->counters(0).connections_open == 0);
 }

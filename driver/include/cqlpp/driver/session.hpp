@@ -23,9 +23,10 @@
 // metadata(), is_closed() anywhere, and drop the last handle on any thread
 // (the shutdown then runs on the session's executor). From non-coroutine code
 // use the *_future / *_async forms. A caller already on the session's
-// executor pays no hop at all. To use several cores, run one io_context per
-// core with one session each (shard per core, as Seastar and ScyllaDB do);
-// prepared statements may be shared between them.
+// executor pays no hop at all. To use several cores, connect() with one
+// executor per I/O thread: the session keeps a shard (pools, control
+// connection) per executor, a request issued on one of those threads stays
+// there, and requests from elsewhere are spread over the shards.
 //
 // Nothing blocks: connecting, metadata refresh, reconnection, paging and
 // prepared-statement handling are all asynchronous.
@@ -48,6 +49,7 @@
 #include <asio/awaitable.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -335,6 +337,13 @@ public:
     // server refused the handshake (e.g. USE of a keyspace that does not
     // exist), the error is the server's: its code, message and server_error.
     static asio::awaitable<connect_result> connect(executor_type ex, session_config cfg);
+    // One session over several I/O threads: one shard per executor (give each
+    // an io_context run by its own thread). Each shard has its own pools and
+    // control connection and applies cfg as a whole (throttle limits are per
+    // shard); prepared statements work on every shard. A request issued on
+    // one of these executors stays on its shard, with no hop; from anywhere
+    // else the shards take turns. metrics() adds the shards up.
+    static asio::awaitable<connect_result> connect(std::vector<executor_type> executors, session_config cfg);
 
     ~session();
     session(const session&) = delete;
@@ -371,7 +380,8 @@ public:
                  std::is_same_v<std::decay_t<Statement>, batch>
     auto async_execute(Statement&& stmt, CompletionToken&& token) {
         return asio::async_initiate<CompletionToken, void(result)>(
-            [impl = impl_](auto handler, auto s) {
+            [self = shared_from_this()](auto handler, auto s) {
+                const auto& impl = self->pick();
                 start_async(impl, detail::result_handler(std::move(handler), std::move(s), executor_of(impl)));
             },
             token, std::decay_t<Statement>(std::forward<Statement>(stmt)));
@@ -395,15 +405,21 @@ public:
     session_metrics metrics() const;
     const session_config& config() const noexcept;
     protocol::protocol_version protocol_version() const noexcept;
-    executor_type get_executor() const noexcept;
+    executor_type get_executor() const noexcept;  // the first shard's
+    std::size_t shard_count() const noexcept;
 
     // Internal (the driver creates sessions through connect()).
     explicit session(std::shared_ptr<detail::session_impl> impl);
+    explicit session(std::vector<std::shared_ptr<detail::session_impl>> shards);
 
 private:
     static void start_async(const std::shared_ptr<detail::session_impl>& impl, detail::result_handler h);
     static executor_type executor_of(const std::shared_ptr<detail::session_impl>& impl) noexcept;
-    std::shared_ptr<detail::session_impl> impl_;
+    // The shard for a request issued now on this thread.
+    const std::shared_ptr<detail::session_impl>& pick() const noexcept;
+    std::shared_ptr<detail::session_impl> impl_;  // the first shard (metadata, config)
+    std::vector<std::shared_ptr<detail::session_impl>> shards_;
+    mutable std::atomic<std::size_t> next_shard_{0};
 };
 
 // Rows of a query, page by page or row by row. Once a page has been handed
