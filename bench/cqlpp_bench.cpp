@@ -1,7 +1,9 @@
 // bench/run's cqlpp contender: the driver's own session API, prepared
 // statements, N coroutines keeping N requests in flight. --threads T runs T
-// io_contexts on T threads with one session each (shard per core), the
-// concurrency split between them. --rate R (read/write/mix) runs open loop:
+// io_contexts on T threads and ONE session over them (a shard per thread:
+// session::connect with T executors); each thread's workers issue their
+// requests on their own thread, so they stay on its shard. The concurrency is
+// split between the threads. --rate R (read/write/mix) runs open loop:
 // request i of a global schedule is due at start + i/R, at most N in flight,
 // and latency counts from the due time (coordinated omission corrected).
 // Prints one JSON line (bench/README.md).
@@ -17,6 +19,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -338,10 +341,30 @@ asio::awaitable<void> ticker(asio::any_io_executor ex, const timeline& tl, shard
     }
 }
 
-// One shard: its own io_context, session and share of the concurrency.
-void run_shard(const options& o, int index, int concurrency, std::atomic<int>& ready, std::atomic<bool>& go,
-               timeline& tl, shard_result& r, std::string& fatal) {
-    asio::io_context io;
+// The one session every thread shares, once connected (or the reason it is not).
+struct shared_session {
+    std::shared_ptr<drv::session> s;
+    std::atomic<int> state{0};  // 0 connecting, 1 connected, -1 failed
+    std::atomic<int> finished{0};  // threads whose workers are done
+};
+
+drv::session_config session_cfg(const options& o) {
+    drv::session_config cfg;
+    cfg.contact_points.clear();
+    std::stringstream ss(o.hosts);
+    for (std::string h; std::getline(ss, h, ',');) cfg.contact_points.push_back(h);
+    cfg.keyspace = o.keyspace;
+    cfg.consistency = proto::consistency::one;
+    cfg.connection.lz4 = o.lz4;
+    if (o.protocol == 4) cfg.connection.version = proto::protocol_version::v4;
+    cfg.page_size = o.page_size;
+    cfg.client_timestamps = true;
+    return cfg;
+}
+
+// One thread: its io_context (the session's shard there) and its share of the concurrency.
+void run_shard(const options& o, asio::io_context& io, shared_session& shared, int index, int concurrency,
+               std::atomic<int>& ready, std::atomic<bool>& go, timeline& tl, shard_result& r, std::string& fatal) {
     pacer pace;
     pace.shard = static_cast<std::uint64_t>(index);
     pace.shards = static_cast<std::uint64_t>(o.threads);
@@ -349,28 +372,23 @@ void run_shard(const options& o, int index, int concurrency, std::atomic<int>& r
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-            drv::session_config cfg;
-            cfg.contact_points.clear();
-            std::stringstream ss(o.hosts);
-            for (std::string h; std::getline(ss, h, ',');) cfg.contact_points.push_back(h);
-            cfg.keyspace = o.keyspace;
-            cfg.consistency = proto::consistency::one;
-            cfg.connection.lz4 = o.lz4;
-            if (o.protocol == 4) cfg.connection.version = proto::protocol_version::v4;
-            cfg.page_size = o.page_size;
-            cfg.client_timestamps = true;
-            auto c = co_await drv::session::connect(io.get_executor(), cfg);
-            if (c.error()) {
-                fatal = "connect: " + c.diag().message;
+            while (shared.state.load() == 0) {
+                asio::steady_timer t(io, 1ms);
+                co_await t.async_wait(use_tuple);
+            }
+            if (shared.state.load() < 0) {
                 ++ready;
+                ++shared.finished;
                 co_return;
             }
-            auto s = c.value();
+            auto s = shared.s;
+            // Prepared from this thread: on this thread's shard.
             auto rp = co_await s->prepare("SELECT v FROM kv WHERE k = ?");
             auto wp = co_await s->prepare("INSERT INTO kv (k, v) VALUES (?, ?)");
             if (!rp.ok() || !wp.ok()) {
                 fatal = "prepare: " + (rp.ok() ? wp.diag().message : rp.diag().message);
                 ++ready;
+                ++shared.finished;
                 co_return;
             }
             ++ready;
@@ -409,7 +427,7 @@ void run_shard(const options& o, int index, int concurrency, std::atomic<int>& r
             if (running > 0) co_await done.async_wait(use_tuple);
             stop_scan = true;
             stop_ticker = true;
-            co_await s->close();
+            ++shared.finished;
         },
         asio::detached);
     io.run();
@@ -450,20 +468,54 @@ int main(int argc, char** argv) {
     std::vector<shard_result> results(static_cast<std::size_t>(o.threads));
     std::vector<std::string> fatal(static_cast<std::size_t>(o.threads));
     std::vector<std::thread> threads;
+    std::vector<std::unique_ptr<asio::io_context>> ios;
+    std::vector<asio::any_io_executor> executors;
+    for (int i = 0; i < o.threads; ++i) {
+        ios.push_back(std::make_unique<asio::io_context>());
+        executors.push_back(ios.back()->get_executor());
+    }
+    shared_session shared;
     for (int i = 0; i < o.threads; ++i) {
         int share = o.concurrency / o.threads + (i < o.concurrency % o.threads ? 1 : 0);
         results[static_cast<std::size_t>(i)].fixed.count = static_cast<std::uint64_t>(o.ops);
         results[static_cast<std::size_t>(i)].fixed.warmup = static_cast<std::uint64_t>(o.warmup_ops);
         threads.emplace_back([&, i, share] {
-            run_shard(o, i, share, ready, go, tl, results[static_cast<std::size_t>(i)], fatal[static_cast<std::size_t>(i)]);
+            run_shard(o, *ios[static_cast<std::size_t>(i)], shared, i, share, ready, go, tl,
+                      results[static_cast<std::size_t>(i)], fatal[static_cast<std::size_t>(i)]);
         });
     }
+    // Connected from this thread, once, over every thread's executor.
+    {
+        asio::io_context cio;
+        auto f = asio::co_spawn(cio, drv::session::connect(executors, session_cfg(o)), asio::use_future);
+        cio.run();
+        auto c = f.get();
+        if (c.ok()) {
+            shared.s = c.value();
+            shared.state = 1;
+        } else {
+            fatal[0] = "connect: " + c.diag().message;
+            shared.state = -1;
+        }
+    }
+    // Waits for every thread's workers, closes the session, stops the loops.
+    const auto join_all = [&] {
+        while (shared.finished.load() < o.threads) std::this_thread::sleep_for(1ms);
+        if (shared.s) {
+            asio::io_context cio;
+            asio::co_spawn(cio, shared.s->close(), asio::detached);
+            cio.run();
+            shared.s.reset();
+        }
+        for (auto& io : ios) io->stop();
+        for (auto& t : threads) t.join();
+    };
     while (ready.load() < o.threads) std::this_thread::sleep_for(1ms);
     for (const auto& f : fatal)
         if (!f.empty()) {
             std::cerr << "cqlpp_bench: " << f << "\n";
             go = true;
-            for (auto& t : threads) t.join();
+            join_all();
             return 1;
         }
     const auto start = clock_type::now();
@@ -475,7 +527,7 @@ int main(int argc, char** argv) {
         tl.stop_at = clock_type::time_point::max();
         cpu0 = cpu_seconds();
         go = true;
-        for (auto& t : threads) t.join();
+        join_all();
         cpu1 = cpu_seconds();
         elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
     } else {
@@ -486,7 +538,7 @@ int main(int argc, char** argv) {
         cpu0 = cpu_seconds();
         std::this_thread::sleep_until(tl.stop_at);
         cpu1 = cpu_seconds();
-        for (auto& t : threads) t.join();
+        join_all();
         // Fixed rate: the nominal window, which the measured requests' due times span exactly.
         elapsed = o.rate > 0 ? o.seconds
                              : std::max(o.seconds, std::chrono::duration<double>(std::min(clock_type::now(), tl.stop_at) - tl.measure_from).count());
