@@ -45,6 +45,12 @@ session_impl::session_impl(executor_type e, session_config c)
     }
     if (cfg.throttle.enabled()) throttle = std::make_unique<throttle_state>(cfg.throttle, ex);
     tracker = cfg.tracker.get();
+    // Which kind of executor the session runs on, found once: on_executor()
+    // is asked on every request.
+    ex_io = ex.target<io_executor>();
+    ex_io_tracked = ex.target<io_executor_tracked>();
+    ex_strand_io = ex.target<asio::strand<io_executor>>();
+    ex_strand_any = ex.target<asio::strand<asio::any_io_executor>>();
 }
 
 asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {
@@ -86,17 +92,6 @@ asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {
 
 namespace {
 constexpr std::string_view closed_while_queued = "the session closed while the request waited in the throttle queue";
-}
-
-bool session_impl::on_executor() const noexcept {
-    using io_ex = asio::io_context::executor_type;
-    // The same executor with outstanding work tracked (asio::make_work_guard's kind).
-    using io_ex_tracked = asio::io_context::basic_executor_type<std::allocator<void>, 4>;
-    if (const auto* e = ex.target<io_ex>()) return e->running_in_this_thread();
-    if (const auto* e = ex.target<io_ex_tracked>()) return e->running_in_this_thread();
-    if (const auto* e = ex.target<asio::strand<io_ex>>()) return e->running_in_this_thread();
-    if (const auto* e = ex.target<asio::strand<asio::any_io_executor>>()) return e->running_in_this_thread();
-    return false;
 }
 
 void session_impl::fill_metrics(session_metrics& m) const {

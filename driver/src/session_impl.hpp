@@ -8,7 +8,9 @@
 #include "cqlpp/transport/connection.hpp"
 #include "cqlpp/transport/host_pool.hpp"
 
+#include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 
 #include <atomic>
 #include <list>
@@ -148,7 +150,21 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     // starts right there; from any other thread it is handed over (posted).
     // Known for an io_context's executor and strands over it; for any other
     // executor the answer is no, which is always safe (only slower).
-    bool on_executor() const noexcept;
+    bool on_executor() const noexcept {
+        if (ex_io) return ex_io->running_in_this_thread();
+        if (ex_io_tracked) return ex_io_tracked->running_in_this_thread();
+        if (ex_strand_io) return ex_strand_io->running_in_this_thread();
+        if (ex_strand_any) return ex_strand_any->running_in_this_thread();
+        return false;
+    }
+    using io_executor = asio::io_context::executor_type;
+    // The same executor with outstanding work tracked (asio::make_work_guard's kind).
+    using io_executor_tracked = asio::io_context::basic_executor_type<std::allocator<void>, 4>;
+    // Into `ex` (never reassigned); at most one is set.
+    const io_executor* ex_io = nullptr;
+    const io_executor_tracked* ex_io_tracked = nullptr;
+    const asio::strand<io_executor>* ex_strand_io = nullptr;
+    const asio::strand<asio::any_io_executor>* ex_strand_any = nullptr;
     // What metrics() reads from the session's state (hosts, connected nodes,
     // bytes, prepared cache, throttle); on the session's executor only.
     void fill_metrics(session_metrics& m) const;
