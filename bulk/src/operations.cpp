@@ -293,7 +293,6 @@ struct scan_run : run_base {
     std::vector<protocol::column_spec> columns;
     row_hasher hasher;
     std::vector<protocol::cql_value> values;
-    std::vector<protocol::value_view> cells;  // a row's cells, for the Parquet writer
     std::string out_buf;
     std::size_t active = 0;
 };
@@ -422,10 +421,11 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
             } else if (c.kind == scan_kind::count_rows) {
                 page_rows = n;
             } else {
-                // Plain Parquet takes the cells as the server sent them: no cql_values
-                // for scalar columns (Iceberg partitions and metrics need the values).
+                // Parquet and Iceberg take the cells as the server sent them: no
+                // cql_values for scalar columns, partitions and metrics read from
+                // the cells of the columns they need.
                 bool cells = false;
-                if (c.kind == scan_kind::unload && c.o.format == data_format::parquet && !ice && n > 0) {
+                if (c.kind == scan_kind::unload && c.o.format == data_format::parquet && n > 0) {
                     const driver::column_set* cols = r.rows()[0].columns();
                     cells = cols && cols->specs().size() == c.columns.size() &&
                             std::equal(c.columns.begin(), c.columns.end(), cols->specs().begin(),
@@ -435,16 +435,24 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                     auto row = r.rows()[i];
                     e.checksum.add_row_hash(c.hasher.hash_row(row));
                     if (c.kind == scan_kind::unload) {
+                        std::span<const protocol::value_view> rc;
                         if (cells) {
-                            c.cells.resize(row.size());
-                            for (std::size_t k = 0; k < row.size(); ++k) c.cells[k] = row.raw(k);
+                            rc = cells_of(row);
                         } else if (auto st = decode_row(row, c.values); !st) {
                             c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
                             continue;
                         }
                         range_output* out = outs.empty() ? nullptr : outs.front().get();
                         if (ice) {
-                            iceberg_partition_of(*ice, c.values, pv);
+                            if (!cells) {
+                                iceberg_partition_of(*ice, c.values, pv);
+                            } else if (!iceberg_partition_of(*ice, rc, pv)) {
+                                // decode_row() fails too, and says why as the other paths do.
+                                auto st = decode_row(row, c.values);
+                                c.reject({"unload " + rr.range.to_string(), 0, 0,
+                                          st ? "undecodable partition source cell" : st.message, {}});
+                                continue;
+                            }
                             pkey.clear();
                             for (const auto& x : pv) {
                                 pkey += x.null ? 'n' : 'v';
@@ -455,6 +463,15 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                             }
                             auto it = by_partition.find(pkey);
                             if (it == by_partition.end()) {
+                                // A partition's first row: the cells path checks the whole row
+                                // here, so a row decode_row() rejects opens no file (as on the
+                                // values path).
+                                if (cells) {
+                                    if (auto st = decode_row(row, c.values); !st) {
+                                        c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
+                                        continue;
+                                    }
+                                }
                                 if (outs.size() >= c.o.max_open_partitions) {
                                     discard_outputs(outs);
                                     c.fail({errc::bad_iceberg,
@@ -479,7 +496,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                         auto& buf = out->buf;
                         const auto before = buf.size();
                         if (out->pw) {
-                            if (auto pst = cells ? out->pw->add_row(c.cells, buf) : out->pw->add_row(c.values, buf); !pst) {
+                            if (auto pst = cells ? out->pw->add_row(rc, buf) : out->pw->add_row(c.values, buf); !pst) {
                                 c.reject({"unload " + rr.range.to_string(), 0, 0, pst.message, {}});
                                 continue;
                             }
@@ -488,7 +505,10 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                         } else {
                             append_json_row(buf, c.columns, c.values);
                         }
-                        if (out->metrics) out->metrics->add(c.values);
+                        if (out->metrics) {
+                            if (cells) out->metrics->add(rc);
+                            else out->metrics->add(c.values);
+                        }
                         ++out->rows;
                         e.bytes += buf.size() - before;
                         if (buf.size() >= (partitioned ? std::size_t(64) << 10 : std::size_t(1) << 20)) {
