@@ -1795,14 +1795,10 @@ void add_metric(Col& c, const prim& v) {
         case m_binary: {
             if (v.kind != prim::k::string && v.kind != prim::k::blob) break;
             const std::string_view x = v.s;
-            // Unsigned byte order = Unicode code point order for UTF-8.
-            auto less = [](std::string_view a, std::string_view b) {
-                return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char p, char q) {
-                    return static_cast<unsigned char>(p) < static_cast<unsigned char>(q);
-                });
-            };
-            if (!c.have || less(x, c.smin)) c.smin.assign(x);
-            if (!c.have || less(c.smax, x)) c.smax.assign(x);
+            // Unsigned byte order = Unicode code point order for UTF-8; string_view
+            // compares with char_traits<char>, i.e. memcmp, which is unsigned.
+            if (!c.have || x < std::string_view(c.smin)) c.smin.assign(x);
+            if (!c.have || std::string_view(c.smax) < x) c.smax.assign(x);
             c.have = true;
             break;
         }

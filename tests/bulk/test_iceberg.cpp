@@ -714,4 +714,17 @@ TEST_CASE("iceberg: partitions and metrics read from a row's cells equal those f
     CHECK_FALSE(bulk::iceberg_partition_of(p, cells, pc));
     std::vector<protocol::cql_value> values;
     CHECK(bulk::decode_row(c, cells, values).code == bulk::errc::bad_value);
+
+    // Binary bounds are in unsigned byte order: 0x80 sorts after 0x7f, a prefix first.
+    bulk::iceberg_metrics_builder mb(p);
+    const protocol::byte_buffer b7f{0x7f}, b80{0x80}, b00ff{0x00, 0xff}, b8000{0x80, 0x00};
+    for (const auto* b : {&b7f, &b8000, &b80, &b00ff}) {
+        cells.assign(c.size(), protocol::value_view::null());
+        cells[9] = protocol::value_view::of(*b);  // bl
+        mb.add(cells);
+    }
+    const auto m = mb.finish();
+    REQUIRE(m.size() > 9);
+    CHECK(m[9].lower == std::optional<std::string>(std::string("\x00\xff", 2)));
+    CHECK(m[9].upper == std::optional<std::string>(std::string("\x80\x00", 2)));
 }
