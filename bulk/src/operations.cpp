@@ -352,7 +352,8 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
     // has its file), or for Iceberg one per partition value, created by the first row.
     std::vector<std::unique_ptr<range_output>> outs;
     std::map<std::string, std::size_t> by_partition;
-    std::vector<iceberg_partition_value> pv;
+    std::vector<iceberg_partition_value> pv, last_pv;
+    range_output* last_out = nullptr;  // the output of last_pv: rows come partition key by partition key
     std::string pkey;
     const auto base_name = range_file_name(rr.range, c.o.format);
     auto writer_options = c.o.parquet;
@@ -453,45 +454,51 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                                           st ? "undecodable partition source cell" : st.message, {}});
                                 continue;
                             }
-                            pkey.clear();
-                            for (const auto& x : pv) {
-                                pkey += x.null ? 'n' : 'v';
-                                pkey.append(reinterpret_cast<const char*>(&x.i), sizeof x.i);
-                                const auto len = x.s.size();
-                                pkey.append(reinterpret_cast<const char*>(&len), sizeof len);
-                                pkey += x.s;
-                            }
-                            auto it = by_partition.find(pkey);
-                            if (it == by_partition.end()) {
-                                // A partition's first row: the cells path checks the whole row
-                                // here, so a row decode_row() rejects opens no file (as on the
-                                // values path).
-                                if (cells) {
-                                    if (auto st = decode_row(row, c.values); !st) {
-                                        c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
-                                        continue;
+                            // Rows come partition key by partition key, so mostly in the
+                            // partition of the row before: no key to build or look up then.
+                            if (!last_out || pv != last_pv) {
+                                pkey.clear();
+                                for (const auto& x : pv) {
+                                    pkey += x.null ? 'n' : 'v';
+                                    pkey.append(reinterpret_cast<const char*>(&x.i), sizeof x.i);
+                                    const auto len = x.s.size();
+                                    pkey.append(reinterpret_cast<const char*>(&len), sizeof len);
+                                    pkey += x.s;
+                                }
+                                auto it = by_partition.find(pkey);
+                                if (it == by_partition.end()) {
+                                    // A partition's first row: the cells path checks the whole row
+                                    // here, so a row decode_row() rejects opens no file (as on the
+                                    // values path).
+                                    if (cells) {
+                                        if (auto st = decode_row(row, c.values); !st) {
+                                            c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
+                                            continue;
+                                        }
                                     }
+                                    if (outs.size() >= c.o.max_open_partitions) {
+                                        discard_outputs(outs);
+                                        c.fail({errc::bad_iceberg,
+                                                "range " + rr.range.to_string() + " has more than " +
+                                                    std::to_string(c.o.max_open_partitions) +
+                                                    " partition values (--max-open-partitions); use a coarser --partition-by or more --splits"});
+                                        co_return;
+                                    }
+                                    std::string name = base_name;
+                                    if (partitioned)
+                                        name = name.substr(0, name.size() - 8) + ".p" + std::to_string(outs.size()) + ".parquet";
+                                    if (auto st = new_output(std::move(name)); !st) {
+                                        discard_outputs(outs);
+                                        c.fail(st);
+                                        co_return;
+                                    }
+                                    outs.back()->partition = pv;
+                                    it = by_partition.emplace(pkey, outs.size() - 1).first;
                                 }
-                                if (outs.size() >= c.o.max_open_partitions) {
-                                    discard_outputs(outs);
-                                    c.fail({errc::bad_iceberg,
-                                            "range " + rr.range.to_string() + " has more than " +
-                                                std::to_string(c.o.max_open_partitions) +
-                                                " partition values (--max-open-partitions); use a coarser --partition-by or more --splits"});
-                                    co_return;
-                                }
-                                std::string name = base_name;
-                                if (partitioned)
-                                    name = name.substr(0, name.size() - 8) + ".p" + std::to_string(outs.size()) + ".parquet";
-                                if (auto st = new_output(std::move(name)); !st) {
-                                    discard_outputs(outs);
-                                    c.fail(st);
-                                    co_return;
-                                }
-                                outs.back()->partition = pv;
-                                it = by_partition.emplace(pkey, outs.size() - 1).first;
+                                last_out = outs[it->second].get();
+                                last_pv = pv;  // copy-assigned: keeps its strings' capacity
                             }
-                            out = outs[it->second].get();
+                            out = last_out;
                         }
                         auto& buf = out->buf;
                         const auto before = buf.size();
