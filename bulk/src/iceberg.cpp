@@ -1739,6 +1739,7 @@ iceberg_metrics_builder::iceberg_metrics_builder(const iceberg_write_plan& plan)
         c.kind = kind;
         c.itype = static_cast<int>(ice_type_of(t));
         c.type = plan.columns[i].type;
+        c.empty_is_null = protocol::zero_length_is_empty(c.type);
         cols_.push_back(std::move(c));
     }
     // The top-level field ids, in column order, from the plan's id list (pre-order).
@@ -1752,6 +1753,34 @@ iceberg_metrics_builder::iceberg_metrics_builder(const iceberg_write_plan& plan)
 
 namespace {
 
+// Bounds of a metrics column, by what its values compare as.
+template <class Col>
+void int_bound(Col& c, std::int64_t x) {
+    if (!c.have || x < c.imin) c.imin = x;
+    if (!c.have || x > c.imax) c.imax = x;
+    c.have = true;
+}
+
+template <class Col>
+void float_bound(Col& c, double x) {
+    if (std::isnan(x)) {  // counted apart; bounds exclude NaN
+        ++c.nans;
+        return;
+    }
+    if (!c.have || x < c.dmin) c.dmin = x;
+    if (!c.have || x > c.dmax) c.dmax = x;
+    c.have = true;
+}
+
+template <class Col>
+void bytes_bound(Col& c, std::string_view x) {
+    // Unsigned byte order = Unicode code point order for UTF-8; string_view
+    // compares with char_traits<char>, i.e. memcmp, which is unsigned.
+    if (!c.have || x < std::string_view(c.smin)) c.smin.assign(x);
+    if (!c.have || std::string_view(c.smax) < x) c.smax.assign(x);
+    c.have = true;
+}
+
 // One value of a metrics column (null and empty count as nulls).
 template <class Col>
 void add_metric(Col& c, const prim& v) {
@@ -1764,44 +1793,21 @@ void add_metric(Col& c, const prim& v) {
         case m_int4:
         case m_int8: {
             std::int64_t x = 0;
-            if (!iceberg_integer(static_cast<ice_type>(c.itype), v, x)) break;  // as the file holds it (micros, days)
-            if (!c.have || x < c.imin) c.imin = x;
-            if (!c.have || x > c.imax) c.imax = x;
-            c.have = true;
+            // as the file holds it (micros, days)
+            if (iceberg_integer(static_cast<ice_type>(c.itype), v, x)) int_bound(c, x);
             break;
         }
         case m_float:
-        case m_double: {
-            if (v.kind != prim::k::f32 && v.kind != prim::k::f64) break;
-            const double x = v.d;
-            if (std::isnan(x)) {  // counted apart; bounds exclude NaN
-                ++c.nans;
-                break;
-            }
-            if (!c.have || x < c.dmin) c.dmin = x;
-            if (!c.have || x > c.dmax) c.dmax = x;
-            c.have = true;
+        case m_double:
+            if (v.kind == prim::k::f32 || v.kind == prim::k::f64) float_bound(c, v.d);
             break;
-        }
-        case m_bool: {
-            if (v.kind != prim::k::boolean) break;
-            const std::int64_t x = v.i;
-            if (!c.have || x < c.imin) c.imin = x;
-            if (!c.have || x > c.imax) c.imax = x;
-            c.have = true;
+        case m_bool:
+            if (v.kind == prim::k::boolean) int_bound(c, v.i);
             break;
-        }
         case m_string:
-        case m_binary: {
-            if (v.kind != prim::k::string && v.kind != prim::k::blob) break;
-            const std::string_view x = v.s;
-            // Unsigned byte order = Unicode code point order for UTF-8; string_view
-            // compares with char_traits<char>, i.e. memcmp, which is unsigned.
-            if (!c.have || x < std::string_view(c.smin)) c.smin.assign(x);
-            if (!c.have || std::string_view(c.smax) < x) c.smax.assign(x);
-            c.have = true;
+        case m_binary:
+            if (v.kind == prim::k::string || v.kind == prim::k::blob) bytes_bound(c, v.s);
             break;
-        }
         default: break;
     }
 }
@@ -1814,13 +1820,76 @@ void iceberg_metrics_builder::add(std::span<const protocol::cql_value> row) {
 }
 
 void iceberg_metrics_builder::add(std::span<const protocol::value_view> cells) {
-    prim v;
+    using protocol::detail::load_be16;
+    using protocol::detail::load_be32;
+    using protocol::detail::load_be64;
+    // Straight from the protocol bytes, as prim_of() then add_metric() read them
+    // (one switch per column, not the general one per value). A cell of the
+    // wrong size, which the unload's writer refuses first, is counted without bounds.
     for (auto& c : cols_) {
         if (c.index >= cells.size()) continue;
-        // A cell that would not decode: counted, without bounds (the unload
-        // writes a row only after the Parquet writer took every cell).
-        if (!prim_of(c.type, cells[c.index], v)) v.kind = prim::k::other;
-        add_metric(c, v);
+        const auto& cell = cells[c.index];
+        const auto b = cell.bytes;
+        ++c.values;
+        if (!cell.is_set() || (b.empty() && c.empty_is_null)) {
+            ++c.nulls;
+            continue;
+        }
+        switch (c.kind) {
+            case m_int4:
+            case m_int8: {
+                std::int64_t x = 0;
+                switch (c.type.kind) {
+                    case type_kind::tinyint:
+                        if (b.size() != 1) continue;
+                        x = static_cast<std::int8_t>(b[0]);
+                        break;
+                    case type_kind::smallint:
+                        if (b.size() != 2) continue;
+                        x = static_cast<std::int16_t>(load_be16(b.data()));
+                        break;
+                    case type_kind::int_:
+                        if (b.size() != 4) continue;
+                        x = static_cast<std::int32_t>(load_be32(b.data()));
+                        break;
+                    case type_kind::bigint:
+                    case type_kind::counter:
+                        if (b.size() != 8) continue;
+                        x = static_cast<std::int64_t>(load_be64(b.data()));
+                        break;
+                    case type_kind::date:
+                        if (b.size() != 4) continue;
+                        x = protocol::date_to_epoch_days(load_be32(b.data()));
+                        break;
+                    case type_kind::time:  // nanoseconds -> microseconds
+                        if (b.size() != 8) continue;
+                        x = floor_div(static_cast<std::int64_t>(load_be64(b.data())), 1000);
+                        break;
+                    case type_kind::timestamp: {  // milliseconds -> microseconds, if they fit
+                        if (b.size() != 8) continue;
+                        const auto ms = static_cast<std::int64_t>(load_be64(b.data()));
+                        if (ms > INT64_MAX / 1000 || ms < INT64_MIN / 1000) continue;
+                        x = ms * 1000;
+                        break;
+                    }
+                    default: continue;
+                }
+                int_bound(c, x);
+                break;
+            }
+            case m_float:
+            case m_double:
+                if (c.type.kind == type_kind::float_ && b.size() == 4) float_bound(c, std::bit_cast<float>(load_be32(b.data())));
+                else if (c.type.kind == type_kind::double_ && b.size() == 8)
+                    float_bound(c, std::bit_cast<double>(load_be64(b.data())));
+                break;
+            case m_bool:
+                if (b.size() == 1) int_bound(c, b[0] != 0 ? 1 : 0);
+                break;
+            case m_string:
+            case m_binary: bytes_bound(c, {reinterpret_cast<const char*>(b.data()), b.size()}); break;
+            default: break;
+        }
     }
 }
 

@@ -141,6 +141,7 @@ private:
         int kind = 0;   // see iceberg.cpp
         int itype = 0;  // Iceberg type (iceberg.cpp's ice_type)
         protocol::cql_type type;  // CQL type, to read cells
+        bool empty_is_null = true;  // a zero-length cell is an "empty" value, counted as null
         std::uint64_t values = 0, nulls = 0, nans = 0;
         bool have = false;
         std::int64_t imin = 0, imax = 0;
