@@ -1,6 +1,10 @@
 #include "cqlpp/bulk/checksum.hpp"
+#include "cqlpp/bulk/codec.hpp"
 
 #include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
 
 namespace cqlpp::bulk {
 
@@ -42,25 +46,28 @@ status table_checksum::parse(std::string_view text, table_checksum& out) {
 }
 
 std::uint64_t row_hasher::hash_cells(std::span<const protocol::value_view> cells) {
-    buf_.clear();
-    protocol::byte_writer w(buf_);
+    // The row as [bytes] cells (null and unset alike as -1: the row holds no
+    // value there), packed by hand: one pass to size, one to copy, into a
+    // buffer that only grows, so no per-cell vector growth and no zero fill.
+    std::size_t n = 0;
+    for (const auto& c : cells) n += 4 + (c.is_set() ? c.bytes.size() : 0);
+    if (buf_.size() < n) buf_.resize(std::max(n, buf_.size() * 2));
+    std::uint8_t* p = buf_.data();
     for (const auto& c : cells) {
-        if (c.is_set()) w.bytes(c.bytes);
-        else w.null_bytes();  // null and unset alike: the row holds no value there
+        if (!c.is_set()) {
+            protocol::detail::store_be32(p, 0xFFFFFFFFu);
+            p += 4;
+            continue;
+        }
+        const std::size_t len = c.bytes.size();
+        protocol::detail::store_be32(p, static_cast<std::uint32_t>(len));
+        if (len) std::memcpy(p + 4, c.bytes.data(), len);
+        p += 4 + len;
     }
-    return XXH3_64bits(buf_.data(), buf_.size());
+    return XXH3_64bits(buf_.data(), n);
 }
 
-std::uint64_t row_hasher::hash_row(const driver::row_view& row) {
-    buf_.clear();
-    protocol::byte_writer w(buf_);
-    for (std::size_t i = 0; i < row.size(); ++i) {
-        const auto& c = row.raw(i);
-        if (c.is_set()) w.bytes(c.bytes);
-        else w.null_bytes();
-    }
-    return XXH3_64bits(buf_.data(), buf_.size());
-}
+std::uint64_t row_hasher::hash_row(const driver::row_view& row) { return hash_cells(cells_of(row)); }
 
 status row_hasher::hash_values(std::span<const protocol::column_spec> columns, std::span<const protocol::cql_value> row,
                                std::uint64_t& out) {

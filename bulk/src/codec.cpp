@@ -467,12 +467,15 @@ status decode_row(std::span<const column_spec> columns, std::span<const protocol
     return {};
 }
 
+std::span<const protocol::value_view> cells_of(const driver::row_view& row) noexcept {
+    if (row.size() == 0) return {};
+    return {&row.raw(0), row.size()};
+}
+
 status decode_row(const driver::row_view& row, std::vector<cql_value>& out) {
     const driver::column_set* cols = row.columns();
     if (!cols) return {errc::bad_value, "row has no column metadata"};
-    std::vector<protocol::value_view> cells(row.size());
-    for (std::size_t i = 0; i < cells.size(); ++i) cells[i] = row.raw(i);
-    return decode_row(cols->specs(), cells, out);
+    return decode_row(cols->specs(), cells_of(row), out);
 }
 
 field_mapping positional_mapping(std::size_t column_count) {

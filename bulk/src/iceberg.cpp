@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -627,24 +628,144 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) 
     if (m <= 2) ++y;
 }
 
+// The Iceberg type of a top-level column, as partitions and metrics need it
+// (the plan spells it as text; compared once, not per row).
+enum class ice_type : std::uint8_t { other, int_, long_, date, time, timestamptz, boolean, string, binary, uuid };
+
+ice_type ice_type_of(std::string_view t) {
+    if (t == "int") return ice_type::int_;
+    if (t == "long") return ice_type::long_;
+    if (t == "date") return ice_type::date;
+    if (t == "time") return ice_type::time;
+    if (t == "timestamptz") return ice_type::timestamptz;
+    if (t == "boolean") return ice_type::boolean;
+    if (t == "string") return ice_type::string;
+    if (t == "binary") return ice_type::binary;
+    if (t == "uuid") return ice_type::uuid;
+    return ice_type::other;
+}
+
+// A value of a primitive column as partitions and metrics read it, taken from
+// a cql_value or straight from a cell's protocol bytes (the unload's hot path:
+// no cql_value, no copy; `s` points into the value or the page).
+struct prim {
+    enum class k : std::uint8_t { none, integer, date, f32, f64, boolean, string, blob, uuid, other };
+    k kind = k::none;    // none: null or a zero-length "empty" value
+    std::int64_t i = 0;  // integer, boolean (0/1), date (the wire's unsigned form)
+    double d = 0;        // f32 (widened exactly), f64
+    std::string_view s;  // string, blob, uuid (16 bytes, wire order)
+};
+
+prim prim_of(const protocol::cql_value& v) {
+    using protocol::value_kind;
+    prim p;
+    if (v.is_null() || v.is_empty()) return p;
+    switch (v.kind()) {
+        case value_kind::integer: p.kind = prim::k::integer; p.i = v.as_int(); break;
+        case value_kind::date: p.kind = prim::k::date; p.i = v.as_date(); break;
+        case value_kind::float32: p.kind = prim::k::f32; p.d = v.as_float(); break;
+        case value_kind::float64: p.kind = prim::k::f64; p.d = v.as_double(); break;
+        case value_kind::boolean: p.kind = prim::k::boolean; p.i = v.as_bool() ? 1 : 0; break;
+        case value_kind::string: p.kind = prim::k::string; p.s = v.as_string(); break;
+        case value_kind::blob:
+            p.kind = prim::k::blob;
+            p.s = {reinterpret_cast<const char*>(v.as_blob().data()), v.as_blob().size()};
+            break;
+        case value_kind::uuid:
+            p.kind = prim::k::uuid;
+            p.s = {reinterpret_cast<const char*>(v.as_uuid().data()), v.as_uuid().size()};
+            break;
+        default: p.kind = prim::k::other; break;
+    }
+    return p;
+}
+
+// The same from a cell of CQL type t, read as protocol::decode_value() reads
+// it. False on a wrong size (the cell would not decode); checks that cost a
+// pass over the bytes (UTF-8, ASCII, timeuuid version, time range) are left to
+// whoever decodes or writes the row.
+bool prim_of(const cql_type& t, const protocol::value_view& c, prim& p) {
+    using protocol::detail::load_be16;
+    using protocol::detail::load_be32;
+    using protocol::detail::load_be64;
+    p = {};
+    if (!c.is_set()) return true;
+    const auto b = c.bytes;
+    if (b.empty() && protocol::zero_length_is_empty(t)) return true;
+    auto sized = [&](std::size_t n, prim::k k) {
+        p.kind = k;
+        return b.size() == n;
+    };
+    switch (t.kind) {
+        case type_kind::boolean:
+            if (!sized(1, prim::k::boolean)) return false;
+            p.i = b[0] != 0 ? 1 : 0;
+            return true;
+        case type_kind::tinyint:
+            if (!sized(1, prim::k::integer)) return false;
+            p.i = static_cast<std::int8_t>(b[0]);
+            return true;
+        case type_kind::smallint:
+            if (!sized(2, prim::k::integer)) return false;
+            p.i = static_cast<std::int16_t>(load_be16(b.data()));
+            return true;
+        case type_kind::int_:
+            if (!sized(4, prim::k::integer)) return false;
+            p.i = static_cast<std::int32_t>(load_be32(b.data()));
+            return true;
+        case type_kind::bigint:
+        case type_kind::counter:
+        case type_kind::timestamp:
+        case type_kind::time:
+            if (!sized(8, prim::k::integer)) return false;
+            p.i = static_cast<std::int64_t>(load_be64(b.data()));
+            return true;
+        case type_kind::date:
+            if (!sized(4, prim::k::date)) return false;
+            p.i = load_be32(b.data());
+            return true;
+        case type_kind::float_:
+            if (!sized(4, prim::k::f32)) return false;
+            p.d = std::bit_cast<float>(load_be32(b.data()));
+            return true;
+        case type_kind::double_:
+            if (!sized(8, prim::k::f64)) return false;
+            p.d = std::bit_cast<double>(load_be64(b.data()));
+            return true;
+        case type_kind::ascii:
+        case type_kind::text: p.kind = prim::k::string; break;
+        case type_kind::blob:
+        case type_kind::custom: p.kind = prim::k::blob; break;
+        case type_kind::uuid:
+        case type_kind::timeuuid:
+            if (!sized(16, prim::k::uuid)) return false;
+            break;
+        default: p.kind = prim::k::other; return true;
+    }
+    p.s = {reinterpret_cast<const char*>(b.data()), b.size()};
+    return true;
+}
+
 // The value of a primitive column as the Iceberg spec's integer form:
 // int/long as is, date in days, time in microseconds, timestamptz in microseconds.
-bool iceberg_integer(std::string_view type, const protocol::cql_value& v, std::int64_t& out) {
-    using protocol::value_kind;
-    if (type == "date") {
-        if (v.kind() != value_kind::date) return false;
-        out = protocol::date_to_epoch_days(v.as_date());
+bool iceberg_integer(ice_type type, const prim& v, std::int64_t& out) {
+    if (type == ice_type::date) {
+        if (v.kind != prim::k::date) return false;
+        out = protocol::date_to_epoch_days(static_cast<std::uint32_t>(v.i));
         return true;
     }
-    if (v.kind() != value_kind::integer) return false;
-    const auto x = v.as_int();
-    if (type == "int" || type == "long") out = x;
-    else if (type == "time") out = floor_div(x, 1000);
-    else if (type == "timestamptz") {
-        if (x > INT64_MAX / 1000 || x < INT64_MIN / 1000) return false;
-        out = x * 1000;
-    } else return false;
-    return true;
+    if (v.kind != prim::k::integer) return false;
+    const auto x = v.i;
+    switch (type) {
+        case ice_type::int_:
+        case ice_type::long_: out = x; return true;
+        case ice_type::time: out = floor_div(x, 1000); return true;
+        case ice_type::timestamptz:
+            if (x > INT64_MAX / 1000 || x < INT64_MIN / 1000) return false;
+            out = x * 1000;
+            return true;
+        default: return false;
+    }
 }
 
 void put_le(std::string& s, std::uint64_t v, int bytes) {
@@ -1459,86 +1580,97 @@ std::int32_t iceberg_murmur3_32(std::string_view bytes) noexcept {
     return static_cast<std::int32_t>(h);
 }
 
-bool iceberg_bucket_hash(std::string_view type, const protocol::cql_value& v, std::int32_t& hash) {
-    using protocol::value_kind;
+namespace {
+
+bool bucket_hash(ice_type type, const prim& v, std::int32_t& hash) {
     std::int64_t x = 0;
     if (iceberg_integer(type, v, x)) {  // ints, longs, dates, times, timestamps: hashLong of the spec's integer form
-        std::string b;
-        put_le(b, static_cast<std::uint64_t>(x), 8);
-        hash = iceberg_murmur3_32(b);
+        char b[8];
+        for (int k = 0; k < 8; ++k) b[k] = static_cast<char>((static_cast<std::uint64_t>(x) >> (8 * k)) & 0xFF);
+        hash = iceberg_murmur3_32({b, 8});
         return true;
     }
-    if (type == "string" && v.kind() == value_kind::string) {
-        hash = iceberg_murmur3_32(v.as_string());
-        return true;
-    }
-    if (type == "binary" && v.kind() == value_kind::blob) {
-        const auto& b = v.as_blob();
-        hash = iceberg_murmur3_32({reinterpret_cast<const char*>(b.data()), b.size()});
-        return true;
-    }
-    if (type == "uuid" && v.kind() == value_kind::uuid) {
-        const auto& u = v.as_uuid();  // wire order is big-endian, as the spec hashes it
-        hash = iceberg_murmur3_32({reinterpret_cast<const char*>(u.data()), u.size()});
+    // uuid: wire order is big-endian, as the spec hashes it
+    if ((type == ice_type::string && v.kind == prim::k::string) || (type == ice_type::binary && v.kind == prim::k::blob) ||
+        (type == ice_type::uuid && v.kind == prim::k::uuid)) {
+        hash = iceberg_murmur3_32(v.s);
         return true;
     }
     return false;
 }
 
+// One partition field's value from its source column's value.
+void partition_value(const iceberg_partition_field& f, ice_type src, const prim& v, iceberg_partition_value& o) {
+    o.null = true;  // reused row after row: keep the string's capacity
+    o.i = 0;
+    o.s.clear();
+    if (v.kind == prim::k::none) return;
+    std::int64_t x = 0;
+    switch (f.transform) {
+        case iceberg_transform::bucket: {
+            std::int32_t h = 0;
+            if (!bucket_hash(src, v, h)) return;
+            o.i = (h & 0x7FFFFFFF) % f.buckets;
+            break;
+        }
+        case iceberg_transform::identity:
+            if (src == ice_type::boolean) {
+                if (v.kind != prim::k::boolean) return;
+                o.i = v.i;
+            } else if (src == ice_type::string || src == ice_type::binary || src == ice_type::uuid) {
+                const auto want = src == ice_type::string ? prim::k::string
+                                  : src == ice_type::binary ? prim::k::blob
+                                                            : prim::k::uuid;
+                if (v.kind != want) return;
+                o.s.assign(v.s);
+            } else if (!iceberg_integer(src, v, o.i)) {
+                return;
+            }
+            break;
+        default: {
+            if (!iceberg_integer(src, v, x)) return;
+            // Days (dates) or microseconds (timestamps) -> the transform's unit.
+            const std::int64_t days = src == ice_type::date ? x : floor_div(x, ms_per_day * 1000);
+            if (f.transform == iceberg_transform::day) o.i = days;
+            else if (f.transform == iceberg_transform::hour) o.i = floor_div(x, std::int64_t(3'600'000'000));
+            else {
+                std::int64_t y = 0;
+                unsigned m = 0, d = 0;
+                civil_from_days(days, y, m, d);
+                o.i = f.transform == iceberg_transform::year ? y - 1970 : (y - 1970) * 12 + (m - 1);
+            }
+        }
+    }
+    o.null = false;
+}
+
+}  // namespace
+
+bool iceberg_bucket_hash(std::string_view type, const protocol::cql_value& v, std::int32_t& hash) {
+    return bucket_hash(ice_type_of(type), prim_of(v), hash);
+}
+
 void iceberg_partition_of(const iceberg_write_plan& plan, std::span<const protocol::cql_value> row,
                           std::vector<iceberg_partition_value>& out) {
-    using protocol::value_kind;
     out.resize(plan.partition.size());
     for (std::size_t i = 0; i < plan.partition.size(); ++i) {
         const auto& f = plan.partition[i];
-        auto& o = out[i];  // reused row after row: keep the string's capacity
-        o.null = true;
-        o.i = 0;
-        o.s.clear();
-        if (f.column >= row.size() || row[f.column].is_null() || row[f.column].is_empty()) continue;
-        const auto& v = row[f.column];
-        const auto& src = plan.column_types[f.column];
-        std::int64_t x = 0;
-        switch (f.transform) {
-            case iceberg_transform::bucket: {
-                std::int32_t h = 0;
-                if (!iceberg_bucket_hash(src, v, h)) continue;
-                o.i = (h & 0x7FFFFFFF) % f.buckets;
-                break;
-            }
-            case iceberg_transform::identity:
-                if (src == "boolean") {
-                    if (v.kind() != value_kind::boolean) continue;
-                    o.i = v.as_bool() ? 1 : 0;
-                } else if (src == "string") {
-                    if (v.kind() != value_kind::string) continue;
-                    o.s = v.as_string();
-                } else if (src == "binary") {
-                    if (v.kind() != value_kind::blob) continue;
-                    o.s.assign(reinterpret_cast<const char*>(v.as_blob().data()), v.as_blob().size());
-                } else if (src == "uuid") {
-                    if (v.kind() != value_kind::uuid) continue;
-                    o.s.assign(reinterpret_cast<const char*>(v.as_uuid().data()), 16);
-                } else if (!iceberg_integer(src, v, o.i)) {
-                    continue;
-                }
-                break;
-            default: {
-                if (!iceberg_integer(src, v, x)) continue;
-                // Days (dates) or microseconds (timestamps) -> the transform's unit.
-                const std::int64_t days = src == "date" ? x : floor_div(x, ms_per_day * 1000);
-                if (f.transform == iceberg_transform::day) o.i = days;
-                else if (f.transform == iceberg_transform::hour) o.i = floor_div(x, std::int64_t(3'600'000'000));
-                else {
-                    std::int64_t y = 0;
-                    unsigned m = 0, d = 0;
-                    civil_from_days(days, y, m, d);
-                    o.i = f.transform == iceberg_transform::year ? y - 1970 : (y - 1970) * 12 + (m - 1);
-                }
-            }
-        }
-        o.null = false;
+        const prim v = f.column < row.size() ? prim_of(row[f.column]) : prim{};
+        partition_value(f, ice_type_of(plan.column_types[f.column]), v, out[i]);
     }
+}
+
+bool iceberg_partition_of(const iceberg_write_plan& plan, std::span<const protocol::value_view> cells,
+                          std::vector<iceberg_partition_value>& out) {
+    out.resize(plan.partition.size());
+    prim v;
+    for (std::size_t i = 0; i < plan.partition.size(); ++i) {
+        const auto& f = plan.partition[i];
+        v = {};
+        if (f.column < cells.size() && !prim_of(plan.columns[f.column].type, cells[f.column], v)) return false;
+        partition_value(f, ice_type_of(plan.column_types[f.column]), v, out[i]);
+    }
+    return true;
 }
 
 std::string iceberg_partition_text(const iceberg_write_plan& plan, const std::vector<iceberg_partition_value>& p) {
@@ -1605,7 +1737,9 @@ iceberg_metrics_builder::iceberg_metrics_builder(const iceberg_write_plan& plan)
         col c;
         c.index = i;
         c.kind = kind;
-        c.type = t;
+        c.itype = static_cast<int>(ice_type_of(t));
+        c.type = plan.columns[i].type;
+        c.empty_is_null = protocol::zero_length_is_empty(c.type);
         cols_.push_back(std::move(c));
     }
     // The top-level field ids, in column order, from the plan's id list (pre-order).
@@ -1617,13 +1751,87 @@ iceberg_metrics_builder::iceberg_metrics_builder(const iceberg_write_plan& plan)
     for (auto& c : cols_) c.id = c.index < top.size() ? top[c.index] : 0;
 }
 
+namespace {
+
+// Bounds of a metrics column, by what its values compare as.
+template <class Col>
+void int_bound(Col& c, std::int64_t x) {
+    if (!c.have || x < c.imin) c.imin = x;
+    if (!c.have || x > c.imax) c.imax = x;
+    c.have = true;
+}
+
+template <class Col>
+void float_bound(Col& c, double x) {
+    if (std::isnan(x)) {  // counted apart; bounds exclude NaN
+        ++c.nans;
+        return;
+    }
+    if (!c.have || x < c.dmin) c.dmin = x;
+    if (!c.have || x > c.dmax) c.dmax = x;
+    c.have = true;
+}
+
+template <class Col>
+void bytes_bound(Col& c, std::string_view x) {
+    // Unsigned byte order = Unicode code point order for UTF-8; string_view
+    // compares with char_traits<char>, i.e. memcmp, which is unsigned.
+    if (!c.have || x < std::string_view(c.smin)) c.smin.assign(x);
+    if (!c.have || std::string_view(c.smax) < x) c.smax.assign(x);
+    c.have = true;
+}
+
+// One value of a metrics column (null and empty count as nulls).
+template <class Col>
+void add_metric(Col& c, const prim& v) {
+    ++c.values;
+    if (v.kind == prim::k::none) {
+        ++c.nulls;
+        return;
+    }
+    switch (c.kind) {
+        case m_int4:
+        case m_int8: {
+            std::int64_t x = 0;
+            // as the file holds it (micros, days)
+            if (iceberg_integer(static_cast<ice_type>(c.itype), v, x)) int_bound(c, x);
+            break;
+        }
+        case m_float:
+        case m_double:
+            if (v.kind == prim::k::f32 || v.kind == prim::k::f64) float_bound(c, v.d);
+            break;
+        case m_bool:
+            if (v.kind == prim::k::boolean) int_bound(c, v.i);
+            break;
+        case m_string:
+        case m_binary:
+            if (v.kind == prim::k::string || v.kind == prim::k::blob) bytes_bound(c, v.s);
+            break;
+        default: break;
+    }
+}
+
+}  // namespace
+
 void iceberg_metrics_builder::add(std::span<const protocol::cql_value> row) {
-    using protocol::value_kind;
+    for (auto& c : cols_)
+        if (c.index < row.size()) add_metric(c, prim_of(row[c.index]));
+}
+
+void iceberg_metrics_builder::add(std::span<const protocol::value_view> cells) {
+    using protocol::detail::load_be16;
+    using protocol::detail::load_be32;
+    using protocol::detail::load_be64;
+    // Straight from the protocol bytes, as prim_of() then add_metric() read them
+    // (one switch per column, not the general one per value). A cell of the
+    // wrong size, which the unload's writer refuses first, is counted without bounds.
     for (auto& c : cols_) {
-        if (c.index >= row.size()) continue;
-        const auto& v = row[c.index];
+        if (c.index >= cells.size()) continue;
+        const auto& cell = cells[c.index];
+        const auto b = cell.bytes;
         ++c.values;
-        if (v.is_null() || v.is_empty()) {
+        if (!cell.is_set() || (b.empty() && c.empty_is_null)) {
             ++c.nulls;
             continue;
         }
@@ -1631,53 +1839,55 @@ void iceberg_metrics_builder::add(std::span<const protocol::cql_value> row) {
             case m_int4:
             case m_int8: {
                 std::int64_t x = 0;
-                if (!iceberg_integer(c.type, v, x)) break;  // as the file holds it (micros, days)
-                if (!c.have || x < c.imin) c.imin = x;
-                if (!c.have || x > c.imax) c.imax = x;
-                c.have = true;
+                switch (c.type.kind) {
+                    case type_kind::tinyint:
+                        if (b.size() != 1) continue;
+                        x = static_cast<std::int8_t>(b[0]);
+                        break;
+                    case type_kind::smallint:
+                        if (b.size() != 2) continue;
+                        x = static_cast<std::int16_t>(load_be16(b.data()));
+                        break;
+                    case type_kind::int_:
+                        if (b.size() != 4) continue;
+                        x = static_cast<std::int32_t>(load_be32(b.data()));
+                        break;
+                    case type_kind::bigint:
+                    case type_kind::counter:
+                        if (b.size() != 8) continue;
+                        x = static_cast<std::int64_t>(load_be64(b.data()));
+                        break;
+                    case type_kind::date:
+                        if (b.size() != 4) continue;
+                        x = protocol::date_to_epoch_days(load_be32(b.data()));
+                        break;
+                    case type_kind::time:  // nanoseconds -> microseconds
+                        if (b.size() != 8) continue;
+                        x = floor_div(static_cast<std::int64_t>(load_be64(b.data())), 1000);
+                        break;
+                    case type_kind::timestamp: {  // milliseconds -> microseconds, if they fit
+                        if (b.size() != 8) continue;
+                        const auto ms = static_cast<std::int64_t>(load_be64(b.data()));
+                        if (ms > INT64_MAX / 1000 || ms < INT64_MIN / 1000) continue;
+                        x = ms * 1000;
+                        break;
+                    }
+                    default: continue;
+                }
+                int_bound(c, x);
                 break;
             }
             case m_float:
-            case m_double: {
-                double x = 0;
-                if (v.kind() == value_kind::float32) x = v.as_float();
-                else if (v.kind() == value_kind::float64) x = v.as_double();
-                else break;
-                if (std::isnan(x)) {  // counted apart; bounds exclude NaN
-                    ++c.nans;
-                    break;
-                }
-                if (!c.have || x < c.dmin) c.dmin = x;
-                if (!c.have || x > c.dmax) c.dmax = x;
-                c.have = true;
+            case m_double:
+                if (c.type.kind == type_kind::float_ && b.size() == 4) float_bound(c, std::bit_cast<float>(load_be32(b.data())));
+                else if (c.type.kind == type_kind::double_ && b.size() == 8)
+                    float_bound(c, std::bit_cast<double>(load_be64(b.data())));
                 break;
-            }
-            case m_bool: {
-                if (v.kind() != value_kind::boolean) break;
-                const std::int64_t x = v.as_bool();
-                if (!c.have || x < c.imin) c.imin = x;
-                if (!c.have || x > c.imax) c.imax = x;
-                c.have = true;
+            case m_bool:
+                if (b.size() == 1) int_bound(c, b[0] != 0 ? 1 : 0);
                 break;
-            }
             case m_string:
-            case m_binary: {
-                std::string_view x;
-                if (v.kind() == value_kind::string) x = v.as_string();
-                else if (v.kind() == value_kind::blob)
-                    x = {reinterpret_cast<const char*>(v.as_blob().data()), v.as_blob().size()};
-                else break;
-                // Unsigned byte order = Unicode code point order for UTF-8.
-                auto less = [](std::string_view a, std::string_view b) {
-                    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char p, char q) {
-                        return static_cast<unsigned char>(p) < static_cast<unsigned char>(q);
-                    });
-                };
-                if (!c.have || less(x, c.smin)) c.smin.assign(x);
-                if (!c.have || less(c.smax, x)) c.smax.assign(x);
-                c.have = true;
-                break;
-            }
+            case m_binary: bytes_bound(c, {reinterpret_cast<const char*>(b.data()), b.size()}); break;
             default: break;
         }
     }

@@ -293,7 +293,6 @@ struct scan_run : run_base {
     std::vector<protocol::column_spec> columns;
     row_hasher hasher;
     std::vector<protocol::cql_value> values;
-    std::vector<protocol::value_view> cells;  // a row's cells, for the Parquet writer
     std::string out_buf;
     std::size_t active = 0;
 };
@@ -353,7 +352,8 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
     // has its file), or for Iceberg one per partition value, created by the first row.
     std::vector<std::unique_ptr<range_output>> outs;
     std::map<std::string, std::size_t> by_partition;
-    std::vector<iceberg_partition_value> pv;
+    std::vector<iceberg_partition_value> pv, last_pv;
+    range_output* last_out = nullptr;  // the output of last_pv: rows come partition key by partition key
     std::string pkey;
     const auto base_name = range_file_name(rr.range, c.o.format);
     auto writer_options = c.o.parquet;
@@ -422,10 +422,11 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
             } else if (c.kind == scan_kind::count_rows) {
                 page_rows = n;
             } else {
-                // Plain Parquet takes the cells as the server sent them: no cql_values
-                // for scalar columns (Iceberg partitions and metrics need the values).
+                // Parquet and Iceberg take the cells as the server sent them: no
+                // cql_values for scalar columns, partitions and metrics read from
+                // the cells of the columns they need.
                 bool cells = false;
-                if (c.kind == scan_kind::unload && c.o.format == data_format::parquet && !ice && n > 0) {
+                if (c.kind == scan_kind::unload && c.o.format == data_format::parquet && n > 0) {
                     const driver::column_set* cols = r.rows()[0].columns();
                     cells = cols && cols->specs().size() == c.columns.size() &&
                             std::equal(c.columns.begin(), c.columns.end(), cols->specs().begin(),
@@ -435,51 +436,74 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                     auto row = r.rows()[i];
                     e.checksum.add_row_hash(c.hasher.hash_row(row));
                     if (c.kind == scan_kind::unload) {
+                        std::span<const protocol::value_view> rc;
                         if (cells) {
-                            c.cells.resize(row.size());
-                            for (std::size_t k = 0; k < row.size(); ++k) c.cells[k] = row.raw(k);
+                            rc = cells_of(row);
                         } else if (auto st = decode_row(row, c.values); !st) {
                             c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
                             continue;
                         }
                         range_output* out = outs.empty() ? nullptr : outs.front().get();
                         if (ice) {
-                            iceberg_partition_of(*ice, c.values, pv);
-                            pkey.clear();
-                            for (const auto& x : pv) {
-                                pkey += x.null ? 'n' : 'v';
-                                pkey.append(reinterpret_cast<const char*>(&x.i), sizeof x.i);
-                                const auto len = x.s.size();
-                                pkey.append(reinterpret_cast<const char*>(&len), sizeof len);
-                                pkey += x.s;
+                            if (!cells) {
+                                iceberg_partition_of(*ice, c.values, pv);
+                            } else if (!iceberg_partition_of(*ice, rc, pv)) {
+                                // decode_row() fails too, and says why as the other paths do.
+                                auto st = decode_row(row, c.values);
+                                c.reject({"unload " + rr.range.to_string(), 0, 0,
+                                          st ? "undecodable partition source cell" : st.message, {}});
+                                continue;
                             }
-                            auto it = by_partition.find(pkey);
-                            if (it == by_partition.end()) {
-                                if (outs.size() >= c.o.max_open_partitions) {
-                                    discard_outputs(outs);
-                                    c.fail({errc::bad_iceberg,
-                                            "range " + rr.range.to_string() + " has more than " +
-                                                std::to_string(c.o.max_open_partitions) +
-                                                " partition values (--max-open-partitions); use a coarser --partition-by or more --splits"});
-                                    co_return;
+                            // Rows come partition key by partition key, so mostly in the
+                            // partition of the row before: no key to build or look up then.
+                            if (!last_out || pv != last_pv) {
+                                pkey.clear();
+                                for (const auto& x : pv) {
+                                    pkey += x.null ? 'n' : 'v';
+                                    pkey.append(reinterpret_cast<const char*>(&x.i), sizeof x.i);
+                                    const auto len = x.s.size();
+                                    pkey.append(reinterpret_cast<const char*>(&len), sizeof len);
+                                    pkey += x.s;
                                 }
-                                std::string name = base_name;
-                                if (partitioned)
-                                    name = name.substr(0, name.size() - 8) + ".p" + std::to_string(outs.size()) + ".parquet";
-                                if (auto st = new_output(std::move(name)); !st) {
-                                    discard_outputs(outs);
-                                    c.fail(st);
-                                    co_return;
+                                auto it = by_partition.find(pkey);
+                                if (it == by_partition.end()) {
+                                    // A partition's first row: the cells path checks the whole row
+                                    // here, so a row decode_row() rejects opens no file (as on the
+                                    // values path).
+                                    if (cells) {
+                                        if (auto st = decode_row(row, c.values); !st) {
+                                            c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
+                                            continue;
+                                        }
+                                    }
+                                    if (outs.size() >= c.o.max_open_partitions) {
+                                        discard_outputs(outs);
+                                        c.fail({errc::bad_iceberg,
+                                                "range " + rr.range.to_string() + " has more than " +
+                                                    std::to_string(c.o.max_open_partitions) +
+                                                    " partition values (--max-open-partitions); use a coarser --partition-by or more --splits"});
+                                        co_return;
+                                    }
+                                    std::string name = base_name;
+                                    if (partitioned)
+                                        name = name.substr(0, name.size() - 8) + ".p" + std::to_string(outs.size()) + ".parquet";
+                                    if (auto st = new_output(std::move(name)); !st) {
+                                        discard_outputs(outs);
+                                        c.fail(st);
+                                        co_return;
+                                    }
+                                    outs.back()->partition = pv;
+                                    it = by_partition.emplace(pkey, outs.size() - 1).first;
                                 }
-                                outs.back()->partition = pv;
-                                it = by_partition.emplace(pkey, outs.size() - 1).first;
+                                last_out = outs[it->second].get();
+                                last_pv = pv;  // copy-assigned: keeps its strings' capacity
                             }
-                            out = outs[it->second].get();
+                            out = last_out;
                         }
                         auto& buf = out->buf;
                         const auto before = buf.size();
                         if (out->pw) {
-                            if (auto pst = cells ? out->pw->add_row(c.cells, buf) : out->pw->add_row(c.values, buf); !pst) {
+                            if (auto pst = cells ? out->pw->add_row(rc, buf) : out->pw->add_row(c.values, buf); !pst) {
                                 c.reject({"unload " + rr.range.to_string(), 0, 0, pst.message, {}});
                                 continue;
                             }
@@ -488,7 +512,10 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                         } else {
                             append_json_row(buf, c.columns, c.values);
                         }
-                        if (out->metrics) out->metrics->add(c.values);
+                        if (out->metrics) {
+                            if (cells) out->metrics->add(rc);
+                            else out->metrics->add(c.values);
+                        }
                         ++out->rows;
                         e.bytes += buf.size() - before;
                         if (buf.size() >= (partitioned ? std::size_t(64) << 10 : std::size_t(1) << 20)) {

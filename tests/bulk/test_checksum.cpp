@@ -6,6 +6,7 @@
 #include "cqlpp/protocol/result.hpp"
 
 #include <catch2/catch.hpp>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <random>
@@ -233,8 +234,32 @@ TEST_CASE("a real Rows page: driver rows hash and decode like the values they ca
         std::uint64_t want = 0;
         REQUIRE(h.hash_values(cols, rows[r], want).ok());
         CHECK(h.hash_row(view[r]) == want);
+        const auto cells = bulk::cells_of(view[r]);
+        REQUIRE(cells.size() == cols.size());
+        for (std::size_t i = 0; i < cells.size(); ++i) CHECK(&cells[i] == &view[r].raw(i));
         std::vector<cql_value> decoded;
         REQUIRE(bulk::decode_row(view[r], decoded).ok());
         CHECK(decoded == rows[r]);
     }
+}
+
+TEST_CASE("row hashes are XXH3 of the cells' [bytes] form, whatever the hasher hashed before", "[bulk][checksum]") {
+    const protocol::byte_buffer abc{'a', 'b', 'c'}, empty, big(300, 0x5a);
+    // Spelled out: "abc", null, unset (hashed as null), a zero-length value.
+    const protocol::byte_buffer canonical{0, 0, 0, 3, 'a', 'b', 'c', 0xff, 0xff, 0xff, 0xff,
+                                          0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
+    const std::vector<protocol::value_view> row{protocol::value_view::of(abc), protocol::value_view::null(),
+                                                protocol::value_view::unset(), protocol::value_view::of(empty)};
+    const std::uint64_t want = XXH3_64bits(canonical.data(), canonical.size());
+    bulk::row_hasher h;
+    CHECK(h.hash_cells(row) == want);
+    // A wider row first leaves bytes past the next row's end in the scratch buffer.
+    const std::vector<protocol::value_view> wide{protocol::value_view::of(big), protocol::value_view::of(big)};
+    protocol::byte_buffer wide_bytes;
+    protocol::byte_writer w(wide_bytes);
+    w.bytes(protocol::bytes_view(big));
+    w.bytes(protocol::bytes_view(big));
+    CHECK(h.hash_cells(wide) == XXH3_64bits(wide_bytes.data(), wide_bytes.size()));
+    CHECK(h.hash_cells(row) == want);
+    CHECK(h.hash_cells({}) == XXH3_64bits(nullptr, 0));
 }

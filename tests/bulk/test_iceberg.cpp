@@ -1,6 +1,7 @@
 // Avro encoding (zig-zag varints, container files) and Iceberg table commits
 // on a temporary directory: field ids kept by name across schema changes,
 // append/overwrite manifest lists, concurrent commits that must both land.
+#include "cqlpp/bulk/codec.hpp"
 #include "cqlpp/bulk/detail/avro.hpp"
 #include "cqlpp/bulk/iceberg.hpp"
 #include "cqlpp/bulk/parquet.hpp"
@@ -596,4 +597,134 @@ TEST_CASE("iceberg: NaN counts of float and double columns; partition summaries 
     const auto newer = summaries(0);
     CHECK(newer.items[0].find("lower_bound")->text == le32(7));
     CHECK(newer.items[1].find("upper_bound")->text == "b\xc3\xa9");
+}
+
+TEST_CASE("iceberg: partitions and metrics read from a row's cells equal those from its decoded values", "[iceberg]") {
+    // The unload takes the cells path; decode_row() then the values path is the reference.
+    temp_dir d;
+    const auto c = cols({{"k", "bigint"}, {"i", "int"}, {"ti", "tinyint"}, {"si", "smallint"}, {"f", "float"},
+                         {"db", "double"}, {"b", "boolean"}, {"t", "text"}, {"a", "ascii"}, {"bl", "blob"},
+                         {"u", "uuid"}, {"tu", "timeuuid"}, {"ts", "timestamp"}, {"dt", "date"}, {"tm", "time"},
+                         {"dec", "decimal"}, {"vi", "varint"}, {"ip", "inet"}, {"l", "list<int>"}});
+    std::mt19937_64 rng(15);
+    // Random wire bytes per type: nulls, zero-length cells, NaN and infinity bit patterns, and
+    // timestamps past what microseconds hold all come up.
+    auto cell_bytes = [&](const protocol::cql_type& t) {
+        using protocol::type_kind;
+        protocol::byte_buffer b;
+        auto fill = [&](std::size_t n) {
+            for (std::size_t k = 0; k < n; ++k) b.push_back(static_cast<std::uint8_t>(rng()));
+        };
+        auto be = [&](std::uint64_t v, int n) {
+            for (int k = n - 1; k >= 0; --k) b.push_back(static_cast<std::uint8_t>(v >> (8 * k)));
+        };
+        switch (t.kind) {
+            case type_kind::boolean:
+            case type_kind::tinyint: fill(1); break;
+            case type_kind::smallint: fill(2); break;
+            case type_kind::int_:
+            case type_kind::float_: fill(4); break;
+            case type_kind::bigint:
+            case type_kind::double_: fill(8); break;
+            case type_kind::timestamp:  // half near the epoch (day/hour boundaries), half any 64 bits
+                if (rng() % 2) be(static_cast<std::uint64_t>(static_cast<std::int64_t>(rng() % 400'000'000'000) - 200'000'000'000), 8);
+                else fill(8);
+                break;
+            case type_kind::date: be(rng() % 4 ? (1u << 31) + (rng() % 100'000) - 50'000 : rng(), 4); break;
+            case type_kind::time: be(rng() % (protocol::max_time_nanos + 1), 8); break;
+            case type_kind::uuid: fill(16); break;
+            case type_kind::timeuuid:
+                fill(16);
+                b[6] = static_cast<std::uint8_t>(0x10 | (b[6] & 0x0F));
+                break;
+            case type_kind::text: {
+                static const char* pool[] = {"a", "b\xc3\xa9", "zz", "\xe2\x82\xac" "x", "A long text value past sixteen code points"};
+                const std::string_view v = pool[rng() % 5];
+                b.assign(v.begin(), v.end());
+                break;
+            }
+            case type_kind::ascii: {
+                const std::string v = "asc" + std::to_string(rng() % 50);
+                b.assign(v.begin(), v.end());
+                break;
+            }
+            case type_kind::blob: fill(rng() % 24); break;
+            case type_kind::decimal: be(2, 4), be(rng() % 1000, 2); break;
+            case type_kind::varint: be(rng() % 60000, 2); break;
+            case type_kind::inet: fill(rng() % 2 ? 4 : 16); break;
+            default: be(1, 4), be(4, 4), be(rng() % 100, 4); break;  // list<int>: one element
+        }
+        return b;
+    };
+    for (const char* spec : {"", "bucket(7, i), bucket(5, k), bucket(3, t), bucket(4, u), bucket(6, bl), bucket(2, dt)",
+                             "bucket(3, tm), bucket(9, ts), bucket(2, ti), bucket(3, si), bucket(4, tu), bucket(2, a)",
+                             "identity(i), identity(ti), identity(si), identity(b), identity(t), identity(a)",
+                             "identity(u), identity(bl), identity(dt), identity(tm), identity(ts), identity(k)",
+                             "day(ts), month(dt), year(ts), hour(ts), year(dt), day(dt), month(ts)"}) {
+        CAPTURE(spec);
+        bulk::iceberg_write_plan p;
+        REQUIRE(bulk::iceberg_plan_write(d.p / "t", c, p, spec).ok());
+        bulk::iceberg_metrics_builder from_cells(p), from_values(p);
+        std::vector<bulk::iceberg_partition_value> pc, pv;
+        std::vector<protocol::byte_buffer> bufs(c.size());
+        std::vector<protocol::value_view> cells(c.size());
+        std::vector<protocol::cql_value> values;
+        for (int r = 0; r < 3000; ++r) {
+            for (std::size_t i = 0; i < c.size(); ++i) {
+                const auto roll = rng() % 16;
+                if (roll == 0) {
+                    cells[i] = protocol::value_view::null();
+                    continue;
+                }
+                bufs[i] = roll == 1 ? protocol::byte_buffer{} : cell_bytes(c[i].type);
+                cells[i] = protocol::value_view::of(bufs[i]);
+            }
+            REQUIRE(bulk::decode_row(c, cells, values).ok());
+            REQUIRE(bulk::iceberg_partition_of(p, cells, pc));
+            bulk::iceberg_partition_of(p, values, pv);
+            REQUIRE(pc == pv);
+            from_cells.add(cells);
+            from_values.add(values);
+        }
+        const auto mc = from_cells.finish(), mv = from_values.finish();
+        REQUIRE(mc.size() == mv.size());
+        for (std::size_t i = 0; i < mc.size(); ++i) {
+            CAPTURE(i);
+            CHECK(mc[i].id == mv[i].id);
+            CHECK(mc[i].values == mv[i].values);
+            CHECK(mc[i].nulls == mv[i].nulls);
+            CHECK(mc[i].nans == mv[i].nans);
+            CHECK(mc[i].lower == mv[i].lower);
+            CHECK(mc[i].upper == mv[i].upper);
+        }
+        if (spec[0] == '\0') {  // the same rows have nulls, NaNs and bounds to compare
+            CHECK(mc[4].nans.value_or(0) > 0);
+            CHECK(mc[1].nulls > 0);
+            CHECK(mc[1].lower.has_value());
+            CHECK(mc[7].upper.has_value());  // text: short values have an upper bound
+        }
+    }
+    // A partition source cell of the wrong size is refused (decode_row() refuses the row too).
+    bulk::iceberg_write_plan p;
+    REQUIRE(bulk::iceberg_plan_write(d.p / "t", c, p, "bucket(4, i)").ok());
+    const protocol::byte_buffer three{1, 2, 3};
+    std::vector<protocol::value_view> cells(c.size(), protocol::value_view::null());
+    cells[1] = protocol::value_view::of(three);
+    std::vector<bulk::iceberg_partition_value> pc;
+    CHECK_FALSE(bulk::iceberg_partition_of(p, cells, pc));
+    std::vector<protocol::cql_value> values;
+    CHECK(bulk::decode_row(c, cells, values).code == bulk::errc::bad_value);
+
+    // Binary bounds are in unsigned byte order: 0x80 sorts after 0x7f, a prefix first.
+    bulk::iceberg_metrics_builder mb(p);
+    const protocol::byte_buffer b7f{0x7f}, b80{0x80}, b00ff{0x00, 0xff}, b8000{0x80, 0x00};
+    for (const auto* b : {&b7f, &b8000, &b80, &b00ff}) {
+        cells.assign(c.size(), protocol::value_view::null());
+        cells[9] = protocol::value_view::of(*b);  // bl
+        mb.add(cells);
+    }
+    const auto m = mb.finish();
+    REQUIRE(m.size() > 9);
+    CHECK(m[9].lower == std::optional<std::string>(std::string("\x00\xff", 2)));
+    CHECK(m[9].upper == std::optional<std::string>(std::string("\x80\x00", 2)));
 }

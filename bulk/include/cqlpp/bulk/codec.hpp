@@ -99,6 +99,9 @@ void append_json_row(std::string& out, std::span<const column_spec> columns, std
 // do not decode (message names the column).
 status decode_row(std::span<const column_spec> columns, std::span<const protocol::value_view> cells,
                   std::vector<cql_value>& out);
+// The cells of a driver row, in place (a page keeps each row's cells side by
+// side, so this is row.raw(0) .. row.raw(size - 1)); empty for no columns.
+std::span<const protocol::value_view> cells_of(const driver::row_view& row) noexcept;
 // The same for a driver row (its page's column metadata); bad_value without metadata.
 status decode_row(const driver::row_view& row, std::vector<cql_value>& out);
 

@@ -114,6 +114,12 @@ status iceberg_parse_plan_json(std::string_view text, iceberg_write_plan& out);
 // for a row the Parquet writer accepts; a value of an unexpected kind is null.
 void iceberg_partition_of(const iceberg_write_plan& plan, std::span<const protocol::cql_value> row,
                           std::vector<iceberg_partition_value>& out);
+// The same from the cells of a result row (CQL types from plan.columns),
+// decoding only the partition source columns, without cql_values. False when
+// such a cell has the wrong size for its type (decode_row() would reject the
+// row); other bad bytes (UTF-8, time range...) are for the writer to reject.
+bool iceberg_partition_of(const iceberg_write_plan& plan, std::span<const protocol::value_view> cells,
+                          std::vector<iceberg_partition_value>& out);
 // Human-readable "k_bucket=3/ts_day=2024-01-05".
 std::string iceberg_partition_text(const iceberg_write_plan& plan, const std::vector<iceberg_partition_value>& p);
 
@@ -123,14 +129,19 @@ class iceberg_metrics_builder {
 public:
     explicit iceberg_metrics_builder(const iceberg_write_plan& plan);
     void add(std::span<const protocol::cql_value> row);
+    // The same from the cells of a result row the Parquet writer accepted
+    // (plan.columns' types), without cql_values.
+    void add(std::span<const protocol::value_view> cells);
     std::vector<iceberg_column_metrics> finish() const;
 
 private:
     struct col {
         std::size_t index = 0;
         std::int32_t id = 0;
-        int kind = 0;  // see iceberg.cpp
-        std::string type;  // Iceberg type
+        int kind = 0;   // see iceberg.cpp
+        int itype = 0;  // Iceberg type (iceberg.cpp's ice_type)
+        protocol::cql_type type;  // CQL type, to read cells
+        bool empty_is_null = true;  // a zero-length cell is an "empty" value, counted as null
         std::uint64_t values = 0, nulls = 0, nans = 0;
         bool have = false;
         std::int64_t imin = 0, imax = 0;
