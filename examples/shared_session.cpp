@@ -1,11 +1,13 @@
-// One session for the whole application: the session runs on 2 I/O threads
-// (a strand over an io_context those threads run), and several application
-// threads, each with its own event loop, share it: they prepare, write tagged
+// One session for the whole application: the session runs on 2 I/O threads,
+// either as two shards (session::connect with one executor per I/O thread,
+// the default) or on a strand over one io_context both threads run
+// ("strand"); several application threads, each with its own event loop,
+// share it: they prepare, write tagged
 // values, read them back, page, cancel requests and read metrics at the same
 // time; finally the last handle is dropped on an application thread. CI runs
 // it under ThreadSanitizer (scripts/test.sh), where any data race fails it.
 //
-//   shared_session 127.0.0.1:9042 [app_threads] [requests_per_thread]
+//   shared_session 127.0.0.1:9042 [app_threads] [requests_per_thread] [shards|strand]
 //
 // Exits non-zero if any answer is not the one its request asked for, or any
 // request fails.
@@ -101,22 +103,35 @@ asio::awaitable<void> app_work(std::shared_ptr<drv::session> s, int thread, int 
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: shared_session HOST:PORT [app_threads] [requests_per_thread]\n");
+        std::fprintf(stderr, "usage: shared_session HOST:PORT [app_threads] [requests_per_thread] [shards|strand]\n");
         return 2;
     }
     const int app_threads = argc > 2 ? std::atoi(argv[2]) : 4;
     const int requests = argc > 3 ? std::atoi(argv[3]) : 2000;
-    if (app_threads < 1 || app_threads > 64 || requests < 1 || requests > 1'000'000) {
-        std::fprintf(stderr, "shared_session: app_threads must be 1..64 and requests 1..1000000\n");
+    const std::string mode = argc > 4 ? argv[4] : "shards";
+    if (app_threads < 1 || app_threads > 64 || requests < 1 || requests > 1'000'000 ||
+        (mode != "shards" && mode != "strand")) {
+        std::fprintf(stderr, "shared_session: app_threads must be 1..64, requests 1..1000000, mode shards or strand\n");
         return 2;
     }
 
-    // The session's executor: a strand over an io_context run by 2 threads.
-    asio::io_context io;
-    auto guard = asio::make_work_guard(io);
+    // Two I/O threads: each runs its own io_context (a shard each), or both
+    // run the first one, whose strand is then the session's executor.
+    asio::io_context ios[2];
+    auto guard0 = asio::make_work_guard(ios[0]);
+    auto guard1 = asio::make_work_guard(ios[1]);
     std::vector<std::thread> io_threads;
-    for (int i = 0; i < 2; ++i) io_threads.emplace_back([&] { io.run(); });
-    auto session_ex = asio::make_strand(io);
+    for (int i = 0; i < 2; ++i) {
+        auto& io = mode == "shards" ? ios[i] : ios[0];
+        io_threads.emplace_back([&io] { io.run(); });
+    }
+    std::vector<asio::any_io_executor> session_executors;
+    if (mode == "shards") {
+        session_executors.push_back(ios[0].get_executor());
+        session_executors.push_back(ios[1].get_executor());
+    } else {
+        session_executors.push_back(asio::make_strand(ios[0]));
+    }
 
     // Connected from an application loop, not the session's.
     asio::io_context setup;
@@ -126,7 +141,7 @@ int main(int argc, char** argv) {
     auto connecting = asio::co_spawn(
         setup,
         [&]() -> asio::awaitable<std::shared_ptr<drv::session>> {
-            auto [ec, s, diag] = co_await drv::session::connect(session_ex, cfg);
+            auto [ec, s, diag] = co_await drv::session::connect(session_executors, cfg);
             if (ec) {
                 std::fprintf(stderr, "shared_session: connect: %s\n", diag.message.c_str());
                 co_return nullptr;
@@ -175,12 +190,13 @@ int main(int argc, char** argv) {
     // down on its own executor.
     std::thread([s = std::move(s)]() mutable { s.reset(); }).join();
     std::this_thread::sleep_for(100ms);
-    guard.reset();
+    guard0.reset();
+    guard1.reset();
     for (auto& th : io_threads) th.join();
 
-    std::printf("shared_session: %d application threads on one session (2 I/O threads): %ld reads right, %ld wrong, "
+    std::printf("shared_session: %d application threads on one session (2 I/O threads, %s): %ld reads right, %ld wrong, "
                 "%ld failed, %ld cancelled, %ld pages, %.0f requests/s; session counted %llu requests, %llu errors\n",
-                app_threads, t.right.load(), t.wrong.load(), t.failed.load(), t.cancelled.load(), t.pages.load(),
+                app_threads, mode.c_str(), t.right.load(), t.wrong.load(), t.failed.load(), t.cancelled.load(), t.pages.load(),
                 static_cast<double>(m.requests) / secs, static_cast<unsigned long long>(m.requests),
                 static_cast<unsigned long long>(m.errors));
     const bool ok = t.wrong == 0 && t.failed == 0 && t.right == static_cast<long>(app_threads) * requests &&

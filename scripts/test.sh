@@ -97,15 +97,18 @@ tsan_port=19960
 tsan_sim=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tsan_port") 2>/dev/null && break; sleep 0.1; done
 tsan_rc=0
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" timeout 600 \
-  ./build/tsan/examples/cqlpp_shared_session "127.0.0.1:$tsan_port" 4 1500 >build/tsan/shared_session.log 2>&1 || tsan_rc=$?
+for mode in shards strand; do
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" timeout 600 \
+    ./build/tsan/examples/cqlpp_shared_session "127.0.0.1:$tsan_port" 4 1500 "$mode" \
+    >"build/tsan/shared_session_$mode.log" 2>&1 || { tsan_rc=$?; break; }
+  grep '^shared_session:' "build/tsan/shared_session_$mode.log"
+done
 kill "$tsan_sim" 2>/dev/null; wait "$tsan_sim" 2>/dev/null || true
 if [ "$tsan_rc" -ne 0 ]; then
-  tail -80 build/tsan/shared_session.log >&2
-  echo "cqlpp_shared_session failed under ThreadSanitizer (exit $tsan_rc)" >&2
+  tail -80 "build/tsan/shared_session_$mode.log" >&2
+  echo "cqlpp_shared_session ($mode) failed under ThreadSanitizer (exit $tsan_rc)" >&2
   exit 1
 fi
-grep '^shared_session:' build/tsan/shared_session.log
 
 section "tests"
 # A test without its own TIMEOUT gets 600 s, not ctest's 1500; stdin is closed so

@@ -130,3 +130,34 @@ TEST_CASE("async_execute: a bound cancellation slot ends the request with cancel
         CHECK(s->metrics().errors >= 1);
     });
 }
+
+TEST_CASE("async_prepare and async_close with a callback, a future and deferred", "[driver][tokens]") {
+    auto cluster = start_cluster(nodes(1));
+    run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+        auto s = co_await open(ex, cfg_for(*cluster));
+        co_await schema(*s);
+        std::optional<drv::outcome<drv::prepared_statement>> got;
+        s->async_prepare("SELECT v FROM ks.t WHERE k = ?", [&](drv::outcome<drv::prepared_statement> p) { got = std::move(p); });
+        REQUIRE(co_await eventually([&] { return got.has_value(); }, 5s));
+        REQUIRE(got->ok());
+        auto r = co_await s->execute(got->value().bind(4));
+        CHECK(v_of(r) == "v4");
+
+        // A server error arrives as the outcome's error, through a future on another thread.
+        std::optional<drv::outcome<drv::prepared_statement>> bad;
+        std::thread t([&] { bad = s->async_prepare("SELEKT nothing", asio::use_future).get(); });
+        while (!bad) co_await sleep_for(5ms);
+        t.join();
+        CHECK(bad->error() == drv::condition::invalid_query);
+        CHECK_FALSE(bad->diag().message.empty());
+
+        auto later = s->async_prepare("SELECT v FROM ks.t WHERE k = 9", asio::experimental::deferred);
+        auto p9 = co_await std::move(later)(asio::use_awaitable);
+        CHECK(v_of(co_await s->execute(p9.value().bind())) == "v9");
+
+        bool closed = false;
+        s->async_close([&] { closed = true; });
+        REQUIRE(co_await eventually([&] { return closed; }, 5s));
+        CHECK(s->is_closed());
+    });
+}

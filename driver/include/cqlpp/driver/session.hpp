@@ -46,6 +46,8 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/awaitable.hpp>
 
 #include <array>
@@ -385,6 +387,28 @@ public:
                 start_async(impl, detail::result_handler(std::move(handler), std::move(s), executor_of(impl)));
             },
             token, std::decay_t<Statement>(std::forward<Statement>(stmt)));
+    }
+
+    // prepare() and close() for any completion token too (signatures
+    // void(outcome<prepared_statement>) and void()). Not cancellable: a
+    // PREPARE is cheap and cached, and close() drains within drain_timeout.
+    template <class CompletionToken>
+    auto async_prepare(std::string query, CompletionToken&& token) {
+        return asio::async_initiate<CompletionToken, void(outcome<prepared_statement>)>(
+            [self = shared_from_this()](auto handler, std::string q) {
+                asio::co_spawn(self->get_executor(), self->prepare(std::move(q)),
+                               detail::deliver_to<decltype(handler), outcome<prepared_statement>>{std::move(handler)});
+            },
+            token, std::move(query));
+    }
+    template <class CompletionToken>
+    auto async_close(CompletionToken&& token) {
+        return asio::async_initiate<CompletionToken, void()>(
+            [self = shared_from_this()](auto handler) {
+                asio::co_spawn(self->get_executor(), self->close(),
+                               detail::deliver_to<decltype(handler), void>{std::move(handler)});
+            },
+            token);
     }
 
     // For code outside the session's executor (thread-safe).

@@ -11,6 +11,9 @@
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/cancellation_signal.hpp>
+#include <asio/dispatch.hpp>
+
+#include <exception>
 
 #include <memory>
 #include <type_traits>
@@ -85,6 +88,29 @@ private:
     statement_kind kind_;
     const void* stmt_ = nullptr;
     std::unique_ptr<base> fn_;
+};
+
+// co_spawn's completion for async_prepare / async_close: drops the
+// exception_ptr (the coroutines report failures in their result, and do not
+// throw) and calls the user's handler on its own executor.
+template <class Handler, class T>
+struct deliver_to {
+    Handler h;
+    template <class U>
+    void operator()(std::exception_ptr e, U&& value) {
+        if (e) std::rethrow_exception(e);  // a bug, not a failure: let it surface
+        auto ex = asio::get_associated_executor(h);
+        asio::dispatch(ex, [h = std::move(h), v = std::forward<U>(value)]() mutable { std::move(h)(std::move(v)); });
+    }
+};
+template <class Handler>
+struct deliver_to<Handler, void> {
+    Handler h;
+    void operator()(std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+        auto ex = asio::get_associated_executor(h);
+        asio::dispatch(ex, [h = std::move(h)]() mutable { std::move(h)(); });
+    }
 };
 
 }  // namespace cqlpp::driver::detail
