@@ -43,6 +43,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cqlpp::sim {
@@ -166,12 +167,20 @@ public:
     std::uint64_t prime(prime_rule rule);
     void clear_primes();
     std::size_t prime_count() const;  // rules left (one-shot rules go once used)
+    std::vector<prime_info> primes() const;  // the rules left, oldest first
+    bool remove_prime(std::uint64_t id);     // false: no such rule (used up, cleared)
+    // Rules as JSON: one object or an array of objects with prime_spec's
+    // fields ({"query": "...", "then": "rows", "columns": ["id int"], "rows":
+    // [["1"]]}), the format of `cqlpp sim --prime`. All or none are added;
+    // throws std::invalid_argument naming the rule and field.
+    std::vector<std::uint64_t> prime_json(std::string_view json);
 
     // ---- activity log ----
     // Keep the last `capacity` QUERY/PREPARE/EXECUTE/BATCH requests per node; 0: off.
     void set_activity_log(std::size_t capacity);
     std::vector<activity_entry> activity(int node) const;  // oldest first
     void clear_activity();
+    std::size_t activity_log_capacity() const;
 
     node_counters counters(int node) const;
     // CPU time used so far by the cluster's I/O threads (start() only), so
