@@ -5,6 +5,7 @@
 #include "cqlpp/sim/cluster.hpp"
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -85,6 +86,11 @@ void run_sim(const sim_options& o) {
     }
     std::size_t primed = 0;
     for (const auto& file : o.prime_files) {
+        // Rules are small; a bound keeps a wrong path (a log, a dump) from filling memory.
+        constexpr std::uintmax_t max_prime_file = 64u << 20;
+        std::error_code size_error;
+        if (std::filesystem::file_size(file, size_error) > max_prime_file && !size_error)
+            throw command_error("--prime " + file + ": larger than 64 MiB");
         std::ifstream in(file, std::ios::binary);
         if (!in) throw command_error("--prime: cannot read " + file);
         std::ostringstream text;

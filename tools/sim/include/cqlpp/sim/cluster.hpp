@@ -14,6 +14,9 @@
 //   INSERT INTO sim.nodes (node) VALUES (3);     -- a new node joins (the next id;
 //                                                -- datacenter, rack optional)
 //   DELETE FROM sim.nodes WHERE node = 1;        -- decommission node 1
+//   INSERT INTO sim.primes (query, columns, rows) VALUES (...);  -- priming (prime_spec's fields)
+//   SELECT * FROM sim.activity WHERE node = 0;   -- the activity log
+//   UPDATE sim.settings SET value = 100 WHERE name = 'activity_log';
 //
 // Ports: with topology.port = 0 (or base_port mode's ports taken as they
 // come, see topology_config) every node binds a free port; endpoint() and
