@@ -5,8 +5,11 @@
 #include "cqlpp/sim/cluster.hpp"
 
 #include <charconv>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 namespace cqlpp::tools {
 
@@ -29,6 +32,8 @@ struct sim_options {
     std::string tls_cert, tls_key;
     int threads = 1;
     int non_replica_delay_us = 0;
+    std::vector<std::string> prime_files;  // JSON rules (priming.hpp's prime_spec)
+    int activity_log = 0;                  // requests kept per node; 0: off
 };
 
 void run_sim(const sim_options& o) {
@@ -71,12 +76,30 @@ void run_sim(const sim_options& o) {
     }
     cfg.threads = o.threads;
     cfg.non_replica_delay = std::chrono::microseconds(o.non_replica_delay_us);
+    cfg.activity_log_capacity = static_cast<std::size_t>(o.activity_log);
 
     std::unique_ptr<sim::cluster> c;
     try {
         c = std::make_unique<sim::cluster>(cfg);
     } catch (const std::exception& e) {
         throw command_error(std::string("cannot configure the cluster: ") + e.what());
+    }
+    std::size_t primed = 0;
+    for (const auto& file : o.prime_files) {
+        // Rules are small; a bound keeps a wrong path (a log, a dump) from filling memory.
+        constexpr std::uintmax_t max_prime_file = 64u << 20;
+        std::error_code size_error;
+        if (std::filesystem::file_size(file, size_error) > max_prime_file && !size_error)
+            throw command_error("--prime " + file + ": larger than 64 MiB");
+        std::ifstream in(file, std::ios::binary);
+        if (!in) throw command_error("--prime: cannot read " + file);
+        std::ostringstream text;
+        text << in.rdbuf();
+        try {
+            primed += c->prime_json(text.str()).size();
+        } catch (const std::invalid_argument& e) {
+            throw command_error("--prime " + file + ": " + e.what());
+        }
     }
     try {
         c->listen();  // fail before printing the banner when a port is taken
@@ -86,6 +109,8 @@ void run_sim(const sim_options& o) {
     std::cout << "cqlpp sim: " << cfg.topology.nodes << " node(s), protocol " << (o.v4_only ? "v4" : "v5 and v4")
               << (cfg.allow_lz4 ? ", lz4" : "") << (cfg.users.empty() ? "" : ", PasswordAuthenticator")
               << (cfg.tls ? ", TLS" : "") << '\n';
+    if (primed) std::cout << "  " << primed << " primed rule(s)\n";
+    if (o.activity_log) std::cout << "  activity log: the last " << o.activity_log << " requests per node\n";
     for (const auto& n : c->topo().nodes())
         std::cout << "  node " << n.id << ": " << n.config.address << ':' << n.config.port << "  " << n.config.datacenter
                   << '/' << n.config.rack << '\n';
@@ -130,6 +155,12 @@ void add_sim_command(CLI::App& app) {
                     "Extra delay for single-partition requests coordinated by a non-replica")
         ->check(whole_number(0, 10'000'000))
         ->capture_default_str();
+    cmd->add_option("--prime", o->prime_files,
+                    "Load primed answers from a JSON file: an array of rules (fields as sim.primes' columns; repeatable)")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--activity-log", o->activity_log, "Keep the last N requests per node in sim.activity (0: off)")
+        ->check(whole_number(0, 1'000'000))
+        ->capture_default_str();
     cmd->footer(
         "At run time, from any CQL client (cqlpp shell, cqlsh, a driver), through the sim keyspace:\n"
         "  INSERT INTO sim.nodes (node) VALUES (3);                  a node joins (NEW_NODE)\n"
@@ -140,6 +171,20 @@ void add_sim_command(CLI::App& app) {
         "  UPDATE sim.nodes SET close_mid_response = 1, corrupt_crc = 1 WHERE node = 0;\n"
         "  UPDATE sim.nodes SET echo_payload = true WHERE node = 0;  custom payloads come back\n"
         "  SELECT node, name, value FROM sim.counters;\n"
+        "Priming (canned answers, tried newest first; --prime FILE.json takes the same fields):\n"
+        "  INSERT INTO sim.primes (query, columns, rows) VALUES ('SELECT name FROM ks.t WHERE id = 1',\n"
+        "      ['name text'], [['''apple''']]);                   rows: cells are CQL literals\n"
+        "  INSERT INTO sim.primes (query, node, error, required, alive, times)\n"
+        "      VALUES ('SELECT * FROM ks.t', 1, 'UNAVAILABLE', 2, 1, 1);   an error with its fields, once\n"
+        "  INSERT INTO sim.primes (query, match, delay_ms) VALUES ('UPDATE ks.t', 'prefix', 500);\n"
+        "  INSERT INTO sim.primes JSON '{\"query\": \"...\", \"then\": \"close\"}';   close | no_answer | void\n"
+        "  SELECT * FROM sim.primes;   DELETE FROM sim.primes WHERE id = 3;   TRUNCATE sim.primes;\n"
+        "  Fields: query match (exact|prefix|regex) node consistency params (['id int']) values (['7'])\n"
+        "  then columns rows error message error_consistency required alive received block_for\n"
+        "  data_present write_type delay_ms times (0: until cleared)\n"
+        "Activity log (or --activity-log N):\n"
+        "  UPDATE sim.settings SET value = 100 WHERE name = 'activity_log';   0: off\n"
+        "  SELECT * FROM sim.activity WHERE node = 0;   TRUNCATE sim.activity;\n"
         "Also system_views.clients / settings and system_traces.*; see docs/sim.md and docs/sim_fixture.md.");
     cmd->callback([o] { run_sim(*o); });
 }

@@ -247,6 +247,7 @@ class Main:
         s.run("error: injected IS_BOOTSTRAPPING", self.err_bootstrapping)
         s.run("error: injected SERVER_ERROR", self.err_server_error)
         s.run("retry: default policy retries OVERLOADED on the next host", self.retry_next_host)
+        s.run("priming: sim.primes rows, an error with fields, a prepared prime; sim.activity", self.priming)
         s.run("error: Unavailable with a node down (RF=3, CL=ALL)", self.err_unavailable_node_down)
         s.run("prepared: re-prepared after a node restart (UNPREPARED)", self.reprepare)
         s.run("shutdown", self.shutdown, needs_setup=False)
@@ -918,6 +919,37 @@ class Main:
                    execution_profile="target_then_other")
         kinds = sorted(type(x).__name__ for x in e.errors.values())
         eq(kinds, ["OverloadedErrorMessage"] * 2, "errors per host")
+
+    def priming(self):
+        # Canned answers through CQL, as a Python test suite would set them up;
+        # the driver writes the literals (rows are lists of CQL literals).
+        q = "SELECT name, qty FROM %s.primed WHERE id = 1" % self.ks  # no such table: only the prime answers
+        q_err = "SELECT name FROM %s.primed WHERE id = 2" % self.ks
+        q_prep = "SELECT name FROM %s.primed WHERE id = ?" % self.ks
+        ex = self.session.execute
+        try:
+            ex("UPDATE sim.settings SET value = 100 WHERE name = 'activity_log'")
+            ex("INSERT INTO sim.primes (query, columns, rows) VALUES (%s, %s, %s)",
+               (q, ["name text", "qty int"], [["'apple'", "3"], ["'pear'", "null"]]))
+            eq([(r.name, r.qty) for r in ex(q)], [("apple", 3), ("pear", None)], "primed rows")
+            ex("INSERT INTO sim.primes (query, error, required, alive, error_consistency) "
+               "VALUES (%s, 'UNAVAILABLE', 3, 1, 'QUORUM')", (q_err,))
+            e = raises(Unavailable, ex, q_err, execution_profile="target_noretry")
+            eq((e.consistency, e.required_replicas, e.alive_replicas), (ConsistencyLevel.QUORUM, 3, 1),
+               "unavailable fields")
+            # PREPARE of a primed text the engine cannot prepare: metadata from the rule.
+            ex("INSERT INTO sim.primes (query, params, columns, rows) VALUES (%s, ['id int'], ['name text'], %s)",
+               (q_prep, [["'seven'"]]))
+            ps = self.session.prepare(q_prep)
+            eq(ex(ps, [7]).one().name, "seven", "primed prepared statement")
+            log = list(ex("SELECT op, query, values, primed FROM sim.activity"))
+            eq(sorted((r.op, r.primed) for r in log if r.query == q), [("QUERY", True)], "activity: the primed query")
+            eq([list(r.values or []) for r in log if r.op == "EXECUTE" and r.query == q_prep], [["7"]],
+               "activity: EXECUTE with its bound value")
+        finally:
+            ex("TRUNCATE sim.primes")
+            ex("TRUNCATE sim.activity")
+            ex("UPDATE sim.settings SET value = 0 WHERE name = 'activity_log'")
 
     def _host(self, addr):
         return [h for h in self.cluster.metadata.all_hosts() if h.address == addr][0]

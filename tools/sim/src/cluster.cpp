@@ -21,6 +21,7 @@
 #include <list>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include <pthread.h>
@@ -218,6 +219,28 @@ struct cluster::impl : control_plane {
     std::string node_added(int node) override;
     void node_removed(int node) override;
     std::vector<client_row> clients(int node) override;
+    std::string add_prime(const prime_spec& spec, std::uint64_t& id) override {
+        try {
+            id = obs.add_prime(to_prime_rule(spec));
+            return "";
+        } catch (const std::invalid_argument& e) {
+            return e.what();
+        }
+    }
+    std::vector<prime_info> primes() override { return obs.primes(); }
+    void remove_prime(std::uint64_t id) override { obs.remove_prime(id); }
+    void clear_primes() override { obs.clear_primes(); }
+    std::vector<activity_entry> activity(int node) override { return obs.activity(node); }
+    void clear_activity() override { obs.clear_activity(); }
+    std::string set_activity_log(std::int64_t capacity) override {
+        if (capacity < 0 || capacity > max_activity_log)
+            return "activity_log must be 0 (off) to " + std::to_string(max_activity_log) + " requests per node";
+        obs.set_activity_capacity(static_cast<std::size_t>(capacity));
+        return "";
+    }
+    std::size_t activity_log_capacity() override { return obs.activity_capacity(); }
+    // Bounds what a CQL client can make every node keep.
+    static constexpr std::int64_t max_activity_log = 1'000'000;
 };
 
 // ---------------------------------------------------------------------------
@@ -1102,6 +1125,31 @@ std::size_t cluster::prime_count() const { return impl_->obs.prime_count(); }
 void cluster::set_activity_log(std::size_t capacity) { impl_->obs.set_activity_capacity(capacity); }
 std::vector<activity_entry> cluster::activity(int node) const { return impl_->obs.activity(node); }
 void cluster::clear_activity() { impl_->obs.clear_activity(); }
+std::size_t cluster::activity_log_capacity() const { return impl_->obs.activity_capacity(); }
+std::vector<prime_info> cluster::primes() const { return impl_->obs.primes(); }
+bool cluster::remove_prime(std::uint64_t id) { return impl_->obs.remove_prime(id); }
+
+std::vector<std::uint64_t> cluster::prime_json(std::string_view json) {
+    auto specs = parse_prime_specs_json(json);
+    std::vector<prime_rule> rules;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        try {
+            rules.push_back(to_prime_rule(specs[i]));
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument("rule " + std::to_string(i) + ": " + e.what());
+        }
+    }
+    std::vector<std::uint64_t> ids;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        try {
+            ids.push_back(impl_->obs.add_prime(std::move(rules[i])));
+        } catch (const std::invalid_argument& e) {
+            for (auto id : ids) impl_->obs.remove_prime(id);  // all or none
+            throw std::invalid_argument("rule " + std::to_string(i) + ": " + e.what());
+        }
+    }
+    return ids;
+}
 
 void cluster::stop_node(int node) {
     impl_->on_node(node, [this, node] { impl_->set_state(node, node_state::down); });

@@ -1347,10 +1347,118 @@ static void load_json(const modify_plan& p, exec_ctx& ctx) {
     decode_insert_json(*p.table, proto::as_chars(doc.bytes), p.json_default_unset, ctx, ctx.json_values);
 }
 
+// A column value of a sim.primes / sim.settings write, decoded by its type
+// (nullopt: not given, null or unset).
+static std::optional<proto::cql_value> sim_value(const value_src& src, const cql_type& type, const std::string& column,
+                                                 exec_ctx& ctx) {
+    auto v = get_value(src, ctx);
+    if (!v.is_set() || v.is_null()) return std::nullopt;
+    proto::cql_value cv;
+    if (proto::decode_value(type, v.bytes, cv) != proto::errc::ok || cv.is_null()) {
+        if (cv.is_null()) return std::nullopt;
+        throw_invalid("Invalid value for " + column);
+    }
+    return cv;
+}
+
+static std::vector<std::string> sim_strings(const proto::cql_value& v, const std::string& column) {
+    std::vector<std::string> out;
+    if (v.kind() != proto::value_kind::list) throw_invalid(column + " must be a list of text");
+    for (const auto& e : v.elements()) {
+        if (e.kind() != proto::value_kind::string) throw_invalid(column + " must be a list of text");
+        out.push_back(e.as_string());
+    }
+    return out;
+}
+
+// INSERT INTO sim.primes: the columns as a prime_spec, handed to the cluster.
+static void insert_prime(control_plane& cp, const modify_plan& p, exec_ctx& ctx) {
+    if (!p.pk_values.empty())
+        for (const auto& src : p.pk_values[0])
+            if (sim_value(src, p.table->columns[static_cast<std::size_t>(p.table->pk[0])].type, "id", ctx))
+                throw_invalid("id is given by the sim (SELECT id FROM sim.primes after the INSERT)");
+    prime_spec s;
+    for (const auto& a : p.assignments) {
+        const std::string& c = a.column->name;
+        auto v = sim_value(a.value, a.column->type, c, ctx);
+        if (!v) continue;
+        auto i32 = [&] {
+            if (v->as_int() < std::numeric_limits<int>::min() || v->as_int() > std::numeric_limits<int>::max())
+                throw_invalid(c + " is out of range");
+            return static_cast<int>(v->as_int());
+        };
+        if (c == "query") s.query = v->as_string();
+        else if (c == "match") s.match = v->as_string();
+        else if (c == "node") s.node = i32();
+        else if (c == "consistency") s.consistency = v->as_string();
+        else if (c == "params") s.params = sim_strings(*v, c);
+        else if (c == "values") s.values = sim_strings(*v, c);
+        else if (c == "then") s.then = v->as_string();
+        else if (c == "columns") s.columns = sim_strings(*v, c);
+        else if (c == "rows") {
+            if (v->kind() != proto::value_kind::list) throw_invalid("rows must be a list of lists of text");
+            for (const auto& r : v->elements()) s.rows.push_back(sim_strings(r, "rows"));
+        } else if (c == "error") s.error = v->as_string();
+        else if (c == "message") s.message = v->as_string();
+        else if (c == "error_consistency") s.error_consistency = v->as_string();
+        else if (c == "required") s.required = i32();
+        else if (c == "alive") s.alive = i32();
+        else if (c == "received") s.received = i32();
+        else if (c == "block_for") s.block_for = i32();
+        else if (c == "data_present") s.data_present = v->as_bool();
+        else if (c == "write_type") s.write_type = v->as_string();
+        else if (c == "delay_ms") s.delay_ms = i32();
+        else if (c == "times") s.times = i32();
+        else throw_invalid("Column " + c + " of sim.primes is the sim's (it cannot be written)");
+    }
+    // Without `values`, the JSON path still gives a null list: not a filter.
+    std::uint64_t id = 0;
+    auto err = cp.add_prime(s, id);
+    if (!err.empty()) throw_invalid(err);
+}
+
+// sim.primes (INSERT, DELETE WHERE id = N), sim.settings, sim.activity.
+static void run_sim_table(control_plane* cp, const modify_plan& p, exec_ctx& ctx) {
+    using S = modify_plan::sim_table;
+    if (!cp) throw_invalid("sim control plane not available");
+    if (p.if_exists || p.if_not_exists || !p.conditions.empty()) throw_invalid("Conditions are not supported on sim tables");
+    const std::string name = "sim." + p.table->name;
+    if (p.sim == S::activity)
+        throw_invalid(name + " is read-only: TRUNCATE sim.activity clears it, sim.settings' activity_log sizes it");
+    if (p.sim == S::primes) {
+        if (p.k == modify_plan::kind::insert) return insert_prime(*cp, p, ctx);
+        if (p.k == modify_plan::kind::update)
+            throw_invalid(name + " rules cannot be changed: DELETE FROM sim.primes WHERE id = N, then INSERT again");
+        if (!p.deleted_columns.empty() || !p.deleted_elements.empty()) throw_invalid("Only whole rules of sim.primes can be deleted");
+        for (const auto& k : partition_keys(*p.table, p.pk_values, p.pk_in_marker, ctx)) {
+            if (k.comps[0].size() != 8) throw_invalid("Invalid prime id");
+            cp->remove_prime(static_cast<std::uint64_t>(read_i64(k.comps[0])));
+        }
+        return;
+    }
+    // sim.settings: (name text, value bigint).
+    if (p.k == modify_plan::kind::delete_) throw_invalid(name + " rows cannot be deleted (set the value instead)");
+    for (const auto& k : partition_keys(*p.table, p.pk_values, p.pk_in_marker, ctx)) {
+        const std::string setting(proto::as_chars(k.comps[0]));
+        std::optional<proto::cql_value> value;
+        for (const auto& a : p.assignments)
+            if (a.column->name == "value") value = sim_value(a.value, a.column->type, "value", ctx);
+        if (setting != "activity_log") throw_invalid("Unknown setting '" + setting + "' (activity_log)");
+        if (!value) throw_invalid("activity_log needs a value: requests kept per node, 0 for off");
+        auto err = cp->set_activity_log(value->as_int());
+        if (!err.empty()) throw_invalid(err);
+    }
+}
+
 void engine_impl::run_modify(const modify_plan& p, exec_ctx& ctx, proto::byte_writer* body, std::int64_t batch_ts, bool in_batch) {
     table_def& t = *p.table;
     const std::int32_t now_s = ctx.now_s;
     load_json(p, ctx);
+    if (p.sim != modify_plan::sim_table::none) {
+        run_sim_table(cp, p, ctx);
+        if (body) body->i32(static_cast<std::int32_t>(proto::result_kind::void_));
+        return;
+    }
     auto keys = partition_keys(*p.table, p.pk_values, p.pk_in_marker, ctx);
 
     if (p.sim_nodes) {

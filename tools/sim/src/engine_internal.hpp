@@ -451,6 +451,8 @@ struct modify_plan {
     bool if_not_exists = false, if_exists = false;
     std::vector<condition_plan> conditions;
     bool sim_nodes = false;  // INSERT / UPDATE / DELETE on sim.nodes (faults, topology)
+    // sim.primes / sim.activity / sim.settings: rows of the control plane, not stored.
+    enum class sim_table : std::uint8_t { none, primes, activity, settings } sim = sim_table::none;
     // INSERT JSON: the document (text); every column's value_src is kind::json.
     std::optional<value_src> json;
     bool json_default_unset = false;  // DEFAULT UNSET: absent columns are left as they are

@@ -7,6 +7,7 @@
 #include "cqlpp/protocol/literal.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <stdexcept>
 
 namespace cqlpp::sim::detail {
@@ -471,3 +472,120 @@ bool from_json(const cql_type& t, std::string_view json, byte_buffer& out) {
 }
 
 }  // namespace cqlpp::sim::detail
+
+namespace cqlpp::sim {
+
+namespace {
+
+using detail::jparser;
+using detail::jvalue;
+
+[[noreturn]] void bad_spec(const std::string& where, const std::string& what) {
+    throw std::invalid_argument("prime: " + where + what);
+}
+
+const char* kind_name(jvalue::kind k) {
+    switch (k) {
+        case jvalue::kind::null: return "null";
+        case jvalue::kind::boolean: return "a boolean";
+        case jvalue::kind::number: return "a number";
+        case jvalue::kind::string: return "a string";
+        case jvalue::kind::array: return "an array";
+        case jvalue::kind::object: return "an object";
+    }
+    return "?";
+}
+
+// A CQL literal from a JSON scalar: strings as written (they are literals
+// already: "'apple'"), numbers and booleans as their text, null as null.
+std::string literal_of(const jvalue& v, const std::string& where) {
+    if (v.k == jvalue::kind::string || v.k == jvalue::kind::number || v.k == jvalue::kind::boolean) return v.text;
+    if (v.k == jvalue::kind::null) return "null";
+    bad_spec(where, " must be a CQL literal (a string, number, boolean or null), not " + std::string(kind_name(v.k)));
+}
+
+std::vector<std::string> literals_of(const jvalue& v, const std::string& where) {
+    if (v.k != jvalue::kind::array) bad_spec(where, " must be an array");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < v.items.size(); ++i) out.push_back(literal_of(v.items[i], where + "[" + std::to_string(i) + "]"));
+    return out;
+}
+
+std::string string_of(const jvalue& v, const std::string& where) {
+    if (v.k != jvalue::kind::string) bad_spec(where, " must be a string, not " + std::string(kind_name(v.k)));
+    return v.text;
+}
+
+std::vector<std::string> strings_of(const jvalue& v, const std::string& where) {
+    if (v.k != jvalue::kind::array) bad_spec(where, " must be an array of strings");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < v.items.size(); ++i) out.push_back(string_of(v.items[i], where + "[" + std::to_string(i) + "]"));
+    return out;
+}
+
+int int_of(const jvalue& v, const std::string& where) {
+    int n = 0;
+    const char* b = v.text.data();
+    const char* e = b + v.text.size();
+    if (v.k != jvalue::kind::number || std::from_chars(b, e, n) != std::from_chars_result{e, std::errc()})
+        bad_spec(where, " must be a whole number that fits in an int");
+    return n;
+}
+
+prime_spec spec_of(const jvalue& o, const std::string& where) {
+    if (o.k != jvalue::kind::object) bad_spec(where, "a rule must be a JSON object, not " + std::string(kind_name(o.k)));
+    prime_spec s;
+    for (std::size_t i = 0; i + 1 < o.items.size(); i += 2) {
+        const std::string& key = o.items[i].text;
+        const jvalue& v = o.items[i + 1];
+        const std::string at = where + key;
+        if (key == "query") s.query = string_of(v, at);
+        else if (key == "match") s.match = string_of(v, at);
+        else if (key == "node") {
+            if (v.k != jvalue::kind::null) s.node = int_of(v, at);
+        } else if (key == "consistency") s.consistency = string_of(v, at);
+        else if (key == "params") s.params = strings_of(v, at);
+        else if (key == "values") s.values = literals_of(v, at);
+        else if (key == "then") s.then = string_of(v, at);
+        else if (key == "columns") s.columns = strings_of(v, at);
+        else if (key == "rows") {
+            if (v.k != jvalue::kind::array) bad_spec(at, " must be an array of rows (arrays of CQL literals)");
+            for (std::size_t r = 0; r < v.items.size(); ++r) s.rows.push_back(literals_of(v.items[r], at + "[" + std::to_string(r) + "]"));
+        } else if (key == "error") s.error = v.k == jvalue::kind::number ? v.text : string_of(v, at);
+        else if (key == "message") s.message = string_of(v, at);
+        else if (key == "error_consistency") s.error_consistency = string_of(v, at);
+        else if (key == "required") s.required = int_of(v, at);
+        else if (key == "alive") s.alive = int_of(v, at);
+        else if (key == "received") s.received = int_of(v, at);
+        else if (key == "block_for") s.block_for = int_of(v, at);
+        else if (key == "data_present") {
+            if (v.k != jvalue::kind::boolean) bad_spec(at, " must be true or false");
+            s.data_present = v.text == "true";
+        } else if (key == "write_type") s.write_type = string_of(v, at);
+        else if (key == "delay_ms") s.delay_ms = int_of(v, at);
+        else if (key == "times") s.times = int_of(v, at);
+        else
+            bad_spec(where, "unknown field '" + key +
+                                "' (query, match, node, consistency, params, values, then, columns, rows, error, message, "
+                                "error_consistency, required, alive, received, block_for, data_present, write_type, "
+                                "delay_ms, times)");
+    }
+    return s;
+}
+
+}  // namespace
+
+std::vector<prime_spec> parse_prime_specs_json(std::string_view json) {
+    jvalue doc;
+    std::string err;
+    if (!jparser(json).document(doc, err)) throw std::invalid_argument("prime: not valid JSON: " + err);
+    std::vector<prime_spec> out;
+    if (doc.k == jvalue::kind::array) {
+        for (std::size_t i = 0; i < doc.items.size(); ++i) out.push_back(spec_of(doc.items[i], "rule " + std::to_string(i) + ": "));
+    } else {
+        out.push_back(spec_of(doc, ""));
+    }
+    return out;
+}
+
+}  // namespace cqlpp::sim

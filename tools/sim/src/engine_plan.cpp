@@ -677,8 +677,18 @@ struct planner {
     }
 
     void check_modifiable(const keyspace_def& ks, const table_def& t, bool sim_update_ok) {
-        if (ks.is_system && !(sim_update_ok && ks.name == "sim" && t.name == "nodes"))
+        if (ks.is_system && !(sim_update_ok && ks.name == "sim" && (t.name == "nodes" || t.name == "primes" ||
+                                                                     t.name == "activity" || t.name == "settings")))
             throw_invalid(ks.name + " keyspace is not user-modifiable.");
+    }
+
+    static modify_plan::sim_table sim_table_of(const keyspace_def& ks, const table_def& t) {
+        using S = modify_plan::sim_table;
+        if (ks.name != "sim") return S::none;
+        if (t.name == "primes") return S::primes;
+        if (t.name == "activity") return S::activity;
+        if (t.name == "settings") return S::settings;
+        return S::none;
     }
 
     void missing_pk(const table_def& t, const std::vector<bool>& set) {
@@ -693,6 +703,7 @@ struct planner {
         auto& t = table_of(s.table, out.ks);
         out.table = &t;
         out.sim_nodes = out.ks->name == "sim" && t.name == "nodes";
+        out.sim = sim_table_of(*out.ks, t);
         check_modifiable(*out.ks, t, true);
         if (t.is_counter) throw_invalid("INSERT statements are not allowed on counter tables, use UPDATE instead");
         out.pk_values.resize(t.pk.size());
@@ -736,7 +747,10 @@ struct planner {
             if (!seen.insert(c.name).second) throw_invalid("Multiple definitions found for column " + c.name);
             place(c, make_src(s.values[i], c.type, c.name, c.name));
         }
-        missing_pk(t, pk_set);
+        // A prime's id is the sim's to give: the INSERT names none.
+        const bool prime = out.sim == modify_plan::sim_table::primes;
+        if (prime && s.if_not_exists) throw_invalid("IF NOT EXISTS is not supported on sim.primes");
+        if (!prime) missing_pk(t, pk_set);
         std::string missing;
         for (std::size_t i = 0; i < ck_set.size(); ++i)
             if (!ck_set[i]) missing += (missing.empty() ? "" : ", ") + t.columns[static_cast<std::size_t>(t.ck[i])].name;
@@ -756,6 +770,10 @@ struct planner {
         // pk indices: every pk column bound by a marker.
         p.pk_indices.clear();
         for (std::size_t i = 0; i < t.pk.size(); ++i) {
+            if (out.pk_values[i].empty()) {
+                p.pk_indices.clear();
+                break;
+            }
             const auto& v = out.pk_values[i][0];
             if (v.k != value_src::kind::bind) {
                 p.pk_indices.clear();
@@ -861,6 +879,7 @@ struct planner {
         auto& t = table_of(s.table, out.ks);
         out.table = &t;
         out.sim_nodes = out.ks->name == "sim" && t.name == "nodes";
+        out.sim = sim_table_of(*out.ks, t);
         check_modifiable(*out.ks, t, true);
         for (const auto& a : s.assignments) {
             const auto& c = column_of(t, a.column);
@@ -929,6 +948,7 @@ struct planner {
         auto& t = table_of(s.table, out.ks);
         out.table = &t;
         out.sim_nodes = out.ks->name == "sim" && t.name == "nodes";
+        out.sim = sim_table_of(*out.ks, t);
         check_modifiable(*out.ks, t, true);
         for (const auto& d : s.columns) {
             const auto& c = column_of(t, d.column);

@@ -572,6 +572,120 @@ void engine_impl::install_system_keyspaces() {
                   for (const auto& c : e.cp->counters())
                       row_builder(t, m).set("node", enc_int(c.node)).set("name", enc_text(c.name)).set("value", enc_bigint(c.value)).commit();
               });
+    // Priming (priming.hpp): one row per rule the cluster holds, by id.
+    add_table(sim, "primes",
+              {{"id", "bigint", PK}, {"node", "int"}, {"query", "text"}, {"match", "text"}, {"consistency", "text"},
+               {"params", "list<text>"}, {"values", "list<text>"}, {"then", "text"}, {"columns", "list<text>"},
+               {"rows", "list<frozen<list<text>>>"}, {"error", "text"}, {"message", "text"},
+               {"error_consistency", "text"}, {"required", "int"}, {"alive", "int"}, {"received", "int"},
+               {"block_for", "int"}, {"data_present", "boolean"}, {"write_type", "text"}, {"delay_ms", "int"},
+               {"times", "int"}, {"left", "int"}},
+              [](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
+                  if (!e.cp) throw_invalid("sim control plane not available");
+                  for (const auto& info : e.cp->primes()) {
+                      const auto s = to_prime_spec(info.rule);
+                      row_builder r(t, m);
+                      r.set("id", enc_bigint(static_cast<std::int64_t>(info.id)))
+                          .set("query", enc_text(s.query))
+                          .set("match", enc_text(s.match))
+                          .set("then", enc_text(s.then))
+                          .set("delay_ms", enc_int(s.delay_ms))
+                          .set("times", enc_int(s.times))
+                          .set("left", enc_int(info.left));
+                      auto text = [&](std::string_view col, const std::string& v) {
+                          if (!v.empty()) r.set(col, enc_text(v));
+                      };
+                      auto num = [&](std::string_view col, const std::optional<int>& v) {
+                          if (v) r.set(col, enc_int(*v));
+                      };
+                      auto list = [&](std::string_view col, const std::vector<std::string>& v) {
+                          if (!v.empty()) r.set(col, enc_text_set(v));
+                      };
+                      num("node", s.node);
+                      text("consistency", s.consistency);
+                      list("params", s.params);
+                      if (s.values) list("values", *s.values);
+                      list("columns", s.columns);
+                      if (!s.rows.empty()) {
+                          byte_buffer rows;
+                          proto::byte_writer w(rows);
+                          w.i32(static_cast<std::int32_t>(s.rows.size()));
+                          for (const auto& row : s.rows) {
+                              const auto cell = enc_text_set(row);
+                              w.bytes(proto::bytes_view(cell));
+                          }
+                          r.set("rows", std::move(rows));
+                      }
+                      text("error", s.error);
+                      text("message", s.message);
+                      text("error_consistency", s.error_consistency);
+                      num("required", s.required);
+                      num("alive", s.alive);
+                      num("received", s.received);
+                      num("block_for", s.block_for);
+                      if (s.data_present) r.set("data_present", enc_bool(*s.data_present));
+                      text("write_type", s.write_type);
+                      r.commit();
+                  }
+              });
+    // The activity log: per node, the requests it received, oldest first (seq 0).
+    add_table(sim, "activity",
+              {{"node", "int", PK}, {"seq", "int", CK}, {"received", "timestamp"}, {"connection", "bigint"},
+               {"stream", "int"}, {"op", "text"}, {"query", "text"}, {"prepared_id", "blob"}, {"values", "list<text>"},
+               {"value_names", "list<text>"}, {"consistency", "text"}, {"serial_consistency", "text"},
+               {"page_size", "int"}, {"paging_state", "blob"}, {"timestamp", "bigint"}, {"keyspace", "text"},
+               {"batch_type", "text"}, {"batch", "list<text>"}, {"primed", "boolean"}},
+              [](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
+                  if (!e.cp) throw_invalid("sim control plane not available");
+                  for (const auto& n : e.topo.nodes()) {
+                      const auto log = e.cp->activity(n.id);
+                      for (std::size_t i = 0; i < log.size(); ++i) {
+                          const auto& a = log[i];
+                          row_builder r(t, m);
+                          const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(a.received.time_since_epoch()).count();
+                          r.set("node", enc_int(a.node))
+                              .set("seq", enc_int(static_cast<std::int32_t>(i)))
+                              .set("received", enc_bigint(ms))
+                              .set("connection", enc_bigint(static_cast<std::int64_t>(a.connection)))
+                              .set("stream", enc_int(a.stream))
+                              .set("op", enc_text(proto::to_string(a.op)))
+                              .set("query", enc_text(a.query))
+                              .set("consistency", enc_text(proto::to_string(a.consistency)))
+                              .set("primed", enc_bool(a.primed));
+                          if (a.prepared_id) r.set("prepared_id", byte_buffer(*a.prepared_id));
+                          // Literals when the bind types are known (EXECUTE), else the raw bytes in hex.
+                          std::vector<std::string> values = a.decoded_values;
+                          if (values.empty())
+                              for (const auto& v : a.values) values.push_back(v ? "0x" + proto::to_hex(*v) : "null");
+                          if (!values.empty()) r.set("values", enc_text_set(values));
+                          if (!a.value_names.empty()) r.set("value_names", enc_text_set(a.value_names));
+                          if (a.serial_consistency) r.set("serial_consistency", enc_text(proto::to_string(*a.serial_consistency)));
+                          if (a.page_size) r.set("page_size", enc_int(*a.page_size));
+                          if (a.paging_state) r.set("paging_state", byte_buffer(*a.paging_state));
+                          if (a.default_timestamp) r.set("timestamp", enc_bigint(*a.default_timestamp));
+                          if (!a.keyspace.empty()) r.set("keyspace", enc_text(a.keyspace));
+                          if (a.batch_type)
+                              r.set("batch_type", enc_text(*a.batch_type == proto::batch_type::logged     ? "LOGGED"
+                                                           : *a.batch_type == proto::batch_type::unlogged ? "UNLOGGED"
+                                                                                                          : "COUNTER"));
+                          if (!a.batch.empty()) {
+                              std::vector<std::string> stmts;
+                              for (const auto& st : a.batch) stmts.push_back(st.query);
+                              r.set("batch", enc_text_set(stmts));
+                          }
+                          r.commit();
+                      }
+                  }
+              });
+    // Cluster-wide settings: activity_log (requests each node keeps; 0: off).
+    add_table(sim, "settings", {{"name", "text", PK}, {"value", "bigint"}},
+              [](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
+                  if (!e.cp) throw_invalid("sim control plane not available");
+                  row_builder(t, m)
+                      .set("name", enc_text("activity_log"))
+                      .set("value", enc_bigint(static_cast<std::int64_t>(e.cp->activity_log_capacity())))
+                      .commit();
+              });
     bump_schema();
 }
 
@@ -999,6 +1113,12 @@ void engine_impl::execute_schema(const statement& s, exec_ctx& ctx, proto::byte_
         if (!k) throw_invalid("Keyspace '" + ksn + "' does not exist");
         auto it = k->tables.find(tr->table.name);
         if (it == k->tables.end()) throw_invalid("unconfigured table " + tr->table.name);
+        // TRUNCATE sim.primes / sim.activity: every rule / the activity log of every node.
+        if (ksn == "sim" && cp && (tr->table.name == "primes" || tr->table.name == "activity")) {
+            if (tr->table.name == "primes") cp->clear_primes();
+            else cp->clear_activity();
+            return void_result(body);
+        }
         if (k->is_system) throw_error(proto::server_errc::unauthorized, ksn + " keyspace is not user-modifiable.");
         const auto members = static_cast<std::int32_t>(topo.member_count());
         for (const auto& n : topo.nodes())

@@ -48,8 +48,11 @@ public:
     std::uint64_t add_prime(prime_rule rule);  // throws std::invalid_argument
     void clear_primes();
     std::size_t prime_count() const;
+    std::vector<prime_info> primes() const;  // oldest first
+    bool remove_prime(std::uint64_t id);
 
     void set_activity_capacity(std::size_t per_node);
+    std::size_t activity_capacity() const noexcept { return capacity_.load(std::memory_order_relaxed); }
     std::vector<activity_entry> activity(int node) const;
     void clear_activity();
 

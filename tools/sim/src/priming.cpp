@@ -230,6 +230,24 @@ std::size_t observer::prime_count() const {
     return rules_.size();
 }
 
+std::vector<prime_info> observer::primes() const {
+    std::lock_guard lock(primes_mu_);
+    std::vector<prime_info> out;
+    out.reserve(rules_.size());
+    for (const auto& r : rules_) out.push_back({r->id, r->rule, r->rule.times > 0 ? r->left : 0});
+    return out;
+}
+
+bool observer::remove_prime(std::uint64_t id) {
+    std::lock_guard lock(primes_mu_);
+    auto it = std::find_if(rules_.begin(), rules_.end(), [&](const auto& r) { return r->id == id; });
+    if (it == rules_.end()) return false;
+    rules_.erase(it);
+    have_primes_.store(!rules_.empty() || !synth_.empty(), std::memory_order_relaxed);
+    update_active();
+    return true;
+}
+
 bool observer::resolve(proto::bytes_view id, std::string& query, std::vector<proto::cql_type>& types) const {
     if (id.size() == 16) {
         id16 key;

@@ -14,6 +14,9 @@
 //   INSERT INTO sim.nodes (node) VALUES (3);     -- a new node joins (the next id;
 //                                                -- datacenter, rack optional)
 //   DELETE FROM sim.nodes WHERE node = 1;        -- decommission node 1
+//   INSERT INTO sim.primes (query, columns, rows) VALUES (...);  -- priming (prime_spec's fields)
+//   SELECT * FROM sim.activity WHERE node = 0;   -- the activity log
+//   UPDATE sim.settings SET value = 100 WHERE name = 'activity_log';
 //
 // Ports: with topology.port = 0 (or base_port mode's ports taken as they
 // come, see topology_config) every node binds a free port; endpoint() and
@@ -43,6 +46,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cqlpp::sim {
@@ -166,12 +170,20 @@ public:
     std::uint64_t prime(prime_rule rule);
     void clear_primes();
     std::size_t prime_count() const;  // rules left (one-shot rules go once used)
+    std::vector<prime_info> primes() const;  // the rules left, oldest first
+    bool remove_prime(std::uint64_t id);     // false: no such rule (used up, cleared)
+    // Rules as JSON: one object or an array of objects with prime_spec's
+    // fields ({"query": "...", "then": "rows", "columns": ["id int"], "rows":
+    // [["1"]]}), the format of `cqlpp sim --prime`. All or none are added;
+    // throws std::invalid_argument naming the rule and field.
+    std::vector<std::uint64_t> prime_json(std::string_view json);
 
     // ---- activity log ----
     // Keep the last `capacity` QUERY/PREPARE/EXECUTE/BATCH requests per node; 0: off.
     void set_activity_log(std::size_t capacity);
     std::vector<activity_entry> activity(int node) const;  // oldest first
     void clear_activity();
+    std::size_t activity_log_capacity() const;
 
     node_counters counters(int node) const;
     // CPU time used so far by the cluster's I/O threads (start() only), so

@@ -11,6 +11,7 @@
 #include "cqlpp/protocol/common.hpp"
 #include "cqlpp/protocol/messages.hpp"
 #include "cqlpp/protocol/value.hpp"
+#include "cqlpp/sim/priming.hpp"
 #include "cqlpp/sim/topology.hpp"
 
 #include <chrono>
@@ -95,6 +96,27 @@ public:
         return "Adding nodes needs a cluster";
     }
     virtual void node_removed(int node) { (void)node; }
+
+    // sim.primes, sim.activity and sim.settings (priming.hpp). add_prime and
+    // set_activity_log return an error message, or "" on success.
+    virtual std::string add_prime(const prime_spec& spec, std::uint64_t& id) {
+        (void)spec;
+        (void)id;
+        return "Priming needs a cluster";
+    }
+    virtual std::vector<prime_info> primes() { return {}; }
+    virtual void remove_prime(std::uint64_t id) { (void)id; }
+    virtual void clear_primes() {}
+    virtual std::vector<activity_entry> activity(int node) {
+        (void)node;
+        return {};
+    }
+    virtual void clear_activity() {}
+    virtual std::string set_activity_log(std::int64_t capacity) {
+        (void)capacity;
+        return "The activity log needs a cluster";
+    }
+    virtual std::size_t activity_log_capacity() { return 0; }
 
     // Rows of system_views.clients on `node`: its open client connections.
     struct client_row {

@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -104,6 +105,53 @@ struct prime_rule {
     prime_answer then = prime_void{};
     std::chrono::milliseconds delay{0};
     int times = 0;  // answers this many requests, then is removed; 0: until cleared
+};
+
+// ---- rules as flat fields (CQL and JSON) ----
+
+// A rule as the columns of sim.primes and the keys of a `cqlpp sim --prime`
+// JSON object: strings and numbers only, so any client can write one.
+struct prime_spec {
+    std::string query;
+    std::string match;        // "exact" (default) | "prefix" | "regex"
+    std::optional<int> node;  // any node when unset
+    std::string consistency;  // "" any, else "QUORUM", "LOCAL_ONE", ...
+    std::vector<std::string> params;                // "name type", e.g. "id int", "tags set<text>"
+    std::optional<std::vector<std::string>> values;  // CQL literals of the params' types
+    // "void" | "rows" | "error" | "close" | "no_answer"; empty: "rows" when
+    // columns or rows are given, "error" when error or its fields are, else "void".
+    std::string then;
+    std::vector<std::string> columns;               // "name type"
+    std::vector<std::vector<std::string>> rows;     // CQL literals: "'text'", "42", "null"
+    std::string error;    // code name ("UNAVAILABLE", "OVERLOADED", ...) or number
+    std::string message;  // empty: a message in Cassandra's words for the code
+    // Error fields: consistency (default: the rule's, else ONE), required and
+    // alive (UNAVAILABLE), received, block_for (timeouts), data_present
+    // (READ_TIMEOUT), write_type (WRITE_TIMEOUT, default SIMPLE).
+    std::string error_consistency;
+    std::optional<int> required, alive, received, block_for;
+    std::optional<bool> data_present;
+    std::string write_type;
+    int delay_ms = 0;
+    int times = 0;  // 0: until cleared
+};
+
+// The rule a spec describes. Throws std::invalid_argument naming the field
+// (the rule is then checked again, fully, by cluster::prime).
+prime_rule to_prime_rule(const prime_spec& s);
+// The spec of a rule (what SELECT * FROM sim.primes shows).
+prime_spec to_prime_spec(const prime_rule& r);
+// Specs from JSON: one object or an array of objects whose keys are
+// prime_spec's fields. Literals (values, rows) may be JSON strings (CQL
+// literals as written: "'apple'"), numbers, booleans or null. Throws
+// std::invalid_argument naming the rule and field (unknown fields included).
+std::vector<prime_spec> parse_prime_specs_json(std::string_view json);
+
+// A rule the cluster holds: its id and the answers left (0 when unlimited).
+struct prime_info {
+    std::uint64_t id = 0;
+    prime_rule rule;
+    int left = 0;
 };
 
 // ---- activity log ----
