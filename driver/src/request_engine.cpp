@@ -390,6 +390,12 @@ void arm_speculation(request_op& op) {
 
 void on_attempt_complete(transport::pending_request& p);
 
+// Moves the attempt to the shared plan's next host; false when it is used up.
+bool take_next_host(request_op& op, attempt& a) {
+    a.h = op.st.plan.next();
+    return a.h != nullptr;
+}
+
 // ---- session_config::tracker ------------------------------------------
 // Each call is made only when op.tracking exists, i.e. a tracker is configured.
 
@@ -468,10 +474,7 @@ bool encode_for(request_op& op, attempt& a, const transport::connection& conn) {
 // at each step is request_decision.hpp's before_send / after_unsent.
 void run_attempt(session_impl& s, request_op& op, attempt& a, bool post) {
     auto& st = op.st;
-    const auto next_host = [&] {
-        a.h = st.plan.next();
-        return a.h != nullptr;
-    };
+    const auto next_host = [&] { return take_next_host(op, a); };
     while (!st.done && a.h) {
         const auto now = st.attempts == 0 ? st.started : clock_type::now();
         if (const auto d = before_send(now < st.deadline); d.act == action::fail) {
@@ -528,10 +531,7 @@ void send_prepare(session_impl& s, request_op& op, attempt& a) {
         a.repreparing = false;
         st.note(s.pools[a.h->pool_index].endpoint, ec, nullptr);
         a.conn.reset();
-        after_unsent([&] {
-            a.h = st.plan.next();
-            return a.h != nullptr;
-        });
+        after_unsent([&] { return take_next_host(op, a); });
         run_attempt(s, op, a, false);
     }
 }
@@ -553,10 +553,7 @@ void on_prepared(session_impl& s, request_op& op, attempt& a) {
         st.note(s.pools[pi].endpoint, a.ec ? a.ec : make_error_code(driver::errc::unexpected_response), se);
     }
     a.response.reset();
-    const auto d = after_reprepare(outcome, [&] {
-        a.h = st.plan.next();
-        return a.h != nullptr;
-    });
+    const auto d = after_reprepare(outcome, [&] { return take_next_host(op, a); });
     if (d.act == action::fail) {
         st.fail(d.error, timed_out_after(st, clock_type::now()) + " re-preparing on " + s.pools[pi].endpoint);
         return settle(s, op, false);

@@ -104,31 +104,24 @@ void add(session_metrics& into, const session_metrics& m) {
 // One shard's figures, from any thread.
 session_metrics shard_metrics(const impl_ptr& impl) {
     session_metrics m;
-    impl->counters.snapshot_into(m);
     if (impl->on_executor()) {
         impl->fill_metrics(m);
-        return m;
+    } else {
+        // The pools, the prepared cache and the throttle belong to the shard's
+        // thread: ask it, but never wait long (it may be stopped, or be this
+        // caller's own loop under another executor); without an answer the
+        // counters come alone.
+        auto p = std::make_shared<std::promise<session_metrics>>();
+        auto f = p->get_future();
+        asio::post(impl->ex, [impl, p] {
+            session_metrics part;
+            impl->fill_metrics(part);
+            p->set_value(std::move(part));
+        });
+        if (f.wait_for(std::chrono::milliseconds(500)) == std::future_status::ready) m = f.get();
     }
-    // The pools, the prepared cache and the throttle belong to the shard's
-    // thread: ask it, but never wait long (it may be stopped, or be this
-    // caller's own loop under another executor); without an answer the
-    // counters come alone.
-    auto p = std::make_shared<std::promise<session_metrics>>();
-    auto f = p->get_future();
-    asio::post(impl->ex, [impl, p] {
-        session_metrics part;
-        impl->fill_metrics(part);
-        p->set_value(std::move(part));
-    });
-    if (f.wait_for(std::chrono::milliseconds(500)) == std::future_status::ready) {
-        auto part = f.get();
-        m.hosts = std::move(part.hosts);
-        m.throttle = part.throttle;
-        m.connected_nodes = part.connected_nodes;
-        m.bytes_sent = part.bytes_sent;
-        m.bytes_received = part.bytes_received;
-        m.prepared_cache_size = part.prepared_cache_size;
-    }
+    // The counters are readable from any thread: fresh whichever way the rest came.
+    impl->counters.snapshot_into(m);
     return m;
 }
 

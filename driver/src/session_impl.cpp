@@ -131,11 +131,9 @@ void session_impl::count_node_error(std::size_t pi, std::error_code ec, const pr
         case protocol::server_errc::unavailable: ++e.unavailables; break;
         default: ++e.others; break;
         }
-    } else if (ec == transport::errc::timeout || ec == driver::errc::request_timeout) {
-        ++e.client_timeouts;
-    } else if (ec == transport::errc::no_connection) {
-        ++e.unsent;
-    } else if (ec && ec != transport::errc::cancelled) {
+    } else if (ec) {
+        // Timeouts, cancellations and unsent attempts are counted where the
+        // engine meets them; what reaches here lost its connection in flight.
         ++e.aborted;
     }
 }
