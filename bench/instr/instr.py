@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -91,7 +92,11 @@ def main():
     ap.add_argument("--update", action="store_true", help="write this run's figures as the baseline")
     ap.add_argument("--reason", default="", help="why the baseline changes (with --update)")
     ap.add_argument("--json", help="also write this run's figures here")
+    ap.add_argument("--keep", help="copy the callgrind outputs into this directory (for callgrind_annotate)")
+    ap.add_argument("--only", choices=("cqlpp", "limit"), help="measure one client (no --check/--update)")
     a = ap.parse_args()
+    if a.only and (a.check or a.update):
+        sys.exit("instr: --only measures one client; --check and --update need both")
     if a.update and not a.reason:
         ap.error("--update needs --reason")
     bd = os.path.abspath(a.build_dir)
@@ -111,20 +116,30 @@ def main():
             if load.returncode != 0:
                 sys.exit("instr: loading the table failed: " + load.stderr[-2000:])
             for name, binary in binaries.items():
+                if a.only and name != a.only:
+                    continue
                 for workload in ("read", "write"):
                     results["%s/%s" % (name, workload)] = measure(binary, sim.hosts, workload, a.ops, a.concurrency,
                                                                   a.warmup_ops, work)
         finally:
             sim.stop()
+        if a.keep:
+            os.makedirs(a.keep, exist_ok=True)
+            for f in os.listdir(work):
+                if f.startswith("callgrind."):
+                    shutil.copy(os.path.join(work, f), a.keep)
 
     print("instr: %d requests per workload at %d in flight, counted under callgrind (client only)" % (a.ops, a.concurrency))
     print("%-8s %-6s %14s %14s %10s" % ("client", "work", "instr/request", "allocs/request", "x limit"))
     for workload in ("read", "write"):
-        lim = results["limit/" + workload]["instructions_per_request"]
+        lim = results.get("limit/" + workload, {}).get("instructions_per_request")
         for name in ("cqlpp", "limit"):
-            r = results["%s/%s" % (name, workload)]
-            print("%-8s %-6s %14.0f %14.2f %10.2f" % (name, workload, r["instructions_per_request"],
-                                                     r["allocations_per_request"], r["instructions_per_request"] / lim))
+            r = results.get("%s/%s" % (name, workload))
+            if r is None:
+                continue
+            ratio = "%10.2f" % (r["instructions_per_request"] / lim) if lim else "%10s" % "-"
+            print("%-8s %-6s %14.0f %14.2f %s" % (name, workload, r["instructions_per_request"],
+                                                 r["allocations_per_request"], ratio))
 
     if a.json:
         with open(a.json, "w") as f:

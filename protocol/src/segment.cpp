@@ -1,7 +1,8 @@
 #include "cqlpp/protocol/segment.hpp"
 
+#include "crc32.hpp"
+
 #include <lz4.h>
-#include <zlib.h>
 
 #include <array>
 
@@ -26,10 +27,10 @@ constexpr std::array<std::uint32_t, 256> make_crc24_table() {
 }
 constexpr auto crc24_table = make_crc24_table();
 
-// zlib's running CRC after the four seed bytes Cassandra feeds first.
-const uLong crc32_seed = [] {
-    static const unsigned char seed[4] = {0xFA, 0x2D, 0x55, 0xCA};
-    return crc32(crc32(0L, Z_NULL, 0), seed, 4);
+// The running CRC after the four seed bytes Cassandra feeds first.
+const std::uint32_t crc32_seed = [] {
+    static const std::uint8_t seed[4] = {0xFA, 0x2D, 0x55, 0xCA};
+    return detail::crc32_update(0, seed, 4);
 }();
 
 void store_le(std::uint8_t* p, std::uint64_t v, int n) noexcept {
@@ -57,17 +58,7 @@ std::uint32_t crc24(const std::uint8_t* data, std::size_t n) noexcept {
 }
 
 std::uint32_t segment_crc32(bytes_view payload) noexcept {
-    uLong crc = crc32_seed;
-    // zlib takes a uInt length; payloads are far below 4 GiB but loop anyway.
-    const std::uint8_t* p = payload.data();
-    std::size_t n = payload.size();
-    while (n > 0) {
-        uInt chunk = n > (1u << 30) ? (1u << 30) : static_cast<uInt>(n);
-        crc = crc32(crc, p, chunk);
-        p += chunk;
-        n -= chunk;
-    }
-    return static_cast<std::uint32_t>(crc);
+    return detail::crc32_update(crc32_seed, payload.data(), payload.size());
 }
 
 void write_segment_header(std::uint8_t* out, segment_format f, const segment_header& h) noexcept {

@@ -93,6 +93,36 @@ TEST_CASE("CRC32 golden vectors (seeded with FA 2D 55 CA)", "[protocol][segment]
     }
 }
 
+// The folding path (PCLMULQDQ) takes payloads of 64 bytes and more, in
+// 64- and 16-byte steps with a tail: every length around those edges, at every
+// alignment, against the bit-at-a-time definition.
+TEST_CASE("CRC32 of every length and alignment equals the bitwise definition", "[protocol][segment]") {
+    auto bitwise = [](const std::uint8_t* p, std::size_t n) {
+        std::uint32_t c = 0xFFFFFFFFu;
+        auto feed = [&](std::uint8_t b) {
+            c ^= b;
+            for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+        };
+        for (std::uint8_t b : {0xFA, 0x2D, 0x55, 0xCA}) feed(b);
+        for (std::size_t i = 0; i < n; ++i) feed(p[i]);
+        return ~c;
+    };
+    std::mt19937 rng(7);
+    std::vector<std::uint8_t> buf(4200);
+    for (auto& b : buf) b = static_cast<std::uint8_t>(rng());
+    std::size_t mismatches = 0;
+    for (std::size_t offset = 0; offset < 16; ++offset)
+        for (std::size_t n = 0; n <= 300; ++n)
+            if (segment_crc32(bytes_view(buf.data() + offset, n)) != bitwise(buf.data() + offset, n)) ++mismatches;
+    for (std::size_t n : {511, 512, 513, 1023, 4096, 4199})
+        if (segment_crc32(bytes_view(buf.data() + 1, n)) != bitwise(buf.data() + 1, n)) ++mismatches;
+    CHECK(mismatches == 0);
+    // All ones and all zeros exercise the carries of the reduction.
+    std::vector<std::uint8_t> ones(1000, 0xFF), zeros(1000, 0);
+    CHECK(segment_crc32(ones) == bitwise(ones.data(), ones.size()));
+    CHECK(segment_crc32(zeros) == bitwise(zeros.data(), zeros.size()));
+}
+
 TEST_CASE("segment header golden vectors", "[protocol][segment]") {
     const auto& list = vectors().at("segment_headers");
     REQUIRE(list.size() == vectors().at("counts").at("segment_headers").get<std::size_t>());
