@@ -1,6 +1,8 @@
 #include "request_decision.hpp"
 #include "request_encoding.hpp"
 
+#include "cqlpp/protocol/detail/block_cache.hpp"
+
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
@@ -263,6 +265,11 @@ struct request_op {
         f(first);
         for (std::uint8_t i = 0; i < extra_count; ++i) f(extra[i]);
     }
+
+    // One per request: from the thread's block cache, not malloc (sized
+    // delete: the derived op_type is what is deleted).
+    static void* operator new(std::size_t n) { return proto::detail::cached_allocate(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { proto::detail::cached_deallocate(p, n); }
 };
 
 // A request waiting in the throttle's queue (allocated only then).

@@ -1,5 +1,7 @@
 #include "cqlpp/driver/row.hpp"
 
+#include "cqlpp/protocol/detail/block_cache.hpp"
+
 #include <algorithm>
 
 namespace cqlpp::driver {
@@ -55,7 +57,8 @@ std::optional<std::size_t> column_set::find(std::string_view name) const noexcep
 // ---- pages -------------------------------------------------------------------
 
 rows_view::rows_view(const protocol::rows_result& rows, owner_ptr owner, std::shared_ptr<const column_set> columns) {
-    auto p = std::make_shared<detail::page>();
+    // One per response: from the thread's block cache.
+    auto p = std::allocate_shared<detail::page>(protocol::detail::cached_allocator<detail::page>{});
     p->owner = std::move(owner);
     if (columns) p->columns = std::move(columns);
     else if (!rows.metadata.no_metadata) p->columns = std::make_shared<const column_set>(rows.metadata.columns);

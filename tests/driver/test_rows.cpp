@@ -297,7 +297,8 @@ TEST_CASE("rows: owning copies outlive the response buffer", "[driver]") {
 
 TEST_CASE("rows: transport response frames and no_metadata pages", "[driver]") {
     auto frame = std::make_shared<transport::response_frame>();
-    frame->body = people().body();
+    frame->owned = people().body();
+    frame->body = frame->owned;
     protocol::result_response rr;
     REQUIRE(protocol::result_response::decode(frame->body, protocol::protocol_version::v5, rr) == protocol::errc::ok);
     frame->message = std::move(rr);  // the cells still point into frame->body

@@ -2,6 +2,8 @@
 
 #include "cqlpp/transport/detail/handshake_fsm.hpp"
 
+#include "cqlpp/protocol/detail/block_cache.hpp"
+
 #include <asio/connect.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -12,6 +14,8 @@
 #include <asio/write.hpp>
 
 #include <openssl/ssl.h>
+
+#include <cstring>
 
 namespace cqlpp::transport {
 
@@ -499,14 +503,21 @@ bool connection::dispatch(const proto::envelope_view& env) {
 
     // The frame gets its own buffer: rows views borrow it for as long as the
     // caller keeps the response (G4).
-    auto frame = std::make_shared<response_frame>();
-    frame->header = h;
+    // One allocation from the thread's block cache holds the shared_ptr's
+    // control block, the frame and a copy of the body.
     std::error_code ec;
+    std::shared_ptr<response_frame> frame;
     if ((h.flags & proto::envelope_flags::compression) && h.version == proto::protocol_version::v4) {
-        if (proto::lz4_decompress_body(env.body, frame->body) != proto::errc::ok) ec = errc::framing_error;
+        frame = std::allocate_shared<response_frame>(proto::detail::cached_allocator<response_frame>{});
+        if (proto::lz4_decompress_body(env.body, frame->owned) != proto::errc::ok) ec = errc::framing_error;
+        frame->body = frame->owned;
     } else {
-        frame->body.assign(env.body.begin(), env.body.end());
+        unsigned char* tail = nullptr;
+        frame = std::allocate_shared<response_frame>(proto::detail::tail_allocator<response_frame>{env.body.size(), &tail});
+        if (!env.body.empty()) std::memcpy(tail, env.body.data(), env.body.size());
+        frame->body = proto::bytes_view(tail, env.body.size());
     }
+    frame->header = h;
     proto::bytes_view msg;
     if (!ec && proto::split_body(h, frame->body, frame->prefix, msg) != proto::errc::ok) ec = errc::bad_response;
     if (!ec && proto::decode_response(h.op, msg, h.version, frame->message) != proto::errc::ok) ec = errc::bad_response;

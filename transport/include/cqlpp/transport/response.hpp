@@ -16,7 +16,10 @@ namespace cqlpp::transport {
 
 struct response_frame {
     protocol::envelope_header header;
-    protocol::byte_buffer body;     // owned (decompressed for v4 LZ4)
+    // The envelope body, owned by the frame: the bytes follow the frame in its
+    // own allocation, or live in `owned` (v4 LZ4 bodies, frames built by hand).
+    protocol::bytes_view body;
+    protocol::byte_buffer owned;
     protocol::body_prefix prefix;   // tracing id / warnings / custom payload: borrows body
     protocol::response message;     // rows cells borrow body
 
