@@ -123,7 +123,15 @@ const host* default_policy::advance(const request_info& info, plan_buffer& out) 
                 if (local_dc_.empty()) {
                     n = map.hosts().size();
                 } else {
-                    dc = map.find_datacenter(local_dc_);
+                    // Looked up by name once per plan; st.dc holds its index + 1
+                    // (no_dc: not in the map) until the phase ends.
+                    constexpr std::uint32_t no_dc = ~std::uint32_t{0};
+                    if (st.dc == 0) {
+                        const auto* found = map.find_datacenter(local_dc_);
+                        st.dc = found == nullptr ? no_dc
+                                                 : static_cast<std::uint32_t>(found - map.datacenters().data()) + 1;
+                    }
+                    dc = st.dc == no_dc ? nullptr : &map.datacenters()[st.dc - 1];
                     n = dc == nullptr ? 0 : dc->hosts.size();
                 }
                 while (st.index < n) {

@@ -189,11 +189,14 @@ bool session_impl::setup(const bound_statement& b, bound_ctx& ctx, exec_state& s
                    std::string& why) {
         const auto& x = *static_cast<const bound_ctx*>(ptr);
         if (!check_v5(c, x.c.qp, ec, why)) return;
-        proto::execute_request e;
-        e.id = x.p->id;
-        e.result_metadata_id = x.p->shape().metadata_id;  // read now: METADATA_CHANGED may have replaced it
-        e.params = x.c.qp;
-        c.encode(proto::request(std::move(e)), x.c.eo, out);
+        c.encode(
+            proto::opcode::execute,
+            [](proto::byte_writer& w, proto::protocol_version v, const void* ctx) {
+                const auto& x = *static_cast<const bound_ctx*>(ctx);
+                // The metadata id is read now: METADATA_CHANGED may have replaced it.
+                proto::encode_execute(w, v, x.p->id, x.p->shape().metadata_id, x.c.qp);
+            },
+            &x, x.c.eo, out);
     };
     return true;
 }

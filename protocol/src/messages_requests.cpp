@@ -3,6 +3,8 @@
 #include "cqlpp/protocol/requests.hpp"
 
 #include <array>
+#include <cassert>
+#include <cstring>
 
 namespace cqlpp::protocol {
 
@@ -42,10 +44,78 @@ std::uint32_t query_parameters::flags(protocol_version v) const noexcept {
     return f;
 }
 
-void query_parameters::encode(byte_writer& w, protocol_version v) const {
+// The per-request encoding (EXECUTE, QUERY) sizes its bytes first and then
+// writes them through a plain pointer: one resize of the buffer instead of a
+// capacity check and value-initialisation per field.
+namespace {
+
+struct unchecked_out {
+    std::uint8_t* p;
+    void u8(std::uint8_t v) noexcept { *p++ = v; }
+    void u16(std::uint16_t v) noexcept {
+        detail::store_be16(p, v);
+        p += 2;
+    }
+    void i32(std::int32_t v) noexcept {
+        detail::store_be32(p, static_cast<std::uint32_t>(v));
+        p += 4;
+    }
+    void i64(std::int64_t v) noexcept {
+        detail::store_be64(p, static_cast<std::uint64_t>(v));
+        p += 8;
+    }
+    void raw(const void* d, std::size_t n) noexcept {
+        if (n != 0) std::memcpy(p, d, n);
+        p += n;
+    }
+    void string(std::string_view s) noexcept {
+        u16(static_cast<std::uint16_t>(s.size()));
+        raw(s.data(), s.size());
+    }
+    void short_bytes(bytes_view b) noexcept {
+        u16(static_cast<std::uint16_t>(b.size()));
+        raw(b.data(), b.size());
+    }
+    void value(const value_view& v) noexcept {
+        switch (v.st) {
+            case value_view::state::set:
+                i32(static_cast<std::int32_t>(v.bytes.size()));
+                raw(v.bytes.data(), v.bytes.size());
+                break;
+            case value_view::state::null: i32(-1); break;
+            case value_view::state::unset: i32(-2); break;
+        }
+    }
+};
+
+}  // namespace
+
+std::size_t query_parameters::encoded_size(protocol_version v) const noexcept {
     const std::uint32_t f = flags(v);
-    write_consistency(w, cl);
-    detail::write_query_flags(w, v, f);
+    std::size_t n = 2 + (v == protocol_version::v4 ? 1 : 4);
+    if (f & query_flags::values) {
+        n += 2;
+        const bool named = (f & query_flags::with_names_for_values) != 0;
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            if (named) n += 2 + (i < names.size() ? names[i].size() : 0);
+            n += 4 + (values[i].st == value_view::state::set ? values[i].bytes.size() : 0);
+        }
+    }
+    if (page_size) n += 4;
+    if (paging_state) n += 4 + paging_state->size();
+    if (serial_consistency) n += 2;
+    if (default_timestamp) n += 8;
+    if (f & query_flags::with_keyspace) n += 2 + keyspace->size();
+    if (f & query_flags::with_now_in_seconds) n += 4;
+    return n;
+}
+
+std::uint8_t* query_parameters::write(std::uint8_t* out, protocol_version v) const noexcept {
+    unchecked_out w{out};
+    const std::uint32_t f = flags(v);
+    w.u16(static_cast<std::uint16_t>(cl));
+    if (v == protocol_version::v4) w.u8(static_cast<std::uint8_t>(f));
+    else w.i32(static_cast<std::int32_t>(f));
     if (f & query_flags::values) {
         w.u16(static_cast<std::uint16_t>(values.size()));
         const bool named = (f & query_flags::with_names_for_values) != 0;
@@ -55,11 +125,21 @@ void query_parameters::encode(byte_writer& w, protocol_version v) const {
         }
     }
     if (page_size) w.i32(*page_size);
-    if (paging_state) w.bytes(*paging_state);
-    if (serial_consistency) write_consistency(w, *serial_consistency);
+    if (paging_state) {
+        w.i32(static_cast<std::int32_t>(paging_state->size()));
+        w.raw(paging_state->data(), paging_state->size());
+    }
+    if (serial_consistency) w.u16(static_cast<std::uint16_t>(*serial_consistency));
     if (default_timestamp) w.i64(*default_timestamp);
     if (f & query_flags::with_keyspace) w.string(*keyspace);
     if (f & query_flags::with_now_in_seconds) w.i32(*now_in_seconds);
+    return w.p;
+}
+
+void query_parameters::encode(byte_writer& w, protocol_version v) const {
+    const std::size_t n = encoded_size(v);
+    [[maybe_unused]] std::uint8_t* end = write(w.grow(n), v);
+    assert(end == w.buffer().data() + w.size());
 }
 
 errc query_parameters::decode(byte_reader& r, protocol_version v, query_parameters& out) {
@@ -192,9 +272,13 @@ errc prepare_request::decode(bytes_view body, protocol_version v, prepare_reques
 
 void encode_execute(byte_writer& w, protocol_version v, bytes_view id, bytes_view result_metadata_id,
                     const query_parameters& p) {
-    w.short_bytes(id);
-    if (v != protocol_version::v4) w.short_bytes(result_metadata_id);
-    p.encode(w, v);
+    const bool with_metadata_id = v != protocol_version::v4;
+    const std::size_t n = 2 + id.size() + (with_metadata_id ? 2 + result_metadata_id.size() : 0) + p.encoded_size(v);
+    unchecked_out o{w.grow(n)};
+    o.short_bytes(id);
+    if (with_metadata_id) o.short_bytes(result_metadata_id);
+    [[maybe_unused]] std::uint8_t* end = p.write(o.p, v);
+    assert(end == w.buffer().data() + w.size());
 }
 
 void execute_request::encode(byte_writer& w, protocol_version v) const {

@@ -209,9 +209,19 @@ proto::byte_buffer connection::encode(const proto::request& r) const {
 }
 
 void connection::encode(const proto::request& r, const encode_options& o, proto::byte_buffer& out) const {
+    encode(
+        proto::opcode_of(r),
+        [](proto::byte_writer& w, proto::protocol_version v, const void* ctx) {
+            proto::encode(*static_cast<const proto::request*>(ctx), w, v);
+        },
+        &r, o, out);
+}
+
+void connection::encode(proto::opcode op, body_writer body, const void* ctx, const encode_options& o,
+                        proto::byte_buffer& out) const {
     proto::envelope_header h;
     h.version = version_;
-    h.op = proto::opcode_of(r);
+    h.op = op;
     if (o.tracing) h.flags |= proto::envelope_flags::tracing;
     proto::body_prefix prefix;
     if (!o.custom_payload.empty()) {
@@ -220,7 +230,7 @@ void connection::encode(const proto::request& r, const encode_options& o, proto:
     }
     auto write = [&](proto::byte_writer& w) {
         if (!o.custom_payload.empty()) proto::write_body_prefix(w, h, prefix);
-        proto::encode(r, w, version_);
+        body(w, version_, ctx);
     };
     if (lz4_ && version_ == proto::protocol_version::v4) {
         // v4: the envelope body is compressed (flag 0x01); the stream id is in

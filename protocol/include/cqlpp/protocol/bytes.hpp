@@ -207,12 +207,14 @@ public:
         detail::store_be32(out_->data() + pos, static_cast<std::uint32_t>(v));
     }
 
-private:
+    // Appends n bytes for the caller to fill; valid until the next write.
     std::uint8_t* grow(std::size_t n) {
         std::size_t old = out_->size();
         out_->resize(old + n);
         return out_->data() + old;
     }
+
+private:
     byte_buffer* out_;
 };
 

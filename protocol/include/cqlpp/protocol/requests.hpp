@@ -62,6 +62,10 @@ struct query_parameters {
     std::uint32_t flags(protocol_version v) const noexcept;
 
     void encode(byte_writer& w, protocol_version v) const;
+    // The bytes encode() writes, and writing them unchecked at `out` (which
+    // must have encoded_size() bytes); returns the end.
+    std::size_t encoded_size(protocol_version v) const noexcept;
+    std::uint8_t* write(std::uint8_t* out, protocol_version v) const noexcept;
     // Reads <query_parameters> from the reader's position (not to the end).
     static errc decode(byte_reader& r, protocol_version v, query_parameters& out);
 

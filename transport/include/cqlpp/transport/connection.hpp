@@ -89,6 +89,11 @@ public:
         std::span<const std::pair<std::string_view, std::optional<protocol::bytes_view>>> custom_payload{};
     };
     void encode(const protocol::request& r, const encode_options& o, protocol::byte_buffer& out) const;
+    // The same for a message body written by `body(w, version, ctx)` (the
+    // per-request path: no request variant built and copied).
+    using body_writer = void (*)(protocol::byte_writer& w, protocol::protocol_version v, const void* ctx);
+    void encode(protocol::opcode op, body_writer body, const void* ctx, const encode_options& o,
+                protocol::byte_buffer& out) const;
 
     // Sends one whole envelope (as encode() returns; its stream id bytes are
     // overwritten, so keep it alive and untouched until this returns) and
