@@ -2,6 +2,7 @@
 #include "request_encoding.hpp"
 
 #include "cqlpp/protocol/detail/block_cache.hpp"
+#include "cqlpp/transport/detail/read_time.hpp"
 
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
@@ -49,7 +50,7 @@ bool session_impl::finish(exec_state& st) {
     ++counters.requests;
     bool refresh_now = false;
     if (st.out.ok()) {
-        counters.latency.record(clock_type::now() - st.started);
+        counters.latency.record(transport::detail::answer_time(st.started) - st.started);
         // DDL returns once the driver's metadata knows the change (token-aware
         // routing for a new keyspace works from the next request on).
         if (st.out.kind() == proto::result_kind::schema_change && control) refresh_now = true;

@@ -1,6 +1,7 @@
 #include "cqlpp/transport/connection.hpp"
 
 #include "cqlpp/transport/detail/handshake_fsm.hpp"
+#include "cqlpp/transport/detail/read_time.hpp"
 
 #include "cqlpp/protocol/detail/block_cache.hpp"
 
@@ -468,8 +469,11 @@ asio::awaitable<void> connection::reader() {
         m_.bytes_read += n;
         last_read_ = std::chrono::steady_clock::now();
         frames_.append(proto::bytes_view(buf.data(), n));
-        while (!closed_ && (e = frames_.next(env)) == proto::errc::ok)
-            if (!dispatch(env)) co_return;
+        {
+            detail::read_time_scope answers_read_at(last_read_);  // no co_await inside
+            while (!closed_ && (e = frames_.next(env)) == proto::errc::ok)
+                if (!dispatch(env)) co_return;
+        }
         if (!closed_ && e != proto::errc::need_more_data) {
             fail(errc::framing_error, "framing error: " + std::string(proto::to_string(e)));
             break;

@@ -9,6 +9,7 @@
 
 #include "cqlpp/protocol/bytes.hpp"
 #include "cqlpp/protocol/common.hpp"
+#include "cqlpp/protocol/detail/block_cache.hpp"
 #include "cqlpp/protocol/error.hpp"
 #include "cqlpp/protocol/types.hpp"
 #include "cqlpp/protocol/view_list.hpp"  // same_value
@@ -102,7 +103,9 @@ struct void_result {
 struct rows_result {
     result_metadata metadata;
     std::int32_t row_count = 0;
-    std::vector<value_view> cells;  // row_count * metadata.width(); null cells are value_view::null()
+    // row_count * metadata.width(); null cells are value_view::null(). From the
+    // thread's block cache: a single-row answer's cells cost no malloc.
+    std::vector<value_view, detail::cached_allocator<value_view>> cells;
 
     std::size_t column_count() const noexcept { return metadata.width(); }
     std::size_t size() const noexcept { return static_cast<std::size_t>(row_count); }
