@@ -100,11 +100,11 @@ void default_policy::pick(const request_info& info, plan_buffer& out) const {
         for (std::size_t i = 0; i < n_rack; ++i) out.push(rack_group[i]);
         for (std::size_t i = 0; i < n_dc; ++i) out.push(dc_group[i]);
     }
-    while (!out.full()) {
-        const host* h = advance(info, out);
-        if (h == nullptr) break;
-        out.push(h);
-    }
+    // The rest of the plan is walked only when a request gets that far
+    // (retries, speculation): most requests end at their first host. Without
+    // replicas the first host of the walk is taken now.
+    if (out.picked().empty())
+        if (const host* h = advance(info, out)) out.push(h);
 }
 
 const host* default_policy::fallback(const request_info& info, plan_buffer& out) const { return advance(info, out); }

@@ -1,19 +1,89 @@
 #pragma once
 // A per-thread cache of small heap blocks for the objects every request
-// allocates and frees (the request's state, the response frame, the row page).
-// glibc's tcache keeps 7 blocks per size; a read of 64 answers frees dozens of
-// same-sized blocks at once, and the rest go through the slow path of free().
-// Here each size class (16-byte steps up to 2 KiB) keeps up to 256 blocks,
-// at most 1 MiB per thread; a block freed on another thread joins that
-// thread's cache. Under AddressSanitizer / ThreadSanitizer every call goes
-// straight to operator new/delete so the sanitizers see each block.
+// allocates and frees (the request's state, the response frame, the row page,
+// the cells of an answer). glibc's tcache keeps 7 blocks per size; a read of
+// 64 answers frees dozens of same-sized blocks at once, and the rest go
+// through the slow path of free(). Here each size class (16-byte steps up to
+// 2 KiB) keeps up to 256 blocks, at most 1 MiB per thread; a block freed on
+// another thread joins that thread's cache. Under AddressSanitizer /
+// ThreadSanitizer every call goes straight to operator new/delete so the
+// sanitizers see each block.
 #include <cstddef>
+#include <cstdint>
 #include <new>
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CQLPP_BLOCK_CACHE_PASSTHROUGH 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CQLPP_BLOCK_CACHE_PASSTHROUGH 1
+#endif
+#endif
 
 namespace cqlpp::protocol::detail {
 
-void* cached_allocate(std::size_t n);
-void cached_deallocate(void* p, std::size_t n) noexcept;
+#ifdef CQLPP_BLOCK_CACHE_PASSTHROUGH
+
+inline void* cached_allocate(std::size_t n) { return ::operator new(n); }
+inline void cached_deallocate(void* p, std::size_t) noexcept { ::operator delete(p); }
+
+#else
+
+struct block_cache {
+    static constexpr std::size_t granule = 16;
+    static constexpr std::size_t classes = 128;  // blocks up to 2 KiB
+    static constexpr std::uint32_t max_per_class = 256;
+    static constexpr std::size_t max_bytes = std::size_t{1} << 20;
+
+    struct free_block {
+        free_block* next;
+    };
+    free_block* head[classes];
+    std::uint32_t count[classes];
+    std::size_t bytes;
+    bool active;  // set once the thread's exit hook is in place; cleared at exit
+    bool exited;  // the hook has run: never cache again on this thread
+
+    static std::size_t class_of(std::size_t n) noexcept { return n == 0 ? 1 : (n + granule - 1) / granule; }
+    // Out of line: the first block a thread caches (installs the exit hook),
+    // and blocks the cache does not keep.
+    static void* allocate_slow(std::size_t n);
+    static void deallocate_slow(void* p, std::size_t n) noexcept;
+};
+
+// Constant-initialised, so the hot path pays no guard check to reach it.
+inline constinit thread_local block_cache tl_block_cache{};
+
+inline void* cached_allocate(std::size_t n) {
+    auto& c = tl_block_cache;
+    const std::size_t k = block_cache::class_of(n);
+    if (k < block_cache::classes) {
+        if (auto* b = c.head[k]) {
+            c.head[k] = b->next;
+            --c.count[k];
+            c.bytes -= k * block_cache::granule;
+            return b;
+        }
+    }
+    return block_cache::allocate_slow(n);
+}
+
+inline void cached_deallocate(void* p, std::size_t n) noexcept {
+    auto& c = tl_block_cache;
+    const std::size_t k = block_cache::class_of(n);
+    if (p != nullptr && c.active && k < block_cache::classes && c.count[k] < block_cache::max_per_class &&
+        c.bytes + k * block_cache::granule <= block_cache::max_bytes) {
+        auto* b = static_cast<block_cache::free_block*>(p);
+        b->next = c.head[k];
+        c.head[k] = b;
+        ++c.count[k];
+        c.bytes += k * block_cache::granule;
+        return;
+    }
+    block_cache::deallocate_slow(p, n);
+}
+
+#endif
 
 template <class T>
 struct cached_allocator {
