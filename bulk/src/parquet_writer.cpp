@@ -1105,6 +1105,8 @@ struct parquet_writer::impl {
     template <class Put>
     status add_row(std::size_t n, Put&& put, std::string& out);
 
+    bool full() const noexcept { return group_rows >= o.row_group_rows || buffered >= o.row_group_bytes; }
+
     void write_footer(std::string& out) {
         std::string meta;
         thrift::writer w(meta);
@@ -1247,7 +1249,7 @@ status parquet_writer::impl::add_row(std::size_t n, Put&& put, std::string& out)
     }
     ++total_rows;
     ++group_rows;
-    if (group_rows >= o.row_group_rows || buffered >= o.row_group_bytes) return flush_group(out);
+    if (o.auto_flush && full()) return flush_group(out);
     return {};
 }
 
@@ -1279,6 +1281,14 @@ status parquet_writer::finish(std::string& out) {
     p.write_footer(out);
     p.finished = true;
     return {};
+}
+
+bool parquet_writer::row_group_full() const noexcept { return p_->full(); }
+
+status parquet_writer::flush_row_group(std::string& out) {
+    auto& p = *p_;
+    if (p.finished) return {errc::io_error, "parquet writer: flush_row_group after finish"};
+    return p.flush_group(out);
 }
 
 std::uint64_t parquet_writer::rows() const noexcept { return p_->total_rows; }

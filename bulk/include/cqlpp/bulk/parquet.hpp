@@ -46,6 +46,11 @@ struct parquet_write_options {
     std::size_t row_group_bytes = 32u << 20;  // of buffered values, before encoding
     int zstd_level = 1;
     bool dictionary = true;  // try dictionary encoding per column chunk
+    // add_row appends a row group to `out` as soon as one is full. False: it
+    // never does; the caller asks row_group_full() after each row and calls
+    // flush_row_group() (from any one thread at a time: the unload encodes and
+    // compresses off its I/O thread).
+    bool auto_flush = true;
     // Iceberg data files (docs/iceberg.md): timestamp as TIMESTAMP(MICROS),
     // time as TIME(MICROS) (nanoseconds truncated), varint as text.
     bool iceberg = false;
@@ -80,6 +85,11 @@ public:
     status add_row(std::span<const protocol::value_view> cells, std::string& out);
     // Flushes the last row group and appends the footer. No rows after this.
     status finish(std::string& out);
+    // The buffered rows reach row_group_rows or row_group_bytes.
+    bool row_group_full() const noexcept;
+    // Encodes, compresses and appends the buffered rows as a row group (none
+    // when there are none).
+    status flush_row_group(std::string& out);
 
     std::uint64_t rows() const noexcept;
     std::uint64_t bytes_written() const noexcept;  // appended to `out` so far
