@@ -144,13 +144,15 @@ public:
     void clear() noexcept { size_ = 0; }
     // Back to n values (n <= size()).
     void cut(std::size_t n) noexcept { size_ = std::min(size_, n); }
-    void push_back(T v) {
-        if (size_ == cap_) grow(size_ + 1);
+    [[gnu::always_inline]] void push_back(T v) {
+        if (size_ == cap_) [[unlikely]]
+            grow(size_ + 1);
         data_[size_++] = v;
     }
     // n more values at the end, for the caller to write.
-    T* extend(std::size_t n) {
-        if (cap_ - size_ < n) grow(size_ + n);
+    [[gnu::always_inline]] T* extend(std::size_t n) {
+        if (cap_ - size_ < n) [[unlikely]]
+            grow(size_ + n);
         T* p = data_.get() + size_;
         size_ += n;
         return p;
@@ -160,7 +162,7 @@ public:
     }
 
 private:
-    void grow(std::size_t need) {
+    [[gnu::noinline]] void grow(std::size_t need) {
         const std::size_t c = std::max({need, cap_ * 2, std::size_t{64}});
         auto d = std::make_unique_for_overwrite<T[]>(c);
         if (size_) std::memcpy(d.get(), data_.get(), size_ * sizeof(T));
@@ -411,9 +413,15 @@ struct leaf_buf {
         nulls = 0;
     }
 
-    void push_def(std::uint16_t d) {
+    [[gnu::always_inline]] void push_def(std::uint16_t d) {
+        if (defs_full && d == n->max_def) [[likely]]
+            return;
+        push_def_stored(d);
+    }
+
+private:
+    [[gnu::noinline]] void push_def_stored(std::uint16_t d) {
         if (defs_full) {
-            if (d == n->max_def) return;
             std::fill_n(defs.extend(entries), entries, static_cast<std::uint16_t>(n->max_def));
             defs_full = false;
         }
@@ -444,6 +452,20 @@ void minmax_bytes(int physical, const chunk_stats& s, std::string& mn, std::stri
             mn = s.smin;
             mx = s.smax;
     }
+}
+
+// One zstd context per thread, for every writer that compresses there (the
+// unload's encoder thread: one, rather than one per open file).
+ZSTD_CCtx* thread_zstd() {
+    struct holder {
+        ZSTD_CCtx* c = nullptr;
+        ~holder() {
+            if (c) ZSTD_freeCCtx(c);
+        }
+    };
+    static thread_local holder h;
+    if (!h.c) h.c = ZSTD_createCCtx();
+    return h.c;
 }
 
 struct chunk_meta {
@@ -694,11 +716,6 @@ struct parquet_writer::impl {
     chunk_stats mm;           // flush: its min/max
     status fault;             // why the last shred() failed
     cql_value cell_value;     // add_row(cells): a cell the scalar path does not take
-    ZSTD_CCtx* zctx = nullptr;
-
-    ~impl() {
-        if (zctx) ZSTD_freeCCtx(zctx);
-    }
 
     void emit(std::string& out, std::string_view s) {
         out.append(s);
@@ -915,14 +932,21 @@ struct parquet_writer::impl {
     // ASCII (so valid UTF-8), tested 8 bytes at a time: most text is, and
     // is_valid_utf8() goes byte by byte.
     static bool is_ascii8(protocol::bytes_view c) noexcept {
-        std::size_t i = 0;
+        const std::size_t n = c.size();
         std::uint64_t high = 0;
-        for (; i + 8 <= c.size(); i += 8) {
-            std::uint64_t x;
-            std::memcpy(&x, c.data() + i, 8);
+        if (n >= 8) {
+            std::size_t i = 0;
+            for (; i + 8 <= n; i += 8) {
+                std::uint64_t x;
+                std::memcpy(&x, c.data() + i, 8);
+                high |= x;
+            }
+            std::uint64_t x;  // the last 8 bytes (overlapping what was read)
+            std::memcpy(&x, c.data() + n - 8, 8);
             high |= x;
+        } else {
+            for (std::size_t i = 0; i < n; ++i) high |= c[i];
         }
-        for (; i < c.size(); ++i) high |= c[i];
         return (high & 0x8080808080808080ull) == 0;
     }
 
@@ -1022,7 +1046,8 @@ struct parquet_writer::impl {
                 return {};
             }
             case parquet_compression::zstd: {
-                if (!zctx) zctx = ZSTD_createCCtx();
+                ZSTD_CCtx* zctx = thread_zstd();
+                if (!zctx) return {errc::io_error, "zstd: cannot create a compression context"};
                 room(ZSTD_compressBound(in.size()));
                 auto n = ZSTD_compressCCtx(zctx, zbuf.get(), zcap, in.data(), in.size(), o.zstd_level);
                 if (ZSTD_isError(n)) return {errc::io_error, std::string("zstd: ") + ZSTD_getErrorName(n)};
