@@ -379,8 +379,15 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
     auto new_output = [&](std::string name) -> status {
         auto o = std::make_unique<range_output>();
         if (auto st = open_output(*o, c.o.output_dir, name); !st) return st;
-        if (c.o.format == data_format::parquet) o->pw = std::make_unique<parquet_writer>(c.columns, writer_options);
         if (ice) o->metrics = std::make_unique<iceberg_metrics_builder>(*ice);
+        if (c.o.format == data_format::parquet) {
+            auto wo = writer_options;
+            // Iceberg column metrics from the writer's row groups, as they are flushed
+            // (on the encoder thread), rather than from every row here.
+            if (o->metrics)
+                wo.on_chunk = [m = o->metrics.get()](const parquet_chunk_view& ch) { m->add_chunk(ch); };
+            o->pw = std::make_unique<parquet_writer>(c.columns, std::move(wo));
+        }
         if (c.o.format == data_format::csv) {
             csv_write_options wo;
             wo.delimiter = c.o.delimiter;
@@ -544,7 +551,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                         } else {
                             append_json_row(buf, c.columns, c.values);
                         }
-                        if (out->metrics) {
+                        if (out->metrics && !out->pw) {
                             if (cells) out->metrics->add(rc);
                             else out->metrics->add(c.values);
                         }

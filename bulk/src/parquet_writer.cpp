@@ -1103,6 +1103,15 @@ struct parquet_writer::impl {
 
     status flush_group(std::string& out) {
         if (group_rows == 0) return {};
+        if (o.on_chunk) {
+            for (std::size_t i = 0; i < top.size(); ++i) {
+                const node* f = &top[i];
+                while (f->sh != shape::leaf && !f->children.empty()) f = &f->children.front();
+                if (f->sh != shape::leaf) continue;
+                const auto& b = bufs[f->leaf];
+                o.on_chunk({i, f->physical, b.plain.view(), b.values, b.entries, b.nulls});
+            }
+        }
         group_meta g;
         g.rows = static_cast<std::int64_t>(group_rows);
         g.offset = static_cast<std::int64_t>(written);

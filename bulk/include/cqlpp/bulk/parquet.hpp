@@ -40,6 +40,17 @@ namespace cqlpp::bulk {
 
 enum class parquet_compression { none, snappy, zstd };
 
+// A top-level column's values in a row group being flushed, for statistics of
+// the caller's own (the Iceberg unload's column metrics): the PLAIN values of
+// the column's first leaf (BOOLEAN: one byte 0/1 each, before bit-packing),
+// in row order, and its counts of levels (entries) and nulls.
+struct parquet_chunk_view {
+    std::size_t column = 0;  // index in the writer's columns
+    int physical = 0;        // Parquet physical type: 0 BOOLEAN, 1 INT32, 2 INT64, 4 FLOAT, 5 DOUBLE, 6 BYTE_ARRAY, 7 FLBA
+    std::string_view plain;
+    std::uint64_t values = 0, entries = 0, nulls = 0;
+};
+
 struct parquet_write_options {
     parquet_compression compression = parquet_compression::zstd;
     std::size_t row_group_rows = 131072;
@@ -51,6 +62,9 @@ struct parquet_write_options {
     // flush_row_group() (from any one thread at a time: the unload encodes and
     // compresses off its I/O thread).
     bool auto_flush = true;
+    // Called for every top-level column at each row group's flush, on the
+    // thread that flushes, before the chunk is encoded.
+    std::function<void(const parquet_chunk_view&)> on_chunk;
     // Iceberg data files (docs/iceberg.md): timestamp as TIMESTAMP(MICROS),
     // time as TIME(MICROS) (nanoseconds truncated), varint as text.
     bool iceberg = false;
