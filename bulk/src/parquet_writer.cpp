@@ -712,6 +712,10 @@ struct parquet_writer::impl {
         std::uint64_t values, entries, nulls;
     };
     std::vector<mark> marks;  // add_row: each leaf's state before the row, to undo it
+    // Every column a top-level leaf of a type wire_scalar() takes (column i is
+    // leaf i): add_row(cells) tries scalar_cells() first.
+    bool scalar_row = false;
+    std::vector<std::size_t> scalar_at;  // scalar_cells(): each leaf's PLAIN size before the row
     chunk_dict dict;          // flush: the column chunk's dictionary and ids
     chunk_stats mm;           // flush: its min/max
     status fault;             // why the last shred() failed
@@ -742,15 +746,15 @@ struct parquet_writer::impl {
     }
 
     // Little-endian stores (one instruction, where the byte loop was not merged).
-    static void put32(pod_buf<char>& s, std::uint32_t v) {
+    [[gnu::always_inline]] static void put32(pod_buf<char>& s, std::uint32_t v) {
         if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
         std::memcpy(s.extend(4), &v, 4);
     }
-    static void put64(pod_buf<char>& s, std::uint64_t v) {
+    [[gnu::always_inline]] static void put64(pod_buf<char>& s, std::uint64_t v) {
         if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
         std::memcpy(s.extend(8), &v, 8);
     }
-    static void put_bytes(pod_buf<char>& s, const void* data, std::size_t n) {
+    [[gnu::always_inline]] static void put_bytes(pod_buf<char>& s, const void* data, std::size_t n) {
         put32(s, static_cast<std::uint32_t>(n));
         s.append(static_cast<const char*>(data), n);
     }
@@ -927,6 +931,64 @@ struct parquet_writer::impl {
         }
         commit_value(b, at, 0, n.max_def);
         return true;
+    }
+
+    // Whether wire_scalar() takes this type's (non-empty) cells.
+    static bool wire_type(type_kind k) noexcept {
+        switch (k) {
+            case type_kind::boolean:
+            case type_kind::tinyint:
+            case type_kind::smallint:
+            case type_kind::int_:
+            case type_kind::float_:
+            case type_kind::date:
+            case type_kind::bigint:
+            case type_kind::counter:
+            case type_kind::double_:
+            case type_kind::timestamp:
+            case type_kind::text:
+            case type_kind::ascii:
+            case type_kind::blob:
+            case type_kind::custom:
+            case type_kind::uuid: return true;
+            default: return false;
+        }
+    }
+
+    // A row of scalar columns (scalar_row), one entry per leaf, without the
+    // marks and per-column dispatch of the general path. False, with the row
+    // undone, at a cell it does not take (empty, or one wire_scalar() refuses):
+    // the general path then does the row and says what is wrong with it.
+    bool scalar_cells(std::span<const protocol::value_view> cells) {
+        const std::size_t n = cells.size();
+        std::size_t i = 0;
+        for (; i < n; ++i) {
+            leaf_buf& b = bufs[i];
+            const auto& cell = cells[i];
+            scalar_at[i] = b.plain.size();
+            if (!cell.is_set()) {
+                b.push_def(0);
+                ++b.entries;
+                ++b.nulls;
+                continue;
+            }
+            if (cell.bytes.empty() || !wire_scalar(*b.n, cell.bytes)) break;
+        }
+        if (i == n) return true;
+        for (std::size_t k = 0; k < i; ++k) {
+            // Each took one entry: a value (PLAIN grew: every value has a byte) or a null.
+            leaf_buf& b = bufs[k];
+            if (b.plain.size() > scalar_at[k]) {
+                buffered -= b.plain.size() - scalar_at[k] + 4;
+                --b.values;
+                b.plain.cut(scalar_at[k]);
+            } else {
+                --b.nulls;
+            }
+            --b.entries;
+            b.defs.cut(b.entries);
+        }
+        return false;
     }
 
     // ASCII (so valid UTF-8), tested 8 bytes at a time: most text is, and
@@ -1345,6 +1407,10 @@ parquet_writer::parquet_writer(std::vector<protocol::column_spec> columns, parqu
     for (auto& t : p_->top) assign_levels(t, 0, 0, p_->leaves);
     p_->bufs.resize(p_->leaves.size());
     p_->marks.resize(p_->leaves.size());
+    p_->scalar_row = p_->leaves.size() == p_->top.size() &&
+                     std::all_of(p_->top.begin(), p_->top.end(),
+                                 [](const node& t) { return t.sh == shape::leaf && impl::wire_type(t.type.kind); });
+    p_->scalar_at.resize(p_->top.size());
     for (std::size_t i = 0; i < p_->leaves.size(); ++i) {
         p_->bufs[i].n = p_->leaves[i];
         p_->bufs[i].stats = has_order_stats(*p_->leaves[i]);
@@ -1411,6 +1477,12 @@ status parquet_writer::add_row(std::span<const cql_value> row, std::string& out)
 
 status parquet_writer::add_row(std::span<const protocol::value_view> cells, std::string& out) {
     auto& p = *p_;
+    if (p.scalar_row && p.started && !p.finished && cells.size() == p.top.size() && p.scalar_cells(cells)) {
+        ++p.total_rows;
+        ++p.group_rows;
+        if (p.o.auto_flush && p.full()) return p.flush_group(out);
+        return {};
+    }
     return p.add_row(cells.size(), [&](std::size_t i) { return p.shred_cell(i, cells[i]); }, out);
 }
 
