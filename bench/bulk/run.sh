@@ -20,6 +20,9 @@
 # each tool, and cqlpp's rows/s as a multiple of Python's. Both tools use the
 # same split count, concurrency and page size. Files go to WORK (default a
 # temporary directory, removed at the end unless KEEP=1).
+#
+# Wall-clock rows/s move with the machine's load; bench/bulk/instr.sh counts
+# the same unloads' client instructions per row (callgrind), which do not.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

@@ -1893,6 +1893,108 @@ void iceberg_metrics_builder::add(std::span<const protocol::value_view> cells) {
     }
 }
 
+void iceberg_metrics_builder::add_chunk(const parquet_chunk_view& ch) {
+    auto it = std::find_if(cols_.begin(), cols_.end(), [&](const col& c) { return c.index == ch.column; });
+    if (it == cols_.end()) return;
+    auto& c = *it;
+    // One value or null per row (metrics columns are top-level primitives); an
+    // "empty" cell was written as null, as add() counts it.
+    c.values += ch.entries;
+    c.nulls += ch.nulls;
+    const char* p = ch.plain.data();
+    const std::size_t n = static_cast<std::size_t>(ch.values);
+    auto fixed = [&](std::size_t width) { return ch.plain.size() == n * width && n > 0; };
+    // Each chunk's own bounds first, then merged as one value each: the same
+    // bounds as value by value (for ±0, the first in row order stays, as there).
+    switch (c.kind) {
+        case m_int4:
+        case m_int8: {
+            const bool four = c.kind == m_int4;
+            if (ch.physical != (four ? 1 : 2) || !fixed(four ? 4 : 8)) break;
+            std::int64_t mn = INT64_MAX, mx = INT64_MIN;
+            for (std::size_t j = 0; j < n; ++j) {
+                std::int64_t x;
+                if (four) {
+                    std::int32_t y;
+                    std::memcpy(&y, p + 4 * j, 4);
+                    x = y;
+                } else {
+                    std::memcpy(&x, p + 8 * j, 8);
+                }
+                mn = std::min(mn, x);
+                mx = std::max(mx, x);
+            }
+            int_bound(c, mn);
+            int_bound(c, mx);
+            break;
+        }
+        case m_float:
+        case m_double: {
+            const bool single = c.kind == m_float;
+            if (ch.physical != (single ? 4 : 5) || !fixed(single ? 4 : 8)) break;
+            bool have = false;
+            double mn = 0, mx = 0;
+            for (std::size_t j = 0; j < n; ++j) {
+                double x;
+                if (single) {
+                    float f;
+                    std::memcpy(&f, p + 4 * j, 4);
+                    x = f;
+                } else {
+                    std::memcpy(&x, p + 8 * j, 8);
+                }
+                if (std::isnan(x)) {
+                    ++c.nans;
+                    continue;
+                }
+                if (!have || x < mn) mn = x;
+                if (!have || x > mx) mx = x;
+                have = true;
+            }
+            if (have) {
+                float_bound(c, mn);
+                float_bound(c, mx);
+            }
+            break;
+        }
+        case m_bool: {
+            if (ch.physical != 0 || !fixed(1)) break;
+            std::int64_t mn = 1, mx = 0;
+            for (std::size_t j = 0; j < n; ++j) {
+                const std::int64_t x = p[j] != 0 ? 1 : 0;
+                mn = std::min(mn, x);
+                mx = std::max(mx, x);
+            }
+            int_bound(c, mn);
+            int_bound(c, mx);
+            break;
+        }
+        case m_string:
+        case m_binary: {
+            if (ch.physical != 6 || n == 0) break;
+            std::string_view mn, mx;
+            const char* end = p + ch.plain.size();
+            std::size_t j = 0;
+            for (; j < n && end - p >= 4; ++j) {
+                std::uint32_t len;
+                std::memcpy(&len, p, 4);
+                if constexpr (std::endian::native == std::endian::big) len = __builtin_bswap32(len);
+                if (len > static_cast<std::size_t>(end - p - 4)) break;
+                const std::string_view x(p + 4, len);
+                p += 4 + len;
+                if (j == 0 || x < mn) mn = x;
+                if (j == 0 || mx < x) mx = x;
+            }
+            if (j == n) {
+                bytes_bound(c, mn);
+                bytes_bound(c, mx);
+            }
+            break;
+        }
+        default: break;
+    }
+}
+
 std::vector<iceberg_column_metrics> iceberg_metrics_builder::finish() const {
     std::vector<iceberg_column_metrics> out;
     for (const auto& c : cols_) {

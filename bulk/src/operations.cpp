@@ -15,6 +15,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
+#include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <fcntl.h>
@@ -295,7 +296,21 @@ struct scan_run : run_base {
     std::vector<protocol::cql_value> values;
     std::string out_buf;
     std::size_t active = 0;
+    // Parquet/Iceberg unload: one thread that encodes, compresses and writes
+    // the full row groups, so that the I/O thread goes on reading pages (and
+    // sending the next page requests) meanwhile. A range waits for its row
+    // group, so memory stays at one row group per range in flight.
+    std::unique_ptr<asio::thread_pool> encoder;
 };
+
+// f() on the unload's encoder thread, resumed here when it returns (inline
+// when there is none). f must not touch what the I/O thread uses meanwhile.
+template <class F>
+asio::awaitable<status> off_thread(asio::thread_pool* pool, F f) {
+    if (!pool) co_return f();
+    co_return co_await asio::co_spawn(
+        pool->get_executor(), [&f]() -> asio::awaitable<status> { co_return f(); }, asio::use_awaitable);
+}
 
 struct part_file {
     int fd = -1;
@@ -357,14 +372,22 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
     std::string pkey;
     const auto base_name = range_file_name(rr.range, c.o.format);
     auto writer_options = c.o.parquet;
+    writer_options.auto_flush = false;  // full row groups are flushed by off_thread() below
     if (partitioned)  // several writers per range: keep their row groups small enough together
         writer_options.row_group_bytes =
             std::max<std::size_t>(1u << 20, writer_options.row_group_bytes / std::max<std::size_t>(1, c.o.max_open_partitions));
     auto new_output = [&](std::string name) -> status {
         auto o = std::make_unique<range_output>();
         if (auto st = open_output(*o, c.o.output_dir, name); !st) return st;
-        if (c.o.format == data_format::parquet) o->pw = std::make_unique<parquet_writer>(c.columns, writer_options);
         if (ice) o->metrics = std::make_unique<iceberg_metrics_builder>(*ice);
+        if (c.o.format == data_format::parquet) {
+            auto wo = writer_options;
+            // Iceberg column metrics from the writer's row groups, as they are flushed
+            // (on the encoder thread), rather than from every row here.
+            if (o->metrics)
+                wo.on_chunk = [m = o->metrics.get()](const parquet_chunk_view& ch) { m->add_chunk(ch); };
+            o->pw = std::make_unique<parquet_writer>(c.columns, std::move(wo));
+        }
         if (c.o.format == data_format::csv) {
             csv_write_options wo;
             wo.delimiter = c.o.delimiter;
@@ -507,12 +530,28 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                                 c.reject({"unload " + rr.range.to_string(), 0, 0, pst.message, {}});
                                 continue;
                             }
+                            if (out->pw->row_group_full()) {
+                                // Encoded, compressed and written by the encoder thread.
+                                std::size_t added = 0;
+                                auto st = co_await off_thread(c.encoder.get(), [out, &added]() -> status {
+                                    const auto at = out->buf.size();
+                                    auto fst = out->pw->flush_row_group(out->buf);
+                                    added = out->buf.size() - at;
+                                    return fst ? flush(out->file, out->buf) : fst;
+                                });
+                                e.bytes += added;
+                                if (!st) {
+                                    discard_outputs(outs);
+                                    c.fail(st);
+                                    co_return;
+                                }
+                            }
                         } else if (c.o.format == data_format::csv) {
                             append_csv_row(buf, c.columns, c.values, wo);
                         } else {
                             append_json_row(buf, c.columns, c.values);
                         }
-                        if (out->metrics) {
+                        if (out->metrics && !out->pw) {
                             if (cells) out->metrics->add(rc);
                             else out->metrics->add(c.values);
                         }
@@ -556,18 +595,27 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
         co_return;
     }
     std::vector<iceberg_data_file> written;
-    for (auto& op : outs) {
-        auto& out = *op;
-        if (out.pw) {
-            const auto before = out.buf.size();
-            if (auto st = out.pw->finish(out.buf); !st) {
-                discard_outputs(outs);
-                c.fail(st);
-                co_return;
+    {
+        // The last row groups and footers (Parquet: on the encoder thread), and the files' last bytes.
+        std::uint64_t added = 0;
+        auto tail = [&outs, &added]() -> status {
+            for (auto& op : outs) {
+                auto& out = *op;
+                if (out.pw) {
+                    const auto before = out.buf.size();
+                    if (auto st = out.pw->finish(out.buf); !st) return st;
+                    added += out.buf.size() - before;
+                }
+                if (auto st = flush(out.file, out.buf); !st) return st;
             }
-            e.bytes += out.buf.size() - before;
-        }
-        if (auto st = flush(out.file, out.buf); !st) {
+            return {};
+        };
+        const bool any_pw = std::any_of(outs.begin(), outs.end(), [](const auto& op) { return op->pw != nullptr; });
+        status st;
+        if (any_pw) st = co_await off_thread(c.encoder.get(), tail);  // (GCC 12: no co_await in ?:)
+        else st = tail();
+        e.bytes += added;
+        if (!st) {
             discard_outputs(outs);
             c.fail(st);
             co_return;
@@ -737,6 +785,7 @@ asio::awaitable<operation_result> run_scan(driver::session& s, const operation_o
     }
 
     const std::size_t conc = c.o.concurrency ? c.o.concurrency : default_concurrency(s);
+    if (kind == scan_kind::unload && c.o.format == data_format::parquet) c.encoder = std::make_unique<asio::thread_pool>(1);
     auto ex = co_await asio::this_coro::executor;
     notifier wake(ex);
     const std::size_t workers = std::min(conc, std::max<std::size_t>(1, c.plan.size()));

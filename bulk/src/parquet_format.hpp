@@ -63,5 +63,7 @@ inline std::uint64_t get_le64(const char* p) {
 // RLE / bit-packed hybrid (parquet-format Encodings.md), no length prefix.
 void rle_encode(std::string& out, const std::uint32_t* values, std::size_t n, int width);
 void rle_encode16(std::string& out, const std::uint16_t* values, std::size_t n, int width);
+// One RLE run of `count` copies of `value` (count >= 8 for what rle_encode would write).
+void rle_run(std::string& out, std::uint64_t count, std::uint32_t value, int width);
 
 }  // namespace cqlpp::bulk::pq

@@ -8,6 +8,7 @@
 #include "cqlpp/protocol/detail/text.hpp"
 
 #include <snappy-c.h>
+#define XXH_INLINE_ALL  // XXH3 inlined: the dictionary hashes short values
 #include <xxhash.h>
 #include <zstd.h>
 
@@ -83,6 +84,16 @@ void rle_encode_any(std::string& out, const T* v, std::size_t n, int width) {
 }
 }  // namespace
 
+void rle_run(std::string& out, std::uint64_t count, std::uint32_t value, int width) {
+    std::uint64_t x = count << 1;
+    while (x >= 0x80) {
+        out.push_back(static_cast<char>((x & 0x7F) | 0x80));
+        x >>= 7;
+    }
+    out.push_back(static_cast<char>(x));
+    for (int b = 0; b < (width + 7) / 8; ++b) out.push_back(static_cast<char>(value >> (8 * b)));
+}
+
 void rle_encode(std::string& out, const std::uint32_t* values, std::size_t n, int width) {
     rle_encode_any(out, values, n, width);
 }
@@ -133,13 +144,15 @@ public:
     void clear() noexcept { size_ = 0; }
     // Back to n values (n <= size()).
     void cut(std::size_t n) noexcept { size_ = std::min(size_, n); }
-    void push_back(T v) {
-        if (size_ == cap_) grow(size_ + 1);
+    [[gnu::always_inline]] void push_back(T v) {
+        if (size_ == cap_) [[unlikely]]
+            grow(size_ + 1);
         data_[size_++] = v;
     }
     // n more values at the end, for the caller to write.
-    T* extend(std::size_t n) {
-        if (cap_ - size_ < n) grow(size_ + n);
+    [[gnu::always_inline]] T* extend(std::size_t n) {
+        if (cap_ - size_ < n) [[unlikely]]
+            grow(size_ + n);
         T* p = data_.get() + size_;
         size_ += n;
         return p;
@@ -149,7 +162,7 @@ public:
     }
 
 private:
-    void grow(std::size_t need) {
+    [[gnu::noinline]] void grow(std::size_t need) {
         const std::size_t c = std::max({need, cap_ * 2, std::size_t{64}});
         auto d = std::make_unique_for_overwrite<T[]>(c);
         if (size_) std::memcpy(d.get(), data_.get(), size_ * sizeof(T));
@@ -161,155 +174,299 @@ private:
     std::size_t size_ = 0, cap_ = 0;
 };
 
-// The distinct PLAIN values of a column chunk, for its dictionary page: the
-// values' bytes back to back in `plain` (the page body), an open-addressing
-// table of ids over them. No allocation per value or per distinct value.
-class value_dict {
+// A column chunk's dictionary, built when the chunk is flushed (on the
+// encoder thread) from the PLAIN values the rows left: the distinct values'
+// PLAIN bytes back to back in order of first appearance (the dictionary
+// page), each value's id, and an open-addressing table of ids. Given up as
+// soon as the values look mostly distinct: more than 1024 distinct and more
+// than half of those seen so far, or a page over 1 MiB.
+class chunk_dict {
 public:
-    std::size_t size() const noexcept { return off_.size(); }
-    const std::string& plain() const noexcept { return plain_; }
+    std::size_t size() const noexcept { return size_; }
+    std::string_view page() const noexcept { return page_.view(); }
+    const pod_buf<std::uint32_t>& ids() const noexcept { return idx_; }
 
-    // Id of `v`; `added` tells whether it was new.
-    std::uint32_t find_or_add(std::string_view v, bool& added) {
-        if ((off_.size() + 1) * 2 > slots_.size()) grow();
-        const auto h = hash(v);
-        const std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-            const std::uint32_t s = slots_[i];
-            if (s == 0) {
-                const auto id = static_cast<std::uint32_t>(off_.size());
-                slots_[i] = id + 1;
-                off_.push_back(static_cast<std::uint32_t>(plain_.size()));
-                hash_.push_back(h);
-                plain_.append(v);
-                added = true;
-                return id;
-            }
-            if (hash_[s - 1] == h && same(entry(s - 1), v)) {
-                added = false;
-                return s - 1;
+    // 4- or 8-byte values (INT32, FLOAT, INT64, DOUBLE), compared as bits.
+    template <class T>
+    bool build_fixed(const char* plain, std::size_t n) {
+        reset(n);
+        for (std::size_t j = 0; j < n; ++j) {
+            T x;
+            std::memcpy(&x, plain + j * sizeof(T), sizeof(T));
+            if ((size_ + 1) * 2 > slots_.size()) grow_fixed<T>();
+            const std::size_t mask = slots_.size() - 1;
+            std::size_t i = mix(x) >> shift_;
+            while (true) {
+                const std::uint32_t s = slots_[i];
+                if (s == 0) {
+                    slots_[i] = static_cast<std::uint32_t>(++size_);
+                    std::memcpy(page_.extend(sizeof(T)), &x, sizeof(T));
+                    idx_.push_back(s_id(size_));
+                    if (too_big(j)) return false;
+                    break;
+                }
+                T y;
+                std::memcpy(&y, page_.data() + (s - 1) * sizeof(T), sizeof(T));
+                if (y == x) {
+                    idx_.push_back(s - 1);
+                    break;
+                }
+                i = (i + 1) & mask;
             }
         }
+        return true;
     }
 
-    void clear() noexcept {
-        plain_.clear();
+    // Byte arrays (PLAIN: 4-byte length, bytes; `width` 0) or fixed-length
+    // byte arrays (`width` bytes each), compared as bytes.
+    bool build_bytes(const char* plain, std::size_t bytes, std::size_t n, std::size_t width) {
+        reset(n);
         off_.clear();
         hash_.clear();
-        slots_.clear();
+        const char* p = plain;
+        const char* end = plain + bytes;
+        for (std::size_t j = 0; j < n && p < end; ++j) {
+            const std::size_t len = width ? width : 4 + get_le32(p);
+            const std::string_view v(p, len);
+            p += len;
+            const auto h = static_cast<std::uint32_t>(XXH3_64bits(v.data(), v.size()));
+            if ((size_ + 1) * 2 > slots_.size()) grow_bytes();
+            const std::size_t mask = slots_.size() - 1;
+            std::size_t i = h & mask;
+            while (true) {
+                const std::uint32_t s = slots_[i];
+                if (s == 0) {
+                    slots_[i] = static_cast<std::uint32_t>(++size_);
+                    off_.push_back(static_cast<std::uint32_t>(page_.size()));
+                    hash_.push_back(h);
+                    page_.append(v.data(), v.size());
+                    idx_.push_back(s_id(size_));
+                    if (too_big(j)) return false;
+                    break;
+                }
+                if (hash_[s - 1] == h && entry(s - 1) == v) {
+                    idx_.push_back(s - 1);
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        return true;
     }
 
 private:
-    // 4- and 8-byte values (most dictionary columns) by a multiplicative mix, others by XXH3.
-    static std::uint32_t hash(std::string_view v) noexcept {
-        std::uint64_t x;
-        if (v.size() == 8) {
-            std::memcpy(&x, v.data(), 8);
-        } else if (v.size() == 4) {
-            std::uint32_t y;
-            std::memcpy(&y, v.data(), 4);
-            x = y;
-        } else {
-            return static_cast<std::uint32_t>(XXH3_64bits(v.data(), v.size()));
-        }
-        x ^= x >> 29;
-        x *= 0xbf58476d1ce4e5b9ull;
-        return static_cast<std::uint32_t>(x >> 32);
+    static std::uint32_t s_id(std::size_t size) noexcept { return static_cast<std::uint32_t>(size - 1); }
+    // After the (j+1)-th value added a new entry: give up?
+    bool too_big(std::size_t j) const noexcept {
+        return (size_ > 1024 && size_ * 2 > j + 1) || page_.size() > (1u << 20);
     }
-    // Equality, without a memcmp call for the 4- and 8-byte values.
-    static bool same(std::string_view a, std::string_view b) noexcept {
-        if (a.size() != b.size()) return false;
-        if (a.size() == 8) {
-            std::uint64_t x, y;
-            std::memcpy(&x, a.data(), 8);
-            std::memcpy(&y, b.data(), 8);
-            return x == y;
-        }
-        if (a.size() == 4) {
-            std::uint32_t x, y;
-            std::memcpy(&x, a.data(), 4);
-            std::memcpy(&y, b.data(), 4);
-            return x == y;
-        }
-        return a == b;
+    template <class T>
+    static std::uint64_t mix(T x) noexcept {
+        return static_cast<std::uint64_t>(x) * 0x9E3779B97F4A7C15ull;
     }
-    std::string_view entry(std::uint32_t id) const noexcept {
-        const std::size_t end = id + 1 < off_.size() ? off_[id + 1] : plain_.size();
-        return std::string_view(plain_).substr(off_[id], end - off_[id]);
+    void reset(std::size_t n) {
+        size_ = 0;
+        page_.clear();
+        idx_.clear();
+        idx_.extend(n);  // room for every id at once
+        idx_.clear();
+        slots_.assign(64, 0);
+        shift_ = 64 - 6;
     }
-    void grow() {
-        const std::size_t n = std::max<std::size_t>(64, slots_.size() * 2);
+    template <class T>
+    void grow_fixed() {
+        const std::size_t n = slots_.size() * 2;
         slots_.assign(n, 0);
-        for (std::uint32_t id = 0; id < off_.size(); ++id) {
+        shift_ = 64 - std::countr_zero(n);
+        for (std::uint32_t id = 0; id < size_; ++id) {
+            T x;
+            std::memcpy(&x, page_.data() + id * sizeof(T), sizeof(T));
+            std::size_t i = mix(x) >> shift_;
+            while (slots_[i] != 0) i = (i + 1) & (n - 1);
+            slots_[i] = id + 1;
+        }
+    }
+    void grow_bytes() {
+        const std::size_t n = slots_.size() * 2;
+        slots_.assign(n, 0);
+        for (std::uint32_t id = 0; id < size_; ++id) {
             std::size_t i = hash_[id] & (n - 1);
             while (slots_[i] != 0) i = (i + 1) & (n - 1);
             slots_[i] = id + 1;
         }
     }
+    std::string_view entry(std::uint32_t id) const noexcept {
+        const std::size_t end = id + 1 < size_ ? off_[id + 1] : page_.size();
+        return std::string_view(page_.data() + off_[id], end - off_[id]);
+    }
 
-    std::string plain_;
-    std::vector<std::uint32_t> off_;    // where entry i starts in plain_
-    std::vector<std::uint32_t> hash_;   // of entry i
+    std::size_t size_ = 0;
+    int shift_ = 58;
+    pod_buf<char> page_;
+    pod_buf<std::uint32_t> idx_;
     std::vector<std::uint32_t> slots_;  // id + 1, 0: empty; a power of two
+    std::vector<std::uint32_t> off_;    // byte arrays: where entry i starts in page_
+    std::vector<std::uint32_t> hash_;   // byte arrays: of entry i
+};
+
+// Min/max of a column chunk in its Parquet order, over PLAIN values (all of
+// them, or the dictionary's: the same set), in a loop per type.
+struct chunk_stats {
+    bool have = false;
+    std::int64_t imin = 0, imax = 0;  // INT32, INT64
+    double fmin = 0, fmax = 0;        // FLOAT (exact in a double), DOUBLE
+    std::string smin, smax;           // BYTE_ARRAY (without length), FLBA
+
+    // n values of `data`; false: no min/max for this chunk (a byte array over 64 bytes).
+    bool compute(int physical, int type_length, const char* data, std::size_t bytes, std::size_t n) {
+        have = false;
+        switch (physical) {
+            case p_int32: return ints<std::int32_t>(data, n);
+            case p_int64: return ints<std::int64_t>(data, n);
+            case p_float: return floats<float>(data, n);
+            case p_double: return floats<double>(data, n);
+            default: break;
+        }
+        // Byte arrays compare as unsigned bytes (char_traits<char> does).
+        std::string_view mn, mx;
+        const char* p = data;
+        const char* end = data + bytes;
+        for (std::size_t j = 0; j < n && p < end; ++j) {
+            std::string_view v;
+            if (physical == p_byte_array) {
+                v = std::string_view(p + 4, get_le32(p));
+                p += 4 + v.size();
+            } else {
+                v = std::string_view(p, static_cast<std::size_t>(type_length));
+                p += v.size();
+            }
+            if (v.size() > 64) return false;  // long values: no min/max rather than truncated ones
+            if (!have) {
+                mn = mx = v;
+                have = true;
+            } else if (v < mn) {
+                mn = v;
+            } else if (mx < v) {
+                mx = v;
+            }
+        }
+        smin.assign(mn);
+        smax.assign(mx);
+        return true;
+    }
+
+private:
+    template <class T>
+    bool ints(const char* data, std::size_t n) {
+        if (n == 0) return true;
+        T mn, mx;
+        std::memcpy(&mn, data, sizeof(T));
+        mx = mn;
+        for (std::size_t j = 1; j < n; ++j) {
+            T x;
+            std::memcpy(&x, data + j * sizeof(T), sizeof(T));
+            mn = std::min(mn, x);
+            mx = std::max(mx, x);
+        }
+        imin = mn;
+        imax = mx;
+        have = true;
+        return true;
+    }
+    template <class T>
+    bool floats(const char* data, std::size_t n) {  // NaN left out
+        for (std::size_t j = 0; j < n; ++j) {
+            T x;
+            std::memcpy(&x, data + j * sizeof(T), sizeof(T));
+            if (std::isnan(x)) continue;
+            if (!have) {
+                fmin = fmax = x;
+                have = true;
+            } else if (x < fmin) {
+                fmin = x;
+            } else if (fmax < x) {
+                fmax = x;
+            }
+        }
+        return true;
+    }
 };
 
 struct leaf_buf {
     const node* n = nullptr;
     pod_buf<std::uint16_t> defs, reps;
+    // While every entry has the maximum definition level (no null yet) the
+    // levels are not stored: `defs` stays empty and stands for `entries` of them.
+    bool defs_full = true;
     pod_buf<char> plain;
     std::uint64_t values = 0;   // non-null
     std::uint64_t entries = 0;  // levels
-    bool dict_on = true;
-    value_dict dict;
-    pod_buf<std::uint32_t> idx;
-    // Statistics, kept as numbers for the numeric types (PLAIN bytes made at
-    // flush): comparing in place is most of the cost of a value otherwise.
-    bool stats = false;     // the type has an order we write min/max for
-    bool have_minmax = false;
-    std::int64_t imin = 0, imax = 0;  // INT32, INT64
-    double fmin = 0, fmax = 0;        // FLOAT (exact in a double), DOUBLE
-    std::string smin, smax;           // BYTE_ARRAY (without length), FLBA
+    bool stats = false;         // the type has an order we write min/max for
     std::uint64_t nulls = 0;
 
     void reset() {
         defs.clear();
         reps.clear();
+        defs_full = true;
         plain.clear();
         values = entries = 0;
-        dict.clear();
-        idx.clear();
-        dict_on = true;
-        have_minmax = false;
-        smin.clear();
-        smax.clear();
         nulls = 0;
     }
 
-    // Min/max as PLAIN bytes (byte arrays without their length).
-    void minmax_bytes(std::string& mn, std::string& mx) const {
-        switch (n->physical) {
-            case pq::p_int32:
-                pq::put_le32(mn, static_cast<std::uint32_t>(static_cast<std::int32_t>(imin)));
-                pq::put_le32(mx, static_cast<std::uint32_t>(static_cast<std::int32_t>(imax)));
-                break;
-            case pq::p_int64:
-                pq::put_le64(mn, static_cast<std::uint64_t>(imin));
-                pq::put_le64(mx, static_cast<std::uint64_t>(imax));
-                break;
-            case pq::p_float:
-                pq::put_le32(mn, std::bit_cast<std::uint32_t>(static_cast<float>(fmin)));
-                pq::put_le32(mx, std::bit_cast<std::uint32_t>(static_cast<float>(fmax)));
-                break;
-            case pq::p_double:
-                pq::put_le64(mn, std::bit_cast<std::uint64_t>(fmin));
-                pq::put_le64(mx, std::bit_cast<std::uint64_t>(fmax));
-                break;
-            default:
-                mn = smin;
-                mx = smax;
+    [[gnu::always_inline]] void push_def(std::uint16_t d) {
+        if (defs_full && d == n->max_def) [[likely]]
+            return;
+        push_def_stored(d);
+    }
+
+private:
+    [[gnu::noinline]] void push_def_stored(std::uint16_t d) {
+        if (defs_full) {
+            std::fill_n(defs.extend(entries), entries, static_cast<std::uint16_t>(n->max_def));
+            defs_full = false;
         }
+        defs.push_back(d);
     }
 };
+
+// Min/max as PLAIN bytes (byte arrays without their length).
+void minmax_bytes(int physical, const chunk_stats& s, std::string& mn, std::string& mx) {
+    switch (physical) {
+        case pq::p_int32:
+            pq::put_le32(mn, static_cast<std::uint32_t>(static_cast<std::int32_t>(s.imin)));
+            pq::put_le32(mx, static_cast<std::uint32_t>(static_cast<std::int32_t>(s.imax)));
+            break;
+        case pq::p_int64:
+            pq::put_le64(mn, static_cast<std::uint64_t>(s.imin));
+            pq::put_le64(mx, static_cast<std::uint64_t>(s.imax));
+            break;
+        case pq::p_float:
+            pq::put_le32(mn, std::bit_cast<std::uint32_t>(static_cast<float>(s.fmin)));
+            pq::put_le32(mx, std::bit_cast<std::uint32_t>(static_cast<float>(s.fmax)));
+            break;
+        case pq::p_double:
+            pq::put_le64(mn, std::bit_cast<std::uint64_t>(s.fmin));
+            pq::put_le64(mx, std::bit_cast<std::uint64_t>(s.fmax));
+            break;
+        default:
+            mn = s.smin;
+            mx = s.smax;
+    }
+}
+
+// One zstd context per thread, for every writer that compresses there (the
+// unload's encoder thread: one, rather than one per open file).
+ZSTD_CCtx* thread_zstd() {
+    struct holder {
+        ZSTD_CCtx* c = nullptr;
+        ~holder() {
+            if (c) ZSTD_freeCCtx(c);
+        }
+    };
+    static thread_local holder h;
+    if (!h.c) h.c = ZSTD_createCCtx();
+    return h.c;
+}
 
 struct chunk_meta {
     int physical;
@@ -555,13 +712,14 @@ struct parquet_writer::impl {
         std::uint64_t values, entries, nulls;
     };
     std::vector<mark> marks;  // add_row: each leaf's state before the row, to undo it
+    // Every column a top-level leaf of a type wire_scalar() takes (column i is
+    // leaf i): add_row(cells) tries scalar_cells() first.
+    bool scalar_row = false;
+    std::vector<std::size_t> scalar_at;  // scalar_cells(): each leaf's PLAIN size before the row
+    chunk_dict dict;          // flush: the column chunk's dictionary and ids
+    chunk_stats mm;           // flush: its min/max
     status fault;             // why the last shred() failed
     cql_value cell_value;     // add_row(cells): a cell the scalar path does not take
-    ZSTD_CCtx* zctx = nullptr;
-
-    ~impl() {
-        if (zctx) ZSTD_freeCCtx(zctx);
-    }
 
     void emit(std::string& out, std::string_view s) {
         out.append(s);
@@ -571,7 +729,7 @@ struct parquet_writer::impl {
     void push_null(const node& n, int r, int d) {
         if (n.sh == shape::leaf) {
             auto& b = bufs[n.leaf];
-            if (n.max_def > 0) b.defs.push_back(static_cast<std::uint16_t>(d));
+            if (n.max_def > 0) b.push_def(static_cast<std::uint16_t>(d));
             if (n.max_rep > 0) b.reps.push_back(static_cast<std::uint16_t>(r));
             ++b.entries;
             ++b.nulls;
@@ -588,15 +746,15 @@ struct parquet_writer::impl {
     }
 
     // Little-endian stores (one instruction, where the byte loop was not merged).
-    static void put32(pod_buf<char>& s, std::uint32_t v) {
+    [[gnu::always_inline]] static void put32(pod_buf<char>& s, std::uint32_t v) {
         if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
         std::memcpy(s.extend(4), &v, 4);
     }
-    static void put64(pod_buf<char>& s, std::uint64_t v) {
+    [[gnu::always_inline]] static void put64(pod_buf<char>& s, std::uint64_t v) {
         if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
         std::memcpy(s.extend(8), &v, 8);
     }
-    static void put_bytes(pod_buf<char>& s, const void* data, std::size_t n) {
+    [[gnu::always_inline]] static void put_bytes(pod_buf<char>& s, const void* data, std::size_t n) {
         put32(s, static_cast<std::uint32_t>(n));
         s.append(static_cast<const char*>(data), n);
     }
@@ -698,31 +856,15 @@ struct parquet_writer::impl {
         return true;
     }
 
-    // The value whose PLAIN bytes start at `at` of b.plain: its levels,
-    // dictionary index and statistics.
+    // The value whose PLAIN bytes start at `at` of b.plain: its levels (its
+    // dictionary id and the statistics come at flush, from b.plain).
     void commit_value(leaf_buf& b, std::size_t at, int r, int d) {
         const node& n = *b.n;
-        const std::string_view val(b.plain.data() + at, b.plain.size() - at);
-        if (n.max_def > 0) b.defs.push_back(static_cast<std::uint16_t>(d));
+        if (n.max_def > 0) b.push_def(static_cast<std::uint16_t>(d));
         if (n.max_rep > 0) b.reps.push_back(static_cast<std::uint16_t>(r));
         ++b.entries;
         ++b.values;
-        buffered += val.size() + 4;
-        if (b.dict_on) {
-            bool added = false;
-            const auto id = b.dict.find_or_add(val, added);
-            b.idx.push_back(id);
-            if (added) {
-                buffered += val.size() + 32;
-                // Mostly distinct values: plain is smaller, stop paying for the hash table.
-                if ((b.dict.size() > 1024 && b.dict.size() * 2 > b.values) || b.dict.plain().size() > (1u << 20)) {
-                    b.dict_on = false;
-                    b.dict.clear();
-                    b.idx.clear();
-                }
-            }
-        }
-        if (b.stats) update_stats(b, val);
+        buffered += b.plain.size() - at + 4;
     }
 
     // A top-level scalar cell straight from its protocol bytes to PLAIN, as
@@ -791,17 +933,82 @@ struct parquet_writer::impl {
         return true;
     }
 
+    // Whether wire_scalar() takes this type's (non-empty) cells.
+    static bool wire_type(type_kind k) noexcept {
+        switch (k) {
+            case type_kind::boolean:
+            case type_kind::tinyint:
+            case type_kind::smallint:
+            case type_kind::int_:
+            case type_kind::float_:
+            case type_kind::date:
+            case type_kind::bigint:
+            case type_kind::counter:
+            case type_kind::double_:
+            case type_kind::timestamp:
+            case type_kind::text:
+            case type_kind::ascii:
+            case type_kind::blob:
+            case type_kind::custom:
+            case type_kind::uuid: return true;
+            default: return false;
+        }
+    }
+
+    // A row of scalar columns (scalar_row), one entry per leaf, without the
+    // marks and per-column dispatch of the general path. False, with the row
+    // undone, at a cell it does not take (empty, or one wire_scalar() refuses):
+    // the general path then does the row and says what is wrong with it.
+    bool scalar_cells(std::span<const protocol::value_view> cells) {
+        const std::size_t n = cells.size();
+        std::size_t i = 0;
+        for (; i < n; ++i) {
+            leaf_buf& b = bufs[i];
+            const auto& cell = cells[i];
+            scalar_at[i] = b.plain.size();
+            if (!cell.is_set()) {
+                b.push_def(0);
+                ++b.entries;
+                ++b.nulls;
+                continue;
+            }
+            if (cell.bytes.empty() || !wire_scalar(*b.n, cell.bytes)) break;
+        }
+        if (i == n) return true;
+        for (std::size_t k = 0; k < i; ++k) {
+            // Each took one entry: a value (PLAIN grew: every value has a byte) or a null.
+            leaf_buf& b = bufs[k];
+            if (b.plain.size() > scalar_at[k]) {
+                buffered -= b.plain.size() - scalar_at[k] + 4;
+                --b.values;
+                b.plain.cut(scalar_at[k]);
+            } else {
+                --b.nulls;
+            }
+            --b.entries;
+            b.defs.cut(b.entries);
+        }
+        return false;
+    }
+
     // ASCII (so valid UTF-8), tested 8 bytes at a time: most text is, and
     // is_valid_utf8() goes byte by byte.
     static bool is_ascii8(protocol::bytes_view c) noexcept {
-        std::size_t i = 0;
+        const std::size_t n = c.size();
         std::uint64_t high = 0;
-        for (; i + 8 <= c.size(); i += 8) {
-            std::uint64_t x;
-            std::memcpy(&x, c.data() + i, 8);
+        if (n >= 8) {
+            std::size_t i = 0;
+            for (; i + 8 <= n; i += 8) {
+                std::uint64_t x;
+                std::memcpy(&x, c.data() + i, 8);
+                high |= x;
+            }
+            std::uint64_t x;  // the last 8 bytes (overlapping what was read)
+            std::memcpy(&x, c.data() + n - 8, 8);
             high |= x;
+        } else {
+            for (std::size_t i = 0; i < n; ++i) high |= c[i];
         }
-        for (; i < c.size(); ++i) high |= c[i];
         return (high & 0x8080808080808080ull) == 0;
     }
 
@@ -824,49 +1031,6 @@ struct parquet_writer::impl {
         if (shred(n, &cell_value, 0, 0)) return true;
         fault.message = "column \"" + spec.name + "\": " + fault.message;
         return false;
-    }
-
-    // Min/max in the column's Parquet sort order (NaN left out).
-    static void update_stats(leaf_buf& b, std::string_view val) {
-        auto num = [&b](auto x, auto& mn, auto& mx) {
-            if (!b.have_minmax) {
-                mn = mx = x;
-                b.have_minmax = true;
-            } else if (x < mn) {
-                mn = x;
-            } else if (mx < x) {
-                mx = x;
-            }
-        };
-        switch (b.n->physical) {
-            case p_int32: num(static_cast<std::int64_t>(static_cast<std::int32_t>(get_le32(val.data()))), b.imin, b.imax); return;
-            case p_int64: num(static_cast<std::int64_t>(get_le64(val.data())), b.imin, b.imax); return;
-            case p_float: {
-                const float f = std::bit_cast<float>(get_le32(val.data()));
-                if (!std::isnan(f)) num(static_cast<double>(f), b.fmin, b.fmax);
-                return;
-            }
-            case p_double: {
-                const double f = std::bit_cast<double>(get_le64(val.data()));
-                if (!std::isnan(f)) num(f, b.fmin, b.fmax);
-                return;
-            }
-            default: {
-                // Byte arrays compare as unsigned bytes (char_traits<char> does).
-                const auto sv = b.n->physical == p_byte_array ? val.substr(4) : val;
-                if (sv.size() > 64) {
-                    b.stats = false;  // long values: no min/max rather than truncated ones
-                } else if (!b.have_minmax) {
-                    b.smin.assign(sv);
-                    b.smax.assign(sv);
-                    b.have_minmax = true;
-                } else if (sv < std::string_view(b.smin)) {
-                    b.smin.assign(sv);
-                } else if (std::string_view(b.smax) < sv) {
-                    b.smax.assign(sv);
-                }
-            }
-        }
     }
 
     bool shred(const node& n, const cql_value* v, int r, int d) {
@@ -944,7 +1108,8 @@ struct parquet_writer::impl {
                 return {};
             }
             case parquet_compression::zstd: {
-                if (!zctx) zctx = ZSTD_createCCtx();
+                ZSTD_CCtx* zctx = thread_zstd();
+                if (!zctx) return {errc::io_error, "zstd: cannot create a compression context"};
                 room(ZSTD_compressBound(in.size()));
                 auto n = ZSTD_compressCCtx(zctx, zbuf.get(), zcap, in.data(), in.size(), o.zstd_level);
                 if (ZSTD_isError(n)) return {errc::io_error, std::string("zstd: ") + ZSTD_getErrorName(n)};
@@ -1000,6 +1165,15 @@ struct parquet_writer::impl {
 
     status flush_group(std::string& out) {
         if (group_rows == 0) return {};
+        if (o.on_chunk) {
+            for (std::size_t i = 0; i < top.size(); ++i) {
+                const node* f = &top[i];
+                while (f->sh != shape::leaf && !f->children.empty()) f = &f->children.front();
+                if (f->sh != shape::leaf) continue;
+                const auto& b = bufs[f->leaf];
+                o.on_chunk({i, f->physical, b.plain.view(), b.values, b.entries, b.nulls});
+            }
+        }
         group_meta g;
         g.rows = static_cast<std::int64_t>(group_rows);
         g.offset = static_cast<std::int64_t>(written);
@@ -1014,11 +1188,31 @@ struct parquet_writer::impl {
             m.num_values = static_cast<std::int64_t>(b.entries);
             m.dict_offset = -1;
             std::int64_t unc = 0, comp = 0;
-            const bool use_dict = o.dictionary && b.dict_on && n.physical != p_boolean && b.values > 0 &&
-                                  b.dict.size() * 2 <= b.values;
+            bool use_dict = false;
+            if (o.dictionary && n.physical != p_boolean && b.values > 0) {
+                const char* data = b.plain.data();
+                switch (n.physical) {
+                    case p_int32:
+                    case p_float: use_dict = dict.build_fixed<std::uint32_t>(data, b.values); break;
+                    case p_int64:
+                    case p_double: use_dict = dict.build_fixed<std::uint64_t>(data, b.values); break;
+                    case p_flba:
+                        use_dict = dict.build_bytes(data, b.plain.size(), b.values, static_cast<std::size_t>(n.type_length));
+                        break;
+                    default: use_dict = dict.build_bytes(data, b.plain.size(), b.values, 0); break;
+                }
+                use_dict = use_dict && dict.size() * 2 <= b.values;
+            }
+            // Min/max over the dictionary when there is one (the same values, fewer).
+            bool have_minmax = false;
+            if (b.stats) {
+                const bool ok = use_dict ? mm.compute(n.physical, n.type_length, dict.page().data(), dict.page().size(), dict.size())
+                                         : mm.compute(n.physical, n.type_length, b.plain.data(), b.plain.size(), b.values);
+                have_minmax = ok && mm.have;
+            }
             if (use_dict) {
                 m.dict_offset = static_cast<std::int64_t>(written);
-                if (auto st = write_page(out, page_dictionary, b.dict.plain(), static_cast<std::int64_t>(b.dict.size()),
+                if (auto st = write_page(out, page_dictionary, dict.page(), static_cast<std::int64_t>(dict.size()),
                                          e_plain, unc, comp); !st)
                     return st;
                 m.encodings = {e_plain, e_rle, e_rle_dictionary};
@@ -1027,21 +1221,36 @@ struct parquet_writer::impl {
             }
             m.data_offset = static_cast<std::int64_t>(written);
             page.clear();
-            auto levels = [&](const pod_buf<std::uint16_t>& lv, int maxl) {
+            auto levels = [&](const std::uint16_t* lv, std::size_t count, int maxl) {
                 const auto at = page.size();
                 page.append(4, '\0');
-                rle_encode16(page, lv.data(), lv.size(), bit_width(static_cast<std::uint64_t>(maxl)));
+                rle_encode16(page, lv, count, bit_width(static_cast<std::uint64_t>(maxl)));
                 const auto len = static_cast<std::uint32_t>(page.size() - at - 4);
                 std::string tmp;
                 put_le32(tmp, len);
                 std::memcpy(page.data() + at, tmp.data(), 4);
             };
-            if (n.max_rep > 0) levels(b.reps, n.max_rep);
-            if (n.max_def > 0) levels(b.defs, n.max_def);
+            if (n.max_rep > 0) levels(b.reps.data(), b.reps.size(), n.max_rep);
+            if (n.max_def > 0) {
+                if (!b.defs_full) {
+                    levels(b.defs.data(), b.defs.size(), n.max_def);
+                } else if (b.entries >= 8) {
+                    // All at the maximum: one RLE run (what rle_encode16 makes of them).
+                    const auto at = page.size();
+                    put_le32(page, 0);
+                    rle_run(page, b.entries, static_cast<std::uint32_t>(n.max_def), bit_width(static_cast<std::uint64_t>(n.max_def)));
+                    const auto len = static_cast<std::uint32_t>(page.size() - at - 4);
+                    for (int k = 0; k < 4; ++k) page[at + static_cast<std::size_t>(k)] = static_cast<char>(len >> (8 * k));
+                } else {
+                    std::uint16_t lv[8];
+                    std::fill_n(lv, b.entries, static_cast<std::uint16_t>(n.max_def));
+                    levels(lv, b.entries, n.max_def);
+                }
+            }
             if (use_dict) {
-                const int w = std::max(1, bit_width(b.dict.size() - 1));
+                const int w = std::max(1, bit_width(dict.size() - 1));
                 page.push_back(static_cast<char>(w));
-                rle_encode(page, b.idx.data(), b.idx.size(), w);
+                rle_encode(page, dict.ids().data(), dict.ids().size(), w);
             } else if (n.physical == p_boolean) {
                 std::uint8_t acc = 0;
                 for (std::size_t i = 0; i < b.plain.size(); ++i) {
@@ -1062,9 +1271,9 @@ struct parquet_writer::impl {
             m.compressed = comp;
             m.has_stats = true;
             m.nulls = static_cast<std::int64_t>(b.nulls);
-            m.has_minmax = b.stats && b.have_minmax;
+            m.has_minmax = have_minmax;
             if (m.has_minmax) {
-                b.minmax_bytes(m.min, m.max);
+                minmax_bytes(n.physical, mm, m.min, m.max);
                 // Zeros: the spec asks for -0.0 as min and +0.0 as max.
                 if (n.physical == p_float || n.physical == p_double) {
                     auto fix = [&](std::string& s, bool neg) {
@@ -1092,9 +1301,7 @@ struct parquet_writer::impl {
             g.bytes += unc;
             g.compressed += comp;
             g.columns.push_back(std::move(m));
-            const bool keep_stats = has_order_stats(n);
             b.reset();
-            b.stats = keep_stats;
         }
         groups.push_back(std::move(g));
         group_rows = 0;
@@ -1104,6 +1311,8 @@ struct parquet_writer::impl {
 
     template <class Put>
     status add_row(std::size_t n, Put&& put, std::string& out);
+
+    bool full() const noexcept { return group_rows >= o.row_group_rows || buffered >= o.row_group_bytes; }
 
     void write_footer(std::string& out) {
         std::string meta;
@@ -1198,6 +1407,10 @@ parquet_writer::parquet_writer(std::vector<protocol::column_spec> columns, parqu
     for (auto& t : p_->top) assign_levels(t, 0, 0, p_->leaves);
     p_->bufs.resize(p_->leaves.size());
     p_->marks.resize(p_->leaves.size());
+    p_->scalar_row = p_->leaves.size() == p_->top.size() &&
+                     std::all_of(p_->top.begin(), p_->top.end(),
+                                 [](const node& t) { return t.sh == shape::leaf && impl::wire_type(t.type.kind); });
+    p_->scalar_at.resize(p_->top.size());
     for (std::size_t i = 0; i < p_->leaves.size(); ++i) {
         p_->bufs[i].n = p_->leaves[i];
         p_->bufs[i].stats = has_order_stats(*p_->leaves[i]);
@@ -1240,14 +1453,13 @@ status parquet_writer::impl::add_row(std::size_t n, Put&& put, std::string& out)
                 b.nulls = marks[k].nulls;
                 b.defs.cut(b.entries);
                 b.reps.cut(b.entries);
-                if (b.dict_on) b.idx.cut(b.values);
             }
             return std::move(fault);
         }
     }
     ++total_rows;
     ++group_rows;
-    if (group_rows >= o.row_group_rows || buffered >= o.row_group_bytes) return flush_group(out);
+    if (o.auto_flush && full()) return flush_group(out);
     return {};
 }
 
@@ -1265,6 +1477,12 @@ status parquet_writer::add_row(std::span<const cql_value> row, std::string& out)
 
 status parquet_writer::add_row(std::span<const protocol::value_view> cells, std::string& out) {
     auto& p = *p_;
+    if (p.scalar_row && p.started && !p.finished && cells.size() == p.top.size() && p.scalar_cells(cells)) {
+        ++p.total_rows;
+        ++p.group_rows;
+        if (p.o.auto_flush && p.full()) return p.flush_group(out);
+        return {};
+    }
     return p.add_row(cells.size(), [&](std::size_t i) { return p.shred_cell(i, cells[i]); }, out);
 }
 
@@ -1279,6 +1497,14 @@ status parquet_writer::finish(std::string& out) {
     p.write_footer(out);
     p.finished = true;
     return {};
+}
+
+bool parquet_writer::row_group_full() const noexcept { return p_->full(); }
+
+status parquet_writer::flush_row_group(std::string& out) {
+    auto& p = *p_;
+    if (p.finished) return {errc::io_error, "parquet writer: flush_row_group after finish"};
+    return p.flush_group(out);
 }
 
 std::uint64_t parquet_writer::rows() const noexcept { return p_->total_rows; }

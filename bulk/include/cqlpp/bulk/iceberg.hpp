@@ -8,6 +8,7 @@
 #pragma once
 
 #include "cqlpp/bulk/error.hpp"
+#include "cqlpp/bulk/parquet.hpp"
 #include "cqlpp/protocol/result.hpp"
 #include "cqlpp/protocol/value.hpp"
 
@@ -132,6 +133,10 @@ public:
     // The same from the cells of a result row the Parquet writer accepted
     // (plan.columns' types), without cql_values.
     void add(std::span<const protocol::value_view> cells);
+    // The same from a Parquet writer's row groups (parquet_write_options::on_chunk
+    // of an Iceberg-mode writer of plan.columns): the values as the file holds
+    // them, a row group at a time, instead of row by row.
+    void add_chunk(const parquet_chunk_view& chunk);
     std::vector<iceberg_column_metrics> finish() const;
 
 private:

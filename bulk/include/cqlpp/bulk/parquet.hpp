@@ -40,12 +40,31 @@ namespace cqlpp::bulk {
 
 enum class parquet_compression { none, snappy, zstd };
 
+// A top-level column's values in a row group being flushed, for statistics of
+// the caller's own (the Iceberg unload's column metrics): the PLAIN values of
+// the column's first leaf (BOOLEAN: one byte 0/1 each, before bit-packing),
+// in row order, and its counts of levels (entries) and nulls.
+struct parquet_chunk_view {
+    std::size_t column = 0;  // index in the writer's columns
+    int physical = 0;        // Parquet physical type: 0 BOOLEAN, 1 INT32, 2 INT64, 4 FLOAT, 5 DOUBLE, 6 BYTE_ARRAY, 7 FLBA
+    std::string_view plain;
+    std::uint64_t values = 0, entries = 0, nulls = 0;
+};
+
 struct parquet_write_options {
     parquet_compression compression = parquet_compression::zstd;
     std::size_t row_group_rows = 131072;
     std::size_t row_group_bytes = 32u << 20;  // of buffered values, before encoding
     int zstd_level = 1;
     bool dictionary = true;  // try dictionary encoding per column chunk
+    // add_row appends a row group to `out` as soon as one is full. False: it
+    // never does; the caller asks row_group_full() after each row and calls
+    // flush_row_group() (from any one thread at a time: the unload encodes and
+    // compresses off its I/O thread).
+    bool auto_flush = true;
+    // Called for every top-level column at each row group's flush, on the
+    // thread that flushes, before the chunk is encoded.
+    std::function<void(const parquet_chunk_view&)> on_chunk;
     // Iceberg data files (docs/iceberg.md): timestamp as TIMESTAMP(MICROS),
     // time as TIME(MICROS) (nanoseconds truncated), varint as text.
     bool iceberg = false;
@@ -80,6 +99,11 @@ public:
     status add_row(std::span<const protocol::value_view> cells, std::string& out);
     // Flushes the last row group and appends the footer. No rows after this.
     status finish(std::string& out);
+    // The buffered rows reach row_group_rows or row_group_bytes.
+    bool row_group_full() const noexcept;
+    // Encodes, compresses and appends the buffered rows as a row group (none
+    // when there are none).
+    status flush_row_group(std::string& out);
 
     std::uint64_t rows() const noexcept;
     std::uint64_t bytes_written() const noexcept;  // appended to `out` so far
