@@ -48,6 +48,10 @@ def parse_args():
     # collector's way (as services do after start-up), so that the stall figure
     # shows what the driver causes rather than CPython's full collections.
     p.add_argument("--gc-freeze", action="store_true")
+    # Not used by bench/run: issue exactly this many requests (read/write/mix)
+    # and stop, no time window (bench/instr/python_instr.py counts instructions
+    # per request from two such runs under callgrind).
+    p.add_argument("--ops", type=int, default=0)
     return p.parse_args()
 
 
@@ -66,10 +70,16 @@ async def run(args):
         lat, stop = [], [False]
         counters = {"ops": 0, "errors": 0, "rows": 0, "measuring": False}
 
+        budget = [args.ops]  # --ops: requests left to issue
+
         async def worker(seed):
             rnd = random.Random(seed)
             ex = session.execute
             while not stop[0]:
+                if args.ops:
+                    if budget[0] <= 0:
+                        return
+                    budget[0] -= 1
                 k = rnd.randrange(rows)
                 if args.workload == "write" or (args.workload == "mix" and rnd.random() < 0.1):
                     stmt, vals = write, (k, BLOB)
@@ -120,12 +130,19 @@ async def run(args):
             tasks += [asyncio.create_task(worker(i)) for i in range(args.concurrency)]
         if args.workload == "stall":
             tasks += [asyncio.create_task(ticker()), asyncio.create_task(scanner(False))]
-        await asyncio.sleep(args.warmup)
-        cpu0, t0 = cpu_seconds(), time.perf_counter()
-        counters["measuring"] = True
-        await asyncio.sleep(args.seconds)
-        counters["measuring"] = False
-        cpu1, t1 = cpu_seconds(), time.perf_counter()
+        if args.ops:
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            counters["measuring"] = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            counters["measuring"] = False
+            cpu1, t1 = cpu_seconds(), time.perf_counter()
+        else:
+            await asyncio.sleep(args.warmup)
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            counters["measuring"] = True
+            await asyncio.sleep(args.seconds)
+            counters["measuring"] = False
+            cpu1, t1 = cpu_seconds(), time.perf_counter()
         stop[0] = True
         await asyncio.gather(*tasks, return_exceptions=True)
         secs, cpu = t1 - t0, cpu1 - cpu0
@@ -160,6 +177,9 @@ def main():
     args = parse_args()
     if args.rate:
         print("python/cqlpp: fixed rate not implemented", file=sys.stderr)
+        return 2
+    if args.ops and args.workload not in ("read", "write", "mix"):
+        print("python/cqlpp: --ops is for read, write and mix", file=sys.stderr)
         return 2
     if args.uvloop:
         import uvloop
