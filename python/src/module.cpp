@@ -178,6 +178,10 @@ struct bridge_core {
     // that thread per batch instead of per request (each cost a context switch
     // on a busy machine). Loop thread only, GIL held.
     job* pending = nullptr;  // newest first
+    // Set while drain runs: the requests the woken tasks make are flushed at
+    // the drain's end, not by a call_soon'd flush in the loop's next iteration
+    // (one Handle and one loop iteration less per batch).
+    bool draining = false;
     PyObject* loop = nullptr;  // the requests' get_loop(); cleared by close
     PyObject* call_soon = nullptr;
     PyObject* flush_cb = nullptr;
@@ -681,7 +685,7 @@ PyTypeObject request_type = [] {
 // The drain runs the awaiting tasks' next steps itself (see request_obj), so
 // the budget bounds those too.
 constexpr std::chrono::microseconds drain_budget{500};
-constexpr std::size_t drain_max_jobs = 16;
+constexpr std::size_t drain_max_jobs = 64;
 
 // Resolves the finished jobs of this loop, oldest first, for up to
 // drain_budget or drain_max_jobs (at least one job); the loop is woken again
@@ -885,7 +889,7 @@ void submit_in_order(bridge_core& b, engine& e, job* j) {
 // GIL held, loop thread: submit now, or queue for the flush the loop runs next.
 void submit_batched(bridge_core& b, const std::shared_ptr<engine>& e, job* j) {
     if (!b.call_soon || b.closed.load(std::memory_order_relaxed)) return e->submit(j);
-    if (!b.pending) {
+    if (!b.pending && !b.draining) {
         PyObject* r = PyObject_CallOneArg(b.call_soon, b.flush_cb);
         if (!r) {  // the loop is closed: no batching
             PyErr_Clear();
@@ -1401,26 +1405,26 @@ struct exec_job final : job {
     PyObject* factory = nullptr;
     std::shared_ptr<result_shape> shape;  // the prepared statement's, or null
     drv::result r;
-    std::string failure;  // an exception escaped the coroutine
 
     ~exec_job() override { release_from_any_thread(factory); }
     void clear_python() override {
         Py_CLEAR(factory);
         job::clear_python();
     }
-    void start(engine& e) override {
-        auto done = [](job& j, std::exception_ptr ep, drv::result r) {
-            auto& self = static_cast<exec_job&>(j);
-            self.r = std::move(r);
-            if (ep) self.failure = "request failed with an internal exception";
-        };
-        std::visit([&](auto& st) { spawn(e, this, s->execute(st), done); }, stmt);
+    void start(engine&) override {
+        // The driver's callback form (no coroutine frame per request, as
+        // co_spawn over execute() would make); the statement moves into the
+        // request. The job's in-flight reference goes with the handler.
+        std::visit(
+            [&](auto& st) {
+                s->async_execute(std::move(st), asio::bind_cancellation_slot(cancel.slot(), [this](drv::result res) {
+                                     r = std::move(res);
+                                     complete();
+                                 }));
+            },
+            stmt);
     }
     PyObject* value(PyObject** exc) override {
-        if (!failure.empty()) {
-            PyErr_SetString(PyExc_RuntimeError, failure.c_str());
-            return nullptr;
-        }
         if (!r.ok()) {
             *exc = make_exception(r.error(), r.diag());
             return nullptr;
@@ -1636,7 +1640,18 @@ struct py_bridge {
     int fd() const { return core->efd; }
     std::size_t drain_now() {
         std::size_t done = 0;
-        if (!drain(*core, done)) throw py::error_already_set();
+        auto& b = *core;
+        b.draining = true;
+        const bool ok = drain(b, done);
+        b.draining = false;
+        // What the woken tasks asked for starts now (see bridge_core::draining).
+        if (b.pending) {
+            PyObject *t, *v, *tb;
+            PyErr_Fetch(&t, &v, &tb);  // keeps a KeyboardInterrupt from drain
+            flush_pending(b);
+            PyErr_Restore(t, v, tb);
+        }
+        if (!ok) throw py::error_already_set();
         return done;
     }
     void flush() { flush_pending(*core); }
