@@ -135,6 +135,8 @@ def _bridge_for(loop):
 
 
 _PendingRows = _cqlpp.PendingRows
+_execute_bound = _cqlpp._execute_bound
+_execute_simple = _cqlpp._execute_simple
 _get_running_loop = asyncio.get_running_loop
 _SLICE = 0.0005  # seconds of row conversion (or row iteration) per loop callback
 _clock = time.perf_counter
@@ -263,26 +265,15 @@ def _to_markers(query):
 
 # ---- results --------------------------------------------------------------------------------
 
-class ResultSet:
+class ResultSet(_cqlpp.ResultBase):
     """One page of rows; iterate it, or `async for page in rs.pages()` for the rest."""
 
-    __slots__ = ("_session", "_statement", "_parameters", "_opts", "_factory", "current_rows", "paging_state",
-                 "column_names", "coordinator", "warnings")
-
-    # One is made per request: plain slots, no per-result dicts (opts is the
-    # keyword arguments of the next page's execute, as a dict or None).
-    def __init__(self, session, statement, parameters, opts, factory, rows, paging_state, column_names,
-                 coordinator, warnings):
-        self._session = session
-        self._statement = statement
-        self._parameters = parameters
-        self._opts = opts
-        self._factory = factory
-        self.current_rows = rows
-        self.paging_state = paging_state
-        self.column_names = column_names
-        self.coordinator = coordinator
-        self.warnings = warnings
+    # One is made per request, by the native drain that resolves it: its fields
+    # (_session, _statement, _parameters, _opts, _factory, current_rows,
+    # paging_state, column_names, coordinator, warnings) are ResultBase's, in
+    # that order as constructor arguments; _opts is the keyword arguments of
+    # the next page's execute, as a dict or None.
+    __slots__ = ()
 
     @property
     def has_more_pages(self):
@@ -329,6 +320,9 @@ class ResultSet:
                     await asyncio.sleep(0)  # as AsyncResultStream.__anext__
                     resumed = _clock()
                 yield row
+
+
+_cqlpp._set_result_class(ResultSet)
 
 
 class AsyncResultStream:
@@ -503,21 +497,23 @@ class Session:
                 and (stmt is None or (stmt.consistency_level is None and stmt.serial_consistency_level is None
                                       and stmt.fetch_size is None and stmt.is_idempotent is None
                                       and stmt.timeout is None))):
-            opts = None
+            opts = kw = None
         else:
             opts = self._options(stmt, consistency, serial_consistency, page_size, paging_state, timeout, idempotent,
                                  timestamp)
+            # The next page's execute keywords (ResultSet.pages).
+            kw = dict(timeout=timeout, consistency=consistency, page_size=page_size,
+                      serial_consistency=serial_consistency, idempotent=idempotent)
+        # One native call (no pybind11 dispatch); the Request resolves to the
+        # ResultSet itself. Cancelling this task cancels the request.
         if type(native) is str:
-            req = self._engine.execute_simple(self._native, bridge, native, opts, factory)
+            rs = await _execute_simple(self._native, bridge, native, opts, factory, self, query, parameters, kw)
         else:
-            req = self._engine.execute_bound(self._native, bridge, native, values, opts, factory)
-        rows, ps, names, coordinator, warnings = await req  # cancelling this task cancels the request
-        if type(rows) is _PendingRows:
-            rows = await _rows(rows)
-        return ResultSet(self, query, parameters,
-                         None if ps is None else dict(timeout=timeout, consistency=consistency, page_size=page_size,
-                                                      serial_consistency=serial_consistency, idempotent=idempotent),
-                         factory, rows, ps, names, coordinator, warnings)
+            rs = await _execute_bound(self._native, bridge, native, values, opts, factory, self, query, parameters,
+                                      kw)
+        if type(rs.current_rows) is _PendingRows:
+            rs.current_rows = await _rows(rs.current_rows)
+        return rs
 
     def _bridge_of(self, loop):
         self._bridge = _bridge_for(loop)

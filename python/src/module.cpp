@@ -22,6 +22,7 @@
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <structmember.h>
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
@@ -78,6 +79,7 @@ struct hooks {
     PyObject* dict_factory = nullptr;
     PyObject* tuple_factory = nullptr;
     PyObject* named_tuple_factory = nullptr;
+    PyTypeObject* result_set = nullptr;  // cqlpp.ResultSet (a subclass of ResultBase), set by _set_result_class
 };
 hooks& hk() {
     static hooks h;
@@ -903,6 +905,97 @@ void submit_batched(bridge_core& b, const std::shared_ptr<engine>& e, job* j) {
     b.pending = j;
 }
 
+// ---- ResultSet: made by the drain itself ----------------------------------------------
+
+// The fields of cqlpp.ResultSet (a Python subclass adding the methods): the
+// drain fills them in place of a 5-tuple that Session.execute unpacked into a
+// Python __init__ (ten attribute stores and a frame per request).
+struct result_obj {
+    PyObject_HEAD
+    PyObject* f[10];
+};
+constexpr int rs_session = 0, rs_statement = 1, rs_parameters = 2, rs_opts = 3, rs_factory = 4, rs_rows = 5,
+              rs_paging_state = 6, rs_names = 7, rs_coordinator = 8, rs_warnings = 9;
+
+PyObject* result_base_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+    if ((kwargs && PyDict_GET_SIZE(kwargs) > 0) || PyTuple_GET_SIZE(args) != 10) {
+        PyErr_SetString(PyExc_TypeError,
+                        "ResultSet(session, statement, parameters, opts, factory, rows, paging_state, column_names, "
+                        "coordinator, warnings)");
+        return nullptr;
+    }
+    auto* r = reinterpret_cast<result_obj*>(type->tp_alloc(type, 0));
+    if (!r) return nullptr;
+    for (int i = 0; i < 10; ++i) r->f[i] = Py_NewRef(PyTuple_GET_ITEM(args, i));
+    return reinterpret_cast<PyObject*>(r);
+}
+
+int result_base_traverse(PyObject* self, visitproc visit, void* arg) {
+    for (PyObject* o : reinterpret_cast<result_obj*>(self)->f) Py_VISIT(o);
+    return 0;
+}
+
+int result_base_clear(PyObject* self) {
+    for (PyObject*& o : reinterpret_cast<result_obj*>(self)->f) Py_CLEAR(o);
+    return 0;
+}
+
+void result_base_dealloc(PyObject* self) {
+    PyObject_GC_UnTrack(self);
+    result_base_clear(self);
+    Py_TYPE(self)->tp_free(self);
+}
+
+PyMemberDef result_base_members[] = {
+    {"_session", T_OBJECT, offsetof(result_obj, f) + rs_session * sizeof(PyObject*), 0, nullptr},
+    {"_statement", T_OBJECT, offsetof(result_obj, f) + rs_statement * sizeof(PyObject*), 0, nullptr},
+    {"_parameters", T_OBJECT, offsetof(result_obj, f) + rs_parameters * sizeof(PyObject*), 0, nullptr},
+    {"_opts", T_OBJECT, offsetof(result_obj, f) + rs_opts * sizeof(PyObject*), 0, nullptr},
+    {"_factory", T_OBJECT, offsetof(result_obj, f) + rs_factory * sizeof(PyObject*), 0, nullptr},
+    {"current_rows", T_OBJECT, offsetof(result_obj, f) + rs_rows * sizeof(PyObject*), 0, "This page's rows."},
+    {"paging_state", T_OBJECT, offsetof(result_obj, f) + rs_paging_state * sizeof(PyObject*), 0,
+     "The next page's paging state (bytes), or None on the last page."},
+    {"column_names", T_OBJECT, offsetof(result_obj, f) + rs_names * sizeof(PyObject*), 0, nullptr},
+    {"coordinator", T_OBJECT, offsetof(result_obj, f) + rs_coordinator * sizeof(PyObject*), 0, nullptr},
+    {"warnings", T_OBJECT, offsetof(result_obj, f) + rs_warnings * sizeof(PyObject*), 0, nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
+PyTypeObject result_base_type = [] {
+    PyTypeObject t{PyVarObject_HEAD_INIT(nullptr, 0)};
+    t.tp_name = "cqlpp._cqlpp.ResultBase";
+    t.tp_basicsize = sizeof(result_obj);
+    t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE;
+    t.tp_doc = "The fields of cqlpp.ResultSet.";
+    t.tp_new = result_base_new;
+    t.tp_dealloc = result_base_dealloc;
+    t.tp_traverse = result_base_traverse;
+    t.tp_clear = result_base_clear;
+    t.tp_members = result_base_members;
+    return t;
+}();
+
+// What Session.execute gives its ResultSet besides the result (strong
+// references, GIL held; session null: the result is the 5-tuple instead).
+struct result_context {
+    PyObject* session = nullptr;
+    PyObject* statement = nullptr;
+    PyObject* parameters = nullptr;
+    PyObject* opts = nullptr;
+    void clear() {
+        Py_CLEAR(session);
+        Py_CLEAR(statement);
+        Py_CLEAR(parameters);
+        Py_CLEAR(opts);
+    }
+    void release_from_any() {
+        release_from_any_thread(session);
+        release_from_any_thread(statement);
+        release_from_any_thread(parameters);
+        release_from_any_thread(opts);
+    }
+};
+
 // ---- conversion of results -------------------------------------------------------
 
 std::string err_category(const std::error_code& ec) { return ec.category().name(); }
@@ -1237,8 +1330,8 @@ PyObject* bytes_or_none(std::span<const std::uint8_t> b) {
 }
 
 // (rows, paging_state, column_names, coordinator, warnings or None) for a
-// successful result (new reference).
-PyObject* result_tuple(const drv::result& r, PyObject* factory, result_shape* shape) {
+// successful result (new reference); a ResultSet instead when `ctx` has a session.
+PyObject* result_tuple(const drv::result& r, PyObject* factory, result_shape* shape, const result_context* ctx) {
     PyObject* names = nullptr;
     PyObject* rows = rows_to_python(r.rows(), factory, shape, &names);
     if (!rows) return nullptr;
@@ -1263,7 +1356,8 @@ PyObject* result_tuple(const drv::result& r, PyObject* factory, result_shape* sh
         Py_XDECREF(ps);
         return nullptr;
     }
-    PyObject* t = PyTuple_New(5);
+    PyTypeObject* rs_type = ctx && ctx->session ? hk().result_set : nullptr;
+    PyObject* t = rs_type ? rs_type->tp_alloc(rs_type, 0) : PyTuple_New(5);
     if (!t) {
         Py_DECREF(rows);
         Py_DECREF(names);
@@ -1271,6 +1365,20 @@ PyObject* result_tuple(const drv::result& r, PyObject* factory, result_shape* sh
         Py_DECREF(coord);
         Py_DECREF(ps);
         return nullptr;
+    }
+    if (rs_type) {
+        PyObject** f = reinterpret_cast<result_obj*>(t)->f;
+        f[rs_session] = Py_NewRef(ctx->session);
+        f[rs_statement] = Py_NewRef(ctx->statement);
+        f[rs_parameters] = Py_NewRef(ctx->parameters);
+        f[rs_opts] = Py_NewRef(ctx->opts);
+        f[rs_factory] = Py_NewRef(factory ? factory : Py_None);
+        f[rs_rows] = rows;
+        f[rs_paging_state] = ps;
+        f[rs_names] = names;
+        f[rs_coordinator] = coord;
+        f[rs_warnings] = warnings;
+        return t;
     }
     PyTuple_SET_ITEM(t, 0, rows);
     PyTuple_SET_ITEM(t, 1, ps);
@@ -1404,11 +1512,16 @@ struct exec_job final : job {
     std::variant<drv::statement, drv::bound_statement, drv::batch> stmt;
     PyObject* factory = nullptr;
     std::shared_ptr<result_shape> shape;  // the prepared statement's, or null
+    result_context ctx;                   // set: the value is a ResultSet
     drv::result r;
 
-    ~exec_job() override { release_from_any_thread(factory); }
+    ~exec_job() override {
+        release_from_any_thread(factory);
+        ctx.release_from_any();
+    }
     void clear_python() override {
         Py_CLEAR(factory);
+        ctx.clear();
         job::clear_python();
     }
     void start(engine&) override {
@@ -1429,7 +1542,7 @@ struct exec_job final : job {
             *exc = make_exception(r.error(), r.diag());
             return nullptr;
         }
-        return result_tuple(r, factory, shape.get());
+        return result_tuple(r, factory, shape.get(), &ctx);
     }
 };
 
@@ -1691,6 +1804,24 @@ struct py_bridge {
     ~py_bridge() { close(); }
 };
 
+// A job of engine `e` for the loop of `b`, and the request object its caller
+// awaits (*out). The job's creation reference is the caller's to hand on
+// (submit) or release.
+template <class J>
+J* make_job(const std::shared_ptr<engine>& e, py_bridge& b, py::object& out) {
+    if (e->stopped.load()) throw std::runtime_error("the cluster is shut down");
+    if (!b.core->loop) throw std::runtime_error("the event loop of this request is closed");
+    auto* j = new J();
+    j->bridge = b.core;
+    j->req = request_new(b.core->loop, e, j);
+    if (!j->req) {
+        j->release();
+        throw py::error_already_set();
+    }
+    out = py::reinterpret_borrow<py::object>(j->req);
+    return j;
+}
+
 struct py_engine {
     std::shared_ptr<engine> e = std::make_shared<engine>();
 
@@ -1710,17 +1841,7 @@ struct py_engine {
     // hand on (submit) or release.
     template <class J>
     J* new_job(py_bridge& b, py::object& out) {
-        if (e->stopped.load()) throw std::runtime_error("the cluster is shut down");
-        if (!b.core->loop) throw std::runtime_error("the event loop of this request is closed");
-        auto* j = new J();
-        j->bridge = b.core;
-        j->req = request_new(b.core->loop, e, j);
-        if (!j->req) {
-            j->release();
-            throw py::error_already_set();
-        }
-        out = py::reinterpret_borrow<py::object>(j->req);
-        return j;
+        return make_job<J>(e, b, out);
     }
 
     py::object connect(py_bridge& b, py::dict c) {
@@ -1790,6 +1911,99 @@ drv::bound_statement bound_statement(const prepared_handle& p, const py::object&
     return b;
 }
 
+// ---- the hot path without pybind11's dispatch ------------------------------------------
+
+// The C++ object of a pybind11 instance of T's class. The class's type_info
+// is looked up once (pybind11's casters hash the type's name per argument per
+// call); anything but an instance of exactly that class goes through
+// pybind11's cast (a subclass; else a TypeError is thrown).
+template <class T>
+T& native_of(PyObject* o) {
+    static const py::detail::type_info* ti = py::detail::get_type_info(typeid(T));
+    if (ti && Py_TYPE(o) == ti->type) {
+        auto vh = reinterpret_cast<py::detail::instance*>(o)->get_value_and_holder(ti, false);
+        if (vh && vh.value_ptr()) return *vh.template value_ptr<T>();
+    }
+    return py::handle(o).cast<T&>();
+}
+
+// C++ exceptions of an entry point as Python's (as pybind11 translates them).
+PyObject* raise_current() {
+    try {
+        throw;
+    } catch (py::error_already_set& e) {
+        e.restore();
+    } catch (py::builtin_exception& e) {
+        e.set_error();
+    } catch (const std::bad_alloc&) {
+        PyErr_NoMemory();
+    } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+    return nullptr;
+}
+
+// Submits an exec_job for the loop of `bridge`: the Request awaited, resolved
+// with a ResultSet of (session_obj, statement, parameters, kw).
+PyObject* submit_for_result(session_handle& sh, PyObject* bridge, drv::bound_statement* bound, drv::statement* simple,
+                            PyObject* factory, std::shared_ptr<result_shape> shape, PyObject* const* rs) {
+    auto& b = native_of<py_bridge>(bridge);
+    py::object req;
+    auto* j = make_job<exec_job>(sh.eng, b, req);
+    j->shape = std::move(shape);
+    j->s = sh.s;
+    if (bound) j->stmt.emplace<drv::bound_statement>(std::move(*bound));
+    else j->stmt.emplace<drv::statement>(std::move(*simple));
+    j->factory = factory == Py_None ? nullptr : Py_NewRef(factory);
+    j->ctx.session = Py_NewRef(rs[0]);
+    j->ctx.statement = Py_NewRef(rs[1]);
+    j->ctx.parameters = Py_NewRef(rs[2]);
+    j->ctx.opts = Py_NewRef(rs[3]);
+    submit_batched(*b.core, sh.eng, j);
+    j->release();
+    return req.release().ptr();
+}
+
+// _execute_bound(session, bridge, prepared, values, opts, factory, session_obj, statement, parameters, kw)
+// -> Request resolving to a cqlpp.ResultSet. METH_FASTCALL: Session.execute's one native call.
+PyObject* fast_execute_bound(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "_execute_bound takes 10 arguments");
+        return nullptr;
+    }
+    try {
+        auto& sh = native_of<session_handle>(args[0]);
+        const auto& p = native_of<prepared_handle>(args[2]);
+        auto st = bound_statement(p, py::reinterpret_borrow<py::object>(args[3]), py::reinterpret_borrow<py::object>(args[4]));
+        return submit_for_result(sh, args[1], &st, nullptr, args[5], p.shape, args + 6);
+    } catch (...) {
+        return raise_current();
+    }
+}
+
+// _execute_simple(session, bridge, query, opts, factory, session_obj, statement, parameters, kw) -> Request
+PyObject* fast_execute_simple(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "_execute_simple takes 9 arguments");
+        return nullptr;
+    }
+    try {
+        auto& sh = native_of<session_handle>(args[0]);
+        auto st = simple_statement(py::handle(args[2]).cast<std::string>(), py::reinterpret_borrow<py::object>(args[3]));
+        return submit_for_result(sh, args[1], nullptr, &st, args[4], nullptr, args + 5);
+    } catch (...) {
+        return raise_current();
+    }
+}
+
+PyMethodDef fast_methods[] = {
+    {"_execute_bound", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast_execute_bound)), METH_FASTCALL,
+     "Session.execute's native call for a prepared statement."},
+    {"_execute_simple", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast_execute_simple)), METH_FASTCALL,
+     "Session.execute's native call for a query string."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
 }  // namespace
 }  // namespace cqlpy
 
@@ -1842,7 +2056,23 @@ PYBIND11_MODULE(_cqlpp, m) {
         if (PyType_Ready(&request_type) < 0) throw py::error_already_set();
         Py_INCREF(&request_type);
         m.add_object("Request", reinterpret_cast<PyObject*>(&request_type));
+        if (PyType_Ready(&result_base_type) < 0) throw py::error_already_set();
+        Py_INCREF(&result_base_type);
+        m.add_object("ResultBase", reinterpret_cast<PyObject*>(&result_base_type));
+        for (PyMethodDef* d = fast_methods; d->ml_name; ++d) {
+            PyObject* f = PyCFunction_NewEx(d, nullptr, m.ptr());
+            if (!f) throw py::error_already_set();
+            m.add_object(d->ml_name, py::reinterpret_steal<py::object>(f));
+        }
     }
+    // cqlpp.ResultSet: the class the drain makes (a subclass of ResultBase).
+    m.def("_set_result_class", [](py::object cls) {
+        if (!PyType_Check(cls.ptr()) ||
+            !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(cls.ptr()), &result_base_type))
+            throw py::type_error("a subclass of ResultBase expected");
+        PyTypeObject* old = std::exchange(hk().result_set, reinterpret_cast<PyTypeObject*>(cls.release().ptr()));
+        Py_XDECREF(reinterpret_cast<PyObject*>(old));
+    });
 
     py::class_<prepared_handle>(m, "Prepared")
         .def_property_readonly("query", [](const prepared_handle& p) { return p.ps.query(); })
