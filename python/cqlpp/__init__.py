@@ -471,11 +471,42 @@ class Session:
             timeout = self.default_timeout
         return _opts(consistency, serial_consistency, page_size, paging_state, timeout, idempotent, timestamp)
 
-    async def execute(self, query, parameters=None, timeout=None, consistency=None, page_size=None,
-                      paging_state=None, serial_consistency=None, idempotent=None, timestamp=None,
-                      row_factory=None):
-        # The hot path (see python/PERFORMANCE.md): no coroutine but this one,
-        # no per-request dicts, one native call to submit.
+    def execute(self, query, parameters=None, timeout=None, consistency=None, page_size=None,
+                paging_state=None, serial_consistency=None, idempotent=None, timestamp=None, row_factory=None):
+        """`rs = await session.execute(...)`: the ResultSet of a statement.
+
+        What it returns is awaitable once, and asyncio takes it as a coroutine
+        (create_task, gather, wait_for). A prepared or bound statement with no
+        options (the hot path, see python/PERFORMANCE.md) starts at once, with
+        one native call and no coroutine of its own: the awaitable is the
+        request itself, and it is cancelled with the awaiting task. Anything
+        else (or an error, raised where it is awaited) goes through _execute.
+        """
+        tq = type(query)
+        if ((tq is PreparedStatement or tq is BoundStatement) and timeout is None and consistency is None
+                and page_size is None and paging_state is None and serial_consistency is None
+                and idempotent is None and timestamp is None and not self._closed
+                and self.default_consistency_level is None and self.default_fetch_size is None
+                and self.default_timeout is None and query.consistency_level is None
+                and query.serial_consistency_level is None and query.fetch_size is None
+                and query.is_idempotent is None and query.timeout is None):
+            try:
+                loop = _get_running_loop()
+                bridge = self._bridge if loop is self._loop else self._bridge_of(loop)
+                if tq is PreparedStatement:
+                    native, values = query._native, parameters
+                else:
+                    native, values = query.prepared_statement._native, query.values if parameters is None else parameters
+                return _execute_bound(self._native, bridge, native, values, None, row_factory or self.row_factory,
+                                      self, query, parameters, None)
+            except Exception:  # noqa: BLE001  (_execute raises it again, where it is awaited)
+                pass
+        return self._execute(query, parameters, timeout, consistency, page_size, paging_state, serial_consistency,
+                             idempotent, timestamp, row_factory)
+
+    async def _execute(self, query, parameters=None, timeout=None, consistency=None, page_size=None,
+                       paging_state=None, serial_consistency=None, idempotent=None, timestamp=None,
+                       row_factory=None):
         if self._closed:
             raise SessionClosed("session is closed")
         loop = _get_running_loop()
@@ -506,14 +537,11 @@ class Session:
                       serial_consistency=serial_consistency, idempotent=idempotent)
         # One native call (no pybind11 dispatch); the Request resolves to the
         # ResultSet itself. Cancelling this task cancels the request.
+        # (A large page's rows are converted by the drain, a slice per loop
+        # callback, before the request resolves: the ResultSet is whole.)
         if type(native) is str:
-            rs = await _execute_simple(self._native, bridge, native, opts, factory, self, query, parameters, kw)
-        else:
-            rs = await _execute_bound(self._native, bridge, native, values, opts, factory, self, query, parameters,
-                                      kw)
-        if type(rs.current_rows) is _PendingRows:
-            rs.current_rows = await _rows(rs.current_rows)
-        return rs
+            return await _execute_simple(self._native, bridge, native, opts, factory, self, query, parameters, kw)
+        return await _execute_bound(self._native, bridge, native, values, opts, factory, self, query, parameters, kw)
 
     def _bridge_of(self, loop):
         self._bridge = _bridge_for(loop)

@@ -123,11 +123,15 @@ struct job {
     asio::cancellation_signal cancel;
     bool finished = false;         // I/O thread only
     bool cancelled_early = false;  // I/O thread only: cancelled before it started (never starts)
+    // Loop thread: the value of a finished request whose rows are still being
+    // converted (see drain), strong; the request is resolved once they are.
+    PyObject* partial = nullptr;
 
     virtual ~job() {
-        if (!req) return;
+        if (!req && !partial) return;
         if (finalizing()) return;  // the interpreter is going away: leak rather than touch it
         PyGILState_STATE g = PyGILState_Ensure();
+        Py_CLEAR(partial);
         drop_request_ref(req);
         PyGILState_Release(g);
     }
@@ -135,7 +139,10 @@ struct job {
     // to the exception instance (new ref) to deliver.
     virtual PyObject* value(PyObject** exc) = 0;
     // GIL held: drop every Python reference (resolved, or given up).
-    virtual void clear_python() { drop_request_ref(req); }
+    virtual void clear_python() {
+        Py_CLEAR(partial);
+        drop_request_ref(req);
+    }
     // Jobs without a request object (progress reports) run here instead.
     virtual void run_callback() {}
     // I/O thread: start the operation.
@@ -172,6 +179,7 @@ struct job_ref {
 struct bridge_core {
     std::atomic<job*> head{nullptr};
     job* deferred = nullptr;  // loop thread only: taken, not yet resolved (oldest first)
+    job* converting = nullptr;  // loop thread only: finished, rows being converted (oldest first; see drain)
     int efd = -1;
     std::atomic<bool> closed{false};
     PyObject* wake_cb = nullptr;  // loops without add_reader: call_soon_threadsafe(drain)
@@ -469,6 +477,45 @@ PyObject* request_iternext(PyObject* self) {
 
 PyObject* request_self(PyObject* self) { return Py_NewRef(self); }
 
+// The coroutine protocol (send, throw, close), so that asyncio takes a request
+// wherever it takes a coroutine (create_task): Session.execute returns one.
+PyObject* request_send_method(PyObject* self, PyObject*) { return request_iternext(self); }
+
+// throw(exc) / throw(type[, value[, traceback]]): a pending request is
+// cancelled (natively too), then the exception is raised.
+PyObject* request_cancel_now(request_obj* r);
+PyObject* request_throw(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
+        return nullptr;
+    }
+    request_obj* r = as_request(self);
+    if (r->state == req_pending) {
+        PyObject* c = request_cancel_now(r);
+        if (!c) return nullptr;
+        Py_DECREF(c);
+    }
+    PyObject* typ = args[0];
+    if (PyExceptionInstance_Check(typ)) {
+        PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(typ)), typ);
+    } else if (PyExceptionClass_Check(typ)) {
+        PyErr_SetObject(typ, nargs > 1 ? args[1] : nullptr);
+    } else {
+        PyErr_SetString(PyExc_TypeError, "exceptions must be classes or instances deriving from BaseException");
+    }
+    return nullptr;
+}
+
+PyObject* request_close(PyObject* self, PyObject*) {
+    request_obj* r = as_request(self);
+    if (r->state == req_pending) {
+        PyObject* c = request_cancel_now(r);
+        if (!c) return nullptr;
+        Py_DECREF(c);
+    }
+    Py_RETURN_NONE;
+}
+
 PyObject* request_done(PyObject* self, PyObject*) { return PyBool_FromLong(as_request(self)->state != req_pending); }
 PyObject* request_is_cancelled(PyObject* self, PyObject*) {
     return PyBool_FromLong(as_request(self)->state == req_cancelled);
@@ -573,6 +620,15 @@ PyObject* request_remove_done_callback(PyObject* self, PyObject* fn) {
     return PyLong_FromSsize_t(removed);
 }
 
+// Cancels a pending request (and its native one); True. Null with an exception set.
+PyObject* request_cancel_now(request_obj* r) {
+    r->state = req_cancelled;
+    if (r->j && r->eng) post_cancel(r->eng, r->j);
+    request_drop_native(r);
+    if (!request_fire(r, false)) return nullptr;
+    Py_RETURN_TRUE;
+}
+
 // cancel(msg=None): cancels the native request too.
 PyObject* request_cancel(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
     request_obj* r = as_request(self);
@@ -590,12 +646,8 @@ PyObject* request_cancel(PyObject* self, PyObject* const* args, Py_ssize_t nargs
         return nullptr;
     }
     if (r->state != req_pending) Py_RETURN_FALSE;
-    r->state = req_cancelled;
     if (msg && msg != Py_None) r->cancel_msg = Py_NewRef(msg);
-    if (r->j && r->eng) post_cancel(r->eng, r->j);
-    request_drop_native(r);
-    if (!request_fire(r, false)) return nullptr;
-    Py_RETURN_TRUE;
+    return request_cancel_now(r);
 }
 
 PyObject* request_get_blocking(PyObject* self, void*) { return PyBool_FromLong(as_request(self)->blocking); }
@@ -655,6 +707,10 @@ PyMethodDef request_methods[] = {
     {"remove_done_callback", request_remove_done_callback, METH_O, nullptr},
     {"cancel", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(request_cancel)), METH_FASTCALL | METH_KEYWORDS,
      "Cancel the request (the native one too)."},
+    {"send", request_send_method, METH_O, "The coroutine protocol: as a coroutine awaiting this request."},
+    {"throw", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(request_throw)), METH_FASTCALL,
+     "The coroutine protocol: cancels a pending request, then raises the exception."},
+    {"close", request_close, METH_NOARGS, "The coroutine protocol: cancels a pending request."},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -689,11 +745,40 @@ PyTypeObject request_type = [] {
 constexpr std::chrono::microseconds drain_budget{500};
 constexpr std::size_t drain_max_jobs = 64;
 
+// A ResultSet whose rows are still a PendingRows (a large page).
+bool is_partial(PyObject* v);
+// Converts more of a partial value's rows for about `budget`: 1 done (the
+// rows are in place), 0 not yet, -1 failed (exception set).
+int continue_partial(PyObject* v, std::chrono::nanoseconds budget);
+
+// Least time a drain gives the conversion of a large page's rows
+// (_cqlpp._set_convert_slice: the tests make it a whole page).
+std::chrono::nanoseconds convert_slice{std::chrono::microseconds{100}};
+
+// Resolves a request with what its job holds (`v` or `exc`, stolen; neither:
+// the error set). False: see request_fire.
+bool resolve_job(PyObject* req, PyObject* v, PyObject* exc) {
+    if (!v && !exc) {  // converting failed: deliver that error
+        PyObject *t, *val, *tb;
+        PyErr_Fetch(&t, &val, &tb);
+        PyErr_NormalizeException(&t, &val, &tb);
+        Py_XDECREF(t);
+        Py_XDECREF(tb);
+        exc = val;
+    }
+    return request_resolve(as_request(req), v, exc, true);
+}
+
 // Resolves the finished jobs of this loop, oldest first, for up to
 // drain_budget or drain_max_jobs (at least one job); the loop is woken again
-// for the rest. False with KeyboardInterrupt/SystemExit set (raised by a
-// woken task: it propagates, as from a Handle). GIL held, called by the loop
-// as a callback of its own (never inside a task).
+// for the rest. A result with a large page (rows not converted within the
+// job's eager budget) waits on b.converting: each drain converts some more of
+// it (what is left of its budget, at least convert_slice), and resolves its
+// request once the rows are all there, so that an awaited result is always
+// whole and no one callback holds the loop for a page. False with
+// KeyboardInterrupt/SystemExit set (raised by a woken task: it propagates, as
+// from a Handle). GIL held, called by the loop as a callback of its own
+// (never inside a task).
 bool drain(bridge_core& b, std::size_t& done) {
     std::uint64_t n;
     [[maybe_unused]] auto r = ::read(b.efd, &n, sizeof n);
@@ -727,15 +812,18 @@ bool drain(bridge_core& b, std::size_t& done) {
             } catch (const std::exception& e) {
                 PyErr_SetString(PyExc_RuntimeError, e.what());
             }
-            if (!v && !exc) {  // converting failed: deliver that error
-                PyObject *t, *val, *tb;
-                PyErr_Fetch(&t, &val, &tb);
-                PyErr_NormalizeException(&t, &val, &tb);
-                Py_XDECREF(t);
-                Py_XDECREF(tb);
-                exc = val;
+            if (v && is_partial(v)) {  // the rest of its rows: below, and in the next drains
+                j->req = req;
+                j->partial = v;
+                j->next = nullptr;
+                job** tail = &b.converting;
+                while (*tail) tail = &(*tail)->next;
+                *tail = j;
+                j = next;
+                ++done;
+                continue;
             }
-            ok = request_resolve(as_request(req), v, exc, true);
+            ok = resolve_job(req, v, exc);
         }
         Py_XDECREF(req);
         j->clear_python();
@@ -750,6 +838,35 @@ bool drain(bridge_core& b, std::size_t& done) {
             return false;
         }
     }
+    // Large pages, one at a time, oldest first.
+    bool first = true;
+    while (job* j = b.converting) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!first && now >= until) break;
+        first = false;
+        PyObject* req = j->req;
+        int st = 1;
+        if (as_request(req)->state == req_pending) {  // else cancelled meanwhile: dropped
+            st = continue_partial(j->partial, std::max<std::chrono::nanoseconds>(until - now, convert_slice));
+            if (st == 0) break;
+        }
+        b.converting = j->next;
+        j->req = nullptr;
+        bool ok = true;
+        if (as_request(req)->state == req_pending) {
+            PyObject* v = std::exchange(j->partial, nullptr);
+            if (st < 0) Py_CLEAR(v);
+            ok = resolve_job(req, v, nullptr);
+        }
+        Py_DECREF(req);
+        j->clear_python();
+        j->release();
+        if (!ok) {
+            if (b.converting) b.wake();
+            return false;
+        }
+    }
+    if (b.converting) b.wake();
     return true;
 }
 
@@ -1283,6 +1400,29 @@ struct pending_rows {
     std::size_t size() const { return b ? b->size() : 0; }
 };
 
+bool is_partial(PyObject* v) {
+    static const py::detail::type_info* ti = py::detail::get_type_info(typeid(pending_rows));
+    if (!PyObject_TypeCheck(v, &result_base_type)) return false;
+    PyObject* rows = reinterpret_cast<result_obj*>(v)->f[rs_rows];
+    return ti && rows && Py_TYPE(rows) == ti->type;
+}
+
+int continue_partial(PyObject* v, std::chrono::nanoseconds budget) {
+    PyObject*& rows = reinterpret_cast<result_obj*>(v)->f[rs_rows];
+    try {
+        auto& pr = py::handle(rows).cast<pending_rows&>();
+        py::object out = pr.convert(std::chrono::duration<double>(budget).count());
+        if (out.is_none()) return 0;
+        Py_SETREF(rows, out.release().ptr());
+        return 1;
+    } catch (py::error_already_set& e) {
+        e.restore();
+    } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+    return -1;
+}
+
 // Rows of a page (new reference): the list shaped by the row factory when it
 // converts within eager_budget, else a PendingRows holding the rest.
 // *names_out (optional) receives the column names tuple (new reference).
@@ -1794,6 +1934,12 @@ struct py_bridge {
             j->release();
             j = n;
         }
+        for (job* j = std::exchange(core->converting, nullptr); j;) {
+            job* n = j->next;
+            j->clear_python();
+            j->release();
+            j = n;
+        }
         for (job* j = core->take_all(); j;) {
             job* n = j->next;
             j->clear_python();
@@ -2065,6 +2211,11 @@ PYBIND11_MODULE(_cqlpp, m) {
             m.add_object(d->ml_name, py::reinterpret_steal<py::object>(f));
         }
     }
+    m.def("_set_convert_slice", [](double seconds) {
+        const double old = std::chrono::duration<double>(convert_slice).count();
+        convert_slice = std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+        return old;
+    }, "The least time (seconds) a drain gives a large page's rows; returns the previous value.");
     // cqlpp.ResultSet: the class the drain makes (a subclass of ResultBase).
     m.def("_set_result_class", [](py::object cls) {
         if (!PyType_Check(cls.ptr()) ||

@@ -87,7 +87,15 @@ async def test_converting_a_page_does_not_drive_the_collector(sim, monkeypatch):
     # Rows of plain values cannot form cycles: a page's conversion lets the
     # collector run once after each slice, not once per 700 rows (and a row
     # here is two allocations, the row and its UUID).
-    monkeypatch.setattr(cqlpp, "_SLICE", 10.0)  # one slice for the whole page
+    monkeypatch.setattr(cqlpp, "_SLICE", 10.0)  # one slice for the whole page (a stream's, in Python)
+    old_slice = cqlpp._cqlpp._set_convert_slice(10.0)  # and execute()'s, which the drain converts
+    try:
+        await _converting_a_page(sim)
+    finally:
+        cqlpp._cqlpp._set_convert_slice(old_slice)
+
+
+async def _converting_a_page(sim):
     async with cqlpp.Cluster(["127.0.0.1"], port=sim.port) as c:
         s = await c.connect()
         await _fill_big(s)
