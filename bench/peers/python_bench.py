@@ -221,7 +221,7 @@ class Workload:
 
     def next(self, rnd):
         """The next single-partition statement and its values."""
-        k = rnd.randrange(self.rows)
+        k = int(rnd.random() * self.rows)  # as cqlpp_python_bench.py: one C call (randrange is Python code)
         if self.kind == "write" or (self.kind == "mix" and rnd.random() < 0.1):
             return self.write, (k, BLOB)
         return self.read, (k,)
