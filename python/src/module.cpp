@@ -106,7 +106,9 @@ struct engine;
 // Takes a job's reference to its request object (GIL held). A pending request
 // is kept alive by its job, which the cyclic collector cannot see, so it is
 // only tracked from here on (see request_new), if anything else still holds it.
+void request_track_cb(PyObject* req);  // see request_obj::cb_untracked
 PyObject* take_request_ref(PyObject*& req) {
+    if (req) request_track_cb(req);
     if (req && Py_REFCNT(req) > 1 && !PyObject_GC_IsTracked(req)) PyObject_GC_Track(req);
     return std::exchange(req, nullptr);
 }
@@ -284,6 +286,12 @@ struct request_obj {
     PyObject* cancel_msg;
     std::uint8_t state;
     bool blocking;  // _asyncio_future_blocking
+    // cb (the awaiting Task's wake-up, a fresh object per await) is untracked
+    // by the collector while the job holds this request, for the reason the
+    // request is (see request_new): held through the job, it is reachable;
+    // tracked, each young collection would promote one per request in flight.
+    // Tracked again (request_track_cb) before anything else can see it go.
+    bool cb_untracked;
 };
 constexpr std::uint8_t req_pending = 0, req_done = 1, req_cancelled = 2;
 
@@ -321,7 +329,15 @@ PyObject* request_new(PyObject* loop, std::shared_ptr<engine> e, job* j) {
     r->value = r->exc = r->cb = r->cb_ctx = r->more = r->cancel_msg = nullptr;
     r->state = req_pending;
     r->blocking = false;
+    r->cb_untracked = false;
     return reinterpret_cast<PyObject*>(r);
+}
+
+void request_track_cb(PyObject* req) {
+    request_obj* r = as_request(req);
+    if (!r->cb_untracked) return;
+    r->cb_untracked = false;
+    if (r->cb && !PyObject_GC_IsTracked(r->cb)) PyObject_GC_Track(r->cb);
 }
 
 // Resolved or cancelled: the native side is no longer needed from here.
@@ -390,6 +406,7 @@ bool request_run_now(request_obj* r, PyObject* cb, PyObject* ctx) {
 // callback, not inside a task) or through call_soon. False with an exception
 // set (KeyboardInterrupt/SystemExit when direct; call_soon failing otherwise).
 bool request_fire(request_obj* r, bool direct) {
+    request_track_cb(reinterpret_cast<PyObject*>(r));
     PyObject* cb = std::exchange(r->cb, nullptr);
     PyObject* ctx = std::exchange(r->cb_ctx, nullptr);
     PyObject* more = std::exchange(r->more, nullptr);
@@ -575,6 +592,11 @@ PyObject* request_add_done_callback(PyObject* self, PyObject* const* args, Py_ss
     if (!r->cb) {
         r->cb = Py_NewRef(fn);
         r->cb_ctx = ctx;
+        // Held by a pending request that its job holds: see cb_untracked.
+        if (r->j && Py_REFCNT(fn) == 2 && PyObject_IS_GC(fn) && PyObject_GC_IsTracked(fn)) {
+            PyObject_GC_UnTrack(fn);
+            r->cb_untracked = true;
+        }
         Py_RETURN_NONE;
     }
     if (!r->more && !(r->more = PyList_New(0))) {
@@ -594,6 +616,7 @@ PyObject* request_add_done_callback(PyObject* self, PyObject* const* args, Py_ss
 PyObject* request_remove_done_callback(PyObject* self, PyObject* fn) {
     request_obj* r = as_request(self);
     Py_ssize_t removed = 0;
+    request_track_cb(self);
     if (r->cb) {
         const int eq = PyObject_RichCompareBool(r->cb, fn, Py_EQ);
         if (eq < 0) return nullptr;
@@ -677,6 +700,7 @@ int request_traverse(PyObject* self, visitproc visit, void* arg) {
 
 int request_clear(PyObject* self) {
     request_obj* r = as_request(self);
+    request_track_cb(self);
     Py_CLEAR(r->loop);
     Py_CLEAR(r->value);
     Py_CLEAR(r->exc);
