@@ -12,6 +12,11 @@ import subprocess
 import sys
 
 PEER_NAMES = ("python", "node", "gocql")  # "best peer" is the best of these; limit and cqlpp are not peers
+
+
+def is_peer(r):
+    """A peer driver's record: python/cqlpp (this repository's package) is not one."""
+    return r["contender"] in PEER_NAMES and r["mode"] != "cqlpp"
 ORDER = ["limit", "cqlpp", "python", "node", "gocql"]
 
 
@@ -81,7 +86,7 @@ def enrich(results):
 def point_table(rows):
     """Markdown table of one (workload, concurrency) point: each figure, then x limit and x best peer."""
     limit = next((r for r in rows if r["contender"] == "limit"), None)
-    peers = [r for r in rows if r["contender"] in PEER_NAMES]
+    peers = [r for r in rows if is_peer(r)]
     head = ["contender"]
     for title, _, _, _ in FIGURES:
         head += [title, "×L", "×P"]
@@ -192,7 +197,7 @@ def markdown(results, meta, plots_prefix=""):
     scans = [r for r in results if r["workload"] == "scan"]
     if scans:
         limit = next((r for r in scans if r["contender"] == "limit"), None)
-        peers = [r["rows_per_s"] for r in scans if r["contender"] in PEER_NAMES]
+        peers = [r["rows_per_s"] for r in scans if is_peer(r)]
         best = max(peers) if peers else None
         body = []
         for r in by_contender(scans):
@@ -525,7 +530,7 @@ def summary(results):
     rows = []
     r256, l256 = _point(results, cq, "read", 256), _point(results, "limit/pipelined", "read", 256)
     peers256 = [r for r in results if r["workload"] == "read" and r["concurrency"] == 256
-                and r["contender"] in ("python", "node", "gocql")]
+                and is_peer(r)]
     if not r256:
         return ("**cqlpp contender missing**: `bench/run` runs `$BUILD_DIR/bench/cqlpp_bench`; it was not built "
                 "for this run.\n")
