@@ -767,7 +767,7 @@ PyTypeObject request_type = [] {
 // The drain runs the awaiting tasks' next steps itself (see request_obj), so
 // the budget bounds those too.
 constexpr std::chrono::microseconds drain_budget{500};
-constexpr std::size_t drain_max_jobs = 64;
+constexpr std::size_t drain_max_jobs = 16;
 
 // A ResultSet whose rows are still a PendingRows (a large page).
 bool is_partial(PyObject* v);
@@ -855,10 +855,8 @@ bool drain(bridge_core& b, std::size_t& done) {
         j = next;
         ++done;
         if (!ok) {
-            if (j) {
-                b.deferred = j;
-                b.wake();
-            }
+            if (j) b.deferred = j;
+            if (j || b.converting) b.wake();
             return false;
         }
     }
