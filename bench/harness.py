@@ -184,7 +184,9 @@ def port_open(host, port):
 
 
 def free_port(lo=20000, hi=20999):
-    for port in range(lo + (os.getpid() % 200) * 4, hi):
+    span = hi - lo + 1
+    for i in range(span):
+        port = lo + ((os.getpid() % 200) * 4 + i) % span
         if not any(port_open("127.0.0.%d" % i, port) for i in (1, 2, 3)):
             try:
                 with socket.socket() as s:
@@ -324,6 +326,10 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--gocql-bin")
     ap.add_argument("--command", default="bench/run", help="the command line, for the report")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run the whole matrix this many times, round after round on the same sim; the report "
+                         "shows each point's median over the rounds (and the python/cqlpp vs DataStax ratio per round)")
+    ap.add_argument("--ports", default="20000-20999", help="the sim's port is a free one in LO-HI")
     args = ap.parse_args()
 
     cfg = dict(QUICK if args.quick else FULL)
@@ -355,7 +361,8 @@ def main():
         return 1
 
     started = time.monotonic()
-    port = free_port()
+    lo, hi = (int(x) for x in args.ports.split("-"))
+    port = free_port(lo, hi)
     sim = Sim(cqlpp, port, 3, os.path.join(out_dir, "sim.log"))
     results = []
     failures = []
@@ -370,9 +377,13 @@ def main():
             return 1
         log("bench: loaded %d rows in %.1f s" % (load["ops"], load["seconds"]))
         pts = matrix(args, cfg, present)
-        log("bench: %d points, %.1f s each" % (len(pts), cfg["seconds"]))
+        rounds = max(1, args.rounds)
+        log("bench: %d points, %.1f s each%s" % (len(pts), cfg["seconds"], ", %d rounds" % rounds if rounds > 1 else ""))
+        # Round after round over the whole matrix: the contenders of one point
+        # run minutes apart at most, under the same load of the machine.
+        runs = [(rd, p) for rd in range(1, rounds + 1) for p in pts]
         with open(os.path.join(out_dir, "results.jsonl"), "w") as jl:
-            for i, (c, w, n, rate) in enumerate(pts):
+            for i, (rd, (c, w, n, rate)) in enumerate(runs):
                 argv = c.argv + ["--hosts", sim.hosts, "--keyspace", "bench", "--workload", "read" if w == "fixed" else w,
                                  "--concurrency", str(n), "--seconds", str(cfg["seconds"]),
                                  "--warmup", str(cfg["warmup"]), "--rows", str(cfg["rows"])]
@@ -386,9 +397,9 @@ def main():
                 r = last_json(so)
                 if rc != 0 or r is None or r.get("ops", 0) <= 0:
                     failures.append({"contender": c.name, "mode": c.mode, "workload": w, "concurrency": n,
-                                     "rate": rate, "exit": rc, "stderr": se.strip()[-2000:]})
+                                     "rate": rate, "exit": rc, "stderr": se.strip()[-2000:], "round": rd})
                     log("bench: [%d/%d] %s %s c=%d%s FAILED (exit %d): %s" %
-                        (i + 1, len(pts), c.key, w, n, " rate=%d" % rate if rate else "", rc, se.strip()[-500:]))
+                        (i + 1, len(runs), c.key, w, n, " rate=%d" % rate if rate else "", rc, se.strip()[-500:]))
                     continue
                 r["contender"], r["mode"] = c.name, c.mode
                 if w == "fixed":
@@ -409,17 +420,18 @@ def main():
                     r["rss_samples"] = samples[:: max(1, len(samples) // 50)]
                 r["table_rows"] = cfg["rows"]
                 r["date"] = date
+                r["round"] = rd
                 results.append(r)
                 jl.write(json.dumps(r) + "\n")
                 jl.flush()
                 if w == "fixed":
                     log("bench: [%d/%d] %-20s fixed rate %6d: achieved %8.0f ops/s  p99 %9.0f us (service %7.0f us)"
-                        "  late starts %d" % (i + 1, len(pts), c.key, rate, r.get("achieved_rate", 0), r["p99_us"],
+                        "  late starts %d" % (i + 1, len(runs), c.key, rate, r.get("achieved_rate", 0), r["p99_us"],
                                               r.get("service_p99_us", 0), r.get("late_starts", 0)))
                     continue
                 loop_max = r.get("ticker_loop_max_ms")
                 log("bench: [%d/%d] %-20s %-5s c=%-4d %10.0f ops/s  p99 %8.0f us  rss %6.1f MiB%s" %
-                    (i + 1, len(pts), c.key, w, n, r["ops_per_s"], r["p99_us"], r["peak_rss_kib"] / 1024,
+                    (i + 1, len(runs), c.key, w, n, r["ops_per_s"], r["p99_us"], r["peak_rss_kib"] / 1024,
                      ("  ticker max %.1f ms (loop %s ms)" % (r["ticker_max_delay_ms"],
                                                              "?" if loop_max is None else "%.1f" % loop_max))
                      if w == "stall" else ""))
@@ -428,13 +440,14 @@ def main():
 
     import report  # bench/report.py
     meta = {"date": date, "machine": machine(), "versions": versions(present), "command": args.command,
-            "quick": args.quick, "config": {k: cfg[k] for k in ("rows", "seconds", "warmup", "concurrency", "workloads",
-                                                          "fixed_rates", "fixed_concurrency")},
+            "quick": args.quick, "rounds": max(1, args.rounds),
+            "config": {k: cfg[k] for k in ("rows", "seconds", "warmup", "concurrency", "workloads",
+                                           "fixed_rates", "fixed_concurrency")},
             "notes": notes, "failures": failures, "wall_s": round(time.monotonic() - started, 1),
             "load": {"rows": load["ops"], "seconds": load["seconds"]}}
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
-    report.write_all(out_dir, results, meta)
+    report.write_all(out_dir, results, meta)  # the medians over the rounds (report.median_records)
     log("bench: %d figures, %d failures, %.0f s; results in %s" %
         (len(results), len(failures), meta["wall_s"], out_dir))
     # Every present contender must have produced figures.

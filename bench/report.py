@@ -12,6 +12,11 @@ import subprocess
 import sys
 
 PEER_NAMES = ("python", "node", "gocql")  # "best peer" is the best of these; limit and cqlpp are not peers
+
+
+def is_peer(r):
+    """A peer driver's record: python/cqlpp (this repository's package) is not one."""
+    return r["contender"] in PEER_NAMES and r["mode"] != "cqlpp"
 ORDER = ["limit", "cqlpp", "python", "node", "gocql"]
 
 
@@ -81,7 +86,7 @@ def enrich(results):
 def point_table(rows):
     """Markdown table of one (workload, concurrency) point: each figure, then x limit and x best peer."""
     limit = next((r for r in rows if r["contender"] == "limit"), None)
-    peers = [r for r in rows if r["contender"] in PEER_NAMES]
+    peers = [r for r in rows if is_peer(r)]
     head = ["contender"]
     for title, _, _, _ in FIGURES:
         head += [title, "×L", "×P"]
@@ -155,6 +160,10 @@ def markdown(results, meta, plots_prefix=""):
     out.append("Run of %s: %s, %s, %d cores, %.1f GiB RAM, Linux %s. Command: `%s`." %
                (meta["date"], "quick mode" if meta.get("quick") else "full matrix", m["cpu"], m["nproc"],
                 m["mem_gib"], m["kernel"], meta["command"]))
+    if meta.get("rounds", 1) > 1:
+        out.append("")
+        out.append("The matrix ran %d times, round after round on the same sim; each figure below is its point's "
+                   "median over the rounds (results.jsonl has every round's record)." % meta["rounds"])
     cfg = meta["config"]
     out.append("")
     out.append("Table `bench.kv (k int PRIMARY KEY, v blob)`, %s rows of 100-byte blobs on a 3-node `cqlpp sim` "
@@ -188,7 +197,7 @@ def markdown(results, meta, plots_prefix=""):
     scans = [r for r in results if r["workload"] == "scan"]
     if scans:
         limit = next((r for r in scans if r["contender"] == "limit"), None)
-        peers = [r["rows_per_s"] for r in scans if r["contender"] in PEER_NAMES]
+        peers = [r["rows_per_s"] for r in scans if is_peer(r)]
         best = max(peers) if peers else None
         body = []
         for r in by_contender(scans):
@@ -378,12 +387,109 @@ def plots(out_dir, results):
     return written
 
 
+# ---- rounds (bench/run --rounds N) -----------------------------------------------------
+
+def point_key(r):
+    return (r["contender"], r["mode"], r["workload"], r["concurrency"], r.get("rate") or 0)
+
+
+def _median(vals):
+    vals = sorted(vals)
+    n = len(vals)
+    return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+
+
+def median_records(results):
+    """One record per point: each numeric figure's median over the rounds that
+    produced it (lists, such as rss_samples, from the round of median ops/s).
+    `rounds` says how many; a single-round run comes back as it was."""
+    groups = {}
+    for r in results:
+        groups.setdefault(point_key(r), []).append(r)
+    out = []
+    for rs in groups.values():
+        if len(rs) == 1:
+            out.append(rs[0])
+            continue
+        rs = sorted(rs, key=lambda r: r.get("ops_per_s") or 0)
+        m = dict(rs[len(rs) // 2])
+        for k, v in m.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("concurrency", "rate", "round"):
+                vals = [r[k] for r in rs if isinstance(r.get(k), (int, float))]
+                if vals:
+                    m[k] = _median(vals)
+        m["rounds"] = len(rs)
+        m.pop("round", None)
+        out.append(m)
+    return out
+
+
+def cpu_us_per_op(r):
+    return 1e6 * r["cpu_s"] / r["ops"] if r.get("ops") and r.get("cpu_s") is not None else None
+
+
+def python_rounds(raw):
+    """python/cqlpp against the best DataStax driver mode (issue 14), round by
+    round at each read concurrency both ran: (concurrency, round, cqlpp record,
+    best DataStax record by reads/s, DataStax record of least CPU per request)."""
+    rows = []
+    for c in sorted({r["concurrency"] for r in raw if r["workload"] == "read"}):
+        for rd in sorted({r.get("round", 1) for r in raw}):
+            pts = [r for r in raw if r["workload"] == "read" and r["concurrency"] == c and r.get("round", 1) == rd
+                   and r["contender"] == "python"]
+            cq = next((r for r in pts if r["mode"] == "cqlpp"), None)
+            ds = [r for r in pts if r["mode"] != "cqlpp" and r.get("ops")]
+            if not cq or not ds:
+                continue
+            rows.append((c, rd, cq, max(ds, key=lambda r: r["ops_per_s"]), min(ds, key=cpu_us_per_op)))
+    return rows
+
+
+def python_section(raw):
+    """The Markdown of the issue 14 comparison (empty without both contenders)."""
+    rows = python_rounds(raw)
+    if not rows:
+        return []
+    body = []
+    per_c = {}
+    for c, rd, cq, best, lean in rows:
+        rr = cq["ops_per_s"] / best["ops_per_s"] if best["ops_per_s"] else None
+        cr = cpu_us_per_op(lean) / cpu_us_per_op(cq) if cpu_us_per_op(cq) else None
+        per_c.setdefault(c, []).append((rr, cr))
+        body.append(["%d" % c, "%d" % rd, fmt(cq["ops_per_s"]), fmt(cpu_us_per_op(cq), 1),
+                     "%s %s" % (key(best), fmt(best["ops_per_s"])),
+                     "%s %s" % (key(lean), fmt(cpu_us_per_op(lean), 1)),
+                     "%.1f×" % rr if rr else "–", "%.1f×" % cr if cr else "–"])
+    for c, v in sorted(per_c.items()):
+        rrs = [a for a, _ in v if a]
+        crs = [b for _, b in v if b]
+        body.append(["%d" % c, "**median**", "", "", "", "", "**%.1f×**" % _median(rrs) if rrs else "–",
+                     "**%.1f×**" % _median(crs) if crs else "–"])
+    table = md_table(["c", "round", "python/cqlpp reads/s", "its CPU µs/req", "best DataStax mode, reads/s",
+                      "least-CPU DataStax mode, CPU µs/req", "reads/s ratio", "CPU/req ratio"], body)
+    text = ("Each round runs every contender at the point one after the other on the same sim, so each ratio "
+            "compares runs made under the same load of the machine; the median is over the rounds. CPU: the "
+            "contender's own (user + system, every thread) over its measured window, per request. "
+            "Targets: at c=256, both ratios at least 20.")
+    out = section("python/cqlpp against the DataStax Python driver (issue 14)", text, table)
+    st = [r for r in raw if r["workload"] == "stall" and key(r) == "python/cqlpp"]
+    if st:
+        out += ["", "python/cqlpp stall workload, per round: " + "; ".join(
+            "round %d: loop max %s ms, %s loop ticks > 2 ms" % (
+                r.get("round", 1), fmt(r.get("ticker_loop_max_ms"), 1), fmt(r.get("loop_ticks_over_2ms")))
+            for r in sorted(st, key=lambda r: r.get("round", 1))) + "."]
+    return out
+
+
 def write_all(out_dir, results, meta):
+    raw = results
+    results = median_records(results)
     enrich(results)
     plots(out_dir, results)
     meta = dict(meta, _dir=out_dir)
+    py = python_section(raw)
     with open(os.path.join(out_dir, "results.md"), "w") as f:
-        f.write("# cqlpp benchmark results\n\n" + markdown(results, meta))
+        f.write("# cqlpp benchmark results\n\n" + markdown(results, meta) + ("\n".join(py) + "\n" if py else ""))
 
 
 BENCHMARKS_HEAD = """# Benchmarks
@@ -424,7 +530,7 @@ def summary(results):
     rows = []
     r256, l256 = _point(results, cq, "read", 256), _point(results, "limit/pipelined", "read", 256)
     peers256 = [r for r in results if r["workload"] == "read" and r["concurrency"] == 256
-                and r["contender"] in ("python", "node", "gocql")]
+                and is_peer(r)]
     if not r256:
         return ("**cqlpp contender missing**: `bench/run` runs `$BUILD_DIR/bench/cqlpp_bench`; it was not built "
                 "for this run.\n")
@@ -477,13 +583,16 @@ def summary(results):
 def write_benchmarks_md(path, out_dir, results, meta):
     rel = os.path.relpath(out_dir, os.path.dirname(os.path.abspath(path)))
     m = meta["machine"]
+    raw = results
+    results = median_records(results)
     enrich(results)
     head = BENCHMARKS_HEAD.format(dir=rel, summary=summary(results), cpu=m["cpu"], nproc=m["nproc"], mem=m["mem_gib"], kernel=m["kernel"],
                                   command=meta["command"], date=meta["date"], wall=meta.get("wall_s", 0),
                                   versions=", ".join("%s %s" % kv for kv in sorted(meta.get("versions", {}).items())))
     body = markdown(enrich(results), dict(meta, _dir=out_dir), plots_prefix=rel + "/")
+    py = python_section(raw)
     with open(path, "w") as f:
-        f.write(head + body)
+        f.write(head + body + ("\n".join(py) + "\n" if py else ""))
 
 
 if __name__ == "__main__":

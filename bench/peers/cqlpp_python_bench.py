@@ -7,6 +7,7 @@ must reach the package (the harness passes $BUILD_DIR/python).
 import argparse
 import asyncio
 import gc
+import itertools
 import json
 import os
 import random
@@ -48,6 +49,10 @@ def parse_args():
     # collector's way (as services do after start-up), so that the stall figure
     # shows what the driver causes rather than CPython's full collections.
     p.add_argument("--gc-freeze", action="store_true")
+    # Not used by bench/run: issue exactly this many requests (read/write/mix)
+    # and stop, no time window (bench/instr/python_instr.py counts instructions
+    # per request from two such runs under callgrind).
+    p.add_argument("--ops", type=int, default=0)
     return p.parse_args()
 
 
@@ -66,20 +71,29 @@ async def run(args):
         lat, stop = [], [False]
         counters = {"ops": 0, "errors": 0, "rows": 0, "measuring": False}
 
-        async def worker(seed):
-            rnd = random.Random(seed)
+        write_share = {"write": 1.0, "mix": 0.1}.get(args.workload, 0.0)
+
+        async def worker(seed, n):
+            # The contender's own work per request is kept small: one C call
+            # for the key (python_bench.py draws it the same way), locals only.
+            # n: requests to issue (--ops), or None until stopped.
+            rnd = random.Random(seed).random
             ex = session.execute
-            while not stop[0]:
-                k = rnd.randrange(rows)
-                if args.workload == "write" or (args.workload == "mix" and rnd.random() < 0.1):
+            perf = time.perf_counter_ns
+            record = lat.append
+            for _ in itertools.repeat(None) if n is None else itertools.repeat(None, n):
+                if stop[0]:
+                    break
+                k = int(rnd() * rows)
+                if write_share and (write_share >= 1.0 or rnd() < write_share):
                     stmt, vals = write, (k, BLOB)
                 else:
                     stmt, vals = read, (k,)
-                t = time.perf_counter_ns()
+                t = perf()
                 try:
                     await ex(stmt, vals)
                     if counters["measuring"]:
-                        lat.append(time.perf_counter_ns() - t)
+                        record(perf() - t)
                         counters["ops"] += 1
                 except Exception:  # noqa: BLE001
                     if counters["measuring"]:
@@ -117,15 +131,24 @@ async def run(args):
         if args.workload == "scan":
             tasks.append(asyncio.create_task(scanner(True)))
         else:
-            tasks += [asyncio.create_task(worker(i)) for i in range(args.concurrency)]
+            c = args.concurrency
+            tasks += [asyncio.create_task(worker(i, args.ops // c + (i < args.ops % c) if args.ops else None))
+                      for i in range(c)]
         if args.workload == "stall":
             tasks += [asyncio.create_task(ticker()), asyncio.create_task(scanner(False))]
-        await asyncio.sleep(args.warmup)
-        cpu0, t0 = cpu_seconds(), time.perf_counter()
-        counters["measuring"] = True
-        await asyncio.sleep(args.seconds)
-        counters["measuring"] = False
-        cpu1, t1 = cpu_seconds(), time.perf_counter()
+        if args.ops:
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            counters["measuring"] = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            counters["measuring"] = False
+            cpu1, t1 = cpu_seconds(), time.perf_counter()
+        else:
+            await asyncio.sleep(args.warmup)
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            counters["measuring"] = True
+            await asyncio.sleep(args.seconds)
+            counters["measuring"] = False
+            cpu1, t1 = cpu_seconds(), time.perf_counter()
         stop[0] = True
         await asyncio.gather(*tasks, return_exceptions=True)
         secs, cpu = t1 - t0, cpu1 - cpu0
@@ -160,6 +183,9 @@ def main():
     args = parse_args()
     if args.rate:
         print("python/cqlpp: fixed rate not implemented", file=sys.stderr)
+        return 2
+    if args.ops and args.workload not in ("read", "write", "mix"):
+        print("python/cqlpp: --ops is for read, write and mix", file=sys.stderr)
         return 2
     if args.uvloop:
         import uvloop

@@ -189,7 +189,13 @@ def parse_args():
     p.add_argument("--page-size", type=int, default=5000)
     p.add_argument("--mode", default="async", choices=["threads", "async", "asyncio"])
     p.add_argument("--rate", type=float, default=0, help="fixed rate, requests/s (read/write/mix); 0: closed loop")
+    # Not used by bench/run: --mode async issues exactly this many requests and
+    # stops, no time window (bench/instr/python_instr.py counts instructions
+    # per request from two such runs under callgrind).
+    p.add_argument("--ops", type=int, default=0)
     a = p.parse_args()
+    if a.ops and (a.mode != "async" or a.rate or a.workload not in ("read", "write", "mix")):
+        p.error("--ops is for --mode async, closed loop, read/write/mix")
     if a.workload in ("scan", "stall"):
         a.rate = 0
     return a
@@ -215,7 +221,7 @@ class Workload:
 
     def next(self, rnd):
         """The next single-partition statement and its values."""
-        k = rnd.randrange(self.rows)
+        k = int(rnd.random() * self.rows)  # as cqlpp_python_bench.py: one C call (randrange is Python code)
         if self.kind == "write" or (self.kind == "mix" and rnd.random() < 0.1):
             return self.write, (k, BLOB)
         return self.read, (k,)
@@ -297,17 +303,25 @@ def run_async(session, args, w, rec):
     lock = threading.Lock()
     outstanding = [0]
     rnd = random.Random(1)
+    budget = [args.ops]  # --ops: requests left to issue
 
     def finished_one():
         with lock:
             outstanding[0] -= 1
-            if stopping[0] and outstanding[0] == 0:
+            if (stopping[0] or args.ops) and outstanding[0] == 0:
                 done.set()
 
     def issue():
         if stopping[0]:
             finished_one()
             return
+        if args.ops:
+            with lock:
+                budget[0] -= 1
+                left = budget[0]
+            if left < 0:
+                finished_one()
+                return
         stmt, vals = w.next(rnd)
         t = time.perf_counter_ns()
         f = session.execute_async(stmt, vals)
@@ -380,6 +394,13 @@ def run_async(session, args, w, rec):
         return args.concurrency
 
     outstanding[0] = args.concurrency
+    if args.ops:
+        rec.start()
+        for _ in range(args.concurrency):
+            issue()
+        done.wait()
+        rec.stop()
+        return args.concurrency
     for _ in range(args.concurrency):
         issue()
     time.sleep(args.warmup)

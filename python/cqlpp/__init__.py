@@ -135,6 +135,8 @@ def _bridge_for(loop):
 
 
 _PendingRows = _cqlpp.PendingRows
+_execute_bound = _cqlpp._execute_bound
+_execute_simple = _cqlpp._execute_simple
 _get_running_loop = asyncio.get_running_loop
 _SLICE = 0.0005  # seconds of row conversion (or row iteration) per loop callback
 _clock = time.perf_counter
@@ -263,26 +265,15 @@ def _to_markers(query):
 
 # ---- results --------------------------------------------------------------------------------
 
-class ResultSet:
+class ResultSet(_cqlpp.ResultBase):
     """One page of rows; iterate it, or `async for page in rs.pages()` for the rest."""
 
-    __slots__ = ("_session", "_statement", "_parameters", "_opts", "_factory", "current_rows", "paging_state",
-                 "column_names", "coordinator", "warnings")
-
-    # One is made per request: plain slots, no per-result dicts (opts is the
-    # keyword arguments of the next page's execute, as a dict or None).
-    def __init__(self, session, statement, parameters, opts, factory, rows, paging_state, column_names,
-                 coordinator, warnings):
-        self._session = session
-        self._statement = statement
-        self._parameters = parameters
-        self._opts = opts
-        self._factory = factory
-        self.current_rows = rows
-        self.paging_state = paging_state
-        self.column_names = column_names
-        self.coordinator = coordinator
-        self.warnings = warnings
+    # One is made per request, by the native drain that resolves it: its fields
+    # (_session, _statement, _parameters, _opts, _factory, current_rows,
+    # paging_state, column_names, coordinator, warnings) are ResultBase's, in
+    # that order as constructor arguments; _opts is the keyword arguments of
+    # the next page's execute, as a dict or None.
+    __slots__ = ()
 
     @property
     def has_more_pages(self):
@@ -329,6 +320,9 @@ class ResultSet:
                     await asyncio.sleep(0)  # as AsyncResultStream.__anext__
                     resumed = _clock()
                 yield row
+
+
+_cqlpp._set_result_class(ResultSet)
 
 
 class AsyncResultStream:
@@ -477,11 +471,42 @@ class Session:
             timeout = self.default_timeout
         return _opts(consistency, serial_consistency, page_size, paging_state, timeout, idempotent, timestamp)
 
-    async def execute(self, query, parameters=None, timeout=None, consistency=None, page_size=None,
-                      paging_state=None, serial_consistency=None, idempotent=None, timestamp=None,
-                      row_factory=None):
-        # The hot path (see python/PERFORMANCE.md): no coroutine but this one,
-        # no per-request dicts, one native call to submit.
+    def execute(self, query, parameters=None, timeout=None, consistency=None, page_size=None,
+                paging_state=None, serial_consistency=None, idempotent=None, timestamp=None, row_factory=None):
+        """`rs = await session.execute(...)`: the ResultSet of a statement.
+
+        What it returns is awaitable once, and asyncio takes it as a coroutine
+        (create_task, gather, wait_for). A prepared or bound statement with no
+        options (the hot path, see python/PERFORMANCE.md) starts at once, with
+        one native call and no coroutine of its own: the awaitable is the
+        request itself, and it is cancelled with the awaiting task. Anything
+        else (or an error, raised where it is awaited) goes through _execute.
+        """
+        tq = type(query)
+        if ((tq is PreparedStatement or tq is BoundStatement) and timeout is None and consistency is None
+                and page_size is None and paging_state is None and serial_consistency is None
+                and idempotent is None and timestamp is None and not self._closed
+                and self.default_consistency_level is None and self.default_fetch_size is None
+                and self.default_timeout is None and query.consistency_level is None
+                and query.serial_consistency_level is None and query.fetch_size is None
+                and query.is_idempotent is None and query.timeout is None):
+            try:
+                loop = _get_running_loop()
+                bridge = self._bridge if loop is self._loop else self._bridge_of(loop)
+                if tq is PreparedStatement:
+                    native, values = query._native, parameters
+                else:
+                    native, values = query.prepared_statement._native, query.values if parameters is None else parameters
+                return _execute_bound(self._native, bridge, native, values, None, row_factory or self.row_factory,
+                                      self, query, parameters, None)
+            except Exception:  # noqa: BLE001  (_execute raises it again, where it is awaited)
+                pass
+        return self._execute(query, parameters, timeout, consistency, page_size, paging_state, serial_consistency,
+                             idempotent, timestamp, row_factory)
+
+    async def _execute(self, query, parameters=None, timeout=None, consistency=None, page_size=None,
+                       paging_state=None, serial_consistency=None, idempotent=None, timestamp=None,
+                       row_factory=None):
         if self._closed:
             raise SessionClosed("session is closed")
         loop = _get_running_loop()
@@ -503,21 +528,20 @@ class Session:
                 and (stmt is None or (stmt.consistency_level is None and stmt.serial_consistency_level is None
                                       and stmt.fetch_size is None and stmt.is_idempotent is None
                                       and stmt.timeout is None))):
-            opts = None
+            opts = kw = None
         else:
             opts = self._options(stmt, consistency, serial_consistency, page_size, paging_state, timeout, idempotent,
                                  timestamp)
+            # The next page's execute keywords (ResultSet.pages).
+            kw = dict(timeout=timeout, consistency=consistency, page_size=page_size,
+                      serial_consistency=serial_consistency, idempotent=idempotent)
+        # One native call (no pybind11 dispatch); the Request resolves to the
+        # ResultSet itself. Cancelling this task cancels the request.
+        # (A large page's rows are converted by the drain, a slice per loop
+        # callback, before the request resolves: the ResultSet is whole.)
         if type(native) is str:
-            req = self._engine.execute_simple(self._native, bridge, native, opts, factory)
-        else:
-            req = self._engine.execute_bound(self._native, bridge, native, values, opts, factory)
-        rows, ps, names, coordinator, warnings = await req  # cancelling this task cancels the request
-        if type(rows) is _PendingRows:
-            rows = await _rows(rows)
-        return ResultSet(self, query, parameters,
-                         None if ps is None else dict(timeout=timeout, consistency=consistency, page_size=page_size,
-                                                      serial_consistency=serial_consistency, idempotent=idempotent),
-                         factory, rows, ps, names, coordinator, warnings)
+            return await _execute_simple(self._native, bridge, native, opts, factory, self, query, parameters, kw)
+        return await _execute_bound(self._native, bridge, native, values, opts, factory, self, query, parameters, kw)
 
     def _bridge_of(self, loop):
         self._bridge = _bridge_for(loop)

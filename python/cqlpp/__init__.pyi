@@ -125,6 +125,8 @@ class Session:
     @property
     def metadata(self) -> Metadata: ...
     async def prepare(self, query: Union[str, SimpleStatement], keyspace: Optional[str] = ...) -> PreparedStatement: ...
+    # Typed as a coroutine: a prepared or bound statement without options gets
+    # the request itself (cqlpp._cqlpp.Request), which is one to asyncio (and a Future).
     async def execute(self, query: Union[Statement, BatchStatement], parameters: Params = ..., timeout: Optional[float] = ...,
                       consistency: Optional[Union[int, str]] = ..., page_size: Optional[int] = ...,
                       paging_state: Optional[bytes] = ..., serial_consistency: Optional[Union[int, str]] = ...,

@@ -22,6 +22,7 @@
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <structmember.h>
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
@@ -78,6 +79,7 @@ struct hooks {
     PyObject* dict_factory = nullptr;
     PyObject* tuple_factory = nullptr;
     PyObject* named_tuple_factory = nullptr;
+    PyTypeObject* result_set = nullptr;  // cqlpp.ResultSet (a subclass of ResultBase), set by _set_result_class
 };
 hooks& hk() {
     static hooks h;
@@ -104,7 +106,9 @@ struct engine;
 // Takes a job's reference to its request object (GIL held). A pending request
 // is kept alive by its job, which the cyclic collector cannot see, so it is
 // only tracked from here on (see request_new), if anything else still holds it.
+void request_track_cb(PyObject* req);  // see request_obj::cb_untracked
 PyObject* take_request_ref(PyObject*& req) {
+    if (req) request_track_cb(req);
     if (req && Py_REFCNT(req) > 1 && !PyObject_GC_IsTracked(req)) PyObject_GC_Track(req);
     return std::exchange(req, nullptr);
 }
@@ -121,11 +125,15 @@ struct job {
     asio::cancellation_signal cancel;
     bool finished = false;         // I/O thread only
     bool cancelled_early = false;  // I/O thread only: cancelled before it started (never starts)
+    // Loop thread: the value of a finished request whose rows are still being
+    // converted (see drain), strong; the request is resolved once they are.
+    PyObject* partial = nullptr;
 
     virtual ~job() {
-        if (!req) return;
+        if (!req && !partial) return;
         if (finalizing()) return;  // the interpreter is going away: leak rather than touch it
         PyGILState_STATE g = PyGILState_Ensure();
+        Py_CLEAR(partial);
         drop_request_ref(req);
         PyGILState_Release(g);
     }
@@ -133,7 +141,10 @@ struct job {
     // to the exception instance (new ref) to deliver.
     virtual PyObject* value(PyObject** exc) = 0;
     // GIL held: drop every Python reference (resolved, or given up).
-    virtual void clear_python() { drop_request_ref(req); }
+    virtual void clear_python() {
+        Py_CLEAR(partial);
+        drop_request_ref(req);
+    }
     // Jobs without a request object (progress reports) run here instead.
     virtual void run_callback() {}
     // I/O thread: start the operation.
@@ -170,6 +181,7 @@ struct job_ref {
 struct bridge_core {
     std::atomic<job*> head{nullptr};
     job* deferred = nullptr;  // loop thread only: taken, not yet resolved (oldest first)
+    job* converting = nullptr;  // loop thread only: finished, rows being converted (oldest first; see drain)
     int efd = -1;
     std::atomic<bool> closed{false};
     PyObject* wake_cb = nullptr;  // loops without add_reader: call_soon_threadsafe(drain)
@@ -178,6 +190,10 @@ struct bridge_core {
     // that thread per batch instead of per request (each cost a context switch
     // on a busy machine). Loop thread only, GIL held.
     job* pending = nullptr;  // newest first
+    // Set while drain runs: the requests the woken tasks make are flushed at
+    // the drain's end, not by a call_soon'd flush in the loop's next iteration
+    // (one Handle and one loop iteration less per batch).
+    bool draining = false;
     PyObject* loop = nullptr;  // the requests' get_loop(); cleared by close
     PyObject* call_soon = nullptr;
     PyObject* flush_cb = nullptr;
@@ -270,6 +286,12 @@ struct request_obj {
     PyObject* cancel_msg;
     std::uint8_t state;
     bool blocking;  // _asyncio_future_blocking
+    // cb (the awaiting Task's wake-up, a fresh object per await) is untracked
+    // by the collector while the job holds this request, for the reason the
+    // request is (see request_new): held through the job, it is reachable;
+    // tracked, each young collection would promote one per request in flight.
+    // Tracked again (request_track_cb) before anything else can see it go.
+    bool cb_untracked;
 };
 constexpr std::uint8_t req_pending = 0, req_done = 1, req_cancelled = 2;
 
@@ -307,7 +329,15 @@ PyObject* request_new(PyObject* loop, std::shared_ptr<engine> e, job* j) {
     r->value = r->exc = r->cb = r->cb_ctx = r->more = r->cancel_msg = nullptr;
     r->state = req_pending;
     r->blocking = false;
+    r->cb_untracked = false;
     return reinterpret_cast<PyObject*>(r);
+}
+
+void request_track_cb(PyObject* req) {
+    request_obj* r = as_request(req);
+    if (!r->cb_untracked) return;
+    r->cb_untracked = false;
+    if (r->cb && !PyObject_GC_IsTracked(r->cb)) PyObject_GC_Track(r->cb);
 }
 
 // Resolved or cancelled: the native side is no longer needed from here.
@@ -376,6 +406,7 @@ bool request_run_now(request_obj* r, PyObject* cb, PyObject* ctx) {
 // callback, not inside a task) or through call_soon. False with an exception
 // set (KeyboardInterrupt/SystemExit when direct; call_soon failing otherwise).
 bool request_fire(request_obj* r, bool direct) {
+    request_track_cb(reinterpret_cast<PyObject*>(r));
     PyObject* cb = std::exchange(r->cb, nullptr);
     PyObject* ctx = std::exchange(r->cb_ctx, nullptr);
     PyObject* more = std::exchange(r->more, nullptr);
@@ -463,6 +494,45 @@ PyObject* request_iternext(PyObject* self) {
 
 PyObject* request_self(PyObject* self) { return Py_NewRef(self); }
 
+// The coroutine protocol (send, throw, close), so that asyncio takes a request
+// wherever it takes a coroutine (create_task): Session.execute returns one.
+PyObject* request_send_method(PyObject* self, PyObject*) { return request_iternext(self); }
+
+// throw(exc) / throw(type[, value[, traceback]]): a pending request is
+// cancelled (natively too), then the exception is raised.
+PyObject* request_cancel_now(request_obj* r);
+PyObject* request_throw(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
+        return nullptr;
+    }
+    request_obj* r = as_request(self);
+    if (r->state == req_pending) {
+        PyObject* c = request_cancel_now(r);
+        if (!c) return nullptr;
+        Py_DECREF(c);
+    }
+    PyObject* typ = args[0];
+    if (PyExceptionInstance_Check(typ)) {
+        PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(typ)), typ);
+    } else if (PyExceptionClass_Check(typ)) {
+        PyErr_SetObject(typ, nargs > 1 ? args[1] : nullptr);
+    } else {
+        PyErr_SetString(PyExc_TypeError, "exceptions must be classes or instances deriving from BaseException");
+    }
+    return nullptr;
+}
+
+PyObject* request_close(PyObject* self, PyObject*) {
+    request_obj* r = as_request(self);
+    if (r->state == req_pending) {
+        PyObject* c = request_cancel_now(r);
+        if (!c) return nullptr;
+        Py_DECREF(c);
+    }
+    Py_RETURN_NONE;
+}
+
 PyObject* request_done(PyObject* self, PyObject*) { return PyBool_FromLong(as_request(self)->state != req_pending); }
 PyObject* request_is_cancelled(PyObject* self, PyObject*) {
     return PyBool_FromLong(as_request(self)->state == req_cancelled);
@@ -522,6 +592,11 @@ PyObject* request_add_done_callback(PyObject* self, PyObject* const* args, Py_ss
     if (!r->cb) {
         r->cb = Py_NewRef(fn);
         r->cb_ctx = ctx;
+        // Held by a pending request that its job holds: see cb_untracked.
+        if (r->j && Py_REFCNT(fn) == 2 && PyObject_IS_GC(fn) && PyObject_GC_IsTracked(fn)) {
+            PyObject_GC_UnTrack(fn);
+            r->cb_untracked = true;
+        }
         Py_RETURN_NONE;
     }
     if (!r->more && !(r->more = PyList_New(0))) {
@@ -541,6 +616,7 @@ PyObject* request_add_done_callback(PyObject* self, PyObject* const* args, Py_ss
 PyObject* request_remove_done_callback(PyObject* self, PyObject* fn) {
     request_obj* r = as_request(self);
     Py_ssize_t removed = 0;
+    request_track_cb(self);
     if (r->cb) {
         const int eq = PyObject_RichCompareBool(r->cb, fn, Py_EQ);
         if (eq < 0) return nullptr;
@@ -567,6 +643,15 @@ PyObject* request_remove_done_callback(PyObject* self, PyObject* fn) {
     return PyLong_FromSsize_t(removed);
 }
 
+// Cancels a pending request (and its native one); True. Null with an exception set.
+PyObject* request_cancel_now(request_obj* r) {
+    r->state = req_cancelled;
+    if (r->j && r->eng) post_cancel(r->eng, r->j);
+    request_drop_native(r);
+    if (!request_fire(r, false)) return nullptr;
+    Py_RETURN_TRUE;
+}
+
 // cancel(msg=None): cancels the native request too.
 PyObject* request_cancel(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
     request_obj* r = as_request(self);
@@ -584,12 +669,8 @@ PyObject* request_cancel(PyObject* self, PyObject* const* args, Py_ssize_t nargs
         return nullptr;
     }
     if (r->state != req_pending) Py_RETURN_FALSE;
-    r->state = req_cancelled;
     if (msg && msg != Py_None) r->cancel_msg = Py_NewRef(msg);
-    if (r->j && r->eng) post_cancel(r->eng, r->j);
-    request_drop_native(r);
-    if (!request_fire(r, false)) return nullptr;
-    Py_RETURN_TRUE;
+    return request_cancel_now(r);
 }
 
 PyObject* request_get_blocking(PyObject* self, void*) { return PyBool_FromLong(as_request(self)->blocking); }
@@ -619,6 +700,7 @@ int request_traverse(PyObject* self, visitproc visit, void* arg) {
 
 int request_clear(PyObject* self) {
     request_obj* r = as_request(self);
+    request_track_cb(self);
     Py_CLEAR(r->loop);
     Py_CLEAR(r->value);
     Py_CLEAR(r->exc);
@@ -649,6 +731,10 @@ PyMethodDef request_methods[] = {
     {"remove_done_callback", request_remove_done_callback, METH_O, nullptr},
     {"cancel", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(request_cancel)), METH_FASTCALL | METH_KEYWORDS,
      "Cancel the request (the native one too)."},
+    {"send", request_send_method, METH_O, "The coroutine protocol: as a coroutine awaiting this request."},
+    {"throw", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(request_throw)), METH_FASTCALL,
+     "The coroutine protocol: cancels a pending request, then raises the exception."},
+    {"close", request_close, METH_NOARGS, "The coroutine protocol: cancels a pending request."},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -683,11 +769,40 @@ PyTypeObject request_type = [] {
 constexpr std::chrono::microseconds drain_budget{500};
 constexpr std::size_t drain_max_jobs = 16;
 
+// A ResultSet whose rows are still a PendingRows (a large page).
+bool is_partial(PyObject* v);
+// Converts more of a partial value's rows for about `budget`: 1 done (the
+// rows are in place), 0 not yet, -1 failed (exception set).
+int continue_partial(PyObject* v, std::chrono::nanoseconds budget);
+
+// Least time a drain gives the conversion of a large page's rows
+// (_cqlpp._set_convert_slice: the tests make it a whole page).
+std::chrono::nanoseconds convert_slice{std::chrono::microseconds{100}};
+
+// Resolves a request with what its job holds (`v` or `exc`, stolen; neither:
+// the error set). False: see request_fire.
+bool resolve_job(PyObject* req, PyObject* v, PyObject* exc) {
+    if (!v && !exc) {  // converting failed: deliver that error
+        PyObject *t, *val, *tb;
+        PyErr_Fetch(&t, &val, &tb);
+        PyErr_NormalizeException(&t, &val, &tb);
+        Py_XDECREF(t);
+        Py_XDECREF(tb);
+        exc = val;
+    }
+    return request_resolve(as_request(req), v, exc, true);
+}
+
 // Resolves the finished jobs of this loop, oldest first, for up to
 // drain_budget or drain_max_jobs (at least one job); the loop is woken again
-// for the rest. False with KeyboardInterrupt/SystemExit set (raised by a
-// woken task: it propagates, as from a Handle). GIL held, called by the loop
-// as a callback of its own (never inside a task).
+// for the rest. A result with a large page (rows not converted within the
+// job's eager budget) waits on b.converting: each drain converts some more of
+// it (what is left of its budget, at least convert_slice), and resolves its
+// request once the rows are all there, so that an awaited result is always
+// whole and no one callback holds the loop for a page. False with
+// KeyboardInterrupt/SystemExit set (raised by a woken task: it propagates, as
+// from a Handle). GIL held, called by the loop as a callback of its own
+// (never inside a task).
 bool drain(bridge_core& b, std::size_t& done) {
     std::uint64_t n;
     [[maybe_unused]] auto r = ::read(b.efd, &n, sizeof n);
@@ -721,15 +836,18 @@ bool drain(bridge_core& b, std::size_t& done) {
             } catch (const std::exception& e) {
                 PyErr_SetString(PyExc_RuntimeError, e.what());
             }
-            if (!v && !exc) {  // converting failed: deliver that error
-                PyObject *t, *val, *tb;
-                PyErr_Fetch(&t, &val, &tb);
-                PyErr_NormalizeException(&t, &val, &tb);
-                Py_XDECREF(t);
-                Py_XDECREF(tb);
-                exc = val;
+            if (v && is_partial(v)) {  // the rest of its rows: below, and in the next drains
+                j->req = req;
+                j->partial = v;
+                j->next = nullptr;
+                job** tail = &b.converting;
+                while (*tail) tail = &(*tail)->next;
+                *tail = j;
+                j = next;
+                ++done;
+                continue;
             }
-            ok = request_resolve(as_request(req), v, exc, true);
+            ok = resolve_job(req, v, exc);
         }
         Py_XDECREF(req);
         j->clear_python();
@@ -737,13 +855,40 @@ bool drain(bridge_core& b, std::size_t& done) {
         j = next;
         ++done;
         if (!ok) {
-            if (j) {
-                b.deferred = j;
-                b.wake();
-            }
+            if (j) b.deferred = j;
+            if (j || b.converting) b.wake();
             return false;
         }
     }
+    // Large pages, one at a time, oldest first.
+    bool first = true;
+    while (job* j = b.converting) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!first && now >= until) break;
+        first = false;
+        PyObject* req = j->req;
+        int st = 1;
+        if (as_request(req)->state == req_pending) {  // else cancelled meanwhile: dropped
+            st = continue_partial(j->partial, std::max<std::chrono::nanoseconds>(until - now, convert_slice));
+            if (st == 0) break;
+        }
+        b.converting = j->next;
+        j->req = nullptr;
+        bool ok = true;
+        if (as_request(req)->state == req_pending) {
+            PyObject* v = std::exchange(j->partial, nullptr);
+            if (st < 0) Py_CLEAR(v);
+            ok = resolve_job(req, v, nullptr);
+        }
+        Py_DECREF(req);
+        j->clear_python();
+        j->release();
+        if (!ok) {
+            if (b.converting) b.wake();
+            return false;
+        }
+    }
+    if (b.converting) b.wake();
     return true;
 }
 
@@ -885,7 +1030,7 @@ void submit_in_order(bridge_core& b, engine& e, job* j) {
 // GIL held, loop thread: submit now, or queue for the flush the loop runs next.
 void submit_batched(bridge_core& b, const std::shared_ptr<engine>& e, job* j) {
     if (!b.call_soon || b.closed.load(std::memory_order_relaxed)) return e->submit(j);
-    if (!b.pending) {
+    if (!b.pending && !b.draining) {
         PyObject* r = PyObject_CallOneArg(b.call_soon, b.flush_cb);
         if (!r) {  // the loop is closed: no batching
             PyErr_Clear();
@@ -898,6 +1043,97 @@ void submit_batched(bridge_core& b, const std::shared_ptr<engine>& e, job* j) {
     j->next = b.pending;
     b.pending = j;
 }
+
+// ---- ResultSet: made by the drain itself ----------------------------------------------
+
+// The fields of cqlpp.ResultSet (a Python subclass adding the methods): the
+// drain fills them in place of a 5-tuple that Session.execute unpacked into a
+// Python __init__ (ten attribute stores and a frame per request).
+struct result_obj {
+    PyObject_HEAD
+    PyObject* f[10];
+};
+constexpr int rs_session = 0, rs_statement = 1, rs_parameters = 2, rs_opts = 3, rs_factory = 4, rs_rows = 5,
+              rs_paging_state = 6, rs_names = 7, rs_coordinator = 8, rs_warnings = 9;
+
+PyObject* result_base_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+    if ((kwargs && PyDict_GET_SIZE(kwargs) > 0) || PyTuple_GET_SIZE(args) != 10) {
+        PyErr_SetString(PyExc_TypeError,
+                        "ResultSet(session, statement, parameters, opts, factory, rows, paging_state, column_names, "
+                        "coordinator, warnings)");
+        return nullptr;
+    }
+    auto* r = reinterpret_cast<result_obj*>(type->tp_alloc(type, 0));
+    if (!r) return nullptr;
+    for (int i = 0; i < 10; ++i) r->f[i] = Py_NewRef(PyTuple_GET_ITEM(args, i));
+    return reinterpret_cast<PyObject*>(r);
+}
+
+int result_base_traverse(PyObject* self, visitproc visit, void* arg) {
+    for (PyObject* o : reinterpret_cast<result_obj*>(self)->f) Py_VISIT(o);
+    return 0;
+}
+
+int result_base_clear(PyObject* self) {
+    for (PyObject*& o : reinterpret_cast<result_obj*>(self)->f) Py_CLEAR(o);
+    return 0;
+}
+
+void result_base_dealloc(PyObject* self) {
+    PyObject_GC_UnTrack(self);
+    result_base_clear(self);
+    Py_TYPE(self)->tp_free(self);
+}
+
+PyMemberDef result_base_members[] = {
+    {"_session", T_OBJECT, offsetof(result_obj, f) + rs_session * sizeof(PyObject*), 0, nullptr},
+    {"_statement", T_OBJECT, offsetof(result_obj, f) + rs_statement * sizeof(PyObject*), 0, nullptr},
+    {"_parameters", T_OBJECT, offsetof(result_obj, f) + rs_parameters * sizeof(PyObject*), 0, nullptr},
+    {"_opts", T_OBJECT, offsetof(result_obj, f) + rs_opts * sizeof(PyObject*), 0, nullptr},
+    {"_factory", T_OBJECT, offsetof(result_obj, f) + rs_factory * sizeof(PyObject*), 0, nullptr},
+    {"current_rows", T_OBJECT, offsetof(result_obj, f) + rs_rows * sizeof(PyObject*), 0, "This page's rows."},
+    {"paging_state", T_OBJECT, offsetof(result_obj, f) + rs_paging_state * sizeof(PyObject*), 0,
+     "The next page's paging state (bytes), or None on the last page."},
+    {"column_names", T_OBJECT, offsetof(result_obj, f) + rs_names * sizeof(PyObject*), 0, nullptr},
+    {"coordinator", T_OBJECT, offsetof(result_obj, f) + rs_coordinator * sizeof(PyObject*), 0, nullptr},
+    {"warnings", T_OBJECT, offsetof(result_obj, f) + rs_warnings * sizeof(PyObject*), 0, nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
+PyTypeObject result_base_type = [] {
+    PyTypeObject t{PyVarObject_HEAD_INIT(nullptr, 0)};
+    t.tp_name = "cqlpp._cqlpp.ResultBase";
+    t.tp_basicsize = sizeof(result_obj);
+    t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE;
+    t.tp_doc = "The fields of cqlpp.ResultSet.";
+    t.tp_new = result_base_new;
+    t.tp_dealloc = result_base_dealloc;
+    t.tp_traverse = result_base_traverse;
+    t.tp_clear = result_base_clear;
+    t.tp_members = result_base_members;
+    return t;
+}();
+
+// What Session.execute gives its ResultSet besides the result (strong
+// references, GIL held; session null: the result is the 5-tuple instead).
+struct result_context {
+    PyObject* session = nullptr;
+    PyObject* statement = nullptr;
+    PyObject* parameters = nullptr;
+    PyObject* opts = nullptr;
+    void clear() {
+        Py_CLEAR(session);
+        Py_CLEAR(statement);
+        Py_CLEAR(parameters);
+        Py_CLEAR(opts);
+    }
+    void release_from_any() {
+        release_from_any_thread(session);
+        release_from_any_thread(statement);
+        release_from_any_thread(parameters);
+        release_from_any_thread(opts);
+    }
+};
 
 // ---- conversion of results -------------------------------------------------------
 
@@ -1186,6 +1422,29 @@ struct pending_rows {
     std::size_t size() const { return b ? b->size() : 0; }
 };
 
+bool is_partial(PyObject* v) {
+    static const py::detail::type_info* ti = py::detail::get_type_info(typeid(pending_rows));
+    if (!PyObject_TypeCheck(v, &result_base_type)) return false;
+    PyObject* rows = reinterpret_cast<result_obj*>(v)->f[rs_rows];
+    return ti && rows && Py_TYPE(rows) == ti->type;
+}
+
+int continue_partial(PyObject* v, std::chrono::nanoseconds budget) {
+    PyObject*& rows = reinterpret_cast<result_obj*>(v)->f[rs_rows];
+    try {
+        auto& pr = py::handle(rows).cast<pending_rows&>();
+        py::object out = pr.convert(std::chrono::duration<double>(budget).count());
+        if (out.is_none()) return 0;
+        Py_SETREF(rows, out.release().ptr());
+        return 1;
+    } catch (py::error_already_set& e) {
+        e.restore();
+    } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+    return -1;
+}
+
 // Rows of a page (new reference): the list shaped by the row factory when it
 // converts within eager_budget, else a PendingRows holding the rest.
 // *names_out (optional) receives the column names tuple (new reference).
@@ -1233,8 +1492,8 @@ PyObject* bytes_or_none(std::span<const std::uint8_t> b) {
 }
 
 // (rows, paging_state, column_names, coordinator, warnings or None) for a
-// successful result (new reference).
-PyObject* result_tuple(const drv::result& r, PyObject* factory, result_shape* shape) {
+// successful result (new reference); a ResultSet instead when `ctx` has a session.
+PyObject* result_tuple(const drv::result& r, PyObject* factory, result_shape* shape, const result_context* ctx) {
     PyObject* names = nullptr;
     PyObject* rows = rows_to_python(r.rows(), factory, shape, &names);
     if (!rows) return nullptr;
@@ -1259,7 +1518,8 @@ PyObject* result_tuple(const drv::result& r, PyObject* factory, result_shape* sh
         Py_XDECREF(ps);
         return nullptr;
     }
-    PyObject* t = PyTuple_New(5);
+    PyTypeObject* rs_type = ctx && ctx->session ? hk().result_set : nullptr;
+    PyObject* t = rs_type ? rs_type->tp_alloc(rs_type, 0) : PyTuple_New(5);
     if (!t) {
         Py_DECREF(rows);
         Py_DECREF(names);
@@ -1267,6 +1527,20 @@ PyObject* result_tuple(const drv::result& r, PyObject* factory, result_shape* sh
         Py_DECREF(coord);
         Py_DECREF(ps);
         return nullptr;
+    }
+    if (rs_type) {
+        PyObject** f = reinterpret_cast<result_obj*>(t)->f;
+        f[rs_session] = Py_NewRef(ctx->session);
+        f[rs_statement] = Py_NewRef(ctx->statement);
+        f[rs_parameters] = Py_NewRef(ctx->parameters);
+        f[rs_opts] = Py_NewRef(ctx->opts);
+        f[rs_factory] = Py_NewRef(factory ? factory : Py_None);
+        f[rs_rows] = rows;
+        f[rs_paging_state] = ps;
+        f[rs_names] = names;
+        f[rs_coordinator] = coord;
+        f[rs_warnings] = warnings;
+        return t;
     }
     PyTuple_SET_ITEM(t, 0, rows);
     PyTuple_SET_ITEM(t, 1, ps);
@@ -1400,32 +1674,37 @@ struct exec_job final : job {
     std::variant<drv::statement, drv::bound_statement, drv::batch> stmt;
     PyObject* factory = nullptr;
     std::shared_ptr<result_shape> shape;  // the prepared statement's, or null
+    result_context ctx;                   // set: the value is a ResultSet
     drv::result r;
-    std::string failure;  // an exception escaped the coroutine
 
-    ~exec_job() override { release_from_any_thread(factory); }
+    ~exec_job() override {
+        release_from_any_thread(factory);
+        ctx.release_from_any();
+    }
     void clear_python() override {
         Py_CLEAR(factory);
+        ctx.clear();
         job::clear_python();
     }
-    void start(engine& e) override {
-        auto done = [](job& j, std::exception_ptr ep, drv::result r) {
-            auto& self = static_cast<exec_job&>(j);
-            self.r = std::move(r);
-            if (ep) self.failure = "request failed with an internal exception";
-        };
-        std::visit([&](auto& st) { spawn(e, this, s->execute(st), done); }, stmt);
+    void start(engine&) override {
+        // The driver's callback form (no coroutine frame per request, as
+        // co_spawn over execute() would make); the statement moves into the
+        // request. The job's in-flight reference goes with the handler.
+        std::visit(
+            [&](auto& st) {
+                s->async_execute(std::move(st), asio::bind_cancellation_slot(cancel.slot(), [this](drv::result res) {
+                                     r = std::move(res);
+                                     complete();
+                                 }));
+            },
+            stmt);
     }
     PyObject* value(PyObject** exc) override {
-        if (!failure.empty()) {
-            PyErr_SetString(PyExc_RuntimeError, failure.c_str());
-            return nullptr;
-        }
         if (!r.ok()) {
             *exc = make_exception(r.error(), r.diag());
             return nullptr;
         }
-        return result_tuple(r, factory, shape.get());
+        return result_tuple(r, factory, shape.get(), &ctx);
     }
 };
 
@@ -1636,7 +1915,18 @@ struct py_bridge {
     int fd() const { return core->efd; }
     std::size_t drain_now() {
         std::size_t done = 0;
-        if (!drain(*core, done)) throw py::error_already_set();
+        auto& b = *core;
+        b.draining = true;
+        const bool ok = drain(b, done);
+        b.draining = false;
+        // What the woken tasks asked for starts now (see bridge_core::draining).
+        if (b.pending) {
+            PyObject *t, *v, *tb;
+            PyErr_Fetch(&t, &v, &tb);  // keeps a KeyboardInterrupt from drain
+            flush_pending(b);
+            PyErr_Restore(t, v, tb);
+        }
+        if (!ok) throw py::error_already_set();
         return done;
     }
     void flush() { flush_pending(*core); }
@@ -1666,6 +1956,12 @@ struct py_bridge {
             j->release();
             j = n;
         }
+        for (job* j = std::exchange(core->converting, nullptr); j;) {
+            job* n = j->next;
+            j->clear_python();
+            j->release();
+            j = n;
+        }
         for (job* j = core->take_all(); j;) {
             job* n = j->next;
             j->clear_python();
@@ -1675,6 +1971,24 @@ struct py_bridge {
     }
     ~py_bridge() { close(); }
 };
+
+// A job of engine `e` for the loop of `b`, and the request object its caller
+// awaits (*out). The job's creation reference is the caller's to hand on
+// (submit) or release.
+template <class J>
+J* make_job(const std::shared_ptr<engine>& e, py_bridge& b, py::object& out) {
+    if (e->stopped.load()) throw std::runtime_error("the cluster is shut down");
+    if (!b.core->loop) throw std::runtime_error("the event loop of this request is closed");
+    auto* j = new J();
+    j->bridge = b.core;
+    j->req = request_new(b.core->loop, e, j);
+    if (!j->req) {
+        j->release();
+        throw py::error_already_set();
+    }
+    out = py::reinterpret_borrow<py::object>(j->req);
+    return j;
+}
 
 struct py_engine {
     std::shared_ptr<engine> e = std::make_shared<engine>();
@@ -1695,17 +2009,7 @@ struct py_engine {
     // hand on (submit) or release.
     template <class J>
     J* new_job(py_bridge& b, py::object& out) {
-        if (e->stopped.load()) throw std::runtime_error("the cluster is shut down");
-        if (!b.core->loop) throw std::runtime_error("the event loop of this request is closed");
-        auto* j = new J();
-        j->bridge = b.core;
-        j->req = request_new(b.core->loop, e, j);
-        if (!j->req) {
-            j->release();
-            throw py::error_already_set();
-        }
-        out = py::reinterpret_borrow<py::object>(j->req);
-        return j;
+        return make_job<J>(e, b, out);
     }
 
     py::object connect(py_bridge& b, py::dict c) {
@@ -1775,6 +2079,99 @@ drv::bound_statement bound_statement(const prepared_handle& p, const py::object&
     return b;
 }
 
+// ---- the hot path without pybind11's dispatch ------------------------------------------
+
+// The C++ object of a pybind11 instance of T's class. The class's type_info
+// is looked up once (pybind11's casters hash the type's name per argument per
+// call); anything but an instance of exactly that class goes through
+// pybind11's cast (a subclass; else a TypeError is thrown).
+template <class T>
+T& native_of(PyObject* o) {
+    static const py::detail::type_info* ti = py::detail::get_type_info(typeid(T));
+    if (ti && Py_TYPE(o) == ti->type) {
+        auto vh = reinterpret_cast<py::detail::instance*>(o)->get_value_and_holder(ti, false);
+        if (vh && vh.value_ptr()) return *vh.template value_ptr<T>();
+    }
+    return py::handle(o).cast<T&>();
+}
+
+// C++ exceptions of an entry point as Python's (as pybind11 translates them).
+PyObject* raise_current() {
+    try {
+        throw;
+    } catch (py::error_already_set& e) {
+        e.restore();
+    } catch (py::builtin_exception& e) {
+        e.set_error();
+    } catch (const std::bad_alloc&) {
+        PyErr_NoMemory();
+    } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+    return nullptr;
+}
+
+// Submits an exec_job for the loop of `bridge`: the Request awaited, resolved
+// with a ResultSet of (session_obj, statement, parameters, kw).
+PyObject* submit_for_result(session_handle& sh, PyObject* bridge, drv::bound_statement* bound, drv::statement* simple,
+                            PyObject* factory, std::shared_ptr<result_shape> shape, PyObject* const* rs) {
+    auto& b = native_of<py_bridge>(bridge);
+    py::object req;
+    auto* j = make_job<exec_job>(sh.eng, b, req);
+    j->shape = std::move(shape);
+    j->s = sh.s;
+    if (bound) j->stmt.emplace<drv::bound_statement>(std::move(*bound));
+    else j->stmt.emplace<drv::statement>(std::move(*simple));
+    j->factory = factory == Py_None ? nullptr : Py_NewRef(factory);
+    j->ctx.session = Py_NewRef(rs[0]);
+    j->ctx.statement = Py_NewRef(rs[1]);
+    j->ctx.parameters = Py_NewRef(rs[2]);
+    j->ctx.opts = Py_NewRef(rs[3]);
+    submit_batched(*b.core, sh.eng, j);
+    j->release();
+    return req.release().ptr();
+}
+
+// _execute_bound(session, bridge, prepared, values, opts, factory, session_obj, statement, parameters, kw)
+// -> Request resolving to a cqlpp.ResultSet. METH_FASTCALL: Session.execute's one native call.
+PyObject* fast_execute_bound(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "_execute_bound takes 10 arguments");
+        return nullptr;
+    }
+    try {
+        auto& sh = native_of<session_handle>(args[0]);
+        const auto& p = native_of<prepared_handle>(args[2]);
+        auto st = bound_statement(p, py::reinterpret_borrow<py::object>(args[3]), py::reinterpret_borrow<py::object>(args[4]));
+        return submit_for_result(sh, args[1], &st, nullptr, args[5], p.shape, args + 6);
+    } catch (...) {
+        return raise_current();
+    }
+}
+
+// _execute_simple(session, bridge, query, opts, factory, session_obj, statement, parameters, kw) -> Request
+PyObject* fast_execute_simple(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "_execute_simple takes 9 arguments");
+        return nullptr;
+    }
+    try {
+        auto& sh = native_of<session_handle>(args[0]);
+        auto st = simple_statement(py::handle(args[2]).cast<std::string>(), py::reinterpret_borrow<py::object>(args[3]));
+        return submit_for_result(sh, args[1], nullptr, &st, args[4], nullptr, args + 5);
+    } catch (...) {
+        return raise_current();
+    }
+}
+
+PyMethodDef fast_methods[] = {
+    {"_execute_bound", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast_execute_bound)), METH_FASTCALL,
+     "Session.execute's native call for a prepared statement."},
+    {"_execute_simple", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast_execute_simple)), METH_FASTCALL,
+     "Session.execute's native call for a query string."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
 }  // namespace
 }  // namespace cqlpy
 
@@ -1827,7 +2224,28 @@ PYBIND11_MODULE(_cqlpp, m) {
         if (PyType_Ready(&request_type) < 0) throw py::error_already_set();
         Py_INCREF(&request_type);
         m.add_object("Request", reinterpret_cast<PyObject*>(&request_type));
+        if (PyType_Ready(&result_base_type) < 0) throw py::error_already_set();
+        Py_INCREF(&result_base_type);
+        m.add_object("ResultBase", reinterpret_cast<PyObject*>(&result_base_type));
+        for (PyMethodDef* d = fast_methods; d->ml_name; ++d) {
+            PyObject* f = PyCFunction_NewEx(d, nullptr, m.ptr());
+            if (!f) throw py::error_already_set();
+            m.add_object(d->ml_name, py::reinterpret_steal<py::object>(f));
+        }
     }
+    m.def("_set_convert_slice", [](double seconds) {
+        const double old = std::chrono::duration<double>(convert_slice).count();
+        convert_slice = std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+        return old;
+    }, "The least time (seconds) a drain gives a large page's rows; returns the previous value.");
+    // cqlpp.ResultSet: the class the drain makes (a subclass of ResultBase).
+    m.def("_set_result_class", [](py::object cls) {
+        if (!PyType_Check(cls.ptr()) ||
+            !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(cls.ptr()), &result_base_type))
+            throw py::type_error("a subclass of ResultBase expected");
+        PyTypeObject* old = std::exchange(hk().result_set, reinterpret_cast<PyTypeObject*>(cls.release().ptr()));
+        Py_XDECREF(reinterpret_cast<PyObject*>(old));
+    });
 
     py::class_<prepared_handle>(m, "Prepared")
         .def_property_readonly("query", [](const prepared_handle& p) { return p.ps.query(); })

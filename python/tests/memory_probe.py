@@ -54,16 +54,26 @@ async def stream_rss(s, ks, rows, every=100_000, fetch_size=5000):
     return samples
 
 
+async def _awaiting(aw):
+    return await aw
+
+
 async def in_flight_cost(s, ps, n):
     """(Python heap bytes, RSS bytes) per request with n requests in flight:
     measured after every task has submitted and before any is resolved (the
-    loop has not yet run the bridge's reader callback)."""
+    loop has not yet run the bridge's reader callback). execute() of a prepared
+    statement sends at once, so the loop iteration that runs the tasks starts
+    with the flush: the I/O thread is sending the requests meanwhile, and the
+    RSS figure includes the driver's state for those it has sent (before
+    execute() returned the request itself, they were all still queued here)."""
     await asyncio.gather(*[s.execute(ps, [i]) for i in range(64)])  # warm: row class, allocator
     gc.collect()
     tracemalloc.start()
     rss0 = rss_bytes()
     h0 = tracemalloc.get_traced_memory()[0]
-    tasks = [asyncio.ensure_future(s.execute(ps, [i])) for i in range(n)]
+    # A task per request, as an application has (execute() of a prepared
+    # statement is the request itself: ensure_future alone would make none).
+    tasks = [asyncio.ensure_future(_awaiting(s.execute(ps, [i]))) for i in range(n)]
     await asyncio.sleep(0)  # every task runs to its await of the request's future
     h1 = tracemalloc.get_traced_memory()[0]
     rss1 = rss_bytes()

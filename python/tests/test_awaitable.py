@@ -141,3 +141,61 @@ def test_keyboard_interrupt_in_a_resumed_task_propagates(sim):
         loop.run_until_complete(cluster.shutdown())
     finally:
         loop.close()
+
+
+async def test_execute_of_a_prepared_statement_is_the_request(sim):
+    # The hot path: no coroutine of its own, the request itself, which asyncio
+    # takes as a coroutine (create_task) and as a Future (gather, wait_for).
+    c, s = await connect(sim)
+    async with c:
+        ps = await s.prepare("SELECT key FROM system.local WHERE key = ?")
+        aw = s.execute(ps, ["local"])
+        assert type(aw) is _cqlpp.Request and asyncio.iscoroutine(aw) and asyncio.isfuture(aw)
+        rs = await aw
+        assert isinstance(rs, cqlpp.ResultSet) and rs.one().key == "local" and rs.column_names == ("key",)
+        assert (await s.execute(ps.bind(["local"]))).one().key == "local"
+        assert (await asyncio.create_task(s.execute(ps, ["local"]))).one().key == "local"
+        both = await asyncio.gather(s.execute(ps, ["local"]), s.execute(ps, ["local"]))
+        assert [rs.one().key for rs in both] == ["local", "local"]
+        assert (await asyncio.wait_for(s.execute(ps, ["local"]), 5)).one().key == "local"
+        # options, or anything else, take the coroutine
+        rs = await s.execute(ps, ["local"], timeout=5)
+        assert rs.one().key == "local" and rs._opts["timeout"] == 5
+        # an error is raised where it is awaited, not where execute is called
+        aw = s.execute(ps, ["local", "extra"])
+        with pytest.raises(ValueError, match="bind markers"):
+            await aw
+        # a closed session: likewise
+        s2 = await c.connect()
+        await s2.close()
+        aw = s2.execute(ps, ["local"])
+        with pytest.raises(cqlpp.SessionClosed):
+            await aw
+
+
+async def test_execute_task_cancelled_cancels_the_request(sim):
+    c, s = await connect(sim)
+    async with c:
+        ps = await s.prepare("SELECT key FROM system.local WHERE key = ?")
+        await s.execute("UPDATE sim.nodes SET latency_ms = 300 WHERE node = 0")
+        try:
+            task = asyncio.create_task(s.execute(ps, ["local"]))
+            await asyncio.sleep(0.05)
+            assert s.metrics()["hosts"][0]["in_flight"] == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await asyncio.sleep(0.05)
+            assert s.metrics()["hosts"][0]["in_flight"] == 0
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(s.execute(ps, ["local"]), 0.05)
+            await asyncio.sleep(0.05)
+            assert s.metrics()["hosts"][0]["in_flight"] == 0
+            # closing the awaitable unawaited cancels it too
+            aw = s.execute(ps, ["local"])
+            aw.close()
+            assert aw.cancelled()
+            await asyncio.sleep(0.05)
+            assert s.metrics()["hosts"][0]["in_flight"] == 0
+        finally:
+            await s.execute("UPDATE sim.nodes SET latency_ms = 0 WHERE node = 0")

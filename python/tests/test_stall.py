@@ -5,6 +5,8 @@ import gc
 import time
 import uuid
 
+import pytest
+
 import cqlpp
 
 ROWS = 50000  # one page of them: converted in one loop callback, that took 100-200 ms
@@ -87,7 +89,15 @@ async def test_converting_a_page_does_not_drive_the_collector(sim, monkeypatch):
     # Rows of plain values cannot form cycles: a page's conversion lets the
     # collector run once after each slice, not once per 700 rows (and a row
     # here is two allocations, the row and its UUID).
-    monkeypatch.setattr(cqlpp, "_SLICE", 10.0)  # one slice for the whole page
+    monkeypatch.setattr(cqlpp, "_SLICE", 10.0)  # one slice for the whole page (a stream's, in Python)
+    old_slice = cqlpp._cqlpp._set_convert_slice(10.0)  # and execute()'s, which the drain converts
+    try:
+        await _converting_a_page(sim)
+    finally:
+        cqlpp._cqlpp._set_convert_slice(old_slice)
+
+
+async def _converting_a_page(sim):
     async with cqlpp.Cluster(["127.0.0.1"], port=sim.port) as c:
         s = await c.connect()
         await _fill_big(s)
@@ -118,3 +128,41 @@ async def test_a_pending_request_is_not_tracked_by_the_collector(sim):
         rows = (await req)[0]
         assert rows[0].key == "local"
         assert gc.is_tracked(req)  # done, held by us only: collectable as any object
+
+
+async def test_the_awaiting_tasks_wakeup_is_not_tracked_while_pending(sim):
+    # The Task's wake-up (a fresh object per await) is held by the pending
+    # request only: untracked too, until the request is resolved.
+    async with cqlpp.Cluster(["127.0.0.1"], port=sim.port) as c:
+        s = await c.connect()
+        ps = await s.prepare("SELECT key FROM system.local WHERE key = ?")
+        await s.execute("UPDATE sim.nodes SET latency_ms = 100 WHERE node = 0")
+        try:
+            req = s.execute(ps, ["local"])
+            task = asyncio.create_task(_await(req))
+            await asyncio.sleep(0.02)
+            wakeups = [o for o in gc.get_referents(req) if type(o).__name__ == "builtin_function_or_method"]
+            assert not gc.is_tracked(req) and wakeups and not gc.is_tracked(wakeups[0])  # neither is collected
+            del wakeups
+            rs = await task
+            assert rs.one().key == "local"
+            # a callback someone else holds stays tracked
+            req2 = s.execute(ps, ["local"])
+            cb = lambda r: None  # noqa: E731
+            req2.add_done_callback(cb)
+            assert gc.is_tracked(cb)
+            await req2
+            # a cancelled request hands its callbacks back tracked
+            req3 = s.execute(ps, ["local"])
+            task3 = asyncio.create_task(_await(req3))
+            await asyncio.sleep(0.02)
+            task3.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task3
+            gc.collect()
+        finally:
+            await s.execute("UPDATE sim.nodes SET latency_ms = 0 WHERE node = 0")
+
+
+async def _await(aw):
+    return await aw
