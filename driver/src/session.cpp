@@ -160,6 +160,11 @@ asio::awaitable<connect_result> connect_shards(std::vector<session::executor_typ
             shards[i]->group = group;
             shards[i]->shard_index = i;
         }
+        // The throttle's limits hold for the session, not per shard.
+        if (cfg.throttle.enabled()) {
+            auto shared = std::make_shared<detail::shared_throttle>(std::chrono::steady_clock::now());
+            for (auto& sh : shards) sh->throttle->core.share(shared);
+        }
     }
     for (std::size_t i = 0; i < shards.size(); ++i) {
         diagnostics diag;

@@ -96,7 +96,9 @@ struct execution_profile {
 // max_queue_size requests already wait it fails at once with
 // errc::request_throttled. Every request the application runs passes (statements,
 // batches, page fetches, session::prepare); the driver's own traffic (metadata,
-// PREPARE on the other hosts, re-prepares) does not. The limits combine.
+// PREPARE on the other hosts, re-prepares) does not. The limits combine, and
+// hold for the session as a whole when it has several shards (each shard
+// queues its own requests; a slot another shard frees is seen within 1 ms).
 struct throttle_config {
     // Requests running at once (from their first send to their answer, retries
     // and speculative executions included); 0: no limit.
@@ -360,8 +362,8 @@ public:
     // an io_context run by its own thread). Each shard has its own pools; the
     // first shard's control connection serves all (topology, schema, events),
     // the others adopt each metadata snapshot it publishes, on their own
-    // executors. cfg applies to the session as a whole (throttle limits are
-    // per shard); a statement prepared through any shard works on every
+    // executors. cfg applies to the session as a whole (throttle limits
+    // too); a statement prepared through any shard works on every
     // shard. A request issued on one of these executors stays on its shard,
     // with no hop; from anywhere else the shards take turns. metrics() adds
     // the shards up. With cfg.io_threads > 0 the executors are not used (the
