@@ -30,6 +30,11 @@ struct io_thread {
     std::thread t{[this] { io.run(); }};
     ~io_thread() {
         work.reset();
+        // Let run() end by itself first: an executor of this io_context that
+        // another thread still holds (one that has just posted a completion
+        // here, say) keeps it going until released, so the io_context is
+        // not destroyed under it.
+        for (int i = 0; i < 300 && !io.stopped(); ++i) std::this_thread::sleep_for(10ms);
         io.stop();
         t.join();
     }

@@ -470,7 +470,7 @@ private:
     static executor_type executor_of(const std::shared_ptr<detail::session_impl>& impl) noexcept;
     // The shard for a request issued now on this thread.
     const std::shared_ptr<detail::session_impl>& pick() const noexcept;
-    std::shared_ptr<detail::io_thread_set> threads_;  // session_config::io_threads (declared first: joined last)
+    std::shared_ptr<detail::io_thread_set> threads_;  // session_config::io_threads (declared first: outlives the shards)
     std::shared_ptr<detail::session_impl> impl_;  // the first shard (metadata, config)
     std::vector<std::shared_ptr<detail::session_impl>> shards_;
     mutable std::atomic<std::size_t> next_shard_{0};
