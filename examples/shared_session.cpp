@@ -1,13 +1,16 @@
 // One session for the whole application: the session runs on 2 I/O threads,
 // either as two shards (session::connect with one executor per I/O thread,
-// the default) or on a strand over one io_context both threads run
+// the default), on two threads of its own (session_config::io_threads,
+// "io_threads") or on a strand over one io_context both threads run
 // ("strand"); several application threads, each with its own event loop,
 // share it: they prepare, write tagged
 // values, read them back, page, cancel requests and read metrics at the same
-// time; finally the last handle is dropped on an application thread. CI runs
-// it under ThreadSanitizer (scripts/test.sh), where any data race fails it.
+// time, while another thread refreshes the metadata and creates tables (schema
+// events, snapshots shared by the shards); finally the last handle is dropped
+// on an application thread. CI runs it under ThreadSanitizer
+// (scripts/test.sh), where any data race fails it.
 //
-//   shared_session 127.0.0.1:9042 [app_threads] [requests_per_thread] [shards|strand]
+//   shared_session 127.0.0.1:9042 [app_threads] [requests_per_thread] [shards|strand|io_threads]
 //
 // Exits non-zero if any answer is not the one its request asked for, or any
 // request fails.
@@ -103,15 +106,16 @@ asio::awaitable<void> app_work(std::shared_ptr<drv::session> s, int thread, int 
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: shared_session HOST:PORT [app_threads] [requests_per_thread] [shards|strand]\n");
+        std::fprintf(stderr, "usage: shared_session HOST:PORT [app_threads] [requests_per_thread] [shards|strand|io_threads]\n");
         return 2;
     }
     const int app_threads = argc > 2 ? std::atoi(argv[2]) : 4;
     const int requests = argc > 3 ? std::atoi(argv[3]) : 2000;
     const std::string mode = argc > 4 ? argv[4] : "shards";
     if (app_threads < 1 || app_threads > 64 || requests < 1 || requests > 1'000'000 ||
-        (mode != "shards" && mode != "strand")) {
-        std::fprintf(stderr, "shared_session: app_threads must be 1..64, requests 1..1000000, mode shards or strand\n");
+        (mode != "shards" && mode != "strand" && mode != "io_threads")) {
+        std::fprintf(stderr,
+                     "shared_session: app_threads must be 1..64, requests 1..1000000, mode shards, strand or io_threads\n");
         return 2;
     }
 
@@ -138,6 +142,7 @@ int main(int argc, char** argv) {
     drv::session_config cfg;
     cfg.contact_points = {argv[1]};
     cfg.request_timeout = 10s;
+    if (mode == "io_threads") cfg.io_threads = 2;  // the executors below then go unused
     auto connecting = asio::co_spawn(
         setup,
         [&]() -> asio::awaitable<std::shared_ptr<drv::session>> {
@@ -170,6 +175,27 @@ int main(int argc, char** argv) {
             std::this_thread::sleep_for(2ms);
         }
     });
+    // Schema changes and refreshes meanwhile: every shard adopts the snapshots.
+    std::thread schema_changer([&] {
+        asio::io_context loop;
+        asio::co_spawn(
+            loop,
+            [&]() -> asio::awaitable<void> {
+                for (int i = 0; i < 5; ++i) {
+                    auto refreshed = co_await s->refresh_metadata();
+                    if (refreshed.error()) ++t.failed;
+                    const std::string ddl =
+                        "CREATE TABLE IF NOT EXISTS shared.extra" + std::to_string(i) + " (k int PRIMARY KEY, v int)";
+                    auto created = co_await s->execute(ddl);
+                    if (!created) ++t.failed;
+                    asio::steady_timer pause(loop, 20ms);
+                    co_await pause.async_wait(asio::use_awaitable);
+                }
+                if (!s->metadata()->table("shared", "extra4")) ++t.wrong;
+            },
+            asio::detached);
+        loop.run();
+    });
     const auto t0 = std::chrono::steady_clock::now();
     {
         std::vector<std::thread> apps;
@@ -181,6 +207,7 @@ int main(int argc, char** argv) {
             });
         for (auto& a : apps) a.join();
     }
+    schema_changer.join();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     stop_metrics = true;
     metrics_reader.join();

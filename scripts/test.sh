@@ -97,7 +97,7 @@ tsan_port=19960
 tsan_sim=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tsan_port") 2>/dev/null && break; sleep 0.1; done
 tsan_rc=0
-for mode in shards strand; do
+for mode in shards strand io_threads; do
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" timeout 600 \
     ./build/tsan/examples/cqlpp_shared_session "127.0.0.1:$tsan_port" 4 1500 "$mode" \
     >"build/tsan/shared_session_$mode.log" 2>&1 || { tsan_rc=$?; break; }

@@ -11,7 +11,8 @@
 namespace cqlpp::driver::detail {
 
 asio::awaitable<result> session_impl::control_query(std::string_view cql) {
-    auto c = control;
+    // Only shard 0 holds a control connection (another shard's `control` is a stand-in).
+    auto c = follower() ? nullptr : control;
     if (!c || !c->is_open()) co_return result(transport::errc::connection_closed, diagnostics{"control connection is down", {}, {}});
     proto::query_request q;
     q.query = cql;
@@ -40,9 +41,13 @@ void session_impl::on_event(const proto::event_response& ev) {
             if (sc->change == proto::status_change_type::up) {
                 log()->debug("cqlpp: UP event for {}", slot.endpoint);
                 if (slot.pool) slot.pool->reconnect_now();
-            } else if (!slot.pool || slot.pool->open_connections() == 0) {
+                // Every shard's pool to it tries now, on its own executor.
+                for_other_shards([i](session_impl& s) {
+                    if (i < s.pools.size() && s.pools[i].pool) s.pools[i].pool->reconnect_now();
+                });
+            } else if (open_anywhere(slot) == 0) {
                 // Drivers trust their own connections over gossip: DOWN counts
-                // only when we hold none to the host.
+                // only when we hold none to the host (no shard does).
                 if (slot.h->is_up()) log()->info("cqlpp: host {} is down (event)", slot.endpoint);
                 slot.h->set_up(false);
             }
@@ -134,6 +139,9 @@ void session_impl::on_control_closed(const std::shared_ptr<transport::connection
     if (closed || c != control) return;
     log()->warn("cqlpp: control connection to {} lost: {}", control_endpoint, c->close_reason().message());
     control.reset();
+    // The other shards keep the view they have; DDL through them no longer
+    // waits for a refresh until a new control connection publishes again.
+    if (group) publish_view(nullptr);
     if (!control_loop_running) {
         control_loop_running = true;
         asio::co_spawn(ex, [self = shared_from_this()] { return self->control_loop(); }, asio::detached);

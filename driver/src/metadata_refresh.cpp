@@ -5,6 +5,8 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/ip/address.hpp>
 
 #include <algorithm>
@@ -41,6 +43,7 @@ std::shared_ptr<host> host_from_row(const row_view& r, bool peers_v2) {
 // Reads system.local / peers (and the schema) and publishes a new snapshot.
 asio::awaitable<std::error_code> session_impl::refresh(bool topology, bool schema, diagnostics* diag) {
     auto self = shared_from_this();
+    if (follower()) co_return co_await refresh_through_primary(topology, schema, diag);
     auto fail = [&](const result& r) -> std::error_code {
         if (diag) *diag = r.diag();
         log()->warn("cqlpp: metadata refresh failed: {}", r.diag().message);
@@ -169,7 +172,34 @@ asio::awaitable<std::error_code> session_impl::refresh(bool topology, bool schem
     co_return std::error_code{};
 }
 
+// A shard other than 0 has no control connection: shard 0 refreshes (on its
+// executor) and publishes; the view it posted here before its answer is
+// adopted by the time this resumes, and adopted again below in any case.
+asio::awaitable<std::error_code> session_impl::refresh_through_primary(bool topology, bool schema, diagnostics* diag) {
+    auto self = shared_from_this();
+    auto p = primary();
+    if (!p || closed) co_return make_error_code(driver::errc::session_closed);
+    using answer = std::pair<std::error_code, diagnostics>;
+    auto work = [p, topology, schema]() -> asio::awaitable<answer> {
+        diagnostics d;
+        auto ec = co_await p->refresh(topology, schema, &d);
+        co_return answer{ec, std::move(d)};
+    };
+    auto a = co_await asio::co_spawn(p->ex, std::move(work), asio::use_awaitable);
+    adopt(std::atomic_load(&group->latest));
+    if (a.first && diag) *diag = std::move(a.second);
+    co_return a.first;
+}
+
 void session_impl::schedule_refresh(bool topology, bool schema) {
+    if (follower()) {
+        // Events and DDL reach the one refresher, shard 0's.
+        if (auto p = primary())
+            asio::post(p->ex, [p, topology, schema] {
+                if (!p->closed) p->schedule_refresh(topology, schema);
+            });
+        return;
+    }
     refresh_topology |= topology;
     refresh_schema |= schema;
     if (refresher_running) {

@@ -99,6 +99,11 @@ asio::awaitable<outcome<prepared_statement>> session_impl::prepare(std::string q
     p->is_lwt = is_lwt_query(query);
     p->is_write = is_write_query(query);
     p = cache_prepared(key, std::move(p));
+    // The other shards cache the same statement (one cached statement per
+    // session): preparing the text again there sends nothing, and their
+    // re-prepare when a host comes back covers it. A PREPARE holds per node,
+    // not per connection, so theirs already work with it.
+    for_other_shards([key, p](session_impl& o) { o.cache_prepared(key, p); });
     if (cfg.prepare_on_all_hosts) {
         std::size_t except = pools.size();
         for (std::size_t i = 0; i < pools.size(); ++i)

@@ -10,6 +10,7 @@
 #include <asio/use_future.hpp>
 
 #include <map>
+#include <thread>
 
 namespace cqlpp::driver {
 
@@ -67,7 +68,8 @@ void add(session_metrics& into, const session_metrics& m) {
     into.throttle.total_delay += m.throttle.total_delay;
     into.bytes_sent += m.bytes_sent;
     into.bytes_received += m.bytes_received;
-    into.prepared_cache_size += m.prepared_cache_size;
+    // The shards share their statements: each caches the same ones.
+    into.prepared_cache_size = std::max(into.prepared_cache_size, m.prepared_cache_size);
     for (const auto& h : m.hosts) {
         auto it = std::find_if(into.hosts.begin(), into.hosts.end(), [&](const auto& x) { return x.endpoint == h.endpoint; });
         if (it == into.hosts.end()) {
@@ -125,7 +127,133 @@ session_metrics shard_metrics(const impl_ptr& impl) {
     return m;
 }
 
+// The session's own threads end: joined here, or (asked on one of them, which
+// cannot join itself) by a background thread.
+void finish_threads(std::shared_ptr<detail::io_thread_set> t) {
+    if (!t) return;
+    constexpr auto grace = std::chrono::milliseconds(2000);
+    if (t->on_own_thread()) {
+        std::thread([t = std::move(t), grace] { t->stop_and_join(grace); }).detach();
+        return;
+    }
+    t->stop_and_join(grace);
+}
+
+// Shards on the given executors: the first holds the control connection, the
+// others share its cluster view.
+asio::awaitable<connect_result> connect_shards(std::vector<session::executor_type> executors, const session_config& cfg,
+                                               const std::shared_ptr<detail::io_thread_set>& threads) {
+    if (executors.empty()) {
+        diagnostics d;
+        d.message = "connect: no executor given";
+        co_return connect_result(make_error_code(errc::no_contact_point), std::move(d));
+    }
+    std::vector<impl_ptr> shards;
+    for (auto& ex : executors) {
+        shards.push_back(std::make_shared<detail::session_impl>(ex, cfg));
+        shards.back()->own_threads = threads;
+    }
+    if (shards.size() > 1) {
+        auto group = std::make_shared<detail::shard_group>();
+        for (std::size_t i = 0; i < shards.size(); ++i) {
+            group->shards.push_back(shards[i]);
+            shards[i]->group = group;
+            shards[i]->shard_index = i;
+        }
+        // The throttle's limits hold for the session, not per shard.
+        if (cfg.throttle.enabled()) {
+            auto shared = std::make_shared<detail::shared_throttle>(std::chrono::steady_clock::now());
+            for (auto& sh : shards) sh->throttle->core.share(shared);
+        }
+    }
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+        diagnostics diag;
+        auto ec = co_await start_shard(shards[i], diag);
+        if (ec) {
+            for (std::size_t j = 0; j < i; ++j) shutdown_on_its_executor(shards[j]);
+            if (shards.size() > 1) diag.message = "shard " + std::to_string(i) + ": " + diag.message;
+            co_return connect_result(ec, std::move(diag));
+        }
+    }
+    if (shards.size() == 1) co_return connect_result(std::make_shared<session>(shards.front()));
+    co_return connect_result(std::make_shared<session>(std::move(shards)));
+}
+
+// session_config::io_threads: the threads first, then the shards on them.
+asio::awaitable<connect_result> connect_owned(session_config cfg) {
+    auto threads = std::make_shared<detail::io_thread_set>(std::max<std::size_t>(cfg.io_threads, 1));
+    auto executors = threads->executors();  // named, not a temporary in the co_await (GCC 12)
+    auto connecting = connect_shards(std::move(executors), cfg, threads);
+    auto r = co_await std::move(connecting);
+    if (!r.ok()) {
+        finish_threads(std::move(threads));
+        co_return r;
+    }
+    detail::session_internals::own_threads(*r.value(), std::move(threads));
+    co_return r;
+}
+
 }  // namespace
+
+namespace detail {
+
+io_thread_set::io_thread_set(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        ios.push_back(std::make_unique<asio::io_context>());
+        work_.emplace_back(ios.back()->get_executor());
+    }
+    for (std::size_t i = 0; i < n; ++i) threads.emplace_back([io = ios[i].get()] { io->run(); });
+}
+
+io_thread_set::~io_thread_set() {
+    // stop_and_join() has run (the session's destructor or connect() saw to
+    // it); a thread still joinable here would outlive its io_context.
+    for (auto& io : ios) io->stop();
+    for (auto& t : threads)
+        if (t.joinable()) t.detach();
+}
+
+std::vector<asio::any_io_executor> io_thread_set::executors() const {
+    std::vector<asio::any_io_executor> out;
+    for (const auto& io : ios) out.push_back(io->get_executor());
+    return out;
+}
+
+bool io_thread_set::on_own_thread() const noexcept {
+    const auto me = std::this_thread::get_id();
+    return std::any_of(threads.begin(), threads.end(), [&](const std::thread& t) { return t.get_id() == me; });
+}
+
+void io_thread_set::stop_and_join(std::chrono::milliseconds grace) {
+    {
+        std::lock_guard l(m_);
+        if (joined_) return;
+        joined_ = true;
+        for (auto& w : work_) w.reset();
+    }
+    // Each io_context ends by itself once idle (the shards have shut down);
+    // one still busy after the grace period (a connect attempt) is stopped.
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    for (auto& io : ios)
+        while (!io->stopped() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (auto& io : ios) io->stop();
+    for (auto& t : threads)
+        if (t.joinable()) t.join();
+    // What one shard posted to another after that one's thread had ended
+    // (the shards are closed: it finds nothing to do) runs here, so no
+    // handler is left holding a shard when the io_contexts go.
+    for (int round = 0; round < 10; ++round) {
+        std::size_t ran = 0;
+        for (auto& io : ios) {
+            io->restart();
+            ran += io->poll();
+        }
+        if (ran == 0) break;
+    }
+}
+
+}  // namespace detail
 
 session::session(std::shared_ptr<detail::session_impl> impl) : impl_(std::move(impl)) { shards_.push_back(impl_); }
 session::session(std::vector<std::shared_ptr<detail::session_impl>> shards)
@@ -135,6 +263,7 @@ session::~session() {
     // Closing is asynchronous; a session dropped without close() stops at
     // once, each shard on its own executor whichever thread dropped the last handle.
     for (const auto& sh : shards_) shutdown_on_its_executor(sh);
+    finish_threads(std::move(threads_));
 }
 
 const std::shared_ptr<detail::session_impl>& session::pick() const noexcept {
@@ -147,6 +276,10 @@ const std::shared_ptr<detail::session_impl>& session::pick() const noexcept {
 }
 
 asio::awaitable<connect_result> session::connect(executor_type ex, session_config cfg) {
+    if (cfg.io_threads > 0) {
+        auto connecting = connect_owned(std::move(cfg));
+        co_return co_await std::move(connecting);
+    }
     auto impl = std::make_shared<detail::session_impl>(ex, std::move(cfg));
     diagnostics diag;
     auto ec = co_await start_shard(impl, diag);
@@ -155,23 +288,17 @@ asio::awaitable<connect_result> session::connect(executor_type ex, session_confi
 }
 
 asio::awaitable<connect_result> session::connect(std::vector<executor_type> executors, session_config cfg) {
-    if (executors.empty()) {
-        diagnostics d;
-        d.message = "connect: no executor given";
-        co_return connect_result(make_error_code(errc::no_contact_point), std::move(d));
-    }
-    std::vector<impl_ptr> shards;
-    for (auto& ex : executors) shards.push_back(std::make_shared<detail::session_impl>(ex, cfg));
-    for (std::size_t i = 0; i < shards.size(); ++i) {
-        diagnostics diag;
-        auto ec = co_await start_shard(shards[i], diag);
-        if (ec) {
-            for (std::size_t j = 0; j < i; ++j) shutdown_on_its_executor(shards[j]);
-            diag.message = "shard " + std::to_string(i) + ": " + diag.message;
-            co_return connect_result(ec, std::move(diag));
-        }
-    }
-    co_return connect_result(std::make_shared<session>(std::move(shards)));
+    auto connecting = cfg.io_threads > 0 ? connect_owned(std::move(cfg)) : connect_shards(std::move(executors), cfg, nullptr);
+    co_return co_await std::move(connecting);
+}
+
+std::future<connect_result> session::connect_future(session_config cfg) {
+    if (cfg.io_threads == 0) cfg.io_threads = 1;
+    // The connecting runs on a thread of its own (it ends with it).
+    auto io = std::make_shared<asio::io_context>();
+    auto f = asio::co_spawn(*io, connect_owned(std::move(cfg)), asio::use_future);
+    std::thread([io] { io->run(); }).detach();
+    return f;
 }
 
 void session::start_async(const std::shared_ptr<detail::session_impl>& impl, detail::result_handler h) {
@@ -232,19 +359,29 @@ std::future<outcome<prepared_statement>> session::prepare_future(std::string que
 }
 
 asio::awaitable<void> session::close() {
-    // Every shard drains (they run in parallel on their threads), then returns.
-    for (const auto& sh : shards_) co_await on_shard(sh, sh->close());
+    // Every shard drains, the first (the cluster view's) last. The session's
+    // own threads (io_threads) run on: a request made after close() must
+    // still be answered (session_closed). The last handle's destructor ends them.
+    for (std::size_t i = shards_.size(); i-- > 0;) co_await on_shard(shards_[i], shards_[i]->close());
 }
 bool session::is_closed() const noexcept { return impl_->closed; }
 std::shared_ptr<const cluster_metadata> session::metadata() const noexcept { return std::atomic_load(&impl_->meta); }
 asio::awaitable<outcome<void>> session::refresh_metadata() {
-    for (const auto& sh : shards_) {
-        diagnostics diag;
-        auto ec = co_await on_shard(sh, sh->refresh(true, true, &diag));
-        if (ec) {
-            if (diag.message.empty()) diag.message = "metadata refresh failed: " + ec.message();
-            co_return outcome<void>(ec, std::move(diag));
-        }
+    // The first shard reads the cluster; the others adopt its snapshot (each
+    // has by the time this returns).
+    diagnostics diag;
+    auto ec = co_await on_shard(impl_, impl_->refresh(true, true, &diag));
+    if (ec) {
+        if (diag.message.empty()) diag.message = "metadata refresh failed: " + ec.message();
+        co_return outcome<void>(ec, std::move(diag));
+    }
+    for (std::size_t i = 1; i < shards_.size(); ++i) {
+        const auto& sh = shards_[i];
+        auto catch_up = [sh]() -> asio::awaitable<void> {
+            if (sh->group) sh->adopt(std::atomic_load(&sh->group->latest));
+            co_return;
+        };
+        co_await on_shard(sh, catch_up());
     }
     co_return outcome<void>();
 }

@@ -54,8 +54,19 @@ session_impl::session_impl(executor_type e, session_config c)
 }
 
 asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {
-    auto ec = co_await open_control(diag, true);
-    if (ec) co_return ec;
+    if (follower()) {
+        // Shard 0 has connected and published the cluster view: take it.
+        auto p = primary();
+        if (!p || p->closed) co_return make_error_code(driver::errc::session_closed);
+        adopt(std::atomic_load(&group->latest));
+        if (meta->tokens.hosts().empty()) {
+            diag.message = "no cluster view to share: the first shard has no metadata";
+            co_return make_error_code(driver::errc::metadata_error);
+        }
+    } else {
+        auto ec = co_await open_control(diag, true);
+        if (ec) co_return ec;
+    }
     // Give local pools a moment to connect so the first requests are routed
     // well. A pool is waited for until its first attempt settles: a host that
     // refuses (down) fails at once and must not hold the session up; one that
@@ -81,7 +92,9 @@ asio::awaitable<std::error_code> session_impl::start(diagnostics& diag) {
             diag.server_error = se;
             co_return std::error_code(se.code);
         }
-        diag.message = "connected to " + control_endpoint + " but no pool could open a connection";
+        diag.message = (follower() ? std::string("shard ") + std::to_string(shard_index) + " (sharing the cluster view)"
+                                   : "connected to " + control_endpoint) +
+                       " but no pool could open a connection";
         for (const auto& slot : pools)
             if (slot.pool && slot.pool->last_error())
                 diag.message += "; " + slot.endpoint + ": " + slot.pool->last_error().message();
@@ -163,7 +176,7 @@ void session_impl::shutdown_now() {
     }
     for (auto& slot : pools)
         if (slot.pool) slot.pool->close();
-    if (control) control->close();
+    if (control && !follower()) control->close();  // another shard's is a stand-in
     control.reset();
     control_wake.cancel();
     refresh_timer.cancel();

@@ -8,7 +8,9 @@
 #include "cqlpp/transport/connection.hpp"
 #include "cqlpp/transport/host_pool.hpp"
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
@@ -16,6 +18,9 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +32,10 @@ struct pool_slot {
     std::shared_ptr<transport::host_pool> pool;
     std::string endpoint;
     bool ever_connected = false;
+    std::size_t open = 0;  // this shard's open connections, as its pool last reported
+    // Shard 0 of a sharded session: the other shards' open connections to
+    // this host (by shard index), which keep the shared host up.
+    std::vector<std::size_t> others_open;
     // Per-node counters, on the session's executor only (metrics() asks it).
     node_error_counts errors;
     std::uint64_t retries = 0;
@@ -70,8 +79,65 @@ struct throttle_state {
     bool draining = false;
 };
 
+struct session_impl;
+
+// The shards of one session (connect() with several executors, or
+// session_config::io_threads): one cluster view for all. Shard 0 alone holds
+// the control connection, refreshes the metadata and decides whether a host
+// is up; it publishes every snapshot here and posts it to the other shards,
+// which adopt it on their own executors (their pools follow it). A request
+// reads its own shard's snapshot as a single shard does: no lock.
+struct shard_group {
+    struct view {
+        std::shared_ptr<const cluster_metadata> meta;
+        std::uint64_t seq = 0;          // increases with every publication
+        const host* control_host = nullptr;  // in meta: the load-balancing policy's init()
+        protocol::protocol_version version = protocol::protocol_version::v5;
+        bool control_up = false;
+    };
+    // Set once before any shard starts, read-only afterwards.
+    std::vector<std::weak_ptr<session_impl>> shards;
+    // The latest view (std::atomic_load / atomic_store: any thread reads it).
+    std::shared_ptr<const view> latest;
+};
+
+// session_config::io_threads: the session's own threads, one io_context each.
+// The session (facade) joins them once (stop_and_join); every shard also
+// holds it, so the io_contexts outlive the timers and sockets on them.
+struct io_thread_set {
+    explicit io_thread_set(std::size_t n);
+    ~io_thread_set();  // never joins: stop_and_join() has
+    io_thread_set(const io_thread_set&) = delete;
+    io_thread_set& operator=(const io_thread_set&) = delete;
+    std::vector<asio::any_io_executor> executors() const;
+    bool on_own_thread() const noexcept;
+    // Lets every thread end once its io_context is idle and waits (stopping one
+    // still busy after `grace`), then runs what is still queued (posted from
+    // one thread to another that had already ended) here. Not from one of them.
+    void stop_and_join(std::chrono::milliseconds grace);
+
+    std::vector<std::unique_ptr<asio::io_context>> ios;
+    std::vector<std::thread> threads;
+
+private:
+    std::mutex m_;
+    std::vector<std::optional<asio::executor_work_guard<asio::io_context::executor_type>>> work_;
+    bool joined_ = false;
+};
+
+// What session.cpp and tests reach inside the facade.
+struct session_internals {
+    static const std::vector<std::shared_ptr<session_impl>>& shards(const session& s) noexcept { return s.shards_; }
+    static void own_threads(session& s, std::shared_ptr<io_thread_set> t) noexcept { s.threads_ = std::move(t); }
+    static const std::shared_ptr<io_thread_set>& threads(const session& s) noexcept { return s.threads_; }
+};
+
 struct session_impl : std::enable_shared_from_this<session_impl> {
     using executor_type = asio::any_io_executor;
+
+    // session_config::io_threads: keeps the io_contexts alive (declared first:
+    // destroyed after every timer and pool of this shard).
+    std::shared_ptr<io_thread_set> own_threads;
 
     session_impl(executor_type ex, session_config cfg);
 
@@ -171,6 +237,27 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     // A failed attempt, counted against the node it was for (pools[pi]).
     void count_node_error(std::size_t pi, std::error_code ec, const protocol::error_response* se) noexcept;
 
+    // ---- shards (null group: a session of one shard) ----
+    std::shared_ptr<shard_group> group;
+    std::size_t shard_index = 0;
+    std::uint64_t view_seq = 0;  // shard 0: the last view published; others: the last adopted
+    bool follower() const noexcept { return shard_index != 0; }
+    std::shared_ptr<session_impl> primary() const;  // shard 0, null once it is gone
+    // Posts f(shard) to every other shard's executor.
+    template <class F>
+    void for_other_shards(F f) const;
+    // Shard 0: publishes the current snapshot to the other shards.
+    void publish_view(const host* control_host);
+    // The other shards, on their executor: take a view shard 0 published.
+    void adopt(const std::shared_ptr<const shard_group::view>& v);
+    // Shard 0: a shard's pool to host `index` has `open` connections now.
+    void note_open(std::size_t shard, std::size_t index, std::size_t open);
+    // Shard 0: whether the host of pools[index] is up, from every shard's connections.
+    void update_liveness(std::size_t index);
+    std::size_t open_anywhere(const pool_slot& slot) const noexcept;
+    // Opens pools for the hosts the policy wants, closes those it ignores.
+    void sync_pools();
+
     // ---- lifecycle ----
     asio::awaitable<std::error_code> start(diagnostics& diag);
     asio::awaitable<std::error_code> open_control(diagnostics& diag, bool initial);
@@ -180,6 +267,7 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     void schedule_refresh(bool topology, bool schema);
     asio::awaitable<void> refresher();
     asio::awaitable<std::error_code> refresh(bool topology, bool schema, diagnostics* diag);
+    asio::awaitable<std::error_code> refresh_through_primary(bool topology, bool schema, diagnostics* diag);
     void apply_hosts(std::vector<std::shared_ptr<host>> hosts, std::shared_ptr<cluster_metadata> next,
                      const host* control_host);
     void on_pool_change(std::size_t index, std::size_t open);
@@ -218,5 +306,18 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     // A query on the control connection (system tables).
     asio::awaitable<result> control_query(std::string_view cql);
 };
+
+template <class F>
+void session_impl::for_other_shards(F f) const {
+    if (!group) return;
+    for (std::size_t i = 0; i < group->shards.size(); ++i) {
+        if (i == shard_index) continue;
+        auto other = group->shards[i].lock();
+        if (!other) continue;
+        asio::post(other->ex, [other, f]() mutable {
+            if (!other->closed) f(*other);
+        });
+    }
+}
 
 }  // namespace cqlpp::driver::detail

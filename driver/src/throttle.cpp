@@ -15,17 +15,46 @@ request_throttle::request_throttle(const throttle_config& cfg, time_point now)
 }
 
 bool request_throttle::may_start(time_point now) const noexcept {
+    if (shared_) return true;  // decided by take_shared()
     if (max_in_flight_ > 0 && in_flight_ >= max_in_flight_) return false;
     return !rate_limited_ || now >= tat_ - tolerance_;
 }
 
 void request_throttle::take(time_point now) noexcept {
     ++in_flight_;
-    if (rate_limited_) tat_ = std::max(tat_, now) + interval_;
+    if (rate_limited_ && !shared_) tat_ = std::max(tat_, now) + interval_;
+}
+
+bool request_throttle::slot_free() const noexcept {
+    if (max_in_flight_ == 0) return true;
+    return (shared_ ? shared_->in_flight.load(std::memory_order_relaxed) : in_flight_) < max_in_flight_;
+}
+
+bool request_throttle::take_shared(time_point now) noexcept {
+    if (max_in_flight_ > 0) {
+        auto cur = shared_->in_flight.load(std::memory_order_relaxed);
+        do {
+            if (cur >= max_in_flight_) return false;
+        } while (!shared_->in_flight.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+    }
+    if (rate_limited_) {
+        const auto n = now.time_since_epoch().count();
+        auto cur = shared_->tat.load(std::memory_order_relaxed);
+        for (;;) {
+            if (n < cur - tolerance_.count()) {
+                if (max_in_flight_ > 0) shared_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+                return false;
+            }
+            const auto next = std::max(cur, n) + interval_.count();
+            if (shared_->tat.compare_exchange_weak(cur, next, std::memory_order_relaxed)) break;
+        }
+    }
+    return true;
 }
 
 bool request_throttle::try_start(time_point now) {
     if (oldest_ || !may_start(now)) return false;
+    if (shared_ && !take_shared(now)) return false;
     take(now);
     return true;
 }
@@ -49,11 +78,14 @@ bool request_throttle::enqueue(throttle_waiter& w, time_point now) {
 }
 
 void request_throttle::release() noexcept {
-    if (in_flight_ > 0) --in_flight_;
+    if (in_flight_ == 0) return;
+    --in_flight_;
+    if (shared_ && max_in_flight_ > 0) shared_->in_flight.fetch_sub(1, std::memory_order_relaxed);
 }
 
 throttle_waiter* request_throttle::pop_ready(time_point now) {
     if (!oldest_ || !may_start(now)) return nullptr;
+    if (shared_ && !take_shared(now)) return nullptr;
     auto* w = oldest_;
     unlink(*w, now);
     take(now);
@@ -81,8 +113,17 @@ void request_throttle::remove(throttle_waiter& w, time_point now) {
 std::optional<request_throttle::time_point> request_throttle::next_wake(time_point now) const {
     if (heap_.empty()) return std::nullopt;
     time_point wake = heap_.front()->deadline;
-    const bool slot_free = max_in_flight_ == 0 || in_flight_ < max_in_flight_;
-    if (slot_free) {
+    if (shared_) {
+        // The other shards' releases and starts do not reach this queue: look
+        // again soon, or when the rate allows, whichever is later.
+        time_point again = now + shared_poll;  // every slot is taken
+        if (slot_free()) {
+            const time_point slot{duration(shared_->tat.load(std::memory_order_relaxed)) - tolerance_};
+            again = rate_limited_ ? std::max(now, slot) : now;
+        }
+        return std::min(wake, again);
+    }
+    if (slot_free()) {
         // Only the rate can hold the oldest back (or nothing: it may start now).
         const time_point slot = rate_limited_ ? std::max(now, tat_ - tolerance_) : now;
         wake = std::min(wake, slot);

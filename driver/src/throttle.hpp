@@ -8,7 +8,9 @@
 #include "cqlpp/driver/session.hpp"
 
 #include <chrono>
+#include <atomic>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -29,6 +31,17 @@ struct throttle_waiter {
     bool queued() const noexcept { return heap_index != not_queued; }
 };
 
+// The limits a session's shards share (connect() with several executors,
+// session_config::io_threads): max_in_flight and max_per_second hold for the
+// session as a whole, not per shard. Lock-free: a start takes a slot with a
+// compare-and-swap, a release gives it back.
+struct shared_throttle {
+    explicit shared_throttle(std::chrono::steady_clock::time_point now)
+        : tat(now.time_since_epoch().count()) {}
+    std::atomic<std::size_t> in_flight{0};
+    std::atomic<std::chrono::steady_clock::rep> tat;  // the rate's theoretical arrival time
+};
+
 class request_throttle {
 public:
     using time_point = throttle_waiter::time_point;
@@ -37,6 +50,12 @@ public:
     request_throttle(const throttle_config& cfg, time_point now);
     request_throttle(const request_throttle&) = delete;
     request_throttle& operator=(const request_throttle&) = delete;
+
+    // From now on the limits hold over every throttle sharing `shared` (set
+    // before any request). A waiter blocked only by the other shards is
+    // polled (next_wake), as their releases do not reach this queue.
+    void share(std::shared_ptr<shared_throttle> shared) { shared_ = std::move(shared); }
+    static constexpr std::chrono::milliseconds shared_poll{1};
 
     // A new request: true when it may start now (it then counts in flight).
     // Nobody overtakes a waiter, so that needs an empty queue.
@@ -69,6 +88,9 @@ public:
 private:
     bool may_start(time_point now) const noexcept;
     void take(time_point now) noexcept;
+    // Shared limits: takes a slot and a rate slot if both are free now.
+    bool take_shared(time_point now) noexcept;
+    bool slot_free() const noexcept;
     void unlink(throttle_waiter& w, time_point now);
     bool earlier(std::size_t a, std::size_t b) const noexcept { return heap_[a]->deadline < heap_[b]->deadline; }
     void place(std::size_t i, throttle_waiter* w) noexcept {
@@ -92,6 +114,7 @@ private:
     throttle_waiter* newest_ = nullptr;
     std::vector<throttle_waiter*> heap_;  // min-heap on deadline: the next to expire on top
     throttle_metrics stats_;
+    std::shared_ptr<shared_throttle> shared_;  // null: this shard's own limits
 };
 
 }  // namespace cqlpp::driver::detail

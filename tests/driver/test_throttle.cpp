@@ -48,6 +48,50 @@ throttle_waiter waiter(tp deadline) {
 
 }  // namespace
 
+TEST_CASE("throttle core: shards sharing their limits hold them for the session", "[driver][throttle][shards]") {
+    const tp t0{};
+    auto shared = std::make_shared<drv::detail::shared_throttle>(t0);
+    request_throttle a(limits(2, 0, 10), t0), b(limits(2, 0, 10), t0);
+    a.share(shared);
+    b.share(shared);
+    std::vector<throttle_waiter> w(4, waiter(t0 + 10s));
+    CHECK(admit(a, w[0], t0) == verdict::start);
+    CHECK(admit(b, w[1], t0) == verdict::start);
+    CHECK(admit(b, w[2], t0) == verdict::queued);  // two in flight in the session
+    CHECK(admit(a, w[3], t0) == verdict::queued);
+    CHECK(shared->in_flight == 2);
+    // b's waiter is held by the session's limit: b looks again in a moment.
+    CHECK(b.next_wake(t0) == t0 + request_throttle::shared_poll);
+    CHECK(b.pop_ready(t0) == nullptr);
+    // A's request ends: the slot is the session's, b's waiter may take it.
+    a.release();
+    CHECK(shared->in_flight == 1);
+    CHECK(b.next_wake(t0) == t0);
+    CHECK(b.pop_ready(t0) == &w[2]);
+    CHECK(a.pop_ready(t0) == nullptr);
+    b.release();
+    CHECK(a.pop_ready(t0) == &w[3]);
+    CHECK(a.metrics().in_flight == 1);
+    CHECK(b.metrics().in_flight == 1);
+    a.release();
+    b.release();
+    CHECK(shared->in_flight == 0);
+
+    // A rate shared by two shards: 10 per second in all.
+    auto rate = std::make_shared<drv::detail::shared_throttle>(t0);
+    request_throttle c(limits(0, 10, 10), t0), d(limits(0, 10, 10), t0);
+    c.share(rate);
+    d.share(rate);
+    std::vector<throttle_waiter> v(3, waiter(t0 + 10s));
+    CHECK(admit(c, v[0], t0) == verdict::start);
+    CHECK(admit(d, v[1], t0) == verdict::queued);
+    CHECK(d.next_wake(t0) == t0 + 100ms);
+    CHECK(d.pop_ready(t0 + 99ms) == nullptr);
+    CHECK(d.pop_ready(t0 + 100ms) == &v[1]);
+    CHECK(admit(c, v[2], t0 + 150ms) == verdict::queued);
+    CHECK(c.pop_ready(t0 + 200ms) == &v[2]);
+}
+
 TEST_CASE("throttle core: concurrency limit, FIFO queue, full queue", "[driver][throttle]") {
     const tp t0{};
     request_throttle t(limits(2, 0, 3), t0);
@@ -553,4 +597,53 @@ TEST_CASE("throttle: close() fails the queued requests at once; the one in fligh
         CHECK(late.error() == drv::errc::session_closed);
         cluster->set_latency(0, 0ms);
     });
+}
+
+TEST_CASE("throttle: max_in_flight holds for a session on two I/O threads, not per shard", "[driver][throttle][shards]") {
+    auto cc = nodes(1);
+    cc.activity_log_capacity = 200;
+    auto cluster = start_cluster(cc);
+    auto cfg = throttled_cfg(*cluster);
+    cfg.io_threads = 2;
+    cfg.throttle.max_in_flight = 4;
+    auto r = drv::session::connect_future(cfg).get();
+    INFO(r.diag().message);
+    REQUIRE(r.ok());
+    auto s = r.value();
+    REQUIRE(s->shard_count() == 2);
+    constexpr auto latency = 50ms;
+    cluster->clear_activity();
+    cluster->set_latency(0, latency);
+
+    // From this thread the requests are spread over both shards.
+    constexpr int n = 40;
+    const std::string q = "SELECT release_version FROM system.local";
+    std::vector<std::future<drv::result>> fs;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) fs.push_back(s->async_execute(drv::statement(q), asio::use_future));
+    int succeeded = 0;
+    for (auto& f : fs) succeeded += f.get().ok() ? 1 : 0;
+    const auto elapsed = since(t0);
+    cluster->set_latency(0, 0ms);
+    CHECK(succeeded == n);
+    CHECK(elapsed >= 10 * latency);  // 10 rounds of at most 4 in the session
+
+    // The server's view, as in the single-shard test above.
+    std::vector<std::chrono::system_clock::time_point> arrivals;
+    for (const auto& e : cluster->activity(0))
+        if (e.op == proto::opcode::query && e.query == q) arrivals.push_back(e.received);
+    std::sort(arrivals.begin(), arrivals.end());
+    CHECK(arrivals.size() == std::size_t(n));
+    std::size_t most_at_once = 0;
+    for (std::size_t i = 0; i < arrivals.size(); ++i) {
+        std::size_t k = i;
+        while (k < arrivals.size() && arrivals[k] < arrivals[i] + latency - 2ms) ++k;
+        most_at_once = std::max(most_at_once, k - i);
+    }
+    INFO("most requests arriving within " << latency.count() << " ms: " << most_at_once);
+    CHECK(most_at_once <= 4);
+    const auto m = s->metrics();
+    CHECK(m.throttle.in_flight == 0);
+    CHECK(m.throttle.queued >= 30);
+    s->async_close(asio::use_future).get();
 }

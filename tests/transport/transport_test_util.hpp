@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
@@ -29,6 +30,18 @@ using namespace std::chrono_literals;
 inline constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 inline std::uint16_t next_transport_port() {
+    // CQLPP_TEST_PORT_BASE=N keeps every cluster within [N, N + 100) (a
+    // machine whose ports are shared out between several runs).
+    static const int base = [] {
+        const char* e = std::getenv("CQLPP_TEST_PORT_BASE");
+        return e ? std::atoi(e) : 0;
+    }();
+    if (base > 0) {
+        static int next = 0;
+        const int p = base + next;
+        next = (next + 10) % 100;
+        return static_cast<std::uint16_t>(p);
+    }
     static std::uint16_t port = static_cast<std::uint16_t>(21000 + (::getpid() % 100) * 80);
     port = static_cast<std::uint16_t>(port + 10);
     return port;

@@ -23,10 +23,15 @@
 // metadata(), is_closed() anywhere, and drop the last handle on any thread
 // (the shutdown then runs on the session's executor). From non-coroutine code
 // use the *_future / *_async forms. A caller already on the session's
-// executor pays no hop at all. To use several cores, connect() with one
-// executor per I/O thread: the session keeps a shard (pools, control
-// connection) per executor, a request issued on one of those threads stays
-// there, and requests from elsewhere are spread over the shards.
+// executor pays no hop at all. To use several cores, give the session
+// several I/O threads: session_config::io_threads = N (the session starts and
+// owns N threads, each running its own io_context), or connect() with one
+// executor per I/O thread of the application's. The session keeps a shard
+// (pools of connections) per thread and one view of the cluster for all: one
+// control connection, one metadata snapshot and token map, one up/down state
+// per host, one prepared-statement cache. A request issued on one of those
+// threads stays there (no hop); requests from elsewhere are spread over the
+// shards without a lock.
 //
 // Nothing blocks: connecting, metadata refresh, reconnection, paging and
 // prepared-statement handling are all asynchronous.
@@ -91,7 +96,9 @@ struct execution_profile {
 // max_queue_size requests already wait it fails at once with
 // errc::request_throttled. Every request the application runs passes (statements,
 // batches, page fetches, session::prepare); the driver's own traffic (metadata,
-// PREPARE on the other hosts, re-prepares) does not. The limits combine.
+// PREPARE on the other hosts, re-prepares) does not. The limits combine, and
+// hold for the session as a whole when it has several shards (each shard
+// queues its own requests; a slot another shard frees is seen within 1 ms).
 struct throttle_config {
     // Requests running at once (from their first send to their answer, retries
     // and speculative executions included); 0: no limit.
@@ -183,6 +190,16 @@ struct session_config {
     bool fetch_schema = true;
     // close(): how long in-flight requests may take to finish.
     std::chrono::milliseconds drain_timeout{5000};
+
+    // I/O threads the session starts and owns; 0: none, the session runs on
+    // the executor(s) given to connect(). With N > 0 it starts N threads, each
+    // running an io_context with one shard on it (connect()'s executors then
+    // only resume the caller; connect_future() needs none). They run until
+    // the session's last handle goes, then end once idle (in-flight work
+    // stopped, at most 2 s) and are joined there; when that handle is dropped
+    // on one of them, a background thread joins them. Nothing of the session
+    // (a page_stream) may be used after that.
+    std::size_t io_threads = 0;
 
     // Profiles statements may name (statement_options::execution_profile).
     std::map<std::string, execution_profile, std::less<>> execution_profiles{};
@@ -325,6 +342,8 @@ class page_stream;
 
 namespace detail {
 struct session_impl;
+struct io_thread_set;
+struct session_internals;
 }
 
 class session : public std::enable_shared_from_this<session> {
@@ -340,12 +359,21 @@ public:
     // exist), the error is the server's: its code, message and server_error.
     static asio::awaitable<connect_result> connect(executor_type ex, session_config cfg);
     // One session over several I/O threads: one shard per executor (give each
-    // an io_context run by its own thread). Each shard has its own pools and
-    // control connection and applies cfg as a whole (throttle limits are per
-    // shard); prepared statements work on every shard. A request issued on
-    // one of these executors stays on its shard, with no hop; from anywhere
-    // else the shards take turns. metrics() adds the shards up.
+    // an io_context run by its own thread). Each shard has its own pools; the
+    // first shard's control connection serves all (topology, schema, events),
+    // the others adopt each metadata snapshot it publishes, on their own
+    // executors. cfg applies to the session as a whole (throttle limits
+    // too); a statement prepared through any shard works on every
+    // shard. A request issued on one of these executors stays on its shard,
+    // with no hop; from anywhere else the shards take turns. metrics() adds
+    // the shards up. With cfg.io_threads > 0 the executors are not used (the
+    // session runs on threads of its own).
     static asio::awaitable<connect_result> connect(std::vector<executor_type> executors, session_config cfg);
+    // For code without an executor: the session on cfg.io_threads threads of
+    // its own (at least one), connected there.
+    //   cfg.io_threads = 4;
+    //   auto s = cqlpp::driver::session::connect_future(cfg).get().value();
+    static std::future<connect_result> connect_future(session_config cfg);
 
     ~session();
     session(const session&) = delete;
@@ -437,10 +465,12 @@ public:
     explicit session(std::vector<std::shared_ptr<detail::session_impl>> shards);
 
 private:
+    friend struct detail::session_internals;
     static void start_async(const std::shared_ptr<detail::session_impl>& impl, detail::result_handler h);
     static executor_type executor_of(const std::shared_ptr<detail::session_impl>& impl) noexcept;
     // The shard for a request issued now on this thread.
     const std::shared_ptr<detail::session_impl>& pick() const noexcept;
+    std::shared_ptr<detail::io_thread_set> threads_;  // session_config::io_threads (declared first: outlives the shards)
     std::shared_ptr<detail::session_impl> impl_;  // the first shard (metadata, config)
     std::vector<std::shared_ptr<detail::session_impl>> shards_;
     mutable std::atomic<std::size_t> next_shard_{0};
