@@ -445,6 +445,13 @@ def main():
                                            "fixed_rates", "fixed_concurrency")},
             "notes": notes, "failures": failures, "wall_s": round(time.monotonic() - started, 1),
             "load": {"rows": load["ops"], "seconds": load["seconds"]}}
+    # Issue 16: instructions and allocations per request under callgrind (its
+    # own sim; about 10 s), shown beside the run's requests per CPU-second.
+    if not args.quick and shutil.which("valgrind") and os.access(os.path.join(args.build_dir, "bench", "cqlpp_bench"), os.X_OK):
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "instr", "instr.py"), "--build-dir", args.build_dir,
+                            "--json", os.path.join(out_dir, "instr.json")], capture_output=True, text=True)
+        if p.returncode != 0:
+            notes.append("instr.py failed: " + p.stderr.strip()[-300:])
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
     report.write_all(out_dir, results, meta)  # the medians over the rounds (report.median_records)

@@ -481,13 +481,44 @@ def python_section(raw):
     return out
 
 
+def instr_section(out_dir, results):
+    """Issue 16: client instructions per request (callgrind, bench/instr) and
+    requests per client CPU-second of this run, cqlpp beside the limit."""
+    path = os.path.join(out_dir, "instr.json")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        ins = json.load(f)
+    res = ins["results"]
+    out = ["", "## Client CPU per request (issue 16)", "",
+           "Instructions and heap allocations per request counted under callgrind "
+           "(`bench/instr/instr.py`: %d prepared requests at %d in flight, client only), and requests per "
+           "client CPU-second from this run at c=256. Goal: within 2x of the limit, at least 1,000,000 per CPU-second." %
+           (ins["ops"], ins["concurrency"]), "",
+           "| workload | cqlpp instr/request | limit instr/request | x limit | cqlpp allocs/request | "
+           "cqlpp requests per CPU-s (c=256) | limit requests per CPU-s | x limit |",
+           "|---|---|---|---|---|---|---|---|"]
+    for w in ("read", "write"):
+        c, l = res.get("cqlpp/" + w), res.get("limit/" + w)
+        if not c or not l:
+            continue
+        rc, rl = _point(results, "cqlpp/1thread", w, 256), _point(results, "limit/pipelined", w, 256)
+        cps = lambda r: "{:,.0f}".format(r["ops_per_cpu_s"]) if r and r.get("ops_per_cpu_s") else "-"
+        rat = "%.2f" % (rl["ops_per_cpu_s"] / rc["ops_per_cpu_s"]) if rc and rl and rc.get("ops_per_cpu_s") else "-"
+        out.append("| %s | {:,.0f} | {:,.0f} | %.2f | %.2f | %s | %s | %s |".format(
+            c["instructions_per_request"], l["instructions_per_request"]) % (
+            w, c["instructions_per_request"] / l["instructions_per_request"], c["allocations_per_request"],
+            cps(rc), cps(rl), rat))
+    return out
+
+
 def write_all(out_dir, results, meta):
     raw = results
     results = median_records(results)
     enrich(results)
     plots(out_dir, results)
     meta = dict(meta, _dir=out_dir)
-    py = python_section(raw)
+    py = python_section(raw) + instr_section(out_dir, results)
     with open(os.path.join(out_dir, "results.md"), "w") as f:
         f.write("# cqlpp benchmark results\n\n" + markdown(results, meta) + ("\n".join(py) + "\n" if py else ""))
 
@@ -590,7 +621,7 @@ def write_benchmarks_md(path, out_dir, results, meta):
                                   command=meta["command"], date=meta["date"], wall=meta.get("wall_s", 0),
                                   versions=", ".join("%s %s" % kv for kv in sorted(meta.get("versions", {}).items())))
     body = markdown(enrich(results), dict(meta, _dir=out_dir), plots_prefix=rel + "/")
-    py = python_section(raw)
+    py = python_section(raw) + instr_section(out_dir, results)
     with open(path, "w") as f:
         f.write(head + body + ("\n".join(py) + "\n" if py else ""))
 
