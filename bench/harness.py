@@ -449,7 +449,8 @@ def main():
     # own sim; about 10 s for instr.py), shown beside the run's requests per CPU-second.
     if not args.quick and shutil.which("valgrind") and os.access(os.path.join(args.build_dir, "bench", "cqlpp_bench"), os.X_OK):
         p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "instr", "instr.py"), "--build-dir", args.build_dir,
-                            "--json", os.path.join(out_dir, "instr.json")], capture_output=True, text=True)
+                            "--ports", args.ports, "--json", os.path.join(out_dir, "instr.json")],
+                           capture_output=True, text=True)
         if p.returncode != 0:
             notes.append("instr.py failed: " + p.stderr.strip()[-300:])
         # Every contender, the peers too, by the marginal method (two runs of

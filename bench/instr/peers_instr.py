@@ -20,7 +20,8 @@ and cancel. Each pair is repeated --repeat times; the figure is the mean and
 
 The same method on cqlpp and the limit (`--ops` with `--warmup-ops 1`, so their
 own zeroing only drops what precedes the first answer, and every dump part is
-summed) checks it against instr.py's exact counts.
+summed) checks it against their exact count over the same answers (W+N to
+W+3N, counted as instr.py counts: `exact_same_answers`).
 
 Allocations: calls to glibc's malloc family. For C++ that is every heap
 allocation; CPython (pymalloc), V8 and Go allocate most objects from their own
@@ -75,8 +76,9 @@ def sizes(key):
     return SIZES.get(key) or SIZES[key.split("/")[0]]
 
 
-def command(c, workload, args, hosts, total):
-    """(argv, env) of contender c issuing `total` requests under callgrind."""
+def command(c, workload, args, hosts, total, window=None):
+    """(valgrind argv, argv, env) of contender c issuing `total` requests under
+    callgrind; window=(W, N): cqlpp or the limit counting answers W+1..W+N exactly."""
     argv, env = list(c.argv), dict(os.environ)
     while argv and argv[0] == "/usr/bin/env":  # harness form: env VAR=VAL... program
         argv.pop(0)
@@ -86,7 +88,9 @@ def command(c, workload, args, hosts, total):
     argv += ["--hosts", hosts, "--keyspace", "bench", "--workload", workload, "--concurrency",
              str(args.concurrency), "--rows", str(ROWS)]
     vg = ["valgrind", "--tool=callgrind"]
-    if c.name in ("limit", "cqlpp"):
+    if window:
+        argv += ["--warmup-ops", str(window[0]), "--ops", str(window[1])]
+    elif c.name in ("limit", "cqlpp"):
         # Their own counter requests: zero at the first answer, dump at the last.
         argv += ["--warmup-ops", "1", "--ops", str(total - 1)]
     else:
@@ -130,11 +134,24 @@ def measure(c, workload, args, hosts, workdir):
         repeats.append({"instructions_per_request": (i3 - i1) / (2.0 * n),
                         "allocations_per_request": (a3 - a1) / (2.0 * n),
                         "instructions": [i1, i3]})
+    exact = None
+    if c.name in ("limit", "cqlpp"):
+        # The check of the method: their own exact count over the same answers
+        # (W+N+1 .. W+3N+1 of a run), as instr.py counts (the dump part .1).
+        vg, argv, env = command(c, workload, args, hosts, 0, window=(w + n, 2 * n))
+        out = os.path.join(workdir, "callgrind.%s.%s.exact.out" % (c.name, workload))
+        p = subprocess.run(vg + ["--callgrind-out-file=" + out] + argv, capture_output=True, text=True,
+                           timeout=3600, cwd=PEERS, env=env)
+        rec = last_json(p.stdout)
+        if p.returncode != 0 or rec is None or rec.get("ops") != 2 * n or rec.get("errors"):
+            raise RuntimeError("%s %s exact: exit %d; %s" % (c.key, workload, p.returncode, p.stderr.strip()[-1500:]))
+        exact = round(parse_callgrind(out + ".1")[0] / (2.0 * n), 1)
     ipr = sum(x["instructions_per_request"] for x in repeats) / len(repeats)
     apr = sum(x["allocations_per_request"] for x in repeats) / len(repeats)
     spread = max(abs(x["instructions_per_request"] / ipr - 1) for x in repeats) if ipr > 0 else None
     return {"instructions_per_request": round(ipr, 1), "allocations_per_request": round(apr, 3),
             "spread": round(spread, 4) if spread is not None else None, "n": n, "warmup": w,
+            "exact_same_answers": exact,
             "repeats": [dict(x, instructions_per_request=round(x["instructions_per_request"], 1),
                              allocations_per_request=round(x["allocations_per_request"], 3)) for x in repeats]}
 
