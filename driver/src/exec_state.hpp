@@ -8,6 +8,7 @@
 
 #include <array>
 #include <optional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -16,16 +17,22 @@ namespace cqlpp::driver::detail {
 
 // Inline storage for a request's value views (most statements have few markers).
 struct value_views {
-    std::array<proto::value_view, 8> small;
+    // Left unconstructed until fill(): a context is built per request and
+    // zeroing eight views it will mostly not use is measurable.
+    static constexpr std::size_t small_size = 8;
+    union storage {
+        storage() noexcept {}
+        proto::value_view v[small_size];
+    } small;
     std::vector<proto::value_view> big;
     std::span<const proto::value_view> fill(const detail::value_list& v) {
         const std::size_t n = v.size();
-        proto::value_view* out = small.data();
-        if (n > small.size()) {
+        proto::value_view* out = small.v;
+        if (n > small_size) {
             big.resize(n);
             out = big.data();
         }
-        for (std::size_t i = 0; i < n; ++i) out[i] = v.view(i);
+        for (std::size_t i = 0; i < n; ++i) std::construct_at(out + i, v.view(i));
         return {out, n};
     }
 };

@@ -156,7 +156,8 @@ bool session_impl::setup(const bound_statement& b, bound_ctx& ctx, exec_state& s
     ctx.p = p.get();
     st.started = clock_type::now();
     if (!fill_common(*this, b.options(), ctx.c, st)) return false;
-    ctx.c.qp.values = ctx.views.fill(b.values());
+    const std::span<const proto::value_view> values = ctx.views.fill(b.values());
+    ctx.c.qp.values = values;
     ctx.c.qp.skip_metadata = p->shape().columns != nullptr;
     st.prepared = p.get();
     st.is_write = p->is_write;
@@ -164,18 +165,19 @@ bool session_impl::setup(const bound_statement& b, bound_ctx& ctx, exec_state& s
     st.info.consistency = st.cl;
     st.info.is_lwt = p->is_lwt;
     // Routing key from the bound partition-key values (composite keys too).
+    // The views were just filled: read them, not the values again.
     if (!p->pk_indices.empty()) {
         bool complete = true;
         for (auto i : p->pk_indices)
-            if (i >= b.values().size() || !b.values().view(i).is_set()) complete = false;
+            if (i >= values.size() || !values[i].is_set()) complete = false;
         if (complete) {
             if (p->pk_indices.size() == 1) {
-                st.info.routing_token = token_of(b.values().view(p->pk_indices[0]).bytes);
+                st.info.routing_token = token_of(values[p->pk_indices[0]].bytes);
             } else {
                 thread_local proto::byte_buffer key;
                 std::array<proto::bytes_view, 16> parts{};
                 if (p->pk_indices.size() <= parts.size()) {
-                    for (std::size_t k = 0; k < p->pk_indices.size(); ++k) parts[k] = b.values().view(p->pk_indices[k]).bytes;
+                    for (std::size_t k = 0; k < p->pk_indices.size(); ++k) parts[k] = values[p->pk_indices[k]].bytes;
                     key.clear();
                     proto::composite_key(std::span<const proto::bytes_view>(parts.data(), p->pk_indices.size()), key);
                     st.info.routing_token = token_of(key);

@@ -3,6 +3,7 @@
 #include "cqlpp/protocol/murmur3.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <set>
 
@@ -190,19 +191,41 @@ void token_map::set_keyspace(std::string name, const replication_strategy& repli
         tables_.emplace_back(replication, table);
     }
     keyspaces_.insert_or_assign(std::move(name), std::move(table));
+    id_ = state_id();
 }
 
 void token_map::drop_keyspace(std::string_view name) {
     if (auto it = keyspaces_.find(name); it != keyspaces_.end()) keyspaces_.erase(it);
+    id_ = state_id();
+}
+
+std::uint64_t token_map::state_id::next() noexcept {
+    static std::atomic<std::uint64_t> counter{1};
+    return counter.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool token_map::has_keyspace(std::string_view name) const noexcept { return keyspaces_.find(name) != keyspaces_.end(); }
 
 std::span<const host* const> token_map::replicas(std::string_view keyspace, token t) const noexcept {
     if (ring_.empty()) return {};
-    auto it = keyspaces_.find(keyspace);
-    if (it == keyspaces_.end()) return {};
-    const replica_table& table = *it->second;
+    // The key's string lives in this map's node: valid while a map with this
+    // id lives, and the id names only this map in this state.
+    struct last_lookup {
+        std::uint64_t map = 0;
+        const std::string* name = nullptr;
+        const replica_table* table = nullptr;
+    };
+    thread_local last_lookup last;
+    const replica_table* found;
+    if (last.map == id_.v && *last.name == keyspace) {
+        found = last.table;
+    } else {
+        auto it = keyspaces_.find(keyspace);
+        if (it == keyspaces_.end()) return {};
+        found = it->second.get();
+        last = {id_.v, &it->first, found};
+    }
+    const replica_table& table = *found;
     std::size_t i = ring_position(t);
     return std::span<const host* const>(table.flat.data() + table.offsets[i], table.offsets[i + 1] - table.offsets[i]);
 }

@@ -141,8 +141,17 @@ public:
         bytes_.resize(offsets_[i]);
         offsets_[i] = not_bound;
     }
-    // The [value] at index i (unset when never bound).
-    protocol::value_view view(std::size_t i) const noexcept;
+    // The [value] at index i (unset when never bound). Inline: it runs for
+    // every bound value of every request.
+    protocol::value_view view(std::size_t i) const noexcept {
+        if (i >= offsets_.size()) return protocol::value_view::unset();
+        const std::size_t at = offsets_[i];
+        if (at == not_bound || bytes_.size() - at < 4) return protocol::value_view::unset();
+        const auto len = static_cast<std::int32_t>(protocol::detail::load_be32(bytes_.data() + at));
+        if (len == -1) return protocol::value_view::null();
+        if (len < 0 || bytes_.size() - at - 4 < static_cast<std::size_t>(len)) return protocol::value_view::unset();
+        return protocol::value_view::of(protocol::bytes_view(bytes_.data() + at + 4, static_cast<std::size_t>(len)));
+    }
     protocol::byte_buffer& buffer() noexcept { return bytes_; }
 
 private:

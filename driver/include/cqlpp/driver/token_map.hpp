@@ -117,6 +117,29 @@ private:
     void replicas_simple(std::size_t start, std::size_t rf, std::vector<const host*>& out) const;
     void replicas_nts(std::size_t start, const replication_strategy& r, std::vector<const host*>& out) const;
 
+    // Names this map's contents: new on construction, on every copy and on
+    // every change, never reused. replicas() keeps its last keyspace lookup
+    // per thread under it (a routed request repeats the previous one's
+    // keyspace far more often than not).
+    struct state_id {
+        std::uint64_t v = next();
+        state_id() = default;
+        state_id(const state_id&) noexcept : v(next()) {}
+        // A moved-from map is renamed too: its nodes went with the move.
+        state_id(state_id&& o) noexcept : v(next()) { o.v = next(); }
+        state_id& operator=(const state_id&) noexcept {
+            v = next();
+            return *this;
+        }
+        state_id& operator=(state_id&& o) noexcept {
+            v = next();
+            o.v = next();
+            return *this;
+        }
+        static std::uint64_t next() noexcept;
+    };
+
+    state_id id_;
     std::vector<std::shared_ptr<host>> hosts_;
     std::vector<ring_entry> ring_;
     std::vector<token> ring_tokens_;  // ring_[i].t, dense for the binary search

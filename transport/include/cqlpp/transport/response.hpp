@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <system_error>
+#include <utility>
 
 namespace cqlpp::transport {
 
@@ -21,7 +22,10 @@ struct response_frame {
     protocol::bytes_view body;
     protocol::byte_buffer owned;
     protocol::body_prefix prefix;   // tracing id / warnings / custom payload: borrows body
-    protocol::response message;     // rows cells borrow body
+    // Rows cells borrow body. Starts as a RESULT, what nearly every answer
+    // is, so decoding one builds the message once (the default alternative,
+    // an ERROR with its strings, would be built and torn down first).
+    protocol::response message{std::in_place_type<protocol::result_response>};
 
     const protocol::error_response* server_error() const noexcept {
         return std::get_if<protocol::error_response>(&message);
