@@ -174,6 +174,39 @@ TEST_CASE("small ring: wraparound, exact tokens and extremes", "[driver]") {
     CHECK(empty.primary(0) == nullptr);
 }
 
+TEST_CASE("replicas() remembers its last keyspace per map state, never across changes or copies", "[driver]") {
+    auto a = make_host("dc1", "r1", {-100}, 1);
+    auto b = make_host("dc1", "r1", {0}, 2);
+    auto c = make_host("dc1", "r1", {100}, 3);
+    replication_strategy rf1, rf2, rf3;
+    rf1.replication_factor = 1;
+    rf2.replication_factor = 2;
+    rf3.replication_factor = 3;
+    auto original = std::make_unique<token_map>(std::vector<std::shared_ptr<host>>{a, b, c});
+    original->set_keyspace("ks", rf1);
+    CHECK(original->replicas("ks", 1).size() == 1);  // now remembered
+    original->set_keyspace("ks", rf2);               // a change: a new state
+    CHECK(original->replicas("ks", 1).size() == 2);
+
+    token_map copy = *original;  // a copy is its own state, even unchanged
+    CHECK(copy.replicas("ks", 1).size() == 2);
+    copy.set_keyspace("ks", rf3);
+    for (int i = 0; i < 3; ++i) {  // alternating: each lookup must see its own map
+        CHECK(copy.replicas("ks", 1).size() == 3);
+        CHECK(original->replicas("ks", 1).size() == 2);
+    }
+    // The remembered name belonged to the original's node: the copy must not
+    // read it once the original is gone (ASan reports it if it does).
+    original.reset();
+    CHECK(copy.replicas("ks", 1).size() == 3);
+    CHECK(copy.replicas("other", 1).empty());
+
+    token_map moved = std::move(copy);
+    CHECK(moved.replicas("ks", 1).size() == 3);
+    moved.drop_keyspace("ks");
+    CHECK(moved.replicas("ks", 1).empty());
+}
+
 TEST_CASE("NTS: rack diversity first, repeats only while rf exceeds racks", "[driver]") {
     // dc1 ring order: n1(r1) n2(r1) n3(r2) n4(r2); rf 2 -> n1, n3 (skip rack repeat n2).
     auto n1 = make_host("dc1", "r1", {10}, 1);
