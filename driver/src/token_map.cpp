@@ -87,6 +87,18 @@ token_map::token_map(std::vector<std::shared_ptr<host>> hosts) : hosts_(std::mov
                 ring_.end());
     ring_tokens_.reserve(ring_.size());
     for (const auto& e : ring_) ring_tokens_.push_back(e.t);
+    // About one ring token per bucket: 2^bits >= ring size, at most 2^16
+    // buckets (256 KiB) for the largest rings.
+    bucket_bits_ = 0;
+    while (bucket_bits_ < 16 && (std::size_t{1} << bucket_bits_) < ring_tokens_.size()) ++bucket_bits_;
+    const std::size_t buckets = std::size_t{1} << bucket_bits_;
+    bucket_start_.assign(buckets + 1, 0);
+    std::size_t i = 0;
+    for (std::size_t b = 0; b < buckets; ++b) {
+        bucket_start_[b] = static_cast<std::uint32_t>(i);
+        while (i < ring_tokens_.size() && bucket_of(ring_tokens_[i]) == b) ++i;
+    }
+    bucket_start_[buckets] = static_cast<std::uint32_t>(ring_tokens_.size());
 
     std::set<const host*> in_ring;
     for (const auto& e : ring_) in_ring.insert(e.owner);
@@ -113,7 +125,13 @@ const token_map::datacenter* token_map::find_datacenter(std::string_view name) c
 }
 
 std::size_t token_map::ring_position(token t) const noexcept {
-    auto it = std::lower_bound(ring_tokens_.begin(), ring_tokens_.end(), t);
+    if (ring_tokens_.empty()) return 0;
+    // Search only t's bucket: every token in a later bucket is greater, so
+    // falling off this one's end lands on the next bucket's first token.
+    const std::size_t b = bucket_of(t);
+    const auto first = ring_tokens_.begin() + bucket_start_[b];
+    const auto last = ring_tokens_.begin() + bucket_start_[b + 1];
+    auto it = std::lower_bound(first, last, t);
     return it == ring_tokens_.end() ? 0 : static_cast<std::size_t>(it - ring_tokens_.begin());
 }
 

@@ -207,6 +207,35 @@ TEST_CASE("replicas() remembers its last keyspace per map state, never across ch
     CHECK(moved.replicas("ks", 1).empty());
 }
 
+TEST_CASE("ring_position finds the first ring token >= t, whatever the ring's size and spread", "[driver]") {
+    std::mt19937_64 rng(7);
+    for (std::size_t n : {1u, 2u, 3u, 5u, 48u, 256u, 1000u, 70000u}) {
+        std::vector<driver::token> tokens;
+        for (std::size_t i = 0; i < n; ++i) tokens.push_back(static_cast<driver::token>(rng()));
+        if (n == 48) {  // clustered at both ends: most buckets empty, a few crowded
+            for (std::size_t i = 0; i < n; ++i) tokens[i] = (i % 2 ? tmax - 1000 : tmin + 1000) + static_cast<driver::token>(i);
+        }
+        token_map map({make_host("dc1", "r1", tokens, 1)});
+        std::vector<driver::token> sorted(map.ring().size());
+        for (std::size_t i = 0; i < sorted.size(); ++i) sorted[i] = map.ring()[i].t;
+        auto expect = [&](driver::token t) {
+            auto it = std::lower_bound(sorted.begin(), sorted.end(), t);
+            return it == sorted.end() ? std::size_t{0} : static_cast<std::size_t>(it - sorted.begin());
+        };
+        std::vector<driver::token> probes = {tmin, tmin + 1, -1, 0, 1, tmax - 1, tmax};
+        for (auto t : sorted) {
+            probes.push_back(t);
+            if (t != tmin) probes.push_back(t - 1);
+            if (t != tmax) probes.push_back(t + 1);
+        }
+        for (int i = 0; i < 2000; ++i) probes.push_back(static_cast<driver::token>(rng()));
+        std::size_t wrong = 0;
+        for (auto t : probes) wrong += map.ring_position(t) != expect(t);
+        INFO("ring of " << n << " tokens");
+        CHECK(wrong == 0);
+    }
+}
+
 TEST_CASE("NTS: rack diversity first, repeats only while rf exceeds racks", "[driver]") {
     // dc1 ring order: n1(r1) n2(r1) n3(r2) n4(r2); rf 2 -> n1, n3 (skip rack repeat n2).
     auto n1 = make_host("dc1", "r1", {10}, 1);

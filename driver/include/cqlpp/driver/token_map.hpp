@@ -143,6 +143,16 @@ private:
     std::vector<std::shared_ptr<host>> hosts_;
     std::vector<ring_entry> ring_;
     std::vector<token> ring_tokens_;  // ring_[i].t, dense for the binary search
+    // ring_position() searches only the tokens sharing t's top bucket_bits_
+    // bits (order-preserving: the sign bit flipped): bucket_start_[b] is the
+    // first ring index in bucket b, bucket_start_[2^bits] the ring size.
+    std::vector<std::uint32_t> bucket_start_;
+    unsigned bucket_bits_ = 0;
+    std::size_t bucket_of(token t) const noexcept {
+        if (bucket_bits_ == 0) return 0;
+        const std::uint64_t u = static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
+        return static_cast<std::size_t>(u >> (64 - bucket_bits_));
+    }
     std::vector<datacenter> dcs_;
     std::unordered_map<std::string, std::shared_ptr<const replica_table>, string_hash, std::equal_to<>> keyspaces_;
     std::vector<std::pair<replication_strategy, std::shared_ptr<const replica_table>>> tables_;
