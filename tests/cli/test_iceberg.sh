@@ -272,6 +272,11 @@ if ! (cd "$HERE/../parquet_interop" && timeout 300 npm install --no-audit --no-f
 else
   if node "$HERE/../parquet_interop/iceberg_check.mjs" "$T" >"$WORK/chk.out" 2>&1; then ok; else bad "iceberg_check all: $(cat "$WORK/chk.out")"; fi
   grep -q "^rows 300$" "$WORK/chk.out" && ok || bad "duckdb rows (all): $(cat "$WORK/chk.out")"
+  # Every value of the all-types table's data files (one snapshot) as DuckDB reads them, against the Python driver.
+  if node "$HERE/../parquet_interop/duckdb_values.mjs" "$T/data/unload-*/*.parquet" >"$WORK/values.jsonl" 2>"$WORK/values.err" &&
+     "$PY" "$HERE/compare_values.py" "$SIM_PORT" ks t "$WORK/values.jsonl" --time-micros >"$WORK/cmp.out" 2>&1; then ok; else
+    bad "values: $(cat "$WORK/values.err" "$WORK/cmp.out")"; fi
+  grep -q "^compared 300 rows x 24 columns (7200 values)$" "$WORK/cmp.out" && ok || bad "values compared: $(cat "$WORK/cmp.out")"
   if node "$HERE/../parquet_interop/iceberg_check.mjs" "$W/ks/s" >"$WORK/chk_s.out" 2>&1; then ok; else bad "iceberg_check s: $(cat "$WORK/chk_s.out")"; fi
   # overwrite (30 rows) + the evolved unload (31) appended
   grep -q "^rows 61$" "$WORK/chk_s.out" && ok || bad "duckdb rows (s): $(cat "$WORK/chk_s.out")"
