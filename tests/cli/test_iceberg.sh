@@ -127,7 +127,7 @@ expect_rc toomany 1 && { grep -q "more than 3 partition values" "$WORK/toomany.e
 run badspec bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name badspec --partition-by 'day(t)'
 expect_rc badspec 1 && { grep -q -- "--partition-by: day() needs a timestamp or date column" "$WORK/badspec.err" && ok || bad "bad spec: $(cat "$WORK/badspec.err")"; }
 
-# truncate[W] of negative ints and bigints and of multibyte text, hour() of times before 1970 (not on the hour):
+# truncate[W] of negative ints and bigints and of multibyte text, hour/month/year of times before 1970 (not on the hour):
 # part 7 has DuckDB recompute every file's partition values and checks one row's tuple exactly.
 cql "CREATE TABLE ks.tr (k int PRIMARY KEY, n bigint, s text, ts timestamp)"
 { echo k,n,s,ts; for i in $(seq 1 40); do
@@ -136,9 +136,9 @@ cql "CREATE TABLE ks.tr (k int PRIMARY KEY, n bigint, s text, ts timestamp)"
   done; } > "$WORK/tr.csv"
 run tr_load bulk load "${CONN[@]}" -k ks -t tr --input "$WORK/tr.csv"; expect_rc tr_load 0
 run tr bulk unload "${CONN[@]}" -k ks -t tr --format iceberg --warehouse "$W" --namespace ns --table-name tr \
-  --partition-by 'truncate(25, k), truncate(1000000, n), truncate(2, s), hour(ts)' --splits 3
+  --partition-by 'truncate(25, k), truncate(1000000, n), truncate(2, s), hour(ts), month(ts), year(ts)' --splits 3
 expect_rc tr 0
-grep -q '"fields":\[{"name":"k_trunc","transform":"truncate\[25\]","source-id":1,"field-id":1000},{"name":"n_trunc","transform":"truncate\[1000000\]","source-id":2,"field-id":1001},{"name":"s_trunc","transform":"truncate\[2\]","source-id":3,"field-id":1002},{"name":"ts_hour","transform":"hour","source-id":4,"field-id":1003}\]' \
+grep -q '"fields":\[{"name":"k_trunc","transform":"truncate\[25\]","source-id":1,"field-id":1000},{"name":"n_trunc","transform":"truncate\[1000000\]","source-id":2,"field-id":1001},{"name":"s_trunc","transform":"truncate\[2\]","source-id":3,"field-id":1002},{"name":"ts_hour","transform":"hour","source-id":4,"field-id":1003},{"name":"ts_month","transform":"month","source-id":4,"field-id":1004},{"name":"ts_year","transform":"year","source-id":4,"field-id":1005}\]' \
   "$W/ns/tr/metadata/v1.metadata.json" && ok || bad "truncate spec: $(grep -o '"partition-specs":[^]]*]' "$W/ns/tr/metadata/v1.metadata.json")"
 run badtr bulk unload "${CONN[@]}" -k ks -t tr --format iceberg --warehouse "$W" --table-name badtr --partition-by 'truncate(4, ts)'
 expect_rc badtr 1 && { grep -q -- "--partition-by: truncate of a timestamp column is not supported" "$WORK/badtr.err" && ok || bad "bad truncate: $(cat "$WORK/badtr.err")"; }
@@ -294,12 +294,12 @@ else
   grep -q "^nan counts checked [1-9]" "$WORK/chk_fl.out" && ok || bad "nan_value_counts: $(cat "$WORK/chk_fl.out")"
   grep -q "^partition summaries checked [1-9]" "$WORK/chk_fl.out" && ok || bad "partition summaries (fl): $(cat "$WORK/chk_fl.out")"
   # truncate and hour: DuckDB's values for every file; k = -143 (row 1) exactly: -150, -3000000, "€u",
-  # and -95 hours (-94 h 59 min: floor, not truncation towards zero).
+  # and -95 hours (-94 h 59 min: floor, not truncation towards zero), December 1969 (month -1, year -1).
   if PRINT_PARTITIONS=1 MAX_FILES=0 node "$HERE/../parquet_interop/iceberg_check.mjs" "$W/ns/tr" >"$WORK/chk_tr.out" 2>&1; then ok; else bad "iceberg_check tr: $(cat "$WORK/chk_tr.out")"; fi
   grep -q "^rows 40$" "$WORK/chk_tr.out" && ok || bad "duckdb rows (tr): $(cat "$WORK/chk_tr.out")"
-  [ "$(sed -n 's/^partition values checked //p' "$WORK/chk_tr.out")" = $(( 4 * $(files_of tr) )) ] && ok || bad "truncate partition values: $(cat "$WORK/chk_tr.out")"
-  grep -qx "partition k_trunc=-150,n_trunc=-3000000,s_trunc=€u,ts_hour=-95" "$WORK/chk_tr.out" && ok || bad "row 1's partition: $(grep ^partition "$WORK/chk_tr.out")"
-  grep -qx "partition k_trunc=125,n_trunc=2000000,s_trunc=të,ts_hour=100" "$WORK/chk_tr.out" && ok || bad "row 40's partition: $(grep ^partition "$WORK/chk_tr.out")"
+  [ "$(sed -n 's/^partition values checked //p' "$WORK/chk_tr.out")" = $(( 6 * $(files_of tr) )) ] && ok || bad "truncate partition values: $(cat "$WORK/chk_tr.out")"
+  grep -qx "partition k_trunc=-150,n_trunc=-3000000,s_trunc=€u,ts_hour=-95,ts_month=-1,ts_year=-1" "$WORK/chk_tr.out" && ok || bad "row 1's partition: $(grep ^partition "$WORK/chk_tr.out")"
+  grep -qx "partition k_trunc=125,n_trunc=2000000,s_trunc=të,ts_hour=100,ts_month=0,ts_year=0" "$WORK/chk_tr.out" && ok || bad "row 40's partition: $(grep ^partition "$WORK/chk_tr.out")"
 fi
 echo "test_iceberg: $oks ok, $fails failed"
 [ "$fails" -eq 0 ]

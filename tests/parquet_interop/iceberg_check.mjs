@@ -128,6 +128,8 @@ for (const m of list.recs) {
 const summaryRecords = Number(cur.summary['total-records']);
 const db = await DuckDBInstance.create(':memory:');
 const con = await db.connect();
+// year()/month() of a TIMESTAMPTZ follow the session's zone (the machine's by default); Iceberg's are UTC.
+await con.run(`SET TimeZone = 'UTC'`);
 let total = 0;
 if (files.length) {
   const src = `read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`;
