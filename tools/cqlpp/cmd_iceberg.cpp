@@ -400,7 +400,7 @@ std::string utc_ms_text(std::int64_t ms) {
 
 void add_iceberg_command(CLI::App& app) {
     auto c = std::make_shared<iceberg_cli>();
-    auto* ice = app.add_subcommand("iceberg", "inspect Iceberg tables in a filesystem warehouse (as bulk unload writes them)");
+    auto* ice = app.add_subcommand("iceberg", "Inspect Iceberg tables in a filesystem warehouse (as bulk unload writes them)");
     ice->require_subcommand(1);
     auto common = [&](CLI::App* sub, bool table_arg) {
         sub->add_option("dir", c->dir, table_arg ? "a table directory, or a warehouse directory with NAMESPACE.TABLE"
