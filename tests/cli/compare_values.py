@@ -137,14 +137,15 @@ def main():
     want = {}
     for row in session.execute("SELECT * FROM %s.%s" % (ks, table)):
         r = row._asdict()
-        want[tuple(str(r[k]) for k in keys)] = {n: norm_driver(types[n], r[n], time_micros) for n in types}
+        v = {n: norm_driver(types[n], r[n], time_micros) for n in types}
+        want[tuple(repr(v[k]) for k in keys)] = v
     cluster.shutdown()
     got = {}
     with open(path) as f:
         for line in f:
             if line.strip():
                 r = json.loads(line)
-                got[tuple(str(int(r[k])) if types[k][0] != "text" else r[k] for k in keys)] = r
+                got[tuple(repr(norm_duck(types[k], r[k], time_micros)) for k in keys)] = r
     bad = []
     if set(got) != set(want):
         bad.append("keys: %d rows from DuckDB, %d from the driver, %d in common"
