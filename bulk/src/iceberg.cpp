@@ -921,13 +921,14 @@ status plan_partition_spec(const json_value& md, std::string_view text, iceberg_
             std::stringstream ss(item.substr(open + 1, item.size() - open - 2));
             for (std::string a; std::getline(ss, a, ',');) args.push_back(trim(a));
             for (auto& ch : fn) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            if (fn == "bucket") {
-                if (args.size() != 2) return bad("expected bucket(N, column) in '" + item + "'");
+            if (fn == "bucket" || fn == "truncate") {
+                const char* what = fn == "bucket" ? "bucket count" : "truncate width";
+                if (args.size() != 2) return bad("expected " + fn + "(N, column) in '" + item + "'");
                 std::int64_t n = 0;
                 auto r = std::from_chars(args[0].data(), args[0].data() + args[0].size(), n);
                 if (r.ec != std::errc{} || r.ptr != args[0].data() + args[0].size() || n < 1 || n > INT32_MAX)
-                    return bad("bucket count must be 1..2147483647 in '" + item + "'");
-                f.buckets = static_cast<std::int32_t>(n);
+                    return bad(std::string(what) + " must be 1..2147483647 in '" + item + "'");
+                (fn == "bucket" ? f.buckets : f.width) = static_cast<std::int32_t>(n);
                 col = args[1];
             } else {
                 if (args.size() != 1) return bad("expected " + fn + "(column) in '" + item + "'");
@@ -955,6 +956,15 @@ status plan_partition_spec(const json_value& md, std::string_view text, iceberg_
             if (t.empty() || t == "float" || t == "double" || t == "boolean" || text_form)
                 return bad("bucket of a " + protocol::to_cql_name(out.columns[ci].type) + " column is not supported");
             f.result_type = "int";
+        } else if (fn == "truncate") {
+            // The spec's truncate[W] of int, long, string and binary (decimal and varint are strings of our text form
+            // here, whose prefixes are not numeric truncations).
+            f.transform = iceberg_transform::truncate;
+            suffix = "_trunc";
+            if (!(t == "int" || t == "long" || t == "string" || t == "binary") || text_form)
+                return bad("truncate of a " + protocol::to_cql_name(out.columns[ci].type) +
+                           " column is not supported (int types, bigint, text, ascii, blob)");
+            f.result_type = t;
         } else if (fn == "year" || fn == "month" || fn == "day" || fn == "hour") {
             f.transform = fn == "year"    ? iceberg_transform::year
                           : fn == "month" ? iceberg_transform::month
@@ -966,7 +976,7 @@ status plan_partition_spec(const json_value& md, std::string_view text, iceberg_
                            col + "' is " + protocol::to_cql_name(out.columns[ci].type));
             f.result_type = "int";
         } else {
-            return bad("unknown transform '" + fn + "' (bucket, year, month, day, hour, identity)");
+            return bad("unknown transform '" + fn + "' (bucket, truncate, year, month, day, hour, identity)");
         }
         f.name = col + suffix;
         if (!avro_name_ok(f.name)) return bad("column name '" + col + "' is not a valid Avro name");
@@ -1391,8 +1401,18 @@ status iceberg_read_table(const fs::path& location, iceberg_table_info& out) {
     if (auto c = current_snapshot_id(md); c >= 0) out.current_snapshot = c;
     out.current_schema_id = static_cast<std::int32_t>(jint_or(md.find("current-schema-id"), 0));
     if (const auto* s = current_schema(md)) out.current_schema = jtext(*s);
-    if (const auto* s = md.find("schemas"); s && s->type == jk::array)
+    if (const auto* s = md.find("schemas"); s && s->type == jk::array) {
         out.schema_count = static_cast<std::int32_t>(s->items.size());
+        for (const auto& x : s->items)
+            out.schemas.emplace_back(static_cast<std::int32_t>(jint_or(x.find("schema-id"), 0)), jtext(x));
+    } else if (const auto* v1 = md.find("schema"); v1 && v1->type == jk::object) {
+        out.schemas.emplace_back(static_cast<std::int32_t>(jint_or(v1->find("schema-id"), 0)), jtext(*v1));
+    }
+    if (const auto* s = md.find("partition-specs"); s && s->type == jk::array) out.partition_specs = jtext(*s);
+    out.default_spec_id = static_cast<std::int32_t>(jint_or(md.find("default-spec-id"), 0));
+    if (const auto* s = md.find("sort-orders"); s && s->type == jk::array) out.sort_orders = jtext(*s);
+    out.default_sort_order_id = static_cast<std::int32_t>(jint_or(md.find("default-sort-order-id"), 0));
+    out.last_updated_ms = jint_or(md.find("last-updated-ms"), 0);
     if (const auto* snaps = md.find("snapshots"); snaps && snaps->type == jk::array)
         for (const auto& s : snaps->items) {
             iceberg_snapshot x;
@@ -1535,6 +1555,7 @@ std::string iceberg_partition_field::transform_text() const {
     switch (transform) {
         case iceberg_transform::identity: return "identity";
         case iceberg_transform::bucket: return "bucket[" + std::to_string(buckets) + "]";
+        case iceberg_transform::truncate: return "truncate[" + std::to_string(width) + "]";
         case iceberg_transform::year: return "year";
         case iceberg_transform::month: return "month";
         case iceberg_transform::day: return "day";
@@ -1613,6 +1634,28 @@ void partition_value(const iceberg_partition_field& f, ice_type src, const prim&
             o.i = (h & 0x7FFFFFFF) % f.buckets;
             break;
         }
+        case iceberg_transform::truncate:
+            if (src == ice_type::string || src == ice_type::binary) {
+                if (v.kind != (src == ice_type::string ? prim::k::string : prim::k::blob)) return;
+                // The first W code points of a string, the first W bytes of binary.
+                o.s.assign(v.s.substr(0, src == ice_type::string ? utf8_prefix_len(v.s, static_cast<std::size_t>(f.width))
+                                                                 : static_cast<std::size_t>(f.width)));
+            } else if (iceberg_integer(src, v, x)) {
+                // v - (((v % W) + W) % W) in the source's width, wrapping as the spec's reference
+                // implementation (Java int/long arithmetic) does at the ends of the range.
+                if (src == ice_type::int_) {
+                    const auto w = f.width, iv = static_cast<std::int32_t>(x);
+                    const auto sum = static_cast<std::int32_t>(static_cast<std::uint32_t>(iv % w) + static_cast<std::uint32_t>(w));
+                    o.i = static_cast<std::int32_t>(static_cast<std::uint32_t>(iv) - static_cast<std::uint32_t>(sum % w));
+                } else {
+                    const std::int64_t w = f.width;
+                    o.i = static_cast<std::int64_t>(static_cast<std::uint64_t>(x) -
+                                                    static_cast<std::uint64_t>(((x % w) + w) % w));
+                }
+            } else {
+                return;
+            }
+            break;
         case iceberg_transform::identity:
             if (src == ice_type::boolean) {
                 if (v.kind != prim::k::boolean) return;

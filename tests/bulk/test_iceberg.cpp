@@ -521,6 +521,83 @@ TEST_CASE("iceberg: --partition-by plans a spec; rows get their partition tuple"
     CHECK_FALSE(bulk::iceberg_parse_plan_json(R"({"location":1})", again).ok());
 }
 
+TEST_CASE("iceberg: truncate[W] and the time transforms on negative values (spec examples)", "[iceberg]") {
+    temp_dir d;
+    auto c = cols({{"k", "int"}, {"n", "bigint"}, {"s", "text"}, {"b", "blob"}, {"ts", "timestamp"}, {"d", "date"}});
+    bulk::iceberg_write_plan p;
+    REQUIRE(bulk::iceberg_plan_write(d.p / "t", c, p,
+                                     "truncate(10, k), truncate(1000, n), truncate(3, s), truncate(2, b), hour(ts), "
+                                     "month(ts), year(ts), month(d), year(d)")
+                .ok());
+    REQUIRE(p.partition.size() == 9);
+    CHECK(p.spec_fields.find(R"({"name":"k_trunc","transform":"truncate[10]","source-id":1,"field-id":1000})") !=
+          std::string::npos);
+    CHECK(p.spec_fields.find(R"({"name":"s_trunc","transform":"truncate[3]","source-id":3,"field-id":1002})") !=
+          std::string::npos);
+    CHECK(p.partition[0].result_type == "int");
+    CHECK(p.partition[1].result_type == "long");
+    CHECK(p.partition[2].result_type == "string");
+    CHECK(p.partition[3].result_type == "binary");
+    CHECK(p.partition[4].name == "ts_hour");
+
+    using protocol::cql_value;
+    std::vector<bulk::iceberg_partition_value> pv;
+    auto part = [&](std::int32_t k, std::int64_t n, std::string s, std::int64_t ts_ms, std::int64_t days) {
+        std::vector<cql_value> row{cql_value::integer(k), cql_value::integer(n), cql_value::string(std::move(s)),
+                                   cql_value::blob({1, 2, 3}), cql_value::integer(ts_ms),
+                                   cql_value::date(static_cast<std::uint32_t>(protocol::date_epoch + days))};
+        bulk::iceberg_partition_of(p, row, pv);
+        REQUIRE(pv.size() == 9);
+    };
+    // The spec's examples: truncate[10] of 1 is 0, of -1 is -10; "iceberg" to 3 is "ice".
+    part(1, 999, "iceberg", 0, 0);
+    CHECK(pv[0].i == 0);
+    CHECK(pv[1].i == 0);
+    CHECK(pv[2].s == "ice");
+    CHECK(pv[3].s == std::string("\x01\x02", 2));
+    CHECK(pv[4].i == 0);
+    part(-1, -1, "t\xc3\xabxt", -1, -1);  // "tëxt": code points, not bytes ("t\xc3\xab" would be 3 bytes)
+    CHECK(pv[0].i == -10);
+    CHECK(pv[1].i == -1000);
+    CHECK(pv[2].s == "t\xc3\xabx");
+    // One millisecond before the epoch: hour -1, month -1 (1969-12), year -1 (1969); the date 1969-12-31 alike.
+    CHECK(pv[4].i == -1);
+    CHECK(pv[5].i == -1);
+    CHECK(pv[6].i == -1);
+    CHECK(pv[7].i == -1);
+    CHECK(pv[8].i == -1);
+    CHECK(bulk::iceberg_partition_text(p, pv) ==
+          "k_trunc=-10/n_trunc=-1000/s_trunc=t\xc3\xabx/b_trunc=0102/ts_hour=1969-12-31-23/ts_month=1969-12/"
+          "ts_year=1969/d_month=1969-12/d_year=1969");
+    // -10 stays -10; -1001 goes down to -2000; 3-byte and 4-byte code points count one each.
+    // 1969-11-30T22:59:59.999Z: 745 hours and 1 ms before the epoch -> hour -746, month -2; 1968-12-31 -> year -2.
+    part(-10, -1001, "\xe2\x82\xac\xf0\x9f\x98\x80" "ab", -745LL * 3'600'000 - 1, -366);
+    CHECK(pv[0].i == -10);
+    CHECK(pv[1].i == -2000);
+    CHECK(pv[2].s == "\xe2\x82\xac\xf0\x9f\x98\x80" "a");
+    CHECK(pv[4].i == -746);
+    CHECK(pv[5].i == -2);
+    CHECK(pv[6].i == -1);
+    CHECK(pv[8].i == -2);
+    // Shorter than W: the whole string; the ends of the range wrap as the spec's Java reference does.
+    part(INT32_MIN, INT64_MIN, "ab", 0, 0);
+    CHECK(pv[2].s == "ab");
+    CHECK(pv[0].i == INT32_MAX - 1);           // -2147483648 - 2 (-2147483648 % 10 = -8), in int arithmetic
+    CHECK(pv[1].i == INT64_MAX - 191);         // INT64_MIN % 1000 = -808; -808 + 1000 = 192
+    part(7, 1000, "", 0, 0);
+    CHECK(pv[0].i == 0);
+    CHECK(pv[1].i == 1000);
+    CHECK_FALSE(pv[2].null);
+    CHECK(pv[2].s.empty());
+
+    for (const char* bad : {"truncate(k)", "truncate(0, k)", "truncate(4, ts)", "truncate(x, s)", "truncate(2, d)"}) {
+        bulk::iceberg_write_plan q;
+        auto st = bulk::iceberg_plan_write(d.p / "t", c, q, bad);
+        CHECK_FALSE(st.ok());
+        CHECK(st.message.starts_with("--partition-by: "));
+    }
+}
+
 TEST_CASE("iceberg: NaN counts of float and double columns; partition summaries in the manifest list", "[iceberg]") {
     temp_dir d;
     const auto loc = d.p / "t";
@@ -661,7 +738,9 @@ TEST_CASE("iceberg: partitions and metrics read from a row's cells equal those f
                              "bucket(3, tm), bucket(9, ts), bucket(2, ti), bucket(3, si), bucket(4, tu), bucket(2, a)",
                              "identity(i), identity(ti), identity(si), identity(b), identity(t), identity(a)",
                              "identity(u), identity(bl), identity(dt), identity(tm), identity(ts), identity(k)",
-                             "day(ts), month(dt), year(ts), hour(ts), year(dt), day(dt), month(ts)"}) {
+                             "day(ts), month(dt), year(ts), hour(ts), year(dt), day(dt), month(ts)",
+                             "truncate(3, i), truncate(5, k), truncate(2, t), truncate(3, a), truncate(4, bl), "
+                             "truncate(7, ti), truncate(2, si)"}) {
         CAPTURE(spec);
         bulk::iceberg_write_plan p;
         REQUIRE(bulk::iceberg_plan_write(d.p / "t", c, p, spec).ok());

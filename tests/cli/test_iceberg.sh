@@ -127,6 +127,22 @@ expect_rc toomany 1 && { grep -q "more than 3 partition values" "$WORK/toomany.e
 run badspec bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name badspec --partition-by 'day(t)'
 expect_rc badspec 1 && { grep -q -- "--partition-by: day() needs a timestamp or date column" "$WORK/badspec.err" && ok || bad "bad spec: $(cat "$WORK/badspec.err")"; }
 
+# truncate[W] of negative ints and bigints and of multibyte text, hour/month/year of times before 1970 (not on the hour):
+# part 7 has DuckDB recompute every file's partition values and checks one row's tuple exactly.
+cql "CREATE TABLE ks.tr (k int PRIMARY KEY, n bigint, s text, ts timestamp)"
+{ echo k,n,s,ts; for i in $(seq 1 40); do
+    case $((i % 4)) in 0) s="tëxt$i" ;; 1) s="€uro$i" ;; 2) s="日本語$i" ;; *) s="😀$i" ;; esac
+    echo "$((i * 7 - 150)),$((i * 123457 - 2500000)),$s,$(( (i * 5 - 100) * 3600000 + i * 60000 ))"
+  done; } > "$WORK/tr.csv"
+run tr_load bulk load "${CONN[@]}" -k ks -t tr --input "$WORK/tr.csv"; expect_rc tr_load 0
+run tr bulk unload "${CONN[@]}" -k ks -t tr --format iceberg --warehouse "$W" --namespace ns --table-name tr \
+  --partition-by 'truncate(25, k), truncate(1000000, n), truncate(2, s), hour(ts), month(ts), year(ts)' --splits 3
+expect_rc tr 0
+grep -q '"fields":\[{"name":"k_trunc","transform":"truncate\[25\]","source-id":1,"field-id":1000},{"name":"n_trunc","transform":"truncate\[1000000\]","source-id":2,"field-id":1001},{"name":"s_trunc","transform":"truncate\[2\]","source-id":3,"field-id":1002},{"name":"ts_hour","transform":"hour","source-id":4,"field-id":1003},{"name":"ts_month","transform":"month","source-id":4,"field-id":1004},{"name":"ts_year","transform":"year","source-id":4,"field-id":1005}\]' \
+  "$W/ns/tr/metadata/v1.metadata.json" && ok || bad "truncate spec: $(grep -o '"partition-specs":[^]]*]' "$W/ns/tr/metadata/v1.metadata.json")"
+run badtr bulk unload "${CONN[@]}" -k ks -t tr --format iceberg --warehouse "$W" --table-name badtr --partition-by 'truncate(4, ts)'
+expect_rc badtr 1 && { grep -q -- "--partition-by: truncate of a timestamp column is not supported" "$WORK/badtr.err" && ok || bad "bad truncate: $(cat "$WORK/badtr.err")"; }
+
 # 6. Workers: 3 shares staged, one commit = one snapshot with the table's rows and checksum.
 for i in 1 2 3; do
   run "w$i" bulk unload "${CONN[@]}" -k ks -t t --format iceberg --warehouse "$W" --table-name workers --worker "$i/3" --job j1
@@ -177,12 +193,96 @@ run pc bulk commit --format parquet --output "$DS" --workers 2
 expect_rc pc 0
 [ -e "$DS/_SUCCESS" ] && grep -q "\"rows\":300,\"checksum\":\"$SUM\"" "$DS/_summary.json" && ok || bad "parquet dataset: $(cat "$WORK/pc.out" "$DS/_summary.json")"
 
+# `cqlpp iceberg ls|snapshots|schema`: what the unloads above wrote, as tables and --json, against their own output.
+jcheck() {  # jcheck NAME PYTHON_EXPR_ON_j...: the --json output NAME.out parsed as j; each expression must hold
+  local name=$1; shift
+  if "$PY" - "$WORK/$name.out" "$@" >"$WORK/$name.chk" 2>&1 <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+def ids(t):  # field ids of an Iceberg type in pre-order, as the spec nests them
+    if not isinstance(t, dict): return []
+    if t.get('type') == 'struct': return [x for f in t['fields'] for x in [f['id']] + ids(f['type'])]
+    if t.get('type') == 'list': return [t['element-id']] + ids(t['element'])
+    if t.get('type') == 'map': return [t['key-id'], t['value-id']] + ids(t['key']) + ids(t['value'])
+    return []
+bad = [e for e in sys.argv[2:] if not eval(e)]
+print("\n".join("not: " + e for e in bad))
+sys.exit(1 if bad else 0)
+PYEOF
+  then ok; else bad "$name: $(cat "$WORK/$name.chk") in $(head -c 3000 "$WORK/$name.out")"; fi
+}
+id_of() { sed -n 's/^iceberg: .* snapshot \([0-9]*\) .*/\1/p' "$WORK/$1.out"; }
+files_of() { sed -n 's/^iceberg: .*; table \([0-9]*\) file(s), .*/\1/p' "$WORK/$1.out"; }
+U1=$(id_of u1); U2=$(id_of u2); OW=$(id_of ow); EVO=$(id_of evo); ICE=$(id_of ice)
+run ls_json iceberg ls "$W" --json; expect_rc ls_json 0
+jcheck ls_json "sorted(j['namespaces']) == ['ks', 'ns']" \
+  "[(t['namespace'], t['table']) for t in j['tables']] == [('ks', 'missing'), ('ks', 'resumed'), ('ks', 's'), ('ks', 'workers'), ('ns', 'all'), ('ns', 'fl'), ('ns', 'parted'), ('ns', 'tr')]" \
+  "[(t['current_snapshot_id'], t['rows'], t['files'], t['snapshots']) for t in j['tables'] if t['table'] == 'all'] == [($ICE, 300, $(files_of ice), 1)]" \
+  "[(t['current_snapshot_id'], t['rows'], t['files'], t['snapshots']) for t in j['tables'] if t['table'] == 's'] == [($EVO, 61, $(files_of evo), 4)]" \
+  "[(t['rows'], t['files']) for t in j['tables'] if t['table'] == 'tr'] == [(40, $(files_of tr))]"
+run ls iceberg ls "$W"; expect_rc ls 0
+grep -Eq "^ +ns \| +all \| +$ICE \| +1 \| +300 \| +$(files_of ice) \| +v2 \| 20[0-9-]+T[0-9:.]+Z$" "$WORK/ls.out" &&
+  grep -q "^(8 tables in 2 namespaces)$" "$WORK/ls.out" && ok || bad "ls: $(cat "$WORK/ls.out")"
+run ls_one iceberg ls "$W/ns/all" --json; expect_rc ls_one 0
+jcheck ls_one "len(j['tables']) == 1 and j['tables'][0]['rows'] == 300"
+run snaps_json iceberg snapshots "$W" ks.s --json; expect_rc snaps_json 0
+jcheck snaps_json "j['current_snapshot_id'] == $EVO" \
+  "[s['snapshot_id'] for s in j['snapshots']] == [$U1, $U2, $OW, $EVO]" \
+  "[s['parent_snapshot_id'] for s in j['snapshots']] == [None, $U1, $U2, $OW]" \
+  "[s['operation'] for s in j['snapshots']] == ['append', 'append', 'overwrite', 'append']" \
+  "[(s['summary']['added-records'], s['summary']['total-records']) for s in j['snapshots']] == [('20', '20'), ('30', '50'), ('30', '30'), ('31', '61')]" \
+  "[s['schema_id'] for s in j['snapshots']] == [0, 0, 0, 1]" \
+  "all(s['timestamp'].endswith('Z') and s['sequence_number'] == i + 1 for i, s in enumerate(j['snapshots']))"
+run snaps iceberg snapshots "$W/ks/s"; expect_rc snaps 0
+grep -Eq "^ +$U2 \| +$U1 \| +2 \| 20[0-9T:.-]+Z \| +append \| +30 \| +[0-9]+ \| +50 \| +[0-9]+ \| +0 \| +$" "$WORK/snaps.out" &&
+  grep -Eq "^ +$EVO \| +$OW \| .* \| +1 \| +\*$" "$WORK/snaps.out" && grep -q "^(4 snapshots; current: $EVO)$" "$WORK/snaps.out" &&
+  ok || bad "snapshots: $(cat "$WORK/snaps.out")"
+run schema_json iceberg schema "$W/ks/s" --json; expect_rc schema_json 0
+jcheck schema_json "j['schema_id'] == 1 and j['current_schema_id'] == 1" \
+  "[(f['id'], f['name'], f['type'], f['required']) for f in j['fields']] == [(1, 'k', 'int', False), (2, 'v', 'string', False), (3, 'x', 'int', False)]" \
+  "j['sort_orders'] == [{'order-id': 0, 'fields': []}] and j['default_sort_order_id'] == 0"
+run schema_old iceberg schema "$W" ks.s --snapshot-id "$U1" --json; expect_rc schema_old 0
+jcheck schema_old "j['schema_id'] == 0 and [f['name'] for f in j['fields']] == ['k', 'v']"
+# Every field id of the all-types table, nested ones included, as the metadata file has them.
+run schema_all iceberg schema "$W/ns/all" --json; expect_rc schema_all 0
+jcheck schema_all "[f['id'] for f in j['fields']] == ids(json.load(open('$W/ns/all/metadata/v1.metadata.json'))['schemas'][0])" \
+  "('du.months', 'int', True) in [(f['name'], f['type'], f['required']) for f in j['fields']]" \
+  "('m', 'map<string, int>') in [(f['name'], f['type']) for f in j['fields']] and len(j['fields']) > 24"
+run schema_tr iceberg schema "$W" ns.tr; expect_rc schema_tr 0
+grep -Eq "^ +1001 \| +n_trunc \| +truncate\[1000000\] \| +2 \| +n$" "$WORK/schema_tr.out" &&
+  grep -q "^partition spec 0 (default):$" "$WORK/schema_tr.out" && grep -q "^sort order 0 (default): unsorted$" "$WORK/schema_tr.out" &&
+  grep -Eq "^ +4 \| +ts \| +timestamptz \| +optional$" "$WORK/schema_tr.out" && ok || bad "schema: $(cat "$WORK/schema_tr.out")"
+# Bad input: one line on stderr, exit 1.
+one_error() {  # one_error NAME PATTERN
+  expect_rc "$1" 1 && { [ "$(wc -l < "$WORK/$1.err")" = 1 ] && grep -q "$2" "$WORK/$1.err" && ok || bad "$1: $(cat "$WORK/$1.err")"; }
+}
+run e_missing iceberg ls "$WORK/nowhere"; one_error e_missing "nowhere: no such directory"
+run e_snap iceberg schema "$W/ks/s" --snapshot-id 12345; one_error e_snap "no snapshot 12345"
+run e_notable iceberg snapshots "$W"; one_error e_notable "not an Iceberg table"
+cp -r "$W/ns/fl" "$WORK/corrupt"
+head -c 100 "$W/ns/fl/metadata/v1.metadata.json" > "$WORK/corrupt/metadata/v1.metadata.json"
+run e_corrupt iceberg snapshots "$WORK/corrupt"; one_error e_corrupt "v1.metadata.json: not a JSON object"
+run e_corrupt_ls iceberg ls "$WORK/corrupt"; one_error e_corrupt_ls "v1.metadata.json: not a JSON object"
+# A summary without the optional totals (other writers may leave them out): ls counts the manifests' files.
+cp -r "$W/ns/fl" "$WORK/nosum"
+sed -i -E 's/"total-(records|data-files)":"[0-9]+",?//g' "$WORK/nosum/metadata/v1.metadata.json"
+run nosum iceberg ls "$WORK/nosum" --json; expect_rc nosum 0
+! grep -q total-records "$WORK/nosum/metadata/v1.metadata.json" && ok || bad "nosum: totals still there"
+jcheck nosum "[(t['rows'], t['files']) for t in j['tables']] == [(40, $(files_of fl))]"
+run info_still bulk iceberg-info "$W/ks/s"; expect_rc info_still 0
+grep -q "^  $U1  20.*Z ([0-9]*)  append  added 20 records" "$WORK/info_still.out" && ok || bad "iceberg-info: $(cat "$WORK/info_still.out")"
+
 # 7. Readers we did not write: metadata and Avro manifests (avsc), data files (DuckDB).
 if ! (cd "$HERE/../parquet_interop" && timeout 300 npm install --no-audit --no-fund >"$WORK/npm.log" 2>&1); then
   echo "SKIP (Node part): npm registry unreachable: $(tail -2 "$WORK/npm.log")"
 else
   if node "$HERE/../parquet_interop/iceberg_check.mjs" "$T" >"$WORK/chk.out" 2>&1; then ok; else bad "iceberg_check all: $(cat "$WORK/chk.out")"; fi
   grep -q "^rows 300$" "$WORK/chk.out" && ok || bad "duckdb rows (all): $(cat "$WORK/chk.out")"
+  # Every value of the all-types table's data files (one snapshot) as DuckDB reads them, against the Python driver.
+  if node "$HERE/../parquet_interop/duckdb_values.mjs" "$T/data/unload-*/*.parquet" >"$WORK/values.jsonl" 2>"$WORK/values.err" &&
+     "$PY" "$HERE/compare_values.py" "$SIM_PORT" ks t "$WORK/values.jsonl" --time-micros >"$WORK/cmp.out" 2>&1; then ok; else
+    bad "values: $(cat "$WORK/values.err" "$WORK/cmp.out")"; fi
+  grep -q "^compared 300 rows x 24 columns (7200 values)$" "$WORK/cmp.out" && ok || bad "values compared: $(cat "$WORK/cmp.out")"
   if node "$HERE/../parquet_interop/iceberg_check.mjs" "$W/ks/s" >"$WORK/chk_s.out" 2>&1; then ok; else bad "iceberg_check s: $(cat "$WORK/chk_s.out")"; fi
   # overwrite (30 rows) + the evolved unload (31) appended
   grep -q "^rows 61$" "$WORK/chk_s.out" && ok || bad "duckdb rows (s): $(cat "$WORK/chk_s.out")"
@@ -199,6 +299,13 @@ else
   grep -q "^rows 40$" "$WORK/chk_fl.out" && ok || bad "duckdb rows (fl): $(cat "$WORK/chk_fl.out")"
   grep -q "^nan counts checked [1-9]" "$WORK/chk_fl.out" && ok || bad "nan_value_counts: $(cat "$WORK/chk_fl.out")"
   grep -q "^partition summaries checked [1-9]" "$WORK/chk_fl.out" && ok || bad "partition summaries (fl): $(cat "$WORK/chk_fl.out")"
+  # truncate and hour: DuckDB's values for every file; k = -143 (row 1) exactly: -150, -3000000, "€u",
+  # and -95 hours (-94 h 59 min: floor, not truncation towards zero), December 1969 (month -1, year -1).
+  if PRINT_PARTITIONS=1 MAX_FILES=0 node "$HERE/../parquet_interop/iceberg_check.mjs" "$W/ns/tr" >"$WORK/chk_tr.out" 2>&1; then ok; else bad "iceberg_check tr: $(cat "$WORK/chk_tr.out")"; fi
+  grep -q "^rows 40$" "$WORK/chk_tr.out" && ok || bad "duckdb rows (tr): $(cat "$WORK/chk_tr.out")"
+  [ "$(sed -n 's/^partition values checked //p' "$WORK/chk_tr.out")" = $(( 6 * $(files_of tr) )) ] && ok || bad "truncate partition values: $(cat "$WORK/chk_tr.out")"
+  grep -qx "partition k_trunc=-150,n_trunc=-3000000,s_trunc=€u,ts_hour=-95,ts_month=-1,ts_year=-1" "$WORK/chk_tr.out" && ok || bad "row 1's partition: $(grep ^partition "$WORK/chk_tr.out")"
+  grep -qx "partition k_trunc=125,n_trunc=2000000,s_trunc=të,ts_hour=100,ts_month=0,ts_year=0" "$WORK/chk_tr.out" && ok || bad "row 40's partition: $(grep ^partition "$WORK/chk_tr.out")"
 fi
 echo "test_iceberg: $oks ok, $fails failed"
 [ "$fails" -eq 0 ]

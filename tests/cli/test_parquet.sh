@@ -2,8 +2,9 @@
 # `cqlpp bulk unload/load --format parquet` on a 3-node `cqlpp sim` (ports
 # 23000-23999, CQLPP_TEST_PORT_BASE moves them): every CQL type, unload -> truncate -> load gives the original
 # checksum for each compression; DuckDB (npm @duckdb/node-api, a reader we did
-# not write) reads every column of the files, and files DuckDB rewrites load
-# back to the same checksum. Skips (77) without python3-cassandra, or the
+# not write) reads every column of the files and every value equals the Python
+# driver's reading of the table, and files DuckDB rewrites load back to the
+# same checksum. Skips (77) without python3-cassandra, or the
 # DuckDB part without npm registry access.
 set -u
 CQLPP=${1:?usage: test_parquet.sh path/to/cqlpp}
@@ -50,6 +51,11 @@ else
   if node "$HERE/../parquet_interop/duckdb_check.mjs" "$WORK/pq_zstd" "$WORK/duck" >"$WORK/duck.out" 2>&1; then ok; else
     bad "duckdb: $(cat "$WORK/duck.out")"; fi
   grep -q "^rows 300$" "$WORK/duck.out" && ok || bad "duckdb rows: $(cat "$WORK/duck.out")"
+  # Every value of every column as DuckDB reads it from the files, against the Python driver's reading of the table.
+  if node "$HERE/../parquet_interop/duckdb_values.mjs" "$WORK/pq_zstd/*.parquet" >"$WORK/values.jsonl" 2>"$WORK/values.err" &&
+     "$PY" "$HERE/compare_values.py" "$SIM_PORT" ks t "$WORK/values.jsonl" >"$WORK/cmp.out" 2>&1; then ok; else
+    bad "values: $(cat "$WORK/values.err" "$WORK/cmp.out")"; fi
+  grep -q "^compared 300 rows x 24 columns (7200 values)$" "$WORK/cmp.out" && ok || bad "values compared: $(cat "$WORK/cmp.out")"
   for comp in zstd snappy uncompressed; do
     [ -f "$WORK/duck/$comp/x.parquet" ] || { bad "duckdb wrote no $comp file"; continue; }
     reload_check duck_$comp "$WORK/duck/$comp"

@@ -72,7 +72,7 @@ const entries = [];
 // A partition value as the spec's single-value serialization (Appendix D) orders it.
 const specOf = new Map(md['partition-specs'].map((s) => [s['spec-id'], s]));
 const resultType = (pf) => {
-  if (pf.transform !== 'identity') return 'int';
+  if (pf.transform !== 'identity' && !pf.transform.startsWith('truncate[')) return 'int';
   const f = schema.fields.find((x) => x.id === pf['source-id']);
   return f ? f.type : '?';
 };
@@ -128,6 +128,8 @@ for (const m of list.recs) {
 const summaryRecords = Number(cur.summary['total-records']);
 const db = await DuckDBInstance.create(':memory:');
 const con = await db.connect();
+// year()/month() of a TIMESTAMPTZ follow the session's zone (the machine's by default); Iceberg's are UTC.
+await con.run(`SET TimeZone = 'UTC'`);
 let total = 0;
 if (files.length) {
   const src = `read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`;
@@ -182,8 +184,19 @@ for (const { df, specId } of sample) {
     const col = `"${fieldById.get(pf['source-id']).name}"`;
     const want = df.partition[pf.name];
     let got;
-    if (pf.transform === 'day') got = await q(`SELECT DISTINCT (epoch_us(${col}) // 86400000000)::BIGINT AS v FROM ${file}`);
-    else if (pf.transform === 'hour') got = await q(`SELECT DISTINCT (epoch_us(${col}) // 3600000000)::BIGINT AS v FROM ${file}`);
+    // floor(e / n) in exact integer arithmetic (DuckDB's // truncates towards zero).
+    const floorDiv = (e, n) => `(((${e}) - (((${e}) % ${n}) + ${n}) % ${n}) // ${n})`;
+    if (pf.transform === 'day') got = await q(`SELECT DISTINCT ${floorDiv(`epoch_us(${col})`, 86400000000)}::BIGINT AS v FROM ${file}`);
+    else if (pf.transform === 'hour') got = await q(`SELECT DISTINCT ${floorDiv(`epoch_us(${col})`, 3600000000)}::BIGINT AS v FROM ${file}`);
+    else if (pf.transform.startsWith('truncate[')) {
+      // The spec's truncate[W]: v - (((v % W) + W) % W) for ints; the first W code points of a string
+      // (DuckDB's substring counts code points).
+      const w = Number(pf.transform.slice(9, -1));
+      const type = fieldById.get(pf['source-id']).type;
+      if (type === 'string') got = await q(`SELECT DISTINCT substring(${col}, 1, ${w}) AS v FROM ${file}`);
+      else if (type === 'int' || type === 'long') got = await q(`SELECT DISTINCT (${col}::HUGEINT - ((${col}::HUGEINT % ${w}) + ${w}) % ${w})::BIGINT AS v FROM ${file}`);
+      else { fail(`${pf.name}: truncate of ${type} is not checked here`); continue; }
+    }
     else if (pf.transform === 'month') got = await q(`SELECT DISTINCT ((year(${col}) - 1970) * 12 + month(${col}) - 1)::BIGINT AS v FROM ${file}`);
     else if (pf.transform === 'year') got = await q(`SELECT DISTINCT (year(${col}) - 1970)::BIGINT AS v FROM ${file}`);
     else if (pf.transform.startsWith('bucket[')) {
@@ -196,11 +209,13 @@ for (const { df, specId } of sample) {
       }));
       got = [...bs].map((v) => ({ v }));
     } else got = await q(`SELECT DISTINCT ${col} AS v FROM ${file}`);
-    const vs = got.map((r) => (r.v === null ? null : typeof r.v === 'bigint' ? Number(r.v) : r.v));
+    const vs = got.map((r) => (r.v === null ? null : typeof r.v === 'bigint' ? String(r.v) : r.v));
     if (vs.length !== 1 || String(vs[0]) !== String(want === null ? null : want))
       fail(`${df.file_path}: partition ${pf.name}=${want}, DuckDB reads ${JSON.stringify(vs)}`);
     else partitioned++;
   }
+  if (process.env.PRINT_PARTITIONS && spec.fields.length)
+    console.log(`partition ${spec.fields.map((pf) => `${pf.name}=${df.partition[pf.name]}`).join(',')}`);
   // Metrics of top-level primitive columns.
   const vc = mapOf(df.value_counts), nc = mapOf(df.null_value_counts), nan = mapOf(df.nan_value_counts);
   const lo = mapOf(df.lower_bounds), hi = mapOf(df.upper_bounds);

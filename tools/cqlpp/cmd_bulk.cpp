@@ -781,14 +781,7 @@ void run_iceberg_info(const bulk_cli& c) {
                 if (key == k) return v;
             return std::string("?");
         };
-        std::time_t secs = static_cast<std::time_t>(s.timestamp_ms / 1000);
-        std::tm tm{};
-        gmtime_r(&secs, &tm);
-        char when[32];
-        std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-        char ms[8];
-        std::snprintf(ms, sizeof ms, ".%03dZ", static_cast<int>(((s.timestamp_ms % 1000) + 1000) % 1000));
-        std::cout << "  " << s.id << "  " << when << ms << " (" << s.timestamp_ms << ")  " << s.operation
+        std::cout << "  " << s.id << "  " << utc_ms_text(s.timestamp_ms) << " (" << s.timestamp_ms << ")  " << s.operation
                   << "  added " << get("added-records") << " records, total " << get("total-records") << " records in "
                   << get("total-data-files") << " files"
                   << (s.schema_id ? "  schema " + std::to_string(*s.schema_id) : std::string()) << "\n";
@@ -850,7 +843,8 @@ void add_bulk_command(CLI::App& app) {
     add_common(sum, *c, true);
     sum->callback([c] { run_operation(*c, "checksum"); });
 
-    auto* info = bulk_cmd->add_subcommand("iceberg-info", "show an Iceberg table's snapshots and current schema");
+    auto* info = bulk_cmd->add_subcommand("iceberg-info", "show an Iceberg table's snapshots and current schema "
+                                                          "(`cqlpp iceberg` has more)");
     info->add_option("table", c->info_table, "table directory (WAREHOUSE/NAMESPACE/TABLE)")->required();
     info->callback([c] { run_iceberg_info(*c); });
 

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -20,5 +21,9 @@ void add_sim_command(CLI::App& app);
 void add_bulk_command(CLI::App& app);
 void add_exec_command(CLI::App& app);
 void add_shell_command(CLI::App& app);
+void add_iceberg_command(CLI::App& app);
+
+// Milliseconds since the epoch as UTC ISO 8601, "2026-12-05T08:00:00.123Z" (earlier times too).
+std::string utc_ms_text(std::int64_t ms);
 
 }  // namespace cqlpp::tools

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
     cqlpp::tools::add_bulk_command(app);
     cqlpp::tools::add_exec_command(app);
     cqlpp::tools::add_shell_command(app);
+    cqlpp::tools::add_iceberg_command(app);
 
     try {
         app.parse(argc, argv);

@@ -31,18 +31,19 @@ std::filesystem::path iceberg_table_location(const std::filesystem::path& wareho
 
 // ---- Partitioning (--partition-by) ----
 
-enum class iceberg_transform { identity, bucket, year, month, day, hour };
+enum class iceberg_transform { identity, bucket, truncate, year, month, day, hour };
 
 struct iceberg_partition_field {
     std::size_t column = 0;  // index into the plan's columns
     std::int32_t source_id = 0;
     std::int32_t field_id = 0;  // 1000, 1001, ... (last-partition-id + 1 for a new spec)
-    std::string name;           // "k_bucket", "ts_day", "k" (identity)
+    std::string name;           // "k_bucket", "name_trunc", "ts_day", "k" (identity)
     iceberg_transform transform = iceberg_transform::identity;
     std::int32_t buckets = 0;   // bucket[N]
+    std::int32_t width = 0;     // truncate[W]
     std::string result_type;    // Iceberg type of the partition value: "int" for bucket and the time
-                                // transforms, the source's for identity
-    std::string transform_text() const;  // "identity", "bucket[16]", "day"...
+                                // transforms, the source's for identity and truncate
+    std::string transform_text() const;  // "identity", "bucket[16]", "truncate[4]", "day"...
 };
 
 // One partition value of a data file (a field of its partition tuple).
@@ -101,8 +102,8 @@ struct iceberg_write_plan {
     std::int32_t last_partition_id = 999;
     std::string specs_base;               // the table's partition-specs when planned (JSON), for commit checks
 };
-// partition_by: "bucket(16, k), day(ts)", "identity(k)" or "k", "month(ts)",
-// "year(ts)", "hour(ts)"; empty: unpartitioned (spec 0).
+// partition_by: "bucket(16, k), day(ts)", "identity(k)" or "k", "truncate(4, name)",
+// "month(ts)", "year(ts)", "hour(ts)"; empty: unpartitioned (spec 0).
 status iceberg_plan_write(const std::filesystem::path& location, const std::vector<protocol::column_spec>& columns,
                           iceberg_write_plan& out, std::string_view partition_by = {});
 
@@ -208,6 +209,10 @@ struct iceberg_table_info {
     std::int32_t current_schema_id = 0;
     std::string current_schema;  // JSON, as in the metadata
     std::int32_t schema_count = 0;
+    std::vector<std::pair<std::int32_t, std::string>> schemas;  // every schema: id, JSON
+    std::string partition_specs = "[]", sort_orders = "[]";    // JSON arrays, as in the metadata
+    std::int32_t default_spec_id = 0, default_sort_order_id = 0;
+    std::int64_t last_updated_ms = 0;
 };
 status iceberg_read_table(const std::filesystem::path& location, iceberg_table_info& out);
 
