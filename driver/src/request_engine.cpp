@@ -53,7 +53,7 @@ bool session_impl::finish(exec_state& st) {
         counters.latency.record(transport::detail::answer_time(st.started) - st.started);
         // DDL returns once the driver's metadata knows the change (token-aware
         // routing for a new keyspace works from the next request on).
-        if (st.out.kind() == proto::result_kind::schema_change && control) refresh_now = true;
+        if (st.out.kind() == proto::result_kind::schema_change && has_cluster_view()) refresh_now = true;
         else if (st.schema_altering) schedule_refresh(false, true);
     } else {
         ++counters.errors;
