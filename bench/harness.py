@@ -446,12 +446,24 @@ def main():
             "notes": notes, "failures": failures, "wall_s": round(time.monotonic() - started, 1),
             "load": {"rows": load["ops"], "seconds": load["seconds"]}}
     # Issue 16: instructions and allocations per request under callgrind (its
-    # own sim; about 10 s), shown beside the run's requests per CPU-second.
+    # own sim; about 10 s for instr.py), shown beside the run's requests per CPU-second.
     if not args.quick and shutil.which("valgrind") and os.access(os.path.join(args.build_dir, "bench", "cqlpp_bench"), os.X_OK):
         p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "instr", "instr.py"), "--build-dir", args.build_dir,
-                            "--json", os.path.join(out_dir, "instr.json")], capture_output=True, text=True)
+                            "--ports", args.ports, "--json", os.path.join(out_dir, "instr.json")],
+                           capture_output=True, text=True)
         if p.returncode != 0:
             notes.append("instr.py failed: " + p.stderr.strip()[-300:])
+        # Every contender, the peers too, by the marginal method (two runs of
+        # W+N and W+3N requests each; about 25 minutes), into the same file.
+        pi = [sys.executable, os.path.join(ROOT, "bench", "instr", "peers_instr.py"), "--build-dir", args.build_dir,
+              "--ports", args.ports, "--json", os.path.join(out_dir, "instr.json")]
+        if args.gocql_bin:
+            pi += ["--gocql-bin", args.gocql_bin]
+        if args.contenders:
+            pi += ["--contenders", args.contenders]
+        p = subprocess.run(pi, capture_output=True, text=True)
+        if p.returncode != 0:
+            notes.append("peers_instr.py: " + p.stderr.strip()[-300:])
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
     report.write_all(out_dir, results, meta)  # the medians over the rounds (report.median_records)

@@ -509,6 +509,57 @@ def instr_section(out_dir, results):
             c["instructions_per_request"], l["instructions_per_request"]) % (
             w, c["instructions_per_request"] / l["instructions_per_request"], c["allocations_per_request"],
             cps(rc), cps(rl), rat))
+    return out + marginal_table(ins, results)
+
+
+def marginal_table(ins, results):
+    """Issue 16: every contender's instructions per request by the marginal
+    method (bench/instr/peers_instr.py), beside its requests per client
+    CPU-second in this run."""
+    mg = ins.get("marginal")
+    if not mg or not mg.get("results"):
+        return []
+    exact = ins.get("results", {})
+    text = ("Every contender, the peers included, by the marginal method (`bench/instr/peers_instr.py`): under "
+            "callgrind each issues W + N and then W + 3N prepared requests at %d in flight against a 3-node sim in "
+            "another process, and one request costs (I(W+3N) − I(W+N)) / 2N instructions of the whole client process "
+            "(every thread: event loop, driver I/O threads, JIT compiler, garbage collector), start-up and warm-up "
+            "cancelled; user-space instructions only (the kernel's share of a syscall is not counted). Pairs per figure: %d; spread is the largest distance of a repeat from their mean. x limit: "
+            "over the limit client's exactly counted instructions per request (table above). mallocs: calls into "
+            "the C heap per request (every allocation for C++; CPython, V8 and Go allocate most objects from heaps "
+            "of their own, which this does not see). Requests per client CPU-second are this run's, at c=64 (the "
+            "same in flight as the count) and c=256; their product with the instruction count (G instr per CPU-s) should be a plausible rate for one core, a few billion instructions per second, less where the kernel takes much of the CPU (the limit spends most of its CPU in syscalls): a figure far above that means the count under callgrind does not describe the native run. Node.js runs with valgrind's `--smc-check=all` (its JIT on), "
+            "gocql with `GODEBUG=asyncpreemptoff=1` (callgrind 3.19 asserts on Go's preemption signal); the "
+            "DataStax Python driver is 3.25 with its Cython modules and the libev reactor in every mode."
+            % (mg.get("concurrency", 64), mg.get("repeat", 1)))
+    if mg.get("note"):
+        text += " " + mg["note"].rstrip(".") + "."
+    rows = []
+    for w in ("read", "write"):
+        lim = exact.get("limit/" + w, {}).get("instructions_per_request")
+        keys = sort_keys({k.rsplit("/", 1)[0] for k in mg["results"] if k.endswith("/" + w)})
+        for ck in keys:
+            r = mg["results"]["%s/%s" % (ck, w)]
+            ipr = r["instructions_per_request"]
+            ex = exact.get("%s/%s" % (ck.split("/")[0], w), {}).get("instructions_per_request") \
+                if ck in ("cqlpp/1thread", "limit/pipelined") else None
+            p64, p256 = _point(results, ck, w, 64), _point(results, ck, w, 256)
+            cps = lambda p: fmt(p.get("ops_per_cpu_s")) if p else "–"  # noqa: E731
+            rows.append([ck, w, fmt(ipr), ratio(ipr, lim),
+                         "%.1f%%" % (100 * r["spread"]) if r.get("spread") is not None else "–",
+                         "%.2f" % r["allocations_per_request"],
+                         "%s (%+.1f%%)" % (fmt(ex), 100 * (ipr / ex - 1)) if ex else "",
+                         cps(p64), cps(p256),
+                         "%.1f" % (ipr * p64["ops_per_cpu_s"] / 1e9) if p64 and p64.get("ops_per_cpu_s") else "–",
+                         "{:,}".format(r["n"])])
+    out = ["", "### Instructions per request of every contender (marginal method)", "", text, "",
+           md_table(["contender", "workload", "instr/request", "x limit", "spread", "mallocs/request",
+                     "exact count (instr.py): marginal vs it", "requests per CPU-s c=64", "c=256",
+                     "G instr per CPU-s (c=64)", "N"], rows)]
+    for k, e in sorted(mg.get("failures", {}).items()):
+        out += ["", "%s: no figure: %s" % (k, e.strip().splitlines()[-1] if e.strip() else "failed")]
+    for k, e in sorted(mg.get("skipped", {}).items()):
+        out += ["", "%s: not measured: %s" % (k, e)]
     return out
 
 

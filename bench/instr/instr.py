@@ -17,7 +17,7 @@ costs more must update the baseline in the same commit, with a reason.
 --update rewrites the baseline from this run (give --reason).
 
     bench/instr/instr.py --build-dir build/release [--ops 20000] [--concurrency 64]
-                         [--check | --update --reason "..."] [--json out.json]
+                         [--check | --update --reason "..."] [--json out.json] [--ports 20000-20999]
 """
 import argparse
 import json
@@ -92,6 +92,7 @@ def main():
     ap.add_argument("--update", action="store_true", help="write this run's figures as the baseline")
     ap.add_argument("--reason", default="", help="why the baseline changes (with --update)")
     ap.add_argument("--json", help="also write this run's figures here")
+    ap.add_argument("--ports", default="20000-20999", help="the sim's port is a free one in LO-HI")
     ap.add_argument("--keep", help="copy the callgrind outputs into this directory (for callgrind_annotate)")
     ap.add_argument("--only", choices=("cqlpp", "limit"), help="measure one client (no --check/--update)")
     a = ap.parse_args()
@@ -108,7 +109,7 @@ def main():
 
     results = {}
     with tempfile.TemporaryDirectory(prefix="cqlpp-instr-") as work:
-        port = free_port(20000, 20999)
+        port = free_port(*(int(x) for x in a.ports.split("-")))
         sim = Sim(cqlpp_tool, port, 3, os.path.join(work, "sim.log"))
         try:
             load = subprocess.run([binaries["limit"], "--hosts", sim.hosts, "--keyspace", "bench", "--workload", "load",

@@ -189,13 +189,14 @@ def parse_args():
     p.add_argument("--page-size", type=int, default=5000)
     p.add_argument("--mode", default="async", choices=["threads", "async", "asyncio"])
     p.add_argument("--rate", type=float, default=0, help="fixed rate, requests/s (read/write/mix); 0: closed loop")
-    # Not used by bench/run: --mode async issues exactly this many requests and
-    # stops, no time window (bench/instr/python_instr.py counts instructions
-    # per request from two such runs under callgrind).
+    # Not used by bench/run: issue exactly this many requests (all N in flight
+    # together take them) and stop, no time window; every request is measured.
+    # bench/instr counts instructions per request from two such runs under
+    # callgrind (python_instr.py, peers_instr.py).
     p.add_argument("--ops", type=int, default=0)
     a = p.parse_args()
-    if a.ops and (a.mode != "async" or a.rate or a.workload not in ("read", "write", "mix")):
-        p.error("--ops is for --mode async, closed loop, read/write/mix")
+    if a.ops and (a.rate or a.workload not in ("read", "write", "mix")):
+        p.error("--ops is for closed loop read/write/mix")
     if a.workload in ("scan", "stall"):
         a.rate = 0
     return a
@@ -231,10 +232,13 @@ class Workload:
 
 def run_threads(session, args, w, rec):
     stop = threading.Event()
+    claims = itertools.count()  # --ops: next() is atomic under the GIL
 
     def worker(seed):
         rnd = random.Random(seed)
         while not stop.is_set():
+            if args.ops and next(claims) >= args.ops:
+                break
             stmt, vals = w.next(rnd)
             t = time.perf_counter_ns()
             try:
@@ -282,6 +286,13 @@ def run_threads(session, args, w, rec):
                 f.result()
         win.join()
         rec.sched = sched
+        return n
+    if args.ops:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            rec.start()
+            for f in [pool.submit(worker, i) for i in range(n)]:
+                f.result()
+            rec.stop()
         return n
     with ThreadPoolExecutor(max_workers=n) as pool:
         futs = [pool.submit(worker, i) for i in range(n)]
@@ -454,9 +465,13 @@ async def run_asyncio_main(session, args, w, rec):
         rec.sched = sched
         return args.concurrency, None
 
+    claims = itertools.count()  # --ops
+
     async def worker(seed):
         rnd = random.Random(seed)
         while not stop[0]:
+            if args.ops and next(claims) >= args.ops:
+                break
             stmt, vals = w.next(rnd)
             t = time.perf_counter_ns()
             try:
@@ -502,6 +517,12 @@ async def run_asyncio_main(session, args, w, rec):
                     scan_rows[0] += len(rows)
                 if stop[0]:
                     break
+
+    if args.ops:
+        rec.start()
+        await asyncio.gather(*[worker(i) for i in range(args.concurrency)])
+        rec.stop()
+        return args.concurrency, None
 
     tasks = [asyncio.create_task(worker(i)) for i in range(args.concurrency)]
     if args.workload == "stall":

@@ -36,6 +36,7 @@ void session_impl::apply_hosts(std::vector<std::shared_ptr<host>> hosts, std::sh
         }
         slot.h = h;
         slot.endpoint = h->endpoint_string();
+        slot.origin = &intern_endpoint(slot.endpoint);
     }
     // Hosts gone from the cluster.
     for (auto& slot : pools) {
@@ -190,6 +191,7 @@ void session_impl::adopt(const std::shared_ptr<const shard_group::view>& v) {
         }
         slot.h = h;  // shared with shard 0, which alone sets it up or down
         slot.endpoint = h->endpoint_string();
+        slot.origin = &intern_endpoint(slot.endpoint);
     }
     for (std::size_t i = 0; i < n; ++i) {
         auto& slot = pools[i];

@@ -146,7 +146,7 @@ action session_impl::on_answer(exec_state& st, transport::request_result& r, std
         }
         st.out = result();
         st.out.set_response(std::move(r.response), std::move(cols));
-        st.out.set_origin(endpoint, st.attempts);
+        st.out.set_origin(*pools[pi].origin, st.attempts);
         st.done = true;
         return d.act;
     }
@@ -177,7 +177,7 @@ action session_impl::on_answer(exec_state& st, transport::request_result& r, std
     switch (d.act) {
     case action::deliver_empty:
         st.out = result();
-        st.out.set_origin(endpoint, st.attempts);
+        st.out.set_origin(*pools[pi].origin, st.attempts);
         st.done = true;
         break;
     case action::fail:

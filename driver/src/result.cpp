@@ -1,5 +1,8 @@
 #include "cqlpp/driver/result.hpp"
 
+#include <mutex>
+#include <unordered_set>
+
 namespace cqlpp::driver {
 
 namespace {
@@ -12,6 +15,20 @@ const std::vector<std::string_view>& no_warnings() {
     return w;
 }
 }  // namespace
+
+const std::string& result::coordinator() const noexcept {
+    static const std::string none;
+    return coordinator_ ? *coordinator_ : none;
+}
+
+namespace detail {
+const std::string& intern_endpoint(std::string_view endpoint) {
+    static std::mutex m;
+    static std::unordered_set<std::string> strings;  // node-based: references stay valid
+    std::lock_guard lock(m);
+    return *strings.emplace(endpoint).first;
+}
+}  // namespace detail
 
 const diagnostics& result::diag() const noexcept { return diag_ ? *diag_ : empty_diagnostics(); }
 

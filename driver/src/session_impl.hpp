@@ -32,6 +32,7 @@ struct pool_slot {
     std::shared_ptr<host> h;  // the host as the latest metadata snapshot has it
     std::shared_ptr<transport::host_pool> pool;
     std::string endpoint;
+    const std::string* origin = nullptr;  // endpoint, interned: what results point to
     bool ever_connected = false;
     std::size_t open = 0;  // this shard's open connections, as its pool last reported
     // Shard 0 of a sharded session: the other shards' open connections to

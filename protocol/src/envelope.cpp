@@ -114,6 +114,14 @@ void frame_reader::set_framing(std::optional<segment_format> f) {
 }
 
 void frame_reader::append(bytes_view data) {
+    if (!borrowed_.empty()) {
+        // Bytes appended before every envelope was read: the rest of the
+        // borrowed segment moves to ready_ (consumed, as borrowing requires),
+        // since growing in_ may move it.
+        ready_.assign(borrowed_.begin(), borrowed_.end());
+        ready_pos_ = 0;
+        borrowed_ = {};
+    }
     // Drop consumed bytes first so the buffer does not grow without bound.
     if (in_pos_ > 0 && (in_pos_ == in_.size() || in_pos_ > 64 * 1024)) {
         in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(in_pos_));
@@ -130,6 +138,13 @@ errc frame_reader::pump_segments() {
         if (ec == errc::need_more_data) return errc::ok;
         if (ec != errc::ok) return ec;
         in_pos_ += consumed;
+        if (seg.self_contained && !assembler_.in_progress() && ready_pos_ == ready_.size()) {
+            // Nothing queued before it: its envelopes are read in place by
+            // next() (checked there as the assembler would check them).
+            borrowed_ = seg.payload;
+            if (!borrowed_.empty()) return errc::ok;
+            continue;
+        }
         ec = assembler_.feed(seg, [&](bytes_view env) { ready_.insert(ready_.end(), env.begin(), env.end()); });
         if (ec != errc::ok) return ec;
     }
@@ -145,16 +160,19 @@ errc frame_reader::next(envelope_view& out) {
         else if (ec != errc::need_more_data) failed_ = ec;
         return ec;
     }
-    if (ready_pos_ == ready_.size()) {
+    if (borrowed_.empty() && ready_pos_ == ready_.size()) {
         ready_.clear();
         ready_pos_ = 0;
         if (auto ec = pump_segments(); ec != errc::ok) return failed_ = ec;
     }
-    if (ready_pos_ == ready_.size()) return errc::need_more_data;
-    auto ec = read_envelope(bytes_view(ready_).subspan(ready_pos_), out, consumed, max_body_);
-    if (ec == errc::need_more_data) ec = errc::incomplete_envelope;  // the assembler hands out whole envelopes only
+    const bool borrowed = !borrowed_.empty();
+    if (!borrowed && ready_pos_ == ready_.size()) return errc::need_more_data;
+    const bytes_view from = borrowed ? borrowed_ : bytes_view(ready_).subspan(ready_pos_);
+    auto ec = read_envelope(from, out, consumed, max_body_);
+    if (ec == errc::need_more_data) ec = errc::incomplete_envelope;  // segments carry whole envelopes only
     if (ec != errc::ok) return failed_ = ec;
-    ready_pos_ += consumed;
+    if (borrowed) borrowed_ = borrowed_.subspan(consumed);
+    else ready_pos_ += consumed;
     return errc::ok;
 }
 

@@ -90,8 +90,7 @@ struct unchecked_out {
 
 }  // namespace
 
-std::size_t query_parameters::encoded_size(protocol_version v) const noexcept {
-    const std::uint32_t f = flags(v);
+std::size_t query_parameters::encoded_size(protocol_version v, std::uint32_t f) const noexcept {
     std::size_t n = 2 + (v == protocol_version::v4 ? 1 : 4);
     if (f & query_flags::values) {
         n += 2;
@@ -110,9 +109,8 @@ std::size_t query_parameters::encoded_size(protocol_version v) const noexcept {
     return n;
 }
 
-std::uint8_t* query_parameters::write(std::uint8_t* out, protocol_version v) const noexcept {
+std::uint8_t* query_parameters::write(std::uint8_t* out, protocol_version v, std::uint32_t f) const noexcept {
     unchecked_out w{out};
-    const std::uint32_t f = flags(v);
     w.u16(static_cast<std::uint16_t>(cl));
     if (v == protocol_version::v4) w.u8(static_cast<std::uint8_t>(f));
     else w.i32(static_cast<std::int32_t>(f));
@@ -137,8 +135,9 @@ std::uint8_t* query_parameters::write(std::uint8_t* out, protocol_version v) con
 }
 
 void query_parameters::encode(byte_writer& w, protocol_version v) const {
-    const std::size_t n = encoded_size(v);
-    [[maybe_unused]] std::uint8_t* end = write(w.grow(n), v);
+    const std::uint32_t f = flags(v);
+    const std::size_t n = encoded_size(v, f);
+    [[maybe_unused]] std::uint8_t* end = write(w.grow(n), v, f);
     assert(end == w.buffer().data() + w.size());
 }
 
@@ -273,11 +272,12 @@ errc prepare_request::decode(bytes_view body, protocol_version v, prepare_reques
 void encode_execute(byte_writer& w, protocol_version v, bytes_view id, bytes_view result_metadata_id,
                     const query_parameters& p) {
     const bool with_metadata_id = v != protocol_version::v4;
-    const std::size_t n = 2 + id.size() + (with_metadata_id ? 2 + result_metadata_id.size() : 0) + p.encoded_size(v);
+    const std::uint32_t f = p.flags(v);
+    const std::size_t n = 2 + id.size() + (with_metadata_id ? 2 + result_metadata_id.size() : 0) + p.encoded_size(v, f);
     unchecked_out o{w.grow(n)};
     o.short_bytes(id);
     if (with_metadata_id) o.short_bytes(result_metadata_id);
-    [[maybe_unused]] std::uint8_t* end = p.write(o.p, v);
+    [[maybe_unused]] std::uint8_t* end = p.write(o.p, v, f);
     assert(end == w.buffer().data() + w.size());
 }
 

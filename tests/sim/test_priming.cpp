@@ -434,3 +434,83 @@ TEST_CASE("activity log: off by default; when on, what each node received, bound
     cl.request(simple("SELECT key FROM system.local"));
     CHECK(c.activity(1).empty());
 }
+
+TEST_CASE("activity log: a QUERY's and a BATCH's values typed when the schema says their types, raw otherwise",
+          "[sim][fixture]") {
+    sim::cluster c(free_ports(1));
+    c.start();
+    raw_client cl;
+    connect(cl, c, 0);
+    for (const char* ddl : {"CREATE KEYSPACE app WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+                            "CREATE TABLE app.t (k int PRIMARY KEY, v text, tags set<text>)"})
+        REQUIRE_FALSE(std::holds_alternative<proto::error_response>(cl.request(simple(ddl))));
+    const std::string update = "UPDATE app.t SET v = ? WHERE k = ?";
+    auto prep = cl.request(proto::prepare_request{update, std::nullopt});
+    REQUIRE(std::holds_alternative<proto::result_response>(prep));
+    const auto id = std::get<proto::prepared_result>(std::get<proto::result_response>(prep).value).id;
+    c.set_activity_log(16);
+
+    // QUERY with positional values: the markers map to k and v of app.t.
+    auto seven = int_bytes(7);
+    proto::byte_buffer quoted{'i', 't', '\'', 's'};
+    auto ins = simple("INSERT INTO app.t (k, v, tags) VALUES (?, ?, ?)");
+    ins.params.values = proto::view_list<proto::value_view>::owning(
+        {proto::value_view::of(seven), proto::value_view::of(quoted), proto::value_view::null()});
+    REQUIRE(is_void(cl.request(ins)));
+    // Named values (flag 0x40), in another order than the markers, a name in upper case.
+    auto upd = simple("UPDATE app.t SET v = :val WHERE k = :key");
+    upd.params.values = proto::view_list<proto::value_view>::owning({proto::value_view::of(seven), proto::value_view::of(quoted)});
+    upd.params.names = proto::view_list<std::string_view>::owning({"KEY", "val"});
+    REQUIRE(is_void(cl.request(upd)));
+    // No such table: only the bytes are known.
+    auto raw = simple("SELECT v FROM app.nope WHERE k = ?");
+    raw.params.values = proto::view_list<proto::value_view>::owning({proto::value_view::of(seven)});
+    CHECK(error_of(cl.request(raw)).code == proto::server_errc::invalid);
+
+    // A BATCH: a simple statement on a known table, a prepared one, one on an unknown table.
+    auto one = int_bytes(1), two = int_bytes(2), three = int_bytes(3);
+    proto::byte_buffer a{'a'}, b{'b'};
+    proto::batch_request batch;
+    batch.type = proto::batch_type::unlogged;
+    std::vector<proto::batch_statement> stmts{
+        proto::batch_statement::simple("INSERT INTO app.t (k, v) VALUES (?, ?)",
+                                       proto::view_list<proto::value_view>::owning({proto::value_view::of(one), proto::value_view::of(a)})),
+        proto::batch_statement::with_id(id, proto::view_list<proto::value_view>::owning({proto::value_view::of(b), proto::value_view::of(two)})),
+        proto::batch_statement::simple("INSERT INTO app.missing (k) VALUES (?)",
+                                       proto::view_list<proto::value_view>::owning({proto::value_view::of(three)})),
+    };
+    batch.statements = proto::view_list<proto::batch_statement>::owning(stmts);
+    cl.request(batch);  // refused (app.missing): what arrived is logged all the same
+
+    const auto log = c.activity(0);
+    REQUIRE(log.size() == 4);
+    CHECK(log[0].values_typed);
+    CHECK(log[0].decoded_values == std::vector<std::string>{"7", "'it''s'", "null"});
+    CHECK(log[1].values_typed);
+    CHECK(log[1].decoded_values == std::vector<std::string>{"7", "'it''s'"});  // in the order sent
+    CHECK(log[1].value_names == std::vector<std::string>{"KEY", "val"});
+    CHECK_FALSE(log[2].values_typed);
+    CHECK(log[2].decoded_values.empty());
+    REQUIRE(log[2].values.size() == 1);
+    CHECK(log[2].values[0] == seven);
+
+    const auto& e = log[3];
+    CHECK(e.op == proto::opcode::batch);
+    CHECK(e.batch_type == proto::batch_type::unlogged);
+    REQUIRE(e.batch.size() == 3);
+    CHECK(e.batch[0].query == "INSERT INTO app.t (k, v) VALUES (?, ?)");
+    CHECK_FALSE(e.batch[0].prepared_id);
+    CHECK(e.batch[0].values_typed);
+    CHECK(e.batch[0].decoded_values == std::vector<std::string>{"1", "'a'"});
+    REQUIRE(e.batch[0].values.size() == 2);
+    CHECK(e.batch[0].values[1] == a);
+    CHECK(e.batch[1].query == update);  // the prepared id resolved to its text
+    CHECK(e.batch[1].prepared_id == id);
+    CHECK(e.batch[1].values_typed);
+    CHECK(e.batch[1].decoded_values == std::vector<std::string>{"'b'", "2"});
+    CHECK(e.batch[2].query == "INSERT INTO app.missing (k) VALUES (?)");
+    CHECK_FALSE(e.batch[2].values_typed);
+    CHECK(e.batch[2].decoded_values.empty());
+    REQUIRE(e.batch[2].values.size() == 1);
+    CHECK(e.batch[2].values[0] == three);
+}

@@ -29,6 +29,10 @@ std::int32_t int_of(proto::value_view v) {
     REQUIRE(v.bytes.size() == 4);
     return static_cast<std::int32_t>(proto::detail::load_be32(v.bytes.data()));
 }
+bool bool_of(proto::value_view v) {
+    REQUIRE(v.bytes.size() == 1);
+    return v.bytes[0] != 0;
+}
 std::int64_t bigint_of(proto::value_view v) {
     REQUIRE(v.bytes.size() == 8);
     return static_cast<std::int64_t>(proto::detail::load_be64(v.bytes.data()));
@@ -365,6 +369,72 @@ TEST_CASE("sim.activity: switched on through sim.settings, read per node, cleare
     REQUIRE(lv.elements().size() == 2);
     CHECK(lv.elements()[0].as_string() == "0x00000005");
     CHECK(lv.elements()[1].as_string() == "null");
+    auto typed = rows_of(cl0.request(simple("SELECT values_typed FROM sim.activity WHERE node = 1 AND seq = 1")));
+    REQUIRE(typed.size() == 1);
+    CHECK(bool_of(typed.cell(0, 0)) == false);
+
+    // A QUERY on a known table: the columns' types give literals. A BATCH: each
+    // statement's values (typed as a QUERY's, or by the prepared id's markers).
+    for (const char* ddl : {"CREATE KEYSPACE app WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+                            "CREATE TABLE app.t (k int PRIMARY KEY, v text)"})
+        REQUIRE_FALSE(std::holds_alternative<proto::error_response>(cl0.request(simple(ddl))));
+    proto::byte_buffer apple{'a', 'p', 'p', 'l', 'e'};
+    auto ins = simple("INSERT INTO app.t (k, v) VALUES (?, ?)");
+    ins.params.values = proto::view_list<proto::value_view>::owning({proto::value_view::of(five), proto::value_view::of(apple)});
+    REQUIRE(is_void(cl1.request(ins)));
+    auto prep = cl1.request(proto::prepare_request{"SELECT v FROM app.t WHERE k = ?", std::nullopt});
+    REQUIRE(std::holds_alternative<proto::result_response>(prep));
+    const auto id = std::get<proto::prepared_result>(std::get<proto::result_response>(prep).value).id;
+    proto::batch_request b;
+    std::vector<proto::batch_statement> stmts{
+        proto::batch_statement::simple("INSERT INTO app.t (k, v) VALUES (?, ?)",
+                                       proto::view_list<proto::value_view>::owning({proto::value_view::of(five), proto::value_view::of(apple)})),
+        proto::batch_statement::with_id(id, proto::view_list<proto::value_view>::owning({proto::value_view::of(five)})),
+        proto::batch_statement::simple("INSERT INTO nowhere.t (k) VALUES (?)",
+                                       proto::view_list<proto::value_view>::owning({proto::value_view::null()})),
+    };
+    b.statements = proto::view_list<proto::batch_statement>::owning(stmts);
+    cl1.request(b);  // refused (a SELECT, an unknown keyspace): logged as it arrived
+    const auto list_text = proto::cql_type::list_of(proto::cql_type(proto::type_kind::text));
+    auto texts = [&](proto::value_view cell) {
+        proto::cql_value v;
+        REQUIRE(proto::decode_value(list_text, cell.bytes, v) == proto::errc::ok);
+        std::vector<std::string> out;
+        for (const auto& e : v.elements()) out.push_back(e.as_string());
+        return out;
+    };
+    auto qv = rows_of(cl0.request(simple("SELECT values, values_typed FROM sim.activity WHERE node = 1 AND seq = 2")));
+    REQUIRE(qv.size() == 1);
+    CHECK(texts(qv.cell(0, 0)) == std::vector<std::string>{"5", "'apple'"});
+    CHECK(bool_of(qv.cell(0, 1)) == true);
+    auto bt = rows_of(cl0.request(simple(
+        "SELECT op, \"batch\", batch_prepared_ids, batch_values, batch_values_typed, values FROM sim.activity WHERE node = 1 AND seq = 4")));
+    REQUIRE(bt.size() == 1);
+    CHECK(text(bt.cell(0, 0)) == "BATCH");
+    CHECK(texts(bt.cell(0, 1)) == std::vector<std::string>{"INSERT INTO app.t (k, v) VALUES (?, ?)", "SELECT v FROM app.t WHERE k = ?",
+                                                           "INSERT INTO nowhere.t (k) VALUES (?)"});
+    proto::cql_value ids, bvals, flags;
+    REQUIRE(proto::decode_value(proto::cql_type::list_of(proto::cql_type(proto::type_kind::blob)), bt.cell(0, 2).bytes, ids) == proto::errc::ok);
+    REQUIRE(ids.elements().size() == 3);
+    CHECK(ids.elements()[0].as_blob().empty());  // a simple statement
+    CHECK(ids.elements()[1].as_blob() == id);
+    REQUIRE(proto::decode_value(proto::cql_type::list_of(list_text), bt.cell(0, 3).bytes, bvals) == proto::errc::ok);
+    REQUIRE(bvals.elements().size() == 3);
+    auto strings = [](const proto::cql_value& l) {
+        std::vector<std::string> out;
+        for (const auto& e : l.elements()) out.push_back(e.as_string());
+        return out;
+    };
+    CHECK(strings(bvals.elements()[0]) == std::vector<std::string>{"5", "'apple'"});
+    CHECK(strings(bvals.elements()[1]) == std::vector<std::string>{"5"});
+    CHECK(strings(bvals.elements()[2]) == std::vector<std::string>{"null"});
+    REQUIRE(proto::decode_value(proto::cql_type::list_of(proto::cql_type(proto::type_kind::boolean)), bt.cell(0, 4).bytes, flags) ==
+            proto::errc::ok);
+    REQUIRE(flags.elements().size() == 3);
+    CHECK(flags.elements()[0].as_bool());
+    CHECK(flags.elements()[1].as_bool());
+    CHECK_FALSE(flags.elements()[2].as_bool());
+    CHECK(bt.cell(0, 5).is_null());  // a BATCH's values are its statements'
 
     REQUIRE(is_void(cl0.request(simple("TRUNCATE sim.activity"))));
     CHECK(c.activity(1).empty());

@@ -613,3 +613,34 @@ TEST_CASE("frame_reader switches from plain envelopes to segments mid-stream", "
     CHECK(bad.next(ev) == errc::bad_header_crc);
     CHECK(bad.next(ev) == errc::bad_header_crc);
 }
+
+TEST_CASE("frame_reader reads a self-contained segment's envelopes in place, even across append", "[protocol][envelope]") {
+    // Three envelopes in one segment, then a second segment: the reader hands
+    // the first segment's envelopes out where they lie. Appending the second
+    // segment after reading only one of them (which may move the input
+    // buffer) must not lose or garble the other two.
+    for (auto format : {segment_format::uncompressed, segment_format::lz4}) {
+        byte_buffer first, second;
+        segment_encoder enc(format);
+        for (std::int16_t s = 1; s <= 3; ++s) enc.add_envelope(make_envelope(s, 40 + s), first);
+        enc.flush(first);
+        enc.add_envelope(make_envelope(4, 7000), second);
+        enc.flush(second);
+
+        frame_reader r;
+        r.set_framing(format);
+        r.append(first);
+        envelope_view ev;
+        REQUIRE(r.next(ev) == errc::ok);
+        CHECK(ev.header.stream == 1);
+        r.append(second);  // large enough to make the buffer grow
+        for (std::int16_t s = 2; s <= 4; ++s) {
+            REQUIRE(r.next(ev) == errc::ok);
+            CHECK(ev.header.stream == s);
+            CHECK(ev.body.size() == (s == 4 ? 7000u : static_cast<std::size_t>(40 + s)));
+            const auto want = make_envelope(s, s == 4 ? 7000 : static_cast<std::size_t>(40 + s));
+            CHECK(std::equal(ev.body.begin(), ev.body.end(), want.begin() + envelope_header_size, want.end()));
+        }
+        CHECK(r.next(ev) == errc::need_more_data);
+    }
+}

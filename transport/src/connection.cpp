@@ -224,13 +224,14 @@ void connection::encode(proto::opcode op, body_writer body, const void* ctx, con
     h.version = version_;
     h.op = op;
     if (o.tracing) h.flags |= proto::envelope_flags::tracing;
-    proto::body_prefix prefix;
-    if (!o.custom_payload.empty()) {
-        h.flags |= proto::envelope_flags::custom_payload;
-        prefix.custom_payload.assign(o.custom_payload.begin(), o.custom_payload.end());
-    }
+    if (!o.custom_payload.empty()) h.flags |= proto::envelope_flags::custom_payload;
     auto write = [&](proto::byte_writer& w) {
-        if (!o.custom_payload.empty()) proto::write_body_prefix(w, h, prefix);
+        if (!o.custom_payload.empty()) {
+            // Rare: the prefix (two vectors) is built only when there is one.
+            proto::body_prefix prefix;
+            prefix.custom_payload.assign(o.custom_payload.begin(), o.custom_payload.end());
+            proto::write_body_prefix(w, h, prefix);
+        }
         body(w, version_, ctx);
     };
     if (lz4_ && version_ == proto::protocol_version::v4) {

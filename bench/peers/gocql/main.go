@@ -159,7 +159,15 @@ func main() {
 	pageSize := flag.Int("page-size", 5000, "scan page size")
 	coalesceUs := flag.Int("coalesce-us", 200, "WriteCoalesceWaitTime in microseconds")
 	rate := flag.Float64("rate", 0, "fixed rate, requests/s (read/write/mix); 0: closed loop")
+	// Not used by bench/run: exactly this many requests, no time window, all
+	// measured (bench/instr/peers_instr.py: instructions per request from two
+	// such runs under callgrind).
+	fixedOps := flag.Int64("ops", 0, "issue exactly N requests and stop (closed loop read/write/mix)")
 	flag.Parse()
+	if *fixedOps > 0 && (*rate > 0 || (*workload != "read" && *workload != "write" && *workload != "mix")) {
+		fmt.Fprintln(os.Stderr, "gocql: --ops is for closed loop read/write/mix")
+		os.Exit(2)
+	}
 	if *workload == "scan" || *workload == "stall" || *rate < 0 {
 		*rate = 0
 	}
@@ -357,6 +365,27 @@ func main() {
 		extra["service_p50_us"] = round(service.quantile(0.5)/1000, 1)
 		extra["service_p99_us"] = round(service.quantile(0.99)/1000, 1)
 		extra["service_p999_us"] = round(service.quantile(0.999)/1000, 1)
+	} else if *fixedOps > 0 {
+		var claimed atomic.Int64
+		var wg sync.WaitGroup
+		startMeasure()
+		startWorkers(&wg, func(rnd *rand.Rand) {
+			h := newHistogram()
+			var o, e uint64
+			var v []byte
+			for claimed.Add(1) <= *fixedOps {
+				t, err := request(rnd, &v)
+				if err != nil {
+					e++
+				} else {
+					o++
+					h.record(uint64(time.Since(t).Nanoseconds()))
+				}
+			}
+			flushLocal(h, o, e, 0)
+		})
+		wg.Wait()
+		stopMeasure()
 	} else if *workload == "scan" {
 		inFlight = 1
 		h := newHistogram()

@@ -1448,6 +1448,96 @@ if (MODE === 'features') {
       assert.equal(e.message, 'Use of ANN OF in an ORDER BY clause requires a LIMIT that is not greater than 1000. LIMIT was NONE');
     });
   });
+
+  // Canned answers through CQL, as a Node.js test suite would set them up
+  // (docs/sim_fixture.md), and the activity log read back per node.
+  describe('node driver: priming through sim.primes, the activity log (3 nodes)', { timeout: 60000 }, () => {
+    let client;
+    let ids;    // address -> node id
+    let hosts;  // address -> Host, sorted by address
+
+    before(async () => {
+      client = newClient();
+      await client.connect();
+      ids = await new h.Sim(client, client.controlConnection.host).nodeIds();
+      hosts = new Map([...ids.keys()].sort().map((a) => [a, hostByAddress(client, a)]));
+      await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${FKS} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}`);
+      await client.execute(`CREATE TABLE IF NOT EXISTS ${FKS}.t (k int PRIMARY KEY, v text)`);
+    });
+
+    after(async () => {
+      if (client) await client.shutdown();
+    });
+
+    it('priming: rows and an error through sim.primes reach the driver as primed; sim.activity shows what each node got', async () => {
+      const [addr, host] = [...hosts][1];
+      const [otherAddr, other] = [...hosts][2];
+      const node = ids.get(addr);
+      const q = `SELECT name, qty FROM ${FKS}.primed WHERE id = 1`;  // no such table: only the prime answers
+      const qErr = `SELECT name FROM ${FKS}.primed WHERE id = 2`;
+      const qRaw = `SELECT name FROM ${FKS}.primed WHERE id = ?`;  // bound value, no schema: kept raw
+      const qIns = `INSERT INTO ${FKS}.t (k, v) VALUES (?, ?)`;    // a real table: the values typed
+      const run = (query, params, opts) => client.execute(query, params, { host, ...opts });
+      try {
+        await client.execute("UPDATE sim.settings SET value = 100 WHERE name = 'activity_log'");
+        await client.execute('INSERT INTO sim.primes (query, columns, rows) VALUES (?, ?, ?)',
+          [q, ['name text', 'qty int'], [["'apple'", '3'], ["'pear'", 'null']]]);
+        await client.execute('INSERT INTO sim.primes (query, node, error, received, block_for, data_present, error_consistency, times) ' +
+          "VALUES (?, ?, 'READ_TIMEOUT', 1, 2, false, 'QUORUM', 1)", [qErr, node], { hints: ['text', 'int'] });
+        await client.execute('INSERT INTO sim.primes (query, params, columns, rows) VALUES (?, ?, ?, ?)',
+          [qRaw, ['id int'], ['name text'], [["'raw'"]]]);
+        const primes = (await client.execute('SELECT id, query, node, then, times, left FROM sim.primes')).rows
+          .sort((x, y) => x.id.compare(y.id));  // rows come in token order of id
+        assert.deepEqual(primes.map((r) => [r.query, r.node, r.then, r.times, r.left]),
+          [[q, null, 'rows', 0, 0], [qErr, node, 'error', 1, 1], [qRaw, null, 'rows', 0, 0]], 'sim.primes');
+
+        const rs = await run(q, [], { consistency: cl.localQuorum });
+        assert.equal(rs.info.queriedHost, host.address);
+        assert.deepEqual(rs.columns.map((c) => [c.name, h.typeName(c.type)]), [['name', 'varchar'], ['qty', 'int']]);  // text is varchar on the wire
+        assert.deepEqual(rs.rows.map((r) => [r.name, r.qty]), [['apple', 3], ['pear', null]], 'primed rows');
+
+        const e = await rejectsWithCode(() => run(qErr, [], { retry: new policies.retry.FallthroughRetryPolicy() }),
+          codes.readTimeout, 'primed READ_TIMEOUT');
+        assert.deepEqual([e.consistencies, e.received, e.blockFor, !!e.isDataPresent], [cl.quorum, 1, 2, false], 'its fields');
+        // Used up (times 1), and it was for that node only: now the engine answers (no such table).
+        await rejectsWithCode(() => run(qErr), codes.invalid, 'after the one primed answer');
+        await rejectsWithCode(() => client.execute(qErr, [], { host: other }), codes.invalid, `${otherAddr}: not primed`);
+        assert.equal((await client.execute('SELECT id FROM sim.primes')).rows.length, 2, 'the one-shot rule is gone');
+
+        assert.deepEqual((await run(qRaw, [7], { hints: ['int'] })).rows.map((r) => r.name), ['raw']);
+        await run(qIns, [5, 'five'], { hints: ['int', 'text'] });
+        await client.batch([{ query: qIns, params: [6, "it's"] }, { query: qIns, params: [7, null] }],
+          { host, prepare: true, consistency: cl.two });
+
+        const log = (await client.execute('SELECT * FROM sim.activity WHERE node = ?', [node], { hints: ['int'] })).rows;
+        const of = (query) => log.filter((r) => r.query === query);
+        assert.deepEqual(of(q).map((r) => [r.node, r.op, r.consistency, r.primed]), [[node, 'QUERY', 'LOCAL_QUORUM', true]],
+          'the primed query, once, on that node');
+        assert.deepEqual(of(qErr).map((r) => r.primed), [true, false], 'the primed error, then the engine');
+        assert.deepEqual(of(qRaw).map((r) => [r.values, r.values_typed, r.primed]), [[['0x00000007'], false, true]],
+          'a value of no known type: its bytes');
+        assert.deepEqual(of(qIns).filter((r) => r.op === 'QUERY').map((r) => [r.values, r.values_typed]),
+          [[['5', "'five'"], true]], 'values typed by the table\'s columns');
+        const batches = log.filter((r) => r.op === 'BATCH');
+        assert.equal(batches.length, 1, 'one BATCH');
+        const b = batches[0];
+        assert.deepEqual([b.batch_type, b.consistency, b.batch], ['LOGGED', 'TWO', [qIns, qIns]]);
+        assert.deepEqual(b.batch_values, [['6', "'it''s'"], ['7', 'null']], 'each statement\'s values');
+        assert.deepEqual(b.batch_values_typed, [true, true]);
+        const prepared = of(qIns).find((r) => r.op === 'PREPARE');
+        assert.ok(prepared, 'the driver prepared the batch\'s statement on that node');
+        assert.ok(b.batch_prepared_ids.every((id) => id.length === 16), 'prepared ids');
+        for (const r of log) assert.equal(r.node, node);
+        const elsewhere = (await client.execute('SELECT query, primed FROM sim.activity WHERE node = ?', [ids.get(otherAddr)],
+          { hints: ['int'] })).rows;
+        assert.deepEqual(elsewhere.filter((r) => r.query === qErr).map((r) => r.primed), [false], `${otherAddr}'s log`);
+      } finally {
+        await client.execute('TRUNCATE sim.primes');
+        await client.execute('TRUNCATE sim.activity');
+        await client.execute("UPDATE sim.settings SET value = 0 WHERE name = 'activity_log'");
+      }
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------

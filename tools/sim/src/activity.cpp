@@ -21,23 +21,42 @@ std::vector<std::optional<proto::byte_buffer>> copy_values(const proto::view_lis
     return out;
 }
 
-// Literals of the values when their types are known; "unset" / "null" as such,
-// and the raw value's hex when it does not decode as its type.
-std::vector<std::string> decode_values(const proto::view_list<proto::value_view>& vals,
-                                       const std::vector<proto::cql_type>& types) {
-    std::vector<std::string> out;
-    if (types.size() != vals.size()) return out;
+// Literals of the values given their statement's bind markers: by name when
+// the request named them (flag 0x40), else by position. Returns false (and
+// leaves `out` empty) when a value has no marker: then only the raw bytes are
+// known. "unset" / "null" as such; the raw value's hex when it does not decode
+// as its type.
+bool decode_values(const proto::view_list<proto::value_view>& vals, const proto::view_list<std::string_view>& names,
+                   const std::vector<engine::bind_variable>& binds, std::vector<std::string>& out) {
+    out.clear();
+    if (names.empty() ? binds.size() != vals.size() : names.size() != vals.size()) return false;
+    out.reserve(vals.size());
+    std::string lower;
     for (std::size_t i = 0; i < vals.size(); ++i) {
+        const proto::cql_type* type = nullptr;
+        if (names.empty()) {
+            type = &binds[i].type;
+        } else {
+            // As the engine binds them: the name as sent, or folded to lower case.
+            lower.assign(names[i]);
+            for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            for (const auto& b : binds)
+                if (b.name == names[i] || b.name == lower) type = &b.type;
+            if (!type) {
+                out.clear();
+                return false;
+            }
+        }
         const auto& v = vals[i];
         if (v.is_unset()) out.emplace_back("unset");
         else if (v.is_null()) out.emplace_back("null");
         else {
             proto::cql_value cv;
-            if (proto::decode_value(types[i], v.bytes, cv) == proto::errc::ok) out.push_back(proto::format_literal(types[i], cv));
+            if (proto::decode_value(*type, v.bytes, cv) == proto::errc::ok) out.push_back(proto::format_literal(*type, cv));
             else out.push_back("0x" + proto::to_hex(v.bytes));
         }
     }
-    return out;
+    return true;
 }
 
 void fill_params(activity_entry& e, const proto::query_parameters& p) {
@@ -83,11 +102,17 @@ void observer::record(const request_origin& from, const proto::request& req, con
     e.stream = from.stream;
     e.primed = primed;
     e.keyspace = session.keyspace;
-    std::vector<proto::cql_type> types;
+    std::vector<engine::bind_variable> binds;
+    static const proto::view_list<std::string_view> no_names;
     if (auto* q = std::get_if<proto::query_request>(&req)) {
         e.op = proto::opcode::query;
         e.query = std::string(q->query);
         fill_params(e, q->params);
+        // The types of the columns the markers map to, when the engine can plan the text.
+        if (!q->params.values.empty()) {
+            if (auto b = db_.describe_query(q->query, e.keyspace))
+                e.values_typed = decode_values(q->params.values, q->params.names, *b, e.decoded_values);
+        }
     } else if (auto* p = std::get_if<proto::prepare_request>(&req)) {
         e.op = proto::opcode::prepare;
         e.query = std::string(p->query);
@@ -95,9 +120,9 @@ void observer::record(const request_origin& from, const proto::request& req, con
     } else if (auto* x = std::get_if<proto::execute_request>(&req)) {
         e.op = proto::opcode::execute;
         e.prepared_id = proto::byte_buffer(x->id.begin(), x->id.end());
-        resolve(x->id, e.query, types);
         fill_params(e, x->params);
-        e.decoded_values = decode_values(x->params.values, types);
+        if (resolve(x->id, e.query, binds))
+            e.values_typed = decode_values(x->params.values, x->params.names, binds, e.decoded_values);
     } else if (auto* b = std::get_if<proto::batch_request>(&req)) {
         e.op = proto::opcode::batch;
         e.batch_type = b->type;
@@ -105,17 +130,23 @@ void observer::record(const request_origin& from, const proto::request& req, con
         e.serial_consistency = b->serial_consistency;
         e.default_timestamp = b->default_timestamp;
         if (b->keyspace) e.keyspace = std::string(*b->keyspace);
+        e.batch.reserve(b->statements.size());
         for (const auto& s : b->statements) {
             activity_statement st;
             st.values = copy_values(s.values);
+            bool known = false;
             if (s.prepared) {
                 st.prepared_id = proto::byte_buffer(s.id.begin(), s.id.end());
-                types.clear();
-                resolve(s.id, st.query, types);
-                st.decoded_values = decode_values(s.values, types);
+                known = resolve(s.id, st.query, binds);
             } else {
                 st.query = std::string(s.query);
+                if (!s.values.empty())
+                    if (auto m = db_.describe_query(s.query, e.keyspace)) {
+                        binds = std::move(*m);
+                        known = true;
+                    }
             }
+            if (known) st.values_typed = decode_values(s.values, no_names, binds, st.decoded_values);
             e.batch.push_back(std::move(st));
         }
     } else {

@@ -53,6 +53,19 @@ void bind_named(exec_ctx& ctx, const prepared_stmt& p, const proto::query_parame
     ctx.values = ctx.named_values;
 }
 
+// Bind markers with the names bind_named() matches named values against.
+std::vector<engine::bind_variable> markers_of(const prepared_stmt& p) {
+    std::vector<engine::bind_variable> out;
+    out.reserve(p.binds.size());
+    for (std::size_t i = 0; i < p.binds.size(); ++i) {
+        const auto& marker = p.parsed.bind_markers.size() > i && !p.parsed.bind_markers[i].name.empty()
+                                 ? p.parsed.bind_markers[i].name
+                                 : p.binds[i].name;
+        out.push_back({marker, p.binds[i].type});
+    }
+    return out;
+}
+
 void check_value_count(const exec_ctx& ctx, const prepared_stmt& p) {
     if (ctx.values.size() != p.binds.size())
         throw_invalid("There were " + std::to_string(p.binds.size()) + " markers(?) in CQL but " +
@@ -626,9 +639,16 @@ std::optional<engine::prepared_statement_info> engine::describe_prepared(bytes_v
     std::shared_lock lock(impl_->mu);
     auto it = impl_->all_prepared.find(key);
     if (it == impl_->all_prepared.end()) return std::nullopt;
-    prepared_statement_info out{it->second->query, it->second->keyspace, {}};
-    for (const auto& b : it->second->binds) out.bind_types.push_back(b.type);
-    return out;
+    return prepared_statement_info{it->second->query, it->second->keyspace, markers_of(*it->second)};
+}
+
+std::optional<std::vector<engine::bind_variable>> engine::describe_query(std::string_view query, const std::string& keyspace) {
+    std::shared_lock lock(impl_->mu);
+    try {
+        return markers_of(*impl_->cached_query(query, keyspace));
+    } catch (...) {
+        return std::nullopt;  // the engine answers the error when it runs the request
+    }
 }
 
 }  // namespace cqlpp::sim

@@ -210,6 +210,16 @@ void column_rows(const table_def& src, const table_def& t, partition_map& m) {
     }
 }
 
+// sim.activity's values: the literals when typed, else each raw value in hex ("null" for null or unset).
+std::vector<std::string> shown_values(const std::vector<std::optional<byte_buffer>>& raw,
+                                      const std::vector<std::string>& decoded, bool typed) {
+    if (typed) return decoded;
+    std::vector<std::string> out;
+    out.reserve(raw.size());
+    for (const auto& v : raw) out.push_back(v ? "0x" + proto::to_hex(*v) : "null");
+    return out;
+}
+
 }  // namespace
 
 // ---- system keyspaces ------------------------------------------------------------
@@ -634,7 +644,9 @@ void engine_impl::install_system_keyspaces() {
                {"stream", "int"}, {"op", "text"}, {"query", "text"}, {"prepared_id", "blob"}, {"values", "list<text>"},
                {"value_names", "list<text>"}, {"consistency", "text"}, {"serial_consistency", "text"},
                {"page_size", "int"}, {"paging_state", "blob"}, {"timestamp", "bigint"}, {"keyspace", "text"},
-               {"batch_type", "text"}, {"batch", "list<text>"}, {"primed", "boolean"}},
+               {"batch_type", "text"}, {"batch", "list<text>"}, {"primed", "boolean"}, {"values_typed", "boolean"},
+               {"batch_prepared_ids", "list<blob>"}, {"batch_values", "list<frozen<list<text>>>"},
+               {"batch_values_typed", "list<boolean>"}},
               [](engine_impl& e, const exec_ctx&, const table_def& t, partition_map& m) {
                   if (!e.cp) throw_invalid("sim control plane not available");
                   for (const auto& n : e.topo.nodes()) {
@@ -653,11 +665,11 @@ void engine_impl::install_system_keyspaces() {
                               .set("consistency", enc_text(proto::to_string(a.consistency)))
                               .set("primed", enc_bool(a.primed));
                           if (a.prepared_id) r.set("prepared_id", byte_buffer(*a.prepared_id));
-                          // Literals when the bind types are known (EXECUTE), else the raw bytes in hex.
-                          std::vector<std::string> values = a.decoded_values;
-                          if (values.empty())
-                              for (const auto& v : a.values) values.push_back(v ? "0x" + proto::to_hex(*v) : "null");
-                          if (!values.empty()) r.set("values", enc_text_set(values));
+                          // Literals when the bind types are known, else the raw bytes in hex (values_typed says which).
+                          if (!a.values.empty()) {
+                              r.set("values", enc_text_set(shown_values(a.values, a.decoded_values, a.values_typed)));
+                              r.set("values_typed", enc_bool(a.values_typed));
+                          }
                           if (!a.value_names.empty()) r.set("value_names", enc_text_set(a.value_names));
                           if (a.serial_consistency) r.set("serial_consistency", enc_text(proto::to_string(*a.serial_consistency)));
                           if (a.page_size) r.set("page_size", enc_int(*a.page_size));
@@ -669,9 +681,27 @@ void engine_impl::install_system_keyspaces() {
                                                            : *a.batch_type == proto::batch_type::unlogged ? "UNLOGGED"
                                                                                                           : "COUNTER"));
                           if (!a.batch.empty()) {
+                              // Per statement, in parallel lists: text, prepared id (empty for a
+                              // simple statement), values as `values`, and whether they are typed.
                               std::vector<std::string> stmts;
-                              for (const auto& st : a.batch) stmts.push_back(st.query);
+                              byte_buffer ids, vals, typed;
+                              proto::byte_writer wi(ids), wv(vals), wt(typed);
+                              const auto n = static_cast<std::int32_t>(a.batch.size());
+                              wi.i32(n);
+                              wv.i32(n);
+                              wt.i32(n);
+                              for (const auto& st : a.batch) {
+                                  stmts.push_back(st.query);
+                                  wi.bytes(st.prepared_id ? proto::bytes_view(*st.prepared_id) : proto::bytes_view());
+                                  const auto list = enc_text_set(shown_values(st.values, st.decoded_values, st.values_typed));
+                                  wv.bytes(proto::bytes_view(list));
+                                  const auto flag = enc_bool(st.values_typed);
+                                  wt.bytes(proto::bytes_view(flag));
+                              }
                               r.set("batch", enc_text_set(stmts));
+                              r.set("batch_prepared_ids", std::move(ids));
+                              r.set("batch_values", std::move(vals));
+                              r.set("batch_values_typed", std::move(typed));
                           }
                           r.commit();
                       }

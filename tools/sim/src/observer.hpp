@@ -61,13 +61,13 @@ public:
 private:
     struct synth_statement {
         std::string query;
-        std::vector<protocol::cql_type> param_types;
+        std::vector<engine::bind_variable> params;
     };
     using id16 = std::array<std::uint8_t, 16>;
 
     void update_active() noexcept;
-    // Text of a prepared id (engine's or synthesised) and its bind types.
-    bool resolve(protocol::bytes_view id, std::string& query, std::vector<protocol::cql_type>& types) const;
+    // Text of a prepared id (engine's or synthesised) and its bind markers.
+    bool resolve(protocol::bytes_view id, std::string& query, std::vector<engine::bind_variable>& binds) const;
     std::optional<primed_response> match(const request_origin& from, const protocol::request& req,
                                          session_state& session);
     void record(const request_origin& from, const protocol::request& req, const session_state& session,

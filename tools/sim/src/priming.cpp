@@ -248,21 +248,21 @@ bool observer::remove_prime(std::uint64_t id) {
     return true;
 }
 
-bool observer::resolve(proto::bytes_view id, std::string& query, std::vector<proto::cql_type>& types) const {
+bool observer::resolve(proto::bytes_view id, std::string& query, std::vector<engine::bind_variable>& binds) const {
     if (id.size() == 16) {
         id16 key;
         std::copy(id.begin(), id.end(), key.begin());
         std::lock_guard lock(primes_mu_);
         if (auto it = synth_.find(key); it != synth_.end()) {
             query = it->second.query;
-            types = it->second.param_types;
+            binds = it->second.params;
             return true;
         }
     }
     auto info = db_.describe_prepared(id);
     if (!info) return false;
     query = std::move(info->query);
-    types = std::move(info->bind_types);
+    binds = std::move(info->binds);
     return true;
 }
 
@@ -299,7 +299,10 @@ std::optional<primed_response> observer::match(const request_origin& from, const
         pr.result_metadata_id.assign(mid.begin(), mid.end());
         {
             std::lock_guard lock(primes_mu_);
-            synth_[id] = synth_statement{std::string(p->query), rule->param_types};
+            synth_statement st{std::string(p->query), {}};
+            for (std::size_t i = 0; i < rule->param_types.size(); ++i)
+                st.params.push_back({rule->rule.params[i].name, rule->param_types[i]});
+            synth_[id] = std::move(st);
         }
         primed_response out;
         out.from_rule = true;
@@ -318,12 +321,12 @@ std::optional<primed_response> observer::match(const request_origin& from, const
     proto::consistency cl = proto::consistency::one;
     bool synthesised_id = false;
     std::string text;
-    std::vector<proto::cql_type> types;
+    std::vector<engine::bind_variable> binds;
     if (auto* q = std::get_if<proto::query_request>(&req)) {
         cands.push_back({std::string(q->query), q->params.values.span()});
         cl = q->params.cl;
     } else if (auto* e = std::get_if<proto::execute_request>(&req)) {
-        if (!resolve(e->id, text, types)) return std::nullopt;  // the engine answers UNPREPARED
+        if (!resolve(e->id, text, binds)) return std::nullopt;  // the engine answers UNPREPARED
         {
             std::lock_guard lock(primes_mu_);
             if (e->id.size() == 16) {
@@ -338,8 +341,7 @@ std::optional<primed_response> observer::match(const request_origin& from, const
         for (const auto& s : b->statements) {
             std::string t;
             if (s.prepared) {
-                std::vector<proto::cql_type> ignored;
-                if (!resolve(s.id, t, ignored)) continue;
+                if (!resolve(s.id, t, binds)) continue;
             } else {
                 t = std::string(s.query);
             }

@@ -60,7 +60,7 @@ public:
     // returned), as (key, value or null) pairs borrowing the response's bytes.
     std::span<const std::pair<std::string_view, std::optional<protocol::bytes_view>>> custom_payload() const noexcept;
     // The node that answered ("127.0.0.1:9042") and how many attempts it took.
-    const std::string& coordinator() const noexcept { return coordinator_; }
+    const std::string& coordinator() const noexcept;
     int attempts() const noexcept { return attempts_; }
     // The raw response (null on failure): holds the bytes the rows borrow.
     const transport::response_ptr& response() const noexcept { return response_; }
@@ -68,8 +68,10 @@ public:
 private:
     friend struct detail::session_impl;  // fills it from the answer
     void set_response(transport::response_ptr r, std::shared_ptr<const column_set> columns);
-    void set_origin(std::string coordinator, int attempts) {
-        coordinator_ = std::move(coordinator);
+    // `coordinator` comes from intern_endpoint(): a result carries a pointer,
+    // not a copy, so moving it along the delivery path copies no string.
+    void set_origin(const std::string& coordinator, int attempts) noexcept {
+        coordinator_ = &coordinator;
         attempts_ = attempts;
     }
 
@@ -78,8 +80,16 @@ private:
     transport::response_ptr response_;
     rows_view rows_;
     protocol::result_kind kind_ = protocol::result_kind::void_;
-    std::string coordinator_;
+    const std::string* coordinator_ = nullptr;
     int attempts_ = 0;
 };
+
+namespace detail {
+// The process-wide copy of an endpoint string ("127.0.0.1:9042"), made once
+// per host (not per request) and kept for the life of the process, so results
+// may outlive the session that made them. Bounded by the distinct endpoints a
+// process ever sees.
+const std::string& intern_endpoint(std::string_view endpoint);
+}  // namespace detail
 
 }  // namespace cqlpp::driver

@@ -181,23 +181,6 @@ inline errc write_count(std::size_t n, protocol::byte_buffer& out) {
     return errc::ok;
 }
 
-// [bytes] element: length patched in after the value is written; nulls only when allowed.
-template <class T>
-errc write_element(const T& v, const cql_type& t, protocol::byte_buffer& out, bool null_ok) {
-    if (is_null_value(v)) {
-        if (!null_ok) return errc::unexpected_null;
-        protocol::byte_writer(out).i32(-1);
-        return errc::ok;
-    }
-    const std::size_t pos = out.size();
-    out.resize(pos + 4);
-    if (auto e = value_codec<T>::encode(v, t, out); e != errc::ok) return e;
-    const std::size_t len = out.size() - pos - 4;
-    if (len > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) return errc::out_of_range;
-    protocol::detail::store_be32(out.data() + pos, static_cast<std::uint32_t>(len));
-    return errc::ok;
-}
-
 // Integer widths of the fixed-size integer kinds; 0 for anything else.
 constexpr std::size_t int_width(type_kind k) noexcept {
     switch (k) {
@@ -209,6 +192,40 @@ constexpr std::size_t int_width(type_kind k) noexcept {
         default: return 0;
     }
 }
+
+// [bytes] element: length patched in after the value is written; nulls only when allowed.
+template <class T>
+errc write_element(const T& v, const cql_type& t, protocol::byte_buffer& out, bool null_ok) {
+    if (is_null_value(v)) {
+        if (!null_ok) return errc::unexpected_null;
+        protocol::byte_writer(out).i32(-1);
+        return errc::ok;
+    }
+    const std::size_t pos = out.size();
+    if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && !std::is_same_v<T, char>) {
+        // Fixed-width integers (the common key type): length and value in one
+        // resize of the buffer instead of two.
+        if (const std::size_t w = int_width(t.kind); w != 0) {
+            out.resize(pos + 4 + w);
+            std::uint8_t* p = out.data() + pos;
+            protocol::detail::store_be32(p, static_cast<std::uint32_t>(w));
+            switch (w) {
+                case 1: p[4] = static_cast<std::uint8_t>(v); break;
+                case 2: protocol::detail::store_be16(p + 4, static_cast<std::uint16_t>(v)); break;
+                case 4: protocol::detail::store_be32(p + 4, static_cast<std::uint32_t>(v)); break;
+                default: protocol::detail::store_be64(p + 4, static_cast<std::uint64_t>(static_cast<std::int64_t>(v))); break;
+            }
+            return errc::ok;
+        }
+    }
+    out.resize(pos + 4);
+    if (auto e = value_codec<T>::encode(v, t, out); e != errc::ok) return e;
+    const std::size_t len = out.size() - pos - 4;
+    if (len > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) return errc::out_of_range;
+    protocol::detail::store_be32(out.data() + pos, static_cast<std::uint32_t>(len));
+    return errc::ok;
+}
+
 
 // Big-endian two's complement of any length into int64 (false when it does not fit).
 inline bool varint_to_int64(bytes_view b, std::int64_t& out) noexcept {

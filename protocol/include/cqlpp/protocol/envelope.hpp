@@ -114,6 +114,10 @@ private:
     std::size_t in_pos_ = 0;
     byte_buffer ready_;        // framed mode: reassembled envelopes waiting to be read
     std::size_t ready_pos_ = 0;
+    // Framed mode: the unread envelopes of the current self-contained segment,
+    // read where they lie (in in_, or in the decoder's LZ4 output) rather than
+    // copied to ready_: most responses arrive this way.
+    bytes_view borrowed_;
     errc failed_ = errc::ok;
 };
 

@@ -64,8 +64,11 @@ struct query_parameters {
     void encode(byte_writer& w, protocol_version v) const;
     // The bytes encode() writes, and writing them unchecked at `out` (which
     // must have encoded_size() bytes); returns the end.
-    std::size_t encoded_size(protocol_version v) const noexcept;
-    std::uint8_t* write(std::uint8_t* out, protocol_version v) const noexcept;
+    std::size_t encoded_size(protocol_version v) const noexcept { return encoded_size(v, flags(v)); }
+    std::uint8_t* write(std::uint8_t* out, protocol_version v) const noexcept { return write(out, v, flags(v)); }
+    // The same with flags(v) computed once by the caller for both.
+    std::size_t encoded_size(protocol_version v, std::uint32_t flags) const noexcept;
+    std::uint8_t* write(std::uint8_t* out, protocol_version v, std::uint32_t flags) const noexcept;
     // Reads <query_parameters> from the reader's position (not to the end).
     static errc decode(byte_reader& r, protocol_version v, query_parameters& out);
 

@@ -174,14 +174,25 @@ public:
     // remove_node returns "" or an error message.
     int add_node(const std::string& datacenter, const std::string& rack, std::string& error);
     std::string remove_node(int node);
+    // A bind marker: the name a request's named values use (lower case, as
+    // Cassandra matches them) and its type.
+    struct bind_variable {
+        std::string name;
+        protocol::cql_type type;
+    };
     // A statement prepared on any node, by id (for the activity log and
-    // priming): its text, keyspace and bind marker types.
+    // priming): its text, keyspace and bind markers.
     struct prepared_statement_info {
         std::string query;
         std::string keyspace;
-        std::vector<protocol::cql_type> bind_types;
+        std::vector<bind_variable> binds;
     };
     std::optional<prepared_statement_info> describe_prepared(protocol::bytes_view id) const;
+    // The bind markers of a QUERY's text in `keyspace`, as a PREPARE of it
+    // would give them (for the activity log); nullopt when the engine cannot
+    // plan it (a syntax error, an unknown table). The plan is cached as a
+    // QUERY's, so the execution that follows does not plan again.
+    std::optional<std::vector<bind_variable>> describe_query(std::string_view query, const std::string& keyspace);
 
 private:
     struct impl;

@@ -156,11 +156,22 @@ struct prime_info {
 
 // ---- activity log ----
 
+// Bound values are kept raw, and as CQL literals when their types are known:
+// for a prepared statement (EXECUTE, a prepared BATCH child) the types of its
+// markers; for a QUERY or a simple BATCH child the types of the columns its
+// markers map to, when the engine can plan the text against the schema of the
+// moment (the table exists), positionally or by name (flag 0x40). Otherwise
+// (an unknown table, a primed text with no schema behind it) `values_typed`
+// is false and `decoded_values` is empty.
+
 struct activity_statement {  // one statement of a BATCH
-    std::string query;
-    std::optional<protocol::byte_buffer> prepared_id;
-    std::vector<std::optional<protocol::byte_buffer>> values;  // nullopt: null
-    std::vector<std::string> decoded_values;  // CQL literals when the types are known, else empty
+    std::string query;  // the text; for a prepared child, the text its id was prepared from
+    std::optional<protocol::byte_buffer> prepared_id;  // a prepared child
+    std::vector<std::optional<protocol::byte_buffer>> values;  // nullopt: null or unset
+    // CQL literals ("'text'", "42", "null", "unset") when values_typed; a
+    // value that does not decode as its type shows as its bytes (0x...).
+    std::vector<std::string> decoded_values;
+    bool values_typed = false;
 };
 
 struct activity_entry {
@@ -176,13 +187,14 @@ struct activity_entry {
     std::vector<std::optional<protocol::byte_buffer>> values;  // raw bound values; nullopt: null
     std::vector<std::string> value_names;                      // names for values (flag 0x40)
     std::vector<std::string> decoded_values;                   // see activity_statement
+    bool values_typed = false;                                 // decoded_values holds literals
     protocol::consistency consistency = protocol::consistency::one;
     std::optional<protocol::consistency> serial_consistency;
     std::optional<std::int32_t> page_size;
     std::optional<protocol::byte_buffer> paging_state;
     std::optional<std::int64_t> default_timestamp;
     std::string keyspace;  // the request's v5 keyspace, else the connection's (USE)
-    std::vector<activity_statement> batch;
+    std::vector<activity_statement> batch;  // BATCH: each statement with its values
     std::optional<protocol::batch_type> batch_type;
     bool primed = false;  // answered by a prime
 };
