@@ -121,6 +121,12 @@ action session_impl::on_answer(exec_state& st, transport::request_result& r, std
         }
         now = clock_type::now();
         f.deadline_left = now < st.deadline;
+        if (shut_down && (f.kind == answer_kind::connection_closed || f.kind == answer_kind::transport_error)) {
+            // The session closed the connection under it (a cancelled close,
+            // the last handle dropped): no retry, and no host is to blame.
+            st.fail(driver::errc::session_closed, "shut down with the request in flight");
+            return action::fail;
+        }
     }
     const auto d = decide(f, *retry, [&] {
         h = st.plan.next();

@@ -4,6 +4,9 @@
 #include "session_impl.hpp"
 
 #include <asio/bind_cancellation_slot.hpp>
+#include <asio/bind_executor.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/execution/outstanding_work.hpp>
@@ -96,10 +99,29 @@ asio::awaitable<std::error_code> start_shard(impl_ptr impl, diagnostics& diag) {
         if (e) impl->shutdown_now();
         co_return e;
     };
-    // Always spawned on the shard's executor, so that connect's cancellation
-    // (abort_start, emitted there) reaches whatever the start awaits.
-    co_return co_await asio::co_spawn(impl->ex, std::move(start),
-                                      asio::bind_cancellation_slot(impl->starting.slot(), asio::use_awaitable));
+    // Spawned from the shard's executor, so that connect's cancellation
+    // (abort_start, emitted there) reaches whatever the start awaits: the
+    // `starting` slot is bound there too (a cancellation_signal is not
+    // thread-safe). A shard stopped before its start began does not start.
+    auto token = asio::experimental::as_tuple(asio::use_awaitable);
+    auto started = asio::async_initiate<decltype(token), void(std::exception_ptr, std::error_code)>(
+        [impl, start = std::move(start)](auto handler) mutable {
+            asio::post(impl->ex, [impl, start = std::move(start), h = std::move(handler)]() mutable {
+                auto back = asio::get_associated_executor(h);
+                if (impl->closed) {
+                    asio::dispatch(back, [h = std::move(h)]() mutable {
+                        std::move(h)(nullptr, std::error_code(asio::error::operation_aborted));
+                    });
+                    return;
+                }
+                asio::co_spawn(impl->ex, std::move(start),
+                               asio::bind_cancellation_slot(impl->starting.slot(), asio::bind_executor(back, std::move(h))));
+            });
+        },
+        token);
+    auto [e, ec] = co_await std::move(started);  // named, not a temporary in the co_await (GCC 12)
+    if (e) std::rethrow_exception(e);  // a bug, not a failure: let it surface
+    co_return ec;
 }
 
 // What the shards' session_metrics add up to.
@@ -419,7 +441,12 @@ struct close_canceller {
     std::vector<impl_ptr> shards;
     void operator()(asio::cancellation_type t) const {
         if (t == asio::cancellation_type::none) return;
-        for (const auto& sh : shards) shutdown_on_its_executor(sh);
+        // Not shutdown_on_its_executor(): the graceful close has already set
+        // `closed`, and it is that close which is cut short.
+        for (const auto& sh : shards)
+            asio::post(sh->ex, [sh] {
+                if (!sh->shut_down) sh->shutdown_now();
+            });
     }
 };
 

@@ -172,6 +172,7 @@ asio::awaitable<void> session_impl::close() {
 
 void session_impl::shutdown_now() {
     closed = true;
+    shut_down = true;
     if (throttle) {
         fail_queued(driver::errc::session_closed, closed_while_queued);
         throttle->timer.cancel();

@@ -174,6 +174,9 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
 
     // Shutdown (closed is read by session::is_closed() from any thread).
     std::atomic<bool> closed{false};
+    // shutdown_now() has run (closed, every connection closed): a request
+    // that loses its connection now fails as session_closed, not as lost.
+    bool shut_down = false;
     std::size_t active = 0;  // logical requests in flight
     asio::steady_timer drained;
 
