@@ -342,3 +342,37 @@ TEST_CASE("async_close: a cancellation turns the graceful close into shutdown-no
     CHECK(in_flight->diag().message == "shut down with the request in flight");
     cluster->set_latency(0, 0ms);
 }
+
+TEST_CASE("close: a pool's connect in progress to a node that never answers is aborted, not left to time out",
+          "[driver][close][cancel]") {
+    auto cluster = start_cluster(nodes(2));
+    cluster->pause_node(1, true);  // accepts TCP, never answers STARTUP
+    REQUIRE(wait_until([&] { return cluster->state(1) == sim::node_state::paused; }));
+    auto cfg = cfg_for(*cluster);
+    cfg.connection.connect_timeout = 3s;  // the connect waits this long for node 1's pool to settle
+    cfg.reconnect.base_delay = 20ms;
+    cfg.reconnect.max_delay = 50ms;
+    asio::io_context io;
+    clock_type::time_point closed_at;
+    bool done = false;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto s = co_await open(io.get_executor(), cfg);
+            // Node 1's pool is in its next connect (the first timed out).
+            co_await sleep_for(200ms);
+            closed_at = clock_type::now();
+            co_await s->close();
+            done = true;
+        },
+        [&](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+        });
+    io.run_for(15s);
+    REQUIRE(done);
+    // run() ran out of work right after the close, not at node 1's connect timeout.
+    CHECK(io.stopped());
+    CHECK(clock_type::now() - closed_at < 1s);
+    cluster->pause_node(1, false);
+    CHECK(wait_until([&] { return cluster->counters(1).connections_open == 0; }));
+}
