@@ -11,8 +11,8 @@
 namespace cqlpp::driver::detail {
 
 asio::awaitable<result> session_impl::control_query(std::string_view cql) {
-    // Only shard 0 holds a control connection (another shard's `control` is a stand-in).
-    auto c = follower() ? nullptr : control;
+    // Only shard 0 holds a control connection.
+    auto c = control;
     if (!c || !c->is_open()) co_return result(transport::errc::connection_closed, diagnostics{"control connection is down", {}, {}});
     proto::query_request q;
     q.query = cql;

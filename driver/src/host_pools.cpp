@@ -152,19 +152,6 @@ std::shared_ptr<session_impl> session_impl::primary() const {
     return group && !group->shards.empty() ? group->shards.front().lock() : nullptr;
 }
 
-namespace {
-// What another shard holds as `control` while shard 0's control connection
-// is up: a non-owning stand-in that is never dereferenced (a shard other than
-// 0 never queries or closes it). The request engine only asks whether
-// `control` is set, to answer a DDL once the metadata shows the change (which
-// such a shard's refresh() asks of shard 0).
-std::shared_ptr<transport::connection> control_stand_in() {
-    alignas(transport::connection) static unsigned char tag[1];
-    return std::shared_ptr<transport::connection>(std::shared_ptr<transport::connection>(),
-                                                  reinterpret_cast<transport::connection*>(tag));
-}
-}  // namespace
-
 void session_impl::publish_view(const host* control_host) {
     auto v = std::make_shared<shard_group::view>();
     v->meta = meta;
@@ -185,7 +172,7 @@ void session_impl::adopt(const std::shared_ptr<const shard_group::view>& v) {
     if (closed || !v || v->seq <= view_seq) return;
     view_seq = v->seq;
     version = v->version;
-    control = v->control_up ? control_stand_in() : nullptr;
+    cluster_view_up = v->control_up;
     if (v->meta == meta) return;
     // The pools mirror shard 0's: slot i serves the host whose pool_index is i.
     const auto& hosts = v->meta->tokens.hosts();

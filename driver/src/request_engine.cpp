@@ -53,7 +53,7 @@ bool session_impl::finish(exec_state& st) {
         counters.latency.record(transport::detail::answer_time(st.started) - st.started);
         // DDL returns once the driver's metadata knows the change (token-aware
         // routing for a new keyspace works from the next request on).
-        if (st.out.kind() == proto::result_kind::schema_change && control) refresh_now = true;
+        if (st.out.kind() == proto::result_kind::schema_change && has_cluster_view()) refresh_now = true;
         else if (st.schema_altering) schedule_refresh(false, true);
     } else {
         ++counters.errors;
@@ -121,6 +121,12 @@ action session_impl::on_answer(exec_state& st, transport::request_result& r, std
         }
         now = clock_type::now();
         f.deadline_left = now < st.deadline;
+        if (shut_down && (f.kind == answer_kind::connection_closed || f.kind == answer_kind::transport_error)) {
+            // The session closed the connection under it (a cancelled close,
+            // the last handle dropped): no retry, and no host is to blame.
+            st.fail(driver::errc::session_closed, "shut down with the request in flight");
+            return action::fail;
+        }
     }
     const auto d = decide(f, *retry, [&] {
         h = st.plan.next();

@@ -3,13 +3,19 @@
 // several executors gives one per executor.
 #include "session_impl.hpp"
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/bind_executor.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 
 #include <map>
+#include <mutex>
 #include <thread>
 
 namespace cqlpp::driver {
@@ -36,16 +42,86 @@ void shutdown_on_its_executor(const impl_ptr& impl) {
     });
 }
 
+// A connect in progress, shared with its canceller (the caller's cancellation
+// slot, on the caller's thread): the shards created so far, to stop them.
+struct connect_op {
+    std::mutex m;
+    std::vector<impl_ptr> shards;
+    bool cancelled = false;
+    bool finished = false;  // the answer is decided: a cancellation comes too late
+    bool is_cancelled() {
+        std::lock_guard l(m);
+        return cancelled;
+    }
+};
+
+diagnostics aborted_diag(const char* what) {
+    diagnostics d;
+    d.message = what;
+    d.message += " cancelled";
+    return d;
+}
+
+// On a shard's executor: a cancelled connect stops the shard's start at once
+// (the coroutine awaiting a socket, the handshake or a query is aborted) and
+// closes whatever it opened.
+void abort_start(const impl_ptr& sh) {
+    if (!sh->closed) sh->shutdown_now();
+    sh->starting.emit(asio::cancellation_type::terminal);
+}
+
+struct connect_canceller {
+    std::shared_ptr<connect_op> op;
+    void operator()(asio::cancellation_type t) const {
+        if (t == asio::cancellation_type::none) return;
+        std::vector<impl_ptr> shards;
+        {
+            std::lock_guard l(op->m);
+            if (op->finished || op->cancelled) return;
+            op->cancelled = true;
+            shards = op->shards;
+        }
+        for (auto& sh : shards) asio::post(sh->ex, [sh] { abort_start(sh); });
+    }
+};
+
 asio::awaitable<std::error_code> start_shard(impl_ptr impl, diagnostics& diag) {
     // Named, not a temporary inside the co_await: GCC 12 destroys such
     // temporaries twice.
     auto start = [impl, d = &diag]() -> asio::awaitable<std::error_code> {
-        auto e = co_await impl->start(*d);
+        std::error_code e;
+        try {
+            e = co_await impl->start(*d);
+        } catch (const std::system_error& x) {
+            // Cancelled (abort_start): the first co_await after it throws.
+            e = x.code();
+        }
         if (e) impl->shutdown_now();
         co_return e;
     };
-    if (impl->on_executor()) co_return co_await start();
-    co_return co_await asio::co_spawn(impl->ex, std::move(start), asio::use_awaitable);
+    // Spawned from the shard's executor, so that connect's cancellation
+    // (abort_start, emitted there) reaches whatever the start awaits: the
+    // `starting` slot is bound there too (a cancellation_signal is not
+    // thread-safe). A shard stopped before its start began does not start.
+    auto token = asio::experimental::as_tuple(asio::use_awaitable);
+    auto started = asio::async_initiate<decltype(token), void(std::exception_ptr, std::error_code)>(
+        [impl, start = std::move(start)](auto handler) mutable {
+            asio::post(impl->ex, [impl, start = std::move(start), h = std::move(handler)]() mutable {
+                auto back = asio::get_associated_executor(h);
+                if (impl->closed) {
+                    asio::dispatch(back, [h = std::move(h)]() mutable {
+                        std::move(h)(nullptr, std::error_code(asio::error::operation_aborted));
+                    });
+                    return;
+                }
+                asio::co_spawn(impl->ex, std::move(start),
+                               asio::bind_cancellation_slot(impl->starting.slot(), asio::bind_executor(back, std::move(h))));
+            });
+        },
+        token);
+    auto [e, ec] = co_await std::move(started);  // named, not a temporary in the co_await (GCC 12)
+    if (e) std::rethrow_exception(e);  // a bug, not a failure: let it surface
+    co_return ec;
 }
 
 // What the shards' session_metrics add up to.
@@ -141,7 +217,8 @@ void finish_threads(std::shared_ptr<detail::io_thread_set> t) {
 
 // Shards on the given executors: the first holds the control connection, the
 // others share its cluster view.
-asio::awaitable<connect_result> connect_shards(std::vector<session::executor_type> executors, const session_config& cfg,
+asio::awaitable<connect_result> connect_shards(std::shared_ptr<connect_op> op, std::vector<session::executor_type> executors,
+                                               const session_config& cfg,
                                                const std::shared_ptr<detail::io_thread_set>& threads) {
     if (executors.empty()) {
         diagnostics d;
@@ -166,9 +243,15 @@ asio::awaitable<connect_result> connect_shards(std::vector<session::executor_typ
             for (auto& sh : shards) sh->throttle->core.share(shared);
         }
     }
+    {
+        std::lock_guard l(op->m);
+        if (op->cancelled) co_return connect_result(asio::error::operation_aborted, aborted_diag("connect"));
+        op->shards = shards;
+    }
     for (std::size_t i = 0; i < shards.size(); ++i) {
         diagnostics diag;
         auto ec = co_await start_shard(shards[i], diag);
+        if (!ec && op->is_cancelled()) ec = asio::error::operation_aborted;
         if (ec) {
             for (std::size_t j = 0; j < i; ++j) shutdown_on_its_executor(shards[j]);
             if (shards.size() > 1) diag.message = "shard " + std::to_string(i) + ": " + diag.message;
@@ -179,17 +262,30 @@ asio::awaitable<connect_result> connect_shards(std::vector<session::executor_typ
     co_return connect_result(std::make_shared<session>(std::move(shards)));
 }
 
-// session_config::io_threads: the threads first, then the shards on them.
-asio::awaitable<connect_result> connect_owned(session_config cfg) {
-    auto threads = std::make_shared<detail::io_thread_set>(std::max<std::size_t>(cfg.io_threads, 1));
-    auto executors = threads->executors();  // named, not a temporary in the co_await (GCC 12)
-    auto connecting = connect_shards(std::move(executors), cfg, threads);
-    auto r = co_await std::move(connecting);
-    if (!r.ok()) {
-        finish_threads(std::move(threads));
-        co_return r;
+// The whole connect: the session's own threads first (io_threads), then the
+// shards; decides, once, between the answer and a cancellation.
+asio::awaitable<connect_result> connect_all(std::shared_ptr<connect_op> op, std::vector<session::executor_type> executors,
+                                            session_config cfg) {
+    std::shared_ptr<detail::io_thread_set> threads;
+    if (cfg.io_threads > 0) {
+        threads = std::make_shared<detail::io_thread_set>(cfg.io_threads);
+        executors = threads->executors();
     }
-    detail::session_internals::own_threads(*r.value(), std::move(threads));
+    auto connecting = connect_shards(op, std::move(executors), cfg, threads);  // named (GCC 12)
+    auto r = co_await std::move(connecting);
+    bool cancelled = false;
+    {
+        std::lock_guard l(op->m);
+        op->finished = true;
+        cancelled = op->cancelled;
+        op->shards.clear();
+    }
+    if (r.ok() && threads) detail::session_internals::own_threads(*r.value(), threads);
+    else finish_threads(threads);
+    threads.reset();
+    // A session connected just as the cancellation came goes again: its
+    // destructor shuts it down (and joins its threads) here.
+    if (cancelled) r = connect_result(asio::error::operation_aborted, aborted_diag("connect"));
     co_return r;
 }
 
@@ -276,29 +372,111 @@ const std::shared_ptr<detail::session_impl>& session::pick() const noexcept {
 }
 
 asio::awaitable<connect_result> session::connect(executor_type ex, session_config cfg) {
-    if (cfg.io_threads > 0) {
-        auto connecting = connect_owned(std::move(cfg));
-        co_return co_await std::move(connecting);
-    }
-    auto impl = std::make_shared<detail::session_impl>(ex, std::move(cfg));
-    diagnostics diag;
-    auto ec = co_await start_shard(impl, diag);
-    if (ec) co_return connect_result(ec, std::move(diag));
-    co_return connect_result(std::make_shared<session>(impl));
+    return async_connect(std::move(ex), std::move(cfg), asio::use_awaitable);
 }
 
 asio::awaitable<connect_result> session::connect(std::vector<executor_type> executors, session_config cfg) {
-    auto connecting = cfg.io_threads > 0 ? connect_owned(std::move(cfg)) : connect_shards(std::move(executors), cfg, nullptr);
-    co_return co_await std::move(connecting);
+    return async_connect(std::move(executors), std::move(cfg), asio::use_awaitable);
 }
 
 std::future<connect_result> session::connect_future(session_config cfg) {
-    if (cfg.io_threads == 0) cfg.io_threads = 1;
-    // The connecting runs on a thread of its own (it ends with it).
+    return async_connect(std::move(cfg), asio::use_future);
+}
+
+session::executor_type session::connect_executor(const std::vector<executor_type>& executors) {
+    if (!executors.empty()) return executors.front();
+    // No executor of the caller's: the connecting runs on a thread of its own,
+    // which ends once nothing holds this executor (its work is tracked) and
+    // nothing is queued there, i.e. right after the answer is delivered.
     auto io = std::make_shared<asio::io_context>();
-    auto f = asio::co_spawn(*io, connect_owned(std::move(cfg)), asio::use_future);
+    executor_type ex = asio::prefer(io->get_executor(), asio::execution::outstanding_work.tracked);
     std::thread([io] { io->run(); }).detach();
-    return f;
+    return ex;
+}
+
+void session::start_connect(executor_type runner, std::vector<executor_type> executors, session_config cfg,
+                            detail::completion<connect_result> h) {
+    auto op = std::make_shared<connect_op>();
+    if (auto slot = h.slot(); slot.is_connected()) slot.template emplace<connect_canceller>(connect_canceller{op});
+    if (executors.empty() && cfg.io_threads == 0) cfg.io_threads = 1;
+    asio::co_spawn(runner, connect_all(op, std::move(executors), std::move(cfg)),
+                   [h = std::move(h)](std::exception_ptr e, connect_result r) mutable {
+                       if (e) std::rethrow_exception(e);  // a bug, not a failure: let it surface
+                       std::move(h).complete(std::move(r));
+                   });
+}
+
+namespace {
+
+// A prepare in progress, on its shard's executor only: whichever of the
+// answer and the cancellation comes first completes it.
+struct prepare_call {
+    explicit prepare_call(detail::completion<outcome<prepared_statement>> c) : h(std::move(c)) {}
+    detail::completion<outcome<prepared_statement>> h;
+    asio::cancellation_signal inner;  // cancels the coroutine (its PREPARE request)
+    bool done = false;
+};
+
+struct prepare_canceller {
+    std::shared_ptr<prepare_call> call;
+    asio::any_io_executor ex;  // the shard's
+    void operator()(asio::cancellation_type t) const {
+        if (t == asio::cancellation_type::none) return;
+        asio::post(ex, [call = call] {
+            if (call->done) return;
+            call->done = true;
+            // The PREPARE in flight is given up: its stream id stays taken
+            // until the late answer arrives, which is then dropped; nothing
+            // is cached.
+            call->inner.emit(asio::cancellation_type::terminal);
+            std::move(call->h).complete(
+                outcome<prepared_statement>(asio::error::operation_aborted, aborted_diag("prepare")));
+        });
+    }
+};
+
+// Turns a graceful close into an immediate shutdown: every shard stops now
+// (requests in flight fail), and the close completes once that is done.
+struct close_canceller {
+    std::vector<impl_ptr> shards;
+    void operator()(asio::cancellation_type t) const {
+        if (t == asio::cancellation_type::none) return;
+        // Not shutdown_on_its_executor(): the graceful close has already set
+        // `closed`, and it is that close which is cut short.
+        for (const auto& sh : shards)
+            asio::post(sh->ex, [sh] {
+                if (!sh->shut_down) sh->shutdown_now();
+            });
+    }
+};
+
+}  // namespace
+
+void session::start_prepare(const std::shared_ptr<detail::session_impl>& impl, std::string query, std::string keyspace,
+                            detail::completion<outcome<prepared_statement>> h) {
+    auto call = std::make_shared<prepare_call>(std::move(h));
+    if (auto slot = call->h.slot(); slot.is_connected())
+        slot.template emplace<prepare_canceller>(prepare_canceller{call, impl->ex});
+    // Spawned from the shard's executor: the inner signal is bound (and emitted) there only.
+    asio::post(impl->ex, [impl, call, q = std::move(query), k = std::move(keyspace)]() mutable {
+        if (call->done) return;  // cancelled before it started
+        asio::co_spawn(impl->ex, impl->prepare(std::move(q), std::move(k)),
+                       asio::bind_cancellation_slot(
+                           call->inner.slot(), [call](std::exception_ptr e, outcome<prepared_statement> r) {
+                               if (call->done) return;  // cancelled: the late answer goes nowhere
+                               call->done = true;
+                               if (e) std::rethrow_exception(e);  // only a cancellation throws, and it set done
+                               std::move(call->h).complete(std::move(r));
+                           }));
+    });
+}
+
+void session::start_close(detail::completion<> h) {
+    if (auto slot = h.slot(); slot.is_connected()) slot.template emplace<close_canceller>(close_canceller{shards_});
+    asio::co_spawn(impl_->ex, close(), [self = shared_from_this(), h = std::move(h)](std::exception_ptr e) mutable {
+        if (e) std::rethrow_exception(e);
+        std::move(h).complete();
+    });
 }
 
 void session::start_async(const std::shared_ptr<detail::session_impl>& impl, detail::result_handler h) {

@@ -28,6 +28,8 @@ session_impl::session_impl(executor_type e, session_config c)
     meta = std::make_shared<cluster_metadata>();
 
     defaults.consistency = cfg.consistency;
+    // Sent with every QUERY/EXECUTE/BATCH unless the statement or its profile sets another.
+    defaults.serial_consistency = cfg.serial_consistency;
     defaults.page_size = cfg.page_size;
     defaults.request_timeout = cfg.request_timeout;
     defaults.idempotent = cfg.default_idempotent;
@@ -170,14 +172,16 @@ asio::awaitable<void> session_impl::close() {
 
 void session_impl::shutdown_now() {
     closed = true;
+    shut_down = true;
     if (throttle) {
         fail_queued(driver::errc::session_closed, closed_while_queued);
         throttle->timer.cancel();
     }
     for (auto& slot : pools)
         if (slot.pool) slot.pool->close();
-    if (control && !follower()) control->close();  // another shard's is a stand-in
+    if (control) control->close();
     control.reset();
+    cluster_view_up = false;
     control_wake.cancel();
     refresh_timer.cancel();
     drained.cancel();

@@ -8,6 +8,7 @@
 #include "cqlpp/transport/connection.hpp"
 #include "cqlpp/transport/host_pool.hpp"
 
+#include <asio/cancellation_signal.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -61,7 +62,7 @@ enum class action : std::uint8_t;  // request_decision.hpp
 // none, without a profile) and never a per-option fallback chain.
 struct resolved_profile {
     protocol::consistency consistency = protocol::consistency::local_one;
-    std::optional<protocol::consistency> serial_consistency;  // unset: none sent (the server's SERIAL)
+    std::optional<protocol::consistency> serial_consistency;  // session_config::serial_consistency unless a profile sets it
     std::int32_t page_size = 5000;
     std::chrono::milliseconds request_timeout{12000};
     bool idempotent = false;
@@ -159,7 +160,7 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     request_tracker* tracker = nullptr;
     std::uint64_t last_request_id = 0;
 
-    // Control connection.
+    // Control connection (shard 0 only; the other shards share its view).
     std::shared_ptr<transport::connection> control;
     std::string control_endpoint;
     asio::steady_timer control_wake;
@@ -173,6 +174,9 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
 
     // Shutdown (closed is read by session::is_closed() from any thread).
     std::atomic<bool> closed{false};
+    // shutdown_now() has run (closed, every connection closed): a request
+    // that loses its connection now fails as session_closed, not as lost.
+    bool shut_down = false;
     std::size_t active = 0;  // logical requests in flight
     asio::steady_timer drained;
 
@@ -243,6 +247,13 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
     std::size_t shard_index = 0;
     std::uint64_t view_seq = 0;  // shard 0: the last view published; others: the last adopted
     bool follower() const noexcept { return shard_index != 0; }
+    // Another shard: whether shard 0's control connection was up in the last
+    // view adopted (it alone holds one).
+    bool cluster_view_up = false;
+    // Whether this shard's metadata follows the cluster live (a control
+    // connection, its own or shard 0's, is up): then a DDL is answered once
+    // refresh() shows the change.
+    bool has_cluster_view() const noexcept { return follower() ? cluster_view_up : control != nullptr; }
     std::shared_ptr<session_impl> primary() const;  // shard 0, null once it is gone
     // Posts f(shard) to every other shard's executor.
     template <class F>
@@ -261,6 +272,8 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
 
     // ---- lifecycle ----
     asio::awaitable<std::error_code> start(diagnostics& diag);
+    // Cancels start() (a cancelled connect); emitted on this shard's executor only.
+    asio::cancellation_signal starting;
     asio::awaitable<std::error_code> open_control(diagnostics& diag, bool initial);
     void on_control_closed(const std::shared_ptr<transport::connection>& c);
     asio::awaitable<void> control_loop();

@@ -12,6 +12,7 @@
 #include <asio/experimental/deferred.hpp>
 #include <asio/use_future.hpp>
 
+#include <atomic>
 #include <optional>
 #include <thread>
 
@@ -97,8 +98,12 @@ TEST_CASE("async_execute: callback, future, deferred, as_tuple, each with the ri
 
         // use_future from a thread that is not the session's.
         std::string from_thread;
-        std::thread t([&] { from_thread = v_of(s->async_execute(sel.bind(11), asio::use_future).get()); });
-        while (from_thread.empty()) co_await sleep_for(5ms);
+        std::atomic<bool> answered{false};  // the string is read only after join()
+        std::thread t([&] {
+            from_thread = v_of(s->async_execute(sel.bind(11), asio::use_future).get());
+            answered = true;
+        });
+        while (!answered) co_await sleep_for(5ms);
         t.join();
         CHECK(from_thread == "v11");
         co_await s->close();
@@ -145,8 +150,12 @@ TEST_CASE("async_prepare and async_close with a callback, a future and deferred"
 
         // A server error arrives as the outcome's error, through a future on another thread.
         std::optional<drv::outcome<drv::prepared_statement>> bad;
-        std::thread t([&] { bad = s->async_prepare("SELEKT nothing", asio::use_future).get(); });
-        while (!bad) co_await sleep_for(5ms);
+        std::atomic<bool> answered{false};  // `bad` is read only after join()
+        std::thread t([&] {
+            bad = s->async_prepare("SELEKT nothing", asio::use_future).get();
+            answered = true;
+        });
+        while (!answered) co_await sleep_for(5ms);
         t.join();
         CHECK(bad->error() == drv::condition::invalid_query);
         CHECK_FALSE(bad->diag().message.empty());

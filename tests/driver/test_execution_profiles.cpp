@@ -51,13 +51,13 @@ TEST_CASE("profiles: a profile's consistency, serial consistency and page size r
             co_await ok(*s, "INSERT INTO ks.t (k, v) VALUES (" + std::to_string(k) + ", " + std::to_string(k) + ")");
         const std::string scan = "SELECT k, v FROM ks.t";
 
-        // No profile: the session's defaults.
+        // No profile: the session's defaults (its serial consistency too).
         REQUIRE((co_await s->execute(drv::statement(scan))).ok());
         auto e = last(*cluster, proto::opcode::query, scan);
         REQUIRE(e);
         CHECK(e->consistency == consistency::local_one);
         CHECK(e->page_size == 5000);
-        CHECK_FALSE(e->serial_consistency);
+        CHECK(e->serial_consistency == consistency::local_serial);  // session_config::serial_consistency
 
         // The profile's.
         auto strong = drv::statement(scan).set_execution_profile("strong");

@@ -7,6 +7,7 @@
 
 #include <random>
 #include <set>
+#include <thread>
 
 using namespace cqlpp::test;
 
@@ -178,4 +179,32 @@ TEST_CASE("pool: a refused host settles at once; a refused USE keeps the server'
         refused->close();
         up->close();
     });
+}
+
+TEST_CASE("pool: close() aborts the connect in progress to a host that never answers", "[transport][pool][close]") {
+    auto cluster = start_cluster(nodes(1));
+    cluster->pause_node(0, true);  // accepts TCP, never answers STARTUP
+    for (int i = 0; i < 200 && cluster->state(0) != sim::node_state::paused; ++i) std::this_thread::sleep_for(5ms);
+    REQUIRE(cluster->state(0) == sim::node_state::paused);
+    asio::io_context io;  // no work guard: run() ends when nothing is left
+    auto cfg = pool_cfg(*cluster, 2);
+    cfg.connection.connect_timeout = 10s;
+    auto pool = tr::host_pool::create(io.get_executor(), cfg);
+    pool->start();
+    std::chrono::steady_clock::time_point closed_at;
+    asio::steady_timer t(io, 300ms);
+    t.async_wait([&](std::error_code) {
+        CHECK(pool->metrics().connect_attempts == 1);  // under way, unanswered
+        closed_at = std::chrono::steady_clock::now();
+        pool->close();
+        pool.reset();
+    });
+    io.run_for(8s);
+    // Neither the socket nor the connect timer outlived the pool: run() ran
+    // out of work right after close(), not at the 10 s connect timeout.
+    CHECK(io.stopped());
+    CHECK(std::chrono::steady_clock::now() - closed_at < 1s);
+    cluster->pause_node(0, false);
+    for (int i = 0; i < 500 && cluster->counters(0).connections_open != 0; ++i) std::this_thread::sleep_for(10ms);
+    CHECK(cluster->counters(0).connections_open == 0);
 }

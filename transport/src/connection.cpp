@@ -95,6 +95,13 @@ asio::awaitable<std::error_code> connection::open(proto::protocol_version v, boo
         if (ec && *timed_out) return errc::connect_timeout;
         return ec;
     };
+    // A cancelled caller (a closed pool, a cancelled session connect) leaves
+    // by an exception at its next co_await: the timer, which holds this
+    // connection, must not outlive it until connect_timeout.
+    struct timer_guard {
+        asio::steady_timer& t;
+        ~timer_guard() { t.cancel(); }
+    } guard{*connect_timer_};
 
     asio::ip::tcp::resolver resolver(ex_);
     auto [rec, endpoints] = co_await resolver.async_resolve(cfg_.host, std::to_string(cfg_.port), use_tuple);

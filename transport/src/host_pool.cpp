@@ -2,6 +2,7 @@
 
 #include "cqlpp/transport/detail/backoff.hpp"
 
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -26,7 +27,7 @@ host_pool::~host_pool() = default;
 
 void host_pool::start() {
     auto self = shared_from_this();
-    asio::co_spawn(ex_, [self] { return self->refiller(); }, asio::detached);
+    asio::co_spawn(ex_, [self] { return self->refiller(); }, asio::bind_cancellation_slot(stop_.slot(), asio::detached));
 }
 
 void host_pool::close() {
@@ -37,6 +38,7 @@ void host_pool::close() {
     for (auto& c : conns) c->close();
     wake_.cancel();
     changed_.cancel();
+    stop_.emit(asio::cancellation_type::terminal);
 }
 
 std::shared_ptr<connection> host_pool::pick() const {

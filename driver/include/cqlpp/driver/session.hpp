@@ -357,7 +357,26 @@ public:
     // answer does, up to connect_timeout). When no pool opens because the
     // server refused the handshake (e.g. USE of a keyspace that does not
     // exist), the error is the server's: its code, message and server_error.
-    static asio::awaitable<connect_result> connect(executor_type ex, session_config cfg);
+    // The session runs on `ex` (or, with cfg.io_threads > 0, on threads of
+    // its own).
+    //
+    // For any Asio completion token, signature void(connect_result):
+    // asio::use_awaitable, asio::use_future (from any thread), a callback,
+    // asio::experimental::deferred (nothing starts before it is launched),
+    // as_tuple(...), and bind_cancellation_slot(...): a cancellation (any
+    // type) stops the connect where it stands, at once, and completes it with
+    // asio::error::operation_aborted (== condition::cancelled); nothing of it
+    // is left (connections, timers, the io_threads it started). One that
+    // comes after the session is ready is too late and changes nothing. A
+    // handler without an executor of its own is called on the first shard's
+    // executor.
+    //   session::async_connect(io.get_executor(), cfg, [](cqlpp::driver::connect_result r) { ... });
+    template <class CompletionToken>
+    static auto async_connect(executor_type ex, session_config cfg, CompletionToken&& token) {
+        std::vector<executor_type> executors;
+        executors.push_back(std::move(ex));
+        return async_connect(std::move(executors), std::move(cfg), std::forward<CompletionToken>(token));
+    }
     // One session over several I/O threads: one shard per executor (give each
     // an io_context run by its own thread). Each shard has its own pools; the
     // first shard's control connection serves all (topology, schema, events),
@@ -366,13 +385,36 @@ public:
     // too); a statement prepared through any shard works on every
     // shard. A request issued on one of these executors stays on its shard,
     // with no hop; from anywhere else the shards take turns. metrics() adds
-    // the shards up. With cfg.io_threads > 0 the executors are not used (the
-    // session runs on threads of its own).
-    static asio::awaitable<connect_result> connect(std::vector<executor_type> executors, session_config cfg);
+    // the shards up. With cfg.io_threads > 0 the session runs on threads of
+    // its own, and the first executor only runs the connecting (a handler
+    // without an executor is called there). With no executor at all, the
+    // form below.
+    template <class CompletionToken>
+    static auto async_connect(std::vector<executor_type> executors, session_config cfg, CompletionToken&& token) {
+        return asio::async_initiate<CompletionToken, void(connect_result)>(
+            [](auto handler, std::vector<executor_type> exs, session_config c) {
+                auto runner = connect_executor(exs);
+                detail::completion<connect_result> h(std::move(handler), runner);
+                start_connect(std::move(runner), std::move(exs), std::move(c), std::move(h));
+            },
+            token, std::move(executors), std::move(cfg));
+    }
     // For code without an executor: the session on cfg.io_threads threads of
-    // its own (at least one), connected there.
+    // its own (at least one). The connecting runs on a short-lived thread of
+    // its own, where a handler without an executor is called (the thread
+    // ends right after).
     //   cfg.io_threads = 4;
-    //   auto s = cqlpp::driver::session::connect_future(cfg).get().value();
+    //   auto s = cqlpp::driver::session::async_connect(cfg, asio::use_future).get().value();
+    template <class CompletionToken>
+    static auto async_connect(session_config cfg, CompletionToken&& token) {
+        return async_connect(std::vector<executor_type>{}, std::move(cfg), std::forward<CompletionToken>(token));
+    }
+    // The same as coroutines: async_connect(..., asio::use_awaitable), so
+    // cancelling the awaiting coroutine cancels the connect.
+    //   auto [ec, s, diag] = co_await cqlpp::driver::session::connect(ex, cfg);
+    static asio::awaitable<connect_result> connect(executor_type ex, session_config cfg);
+    static asio::awaitable<connect_result> connect(std::vector<executor_type> executors, session_config cfg);
+    // async_connect(cfg, asio::use_future).
     static std::future<connect_result> connect_future(session_config cfg);
 
     ~session();
@@ -417,24 +459,41 @@ public:
             token, std::decay_t<Statement>(std::forward<Statement>(stmt)));
     }
 
-    // prepare() and close() for any completion token too (signatures
-    // void(outcome<prepared_statement>) and void()). Not cancellable: a
-    // PREPARE is cheap and cached, and close() drains within drain_timeout.
+    // prepare() for any completion token too, signature
+    // void(outcome<prepared_statement>). Cancellation (bind_cancellation_slot,
+    // any type; a use_awaitable caller's own cancellation) completes it at
+    // once with asio::error::operation_aborted (== condition::cancelled).
+    // The PREPARE in flight is given up: the server's late answer is dropped
+    // when it arrives (its stream id is freed then) and nothing is cached, so
+    // preparing the same text again sends a new PREPARE. A cancellation
+    // after the statement was cached (while it is prepared on the other
+    // hosts) leaves it cached: a later prepare() finds it. Too late (already
+    // answered): no effect.
     template <class CompletionToken>
     auto async_prepare(std::string query, CompletionToken&& token) {
-        return asio::async_initiate<CompletionToken, void(outcome<prepared_statement>)>(
-            [self = shared_from_this()](auto handler, std::string q) {
-                asio::co_spawn(self->get_executor(), self->prepare(std::move(q)),
-                               detail::deliver_to<decltype(handler), outcome<prepared_statement>>{std::move(handler)});
-            },
-            token, std::move(query));
+        return async_prepare(std::move(query), std::string(), std::forward<CompletionToken>(token));
     }
+    template <class CompletionToken>
+    auto async_prepare(std::string query, std::string keyspace, CompletionToken&& token) {
+        return asio::async_initiate<CompletionToken, void(outcome<prepared_statement>)>(
+            [self = shared_from_this()](auto handler, std::string q, std::string k) {
+                const auto& impl = self->pick();
+                detail::completion<outcome<prepared_statement>> h(std::move(handler), executor_of(impl));
+                start_prepare(impl, std::move(q), std::move(k), std::move(h));
+            },
+            token, std::move(query), std::move(keyspace));
+    }
+    // close() for any completion token, signature void(). Cancelling it turns
+    // the graceful close into shutdown-now: requests still in flight fail at
+    // once (errc::session_closed, "shut down with the request in flight")
+    // instead of being waited for up to drain_timeout, every connection
+    // closes, and the close completes.
     template <class CompletionToken>
     auto async_close(CompletionToken&& token) {
         return asio::async_initiate<CompletionToken, void()>(
             [self = shared_from_this()](auto handler) {
-                asio::co_spawn(self->get_executor(), self->close(),
-                               detail::deliver_to<decltype(handler), void>{std::move(handler)});
+                detail::completion<> h(std::move(handler), self->get_executor());
+                self->start_close(std::move(h));
             },
             token);
     }
@@ -447,7 +506,8 @@ public:
     std::future<outcome<prepared_statement>> prepare_future(std::string query, std::string keyspace = {});
 
     // Graceful shutdown: no new requests, in-flight ones finish (at most
-    // drain_timeout), then every connection closes.
+    // drain_timeout), then every connection closes. Not cancellable as a
+    // coroutine; async_close(bind_cancellation_slot(...)) is.
     asio::awaitable<void> close();
     bool is_closed() const noexcept;
 
@@ -467,6 +527,14 @@ public:
 private:
     friend struct detail::session_internals;
     static void start_async(const std::shared_ptr<detail::session_impl>& impl, detail::result_handler h);
+    // async_connect: where the connecting runs (the first executor, or a
+    // thread of its own when none is given), then the connect itself.
+    static executor_type connect_executor(const std::vector<executor_type>& executors);
+    static void start_connect(executor_type runner, std::vector<executor_type> executors, session_config cfg,
+                              detail::completion<connect_result> h);
+    static void start_prepare(const std::shared_ptr<detail::session_impl>& impl, std::string query, std::string keyspace,
+                              detail::completion<outcome<prepared_statement>> h);
+    void start_close(detail::completion<> h);
     static executor_type executor_of(const std::shared_ptr<detail::session_impl>& impl) noexcept;
     // The shard for a request issued now on this thread.
     const std::shared_ptr<detail::session_impl>& pick() const noexcept;

@@ -14,6 +14,7 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <chrono>
@@ -85,6 +86,9 @@ private:
     std::vector<std::shared_ptr<connection>> conns_;
     asio::steady_timer wake_;     // refiller: a connection was lost, or close()
     asio::steady_timer changed_;  // async_wait_connected waiters
+    // Bound to the refiller: close() cancels a connect it has in progress
+    // (its socket and timer would otherwise live on until connect_timeout).
+    asio::cancellation_signal stop_;
     bool closed_ = false;
     bool lost_any_ = false;
     bool backing_off_ = false;

@@ -1,7 +1,8 @@
-// session::async_execute's completion handler with its type erased, so the
-// request engine (compiled once, in the library) can run a request for any
-// Asio completion token. It owns the statement: the caller need not keep it
-// alive (a callback or a future may outlive the caller's copy).
+// Completion handlers with their type erased, so the library (compiled once)
+// can complete an operation for any Asio completion token: result_handler for
+// session::async_execute (it owns the statement: the caller need not keep it
+// alive, a callback or a future may outlive the caller's copy), completion<>
+// for async_connect / async_prepare / async_close.
 #pragma once
 
 #include "cqlpp/driver/result.hpp"
@@ -12,8 +13,12 @@
 #include <asio/associated_executor.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/execution/outstanding_work.hpp>
+#include <asio/post.hpp>
+#include <asio/prefer.hpp>
 
 #include <exception>
+#include <tuple>
 
 #include <memory>
 #include <type_traits>
@@ -28,6 +33,16 @@ constexpr statement_kind kind_of() noexcept {
     if constexpr (std::is_same_v<S, statement>) return statement_kind::simple;
     else if constexpr (std::is_same_v<S, bound_statement>) return statement_kind::bound;
     else return statement_kind::batch;
+}
+
+// The handler's own executor when it is an I/O executor; otherwise (a plain
+// callback has none, a future's promise has a special one) `fallback`:
+// setting a promise may happen on any thread.
+template <class Handler>
+asio::any_io_executor executor_for(const Handler& h, const asio::any_io_executor& fallback) {
+    using ex_t = asio::associated_executor_t<Handler, asio::any_io_executor>;
+    if constexpr (std::is_convertible_v<ex_t, asio::any_io_executor>) return asio::get_associated_executor(h, fallback);
+    else return fallback;
 }
 
 class result_handler {
@@ -60,16 +75,6 @@ public:
     }
 
 private:
-    // The handler's own executor when it is an I/O executor; otherwise (a
-    // future's promise has a special one) the session's: setting a promise
-    // may happen on any thread.
-    template <class Handler>
-    static asio::any_io_executor executor_for(const Handler& h, const asio::any_io_executor& fallback) {
-        using ex_t = asio::associated_executor_t<Handler, asio::any_io_executor>;
-        if constexpr (std::is_convertible_v<ex_t, asio::any_io_executor>) return asio::get_associated_executor(h, fallback);
-        else return fallback;
-    }
-
     struct base {
         virtual ~base() = default;
         virtual void call(result r) = 0;
@@ -90,27 +95,49 @@ private:
     std::unique_ptr<base> fn_;
 };
 
-// co_spawn's completion for async_prepare / async_close: drops the
-// exception_ptr (the coroutines report failures in their result, and do not
-// throw) and calls the user's handler on its own executor.
-template <class Handler, class T>
-struct deliver_to {
-    Handler h;
-    template <class U>
-    void operator()(std::exception_ptr e, U&& value) {
-        if (e) std::rethrow_exception(e);  // a bug, not a failure: let it surface
-        auto ex = asio::get_associated_executor(h);
-        asio::dispatch(ex, [h = std::move(h), v = std::forward<U>(value)]() mutable { std::move(h)(std::move(v)); });
+// Any completion handler of signature void(Args...) (async_connect,
+// async_prepare, async_close). It keeps the handler's executor busy (work
+// tracked) until it completes, so an io_context whose only business is
+// this operation does not run out of work meanwhile.
+template <class... Args>
+class completion {
+public:
+    template <class Handler>
+    completion(Handler&& h, const asio::any_io_executor& fallback)
+        : work_(asio::prefer(executor_for(h, fallback), asio::execution::outstanding_work.tracked)),
+          slot_(asio::get_associated_cancellation_slot(h)),
+          fn_(std::make_unique<holder<std::decay_t<Handler>>>(std::forward<Handler>(h))) {}
+
+    // Where a canceller may be installed (on the initiating thread only).
+    asio::cancellation_slot slot() const noexcept { return slot_; }
+
+    // Calls the handler on its executor, always posted (never inside the
+    // caller's initiation or a canceller). The slot is cleared there first:
+    // it belongs to that thread.
+    void complete(Args... args) && {
+        auto ex = std::move(work_);
+        asio::post(ex, [slot = slot_, f = std::move(fn_), t = std::make_tuple(std::move(args)...)]() mutable {
+            if (slot.is_connected()) slot.clear();
+            std::apply([&f](auto&&... a) { f->call(std::move(a)...); }, std::move(t));
+        });
     }
-};
-template <class Handler>
-struct deliver_to<Handler, void> {
-    Handler h;
-    void operator()(std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-        auto ex = asio::get_associated_executor(h);
-        asio::dispatch(ex, [h = std::move(h)]() mutable { std::move(h)(); });
-    }
+
+private:
+    struct base {
+        virtual ~base() = default;
+        virtual void call(Args... a) = 0;
+    };
+    template <class H>
+    struct holder final : base {
+        template <class HH>
+        explicit holder(HH&& handler) : h(std::forward<HH>(handler)) {}
+        void call(Args... a) override { std::move(h)(std::move(a)...); }
+        H h;
+    };
+
+    asio::any_io_executor work_;
+    asio::cancellation_slot slot_;
+    std::unique_ptr<base> fn_;
 };
 
 }  // namespace cqlpp::driver::detail
