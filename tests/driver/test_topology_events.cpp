@@ -17,15 +17,16 @@ namespace drv = cqlpp::driver;
 
 namespace {
 
-// Ports 33000-33999 (base + node id; the cluster grows by one).
-std::unique_ptr<sim::cluster> start_cluster_at_33k(int n) {
+// Ports 29000-29999 (base + node id; the cluster grows by one): below the
+// ephemeral range, where another process's client socket may hold a port.
+std::unique_ptr<sim::cluster> start_cluster_on_free_base(int n) {
     sim::cluster_config cfg = nodes(n);
     cfg.topology.num_tokens = 8;
     cfg.down_event_delay = 50ms;
-    static std::uint16_t port = static_cast<std::uint16_t>(33000 + (::getpid() % 45) * 20);
+    static std::uint16_t port = static_cast<std::uint16_t>(29000 + (::getpid() % 45) * 20);
     for (int attempt = 0; attempt < 20; ++attempt) {
         port = static_cast<std::uint16_t>(port + 10);
-        if (port > 33980) port = 33000;
+        if (port > 29980) port = 29000;
         cfg.topology.base_port = port;
         auto c = std::make_unique<sim::cluster>(cfg);
         try {
@@ -34,7 +35,7 @@ std::unique_ptr<sim::cluster> start_cluster_at_33k(int n) {
         } catch (const std::system_error&) {
         }
     }
-    FAIL("no free loopback ports in 33000-33999");
+    FAIL("no free loopback ports in 29000-29999");
     return nullptr;
 }
 
@@ -52,7 +53,7 @@ bool has_host(const drv::session& s, const sim::cluster& c, int node) {
 
 TEST_CASE("session: NEW_NODE and REMOVED_NODE refresh the hosts, pools and routing while requests run",
           "[driver][session][topology]") {
-    auto cluster = start_cluster_at_33k(3);
+    auto cluster = start_cluster_on_free_base(3);
     run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
         drv::session_config cfg;
         cfg.contact_points = {endpoint_of(*cluster, 0)};
@@ -146,7 +147,7 @@ TEST_CASE("session: NEW_NODE and REMOVED_NODE refresh the hosts, pools and routi
 
 TEST_CASE("session: a response carrying a custom payload (echoed by the sim) with tracing and warnings decodes",
           "[driver][session][payload]") {
-    auto cluster = start_cluster_at_33k(1);
+    auto cluster = start_cluster_on_free_base(1);
     run_async([&](asio::any_io_executor ex) -> asio::awaitable<void> {
         drv::session_config cfg;
         cfg.contact_points = {endpoint_of(*cluster, 0)};

@@ -1,6 +1,7 @@
 // The simulated cluster over real sockets: handshake, version negotiation,
 // framing, compression, authentication, events, faults and counters.
 #include "raw_client.hpp"
+#include "sim_ports.hpp"
 #include "sim_requests.hpp"
 #include "tls_cert.hpp"
 
@@ -18,17 +19,11 @@ namespace proto = cqlpp::protocol;
 
 namespace {
 
-std::uint16_t next_base_port() {
-    static std::uint16_t port = static_cast<std::uint16_t>(20000 + (::getpid() % 200) * 50);
-    port = static_cast<std::uint16_t>(port + 10);
-    return port;
-}
-
 sim::cluster_config small_cluster(int nodes = 3) {
     sim::cluster_config cfg;
     cfg.topology.nodes = nodes;
     cfg.topology.num_tokens = 8;
-    cfg.topology.base_port = next_base_port();
+    cfg.topology.base_port = cqlpp::test::next_sim_base_port();
     return cfg;
 }
 
@@ -44,8 +39,8 @@ std::string text(proto::value_view v) { return std::string(proto::as_chars(v.byt
 }  // namespace
 
 TEST_CASE("handshake and queries over v5 segments, plain and LZ4", "[sim][cluster]") {
-    sim::cluster c(small_cluster());
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(small_cluster());
+    sim::cluster& c = *c_owner;
     for (bool lz4 : {false, true}) {
         raw_client cl;
         REQUIRE(cl.connect("127.0.0.1", port_of(c, 1)));
@@ -74,8 +69,8 @@ TEST_CASE("handshake and queries over v5 segments, plain and LZ4", "[sim][cluste
 TEST_CASE("version negotiation: a v4-only cluster refuses v5 like Cassandra does", "[sim][cluster]") {
     auto cfg = small_cluster(1);
     cfg.v4_only = true;
-    sim::cluster c(cfg);
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(cfg);
+    sim::cluster& c = *c_owner;
     {
         raw_client cl(proto::protocol_version::v5);
         REQUIRE(cl.connect("127.0.0.1", port_of(c, 0)));
@@ -97,8 +92,8 @@ TEST_CASE("version negotiation: a v4-only cluster refuses v5 like Cassandra does
 }
 
 TEST_CASE("version negotiation: unknown versions (DSE_V2 0x42, v6, v3) get PROTOCOL_ERROR", "[sim][cluster]") {
-    sim::cluster c(small_cluster(1));
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(small_cluster(1));
+    sim::cluster& c = *c_owner;
     for (std::uint8_t v : {0x42, 0x06, 0x03}) {
         raw_client cl;
         REQUIRE(cl.connect("127.0.0.1", port_of(c, 0)));
@@ -121,8 +116,8 @@ TEST_CASE("version negotiation: unknown versions (DSE_V2 0x42, v6, v3) get PROTO
 TEST_CASE("PLAIN authentication", "[sim][cluster]") {
     auto cfg = small_cluster(1);
     cfg.users = {{"cassandra", "s3cret"}};
-    sim::cluster c(cfg);
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(cfg);
+    sim::cluster& c = *c_owner;
 
     raw_client good;
     REQUIRE(good.connect("127.0.0.1", port_of(c, 0)));
@@ -148,8 +143,8 @@ TEST_CASE("TLS with a throwaway certificate", "[sim][cluster]") {
     test::tls_files files;
     auto cfg = small_cluster(1);
     cfg.tls = sim::tls_config{files.cert, files.key};
-    sim::cluster c(cfg);
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(cfg);
+    sim::cluster& c = *c_owner;
     asio::ssl::context ctx(asio::ssl::context::tls_client);
     ctx.load_verify_file(files.cert);
     ctx.set_verify_mode(asio::ssl::verify_peer);
@@ -166,8 +161,8 @@ TEST_CASE("TLS with a throwaway certificate", "[sim][cluster]") {
 }
 
 TEST_CASE("node stop/start: connections dropped, STATUS_CHANGE events, listener closed", "[sim][cluster]") {
-    sim::cluster c(small_cluster(3));
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(small_cluster(3));
+    sim::cluster& c = *c_owner;
     raw_client watcher;
     REQUIRE(watcher.connect("127.0.0.1", port_of(c, 0)));
     watcher.handshake();
@@ -207,8 +202,8 @@ TEST_CASE("node stop/start: connections dropped, STATUS_CHANGE events, listener 
 }
 
 TEST_CASE("fault injection: failing requests, pause, latency, corrupt CRC, cut responses", "[sim][cluster]") {
-    sim::cluster c(small_cluster(2));
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(small_cluster(2));
+    sim::cluster& c = *c_owner;
     raw_client cl;
     REQUIRE(cl.connect("127.0.0.1", port_of(c, 0)));
     cl.handshake();
@@ -262,8 +257,8 @@ TEST_CASE("fault injection: failing requests, pause, latency, corrupt CRC, cut r
 }
 
 TEST_CASE("fault injection and counters through CQL (the sim keyspace)", "[sim][cluster]") {
-    sim::cluster c(small_cluster(2));
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(small_cluster(2));
+    sim::cluster& c = *c_owner;
     raw_client cl;
     REQUIRE(cl.connect("127.0.0.1", port_of(c, 0)));
     cl.handshake();
@@ -290,8 +285,8 @@ TEST_CASE("fault injection and counters through CQL (the sim keyspace)", "[sim][
 }
 
 TEST_CASE("protocol errors keep the server up", "[sim][cluster]") {
-    sim::cluster c(small_cluster(1));
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(small_cluster(1));
+    sim::cluster& c = *c_owner;
     raw_client cl;
     REQUIRE(cl.connect("127.0.0.1", port_of(c, 0)));
     cl.handshake();
@@ -314,8 +309,17 @@ TEST_CASE("protocol errors keep the server up", "[sim][cluster]") {
 
 TEST_CASE("cluster: listen() fails on a taken port before anything serves, run() reuses its listeners", "[sim][cluster]") {
     auto cfg = small_cluster(1);
-    sim::cluster first(cfg);
-    first.listen();
+    auto first_owner = std::make_unique<sim::cluster>(cfg);
+    for (int attempt = 0; attempt < 30; ++attempt) {  // a base whose port is free
+        try {
+            first_owner->listen();
+            break;
+        } catch (const std::system_error&) {
+            cfg = small_cluster(1);
+            first_owner = std::make_unique<sim::cluster>(cfg);
+        }
+    }
+    sim::cluster& first = *first_owner;
     sim::cluster second(cfg);
     CHECK_THROWS_AS(second.listen(), std::system_error);
     // start() after listen() serves on the listeners already open.

@@ -2,13 +2,13 @@
 // CQL through sim.nodes), with TOPOLOGY_CHANGE events, system.local/peers
 // kept current on every node, token ownership moved and every row readable.
 #include "raw_client.hpp"
+#include "sim_ports.hpp"
 #include "sim_requests.hpp"
 
 #include "cqlpp/sim/cluster.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
 
 #include <set>
 
@@ -20,19 +20,11 @@ namespace proto = cqlpp::protocol;
 
 namespace {
 
-// 33000-33999, in steps of 20 (each cluster here grows by a few nodes).
-std::uint16_t next_port() {
-    static std::uint16_t port = static_cast<std::uint16_t>(33000 + (::getpid() % 25) * 40);
-    port = static_cast<std::uint16_t>(port + 20);
-    if (port > 33980) port = 33000;
-    return port;
-}
-
 sim::cluster_config cfg_of(int nodes) {
     sim::cluster_config cfg;
     cfg.topology.nodes = nodes;
     cfg.topology.num_tokens = 8;
-    cfg.topology.base_port = next_port();
+    cfg.topology.base_port = cqlpp::test::next_sim_base_port(20);  // grows by a few nodes
     cfg.down_event_delay = std::chrono::milliseconds(0);
     return cfg;
 }
@@ -89,8 +81,8 @@ std::size_t count_rows(raw_client& cl, std::string_view q, proto::consistency c 
 
 TEST_CASE("topology: add_node from C++ announces NEW_NODE, serves, and joins system.peers everywhere",
           "[sim][topology_change]") {
-    sim::cluster c(cfg_of(3));
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(cfg_of(3), 20);
+    sim::cluster& c = *c_owner;
     raw_client w;
     watch(w, c, 0);
     raw_client cl;
@@ -135,8 +127,8 @@ TEST_CASE("topology: add_node from C++ announces NEW_NODE, serves, and joins sys
 
 TEST_CASE("topology: remove_node moves its ranges, announces REMOVED_NODE, closes it, keeps every row",
           "[sim][topology_change]") {
-    sim::cluster c(cfg_of(4));
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(cfg_of(4), 20);
+    sim::cluster& c = *c_owner;
     raw_client w;
     watch(w, c, 0);
     raw_client cl;
@@ -175,8 +167,8 @@ TEST_CASE("topology: remove_node moves its ranges, announces REMOVED_NODE, close
 }
 
 TEST_CASE("topology: INSERT INTO / DELETE FROM sim.nodes add and decommission nodes", "[sim][topology_change]") {
-    sim::cluster c(cfg_of(2));
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(cfg_of(2), 20);
+    sim::cluster& c = *c_owner;
     raw_client w;
     watch(w, c, 1);
     raw_client cl;

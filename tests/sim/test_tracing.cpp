@@ -2,6 +2,7 @@
 // before the body, and system_traces.sessions / events hold the trace with
 // Cassandra 5.0's columns.
 #include "raw_client.hpp"
+#include "sim_ports.hpp"
 #include "sim_requests.hpp"
 
 #include "cqlpp/protocol/literal.hpp"
@@ -10,7 +11,6 @@
 #include <catch2/catch.hpp>
 
 #include <set>
-#include <unistd.h>
 
 using namespace cqlpp;
 using cqlpp::test::raw_client;
@@ -19,12 +19,6 @@ using cqlpp::test::simple;
 namespace proto = cqlpp::protocol;
 
 namespace {
-
-std::uint16_t tracing_base_port() {
-    static std::uint16_t port = static_cast<std::uint16_t>(28000 + (::getpid() % 40) * 10);
-    port = static_cast<std::uint16_t>(port + 5);
-    return port;
-}
 
 std::string text(proto::value_view v) { return std::string(proto::as_chars(v.bytes)); }
 std::int32_t int32(proto::value_view v) { return static_cast<std::int32_t>(proto::detail::load_be32(v.bytes.data())); }
@@ -67,9 +61,8 @@ TEST_CASE("tracing: the flag gets a tracing id and system_traces rows with Cassa
     sim::cluster_config cfg;
     cfg.topology.nodes = 3;
     cfg.topology.num_tokens = 8;
-    cfg.topology.base_port = tracing_base_port();
-    sim::cluster c(cfg);
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(cfg);
+    sim::cluster& c = *c_owner;
     raw_client cl;
     REQUIRE(cl.connect("127.0.0.1", c.topo().node(0).config.port));
     cl.handshake();

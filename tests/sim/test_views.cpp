@@ -1,13 +1,13 @@
 // Virtual tables drivers and operators read (system_views.clients and
 // settings, system_virtual_schema) and the custom payload echo, over sockets.
 #include "raw_client.hpp"
+#include "sim_ports.hpp"
 #include "sim_requests.hpp"
 
 #include "cqlpp/sim/cluster.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
 
 #include <map>
 #include <memory>
@@ -22,19 +22,11 @@ namespace proto = cqlpp::protocol;
 
 namespace {
 
-// 33500-33999 (the topology tests take 33000-33499... by pid; collisions only slow a retry).
-std::uint16_t next_port() {
-    static std::uint16_t port = static_cast<std::uint16_t>(33500 + (::getpid() % 20) * 20);
-    port = static_cast<std::uint16_t>(port + 5);
-    if (port > 33990) port = 33500;
-    return port;
-}
-
 sim::cluster_config cfg_of(int nodes) {
     sim::cluster_config cfg;
     cfg.topology.nodes = nodes;
     cfg.topology.num_tokens = 8;
-    cfg.topology.base_port = next_port();
+    cfg.topology.base_port = cqlpp::test::next_sim_base_port();
     return cfg;
 }
 
@@ -65,8 +57,8 @@ std::size_t column(const proto::rows_result& r, std::string_view name) {
 
 TEST_CASE("system_views.clients: one row per connection to the node, from its STARTUP and requests",
           "[sim][views]") {
-    sim::cluster c(cfg_of(2));
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(cfg_of(2));
+    sim::cluster& c = *c_owner;
     raw_client a, other;
     auto b_owner = std::make_unique<raw_client>();
     raw_client& b = *b_owner;
@@ -119,8 +111,8 @@ TEST_CASE("system_views.clients: one row per connection to the node, from its ST
 }
 
 TEST_CASE("system_views.settings and system_virtual_schema list the virtual keyspaces", "[sim][views]") {
-    sim::cluster c(cfg_of(1));
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(cfg_of(1));
+    sim::cluster& c = *c_owner;
     raw_client cl;
     REQUIRE(cl.connect("127.0.0.1", port_of(c, 0)));
     cl.handshake();
@@ -146,8 +138,8 @@ TEST_CASE("system_views.settings and system_virtual_schema list the virtual keys
 }
 
 TEST_CASE("custom payload: echoed when the node is told to, ignored otherwise (like Cassandra)", "[sim][payload]") {
-    sim::cluster c(cfg_of(1));
-    c.start();
+    auto c_owner = cqlpp::test::start_sim(cfg_of(1));
+    sim::cluster& c = *c_owner;
     raw_client cl;
     REQUIRE(cl.connect("127.0.0.1", port_of(c, 0)));
     cl.handshake();
