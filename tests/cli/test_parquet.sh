@@ -4,7 +4,8 @@
 # checksum for each compression; DuckDB (npm @duckdb/node-api, a reader we did
 # not write) reads every column of the files and every value equals the Python
 # driver's reading of the table, and files DuckDB rewrites load back to the
-# same checksum. Skips (77) without python3-cassandra, or the
+# same checksum; --row-group-bytes bounds the row groups (their sizes in the
+# footers, as DuckDB reads them). Skips (77) without python3-cassandra, or the
 # DuckDB part without npm registry access.
 set -u
 CQLPP=${1:?usage: test_parquet.sh path/to/cqlpp}
@@ -45,9 +46,52 @@ expect_rc rest 0 && { grep -qF "checksum: $SUM" "$WORK/rest.out" && ok || bad "r
 reload_check reload_resumed "$WORK/pq_part"
 
 # Readers we did not write: DuckDB.
+DUCK=""
 if ! (cd "$HERE/../parquet_interop" && timeout 300 npm install --no-audit --no-fund >"$WORK/npm.log" 2>&1); then
-  echo "SKIP (DuckDB part): npm registry unreachable: $(tail -2 "$WORK/npm.log")"
+  echo "SKIP (DuckDB parts): npm registry unreachable: $(tail -2 "$WORK/npm.log")"
 else
+  DUCK=1
+fi
+duck() { node "$HERE/../parquet_interop/duckdb_query.mjs" "$1"; }  # duck SQL: rows as tab-separated text
+
+# --row-group-bytes: a table of 2,000 rows of ~110 bytes (k, a 100-byte blob)
+# unloaded with 2KiB row groups: ~18 rows a group (not one group a file),
+# each group's size in the footer (DuckDB's parquet_metadata) about the limit,
+# and the files load back to the table's checksum.
+cql "CREATE TABLE ks.rg (k bigint PRIMARY KEY, v blob)"
+"$PY" -c '
+print("k,v")
+for i in range(2000): print("%d,0x%02x%s" % (i * 4611686018427387 - 4611686018427387904, i % 256, "ab" * 99))' >"$WORK/rg.csv"
+run rg_load bulk load "${CONN[@]}" -k ks -t rg --input "$WORK/rg.csv"
+expect_rc rg_load 0
+RGSUM=$(sed -n 's/^checksum: \([0-9a-f]*\)$/\1/p' "$WORK/rg_load.out")
+[ ${#RGSUM} -eq 48 ] && ok || bad "rg load checksum: $(cat "$WORK/rg_load.out")"
+run rg_unload bulk unload "${CONN[@]}" -k ks -t rg --format parquet --row-group-bytes 2KiB --output "$WORK/pq_rg"
+expect_rc rg_unload 0 && { grep -qF "checksum: $RGSUM" "$WORK/rg_unload.out" && ok || bad "rg unload: $(cat "$WORK/rg_unload.out")"; }
+cql "TRUNCATE ks.rg"
+run rg_reload bulk load "${CONN[@]}" -k ks -t rg --format parquet --input "$WORK/pq_rg"
+expect_rc rg_reload 0 && { grep -qF "checksum: $RGSUM" "$WORK/rg_reload.out" && ok || bad "rg reload: $(cat "$WORK/rg_reload.out")"; }
+if [ -n "$DUCK" ]; then
+  # groups, files, largest group's bytes (uncompressed, as the footer says), most rows in a group
+  duck "SELECT count(*), count(DISTINCT file_name), max(row_group_bytes), max(row_group_num_rows), sum(row_group_num_rows)
+        FROM (SELECT DISTINCT file_name, row_group_id, row_group_bytes, row_group_num_rows
+              FROM parquet_metadata('$WORK/pq_rg/*.parquet'))" >"$WORK/rg_meta.out" 2>&1
+  read -r groups files maxbytes maxrows total <"$WORK/rg_meta.out"
+  if [ "${total:-0}" = 2000 ] && [ "$groups" -ge 100 ] && [ "$groups" -gt $((files * 3)) ] &&
+     [ "$maxbytes" -le $((2048 + 512)) ] && [ "$maxrows" -le 25 ]; then ok; else
+    bad "rg row groups (groups files maxbytes maxrows rows): $(cat "$WORK/rg_meta.out")"; fi
+fi
+# Sizes outside 1KiB..1GiB or not sizes: one clear error, nothing written.
+for v in 0 1023 2GiB 12XB -5 ""; do
+  run rg_bad bulk unload "${CONN[@]}" -k ks -t rg --format parquet --row-group-bytes "$v" --output "$WORK/pq_rg_bad"
+  expect_rc rg_bad 1 && { grep -qF -- "--row-group-bytes: expected a size from 1024 to 1073741824 bytes" "$WORK/rg_bad.err" &&
+    [ "$(wc -l <"$WORK/rg_bad.err")" -eq 1 ] && ok || bad "rg_bad '$v': $(cat "$WORK/rg_bad.err")"; }
+  [ -e "$WORK/pq_rg_bad" ] && bad "rg_bad '$v' wrote $WORK/pq_rg_bad" || ok
+done
+run rg_mib bulk unload "${CONN[@]}" -k ks -t rg --format parquet --row-group-bytes 64MiB --output "$WORK/pq_rg_mib"
+expect_rc rg_mib 0 && { grep -qF "checksum: $RGSUM" "$WORK/rg_mib.out" && ok || bad "rg 64MiB: $(cat "$WORK/rg_mib.out")"; }
+
+if [ -n "$DUCK" ]; then
   if node "$HERE/../parquet_interop/duckdb_check.mjs" "$WORK/pq_zstd" "$WORK/duck" >"$WORK/duck.out" 2>&1; then ok; else
     bad "duckdb: $(cat "$WORK/duck.out")"; fi
   grep -q "^rows 300$" "$WORK/duck.out" && ok || bad "duckdb rows: $(cat "$WORK/duck.out")"
