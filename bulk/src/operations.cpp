@@ -841,6 +841,12 @@ struct load_unit {
 struct load_run : run_base {
     driver::prepared_statement insert;
     std::vector<protocol::column_spec> columns;
+    // Counter table: the statement is UPDATE ... SET n = n + ? ... WHERE key = ?
+    // (counters can only be incremented), its markers in that order; marker[i]
+    // is column i's. Increments are not idempotent: never retried.
+    bool counter = false;
+    std::vector<std::size_t> marker;
+    std::vector<bool> is_counter;  // by column (the markers' types may say bigint)
     std::vector<std::size_t> pk;  // column indexes
     std::deque<std::shared_ptr<window>> windows;
     std::size_t in_flight = 0;
@@ -883,7 +889,7 @@ asio::awaitable<void> run_unit(load_run& c, load_unit u) {
         if (u.stmts.size() == 1) {
             r = co_await c.s->execute(u.stmts[0]);
         } else {
-            driver::batch b(protocol::batch_type::unlogged);
+            driver::batch b(c.counter ? protocol::batch_type::counter : protocol::batch_type::unlogged);
             for (const auto& st : u.stmts) b.add(st);
             b.options() = u.stmts[0].options();
             r = co_await c.s->execute(b);
@@ -893,7 +899,7 @@ asio::awaitable<void> run_unit(load_run& c, load_unit u) {
             break;
         }
         last_error = describe(r);
-        if (attempt >= c.o.max_retries || c.stopping || retry_cannot_help(r.error())) break;
+        if (attempt >= c.o.max_retries || c.counter || c.stopping || retry_cannot_help(r.error())) break;
         ++c.retries;
         co_await sleep_ms(backoff(c.o, attempt + 1));
     }
@@ -1097,14 +1103,17 @@ asio::awaitable<void> load_file(load_run& c, const fs::path& path, const input_e
             } else {
                 auto b = c.insert.bind_empty();
                 for (std::size_t i = 0; i < c.columns.size(); ++i) {
-                    if (!mapped[i]) b.set(i, driver::unset);
-                    else if (row[i].is_null()) b.set(i, std::nullopt);
-                    else b.set(i, row[i]);
+                    const std::size_t m = c.marker[i];
+                    if (!mapped[i]) b.set(m, driver::unset);
+                    // A null counter was never incremented in its row: add nothing.
+                    else if (row[i].is_null() && c.is_counter[i]) b.set(m, driver::unset);
+                    else if (row[i].is_null()) b.set(m, std::nullopt);
+                    else b.set(m, row[i]);
                 }
                 if (b.error()) {
                     c.reject({key, rec.line, rec.offset, b.error_message(), rec.raw});
                 } else {
-                    b.options().idempotent = true;
+                    b.options().idempotent = !c.counter;
                     b.options().timeout = c.o.request_timeout;
                     if (c.o.consistency) b.options().consistency = *c.o.consistency;
                     key_buf.clear();
@@ -1254,17 +1263,46 @@ asio::awaitable<operation_result> load(driver::session& s, const operation_optio
     auto progress_by_file = input_progress(c.previous);
     c.previous.ranges.clear();
 
-    std::string q = "INSERT INTO " + quote_identifier(c.o.keyspace) + "." + quote_identifier(c.o.table) + " (";
-    for (std::size_t i = 0; i < c.columns.size(); ++i) q += (i ? ", " : "") + quote_identifier(c.columns[i].name);
-    q += ") VALUES (";
-    for (std::size_t i = 0; i < c.columns.size(); ++i) q += i ? ", ?" : "?";
-    q += ")";
+    for (const auto& col : c.columns) {
+        c.is_counter.push_back(col.type.kind == protocol::type_kind::counter);
+        c.counter = c.counter || c.is_counter.back();
+    }
+    std::string q;
+    c.marker.resize(c.columns.size());
+    if (!c.counter) {
+        q = "INSERT INTO " + quote_identifier(c.o.keyspace) + "." + quote_identifier(c.o.table) + " (";
+        for (std::size_t i = 0; i < c.columns.size(); ++i) q += (i ? ", " : "") + quote_identifier(c.columns[i].name);
+        q += ") VALUES (";
+        for (std::size_t i = 0; i < c.columns.size(); ++i) q += i ? ", ?" : "?";
+        q += ")";
+        for (std::size_t i = 0; i < c.columns.size(); ++i) c.marker[i] = i;
+    } else {
+        // Every non-key column of a counter table is a counter (CQL allows no mix).
+        std::vector<bool> is_key(c.columns.size(), false);
+        for (auto i : table->partition_key) is_key[i] = true;
+        for (auto i : table->clustering) is_key[i] = true;
+        q = "UPDATE " + quote_identifier(c.o.keyspace) + "." + quote_identifier(c.o.table) + " SET ";
+        std::size_t m = 0;
+        for (std::size_t i = 0; i < c.columns.size(); ++i) {
+            if (is_key[i]) continue;
+            const auto name = quote_identifier(c.columns[i].name);
+            q += (m ? ", " : "") + name + " = " + name + " + ?";
+            c.marker[i] = m++;
+        }
+        q += " WHERE ";
+        const std::size_t first_key = m;
+        for (std::size_t i = 0; i < c.columns.size(); ++i) {
+            if (!is_key[i]) continue;
+            q += (m > first_key ? " AND " : "") + quote_identifier(c.columns[i].name) + " = ?";
+            c.marker[i] = m++;
+        }
+    }
     auto p = co_await s.prepare(q);
     if (!p.ok())
         co_return fail_early({errc::request_failed, "cannot prepare " + q + ": " + p.error().message() + ": " + p.diag().message});
     c.insert = p.value();
     if (auto mk = c.insert.markers(); mk.size() == c.columns.size())
-        for (std::size_t i = 0; i < c.columns.size(); ++i) c.columns[i].type = mk[i].type;
+        for (std::size_t i = 0; i < c.columns.size(); ++i) c.columns[i].type = mk[c.marker[i]].type;
 
     auto ex = co_await asio::this_coro::executor;
     c.slot = std::make_unique<notifier>(ex);
