@@ -6,7 +6,7 @@
 # driver's reading of the table, and files DuckDB rewrites load back to the
 # same checksum; --row-group-bytes bounds the row groups (their sizes in the
 # footers, as DuckDB reads them); counters unload as INT64 and load by
-# increments. Skips (77) without python3-cassandra, or the
+# increments; bad records of a Parquet load as CSV's. Skips (77) without python3-cassandra, or the
 # DuckDB part without npm registry access.
 set -u
 CQLPP=${1:?usage: test_parquet.sh path/to/cqlpp}
@@ -89,6 +89,29 @@ for v in 0 1023 2GiB 12XB -5 ""; do
     [ "$(wc -l <"$WORK/rg_bad.err")" -eq 1 ] && ok || bad "rg_bad '$v': $(cat "$WORK/rg_bad.err")"; }
   [ -e "$WORK/pq_rg_bad" ] && bad "rg_bad '$v' wrote $WORK/pq_rg_bad" || ok
 done
+# Bad records in a Parquet load, as in a CSV load: a file (DuckDB's) whose
+# values do not fit ks.br - text that is not an int, an int64 outside int, a
+# null key - loads its good rows, names each bad row (1-based row of the file)
+# and its reason in bad_records.jsonl, and exits 1; past --max-errors the run stops.
+if [ -n "$DUCK" ]; then
+  cql "CREATE TABLE ks.br (k bigint PRIMARY KEY, v int, w int)"
+  duck "COPY (SELECT * FROM (VALUES (1::BIGINT, '5', 1::BIGINT), (2, 'abc', 2), (3, '7', 3000000000),
+        (NULL, '8', 4), (5, '9', 5)) t(k, v, w)) TO '$WORK/br.parquet' (FORMAT parquet)" >"$WORK/br_duck.out" 2>&1 ||
+    bad "duckdb br.parquet: $(cat "$WORK/br_duck.out")"
+  run br bulk load "${CONN[@]}" -k ks -t br --format parquet --input "$WORK/br.parquet" --resume "$WORK/brrun"
+  expect_rc br 1
+  [ "$(wc -l <"$WORK/brrun/bad_records.jsonl" 2>/dev/null)" = 3 ] && ok || bad "br: 3 bad records expected: $(cat "$WORK/brrun/bad_records.jsonl")"
+  for pat in '"line":2,.*abc' '"line":3,.*3000000000.*does not fit int' '"line":4,.*Invalid'; do
+    grep -q "$pat" "$WORK/brrun/bad_records.jsonl" && ok || bad "br: no '$pat' in $(cat "$WORK/brrun/bad_records.jsonl")"
+  done
+  grep -q "rejected records in $WORK/brrun/bad_records.jsonl" "$WORK/br.err" && ok || bad "br: $(cat "$WORK/br.err")"
+  run br_sum bulk checksum "${CONN[@]}" -k ks -t br
+  grep -q "rows: 2$" "$WORK/br_sum.out" && ok || bad "br: 2 good rows expected: $(cat "$WORK/br_sum.out")"
+  cql "TRUNCATE ks.br"
+  run br_max bulk load "${CONN[@]}" -k ks -t br --format parquet --input "$WORK/br.parquet" --max-errors 1 --resume "$WORK/brrun2"
+  expect_rc br_max 1 && { grep -q "max-errors\|error budget\|too many" "$WORK/br_max.err" && ok || bad "br_max: $(cat "$WORK/br_max.err")"; }
+fi
+
 run rg_mib bulk unload "${CONN[@]}" -k ks -t rg --format parquet --row-group-bytes 64MiB --output "$WORK/pq_rg_mib"
 expect_rc rg_mib 0 && { grep -qF "checksum: $RGSUM" "$WORK/rg_mib.out" && ok || bad "rg 64MiB: $(cat "$WORK/rg_mib.out")"; }
 
