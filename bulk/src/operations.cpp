@@ -455,15 +455,20 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                             std::equal(c.columns.begin(), c.columns.end(), cols->specs().begin(),
                                        [](const auto& a, const auto& b) { return a.type == b.type; });
                 }
+                // An unload's rejected rows (bad records) are not in its files: neither
+                // counted nor in its checksum, which stays that of the files.
+                std::uint64_t rejected = 0;
                 for (std::size_t i = 0; i < n; ++i) {
                     auto row = r.rows()[i];
-                    e.checksum.add_row_hash(c.hasher.hash_row(row));
+                    const auto row_hash = c.hasher.hash_row(row);
+                    if (c.kind != scan_kind::unload) e.checksum.add_row_hash(row_hash);
                     if (c.kind == scan_kind::unload) {
                         std::span<const protocol::value_view> rc;
                         if (cells) {
                             rc = cells_of(row);
                         } else if (auto st = decode_row(row, c.values); !st) {
                             c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
+                            ++rejected;
                             continue;
                         }
                         range_output* out = outs.empty() ? nullptr : outs.front().get();
@@ -475,6 +480,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                                 auto st = decode_row(row, c.values);
                                 c.reject({"unload " + rr.range.to_string(), 0, 0,
                                           st ? "undecodable partition source cell" : st.message, {}});
+                                ++rejected;
                                 continue;
                             }
                             // Rows come partition key by partition key, so mostly in the
@@ -496,6 +502,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                                     if (cells) {
                                         if (auto st = decode_row(row, c.values); !st) {
                                             c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
+                                            ++rejected;
                                             continue;
                                         }
                                     }
@@ -528,6 +535,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                         if (out->pw) {
                             if (auto pst = cells ? out->pw->add_row(rc, buf) : out->pw->add_row(c.values, buf); !pst) {
                                 c.reject({"unload " + rr.range.to_string(), 0, 0, pst.message, {}});
+                                ++rejected;
                                 continue;
                             }
                             if (out->pw->row_group_full()) {
@@ -556,6 +564,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                             else out->metrics->add(c.values);
                         }
                         ++out->rows;
+                        e.checksum.add_row_hash(row_hash);
                         e.bytes += buf.size() - before;
                         if (buf.size() >= (partitioned ? std::size_t(64) << 10 : std::size_t(1) << 20)) {
                             if (auto st = flush(out->file, buf); !st) {
@@ -566,7 +575,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                         }
                     }
                 }
-                page_rows = n;
+                page_rows = n - rejected;
             }
             e.rows += page_rows;
             c.rows += page_rows;
@@ -808,7 +817,8 @@ asio::awaitable<operation_result> run_scan(driver::session& s, const operation_o
         co_await wake.wait(c.o.progress_interval);
         if (c.active > 0 && c.cb) c.cb(c.snapshot(c.ranges_done_total, c.ranges_total, fraction()));
     }
-    const bool complete = c.ranges_done_total == c.ranges_total;
+    // Rows rejected (bad records) make it incomplete, as they make a load (exit 1).
+    const bool complete = c.ranges_done_total == c.ranges_total && c.errors == 0;
     if (c.cb) {
         auto p = c.snapshot(c.ranges_done_total, c.ranges_total, fraction());
         p.final = true;

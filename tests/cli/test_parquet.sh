@@ -6,7 +6,8 @@
 # driver's reading of the table, and files DuckDB rewrites load back to the
 # same checksum; --row-group-bytes bounds the row groups (their sizes in the
 # footers, as DuckDB reads them); counters unload as INT64 and load by
-# increments; bad records of a Parquet load as CSV's. Skips (77) without python3-cassandra, or the
+# increments; bad records of a Parquet load as CSV's; --varint-as string keeps
+# varints wider than DECIMAL(38). Skips (77) without python3-cassandra, or the
 # DuckDB part without npm registry access.
 set -u
 CQLPP=${1:?usage: test_parquet.sh path/to/cqlpp}
@@ -150,6 +151,39 @@ c.shutdown()
 PYEOF
 grep -qF "[(1, 2199023255552, 2), (2, -10, 4), (3, 14, None), (4, -9223372036854775806, 0)]" "$WORK/ctr_twice.out" && ok ||
   bad "ctr loaded twice: $(cat "$WORK/ctr_twice.out")"
+
+# varint wider than DECIMAL(38, 0): the default unload (--varint-as decimal)
+# rejects its row as a bad record; --varint-as string writes every varint as
+# STRING (decimal digits) and a 60-digit value loads back exactly.
+V60=123456789012345678901234567890123456789012345678901234567890
+cql "CREATE TABLE ks.vi (k int PRIMARY KEY, v varint);
+     INSERT INTO ks.vi (k, v) VALUES (1, $V60); INSERT INTO ks.vi (k, v) VALUES (2, -42);
+     INSERT INTO ks.vi (k, v) VALUES (3, -$V60); INSERT INTO ks.vi (k) VALUES (4)"
+run vi_sum bulk checksum "${CONN[@]}" -k ks -t vi
+VSUM=$(sed -n 's/^checksum: \([0-9a-f]*\) rows: 4$/\1/p' "$WORK/vi_sum.out")
+[ ${#VSUM} -eq 48 ] && ok || bad "vi checksum: $(cat "$WORK/vi_sum.out")"
+run vi_dec bulk unload "${CONN[@]}" -k ks -t vi --format parquet --output "$WORK/pq_vi_dec"
+# exit 1 as a load with bad records; the summary counts (and sums) the 2 rows the files have
+expect_rc vi_dec 1 && { grep -qF "unload: 2 rows" "$WORK/vi_dec.out" && ! grep -qF "checksum: $VSUM" "$WORK/vi_dec.out" && ok ||
+  bad "vi decimal summary: $(cat "$WORK/vi_dec.out")"; }
+[ "$(grep -c 'more than 38 digits' "$WORK/pq_vi_dec/bad_records.jsonl" 2>/dev/null)" = 2 ] && ok ||
+  bad "vi decimal: 2 bad records expected: $(cat "$WORK/vi_dec.err" "$WORK/pq_vi_dec/bad_records.jsonl")"
+run vi_str bulk unload "${CONN[@]}" -k ks -t vi --format parquet --varint-as string --output "$WORK/pq_vi"
+expect_rc vi_str 0 && { grep -qF "checksum: $VSUM" "$WORK/vi_str.out" && ok || bad "vi string: $(cat "$WORK/vi_str.out")"; }
+if [ -n "$DUCK" ]; then
+  duck "SELECT typeof(v), k, v FROM read_parquet('$WORK/pq_vi/*.parquet') ORDER BY k" >"$WORK/vi_duck.out" 2>&1
+  printf 'VARCHAR\t%s\n' "1	$V60" '2	-42' "3	-$V60" '4	NULL' >"$WORK/vi_expect"
+  diff "$WORK/vi_expect" "$WORK/vi_duck.out" >/dev/null && ok || bad "vi duckdb: $(cat "$WORK/vi_duck.out")"
+fi
+cql "TRUNCATE ks.vi"
+run vi_load bulk load "${CONN[@]}" -k ks -t vi --format parquet --input "$WORK/pq_vi"
+expect_rc vi_load 0 && { grep -qF "checksum: $VSUM" "$WORK/vi_load.out" && ok || bad "vi load: $(cat "$WORK/vi_load.out")"; }
+run vi_sum2 bulk checksum "${CONN[@]}" -k ks -t vi
+grep -qF "checksum: $VSUM rows: 4" "$WORK/vi_sum2.out" && ok || bad "vi reloaded: $(cat "$WORK/vi_sum2.out")"
+run vi_bad bulk unload "${CONN[@]}" -k ks -t vi --format parquet --varint-as text --output "$WORK/pq_vi_bad"
+expect_rc vi_bad 1 && { grep -qF -- "--varint-as: expected decimal or string, got 'text'" "$WORK/vi_bad.err" && ok || bad "vi_bad: $(cat "$WORK/vi_bad.err")"; }
+run vi_ice bulk unload "${CONN[@]}" -k ks -t vi --format iceberg --warehouse "$WORK/wh" --varint-as decimal
+expect_rc vi_ice 1 && { grep -qF -- "--varint-as decimal: Iceberg data files keep varint as string" "$WORK/vi_ice.err" && ok || bad "vi_ice: $(cat "$WORK/vi_ice.err")"; }
 
 if [ -n "$DUCK" ]; then
   if node "$HERE/../parquet_interop/duckdb_check.mjs" "$WORK/pq_zstd" "$WORK/duck" >"$WORK/duck.out" 2>&1; then ok; else

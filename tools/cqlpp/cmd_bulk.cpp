@@ -51,6 +51,7 @@ struct bulk_cli {
     std::string compression = "zstd";      // parquet
     std::size_t row_group_rows = 131072;  // parquet
     std::string row_group_bytes = "32MiB";  // parquet: parse_byte_size
+    std::string varint_as;                  // parquet: decimal (default) | string; iceberg: string only
     std::string output;
     std::vector<std::string> inputs;
     std::string resume;
@@ -259,6 +260,9 @@ bulk::operation_options make_options(const bulk_cli& c) {
     o.parquet.row_group_rows = c.row_group_rows;
     // At most 1 GiB: the reader's default decoded budget per row group (parquet_read_options).
     o.parquet.row_group_bytes = parse_byte_size("--row-group-bytes", c.row_group_bytes, 1024, std::uint64_t(1) << 30);
+    if (c.varint_as == "string") o.parquet.varint_as_text = true;
+    else if (!c.varint_as.empty() && c.varint_as != "decimal")
+        throw command_error("--varint-as: expected decimal or string, got '" + c.varint_as + "'");
     if (c.delimiter.size() != 1) throw command_error("--delimiter: expected one character");
     o.delimiter = c.delimiter[0];
     o.header = !c.no_header;
@@ -363,6 +367,9 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         if (c.mode == "overwrite") mode = bulk::iceberg_mode::overwrite;
         else if (c.mode != "append") throw command_error("--mode: expected append or overwrite, got '" + c.mode + "'");
         if (op == "unload") {
+            if (c.varint_as == "decimal")
+                throw command_error("--varint-as decimal: Iceberg data files keep varint as string "
+                                    "(Iceberg's decimal(38, 0) would cap the digits)");
             o.parquet.iceberg = true;
             o.max_open_partitions = c.max_open_partitions;
             // A directory of this run's files; only those the commit lists are in the table.
@@ -843,6 +850,9 @@ void add_bulk_command(CLI::App& app) {
                        "parquet, iceberg: a row group is written when its buffered values reach this size "
                        "(1KiB to 1GiB; bytes, or a KiB, MiB or GiB suffix)")
         ->capture_default_str();
+    unload->add_option("--varint-as", c->varint_as,
+                       "parquet: varint as decimal (DECIMAL(38, 0); wider values are bad records) or string "
+                       "(decimal digits, any width); iceberg: string only (default: decimal for parquet)");
     unload->add_option("--output", c->output, "output directory (journal and summary beside the files)");
     add_iceberg_options(unload, *c);
     unload->add_option("--mode", c->mode, "iceberg: append (a snapshot adding files) | overwrite (replacing them)")
