@@ -125,6 +125,7 @@ struct run_base {
     fs::path bad_path;          // where rejected records go (empty until known)
 
     std::uint64_t rows = 0, bytes = 0, errors = 0, retries = 0;
+    std::uint64_t rows_rejected = 0;  // unload: rows of finished ranges left out of the files
     latency_stats latency;
     table_checksum sum;
     std::map<std::string, std::uint64_t> per_host;
@@ -266,8 +267,10 @@ struct run_base {
         }
         if (errors > 0 && !bad_path.empty() && bad.count() > 0) {
             r.message += (r.message.empty() ? "" : "; ") + ("rejected records in " + bad_path.string());
-            // Resuming a scan re-reads its failed ranges; a load's rejects are past its journal.
-            if (operation != "load" && !run_dir.empty()) r.message += "; resume with the same run directory to retry";
+            // Resuming a scan re-reads its failed ranges; a load's rejects are past its journal,
+            // and so are an unload's rejected rows (their ranges are done).
+            if (operation != "load" && !run_dir.empty() && errors > rows_rejected)
+                r.message += "; resume with the same run directory to retry the failed ranges";
         }
         if (!run_dir.empty()) {
             if (auto st = write_summary(run_dir / "summary.json", s); !st && r.ok()) {
@@ -576,6 +579,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                     }
                 }
                 page_rows = n - rejected;
+                c.rows_rejected += rejected;
             }
             e.rows += page_rows;
             c.rows += page_rows;

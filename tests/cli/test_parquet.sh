@@ -166,6 +166,7 @@ run vi_dec bulk unload "${CONN[@]}" -k ks -t vi --format parquet --output "$WORK
 # exit 1 as a load with bad records; the summary counts (and sums) the 2 rows the files have
 expect_rc vi_dec 1 && { grep -qF "unload: 2 rows" "$WORK/vi_dec.out" && ! grep -qF "checksum: $VSUM" "$WORK/vi_dec.out" && ok ||
   bad "vi decimal summary: $(cat "$WORK/vi_dec.out")"; }
+grep -q "resume" "$WORK/vi_dec.err" && bad "vi decimal: a resume does not retry rows of done ranges: $(cat "$WORK/vi_dec.err")" || ok
 [ "$(grep -c 'more than 38 digits' "$WORK/pq_vi_dec/bad_records.jsonl" 2>/dev/null)" = 2 ] && ok ||
   bad "vi decimal: 2 bad records expected: $(cat "$WORK/vi_dec.err" "$WORK/pq_vi_dec/bad_records.jsonl")"
 run vi_str bulk unload "${CONN[@]}" -k ks -t vi --format parquet --varint-as string --output "$WORK/pq_vi"
