@@ -125,6 +125,7 @@ struct run_base {
     fs::path bad_path;          // where rejected records go (empty until known)
 
     std::uint64_t rows = 0, bytes = 0, errors = 0, retries = 0;
+    std::uint64_t rows_rejected = 0;  // unload: rows of finished ranges left out of the files
     latency_stats latency;
     table_checksum sum;
     std::map<std::string, std::uint64_t> per_host;
@@ -266,8 +267,10 @@ struct run_base {
         }
         if (errors > 0 && !bad_path.empty() && bad.count() > 0) {
             r.message += (r.message.empty() ? "" : "; ") + ("rejected records in " + bad_path.string());
-            // Resuming a scan re-reads its failed ranges; a load's rejects are past its journal.
-            if (operation != "load" && !run_dir.empty()) r.message += "; resume with the same run directory to retry";
+            // Resuming a scan re-reads its failed ranges; a load's rejects are past its journal,
+            // and so are an unload's rejected rows (their ranges are done).
+            if (operation != "load" && !run_dir.empty() && errors > rows_rejected)
+                r.message += "; resume with the same run directory to retry the failed ranges";
         }
         if (!run_dir.empty()) {
             if (auto st = write_summary(run_dir / "summary.json", s); !st && r.ok()) {
@@ -455,15 +458,20 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                             std::equal(c.columns.begin(), c.columns.end(), cols->specs().begin(),
                                        [](const auto& a, const auto& b) { return a.type == b.type; });
                 }
+                // An unload's rejected rows (bad records) are not in its files: neither
+                // counted nor in its checksum, which stays that of the files.
+                std::uint64_t rejected = 0;
                 for (std::size_t i = 0; i < n; ++i) {
                     auto row = r.rows()[i];
-                    e.checksum.add_row_hash(c.hasher.hash_row(row));
+                    const auto row_hash = c.hasher.hash_row(row);
+                    if (c.kind != scan_kind::unload) e.checksum.add_row_hash(row_hash);
                     if (c.kind == scan_kind::unload) {
                         std::span<const protocol::value_view> rc;
                         if (cells) {
                             rc = cells_of(row);
                         } else if (auto st = decode_row(row, c.values); !st) {
                             c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
+                            ++rejected;
                             continue;
                         }
                         range_output* out = outs.empty() ? nullptr : outs.front().get();
@@ -475,6 +483,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                                 auto st = decode_row(row, c.values);
                                 c.reject({"unload " + rr.range.to_string(), 0, 0,
                                           st ? "undecodable partition source cell" : st.message, {}});
+                                ++rejected;
                                 continue;
                             }
                             // Rows come partition key by partition key, so mostly in the
@@ -496,6 +505,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                                     if (cells) {
                                         if (auto st = decode_row(row, c.values); !st) {
                                             c.reject({"unload " + rr.range.to_string(), 0, 0, st.message, {}});
+                                            ++rejected;
                                             continue;
                                         }
                                     }
@@ -528,6 +538,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                         if (out->pw) {
                             if (auto pst = cells ? out->pw->add_row(rc, buf) : out->pw->add_row(c.values, buf); !pst) {
                                 c.reject({"unload " + rr.range.to_string(), 0, 0, pst.message, {}});
+                                ++rejected;
                                 continue;
                             }
                             if (out->pw->row_group_full()) {
@@ -556,6 +567,7 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                             else out->metrics->add(c.values);
                         }
                         ++out->rows;
+                        e.checksum.add_row_hash(row_hash);
                         e.bytes += buf.size() - before;
                         if (buf.size() >= (partitioned ? std::size_t(64) << 10 : std::size_t(1) << 20)) {
                             if (auto st = flush(out->file, buf); !st) {
@@ -566,7 +578,8 @@ asio::awaitable<void> scan_range(scan_run& c, const replica_range& rr) {
                         }
                     }
                 }
-                page_rows = n;
+                page_rows = n - rejected;
+                c.rows_rejected += rejected;
             }
             e.rows += page_rows;
             c.rows += page_rows;
@@ -808,7 +821,8 @@ asio::awaitable<operation_result> run_scan(driver::session& s, const operation_o
         co_await wake.wait(c.o.progress_interval);
         if (c.active > 0 && c.cb) c.cb(c.snapshot(c.ranges_done_total, c.ranges_total, fraction()));
     }
-    const bool complete = c.ranges_done_total == c.ranges_total;
+    // Rows rejected (bad records) make it incomplete, as they make a load (exit 1).
+    const bool complete = c.ranges_done_total == c.ranges_total && c.errors == 0;
     if (c.cb) {
         auto p = c.snapshot(c.ranges_done_total, c.ranges_total, fraction());
         p.final = true;
@@ -841,6 +855,12 @@ struct load_unit {
 struct load_run : run_base {
     driver::prepared_statement insert;
     std::vector<protocol::column_spec> columns;
+    // Counter table: the statement is UPDATE ... SET n = n + ? ... WHERE key = ?
+    // (counters can only be incremented), its markers in that order; marker[i]
+    // is column i's. Increments are not idempotent: never retried.
+    bool counter = false;
+    std::vector<std::size_t> marker;
+    std::vector<bool> is_counter;  // by column (the markers' types may say bigint)
     std::vector<std::size_t> pk;  // column indexes
     std::deque<std::shared_ptr<window>> windows;
     std::size_t in_flight = 0;
@@ -883,7 +903,7 @@ asio::awaitable<void> run_unit(load_run& c, load_unit u) {
         if (u.stmts.size() == 1) {
             r = co_await c.s->execute(u.stmts[0]);
         } else {
-            driver::batch b(protocol::batch_type::unlogged);
+            driver::batch b(c.counter ? protocol::batch_type::counter : protocol::batch_type::unlogged);
             for (const auto& st : u.stmts) b.add(st);
             b.options() = u.stmts[0].options();
             r = co_await c.s->execute(b);
@@ -893,7 +913,7 @@ asio::awaitable<void> run_unit(load_run& c, load_unit u) {
             break;
         }
         last_error = describe(r);
-        if (attempt >= c.o.max_retries || c.stopping || retry_cannot_help(r.error())) break;
+        if (attempt >= c.o.max_retries || c.counter || c.stopping || retry_cannot_help(r.error())) break;
         ++c.retries;
         co_await sleep_ms(backoff(c.o, attempt + 1));
     }
@@ -1097,14 +1117,17 @@ asio::awaitable<void> load_file(load_run& c, const fs::path& path, const input_e
             } else {
                 auto b = c.insert.bind_empty();
                 for (std::size_t i = 0; i < c.columns.size(); ++i) {
-                    if (!mapped[i]) b.set(i, driver::unset);
-                    else if (row[i].is_null()) b.set(i, std::nullopt);
-                    else b.set(i, row[i]);
+                    const std::size_t m = c.marker[i];
+                    if (!mapped[i]) b.set(m, driver::unset);
+                    // A null counter was never incremented in its row: add nothing.
+                    else if (row[i].is_null() && c.is_counter[i]) b.set(m, driver::unset);
+                    else if (row[i].is_null()) b.set(m, std::nullopt);
+                    else b.set(m, row[i]);
                 }
                 if (b.error()) {
                     c.reject({key, rec.line, rec.offset, b.error_message(), rec.raw});
                 } else {
-                    b.options().idempotent = true;
+                    b.options().idempotent = !c.counter;
                     b.options().timeout = c.o.request_timeout;
                     if (c.o.consistency) b.options().consistency = *c.o.consistency;
                     key_buf.clear();
@@ -1254,17 +1277,46 @@ asio::awaitable<operation_result> load(driver::session& s, const operation_optio
     auto progress_by_file = input_progress(c.previous);
     c.previous.ranges.clear();
 
-    std::string q = "INSERT INTO " + quote_identifier(c.o.keyspace) + "." + quote_identifier(c.o.table) + " (";
-    for (std::size_t i = 0; i < c.columns.size(); ++i) q += (i ? ", " : "") + quote_identifier(c.columns[i].name);
-    q += ") VALUES (";
-    for (std::size_t i = 0; i < c.columns.size(); ++i) q += i ? ", ?" : "?";
-    q += ")";
+    for (const auto& col : c.columns) {
+        c.is_counter.push_back(col.type.kind == protocol::type_kind::counter);
+        c.counter = c.counter || c.is_counter.back();
+    }
+    std::string q;
+    c.marker.resize(c.columns.size());
+    if (!c.counter) {
+        q = "INSERT INTO " + quote_identifier(c.o.keyspace) + "." + quote_identifier(c.o.table) + " (";
+        for (std::size_t i = 0; i < c.columns.size(); ++i) q += (i ? ", " : "") + quote_identifier(c.columns[i].name);
+        q += ") VALUES (";
+        for (std::size_t i = 0; i < c.columns.size(); ++i) q += i ? ", ?" : "?";
+        q += ")";
+        for (std::size_t i = 0; i < c.columns.size(); ++i) c.marker[i] = i;
+    } else {
+        // Every non-key column of a counter table is a counter (CQL allows no mix).
+        std::vector<bool> is_key(c.columns.size(), false);
+        for (auto i : table->partition_key) is_key[i] = true;
+        for (auto i : table->clustering) is_key[i] = true;
+        q = "UPDATE " + quote_identifier(c.o.keyspace) + "." + quote_identifier(c.o.table) + " SET ";
+        std::size_t m = 0;
+        for (std::size_t i = 0; i < c.columns.size(); ++i) {
+            if (is_key[i]) continue;
+            const auto name = quote_identifier(c.columns[i].name);
+            q += (m ? ", " : "") + name + " = " + name + " + ?";
+            c.marker[i] = m++;
+        }
+        q += " WHERE ";
+        const std::size_t first_key = m;
+        for (std::size_t i = 0; i < c.columns.size(); ++i) {
+            if (!is_key[i]) continue;
+            q += (m > first_key ? " AND " : "") + quote_identifier(c.columns[i].name) + " = ?";
+            c.marker[i] = m++;
+        }
+    }
     auto p = co_await s.prepare(q);
     if (!p.ok())
         co_return fail_early({errc::request_failed, "cannot prepare " + q + ": " + p.error().message() + ": " + p.diag().message});
     c.insert = p.value();
     if (auto mk = c.insert.markers(); mk.size() == c.columns.size())
-        for (std::size_t i = 0; i < c.columns.size(); ++i) c.columns[i].type = mk[i].type;
+        for (std::size_t i = 0; i < c.columns.size(); ++i) c.columns[i].type = mk[c.marker[i]].type;
 
     auto ex = co_await asio::this_coro::executor;
     c.slot = std::make_unique<notifier>(ex);

@@ -483,7 +483,7 @@ struct group_meta {
     std::int64_t rows, bytes, offset, compressed;
 };
 
-node make_node(const std::string& name, const cql_type& t, int rep, bool iceberg) {
+node make_node(const std::string& name, const cql_type& t, int rep, const parquet_write_options& o) {
     node n;
     n.name = name;
     n.rep = rep;
@@ -512,13 +512,13 @@ node make_node(const std::string& name, const cql_type& t, int rep, bool iceberg
             break;
         case type_kind::timestamp:
             // Iceberg's timestamptz is microseconds.
-            if (iceberg) leaf(p_int64, conv::ts_micros, c_timestamp_micros, {l_timestamp, u_micros, 1});
+            if (o.iceberg) leaf(p_int64, conv::ts_micros, c_timestamp_micros, {l_timestamp, u_micros, 1});
             else leaf(p_int64, conv::i64, c_timestamp_millis, {l_timestamp, u_millis, 1});
             break;
         case type_kind::date: leaf(p_int32, conv::date, c_date, {l_date}); break;
         case type_kind::time:
             // Iceberg's time is microseconds: nanoseconds are truncated (docs/iceberg.md).
-            if (iceberg) leaf(p_int64, conv::time_micros, c_time_micros, {l_time, u_micros, 0});
+            if (o.iceberg) leaf(p_int64, conv::time_micros, c_time_micros, {l_time, u_micros, 0});
             else leaf(p_int64, conv::i64, c_none, {l_time, u_nanos, 0});
             break;
         // Cassandra's decimal has a scale per value; a Parquet DECIMAL has one per
@@ -526,8 +526,8 @@ node make_node(const std::string& name, const cql_type& t, int rep, bool iceberg
         case type_kind::decimal:
         case type_kind::inet: leaf(p_byte_array, conv::as_text, c_utf8, {l_string}); break;
         case type_kind::varint:
-            // Iceberg: text (any width; Iceberg's decimal(38, 0) would need FIXED and cap the digits).
-            if (iceberg) {
+            // Iceberg, or asked for: text (any width; Iceberg's decimal(38, 0) would need FIXED and cap the digits).
+            if (o.iceberg || o.varint_as_text) {
                 leaf(p_byte_array, conv::as_text, c_utf8, {l_string});
                 break;
             }
@@ -537,11 +537,11 @@ node make_node(const std::string& name, const cql_type& t, int rep, bool iceberg
             break;
         case type_kind::duration: {
             n.sh = shape::duration;
-            node m = make_node("months", cql_type(type_kind::int_), required, iceberg);
+            node m = make_node("months", cql_type(type_kind::int_), required, o);
             m.cv = conv::dur_months;
-            node d = make_node("days", cql_type(type_kind::int_), required, iceberg);
+            node d = make_node("days", cql_type(type_kind::int_), required, o);
             d.cv = conv::dur_days;
-            node ns = make_node("nanos", cql_type(type_kind::bigint), required, iceberg);
+            node ns = make_node("nanos", cql_type(type_kind::bigint), required, o);
             ns.cv = conv::dur_nanos;
             n.children = {std::move(m), std::move(d), std::move(ns)};
             break;
@@ -556,7 +556,7 @@ node make_node(const std::string& name, const cql_type& t, int rep, bool iceberg
             mid.name = "list";
             mid.rep = repeated;
             mid.sh = shape::structure;
-            mid.children.push_back(make_node("element", t.params.empty() ? cql_type() : t.params[0], required, iceberg));
+            mid.children.push_back(make_node("element", t.params.empty() ? cql_type() : t.params[0], required, o));
             n.children.push_back(std::move(mid));
             break;
         }
@@ -568,8 +568,8 @@ node make_node(const std::string& name, const cql_type& t, int rep, bool iceberg
             kv.name = "key_value";
             kv.rep = repeated;
             kv.sh = shape::structure;
-            kv.children.push_back(make_node("key", t.params.size() > 0 ? t.params[0] : cql_type(), required, iceberg));
-            kv.children.push_back(make_node("value", t.params.size() > 1 ? t.params[1] : cql_type(), required, iceberg));
+            kv.children.push_back(make_node("key", t.params.size() > 0 ? t.params[0] : cql_type(), required, o));
+            kv.children.push_back(make_node("value", t.params.size() > 1 ? t.params[1] : cql_type(), required, o));
             n.children.push_back(std::move(kv));
             break;
         }
@@ -579,7 +579,7 @@ node make_node(const std::string& name, const cql_type& t, int rep, bool iceberg
             for (std::size_t i = 0; i < t.params.size(); ++i) {
                 auto fname = t.kind == type_kind::udt && i < t.field_names.size() ? t.field_names[i]
                                                                                   : "_" + std::to_string(i + 1);
-                n.children.push_back(make_node(fname, t.params[i], optional, iceberg));
+                n.children.push_back(make_node(fname, t.params[i], optional, o));
             }
             break;
         default: leaf(p_byte_array, conv::blob); break;  // blob, custom
@@ -1401,7 +1401,7 @@ parquet_writer::parquet_writer(std::vector<protocol::column_spec> columns, parqu
     p_->columns = std::move(columns);
     p_->o = o;
     if (p_->o.row_group_rows == 0) p_->o.row_group_rows = 1;
-    for (const auto& c : p_->columns) p_->top.push_back(make_node(c.name, c.type, optional, p_->o.iceberg));
+    for (const auto& c : p_->columns) p_->top.push_back(make_node(c.name, c.type, optional, p_->o));
     std::size_t next_id = 0;
     for (auto& t : p_->top) assign_field_ids(t, p_->o.field_ids, next_id);
     for (auto& t : p_->top) assign_levels(t, 0, 0, p_->leaves);

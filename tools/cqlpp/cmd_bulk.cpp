@@ -50,6 +50,8 @@ struct bulk_cli {
     std::string format = "csv";
     std::string compression = "zstd";      // parquet
     std::size_t row_group_rows = 131072;  // parquet
+    std::string row_group_bytes = "32MiB";  // parquet: parse_byte_size
+    std::string varint_as;                  // parquet: decimal (default) | string; iceberg: string only
     std::string output;
     std::vector<std::string> inputs;
     std::string resume;
@@ -196,6 +198,34 @@ void print_summary(const bulk::operation_result& r, bool json, std::ostream& out
     if (s.operation != "count") out << "checksum: " << s.checksum.to_string() << '\n';
 }
 
+// "N", "NKiB", "NMiB" or "NGiB" (also K, M, G; powers of 1024) from `min` to
+// `max` bytes; anything else is one command_error naming the option.
+std::size_t parse_byte_size(const std::string& opt, const std::string& text, std::uint64_t min, std::uint64_t max) {
+    auto fail = [&]() -> std::size_t {
+        throw command_error(opt + ": expected a size from " + std::to_string(min) + " to " + std::to_string(max) +
+                            " bytes (or with a KiB, MiB or GiB suffix), got '" + text + "'");
+    };
+    std::size_t i = 0;
+    std::uint64_t v = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        if (v > max) return fail();  // also keeps v * 10 from overflowing
+        v = v * 10 + static_cast<std::uint64_t>(text[i] - '0');
+        ++i;
+    }
+    if (i == 0) return fail();
+    const std::string unit = text.substr(i);
+    int shift = 0;
+    if (unit.empty() || unit == "B") shift = 0;
+    else if (unit == "K" || unit == "k" || unit == "KiB") shift = 10;
+    else if (unit == "M" || unit == "MiB") shift = 20;
+    else if (unit == "G" || unit == "GiB") shift = 30;
+    else return fail();
+    if (v > (max >> shift)) return fail();
+    v <<= shift;
+    if (v < min) return fail();
+    return static_cast<std::size_t>(v);
+}
+
 bulk::operation_options make_options(const bulk_cli& c) {
     bulk::operation_options o;
     o.keyspace = c.keyspace;
@@ -228,6 +258,11 @@ bulk::operation_options make_options(const bulk_cli& c) {
         throw command_error("--compression: expected zstd, snappy or none, got '" + c.compression + "'");
     if (c.row_group_rows == 0) throw command_error("--row-group-rows: must be at least 1");
     o.parquet.row_group_rows = c.row_group_rows;
+    // At most 1 GiB: the reader's default decoded budget per row group (parquet_read_options).
+    o.parquet.row_group_bytes = parse_byte_size("--row-group-bytes", c.row_group_bytes, 1024, std::uint64_t(1) << 30);
+    if (c.varint_as == "string") o.parquet.varint_as_text = true;
+    else if (!c.varint_as.empty() && c.varint_as != "decimal")
+        throw command_error("--varint-as: expected decimal or string, got '" + c.varint_as + "'");
     if (c.delimiter.size() != 1) throw command_error("--delimiter: expected one character");
     o.delimiter = c.delimiter[0];
     o.header = !c.no_header;
@@ -332,6 +367,9 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         if (c.mode == "overwrite") mode = bulk::iceberg_mode::overwrite;
         else if (c.mode != "append") throw command_error("--mode: expected append or overwrite, got '" + c.mode + "'");
         if (op == "unload") {
+            if (c.varint_as == "decimal")
+                throw command_error("--varint-as decimal: Iceberg data files keep varint as string "
+                                    "(Iceberg's decimal(38, 0) would cap the digits)");
             o.parquet.iceberg = true;
             o.max_open_partitions = c.max_open_partitions;
             // A directory of this run's files; only those the commit lists are in the table.
@@ -808,6 +846,13 @@ void add_bulk_command(CLI::App& app) {
     unload->add_option("--format", c->format, "csv | json | parquet | iceberg")->capture_default_str();
     unload->add_option("--compression", c->compression, "parquet, iceberg: zstd | snappy | none")->capture_default_str();
     unload->add_option("--row-group-rows", c->row_group_rows, "parquet, iceberg: rows per row group")->capture_default_str();
+    unload->add_option("--row-group-bytes", c->row_group_bytes,
+                       "parquet, iceberg: a row group is written when its buffered values reach this size "
+                       "(1KiB to 1GiB; bytes, or a KiB, MiB or GiB suffix)")
+        ->capture_default_str();
+    unload->add_option("--varint-as", c->varint_as,
+                       "parquet: varint as decimal (DECIMAL(38, 0); wider values are bad records) or string "
+                       "(decimal digits, any width); iceberg: string only (default: decimal for parquet)");
     unload->add_option("--output", c->output, "output directory (journal and summary beside the files)");
     add_iceberg_options(unload, *c);
     unload->add_option("--mode", c->mode, "iceberg: append (a snapshot adding files) | overwrite (replacing them)")

@@ -68,6 +68,9 @@ struct parquet_write_options {
     // Iceberg data files (docs/iceberg.md): timestamp as TIMESTAMP(MICROS),
     // time as TIME(MICROS) (nanoseconds truncated), varint as text.
     bool iceberg = false;
+    // varint as STRING (its decimal digits, any width) instead of DECIMAL(38, 0),
+    // which cannot hold a varint of more than 38 digits (`--varint-as string`).
+    bool varint_as_text = false;
     // Parquet field_id of each schema node, in pre-order (a column, then its
     // nested fields), skipping the repeated middle group of a list or map:
     // list -> element, map -> key, value, struct -> its fields, duration ->
@@ -89,7 +92,7 @@ public:
 
     // One row (a value per column, in column order). bad_value when a value
     // cannot be represented (wrong kind for the type, varint wider than 38
-    // digits); the row is then not written at all. Appends a whole row group
+    // digits without varint_as_text); the row is then not written at all. Appends a whole row group
     // to `out` when one is full.
     status add_row(std::span<const protocol::cql_value> row, std::string& out);
     // The same from the cells of a result row (protocol bytes, null or unset
