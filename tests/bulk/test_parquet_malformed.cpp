@@ -472,7 +472,7 @@ TEST_CASE("parquet encodings: DELTA_BYTE_ARRAY (prefixes shared with the previou
     o = read_all(build(f), "blob", &got);
     REQUIRE(o.st.ok());
     REQUIRE(got.size() == 2);
-    CHECK(got[1].as_blob() == protocol::byte_buffer{std::byte{'a'}, std::byte{'b'}, std::byte{'d'}});
+    CHECK(got[1].as_blob() == protocol::byte_buffer{'a', 'b', 'd'});
     f.body = def_run(2, 1) + delta_binary_packed({0, 1}) + delta_binary_packed({3, 1}) + "abc" + "d";
     o = read_all(build(f), "blob");
     CHECK(o.st.code == bulk::errc::bad_parquet);
@@ -598,7 +598,7 @@ TEST_CASE("parquet encodings: BYTE_STREAM_SPLIT of FLOAT, DOUBLE, INT32 and FIXE
         auto o = read_all(build(c), "blob", &got);
         REQUIRE(o.st.ok());
         REQUIRE(got.size() == 2);
-        CHECK(got[1].as_blob() == protocol::byte_buffer{std::byte{'x'}, std::byte{'y'}, std::byte{'z'}});
+        CHECK(got[1].as_blob() == protocol::byte_buffer{'x', 'y', 'z'});
     }
     {
         crafted c;  // BYTE_ARRAY has no fixed width to split

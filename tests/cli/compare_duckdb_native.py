@@ -74,6 +74,8 @@ def duck_value(kind, s):
         return decimal.Decimal(s).as_tuple()
     if kind == "interval":
         months, days, micros = json.loads(s)
+        if months is None:
+            return None
         return [months, days, micros * 1000]  # Parquet INTERVAL holds milliseconds: use whole ones
     v = json.loads(s)
     if kind == "set":
