@@ -1233,9 +1233,16 @@ struct parquet_reader::impl {
             case type_kind::duration:
                 if (n.physical == p_flba && c.bytes[vi].size() == 12) {
                     // Parquet INTERVAL: months, days, milliseconds (unsigned little-endian).
+                    const auto months = get_le32(c.bytes[vi].data()), days = get_le32(c.bytes[vi].data() + 4);
+                    if (months > 0x7FFFFFFFu || days > 0x7FFFFFFFu) {
+                        conv_fail("an INTERVAL of " + std::to_string(months) + " months, " + std::to_string(days) +
+                                  " days does not fit a duration");
+                        out = cql_value::null();
+                        return;
+                    }
                     protocol::cql_duration du;
-                    du.months = static_cast<std::int32_t>(get_le32(c.bytes[vi].data()));
-                    du.days = static_cast<std::int32_t>(get_le32(c.bytes[vi].data() + 4));
+                    du.months = static_cast<std::int32_t>(months);
+                    du.days = static_cast<std::int32_t>(days);
                     du.nanos = static_cast<std::int64_t>(get_le32(c.bytes[vi].data() + 8)) * 1000000;
                     out = cql_value::duration(du);
                     return;

@@ -652,3 +652,23 @@ TEST_CASE("parquet encodings: unsigned integers (UINT_32, UINT_64) and INT96 tim
     CHECK(got[0].as_int() == 86400001);
     CHECK(got[1].as_int() == -86400000);
 }
+
+TEST_CASE("parquet encodings: INTERVAL (FIXED_LEN_BYTE_ARRAY(12)) to duration; unsigned parts past 2^31 do not fit", "[parquet]") {
+    crafted c;
+    c.physical = 7;
+    c.type_length = 12;
+    c.converted = 21;  // INTERVAL
+    c.rows = c.chunk_values = c.page_values = 2;
+    c.body = def_run(2, 1);
+    for (std::uint32_t v : {2147483647u, 3u, 86399999u, 0x80000000u, 0u, 0u}) le32(c.body, v);
+    std::vector<cql_value> got;
+    auto o = read_all(build(c), "duration", &got);
+    INFO(o.st.message);
+    REQUIRE(o.st.ok());
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].as_duration().months == 2147483647);
+    CHECK(got[0].as_duration().days == 3);
+    CHECK(got[0].as_duration().nanos == 86399999LL * 1000000);
+    CHECK(got[1].is_null());
+    CHECK_THAT(o.row_error, Catch::Contains("does not fit a duration"));
+}
