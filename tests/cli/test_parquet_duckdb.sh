@@ -8,7 +8,7 @@
 # BYTE_STREAM_SPLIT, RLE_DICTIONARY): each file loads into a 3-node `cqlpp sim`
 # and every value the Python driver reads equals what DuckDB holds
 # (tests/cli/compare_duckdb_native.py). Skips (77) without python3-cassandra or
-# npm registry access. Ports from CQLPP_TEST_PORT_BASE (default 24000).
+# npm registry access. Ports from CQLPP_TEST_PORT_BASE (default 25000) + 0..999.
 set -u
 CQLPP=${1:?usage: test_parquet_duckdb.sh path/to/cqlpp}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,7 +32,7 @@ for e in BYTE_STREAM_SPLIT DELTA_BINARY_PACKED DELTA_LENGTH_BYTE_ARRAY RLE_DICTI
   grep -q "^encodings v2_zstd: .*$e" "$WORK/duck.out" && ok || bad "DuckDB's V2 file has no $e"
 done
 
-start_alltypes_sim parquet_duckdb "${CQLPP_TEST_PORT_BASE:-24000}"
+start_alltypes_sim parquet_duckdb "${CQLPP_TEST_PORT_BASE:-25000}"
 "$PY" "$HERE/compare_duckdb_native.py" create "$SIM_PORT" "$WORK/duck/spec.json" >"$WORK/create.out" 2>&1 && ok ||
   { bad "schema: $(cat "$WORK/create.out")"; exit 1; }
 for v in v1_zstd v1_snappy v1_uncompressed v2_zstd v2_snappy v2_uncompressed; do
