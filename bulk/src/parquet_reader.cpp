@@ -349,9 +349,16 @@ bool delta_decode(const char* p, std::size_t n, std::size_t count, std::vector<s
             if (static_cast<std::size_t>(end - p) < nbytes) return false;
             std::size_t bitpos = 0;
             for (std::size_t k = 0; k < per_mini && got < total; ++k) {
+                // w bits from bitpos, LSB first, a byte's worth at a time (within nbytes: per_mini * w bits).
                 std::uint64_t v = 0;
-                for (int b = 0; b < w; ++b, ++bitpos)
-                    if (static_cast<std::uint8_t>(p[bitpos / 8]) >> (bitpos % 8) & 1) v |= 1ull << b;
+                for (int b = 0; b < w;) {
+                    const int off = static_cast<int>(bitpos % 8);
+                    const int take = std::min(8 - off, w - b);
+                    const std::uint64_t bits = (static_cast<std::uint8_t>(p[bitpos / 8]) >> off) & ((1u << take) - 1);
+                    v |= bits << b;
+                    b += take;
+                    bitpos += static_cast<std::size_t>(take);
+                }
                 cur = static_cast<std::int64_t>(static_cast<std::uint64_t>(cur) + static_cast<std::uint64_t>(min_delta) + v);
                 out.push_back(cur);
                 ++got;
