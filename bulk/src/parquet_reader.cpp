@@ -349,9 +349,16 @@ bool delta_decode(const char* p, std::size_t n, std::size_t count, std::vector<s
             if (static_cast<std::size_t>(end - p) < nbytes) return false;
             std::size_t bitpos = 0;
             for (std::size_t k = 0; k < per_mini && got < total; ++k) {
+                // w bits from bitpos, LSB first, a byte's worth at a time (within nbytes: per_mini * w bits).
                 std::uint64_t v = 0;
-                for (int b = 0; b < w; ++b, ++bitpos)
-                    if (static_cast<std::uint8_t>(p[bitpos / 8]) >> (bitpos % 8) & 1) v |= 1ull << b;
+                for (int b = 0; b < w;) {
+                    const int off = static_cast<int>(bitpos % 8);
+                    const int take = std::min(8 - off, w - b);
+                    const std::uint64_t bits = (static_cast<std::uint8_t>(p[bitpos / 8]) >> off) & ((1u << take) - 1);
+                    v |= bits << b;
+                    b += take;
+                    bitpos += static_cast<std::size_t>(take);
+                }
                 cur = static_cast<std::int64_t>(static_cast<std::uint64_t>(cur) + static_cast<std::uint64_t>(min_delta) + v);
                 out.push_back(cur);
                 ++got;
@@ -360,6 +367,54 @@ bool delta_decode(const char* p, std::size_t n, std::size_t count, std::vector<s
         }
     }
     used = static_cast<std::size_t>(p - start);
+    return true;
+}
+
+// BYTE_STREAM_SPLIT: byte k of value i is at k * count + i; `plain` gets the
+// values' PLAIN layout (width bytes each). Bytes after count values are ignored.
+bool byte_stream_split_decode(const char* p, std::size_t n, std::size_t count, int width, std::string& plain) {
+    if (width <= 0 || count > n / static_cast<std::size_t>(width)) return false;
+    plain.resize(count * static_cast<std::size_t>(width));
+    const auto w = static_cast<std::size_t>(width);
+    for (std::size_t k = 0; k < w; ++k)
+        for (std::size_t i = 0; i < count; ++i) plain[i * w + k] = p[k * count + i];
+    return true;
+}
+
+// DELTA_BYTE_ARRAY (incremental): DELTA_BINARY_PACKED prefix lengths, then
+// suffix lengths, then the suffixes; value i = the first prefix[i] bytes of
+// value i-1, then suffix i. `data` gets the values one after another, `lens`
+// their lengths; at most `limit` bytes (counted before they are allocated).
+bool delta_byte_array_decode(const char* p, std::size_t n, std::size_t count, std::uint64_t limit, std::string& data,
+                             std::vector<std::int64_t>& lens) {
+    std::vector<std::int64_t> prefix, suffix;
+    std::size_t used = 0, used2 = 0;
+    if (!delta_decode(p, n, count, prefix, used)) return false;
+    if (!delta_decode(p + used, n - used, count, suffix, used2)) return false;
+    const char* s = p + used + used2;
+    std::size_t rest = n - used - used2;
+    std::uint64_t total = 0, prev = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (prefix[i] < 0 || suffix[i] < 0 || static_cast<std::uint64_t>(prefix[i]) > prev) return false;
+        if (static_cast<std::uint64_t>(suffix[i]) > rest) return false;
+        rest -= static_cast<std::size_t>(suffix[i]);
+        prev = static_cast<std::uint64_t>(prefix[i]) + static_cast<std::uint64_t>(suffix[i]);
+        total += prev;
+        if (total > limit) return false;
+    }
+    data.clear();
+    data.reserve(static_cast<std::size_t>(total));
+    lens.clear();
+    std::size_t last = 0;  // offset in data of the previous value
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto pre = static_cast<std::size_t>(prefix[i]), suf = static_cast<std::size_t>(suffix[i]);
+        const std::size_t at = data.size();
+        data.append(data, last, pre);
+        data.append(s, suf);
+        s += suf;
+        last = at;
+        lens.push_back(static_cast<std::int64_t>(pre + suf));
+    }
     return true;
 }
 
@@ -796,6 +851,34 @@ struct parquet_reader::impl {
                     }
                     break;
                 }
+                case e_byte_stream_split: {
+                    const int fs = fixed_size(n.physical, n.type_length);
+                    if (fs <= 0) return bad("BYTE_STREAM_SPLIT on " + n.name);
+                    if (!take(qlen)) return over_budget(n);
+                    col.owned.emplace_back();
+                    std::string& plain = col.owned.back();
+                    if (!byte_stream_split_decode(q, qlen, present, fs, plain) ||
+                        !decode_plain(n, plain.data(), plain.size(), present, col.ints, col.flts, col.dbls, col.bytes))
+                        return bad("bad BYTE_STREAM_SPLIT in " + n.name);
+                    break;
+                }
+                case e_delta_byte_array: {
+                    if (n.physical != p_byte_array && n.physical != p_flba) return bad("DELTA_BYTE_ARRAY on " + n.name);
+                    std::vector<std::int64_t> lens;
+                    col.owned.emplace_back();
+                    std::string& vals = col.owned.back();
+                    if (!delta_byte_array_decode(q, qlen, present, budget, vals, lens))
+                        return bad("bad DELTA_BYTE_ARRAY in " + n.name);
+                    if (!take(vals.size())) return over_budget(n);
+                    const char* s = vals.data();
+                    for (auto l : lens) {
+                        if (n.physical == p_flba && l != n.type_length)
+                            return bad("DELTA_BYTE_ARRAY value of " + std::to_string(l) + " bytes in " + n.name);
+                        col.bytes.emplace_back(s, static_cast<std::size_t>(l));
+                        s += l;
+                    }
+                    break;
+                }
                 default: return bad("unsupported encoding " + std::to_string(h.encoding) + " in " + n.name);
             }
             col.entries += nv;
@@ -977,6 +1060,11 @@ struct parquet_reader::impl {
         if (n.converted == c_timestamp_millis || n.converted == c_time_millis) return u_millis;
         return 0;
     }
+    // UINT_8..UINT_64, or INTEGER(n, isSigned=false): the stored bits are unsigned.
+    static bool is_unsigned(const rnode& n) {
+        if (n.lt.kind == l_integer) return n.lt.b == 0;
+        return n.converted >= c_uint8 && n.converted <= c_uint64;
+    }
     int decimal_scale(const rnode& n) const {
         if (n.lt.kind == l_decimal) return n.lt.a;
         if (n.converted == c_decimal) return n.scale;
@@ -1004,7 +1092,14 @@ struct parquet_reader::impl {
             case type_kind::bigint:
             case type_kind::counter: {
                 if (!is_int) break;
-                const auto v = c.ints[vi];
+                auto v = c.ints[vi];
+                if (is_unsigned(n)) {
+                    if (n.physical == p_int32) v = static_cast<std::uint32_t>(v);
+                    else if (v < 0) {
+                        conv_fail(std::to_string(static_cast<std::uint64_t>(v)) + " does not fit " + tn());
+                        return;
+                    }
+                }
                 const std::int64_t lim = t.kind == type_kind::tinyint ? 127
                                          : t.kind == type_kind::smallint ? 32767
                                          : t.kind == type_kind::int_ ? 2147483647
@@ -1018,7 +1113,18 @@ struct parquet_reader::impl {
             }
             case type_kind::varint:
                 if (is_int && decimal_scale(n) <= 0) {
-                    out = cql_value::varint(protocol::cql_varint::from_int64(c.ints[vi]));
+                    const auto v = c.ints[vi];
+                    if (is_unsigned(n) && n.physical == p_int32) {
+                        out = cql_value::varint(protocol::cql_varint::from_int64(static_cast<std::uint32_t>(v)));
+                    } else if (is_unsigned(n) && v < 0) {
+                        // Above 2^63: a 0 byte, then the 8 bytes big-endian.
+                        std::string be(9, '\0');
+                        const auto u = static_cast<std::uint64_t>(v);
+                        for (std::size_t b = 0; b < 8; ++b) be[8 - b] = static_cast<char>(u >> (8 * b));
+                        out = cql_value::varint(protocol::cql_varint::from_bytes(protocol::as_bytes(be)));
+                    } else {
+                        out = cql_value::varint(protocol::cql_varint::from_int64(v));
+                    }
                     return;
                 }
                 if (is_bytes && decimal_scale(n) == 0) {
@@ -1098,6 +1204,13 @@ struct parquet_reader::impl {
                     else out = cql_value::integer(floor_div(v, 1000000));
                     return;
                 }
+                if (n.physical == p_int96 && c.bytes[vi].size() == 12) {
+                    // Legacy INT96 (Impala, Spark): nanoseconds of the day, then the Julian day.
+                    const auto ns = static_cast<std::int64_t>(get_le64(c.bytes[vi].data()));
+                    const auto jd = static_cast<std::int64_t>(get_le32(c.bytes[vi].data() + 8));
+                    out = cql_value::integer((jd - 2440588) * 86400000 + floor_div(ns, 1000000));
+                    return;
+                }
                 if (n.physical == p_int32 && (n.lt.kind == l_date || n.converted == c_date)) {
                     out = cql_value::integer(c.ints[vi] * 86400000LL);
                     return;
@@ -1127,9 +1240,16 @@ struct parquet_reader::impl {
             case type_kind::duration:
                 if (n.physical == p_flba && c.bytes[vi].size() == 12) {
                     // Parquet INTERVAL: months, days, milliseconds (unsigned little-endian).
+                    const auto months = get_le32(c.bytes[vi].data()), days = get_le32(c.bytes[vi].data() + 4);
+                    if (months > 0x7FFFFFFFu || days > 0x7FFFFFFFu) {
+                        conv_fail("an INTERVAL of " + std::to_string(months) + " months, " + std::to_string(days) +
+                                  " days does not fit a duration");
+                        out = cql_value::null();
+                        return;
+                    }
                     protocol::cql_duration du;
-                    du.months = static_cast<std::int32_t>(get_le32(c.bytes[vi].data()));
-                    du.days = static_cast<std::int32_t>(get_le32(c.bytes[vi].data() + 4));
+                    du.months = static_cast<std::int32_t>(months);
+                    du.days = static_cast<std::int32_t>(days);
                     du.nanos = static_cast<std::int64_t>(get_le32(c.bytes[vi].data() + 8)) * 1000000;
                     out = cql_value::duration(du);
                     return;
