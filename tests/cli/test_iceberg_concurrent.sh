@@ -81,10 +81,11 @@ if versions != list(range(1, len(s) + 1)):
     problems.append(f"metadata versions {versions} for {len(s)} snapshots")
 if [n for n in names if n.endswith(".tmp")]:
     problems.append(f"temporary files left: {[n for n in names if n.endswith('.tmp')]}")
-print("\n".join(problems) if problems else f"{len(won)} snapshots")
+retried = sum(1 for x in s if not re.search(r"/snap-\d+-1-[^/]*\.avro$", x.get("manifest_list", "/snap-0-1-x.avro")))
+print("\n".join(problems) if problems else f"{len(won)} snapshots, {retried} committed after a conflict")
 sys.exit(1 if problems else 0)
 PYEOF
-  then ok; else bad "$name: $(cat "$WORK/$name.chk")"; fi
+  then ok; echo "$name: $(cat "$WORK/$name.chk")"; else bad "$name: $(cat "$WORK/$name.chk")"; fi
 }
 # SNAPS_JSON: the `iceberg snapshots --json` output check_table reads.
 check() { SNAPS_JSON=$WORK/$1.out check_table "$@"; }
@@ -105,13 +106,15 @@ n=0; for i in $(seq 1 6); do [ "$(cat "$WORK/u$i.rc")" = 0 ] && n=$((n + 1)); do
 
 # 2. Five jobs of two workers each, then their five commits at once, and two more commits of job 1 among them:
 # each job makes exactly one snapshot, the two extra commits of job 1 fail as already committed.
+pids=()
 for jb in 1 2 3 4 5; do
   ( for i in 1 2; do
       "$CQLPP" bulk unload "${CONN[@]}" -k ks -t s --format iceberg --warehouse "$W" --table-name jobs --worker "$i/2" \
         --job "j$jb" --splits 4 >"$WORK/w$jb-$i.out" 2>&1 || echo "worker $i/2 of j$jb failed" >>"$WORK/workers.err"
     done ) &
+  pids+=($!)
 done
-wait
+wait "${pids[@]}"  # not a bare wait: the simulator runs in the background too
 [ ! -s "$WORK/workers.err" ] && ok || bad "workers: $(cat "$WORK/workers.err")"
 COMMIT=(bulk commit --format iceberg --warehouse "$W" -k ks --table-name jobs --workers 2)
 pids=()

@@ -70,6 +70,8 @@ for i in $(seq 0 $((N - 1))); do pod unload "pod$i" "$i" & pids+=($!); done
 for i in $(seq 0 $((N - 1))); do wait "${pids[$i]}"; echo $? > "$WORK/pod$i.rc"; done
 for i in 0 2; do [ "$(cat "$WORK/pod$i.rc")" = 0 ] && ok || bad "pod $i: exit $(cat "$WORK/pod$i.rc"): $(cat "$WORK/pod$i.err")"; done
 [ "$(cat "$WORK/pod1.rc")" = 1 ] && [ -e "$WORK/failed-once" ] && ok || bad "pod 1 should have failed: $(cat "$WORK/pod1.out" "$WORK/pod1.err")"
+# Its hint is the scheduler's retry (the same command), not --resume (refused with --worker).
+grep -q "run the same command again to resume it" "$WORK/pod1.err" && ok || bad "pod 1's hint: $(cat "$WORK/pod1.err")"
 JOBDIR=$WH/$KS/$TB/data/job-$JOB
 [ -s "$JOBDIR/worker-2-of-3/journal.jsonl" ] && [ ! -e "$JOBDIR/worker-2-of-3/worker.json" ] && ok ||
   bad "the failed pod left no journal (or finished): $(ls -R "$JOBDIR")"

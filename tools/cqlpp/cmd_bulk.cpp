@@ -470,7 +470,11 @@ void run_operation(const bulk_cli& c, const std::string& op) {
     } else if (result.started || c.json_summary) {  // an error before any work: just the error
         print_summary(result, c.json_summary, std::cout);
     }
-    if (iceberg && op == "unload" && !result.ok() && result.started)
+    // A worker resumes its staging directory by itself (--resume is refused with --worker).
+    if (iceberg && op == "unload" && !result.ok() && result.started && o.plan.worker)
+        std::cerr << "cqlpp: nothing committed; worker " << c.worker << "'s data files so far are in "
+                  << o.output_dir.string() << " (run the same command again to resume it)\n";
+    else if (iceberg && op == "unload" && !result.ok() && result.started)
         std::cerr << "cqlpp: nothing committed; the data files so far are in " << o.output_dir.string()
                   << " (run again with --resume " << o.output_dir.string() << " to finish and commit)\n";
     if (iceberg && op == "unload" && result.ok() && o.plan.worker) {
