@@ -4,7 +4,8 @@
 # against a 3-node `cqlpp sim` (ports 25000-25999, CQLPP_TEST_PORT_BASE moves
 # them): one process per JOB_COMPLETION_INDEX in parallel, one index failing
 # mid-way and retried, then the commit Job's command; the snapshot must hold
-# exactly the table (rows and checksum, and loaded back). Then the plain shell
+# exactly the table (rows and checksum, and loaded back). Again with a pod
+# killed (SIGKILL) in the middle of its share and retried. Then the plain shell
 # loop of docs/iceberg.md ("On a scheduler") the same way. Skips (77) without
 # python3-cassandra or python3-yaml.
 set -u
@@ -48,6 +49,7 @@ SUM=$(sed -n 's/^checksum: \([0-9a-f]*\) rows: 240$/\1/p' "$WORK/sum.out")
 mkdir -p "$WORK/bin"
 cat > "$WORK/bin/cqlpp" <<EOF
 #!/bin/sh
+[ -z "\${PIDFILE:-}" ] || echo \$\$ > "\$PIDFILE"  # exec keeps the pid: the pod's cqlpp process
 if [ "\${JOB_COMPLETION_INDEX:-}" = "\${FAIL_INDEX:-none}" ] && [ ! -e "$WORK/failed-once" ]; then
   : > "$WORK/failed-once"; exec "$CQLPP" "\$@" --max-ranges 1
 fi
@@ -59,11 +61,13 @@ export PATH="$WORK/bin:$PATH"
 # 2. The Indexed Job, WORKERS=3, one pod per index at once; index 1 fails once.
 WH=$WORK/warehouse
 N=3
-pod() {  # pod ROLE NAME [INDEX]: the Job's container command as Kubernetes runs it, output in NAME.out/.err
-  local role=$1 name=$2
+pod() {  # pod ROLE NAME [INDEX [K=V...]]: the Job's container command as Kubernetes runs it, output in NAME.out/.err
+  local role=$1 name=$2 sets=() kv
   shift 2
+  for kv in "${@:2}"; do sets+=(--set "$kv"); done
   "$PY" "$HERE/k8s_recipe.py" run "$YAML" "$role" --mount "$WH" ${1:+--index "$1"} \
-    --set "CASSANDRA_HOSTS=127.0.0.1:$SIM_PORT" --set "WORKERS=$N" --set FAIL_INDEX=1 >"$WORK/$name.out" 2>"$WORK/$name.err"
+    --set "CASSANDRA_HOSTS=127.0.0.1:$SIM_PORT" --set "WORKERS=$N" --set FAIL_INDEX=1 "${sets[@]}" \
+    >"$WORK/$name.out" 2>"$WORK/$name.err"
 }
 pids=()
 for i in $(seq 0 $((N - 1))); do pod unload "pod$i" "$i" & pids+=($!); done
@@ -100,6 +104,32 @@ grep -qF "checksum: $SUM rows: 240" "$WORK/back_sum.out" && ok || bad "loaded ba
 pod commit commit2
 [ $? = 1 ] && grep -q "already committed" "$WORK/commit2.err" && [ ! -e "$WH/$KS/$TB/metadata/v2.metadata.json" ] && ok ||
   bad "commit again: $(cat "$WORK/commit2.out" "$WORK/commit2.err")"
+
+# A pod killed outright (SIGKILL: evicted, OOM-killed, its node lost) in the middle of its share, its
+# retry resuming whatever the journal kept: the job still commits every row exactly once. The nodes answer
+# slowly meanwhile, so that the kill lands mid-way.
+WH=$WORK/wh-kill
+cql "UPDATE sim.nodes SET latency_ms = 100 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 100 WHERE node = 1;
+     UPDATE sim.nodes SET latency_ms = 100 WHERE node = 2"
+pod unload killed 2 "PIDFILE=$WORK/killed.pid" 2>/dev/null &  # (its shell would report the kill)
+podpid=$!
+KJOB=$WH/$KS/$TB/data/job-$JOB/worker-3-of-3
+for _ in $(seq 1 500); do
+  [ "$(cat "$KJOB/journal.jsonl" 2>/dev/null | wc -l)" -ge 2 ] && break
+  sleep 0.01
+done
+kill -KILL "$(cat "$WORK/killed.pid")"
+wait "$podpid"
+[ $? = 137 ] && [ ! -e "$KJOB/worker.json" ] && ok || bad "the pod was not killed mid-way: $(cat "$WORK/killed.out")"
+cql "UPDATE sim.nodes SET latency_ms = 0 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 0 WHERE node = 1;
+     UPDATE sim.nodes SET latency_ms = 0 WHERE node = 2"
+pids=()
+for i in 0 1 2; do pod unload "kpod$i" "$i" FAIL_INDEX=none & pids+=($!); done
+for i in 0 1 2; do wait "${pids[$i]}" && ok || bad "pod $i (after the kill): $(cat "$WORK/kpod$i.err")"; done
+grep -q "ranges ([1-9][0-9]* resumed)$" "$WORK/kpod2.out" && ok || bad "the retried pod did not resume: $(cat "$WORK/kpod2.out")"
+pod commit kcommit
+[ $? = 0 ] && grep -q "from 3 worker(s): .* 240 rows, checksum $SUM; table .* 240 rows$" "$WORK/kcommit.out" && ok ||
+  bad "commit after a killed pod: $(cat "$WORK/kcommit.out" "$WORK/kcommit.err")"
 
 # 3. The plain shell loop of docs/iceberg.md, as written there, with the same variables.
 sed -n '/^<!-- tested by tests\/cli\/test_k8s_recipe.sh -->$/,/^```$/p' "$ROOT/docs/iceberg.md" | sed '1,2d;$d' > "$WORK/loop.sh"
