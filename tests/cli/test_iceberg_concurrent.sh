@@ -6,7 +6,8 @@
 # process succeeds with its own snapshot or fails with exit 1 and one clear
 # error; the table then lists exactly the successful snapshots, one linear
 # parent chain with sequence numbers 1..K, metadata versions v1..vK, and its
-# current snapshot holds every row of every one. Skips (77) without
+# current snapshot holds every row of every one. Then two unloads adding
+# different columns race: one wins, the other fails cleanly. Skips (77) without
 # python3-cassandra.
 set -u
 CQLPP=${1:?usage: test_iceberg_concurrent.sh path/to/cqlpp}
@@ -130,6 +131,29 @@ case "$won" in " 1 2 3 4 5" | " 2 3 4 5 6" | " 2 3 4 5 7") ok ;; *) bad "commits
 "$PY" -c 'import json,sys; s=json.load(open(sys.argv[1]))["snapshots"]; sys.exit(sorted(x["summary"]["cqlpp.job"] for x in s) != ["job-j%d" % i for i in range(1, 6)])' \
   "$WORK/snaps_b.out" && ok || bad "one snapshot per job: $(cat "$WORK/snaps_b.out")"
 [ "$(rows_through rows_b jobs)" = 100 ] && ok || bad "rows through the current snapshot: $(cat "$WORK/rows_b.out" "$WORK/rows_b.err")"
+
+# 3. Two unloads that each add a column (x, y) to a table, both planned on its first version (slow nodes keep them
+# running together): one commits, the other exits 1 with commit_conflict (two columns must not share a field id),
+# naming its directory, and commits nothing.
+cql "CREATE TABLE ks.sx (k int PRIMARY KEY, v text, x int); CREATE TABLE ks.sy (k int PRIMARY KEY, v text, y int)"
+for t in sx sy; do run "load_$t" bulk load "${CONN[@]}" -k ks -t "$t" --input "$WORK/s.csv"; expect_rc "load_$t" 0; done
+run e1 bulk unload "${CONN[@]}" -k ks -t s --format iceberg --warehouse "$W" --table-name evolve --splits 3; echo $rc >"$WORK/e1.rc"
+cql "UPDATE sim.nodes SET latency_ms = 100 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 100 WHERE node = 1;
+     UPDATE sim.nodes SET latency_ms = 100 WHERE node = 2"
+pids=()
+for i in 2 3; do
+  t=$([ $i = 2 ] && echo sx || echo sy)
+  ( "$CQLPP" bulk unload "${CONN[@]}" -k ks -t "$t" --format iceberg --warehouse "$W" --namespace ks --table-name evolve \
+      --splits 3 >"$WORK/e$i.out" 2>"$WORK/e$i.err"; echo $? >"$WORK/e$i.rc" ) &
+  pids+=($!)
+done
+wait "${pids[@]}"
+cql "UPDATE sim.nodes SET latency_ms = 0 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 0 WHERE node = 1;
+     UPDATE sim.nodes SET latency_ms = 0 WHERE node = 2"
+WANT_ERROR="commit failed \(commit_conflict\): the table's schema changed since the unload started; unload again; nothing committed \(its files in /.* are not in the table\)$" \
+  check snaps_e "$W/ks/evolve" 20 e 3
+[ "$(cat "$WORK/e1.rc" "$WORK/e2.rc" "$WORK/e3.rc" | sort | tr -d '\n')" = 001 ] && ok ||
+  bad "schema race: exits $(cat "$WORK"/e?.rc | tr '\n' ' '): $(cat "$WORK/e2.err" "$WORK/e3.err")"
 
 echo "test_iceberg_concurrent: $oks ok, $fails failed"
 [ "$fails" -eq 0 ]

@@ -500,9 +500,15 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         std::vector<bulk::iceberg_data_file> files;
         collect_data_files(o.output_dir, j, files);
         bulk::iceberg_commit_result cr;
-        if (auto st = bulk::iceberg_commit(plan, files, mode, cr); !st)
+        // The unload itself is complete: say where its files are. Only a commit that lost the race too often may
+        // be resumed; after a schema or spec conflict the files' field ids are the old plan's: unload again.
+        if (auto st = bulk::iceberg_commit(plan, files, mode, cr); !st) {
+            const bool busy = st.message.starts_with("gave up");
             throw command_error("iceberg commit failed (" + std::string(bulk::to_string(static_cast<bulk::errc>(st.code.value()))) +
-                                "): " + st.message);
+                                "): " + st.message + "; nothing committed" +
+                                (busy ? " (run again with --resume " + o.output_dir.string() + " to commit its files)"
+                                      : " (its files in " + o.output_dir.string() + " are not in the table)"));
+        }
         if (!c.json_summary)
             std::cout << "iceberg: " << table_dir.string() << " snapshot " << cr.snapshot_id << " (sequence "
                       << cr.sequence_number << ", v" << cr.version << ".metadata.json, schema " << plan.schema_id
