@@ -6,8 +6,10 @@
 # mid-way and retried, then the commit Job's command; the snapshot must hold
 # exactly the table (rows and checksum, and loaded back). Again with a pod
 # killed (SIGKILL) in the middle of its share and retried. Then the plain shell
-# loop of docs/iceberg.md ("On a scheduler") the same way. Skips (77) without
-# python3-cassandra or python3-yaml.
+# loop and the GNU parallel command of docs/iceberg.md ("On a scheduler"), as
+# written there, each with a worker failing once (the loop run again, parallel's
+# --retries). Skips (77) without python3-cassandra or python3-yaml; the GNU
+# parallel part without GNU parallel.
 set -u
 CQLPP=${1:?usage: test_k8s_recipe.sh path/to/cqlpp}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -53,6 +55,12 @@ cat > "$WORK/bin/cqlpp" <<EOF
 if [ "\${JOB_COMPLETION_INDEX:-}" = "\${FAIL_INDEX:-none}" ] && [ ! -e "$WORK/failed-once" ]; then
   : > "$WORK/failed-once"; exec "$CQLPP" "\$@" --max-ranges 1
 fi
+# The same for the worker whose --worker is \$FAIL_WORKER (the scheduler-less recipes).
+for a in "\$@"; do
+  if [ "\$a" = "\${FAIL_WORKER:-none}" ] && [ ! -e "$WORK/failed-worker" ]; then
+    : > "$WORK/failed-worker"; exec "$CQLPP" "\$@" --max-ranges 1
+  fi
+done
 exec "$CQLPP" "\$@"
 EOF
 chmod +x "$WORK/bin/cqlpp"
@@ -135,14 +143,35 @@ pod commit kcommit
 sed -n '/^<!-- tested by tests\/cli\/test_k8s_recipe.sh -->$/,/^```$/p' "$ROOT/docs/iceberg.md" | sed '1,2d;$d' > "$WORK/loop.sh"
 grep -q "bulk commit" "$WORK/loop.sh" && ok || bad "no shell loop in docs/iceberg.md: $(cat "$WORK/loop.sh")"
 cql "TRUNCATE $KS.copy"
-env -i PATH="$PATH" HOME="${HOME:-/}" CASSANDRA_HOSTS="127.0.0.1:$SIM_PORT" KEYSPACE="$KS" TABLE="$TB" WORKERS=4 JOB=loop1 \
-  PARTITION_BY="day(ts)" WAREHOUSE="$WORK/wh2" /bin/sh "$WORK/loop.sh" >"$WORK/loop.out" 2>"$WORK/loop.err"
+loop() {  # loop NAME: the docs' shell loop, 4 workers, worker 2/4 failing at its first run
+  env -i PATH="$PATH" HOME="${HOME:-/}" CASSANDRA_HOSTS="127.0.0.1:$SIM_PORT" KEYSPACE="$KS" TABLE="$TB" WORKERS=4 JOB=loop1 \
+    PARTITION_BY="day(ts)" WAREHOUSE="$WORK/wh2" FAIL_WORKER=2/4 /bin/sh "$WORK/loop.sh" >"$WORK/$1.out" 2>"$WORK/$1.err"
+}
+# A worker failed: the loop fails and commits nothing; run again, it resumes that worker and commits.
+loop loop0
+[ $? != 0 ] && [ -e "$WORK/failed-worker" ] && [ ! -e "$WORK/wh2/$KS/$TB/metadata" ] && ok ||
+  bad "shell loop with a worker failing: $(cat "$WORK/loop0.out" "$WORK/loop0.err")"
+loop loop
 [ $? = 0 ] && grep -q "from 4 worker(s): .* 240 rows, checksum $SUM; table .* 240 rows$" "$WORK/loop.out" && ok ||
   bad "shell loop: $(cat "$WORK/loop.out" "$WORK/loop.err")"
 run back2 bulk load "${CONN[@]}" -k "$KS" -t copy --format iceberg --warehouse "$WORK/wh2" --namespace "$KS" --table-name "$TB"
 expect_rc back2 0
 run back2_sum bulk checksum "${CONN[@]}" -k "$KS" -t copy
 grep -qF "checksum: $SUM rows: 240" "$WORK/back2_sum.out" && ok || bad "shell loop, loaded back: $(cat "$WORK/back2_sum.out")"
+
+# The GNU parallel variant of the same section, where GNU parallel is installed.
+if parallel --version 2>/dev/null | grep -q "GNU parallel"; then
+  sed -n '/^<!-- tested by tests\/cli\/test_k8s_recipe.sh: parallel -->$/,/^```$/p' "$ROOT/docs/iceberg.md" | sed '1,2d;$d' > "$WORK/par.sh"
+  grep -q "^parallel " "$WORK/par.sh" && ok || bad "no GNU parallel block in docs/iceberg.md: $(cat "$WORK/par.sh")"
+  # Worker 2/3 fails at its first run: parallel's --retries runs it again, it resumes.
+  rm -f "$WORK/failed-worker"
+  env -i PATH="$PATH" HOME="$WORK" CASSANDRA_HOSTS="127.0.0.1:$SIM_PORT" KEYSPACE="$KS" TABLE="$TB" WORKERS=3 JOB=par1 \
+    PARTITION_BY="day(ts)" WAREHOUSE="$WORK/wh3" FAIL_WORKER=2/3 /bin/sh "$WORK/par.sh" >"$WORK/par.out" 2>"$WORK/par.err"
+  [ $? = 0 ] && [ -e "$WORK/failed-worker" ] && grep -q "from 3 worker(s): .* 240 rows, checksum $SUM; table .* 240 rows$" "$WORK/par.out" && ok ||
+    bad "GNU parallel: $(cat "$WORK/par.out" "$WORK/par.err")"
+else
+  echo "SKIP (GNU parallel part): no GNU parallel"
+fi
 
 echo "test_k8s_recipe: $oks ok, $fails failed"
 [ "$fails" -eq 0 ]
