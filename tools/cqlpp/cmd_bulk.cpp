@@ -20,6 +20,7 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +32,8 @@
 #include <random>
 #include <cstdlib>
 #include <cstdio>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -263,6 +266,41 @@ fs::path worker_dir(const fs::path& table_dir, const std::string& job, bulk::wor
            ("worker-" + std::to_string(w.index) + "-of-" + std::to_string(w.count));
 }
 
+// An fd closed at scope exit; here: the worker lock's, whose POSIX lock lasts as long as it is open.
+struct fd_guard {
+    int fd = -1;
+    fd_guard() = default;
+    fd_guard(const fd_guard&) = delete;
+    fd_guard& operator=(const fd_guard&) = delete;
+    ~fd_guard() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+// One process at a time per worker directory. Kubernetes may run two pods of
+// one index at once (a node lost while its pod still runs; a retry), and two
+// runs resuming one journal would both redo its missing ranges: the journal
+// would then list them twice and the job could never commit. A POSIX record
+// lock (NFS has them) on DIR/worker.lock, held until this process exits.
+void lock_worker_dir(const fs::path& dir, const std::string& who, fd_guard& lock) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw command_error(dir.string() + ": " + ec.message());
+    const fs::path p = dir / "worker.lock";
+    lock.fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock.fd < 0) throw command_error(p.string() + ": " + std::strerror(errno));
+    struct flock fl{};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(lock.fd, F_SETLK, &fl) == 0) return;
+    const int err = errno;
+    if (err == EACCES || err == EAGAIN)
+        throw command_error(who + " is running in another process (" + p.string() + " is locked): not started");
+    // A filesystem without locks: run unguarded rather than not at all.
+    std::cerr << "cqlpp: warning: " << p.string() << ": cannot lock (" << std::strerror(err)
+              << "); run each worker once at a time\n";
+}
+
 void write_file_atomically(const fs::path& p, const std::string& text) {
     // A name of this process's own: two commands writing p at once must not share it.
     const fs::path tmp = p.string() + "." + std::to_string(::getpid()) + ".tmp";
@@ -322,6 +360,7 @@ void run_operation(const bulk_cli& c, const std::string& op) {
     auto o = make_options(c);
     const bool iceberg = c.format == "iceberg" && (op == "unload" || op == "load");
     fs::path table_dir;
+    fd_guard worker_lock;  // --worker: held to the end (worker.json written)
     bulk::iceberg_mode mode = bulk::iceberg_mode::append;
     if (iceberg) {
         if (c.warehouse.empty()) throw command_error("--format iceberg needs --warehouse DIR");
@@ -341,6 +380,8 @@ void run_operation(const bulk_cli& c, const std::string& op) {
             if (o.plan.worker) {
                 if (!c.resume.empty()) throw command_error("--worker with --format iceberg resumes by itself; no --resume");
                 o.output_dir = worker_dir(table_dir, c.job, *o.plan.worker);
+                // Locked first: what the directory holds is then this run's to read and extend.
+                lock_worker_dir(o.output_dir, "worker " + c.worker + " of job '" + c.job + "'", worker_lock);
                 std::error_code ec;
                 if (fs::exists(o.output_dir / "worker.json", ec)) {
                     // A retried pod of a worker that finished: nothing to do (idempotent for schedulers).
