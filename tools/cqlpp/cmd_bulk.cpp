@@ -281,7 +281,9 @@ struct fd_guard {
 // one index at once (a node lost while its pod still runs; a retry), and two
 // runs resuming one journal would both redo its missing ranges: the journal
 // would then list them twice and the job could never commit. A POSIX record
-// lock (NFS has them) on DIR/worker.lock, held until this process exits.
+// lock (NFS has them) on DIR/worker.lock, held until this process exits. A
+// second run waits for the first rather than failing: a scheduler's retries
+// are not spent meanwhile, and it then finds the worker finished (or resumes it).
 void lock_worker_dir(const fs::path& dir, const std::string& who, fd_guard& lock) {
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -293,9 +295,16 @@ void lock_worker_dir(const fs::path& dir, const std::string& who, fd_guard& lock
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
     if (::fcntl(lock.fd, F_SETLK, &fl) == 0) return;
-    const int err = errno;
-    if (err == EACCES || err == EAGAIN)
-        throw command_error(who + " is running in another process (" + p.string() + " is locked): not started");
+    int err = errno;
+    if (err == EACCES || err == EAGAIN) {
+        std::cerr << "cqlpp: " << who << " is running in another process (" << p.string()
+                  << " is locked): waiting for it to end\n";
+        int rc = 0;
+        while ((rc = ::fcntl(lock.fd, F_SETLKW, &fl)) != 0 && errno == EINTR) {
+        }
+        if (rc == 0) return;
+        err = errno;
+    }
     // A filesystem without locks: run unguarded rather than not at all.
     std::cerr << "cqlpp: warning: " << p.string() << ": cannot lock (" << std::strerror(err)
               << "); run each worker once at a time\n";
