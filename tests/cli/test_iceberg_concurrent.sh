@@ -137,7 +137,7 @@ case "$won" in " 1 2 3 4 5" | " 2 3 4 5 6" | " 2 3 4 5 7") ok ;; *) bad "commits
 # naming its directory, and commits nothing.
 cql "CREATE TABLE ks.sx (k int PRIMARY KEY, v text, x int); CREATE TABLE ks.sy (k int PRIMARY KEY, v text, y int)"
 for t in sx sy; do run "load_$t" bulk load "${CONN[@]}" -k ks -t "$t" --input "$WORK/s.csv"; expect_rc "load_$t" 0; done
-run e1 bulk unload "${CONN[@]}" -k ks -t s --format iceberg --warehouse "$W" --table-name evolve --splits 3; echo $rc >"$WORK/e1.rc"
+run e1 bulk unload "${CONN[@]}" -k ks -t s --format iceberg --warehouse "$W" --table-name evolve --splits 3; echo "$rc" >"$WORK/e1.rc"
 cql "UPDATE sim.nodes SET latency_ms = 100 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 100 WHERE node = 1;
      UPDATE sim.nodes SET latency_ms = 100 WHERE node = 2"
 pids=()
