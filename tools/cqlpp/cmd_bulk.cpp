@@ -20,6 +20,7 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +32,8 @@
 #include <random>
 #include <cstdlib>
 #include <cstdio>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -298,6 +301,50 @@ fs::path worker_dir(const fs::path& table_dir, const std::string& job, bulk::wor
            ("worker-" + std::to_string(w.index) + "-of-" + std::to_string(w.count));
 }
 
+// An fd closed at scope exit; here: the worker lock's, whose POSIX lock lasts as long as it is open.
+struct fd_guard {
+    int fd = -1;
+    fd_guard() = default;
+    fd_guard(const fd_guard&) = delete;
+    fd_guard& operator=(const fd_guard&) = delete;
+    ~fd_guard() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+// One process at a time per worker directory. Kubernetes may run two pods of
+// one index at once (a node lost while its pod still runs; a retry), and two
+// runs resuming one journal would both redo its missing ranges: the journal
+// would then list them twice and the job could never commit. A POSIX record
+// lock (NFS has them) on DIR/worker.lock, held until this process exits. A
+// second run waits for the first rather than failing: a scheduler's retries
+// are not spent meanwhile, and it then finds the worker finished (or resumes it).
+void lock_worker_dir(const fs::path& dir, const std::string& who, fd_guard& lock) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw command_error(dir.string() + ": " + ec.message());
+    const fs::path p = dir / "worker.lock";
+    lock.fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock.fd < 0) throw command_error(p.string() + ": " + std::strerror(errno));
+    struct flock fl{};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(lock.fd, F_SETLK, &fl) == 0) return;
+    int err = errno;
+    if (err == EACCES || err == EAGAIN) {
+        std::cerr << "cqlpp: " << who << " is running in another process (" << p.string()
+                  << " is locked): waiting for it to end\n";
+        int rc = 0;
+        while ((rc = ::fcntl(lock.fd, F_SETLKW, &fl)) != 0 && errno == EINTR) {
+        }
+        if (rc == 0) return;
+        err = errno;
+    }
+    // A filesystem without locks: run unguarded rather than not at all.
+    std::cerr << "cqlpp: warning: " << p.string() << ": cannot lock (" << std::strerror(err)
+              << "); run each worker once at a time\n";
+}
+
 void write_file_atomically(const fs::path& p, const std::string& text) {
     // A name of this process's own: two commands writing p at once must not share it.
     const fs::path tmp = p.string() + "." + std::to_string(::getpid()) + ".tmp";
@@ -357,6 +404,7 @@ void run_operation(const bulk_cli& c, const std::string& op) {
     auto o = make_options(c);
     const bool iceberg = c.format == "iceberg" && (op == "unload" || op == "load");
     fs::path table_dir;
+    fd_guard worker_lock;  // --worker: held to the end (worker.json written)
     bulk::iceberg_mode mode = bulk::iceberg_mode::append;
     if (iceberg) {
         if (c.warehouse.empty()) throw command_error("--format iceberg needs --warehouse DIR");
@@ -379,6 +427,8 @@ void run_operation(const bulk_cli& c, const std::string& op) {
             if (o.plan.worker) {
                 if (!c.resume.empty()) throw command_error("--worker with --format iceberg resumes by itself; no --resume");
                 o.output_dir = worker_dir(table_dir, c.job, *o.plan.worker);
+                // Locked first: what the directory holds is then this run's to read and extend.
+                lock_worker_dir(o.output_dir, "worker " + c.worker + " of job '" + c.job + "'", worker_lock);
                 std::error_code ec;
                 if (fs::exists(o.output_dir / "worker.json", ec)) {
                     // A retried pod of a worker that finished: nothing to do (idempotent for schedulers).
@@ -508,7 +558,11 @@ void run_operation(const bulk_cli& c, const std::string& op) {
     } else if (result.started || c.json_summary) {  // an error before any work: just the error
         print_summary(result, c.json_summary, std::cout);
     }
-    if (iceberg && op == "unload" && !result.ok() && result.started)
+    // A worker resumes its staging directory by itself (--resume is refused with --worker).
+    if (iceberg && op == "unload" && !result.ok() && result.started && o.plan.worker)
+        std::cerr << "cqlpp: nothing committed; worker " << c.worker << "'s data files so far are in "
+                  << o.output_dir.string() << " (run the same command again to resume it)\n";
+    else if (iceberg && op == "unload" && !result.ok() && result.started)
         std::cerr << "cqlpp: nothing committed; the data files so far are in " << o.output_dir.string()
                   << " (run again with --resume " << o.output_dir.string() << " to finish and commit)\n";
     if (iceberg && op == "unload" && result.ok() && o.plan.worker) {
@@ -534,9 +588,15 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         std::vector<bulk::iceberg_data_file> files;
         collect_data_files(o.output_dir, j, files);
         bulk::iceberg_commit_result cr;
-        if (auto st = bulk::iceberg_commit(plan, files, mode, cr); !st)
+        // The unload itself is complete: say where its files are. Only a commit that lost the race too often may
+        // be resumed; after a schema or spec conflict the files' field ids are the old plan's: unload again.
+        if (auto st = bulk::iceberg_commit(plan, files, mode, cr); !st) {
+            const bool busy = st.message.starts_with("gave up");
             throw command_error("iceberg commit failed (" + std::string(bulk::to_string(static_cast<bulk::errc>(st.code.value()))) +
-                                "): " + st.message);
+                                "): " + st.message + "; nothing committed" +
+                                (busy ? " (run again with --resume " + o.output_dir.string() + " to commit its files)"
+                                      : " (its files in " + o.output_dir.string() + " are not in the table)"));
+        }
         if (!c.json_summary)
             std::cout << "iceberg: " << table_dir.string() << " snapshot " << cr.snapshot_id << " (sequence "
                       << cr.sequence_number << ", v" << cr.version << ".metadata.json, schema " << plan.schema_id
