@@ -5,7 +5,8 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build ccache pkg-config libasio-dev libssl-dev liblz4-dev
             libxxhash-dev zlib1g-dev libsnappy-dev libzstd-dev libspdlog-dev libcli11-dev libedit-dev nlohmann-json3-dev)
-test_pkgs=(catch2 libbenchmark-dev clang-14 libclang-rt-14-dev python3-cassandra python3-lz4 valgrind)
+test_pkgs=(catch2 libbenchmark-dev clang-14 libclang-rt-14-dev python3-cassandra python3-lz4 valgrind
+           python3-yaml parallel)  # the Kubernetes recipe test: YAML, GNU parallel (docs/iceberg.md)
 # The cqlpp Python package (python/) and its tests, the FastAPI example.
 python_pkgs=(python3-dev pybind11-dev python3-pybind11 python3-pip python3-setuptools python3-pytest
              python3-pytest-asyncio python3-uvloop python3-fastapi python3-uvicorn python3-httpx openssl)
