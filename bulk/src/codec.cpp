@@ -438,12 +438,18 @@ void append_csv_row(std::string& out, std::span<const column_spec> columns, std:
 }
 
 void append_json_row(std::string& out, std::span<const column_spec> columns, std::span<const cql_value> row) {
+    append_json_row(out, columns, row, columns.size(), {});
+}
+
+void append_json_row(std::string& out, std::span<const column_spec> columns, std::span<const cql_value> row,
+                     std::size_t raw_column, std::string_view raw_json) {
     out += '{';
     for (std::size_t i = 0; i < columns.size(); ++i) {
         if (i) out += ',';
         detail::append_json_string(out, columns[i].name);
         out += ':';
-        if (i < row.size()) append_value(out, columns[i].type, row[i]);
+        if (i == raw_column && !raw_json.empty()) out += raw_json;
+        else if (i < row.size()) append_value(out, columns[i].type, row[i]);
         else out += "null";
     }
     out += "}\n";

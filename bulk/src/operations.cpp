@@ -1056,7 +1056,8 @@ asio::awaitable<void> load_file(load_run& c, const fs::path& path, const input_e
             if (!pq_error.empty()) {
                 err = {errc::bad_value, pq_error};
                 rec.raw.clear();
-                append_json_row(rec.raw, c.columns, row);
+                // The offending value as the file has it (not the null it converted to).
+                append_json_row(rec.raw, c.columns, row, pq.error_column(), pq.error_value());
             }
         } else if (is_csv) rr = csv.next(rec, err);
         else rr = lines.next(rec);

@@ -11,7 +11,10 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "cqlpp/protocol/detail/text.hpp"
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <deque>
 #include <bit>
 #include <cstring>
@@ -528,8 +531,10 @@ struct parquet_reader::impl {
     bool group_loaded = false;
     std::uint64_t rows_before = 0;  // rows of the groups before the current one
     std::uint64_t last_index = 0;
+    std::size_t error_column = 0;  // of the last row's row_error (columns.size(): none)
     std::string buf, page;
     std::string conv_err;
+    std::string conv_raw;  // the file's value conv_err is about, as JSON (empty: not one value)
 
     status build(const std::vector<rnode>& flat, std::size_t& i, rnode& n, int depth) {
         if (depth > 64) return bad("schema nested too deep");
@@ -1050,8 +1055,43 @@ struct parquet_reader::impl {
                                    : vi < c.ints.size());
         if (!in_range) return false;
         if (!t) return true;
+        const bool had_error = !conv_err.empty();
         convert(n, c, vi, *t, out);
+        if (!had_error && !conv_err.empty()) conv_raw = raw_json(n, c, vi);
         return true;
+    }
+
+    // The value as stored in the file, for a bad record a user can fix and
+    // reload: text as a string, numbers as numbers, other bytes as "0x" hex.
+    static std::string raw_json(const rnode& n, const leaf_col& c, std::size_t vi) {
+        std::string s;
+        switch (n.physical) {
+            case p_boolean: return c.ints[vi] ? "true" : "false";
+            case p_int32:
+            case p_int64:
+                if (is_unsigned(n) && n.physical == p_int32) return std::to_string(static_cast<std::uint32_t>(c.ints[vi]));
+                if (is_unsigned(n)) return std::to_string(static_cast<std::uint64_t>(c.ints[vi]));
+                return std::to_string(c.ints[vi]);
+            case p_float:
+            case p_double: {
+                const double d = n.physical == p_float ? static_cast<double>(c.flts[vi]) : c.dbls[vi];
+                if (!std::isfinite(d)) {
+                    append_json_string(s, std::isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+                    return s;
+                }
+                char b[64];
+                const auto r = n.physical == p_float ? std::to_chars(b, b + sizeof b, c.flts[vi])
+                                                     : std::to_chars(b, b + sizeof b, d);
+                return std::string(b, r.ptr);
+            }
+            default: break;
+        }
+        const std::string_view b = c.bytes[vi];
+        const bool text = n.lt.kind == l_string || n.lt.kind == l_json || n.lt.kind == l_enum ||
+                          n.converted == c_utf8 || n.converted == c_json || n.converted == c_enum;
+        if (text && protocol::detail::is_valid_utf8(b)) append_json_string(s, b);
+        else append_json_string(s, "0x" + protocol::to_hex(protocol::as_bytes(b)));
+        return s;
     }
 
     std::int64_t ts_unit(const rnode& n) const {
@@ -1322,6 +1362,8 @@ std::uint64_t parquet_reader::num_rows() const noexcept { return static_cast<std
 const std::vector<bool>& parquet_reader::present() const noexcept { return p_->present; }
 const status& parquet_reader::error() const noexcept { return p_->err; }
 std::uint64_t parquet_reader::row_index() const noexcept { return p_->last_index; }
+std::size_t parquet_reader::error_column() const noexcept { return p_->error_column; }
+const std::string& parquet_reader::error_value() const noexcept { return p_->conv_raw; }
 
 bool parquet_reader::next(std::vector<cql_value>& row, std::string& row_error) {
     auto& p = *p_;
@@ -1344,6 +1386,8 @@ bool parquet_reader::next(std::vector<cql_value>& row, std::string& row_error) {
     }
     row.resize(p.columns.size());
     p.conv_err.clear();
+    p.conv_raw.clear();
+    p.error_column = p.columns.size();
     for (std::size_t i = 0; i < p.columns.size(); ++i) {
         row[i] = cql_value::null();
         if (!p.bound[i]) continue;
@@ -1352,7 +1396,10 @@ bool parquet_reader::next(std::vector<cql_value>& row, std::string& row_error) {
                         std::to_string(p.rows_before + static_cast<std::uint64_t>(p.group_row)));
             return false;
         }
-        if (!p.conv_err.empty() && row_error.empty()) row_error = "column \"" + p.columns[i].name + "\": " + p.conv_err;
+        if (!p.conv_err.empty() && row_error.empty()) {
+            row_error = "column \"" + p.columns[i].name + "\": " + p.conv_err;
+            p.error_column = i;
+        }
     }
     p.last_index = p.rows_before + static_cast<std::uint64_t>(p.group_row);
     ++p.group_row;

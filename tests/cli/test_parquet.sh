@@ -105,6 +105,20 @@ if [ -n "$DUCK" ]; then
   for pat in '"line":2,.*abc' '"line":3,.*3000000000.*does not fit int' '"line":4,.*Invalid'; do
     grep -q "$pat" "$WORK/brrun/bad_records.jsonl" && ok || bad "br: no '$pat' in $(cat "$WORK/brrun/bad_records.jsonl")"
   done
+  # Each record's data is the row with the file's value (not the null it failed
+  # to convert to), as CSV's is the input line: fix it and reload it.
+  for pat in '"line":2,.*"data":"{\\"k\\":2,\\"v\\":\\"abc\\",\\"w\\":2}' \
+             '"line":3,.*"data":"{\\"k\\":3,\\"v\\":7,\\"w\\":3000000000}' \
+             '"line":4,.*"data":"{\\"k\\":null,\\"v\\":8,\\"w\\":4}'; do
+    grep -q "$pat" "$WORK/brrun/bad_records.jsonl" && ok || bad "br data: no '$pat' in $(cat "$WORK/brrun/bad_records.jsonl")"
+  done
+  # Bytes that are not text show as 0x hex.
+  duck "COPY (SELECT 6::BIGINT AS k, '\\xAA\\x01'::BLOB AS v) TO '$WORK/br_blob.parquet' (FORMAT parquet)" >"$WORK/br_duck2.out" 2>&1 ||
+    bad "duckdb br_blob.parquet: $(cat "$WORK/br_duck2.out")"
+  run br_blob bulk load "${CONN[@]}" -k ks -t br --format parquet --input "$WORK/br_blob.parquet" --resume "$WORK/brrun_blob"
+  expect_rc br_blob 1
+  grep -q '"line":1,.*"data":"{\\"k\\":6,\\"v\\":\\"0xaa01\\",\\"w\\":null}' "$WORK/brrun_blob/bad_records.jsonl" 2>/dev/null && ok ||
+    bad "br blob data: $(cat "$WORK/br_blob.err" "$WORK/brrun_blob/bad_records.jsonl")"
   grep -q "rejected records in $WORK/brrun/bad_records.jsonl" "$WORK/br.err" && ok || bad "br: $(cat "$WORK/br.err")"
   run br_sum bulk checksum "${CONN[@]}" -k ks -t br
   grep -q "rows: 2$" "$WORK/br_sum.out" && ok || bad "br: 2 good rows expected: $(cat "$WORK/br_sum.out")"

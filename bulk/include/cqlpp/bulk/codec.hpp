@@ -92,6 +92,10 @@ void append_csv_row(std::string& out, std::span<const column_spec> columns, std:
                     const csv_write_options& opt = {});
 // One JSON-lines record {"col": value, ...} and "\n". Nulls are written as null.
 void append_json_row(std::string& out, std::span<const column_spec> columns, std::span<const cql_value> row);
+// The same with column `raw_column`'s value written as `raw_json` (a JSON
+// value as it was in an input file, for a bad record).
+void append_json_row(std::string& out, std::span<const column_spec> columns, std::span<const cql_value> row,
+                     std::size_t raw_column, std::string_view raw_json);
 
 // Rows as they arrive in a Rows page (protocol::rows_result::row(i), or
 // driver::row_view::raw(i) for each column): decodes each cell with its

@@ -152,6 +152,12 @@ public:
     // for an int...) makes `row_error` non-empty: the row is a bad record but
     // reading goes on.
     bool next(std::vector<protocol::cql_value>& row, std::string& row_error);
+    // After a row_error: the table column it is about (columns.size() if
+    // none), and the file's value that did not convert, as JSON (a string
+    // for text, a number, "0x..." for other bytes); empty when the error is
+    // not about one stored value (a null list element...).
+    std::size_t error_column() const noexcept;
+    const std::string& error_value() const noexcept;
     const status& error() const noexcept;
     // Index of the row next() returned last (0-based, counting the whole file).
     std::uint64_t row_index() const noexcept;
