@@ -192,6 +192,29 @@ run p2 bulk unload "${CONN[@]}" -k ks -t t --format parquet --output "$DS/worker
 run pc bulk commit --format parquet --output "$DS" --workers 2
 expect_rc pc 0
 [ -e "$DS/_SUCCESS" ] && grep -q "\"rows\":300,\"checksum\":\"$SUM\"" "$DS/_summary.json" && ok || bad "parquet dataset: $(cat "$WORK/pc.out" "$DS/_summary.json")"
+# A Parquet worker run twice at once (its retry and a second copy, as a scheduler may): the worker's lock makes
+# one wait for the other, which resumes the journal; the waiter then finds every range done. Without the lock
+# both would redo the missing ranges, and the commit would refuse a journal listing them twice.
+DL=$WORK/ds_lock
+run pl1 bulk unload "${CONN[@]}" -k ks -t t --format parquet --output "$DL/worker-1-of-2" --worker 1/2 --splits 30 --max-ranges 2
+expect_rc pl1 1
+cql "UPDATE sim.nodes SET latency_ms = 20 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 20 WHERE node = 1;
+     UPDATE sim.nodes SET latency_ms = 20 WHERE node = 2"
+pids=()
+for i in a b; do
+  run "pl1$i" bulk unload "${CONN[@]}" -k ks -t t --format parquet --output "$DL/worker-1-of-2" --worker 1/2 --splits 30 \
+    --resume "$DL/worker-1-of-2" & pids+=($!)
+done
+rcs=""
+for p in "${pids[@]}"; do wait "$p"; rcs="$rcs$?"; done
+cql "UPDATE sim.nodes SET latency_ms = 0 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 0 WHERE node = 1;
+     UPDATE sim.nodes SET latency_ms = 0 WHERE node = 2"
+[ "$rcs" = 00 ] && ok || bad "two runs of parquet worker 1/2: exits $rcs: $(cat "$WORK"/pl1a.err "$WORK"/pl1b.err)"
+[ "$(grep -l "^cqlpp: worker 1/2 (parquet) is running in another process (.*/worker.lock is locked): waiting for it to end$" \
+     "$WORK/pl1a.err" "$WORK/pl1b.err" | wc -l)" = 1 ] && ok || bad "no run of parquet worker 1/2 waited: $(cat "$WORK"/pl1a.err "$WORK"/pl1b.err)"
+run pl2 bulk unload "${CONN[@]}" -k ks -t t --format parquet --output "$DL/worker-2-of-2" --worker 2/2 --splits 30; expect_rc pl2 0
+run plc bulk commit --format parquet --output "$DL" --workers 2
+expect_rc plc 0 && { grep -q "\"rows\":300,\"checksum\":\"$SUM\"" "$DL/_summary.json" && ok || bad "locked parquet dataset: $(cat "$WORK/plc.out" "$DL/_summary.json")"; }
 
 # `cqlpp iceberg ls|snapshots|schema`: what the unloads above wrote, as tables and --json, against their own output.
 jcheck() {  # jcheck NAME PYTHON_EXPR_ON_j...: the --json output NAME.out parsed as j; each expression must hold

@@ -471,6 +471,10 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         }
     }
     if (op == "unload" && o.output_dir.empty()) throw command_error("unload needs --output DIR");
+    // A Parquet dataset's worker (committed by `bulk commit --format parquet`):
+    // the same guard as an Iceberg worker's, on the directory of its journal.
+    if (op == "unload" && !iceberg && c.format == "parquet" && o.plan.worker)
+        lock_worker_dir(o.run_dir.empty() ? o.output_dir : o.run_dir, "worker " + c.worker + " (parquet)", worker_lock);
     if (op == "load" && o.inputs.empty()) throw command_error("load needs --input PATH");
     o.stop = std::make_shared<std::atomic<bool>>(false);
 
