@@ -16,6 +16,8 @@
 //
 // `fuzz_parquet -cqlpp_write_seeds=DIR` writes files made by our writer to
 // DIR as seeds (tests/fuzz/make_seeds.py) and exits.
+// make_seeds.py adds DuckDB's V2 files from tests/fuzz/seeds/parquet (delta,
+// byte-stream-split and dictionary encodings, data pages v2).
 #include "cqlpp/bulk/codec.hpp"
 #include "cqlpp/bulk/parquet.hpp"
 
