@@ -1399,6 +1399,8 @@ bool parquet_reader::next(std::vector<cql_value>& row, std::string& row_error) {
         if (!p.conv_err.empty() && row_error.empty()) {
             row_error = "column \"" + p.columns[i].name + "\": " + p.conv_err;
             p.error_column = i;
+            // A value inside a list, map or struct: the column keeps its shape (the reason has the value).
+            if (p.bound[i]->is_group()) p.conv_raw.clear();
         }
     }
     p.last_index = p.rows_before + static_cast<std::uint64_t>(p.group_row);

@@ -172,6 +172,47 @@ TEST_CASE("parquet: a value the type cannot hold is rejected, the row not writte
     CHECK_FALSE(r.next(row, err));
 }
 
+TEST_CASE("parquet: a value that does not convert is reported as the file has it", "[parquet]") {
+    // Written with wider types than the table it is read into.
+    std::vector<column_spec> wide = {{"ks", "t", "k", T("int")}, {"ks", "t", "v", T("bigint")},
+                                     {"ks", "t", "t", T("text")}, {"ks", "t", "bl", T("blob")},
+                                     {"ks", "t", "l", T("list<bigint>")}};
+    std::vector<column_spec> narrow = {{"ks", "t", "k", T("int")}, {"ks", "t", "v", T("int")},
+                                       {"ks", "t", "t", T("int")}, {"ks", "t", "bl", T("int")},
+                                       {"ks", "t", "l", T("list<int>")}};
+    const char* rows[][5] = {{"1", "3000000000", "", "", ""},
+                             {"2", "", "ab\"c", "", ""},
+                             {"3", "", "", "0xaa01", ""},
+                             {"4", "", "", "", "[1, 5000000000]"},
+                             {"5", "7", "8", "", "[]"}};
+    bulk::parquet_writer w(wide);
+    std::string file;
+    for (const auto& r : rows) {
+        std::vector<cql_value> row;
+        for (std::size_t c = 0; c < wide.size(); ++c) {
+            cql_value v = cql_value::null();
+            if (*r[c]) REQUIRE(bulk::parse_field_text(wide[c].type, r[c], v).ok());
+            row.push_back(std::move(v));
+        }
+        REQUIRE(w.add_row(row, file).ok());
+    }
+    REQUIRE(w.finish(file).ok());
+    bulk::parquet_reader r;
+    REQUIRE(r.open(source_of(file), file.size(), narrow).ok());
+    std::vector<cql_value> row;
+    std::string err;
+    const std::pair<std::size_t, std::string> want[] = {
+        {1, "3000000000"}, {2, "\"ab\\\"c\""}, {3, "\"0xaa01\""}, {4, ""}, {narrow.size(), ""}};
+    for (const auto& [col, value] : want) {
+        REQUIRE(r.next(row, err));
+        INFO("row " << r.row_index() << ": " << err);
+        CHECK(err.empty() == (col == narrow.size()));
+        CHECK(r.error_column() == col);
+        CHECK(r.error_value() == value);
+        if (col < narrow.size()) CHECK(row[col].is_null() == (col != 4));  // the list keeps its shape
+    }
+}
+
 TEST_CASE("parquet: a file column not in the table is unknown_column", "[parquet]") {
     std::vector<column_spec> cols = {{"ks", "t", "k", T("int")}, {"ks", "t", "x", T("text")}};
     bulk::parquet_writer w(cols);

@@ -155,7 +155,8 @@ public:
     // After a row_error: the table column it is about (columns.size() if
     // none), and the file's value that did not convert, as JSON (a string
     // for text, a number, "0x..." for other bytes); empty when the error is
-    // not about one stored value (a null list element...).
+    // not about one top-level value (a null list element, a list element
+    // that does not fit...).
     std::size_t error_column() const noexcept;
     const std::string& error_value() const noexcept;
     const status& error() const noexcept;
