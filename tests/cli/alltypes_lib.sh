@@ -1,7 +1,15 @@
 # Shared by test_parquet.sh and test_iceberg.sh (sourced): a 3-node `cqlpp sim`
 # on a free port, the helpers both use, and a table of every CQL type loaded
 # with 300 rows whose checksum is left in SUM.
-# The sourcing script sets CQLPP, HERE, PY, WORK and defines ok and bad.
+# The sourcing script sets CQLPP, HERE and WORK_NAME; this sets PY, ok and bad
+# (counted in oks and fails), WORK (a new /tmp/cqlpp_cli_WORK_NAME.XXXXXX), and
+# skips (77) without python3-cassandra.
+PY=/usr/bin/python3
+fails=0; oks=0
+ok() { oks=$((oks + 1)); }
+bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+if ! "$PY" -c 'import cassandra' 2>/dev/null; then echo "SKIP: python3-cassandra missing"; exit 77; fi
+WORK=$(mktemp -d "/tmp/cqlpp_cli_${WORK_NAME:?}.XXXXXX")
 SIM_LOG_DIR=$WORK
 sim_pid=""
 # shellcheck source=../interop/sim_lib.sh

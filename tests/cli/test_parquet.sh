@@ -12,13 +12,7 @@
 set -u
 CQLPP=${1:?usage: test_parquet.sh path/to/cqlpp}
 HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-fails=0; oks=0
-ok() { oks=$((oks + 1)); }
-bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-if ! "$PY" -c 'import cassandra' 2>/dev/null; then echo "SKIP: python3-cassandra missing"; exit 77; fi
-
-WORK=$(mktemp -d /tmp/cqlpp_cli_parquet.XXXXXX)
+WORK_NAME=parquet
 # shellcheck source=alltypes_lib.sh
 source "$HERE/alltypes_lib.sh"
 start_alltypes_sim parquet "${CQLPP_TEST_PORT_BASE:-23000}"

@@ -12,12 +12,7 @@
 set -u
 CQLPP=${1:?usage: test_parquet_duckdb.sh path/to/cqlpp}
 HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-fails=0; oks=0
-ok() { oks=$((oks + 1)); }
-bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-if ! "$PY" -c 'import cassandra' 2>/dev/null; then echo "SKIP: python3-cassandra missing"; exit 77; fi
-WORK=$(mktemp -d /tmp/cqlpp_cli_parquet_duckdb.XXXXXX)
+WORK_NAME=parquet_duckdb
 # shellcheck source=alltypes_lib.sh
 source "$HERE/alltypes_lib.sh"
 if ! (cd "$HERE/../parquet_interop" && timeout 300 npm install --no-audit --no-fund >"$WORK/npm.log" 2>&1); then
