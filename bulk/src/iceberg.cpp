@@ -1387,6 +1387,7 @@ status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_
         return {};
     }
     fs::remove(manifest_path, ec);
+    out.lost_to_writers = true;
     return {errc::commit_conflict, "gave up after 20 attempts: other writers kept committing first"};
 }
 

@@ -595,7 +595,7 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         // The unload itself is complete: say where its files are. Only a commit that lost the race too often may
         // be resumed; after a schema or spec conflict the files' field ids are the old plan's: unload again.
         if (auto st = bulk::iceberg_commit(plan, files, mode, cr); !st) {
-            const bool busy = st.message.starts_with("gave up");
+            const bool busy = cr.lost_to_writers;
             throw command_error("iceberg commit failed (" + std::string(bulk::to_string(static_cast<bulk::errc>(st.code.value()))) +
                                 "): " + st.message + "; nothing committed" +
                                 (busy ? " (run again with --resume " + o.output_dir.string() + " to commit its files)"

@@ -178,6 +178,9 @@ struct iceberg_commit_result {
     std::uint64_t total_files = 0, total_rows = 0;
     int attempts = 0;
     bool already_committed = false;  // `job` was in the table: nothing written, snapshot_id is its snapshot
+    // commit_conflict because other writers kept committing first (not a schema
+    // or spec change): the same files may be committed again later.
+    bool lost_to_writers = false;
 };
 // Writes a manifest of `files`, a manifest list (with the current snapshot's
 // manifests too when appending) and vN+1.metadata.json, created with link()
