@@ -12,7 +12,11 @@ namespace cqlpp::driver::detail {
 
 asio::awaitable<result> session_impl::control_query(std::string_view cql) {
     // Only shard 0 holds a control connection.
-    auto c = control;
+    co_return co_await control_query(cql, control, control_endpoint);
+}
+
+asio::awaitable<result> session_impl::control_query(std::string_view cql, std::shared_ptr<transport::connection> c,
+                                                    std::string endpoint) {
     if (!c || !c->is_open()) co_return result(transport::errc::connection_closed, diagnostics{"control connection is down", {}, {}});
     proto::query_request q;
     q.query = cql;
@@ -22,7 +26,7 @@ asio::awaitable<result> session_impl::control_query(std::string_view cql) {
     if (r.ec) {
         diagnostics d;
         const auto* se = r.response ? r.response->server_error() : nullptr;
-        d.message = describe_error(r.ec, se, control_endpoint) + " [" + std::string(cql) + "]";
+        d.message = describe_error(r.ec, se, endpoint) + " [" + std::string(cql) + "]";
         if (se) d.server_error = *se;
         co_return result(r.ec, std::move(d));
     }

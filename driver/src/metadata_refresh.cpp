@@ -49,12 +49,17 @@ asio::awaitable<std::error_code> session_impl::refresh(bool topology, bool schem
         log()->warn("cqlpp: metadata refresh failed: {}", r.diag().message);
         return r.error() ? r.error() : make_error_code(driver::errc::metadata_error);
     };
+    // One node answers the whole refresh, even if the control connection
+    // moves meanwhile: its questions fail together when that node goes.
+    const auto ctl = control;
+    const auto ctl_endpoint = control_endpoint;
+    auto ask = [&](std::string_view cql) { return control_query(cql, ctl, ctl_endpoint); };
     auto next = std::make_shared<cluster_metadata>(*meta);
     std::vector<std::shared_ptr<host>> hosts;
     const host* control_host = nullptr;
     if (topology || meta->tokens.hosts().empty()) {
         ++counters.topology_refreshes;
-        auto local = co_await control_query(
+        auto local = co_await ask(
             "SELECT host_id, data_center, rack, tokens, rpc_address, cluster_name, partitioner FROM system.local WHERE key='local'");
         if (!local.ok()) co_return fail(local);
         if (local.row_count() != 1) {
@@ -70,7 +75,7 @@ asio::awaitable<std::error_code> session_impl::refresh(bool topology, bool schem
         next->cluster_name = get_or<std::string>(lr, "cluster_name");
         next->partitioner = get_or<std::string>(lr, "partitioner");
         auto rpc = opt<inet>(lr, "rpc_address");
-        auto ep = control ? control->remote_endpoint() : asio::ip::tcp::endpoint{};
+        auto ep = ctl ? ctl->remote_endpoint() : asio::ip::tcp::endpoint{};
         if (rpc && !is_any_address(*rpc)) {
             lh->address = to_inet_address(*rpc);
         } else if (auto a = inet::from_string(ep.address().to_string())) {
@@ -79,12 +84,26 @@ asio::awaitable<std::error_code> session_impl::refresh(bool topology, bool schem
         lh->port = ep.port() ? ep.port() : cfg.default_port;
         hosts.push_back(lh);
 
-        bool v2 = true;
-        auto peers = co_await control_query(
-            "SELECT peer, host_id, data_center, rack, tokens, native_address, native_port FROM system.peers_v2");
-        if (!peers.ok()) {
-            v2 = false;
-            peers = co_await control_query("SELECT peer, host_id, data_center, rack, tokens, rpc_address FROM system.peers");
+        // system.peers has no native port: a peer is taken to listen on the
+        // control node's, which is wrong wherever nodes differ in port. So
+        // the fallback is only for a node that has no peers_v2 (the table is
+        // unknown: INVALID); any other failure (a timeout, OVERLOADED, a lost
+        // connection) fails this refresh and the hosts stay as they were.
+        bool v2 = !peers_v1_only;
+        result peers;
+        if (v2) {
+            peers = co_await ask(
+                "SELECT peer, host_id, data_center, rack, tokens, native_address, native_port FROM system.peers_v2");
+            if (!peers.ok()) {
+                const auto& se = peers.diag().server_error;
+                if (!se || se->code != protocol::server_errc::invalid) co_return fail(peers);
+                log()->info("cqlpp: system.peers_v2 is not there ({}): reading system.peers", se->message);
+                peers_v1_only = true;
+                v2 = false;
+            }
+        }
+        if (!v2) {
+            peers = co_await ask("SELECT peer, host_id, data_center, rack, tokens, rpc_address FROM system.peers");
             if (!peers.ok()) co_return fail(peers);
         }
         for (auto row : peers.rows()) {
@@ -109,7 +128,7 @@ asio::awaitable<std::error_code> session_impl::refresh(bool topology, bool schem
 
     if (schema || meta->keyspaces.empty()) {
         ++counters.schema_refreshes;
-        auto ks = co_await control_query("SELECT keyspace_name, replication FROM system_schema.keyspaces");
+        auto ks = co_await ask("SELECT keyspace_name, replication FROM system_schema.keyspaces");
         if (!ks.ok()) co_return fail(ks);
         std::map<std::string, keyspace_metadata, std::less<>> keyspaces;
         for (auto row : ks.rows()) {
@@ -121,7 +140,7 @@ asio::awaitable<std::error_code> session_impl::refresh(bool topology, bool schem
             keyspaces.emplace(k.name, std::move(k));
         }
         if (cfg.fetch_schema) {
-            auto cols = co_await control_query(
+            auto cols = co_await ask(
                 "SELECT keyspace_name, table_name, column_name, kind, position, type FROM system_schema.columns");
             if (!cols.ok()) co_return fail(cols);
             for (auto row : cols.rows()) {

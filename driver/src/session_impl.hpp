@@ -217,6 +217,10 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
 
     live_metrics counters;  // session::metrics() adds the hosts and the throttle
 
+    // The control node said system.peers_v2 does not exist (Cassandra 3,
+    // ScyllaDB): read system.peers from now on.
+    bool peers_v1_only = false;
+
     // Whether the calling thread runs the session's executor: then a request
     // starts right there; from any other thread it is handed over (posted).
     // Known for an io_context's executor and strands over it; for any other
@@ -319,6 +323,10 @@ struct session_impl : std::enable_shared_from_this<session_impl> {
 
     // A query on the control connection (system tables).
     asio::awaitable<result> control_query(std::string_view cql);
+    // On this connection: a refresh asks every question of one node, or it
+    // would join one node's system.local to another's peers.
+    asio::awaitable<result> control_query(std::string_view cql, std::shared_ptr<transport::connection> c,
+                                          std::string endpoint);
 };
 
 template <class F>
