@@ -51,6 +51,15 @@ std::size_t count_queries(const sim::cluster& c, std::string_view q) {
     }));
 }
 
+// The pools are on the right nodes: requests succeed and every host is up.
+asio::awaitable<void> check_serving(drv::session& s) {
+    for (int i = 0; i < 30; ++i) co_await ok(s, "SELECT release_version FROM system.local");
+    for (const auto& h : s.metrics().hosts) {
+        INFO(h.endpoint);
+        CHECK(h.up);
+    }
+}
+
 }  // namespace
 
 TEST_CASE("metadata refresh: a transient error on system.peers_v2 fails the refresh and keeps every host's endpoint",
@@ -106,12 +115,7 @@ TEST_CASE("metadata refresh: a transient error on system.peers_v2 fails the refr
             CHECK(refreshed);
             CHECK(endpoints(*s) == expected);
         }
-        // The pools are still on the right nodes: every node serves requests.
-        for (int i = 0; i < 30; ++i) co_await ok(*s, "SELECT release_version FROM system.local");
-        for (const auto& h : s->metrics().hosts) {
-            INFO(h.endpoint);
-            CHECK(h.up);
-        }
+        co_await check_serving(*s);
         co_await s->close();
     });
 }
@@ -120,19 +124,9 @@ TEST_CASE("metadata refresh: a node without system.peers_v2 (INVALID) is read th
           "[driver][metadata]") {
     // As a real cluster: nodes on their own addresses, one port (system.peers
     // has no port, and is keyed by address).
-    std::unique_ptr<sim::cluster> cluster;
-    for (int attempt = 0; attempt < 20 && !cluster; ++attempt) {
-        auto cc = nodes(3);
-        cc.activity_log_capacity = 200;
-        cc.topology.port = next_transport_port();
-        auto c = std::make_unique<sim::cluster>(cc);
-        try {
-            c->start();
-            cluster = std::move(c);
-        } catch (const std::system_error&) {
-        }
-    }
-    REQUIRE(cluster);
+    auto cc = nodes(3);
+    cc.activity_log_capacity = 200;
+    auto cluster = start_cluster(cc, true);
     sim::prime_rule r;
     r.query = peers_v2_query;
     r.then = sim::server_error(cqlpp::protocol::server_errc::invalid, "unconfigured table peers_v2");
@@ -153,11 +147,7 @@ TEST_CASE("metadata refresh: a node without system.peers_v2 (INVALID) is read th
         CHECK(count_queries(*cluster, peers_v2_query) == 1);  // not asked again
         CHECK(count_queries(*cluster, peers_v1_query) == v1 + 1);
         CHECK(endpoints(*s) == expected);
-        for (int i = 0; i < 30; ++i) co_await ok(*s, "SELECT release_version FROM system.local");
-        for (const auto& h : s->metrics().hosts) {
-            INFO(h.endpoint);
-            CHECK(h.up);
-        }
+        co_await check_serving(*s);
         co_await s->close();
     });
 }

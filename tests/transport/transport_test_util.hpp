@@ -47,11 +47,18 @@ inline std::uint16_t next_transport_port() {
     return port;
 }
 
-// Starts a cluster, moving to other base ports if one is taken.
-inline std::unique_ptr<sim::cluster> start_cluster(sim::cluster_config cfg) {
+// Starts a cluster, moving to other base ports if one is taken. Nodes share
+// 127.0.0.1 on ports base, base+1, ...; with `own_addresses`, each node has
+// its own address (127.0.0.1, .2, ...) on one port, as in a real cluster.
+inline std::unique_ptr<sim::cluster> start_cluster(sim::cluster_config cfg, bool own_addresses = false) {
     if (cfg.topology.num_tokens > 8) cfg.topology.num_tokens = 8;
     for (int attempt = 0; attempt < 20; ++attempt) {
-        cfg.topology.base_port = next_transport_port();
+        if (own_addresses) {
+            cfg.topology.base_port = 0;
+            cfg.topology.port = next_transport_port();
+        } else {
+            cfg.topology.base_port = next_transport_port();
+        }
         auto c = std::make_unique<sim::cluster>(cfg);
         try {
             c->start();
