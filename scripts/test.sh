@@ -85,6 +85,23 @@ for t in cqlpp_unit_tests cqlpp_transport_tests cqlpp_driver_tests; do
   echo "$t: $(grep -E '^(All tests passed|test cases:)' "build/asan/$t.log" | tail -1)"
 done
 
+# The fault suite ran above on v5 without compression, its session on the
+# test's thread; the same faults again over v4 framing with LZ4, and with each
+# session on two I/O threads of its own (shards, hand-offs) with LZ4 on v5.
+for variant in "4 1 0" "5 1 2"; do
+  read -r fault_protocol fault_lz4 fault_threads <<<"$variant"
+  log="build/asan/faults_v${fault_protocol}_lz4${fault_lz4}_threads${fault_threads}.log"
+  echo "-- fault suite: protocol v$fault_protocol, lz4 $fault_lz4, $fault_threads I/O threads"
+  if ! CQLPP_FAULT_PROTOCOL="$fault_protocol" CQLPP_FAULT_LZ4="$fault_lz4" CQLPP_FAULT_IO_THREADS="$fault_threads" \
+       ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+       ./build/asan/tests/cqlpp_driver_tests "[faults]" >"$log" 2>&1; then
+    tail -100 "$log" >&2
+    echo "the fault suite (v$fault_protocol, lz4 $fault_lz4, $fault_threads I/O threads) failed under ASan + UBSan" >&2
+    exit 1
+  fi
+  grep -E '^(All tests passed|test cases:)' "$log" | tail -1
+done
+
 section "one session shared by application threads, under ThreadSanitizer"
 # Only the libraries under it and the example: the cluster is the optimised
 # build's simulator, in its own process.

@@ -19,6 +19,10 @@
 //   CQLPP_FAULT_SLACK_MS   allowed lateness past a request's deadline (default 1000)
 //   CQLPP_FAULT_SEED       workload and schedule seed (default 11)
 //   CQLPP_FAULT_BASE_PORT  first port of the simulated nodes (default 21000-21999)
+//   CQLPP_FAULT_PROTOCOL   4 or 5 (default): the sessions' protocol version
+//   CQLPP_FAULT_LZ4        1: LZ4 compression (default 0)
+//   CQLPP_FAULT_IO_THREADS sessions on N I/O threads of their own (default 0:
+//                          on the test's thread)
 //   CQLPP_FAULT_STRICT     1 (default): every check fails the test. 0: the two
 //                          failures issue 11 reports on the current driver
 //                          (acknowledged writes lost to SERVER_ERROR, requests
@@ -553,6 +557,10 @@ drv::session_config session_cfg(const sim::cluster& c, milliseconds deadline, bo
     cfg.refresh_debounce = 50ms;
     cfg.request_timeout = deadline;
     cfg.consistency = proto::consistency::quorum;
+    cfg.connection.version = env_long("CQLPP_FAULT_PROTOCOL", 5) == 4 ? proto::protocol_version::v4
+                                                                       : proto::protocol_version::v5;
+    cfg.connection.lz4 = env_long("CQLPP_FAULT_LZ4", 0) != 0;
+    cfg.io_threads = static_cast<std::size_t>(std::clamp(env_long("CQLPP_FAULT_IO_THREADS", 0), 0L, 16L));
     if (speculative) {
         cfg.speculative.max_executions = 3;
         cfg.speculative.delay = 40ms;
@@ -589,6 +597,7 @@ TEST_CASE("fault suite: mixed load through overlapping node, connection and serv
     std::size_t hung = 0;
     milliseconds close_plain{0}, close_spec{0}, settle_time{0};
     bool all_up = false, settled = false, read_back_ok = false;
+    int negotiated = 0;
     std::size_t missing_kv = 0, missing_lwt = 0, missing_batch = 0, wrong_kv = 0, wrong_lwt = 0, wrong_batch = 0;
     std::vector<std::string> missing_examples;
     double load_seconds = 0;
@@ -610,6 +619,7 @@ TEST_CASE("fault suite: mixed load through overlapping node, connection and serv
             };
             auto plain = co_await connect(false);
             auto spec = co_await connect(true);
+            negotiated = static_cast<int>(plain->protocol_version());
 
             // Schema and seed rows, before any fault.
             for (const char* ddl :
@@ -787,6 +797,9 @@ TEST_CASE("fault suite: mixed load through overlapping node, connection and serv
     report("%.1f s of load at %d in flight (%.1f s with the drain), seed %ld, deadline %lld ms + slack %lld ms",
            seconds, in_flight, load_seconds, env_long("CQLPP_FAULT_SEED", 11), (long long)S->deadline.count(),
            (long long)S->slack.count());
+    report("sessions: protocol v%d (v%ld asked), lz4 %s, %ld I/O thread(s) of their own", negotiated,
+           env_long("CQLPP_FAULT_PROTOCOL", 5), env_long("CQLPP_FAULT_LZ4", 0) != 0 ? "on" : "off",
+           env_long("CQLPP_FAULT_IO_THREADS", 0));
     report("requests: %" PRIu64 " issued, %" PRIu64 " ok, %" PRIu64 " failed, %zu never ended", issued, ok, failed, hung);
     for (std::size_t i = 0; i < op_count; ++i)
         report("  %-13s %8" PRIu64 " issued %8" PRIu64 " ok %8" PRIu64 " failed", op_names[i], S->issued[i], S->ok[i],
@@ -823,6 +836,7 @@ TEST_CASE("fault suite: mixed load through overlapping node, connection and serv
 
     // ---- checks ----
     // The load really ran through the faults.
+    CHECK(negotiated == (env_long("CQLPP_FAULT_PROTOCOL", 5) == 4 ? 4 : 5));
     CHECK(S->faults.size() >= 10);
     CHECK(injected_by_sim > 0);
     CHECK(S->ok[static_cast<std::size_t>(op_kind::write)] > 0);
