@@ -58,7 +58,13 @@ void csv_reader::byte(char c) {
             return;
         }
         in_record_ = true;
-        cur_ = csv_record{};
+        // A record next() took back (its buffers' room is reused), else a new one.
+        if (!spare_.empty()) {
+            cur_ = std::move(spare_.back());
+            spare_.pop_back();
+            cur_.fields.clear();
+            cur_.raw.clear();
+        }
         cur_.offset = offset_;
         cur_.line = line_;
         field_ = csv_field{};
@@ -208,7 +214,10 @@ read_result csv_reader::next(csv_record& out, status& error) {
     if (ready_.empty()) return finished_ ? read_result::end : read_result::need_more;
     item it = std::move(ready_.front());
     ready_.pop_front();
-    out = std::move(it.record);
+    // The caller's previous record comes back for a record to come: a caller
+    // that reads into one object allocates no buffers once they are big enough.
+    std::swap(out, it.record);
+    spare_.push_back(std::move(it.record));
     if (!it.error.ok()) {
         error = std::move(it.error);
         return read_result::error;
@@ -277,7 +286,7 @@ read_result line_reader::next(csv_record& out) {
         offset_ += consumed;
         ++line_;
         if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank line
-        out = csv_record{};
+        out.fields.clear();  // the caller's buffers are kept (one record object for a whole file)
         out.offset = start;
         out.end_offset = offset_;
         out.line = line;
