@@ -58,13 +58,7 @@ void csv_reader::byte(char c) {
             return;
         }
         in_record_ = true;
-        // A record next() took back (its buffers' room is reused), else a new one.
-        if (!spare_.empty()) {
-            cur_ = std::move(spare_.back());
-            spare_.pop_back();
-            cur_.fields.clear();
-            cur_.raw.clear();
-        }
+        cur_ = csv_record{};
         cur_.offset = offset_;
         cur_.line = line_;
         field_ = csv_field{};
@@ -214,10 +208,7 @@ read_result csv_reader::next(csv_record& out, status& error) {
     if (ready_.empty()) return finished_ ? read_result::end : read_result::need_more;
     item it = std::move(ready_.front());
     ready_.pop_front();
-    // The caller's previous record comes back for a record to come: a caller
-    // that reads into one object allocates no buffers once they are big enough.
-    std::swap(out, it.record);
-    spare_.push_back(std::move(it.record));
+    out = std::move(it.record);
     if (!it.error.ok()) {
         error = std::move(it.error);
         return read_result::error;

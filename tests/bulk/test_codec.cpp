@@ -511,8 +511,8 @@ TEST_CASE("CSV writer quoting", "[bulk][csv]") {
 }
 
 TEST_CASE("CSV reader: records read into one object are those read into new ones", "[bulk][csv]") {
-    // The reader reuses the buffers of the record it is given back: nothing of
-    // a longer, earlier record (fields, text) may show in a later one.
+    // A load reads a whole file into one record object: nothing of a longer,
+    // earlier record (fields, text) may show in a later one.
     const std::string text =
         "a,b,c,d,e\nlong field one,\"two\nlines\",3,4,5\nx\n\"bad\"x,1\n,,\n\"q\"\"q\",z\r\nlast,1,2";
     for (std::size_t chunk : {std::size_t(1), std::size_t(5), text.size()}) {

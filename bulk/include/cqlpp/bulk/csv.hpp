@@ -91,7 +91,6 @@ private:
     csv_field field_;
     std::string reject_reason_;
     std::deque<item> ready_;
-    std::vector<csv_record> spare_;  // records next() took back, for their buffers (no more than ready_ held)
 };
 
 // Appends one field with RFC 4180 quoting: quoted when `force_quotes`, when the
