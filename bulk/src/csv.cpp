@@ -277,7 +277,7 @@ read_result line_reader::next(csv_record& out) {
         offset_ += consumed;
         ++line_;
         if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank line
-        out = csv_record{};
+        out.fields.clear();  // the caller's buffers are kept (one record object for a whole file)
         out.offset = start;
         out.end_offset = offset_;
         out.line = line;

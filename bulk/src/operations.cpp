@@ -845,9 +845,20 @@ struct window {
     bool complete = false;     // the file's last window
 };
 
+// What a unit must tell of each record if its write fails (its file is the
+// window's): where it was, and for text input (CSV, JSON lines) its text, kept
+// side by side in the unit's `raw` (raw_end: where the record's text ends).
+// A Parquet row's text (JSON) is only made then, from its bound values.
+struct unit_record {
+    std::uint64_t line = 0;
+    std::uint64_t offset = 0;
+    std::size_t raw_end = 0;
+};
+
 struct load_unit {
     std::vector<driver::bound_statement> stmts;
-    std::vector<bad_record> records;  // to reject if the write fails
+    std::vector<unit_record> records;  // to reject if the write fails, one per statement
+    std::string raw;
     std::vector<std::uint64_t> hashes;
     std::shared_ptr<window> w;
 };
@@ -895,6 +906,19 @@ struct load_run : run_base {
     }
 };
 
+// A row as a JSON object, from the values bound for it (a column not bound,
+// unset, is null, as it was in the row): what the bad-records file has for a
+// Parquet row whose write failed.
+std::string row_json(const load_run& c, const driver::bound_statement& b, std::vector<protocol::value_view>& cells,
+                     std::vector<protocol::cql_value>& row) {
+    cells.resize(c.columns.size());
+    for (std::size_t i = 0; i < c.columns.size(); ++i) cells[i] = b.values().view(c.marker[i]);
+    std::string out;
+    if (auto st = decode_row(c.columns, cells, row); !st) return out;  // cannot be: the values were encoded from a row
+    append_json_row(out, c.columns, row);
+    return out;
+}
+
 asio::awaitable<void> run_unit(load_run& c, load_unit u) {
     std::string last_error;
     bool ok = false;
@@ -925,8 +949,16 @@ asio::awaitable<void> run_unit(load_run& c, load_unit u) {
             u.w->sum.add_row_hash(h);
         }
     } else {
-        for (auto& rec : u.records) {
-            rec.reason = "write failed: " + last_error;
+        const bool is_parquet = c.o.format == data_format::parquet;
+        std::vector<protocol::value_view> cells;
+        std::vector<protocol::cql_value> row;
+        std::size_t raw_begin = 0;
+        for (std::size_t i = 0; i < u.records.size(); ++i) {
+            const auto& ur = u.records[i];
+            bad_record rec{u.w->file, ur.line, ur.offset, "write failed: " + last_error, {}};
+            if (is_parquet) rec.data = row_json(c, u.stmts[i], cells, row);
+            else rec.data.assign(u.raw, raw_begin, ur.raw_end - raw_begin);
+            raw_begin = ur.raw_end;
             c.reject(std::move(rec));
         }
     }
@@ -1032,12 +1064,18 @@ asio::awaitable<void> load_file(load_run& c, const fs::path& path, const input_e
         cur.w = w;
         load_unit u = std::move(cur);
         cur = load_unit{};
+        // Units of a table tend to be alike (rows a partition): room for one
+        // like the last, rather than growing each vector row by row.
+        cur.stmts.reserve(u.stmts.size());
+        cur.hashes.reserve(u.hashes.size());
+        cur.records.reserve(u.records.size());
+        cur.raw.reserve(u.raw.size());
         cur_key.clear();
         co_await send_unit(c, std::move(u));
     };
 
+    csv_record rec;  // one for the whole file: its buffers are reused from row to row
     while (!c.should_stop()) {
-        csv_record rec;
         status err;
         read_result rr;
         if (is_parquet) {
@@ -1107,14 +1145,17 @@ asio::awaitable<void> load_file(load_run& c, const fs::path& path, const input_e
             status st = is_parquet ? status{}
                         : is_csv   ? parse_csv_row(c.columns, mapping, rec, row)
                                    : parse_json_row(c.columns, rec.raw, row);
-            if (is_parquet && st) {
-                rec.raw.clear();
-                append_json_row(rec.raw, c.columns, row);  // for the bad-records file, should the insert fail
-            }
             std::uint64_t h = 0;
             if (st) st = hasher.hash_values(c.columns, row, h);
+            // A rejected record's text: as read, or for a Parquet row (converted) the row as JSON.
+            auto data = [&]() {
+                if (!is_parquet) return rec.raw;
+                std::string json;
+                append_json_row(json, c.columns, row);
+                return json;
+            };
             if (!st) {
-                c.reject({key, rec.line, rec.offset, st.message, rec.raw});
+                c.reject({key, rec.line, rec.offset, st.message, data()});
             } else {
                 auto b = c.insert.bind_empty();
                 for (std::size_t i = 0; i < c.columns.size(); ++i) {
@@ -1126,7 +1167,7 @@ asio::awaitable<void> load_file(load_run& c, const fs::path& path, const input_e
                     else b.set(m, row[i]);
                 }
                 if (b.error()) {
-                    c.reject({key, rec.line, rec.offset, b.error_message(), rec.raw});
+                    c.reject({key, rec.line, rec.offset, b.error_message(), data()});
                 } else {
                     b.options().idempotent = !c.counter;
                     b.options().timeout = c.o.request_timeout;
@@ -1138,7 +1179,9 @@ asio::awaitable<void> load_file(load_run& c, const fs::path& path, const input_e
                     if (cur.stmts.empty()) cur_key = key_buf;
                     cur.stmts.push_back(std::move(b));
                     cur.hashes.push_back(h);
-                    cur.records.push_back({key, rec.line, rec.offset, {}, rec.raw});
+                    // A Parquet row's text is made only if its write fails (run_unit).
+                    if (!is_parquet) cur.raw += rec.raw;
+                    cur.records.push_back({rec.line, rec.offset, cur.raw.size()});
                 }
             }
         }

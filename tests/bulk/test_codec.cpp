@@ -510,6 +510,59 @@ TEST_CASE("CSV writer quoting", "[bulk][csv]") {
     CHECK(out == "plain|\"\"|\"a,b\"|\"q\"\"q\"|\"line\nbreak\"|\" pad\"|\"cr\r\"|");
 }
 
+TEST_CASE("CSV reader: records read into one object are those read into new ones", "[bulk][csv]") {
+    // A load reads a whole file into one record object: nothing of a longer,
+    // earlier record (fields, text) may show in a later one.
+    const std::string text =
+        "a,b,c,d,e\nlong field one,\"two\nlines\",3,4,5\nx\n\"bad\"x,1\n,,\n\"q\"\"q\",z\r\nlast,1,2";
+    for (std::size_t chunk : {std::size_t(1), std::size_t(5), text.size()}) {
+        std::vector<bulk::status> errors;
+        const auto fresh = read_csv(text, chunk, &errors);
+        REQUIRE(fresh.size() == 6);
+        REQUIRE(errors.size() == 1);
+        bulk::csv_reader r;
+        bulk::csv_record rec;
+        std::vector<bulk::csv_record> reused;
+        std::vector<std::string> error_raw;
+        auto drain = [&] {
+            bulk::status st;
+            for (;;) {
+                auto res = r.next(rec, st);
+                if (res == bulk::read_result::record) reused.push_back(rec);
+                else if (res == bulk::read_result::error) error_raw.push_back(rec.raw);
+                else return;
+            }
+        };
+        for (std::size_t i = 0; i < text.size(); i += chunk) {
+            r.feed(std::string_view(text).substr(i, chunk));
+            drain();
+        }
+        r.finish();
+        drain();
+        INFO("chunk " << chunk);
+        REQUIRE(reused.size() == fresh.size());
+        CHECK(error_raw == std::vector<std::string>{"\"bad\"x,1"});
+        for (std::size_t i = 0; i < fresh.size(); ++i) {
+            INFO("record " << i);
+            CHECK(reused[i].raw == fresh[i].raw);
+            CHECK(reused[i].offset == fresh[i].offset);
+            CHECK(reused[i].end_offset == fresh[i].end_offset);
+            CHECK(reused[i].line == fresh[i].line);
+            CHECK(reused[i].index == fresh[i].index);
+            REQUIRE(reused[i].fields.size() == fresh[i].fields.size());
+            for (std::size_t f = 0; f < fresh[i].fields.size(); ++f) {
+                CHECK(reused[i].fields[f].text == fresh[i].fields[f].text);
+                CHECK(reused[i].fields[f].quoted == fresh[i].fields[f].quoted);
+            }
+        }
+        CHECK(reused[1].fields.size() == 5);
+        CHECK(reused[2].raw == "x");
+        CHECK(reused[2].fields.size() == 1);
+        CHECK(reused[3].fields.size() == 3);
+        CHECK(reused[4].fields[0].text == "q\"q");
+    }
+}
+
 TEST_CASE("line reader for JSON lines", "[bulk][csv]") {
     const std::string text = "{\"a\":1}\r\n\n   \n{\"a\":2}\n{\"a\":3}";
     for (std::size_t chunk = 1; chunk <= text.size(); chunk += 3) {

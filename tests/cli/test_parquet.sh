@@ -33,6 +33,62 @@ for comp in zstd snappy none; do
   reload_check reload_$comp "$WORK/pq_$comp"
 done
 
+# Inserts the server fails (a primed INVALID for every INSERT into ks.t): each
+# row goes to bad_records.jsonl with the data it had in its file, exactly. For
+# Parquet that is the row as JSON, which must be the JSON unload's line of that
+# row (every type), line break included; for CSV, the input line as written.
+run js_all bulk unload "${CONN[@]}" -k ks -t t --format json --output "$WORK/js_all"
+expect_rc js_all 0
+cql "TRUNCATE ks.t;
+     INSERT INTO sim.primes (query, match, error, message) VALUES ('INSERT INTO ks.t (', 'prefix', 'INVALID', 'primed insert failure')"
+bad_data_check() {  # bad_data_check NAME RUNDIR EXPECTED_LINES_FILE ROWS [nl]: the bad records' data are those
+  # ROWS lines (with their line break: nl), each once
+  "$PY" - "$2/bad_records.jsonl" "$3" "$4" "${5:-}" <<'PYEOF' >"$WORK/$1_cmp.out" 2>&1 && ok || bad "$1 bad records: $(cat "$WORK/$1_cmp.out")"
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+want = sorted(l if sys.argv[4] else l.rstrip("\n") for l in open(sys.argv[2], encoding="utf-8", newline="") if l.strip())
+rows = int(sys.argv[3])
+if len(got) != rows or len(want) != rows:
+    sys.exit(f"{len(got)} bad records, {len(want)} expected lines ({rows} each expected)")
+for r in got:
+    if "primed insert failure" not in r["reason"] or "data_hex" in r:
+        sys.exit(f"unexpected record: {r}")
+data = sorted(r["data"] for r in got)
+if data != want:
+    diff = [(a, b) for a, b in zip(data, want) if a != b][:3]
+    sys.exit(f"data differ: {diff}")
+PYEOF
+}
+run fail_pq bulk load "${CONN[@]}" -k ks -t t --format parquet --input "$WORK/pq_zstd" --max-errors 1000 --resume "$WORK/fail_pq"
+expect_rc fail_pq 1
+cat "$WORK"/js_all/range_*.json >"$WORK/js_all.jsonl"
+bad_data_check fail_pq "$WORK/fail_pq" "$WORK/js_all.jsonl" 300 nl
+run fail_csv bulk load "${CONN[@]}" -k ks -t t --input "$WORK/rows.csv" --max-errors 1000 --resume "$WORK/fail_csv"
+expect_rc fail_csv 1
+tail -n +2 "$WORK/rows.csv" >"$WORK/rows_nohdr.csv"
+bad_data_check fail_csv "$WORK/fail_csv" "$WORK/rows_nohdr.csv" 300
+# The same where rows share partitions, so a failed write is a batch of several rows.
+cql "CREATE TABLE ks.bp (k int, c int, v text, PRIMARY KEY (k, c))"
+"$PY" -c '
+print("k,c,v")
+for i in range(40): print("%d,%d,%s" % (i // 8, i % 8, "\"v, %d\"" % i if i % 3 else "w" * i))' >"$WORK/bp.csv"
+run bp_load bulk load "${CONN[@]}" -k ks -t bp --input "$WORK/bp.csv"
+expect_rc bp_load 0
+run bp_js bulk unload "${CONN[@]}" -k ks -t bp --format json --output "$WORK/bp_js"
+run bp_pq bulk unload "${CONN[@]}" -k ks -t bp --format parquet --output "$WORK/bp_pq"
+cat "$WORK"/bp_js/range_*.json >"$WORK/bp_js.jsonl"
+tail -n +2 "$WORK/bp.csv" >"$WORK/bp_nohdr.csv"
+cql "TRUNCATE ks.bp;
+     INSERT INTO sim.primes (query, match, error, message) VALUES ('INSERT INTO ks.bp (', 'prefix', 'INVALID', 'primed insert failure')"
+run bp_fail_pq bulk load "${CONN[@]}" -k ks -t bp --format parquet --input "$WORK/bp_pq" --resume "$WORK/bp_fail_pq"
+expect_rc bp_fail_pq 1
+bad_data_check bp_fail_pq "$WORK/bp_fail_pq" "$WORK/bp_js.jsonl" 40 nl
+run bp_fail_csv bulk load "${CONN[@]}" -k ks -t bp --input "$WORK/bp.csv" --resume "$WORK/bp_fail_csv"
+expect_rc bp_fail_csv 1
+bad_data_check bp_fail_csv "$WORK/bp_fail_csv" "$WORK/bp_nohdr.csv" 40
+cql "TRUNCATE sim.primes"
+reload_check reload_after_fail "$WORK/pq_zstd"
+
 # Interrupted unload (--max-ranges), resumed: the same files' content (checksum) as one run.
 run part bulk unload "${CONN[@]}" -k ks -t t --format parquet --splits 30 --max-ranges 5 --output "$WORK/pq_part"
 expect_rc part 1
