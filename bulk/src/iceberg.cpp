@@ -20,6 +20,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace cqlpp::bulk {
 
@@ -1109,6 +1110,17 @@ status iceberg_plan_write(const fs::path& location, const std::vector<protocol::
     return plan_partition_spec(md, partition_by, out);
 }
 
+namespace {
+// The pause after the attempt-th lost race: 10 ms doubling to at most 2 s,
+// each a random 50-100% of that (about 25 s over all 20 attempts at most).
+void commit_backoff(int attempt) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    const double cap = std::min(2000.0, 10.0 * std::ldexp(1.0, std::min(attempt - 1, 16)));
+    const double ms = cap * std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+    std::this_thread::sleep_for(std::chrono::microseconds(static_cast<long>(ms * 1000)));
+}
+}  // namespace
+
 status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_data_file>& files, iceberg_mode mode,
                       iceberg_commit_result& out, std::string_view job) {
     out = iceberg_commit_result{};
@@ -1370,7 +1382,13 @@ status iceberg_commit(const iceberg_write_plan& plan, const std::vector<iceberg_
         fs::remove(tmp, ec);
         if (rc != 0) {
             fs::remove(list_path, ec);
-            if (err == EEXIST) continue;  // another writer took version+1: re-read and retry
+            if (err == EEXIST) {
+                // Another writer took version+1: re-read and retry, after a
+                // randomised, growing pause, so that writers that keep
+                // colliding spread out instead of racing in step.
+                commit_backoff(attempt);
+                continue;
+            }
             return {errc::io_error, target.string() + ": " + std::strerror(err)};
         }
         sync_dir(meta_dir);
