@@ -165,6 +165,26 @@ run merge bulk merge "$WORK/w1" "$WORK/w2" "$WORK/w3"
 expect_rc merge 0 && expect_in merge "$WORK/merge.out" "checksum: $SUM" && expect_in merge "$WORK/merge.out" "3,000 rows"
 run merge2 bulk merge "$WORK/w1" "$WORK/w3"
 expect_rc merge2 1 && expect_in merge2 "$WORK/merge2.err" "incomplete"
+# One share run twice at once (a scheduler's retry beside the first try): the
+# worker's lock on its directory makes one wait for the other, which finds the
+# share done; the merge counts each row once.
+run wl bulk checksum "${CONN[@]}" -k ks3 -t t --worker 1/3 --splits 5 --max-ranges 1 --resume "$WORK/wl"
+expect_rc wl 1
+cql "UPDATE sim.nodes SET latency_ms = 20 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 20 WHERE node = 1;
+     UPDATE sim.nodes SET latency_ms = 20 WHERE node = 2"
+wl_pids=()
+for i in a b; do
+  run "wl$i" bulk checksum "${CONN[@]}" -k ks3 -t t --worker 1/3 --splits 5 --page-size 20 --resume "$WORK/wl" & wl_pids+=($!)
+done
+wl_rcs=""
+for p in "${wl_pids[@]}"; do wait "$p"; wl_rcs="$wl_rcs$?"; done
+cql "UPDATE sim.nodes SET latency_ms = 0 WHERE node = 0; UPDATE sim.nodes SET latency_ms = 0 WHERE node = 1;
+     UPDATE sim.nodes SET latency_ms = 0 WHERE node = 2"
+[ "$wl_rcs" = 00 ] && ok || bad "two runs of checksum worker 1/3: exits $wl_rcs: $(cat "$WORK"/wla.err "$WORK"/wlb.err)"
+[ "$(grep -l "^cqlpp: worker 1/3 (checksum) is running in another process (.*/worker.lock is locked): waiting for it to end$" \
+     "$WORK/wla.err" "$WORK/wlb.err" | wc -l)" = 1 ] && ok || bad "no run of checksum worker 1/3 waited: $(cat "$WORK"/wla.err "$WORK"/wlb.err)"
+run mergel bulk merge "$WORK/wl" "$WORK/w2" "$WORK/w3"
+expect_rc mergel 0 && expect_in mergel "$WORK/mergel.out" "checksum: $SUM" && expect_in mergel "$WORK/mergel.out" "3,000 rows"
 
 # Bad records: the file says which and why; the run says it had errors.
 printf 'k,c,v\n5000,0,ok\n5001,zero,bad\n5002,0,ok\n' > "$WORK/bad.csv"

@@ -471,10 +471,16 @@ void run_operation(const bulk_cli& c, const std::string& op) {
         }
     }
     if (op == "unload" && o.output_dir.empty()) throw command_error("unload needs --output DIR");
-    // A Parquet dataset's worker (committed by `bulk commit --format parquet`):
-    // the same guard as an Iceberg worker's, on the directory of its journal.
-    if (op == "unload" && !iceberg && c.format == "parquet" && o.plan.worker)
-        lock_worker_dir(o.run_dir.empty() ? o.output_dir : o.run_dir, "worker " + c.worker + " (parquet)", worker_lock);
+    // Any other worker with a directory (an unload's output, a count's or
+    // checksum's --resume): the same guard as an Iceberg worker's, on the
+    // directory of its journal. Two runs of one share would both redo its
+    // missing ranges: files written twice, a journal `bulk commit` refuses,
+    // or a count that `bulk merge` adds twice.
+    if (!iceberg && o.plan.worker) {
+        const fs::path dir = !o.run_dir.empty() ? o.run_dir : op == "unload" ? o.output_dir : fs::path{};
+        if (!dir.empty())
+            lock_worker_dir(dir, "worker " + c.worker + " (" + (op == "unload" ? c.format : op) + ")", worker_lock);
+    }
     if (op == "load" && o.inputs.empty()) throw command_error("load needs --input PATH");
     o.stop = std::make_shared<std::atomic<bool>>(false);
 
