@@ -204,7 +204,8 @@ void csv_reader::byte(char c) {
 
 void csv_reader::end_field() {
     cur_.fields.push_back(std::move(field_));
-    field_ = csv_field{};
+    field_.text.clear();  // (moved from: empty, no buffer)
+    field_.quoted = false;
 }
 
 void csv_reader::reject(std::string why) {
@@ -218,6 +219,11 @@ void csv_reader::end_record(std::uint64_t end_offset) {
     cur_.index = index_++;
     last_raw_size_ = cur_.raw.size();
     last_fields_ = cur_.fields.size();
+    if (ready_head_ > 0 && ready_head_ >= ready_.size() / 2) {
+        // Taken records are the larger part: drop them (amortised O(1)).
+        ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_));
+        ready_head_ = 0;
+    }
     item& it = ready_.emplace_back();
     if (!reject_reason_.empty()) {
         it.error = status(errc::bad_csv, "line " + std::to_string(cur_.line) + ": " + reject_reason_);
@@ -264,16 +270,17 @@ void csv_reader::finish() {
 }
 
 read_result csv_reader::next(csv_record& out, status& error) {
-    if (ready_.empty()) return finished_ ? read_result::end : read_result::need_more;
-    item it = std::move(ready_.front());
-    ready_.pop_front();
+    if (ready_head_ == ready_.size()) return finished_ ? read_result::end : read_result::need_more;
+    item& it = ready_[ready_head_++];
     out = std::move(it.record);
-    if (!it.error.ok()) {
-        error = std::move(it.error);
-        return read_result::error;
+    const bool bad = !it.error.ok();
+    if (bad) error = std::move(it.error);
+    else error = {};
+    if (ready_head_ == ready_.size()) {
+        ready_.clear();  // all taken: the room is kept for the next chunk's records
+        ready_head_ = 0;
     }
-    error = {};
-    return read_result::record;
+    return bad ? read_result::error : read_result::record;
 }
 
 void append_csv_field(std::string& out, std::string_view text, char delimiter, bool force_quotes) {

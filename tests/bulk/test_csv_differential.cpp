@@ -36,8 +36,8 @@ std::string escaped(std::string_view s) {
 
 // One line per observable event.
 template <class Reader>
-void drain(Reader& r, std::vector<std::string>& trace) {
-    for (;;) {
+void drain(Reader& r, std::vector<std::string>& trace, std::size_t limit = std::size_t(-1)) {
+    for (std::size_t taken = 0; taken < limit; ++taken) {
         bulk::csv_record rec;
         bulk::status st;
         auto res = r.next(rec, st);
@@ -62,16 +62,23 @@ void drain(Reader& r, std::vector<std::string>& trace) {
     }
 }
 
+// drain_mode: 0 reads nothing until finish(), 1 all that is ready after each
+// feed(), 2 a few records (random, from `seed`) after each feed().
 template <class Reader>
 std::vector<std::string> run(const std::string& text, const std::vector<std::size_t>& chunks, bulk::csv_options opt,
-                             bool drain_each_feed) {
+                             int drain_mode, std::uint64_t seed) {
     Reader r(opt);
+    std::mt19937_64 rng(seed);
     std::vector<std::string> trace;
     std::size_t pos = 0;
     for (std::size_t n : chunks) {
         r.feed(std::string_view(text).substr(pos, n));
         pos += n;
-        if (drain_each_feed) drain(r, trace);
+        if (drain_mode == 1) drain(r, trace);
+        else if (drain_mode == 2) {
+            trace.push_back("take");
+            drain(r, trace, rng() % 4);
+        }
     }
     r.finish();
     drain(r, trace);
@@ -175,16 +182,17 @@ TEST_CASE("CSV reader gives what the byte-at-a-time reference gives, for random 
         const std::string text = random_input(rng);
         const auto chunks = random_chunks(rng, text.size());
         const auto opt = random_options(rng);
-        const bool drain_each_feed = rng() % 4 != 0;
-        const auto want = run<bulk::testing::reference_csv_reader>(text, chunks, opt, drain_each_feed);
-        const auto got = run<bulk::csv_reader>(text, chunks, opt, drain_each_feed);
+        const int drain_mode = static_cast<int>(rng() % 3);
+        const std::uint64_t seed = rng();
+        const auto want = run<bulk::testing::reference_csv_reader>(text, chunks, opt, drain_mode, seed);
+        const auto got = run<bulk::csv_reader>(text, chunks, opt, drain_mode, seed);
         if (got == want) continue;
         std::size_t i = 0;
         while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
         std::string chunk_list;
         for (auto n : chunks) chunk_list += std::to_string(n) + " ";
         INFO("iteration " << iter << ", delimiter " << escaped(std::string(1, opt.delimiter)) << ", max_record_bytes "
-                          << opt.max_record_bytes << ", drain each feed " << drain_each_feed);
+                          << opt.max_record_bytes << ", drain mode " << drain_mode);
         INFO("input: " << escaped(text));
         INFO("chunks: " << chunk_list);
         INFO("first difference at event " << i);

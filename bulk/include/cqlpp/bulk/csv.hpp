@@ -19,7 +19,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,7 +91,10 @@ private:
     csv_record cur_;
     csv_field field_;
     std::string reject_reason_;
-    std::deque<item> ready_;
+    // Records not yet taken by next(): ready_[ready_head_, size). A vector,
+    // not a deque: a deque of these allocates a block every few records.
+    std::vector<item> ready_;
+    std::size_t ready_head_ = 0;
     // stop_[b] & stop_unquoted: byte b ends a run of ordinary bytes outside
     // quotes (delimiter, quote, CR, LF); & stop_quoted: inside quotes.
     static constexpr unsigned char stop_unquoted = 1, stop_quoted = 2;
