@@ -1,11 +1,20 @@
 #include "cqlpp/bulk/csv.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace cqlpp::bulk {
 
 namespace {
 constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
+}
+
+csv_reader::csv_reader(csv_options options) : opt_(options) {
+    for (unsigned char c : {static_cast<unsigned char>(opt_.delimiter), static_cast<unsigned char>('"'),
+                            static_cast<unsigned char>('\r'), static_cast<unsigned char>('\n')})
+        stop_[c] |= stop_unquoted;
+    for (unsigned char c : {'"', '\r', '\n'}) stop_[c] |= stop_quoted;
+    plain_delimiter_ = opt_.delimiter != '"' && opt_.delimiter != '\r' && opt_.delimiter != '\n';
 }
 
 void csv_reader::feed(std::string_view chunk) {
@@ -29,10 +38,81 @@ void csv_reader::feed(std::string_view chunk) {
         }
         bom_.clear();
     }
-    for (char c : chunk) {
-        byte(c);
+    consume(chunk.data(), chunk.size());
+}
+
+// Runs of ordinary bytes (no delimiter, quote or line break) inside a field
+// or a line being skipped are appended at once; every other byte goes
+// through the state machine in byte().
+void csv_reader::consume(const char* p, std::size_t n) {
+    std::size_t i = 0;
+    while (i < n) {
+        unsigned char stop;
+        switch (st_) {
+            case state::field_start:
+            case state::unquoted:
+            case state::skip_line: stop = stop_unquoted; break;
+            case state::quoted: stop = stop_quoted; break;
+            default: stop = 0; break;
+        }
+        if (stop) {
+            std::size_t j = i;
+            while (j < n && !(stop_[static_cast<unsigned char>(p[j])] & stop)) ++j;
+            if (j > i) {
+                ordinary_run(p + i, j - i);
+                offset_ += j - i;
+                i = j;
+                if (i == n) return;
+            }
+            // The usual ends of an unquoted field, as byte() would take them:
+            // the delimiter (when it is no quote or line break) and LF.
+            if (st_ == state::field_start || st_ == state::unquoted) {
+                const char c = p[i];
+                if (c == opt_.delimiter && plain_delimiter_) {
+                    cur_.raw += c;
+                    if (cur_.raw.size() > opt_.max_record_bytes)
+                        reject("record longer than " + std::to_string(opt_.max_record_bytes) + " bytes");
+                    else {
+                        end_field();
+                        st_ = state::field_start;
+                    }
+                    ++offset_;
+                    ++i;
+                    continue;
+                }
+                if (c == '\n' && opt_.delimiter != '\n') {
+                    end_field();
+                    ++line_;
+                    end_record(offset_ + 1);
+                    st_ = state::line_start;
+                    ++offset_;
+                    ++i;
+                    continue;
+                }
+            }
+        }
+        byte(p[i]);
         ++offset_;
+        ++i;
     }
+}
+
+// What byte() does for each of these bytes in turn: all go into the raw
+// text; into the field too until the record grows past max_record_bytes,
+// where the record is rejected (and skipped to the end of its line).
+void csv_reader::ordinary_run(const char* p, std::size_t n) {
+    if (st_ == state::skip_line) {
+        cur_.raw.append(p, n);
+        return;
+    }
+    const std::size_t room = cur_.raw.size() >= opt_.max_record_bytes ? 0 : opt_.max_record_bytes - cur_.raw.size();
+    cur_.raw.append(p, n);
+    if (n <= room) {
+        field_.text.append(p, n);
+        if (st_ == state::field_start) st_ = state::unquoted;
+        return;
+    }
+    reject("record longer than " + std::to_string(opt_.max_record_bytes) + " bytes");
 }
 
 void csv_reader::byte(char c) {
@@ -58,7 +138,12 @@ void csv_reader::byte(char c) {
             return;
         }
         in_record_ = true;
-        cur_ = csv_record{};
+        // cur_ is a new record here (end_record left it so): room for one like
+        // the last, capped so that one huge record does not make all big.
+        cur_.fields.clear();
+        cur_.raw.clear();
+        cur_.raw.reserve(std::min<std::size_t>(last_raw_size_ + last_raw_size_ / 8 + 8, 4096));
+        cur_.fields.reserve(std::min<std::size_t>(last_fields_, 256));
         cur_.offset = offset_;
         cur_.line = line_;
         field_ = csv_field{};
@@ -146,7 +231,8 @@ void csv_reader::byte(char c) {
 
 void csv_reader::end_field() {
     cur_.fields.push_back(std::move(field_));
-    field_ = csv_field{};
+    field_.text.clear();  // (moved from: empty, no buffer)
+    field_.quoted = false;
 }
 
 void csv_reader::reject(std::string why) {
@@ -158,7 +244,14 @@ void csv_reader::end_record(std::uint64_t end_offset) {
     in_record_ = false;
     cur_.end_offset = end_offset;
     cur_.index = index_++;
-    item it;
+    last_raw_size_ = cur_.raw.size();
+    last_fields_ = cur_.fields.size();
+    if (ready_head_ > 0 && ready_head_ >= ready_.size() / 2) {
+        // Taken records are the larger part: drop them (amortised O(1)).
+        ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_));
+        ready_head_ = 0;
+    }
+    item& it = ready_.emplace_back();
     if (!reject_reason_.empty()) {
         it.error = status(errc::bad_csv, "line " + std::to_string(cur_.line) + ": " + reject_reason_);
         cur_.fields.clear();
@@ -166,7 +259,6 @@ void csv_reader::end_record(std::uint64_t end_offset) {
     }
     it.record = std::move(cur_);
     cur_ = csv_record{};
-    ready_.push_back(std::move(it));
 }
 
 void csv_reader::finish() {
@@ -205,16 +297,17 @@ void csv_reader::finish() {
 }
 
 read_result csv_reader::next(csv_record& out, status& error) {
-    if (ready_.empty()) return finished_ ? read_result::end : read_result::need_more;
-    item it = std::move(ready_.front());
-    ready_.pop_front();
+    if (ready_head_ == ready_.size()) return finished_ ? read_result::end : read_result::need_more;
+    item& it = ready_[ready_head_++];
     out = std::move(it.record);
-    if (!it.error.ok()) {
-        error = std::move(it.error);
-        return read_result::error;
+    const bool bad = !it.error.ok();
+    if (bad) error = std::move(it.error);
+    else error = {};
+    if (ready_head_ == ready_.size()) {
+        ready_.clear();  // all taken: the room is kept for the next chunk's records
+        ready_head_ = 0;
     }
-    error = {};
-    return read_result::record;
+    return bad ? read_result::error : read_result::record;
 }
 
 void append_csv_field(std::string& out, std::string_view text, char delimiter, bool force_quotes) {

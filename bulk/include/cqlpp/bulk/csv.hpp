@@ -19,7 +19,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,7 +56,7 @@ enum class read_result {
 
 class csv_reader {
 public:
-    explicit csv_reader(csv_options options = {}) : opt_(options) {}
+    explicit csv_reader(csv_options options = {});
 
     void feed(std::string_view chunk);
     // End of input: a last record without a line break is complete; an open
@@ -73,6 +72,8 @@ private:
         csv_record record;
         status error;
     };
+    void consume(const char* p, std::size_t n);
+    void ordinary_run(const char* p, std::size_t n);
     void byte(char c);
     void end_field();
     void end_record(std::uint64_t end_offset);
@@ -90,7 +91,17 @@ private:
     csv_record cur_;
     csv_field field_;
     std::string reject_reason_;
-    std::deque<item> ready_;
+    // Records not yet taken by next(): ready_[ready_head_, size). A vector,
+    // not a deque: a deque of these allocates a block every few records.
+    std::vector<item> ready_;
+    std::size_t ready_head_ = 0;
+    // stop_[b] & stop_unquoted: byte b ends a run of ordinary bytes outside
+    // quotes (delimiter, quote, CR, LF); & stop_quoted: inside quotes.
+    static constexpr unsigned char stop_unquoted = 1, stop_quoted = 2;
+    unsigned char stop_[256] = {};
+    bool plain_delimiter_ = true;  // the delimiter is no quote, CR or LF
+    std::size_t last_raw_size_ = 0;  // of the previous record, to reserve room for the next
+    std::size_t last_fields_ = 0;
 };
 
 // Appends one field with RFC 4180 quoting: quoted when `force_quotes`, when the
