@@ -14,7 +14,6 @@ csv_reader::csv_reader(csv_options options) : opt_(options) {
                             static_cast<unsigned char>('\r'), static_cast<unsigned char>('\n')})
         stop_[c] |= stop_unquoted;
     for (unsigned char c : {'"', '\r', '\n'}) stop_[c] |= stop_quoted;
-    plain_delimiter_ = opt_.delimiter != '"' && opt_.delimiter != '\r' && opt_.delimiter != '\n';
 }
 
 void csv_reader::feed(std::string_view chunk) {
@@ -64,32 +63,6 @@ void csv_reader::consume(const char* p, std::size_t n) {
                 i = j;
                 if (i == n) return;
             }
-            // The usual ends of an unquoted field, as byte() would take them:
-            // the delimiter (when it is no quote or line break) and LF.
-            if (st_ == state::field_start || st_ == state::unquoted) {
-                const char c = p[i];
-                if (c == opt_.delimiter && plain_delimiter_) {
-                    cur_.raw += c;
-                    if (cur_.raw.size() > opt_.max_record_bytes)
-                        reject("record longer than " + std::to_string(opt_.max_record_bytes) + " bytes");
-                    else {
-                        end_field();
-                        st_ = state::field_start;
-                    }
-                    ++offset_;
-                    ++i;
-                    continue;
-                }
-                if (c == '\n' && opt_.delimiter != '\n') {
-                    end_field();
-                    ++line_;
-                    end_record(offset_ + 1);
-                    st_ = state::line_start;
-                    ++offset_;
-                    ++i;
-                    continue;
-                }
-            }
         }
         byte(p[i]);
         ++offset_;
@@ -112,6 +85,10 @@ void csv_reader::ordinary_run(const char* p, std::size_t n) {
         if (st_ == state::field_start) st_ = state::unquoted;
         return;
     }
+    reject_too_long();
+}
+
+void csv_reader::reject_too_long() {
     reject("record longer than " + std::to_string(opt_.max_record_bytes) + " bytes");
 }
 
@@ -153,7 +130,7 @@ void csv_reader::byte(char c) {
     if (c != '\n' && c != '\r') {
         cur_.raw += c;
         if (cur_.raw.size() > opt_.max_record_bytes && st_ != state::skip_line)
-            reject("record longer than " + std::to_string(opt_.max_record_bytes) + " bytes");
+            reject_too_long();
     }
     auto line_break = [&] {
         if (c == '\n') {

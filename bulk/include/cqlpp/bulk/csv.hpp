@@ -78,6 +78,7 @@ private:
     void end_field();
     void end_record(std::uint64_t end_offset);
     void reject(std::string why);
+    void reject_too_long();
 
     csv_options opt_;
     state st_ = state::line_start;
@@ -99,7 +100,6 @@ private:
     // quotes (delimiter, quote, CR, LF); & stop_quoted: inside quotes.
     static constexpr unsigned char stop_unquoted = 1, stop_quoted = 2;
     unsigned char stop_[256] = {};
-    bool plain_delimiter_ = true;  // the delimiter is no quote, CR or LF
     std::size_t last_raw_size_ = 0;  // of the previous record, to reserve room for the next
     std::size_t last_fields_ = 0;
 };
